@@ -1,0 +1,74 @@
+"""`gatekeeper metrics`: show what the gate will see, before anyone writes a rule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from gatekeeper import metrics as metric_names
+from gatekeeper.model import ReportInput
+from gatekeeper.parsers import merge, read_reports
+from gatekeeper.status import ExitStatus
+
+
+def input_counts(report: ReportInput) -> dict[str, Any]:
+    """The headline counts of one report on its own."""
+    return {
+        name: value
+        for name, value in metric_names.compute(report.evidence).items()
+        if name in ("tests.total", "tests.failed", "tests.errors", "coverage.lines.total", "findings.total")
+    }
+
+
+def run(arguments: Sequence[str], output_format: str, out: TextIO) -> ExitStatus:
+    reports = read_reports(arguments)
+    evidence = merge(reports)
+    metrics = metric_names.compute(evidence)
+    if output_format == "json":
+        document = {
+            "metrics": metrics,
+            "inputs": [
+                {
+                    "path": report.path,
+                    "format": report.format,
+                    "sha256": report.sha256,
+                    "counts": input_counts(report),
+                    "notes": list(report.evidence.notes),
+                }
+                for report in reports
+            ],
+        }
+        json.dump(document, out, indent=2)
+        out.write("\n")
+    else:
+        _write_table(reports, metrics, out)
+    return ExitStatus.PASS
+
+
+def format_value(value: float) -> str:
+    if isinstance(value, int) or float(value).is_integer() and "percent" not in str(value):
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+def _write_table(reports: list[ReportInput], metrics: dict[str, float], out: TextIO) -> None:
+    if not reports:
+        out.write("no reports found\n")
+    for report in reports:
+        counts = ", ".join(f"{k}={format_value(v)}" for k, v in input_counts(report).items())
+        out.write(f"{report.format:<15} {report.path}  ({counts})\n")
+        for note in report.evidence.notes:
+            out.write(f"{'':<15} note: {note}\n")
+    out.write("\n")
+    width = max((len(name) for name in metrics), default=10)
+    for name in metric_names.METRIC_NAMES:
+        if name in metrics:
+            value = metrics[name]
+            shown = f"{value:.2f}" if name.endswith("percent") else format_value(value)
+            out.write(f"{name:<{width}}  {shown:>14}\n")
+    absent = [
+        name for name in metric_names.METRIC_NAMES if name not in metrics and name != "findings.waived"
+    ]
+    if absent:
+        out.write(f"\nabsent (no report gives them): {', '.join(absent)}\n")

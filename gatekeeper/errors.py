@@ -1,0 +1,28 @@
+"""One exception root; each error knows the exit status it maps to, and prints as one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatekeeper.status import ExitStatus
+
+
+class GatekeeperError(Exception):
+    """Root of every error a user can cause; `cli` prints `str(error)` and exits with `status`."""
+
+    status: ExitStatus = ExitStatus.INTERNAL_ERROR
+
+
+class UsageError(GatekeeperError):
+    status = ExitStatus.UNDECIDED
+
+
+class InputError(GatekeeperError):
+    """A report that is missing, unreadable, unrecognised or malformed."""
+
+    status = ExitStatus.UNDECIDED
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

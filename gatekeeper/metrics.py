@@ -1,0 +1,93 @@
+"""Evidence -> the flat metric namespace of the contract (DESIGN.md). Absent stays absent, never zero."""
+
+from __future__ import annotations
+
+from gatekeeper.model import Coverage, Evidence, Finding, Severity, TestResults
+
+Metrics = dict[str, float]
+
+#: Every metric name this version can produce, in display order.
+METRIC_NAMES: tuple[str, ...] = (
+    "tests.total",
+    "tests.passed",
+    "tests.failed",
+    "tests.errors",
+    "tests.skipped",
+    "tests.flaky",
+    "tests.pass_percent",
+    "tests.duration_seconds",
+    "coverage.lines.covered",
+    "coverage.lines.total",
+    "coverage.lines.percent",
+    "coverage.branches.covered",
+    "coverage.branches.total",
+    "coverage.branches.percent",
+    "findings.total",
+    *(f"findings.{severity.value}" for severity in Severity),
+    "findings.waived",
+)
+
+
+def percent(part: int, whole: int) -> float | None:
+    """part / whole as 0-100, unrounded; None when there is nothing to measure."""
+    return part * 100.0 / whole if whole > 0 else None
+
+
+def compute(evidence: Evidence) -> Metrics:
+    """The metrics the evidence can give, in METRIC_NAMES order."""
+    metrics: Metrics = {}
+    if evidence.tests is not None:
+        _test_metrics(evidence.tests, metrics)
+    if evidence.coverage is not None:
+        _coverage_metrics(evidence.coverage, metrics)
+    if evidence.findings is not None:
+        _finding_metrics(evidence.findings, metrics)
+    return metrics
+
+
+def _test_metrics(tests: TestResults, metrics: Metrics) -> None:
+    metrics["tests.total"] = tests.total
+    metrics["tests.passed"] = tests.passed
+    metrics["tests.failed"] = tests.failed
+    metrics["tests.errors"] = tests.errors
+    metrics["tests.skipped"] = tests.skipped
+    metrics["tests.flaky"] = tests.flaky
+    pass_percent = percent(tests.passed, tests.total - tests.skipped)
+    if pass_percent is not None:
+        metrics["tests.pass_percent"] = pass_percent
+    metrics["tests.duration_seconds"] = tests.duration_seconds
+
+
+def _coverage_metrics(coverage: Coverage, metrics: Metrics) -> None:
+    lines_covered = sum(f.lines_covered for f in coverage.files.values())
+    lines_total = sum(f.lines_total for f in coverage.files.values())
+    with_branches = [f for f in coverage.files.values() if f.branches is not None]
+    branches_covered: int | None = sum(f.branches_covered for f in with_branches) if with_branches else None
+    branches_total: int | None = sum(f.branches_total for f in with_branches) if with_branches else None
+    totals = coverage.totals_only
+    if totals is not None:
+        lines_covered += totals.lines_covered
+        lines_total += totals.lines_total
+        if totals.branches_total is not None:
+            branches_covered = (branches_covered or 0) + (totals.branches_covered or 0)
+            branches_total = (branches_total or 0) + totals.branches_total
+    metrics["coverage.lines.covered"] = lines_covered
+    metrics["coverage.lines.total"] = lines_total
+    lines_percent = percent(lines_covered, lines_total)
+    if lines_percent is not None:
+        metrics["coverage.lines.percent"] = lines_percent
+    if branches_total is not None and branches_covered is not None:
+        metrics["coverage.branches.covered"] = branches_covered
+        metrics["coverage.branches.total"] = branches_total
+        branches_percent = percent(branches_covered, branches_total)
+        if branches_percent is not None:
+            metrics["coverage.branches.percent"] = branches_percent
+
+
+def _finding_metrics(findings: tuple[Finding, ...], metrics: Metrics) -> None:
+    metrics["findings.total"] = len(findings)
+    for severity in Severity:
+        metrics[f"findings.{severity.value}"] = 0
+    for finding in findings:
+        metrics[f"findings.{finding.severity.value}"] += 1
+    metrics["findings.waived"] = 0

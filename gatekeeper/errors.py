@@ -26,3 +26,13 @@ class InputError(GatekeeperError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class PolicyError(GatekeeperError):
+    """A policy that cannot be used; carries every problem found, each as `file:line:column: problem`."""
+
+    status = ExitStatus.UNDECIDED
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))

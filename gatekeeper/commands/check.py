@@ -1,0 +1,95 @@
+"""`gatekeeper check`: read the reports, apply the policy, decide, record, and exit with a code CI understands."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from gatekeeper.context import Context, detect_context
+from gatekeeper.engine import Decision, decide
+from gatekeeper.errors import GatekeeperError, InputError, UsageError
+from gatekeeper.model import ReportInput
+from gatekeeper.outputs import renderer_for
+from gatekeeper.parsers import iter_reports, merge
+from gatekeeper.policy import load_policy
+from gatekeeper.status import ExitStatus
+from gatekeeper.verdict import Verdict, build, build_error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckOptions:
+    policy: str
+    reports: Sequence[str] = ()
+    output_format: str = "text"
+    outputs: Sequence[tuple[str, str]] = ()  # (format, path)
+    warn_exit_code: int | None = None
+    overrides: dict[str, str | None] | None = None
+    store: str | None = None  # None: do not record
+    today: date | None = None
+    color: bool = False
+
+
+def run(options: CheckOptions, out: TextIO) -> ExitStatus:
+    started = time.monotonic()
+    policy = load_policy(options.policy)
+    context = detect_context().with_overrides(**(options.overrides or {}))
+    arguments = list(options.reports) or list(policy.reports)
+    if not arguments:
+        raise UsageError("no reports to read: name them on the command line or under `reports:` in the policy")
+    inputs: list[ReportInput] = []
+    try:
+        for report in iter_reports(arguments):
+            inputs.append(report)
+    except InputError as error:
+        verdict = build_error(
+            problem=str(error), policy=policy, context=context, inputs=inputs, duration_ms=_since(started)
+        )
+        _deliver(verdict, options, out)
+        raise
+    outcome = decide(merge(inputs), policy, context, options.today or date.today())
+    verdict = build(outcome=outcome, policy=policy, context=context, inputs=inputs, duration_ms=_since(started))
+    _deliver(verdict, options, out)
+    return exit_status(outcome.status, options.warn_exit_code)
+
+
+def exit_status(decision: Decision, warn_exit_code: int | None) -> ExitStatus:
+    if decision is Decision.FAIL:
+        return ExitStatus.GATE_FAILED
+    if decision is Decision.ERROR:
+        return ExitStatus.UNDECIDED
+    if decision is Decision.WARN and warn_exit_code is not None:
+        return warn_exit_code  # type: ignore[return-value]  # the user's own code, by request
+    return ExitStatus.PASS
+
+
+def _since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> None:
+    """Record the verdict and write every requested output; a store problem never changes the decision."""
+    if options.store is not None:
+        _record(verdict, options.store)
+    out.write(renderer_for(options.output_format)(verdict, color=options.color))
+    for output_format, path in options.outputs:
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(renderer_for(output_format)(verdict), encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"{path}: cannot write the {output_format} output: {error.strerror}") from None
+
+
+def _record(verdict: dict[str, Any], store_path: str) -> None:
+    from gatekeeper.store.sqlite import SqliteStore
+
+    try:
+        with SqliteStore(store_path) as store:
+            store.add(verdict)
+    except GatekeeperError as error:
+        print(f"gatekeeper: warning: verdict not recorded: {error}", file=sys.stderr)

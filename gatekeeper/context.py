@@ -1,0 +1,80 @@
+"""Where a run happens: CI system, project, branch, commit, pipeline — read from the environment.
+
+Jenkins, GitLab CI and GitHub Actions each name these differently; flags override what is detected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    ci: str | None = None
+    project: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    pipeline: str | None = None
+    job: str | None = None
+    url: str | None = None
+    started_at: str | None = None  # when the pipeline started, where the CI says (ISO-8601)
+
+    def with_overrides(self, **overrides: str | None) -> Context:
+        """Flags win over the environment; None leaves the detected value."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return replace(self, **given)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _strip_remote(branch: str | None) -> str | None:
+    """Jenkins' GIT_BRANCH is often `origin/main`; the gate wants `main`."""
+    if branch and branch.startswith("origin/"):
+        return branch[len("origin/") :]
+    if branch and branch.startswith("refs/heads/"):
+        return branch[len("refs/heads/") :]
+    return branch
+
+
+def detect_context(environ: Mapping[str, str] | None = None) -> Context:
+    """The CI context from environment variables; an empty Context outside CI."""
+    env = os.environ if environ is None else environ
+    get = env.get
+    if get("GITLAB_CI"):
+        return Context(
+            ci="gitlab",
+            project=get("CI_PROJECT_PATH"),
+            branch=get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or get("CI_COMMIT_BRANCH") or get("CI_COMMIT_REF_NAME"),
+            commit=get("CI_COMMIT_SHA"),
+            pipeline=get("CI_PIPELINE_ID"),
+            job=get("CI_JOB_NAME"),
+            url=get("CI_JOB_URL") or get("CI_PIPELINE_URL"),
+            started_at=get("CI_PIPELINE_CREATED_AT") or get("CI_JOB_STARTED_AT"),
+        )
+    if get("GITHUB_ACTIONS"):
+        server = get("GITHUB_SERVER_URL", "https://github.com")
+        repository = get("GITHUB_REPOSITORY")
+        run_id = get("GITHUB_RUN_ID")
+        return Context(
+            ci="github",
+            project=repository,
+            branch=get("GITHUB_HEAD_REF") or get("GITHUB_REF_NAME") or _strip_remote(get("GITHUB_REF")),
+            commit=get("GITHUB_SHA"),
+            pipeline=run_id,
+            job=get("GITHUB_JOB"),
+            url=f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None,
+        )
+    if get("JENKINS_URL") or get("JENKINS_HOME") or get("BUILD_TAG", "").startswith("jenkins-"):
+        return Context(
+            ci="jenkins",
+            project=get("JOB_NAME"),
+            branch=get("CHANGE_BRANCH") or get("BRANCH_NAME") or _strip_remote(get("GIT_BRANCH")),
+            commit=get("GIT_COMMIT"),
+            pipeline=get("BUILD_NUMBER") or get("BUILD_ID"),
+            job=get("STAGE_NAME") or get("JOB_BASE_NAME"),
+            url=get("BUILD_URL"),
+        )
+    return Context()

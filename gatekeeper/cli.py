@@ -15,6 +15,11 @@ from gatekeeper import __version__
 from gatekeeper.status import ExitStatus
 
 
+def _one_line(text: str) -> str:
+    """Messages are one line for the user, even when a library hands us a multi-line one."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
     """The one place that turns outcomes and exceptions into messages and exit codes."""
     from gatekeeper.errors import GatekeeperError
@@ -22,7 +27,7 @@ def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
     try:
         status = command()
     except GatekeeperError as error:
-        click.echo(f"gatekeeper: error: {error}", err=True)
+        click.echo(f"gatekeeper: error: {_one_line(str(error))}", err=True)
         if debug:
             raise
         sys.exit(error.status)
@@ -33,7 +38,8 @@ def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
         if debug:
             raise
         click.echo(
-            f"gatekeeper: internal error (a bug, please report it): {type(error).__name__}: {error}; "
+            f"gatekeeper: internal error (a bug, please report it): {type(error).__name__}: "
+            f"{_one_line(str(error))}; "
             "run again with --debug for the traceback",
             err=True,
         )
@@ -71,3 +77,72 @@ def metrics(context: click.Context, reports: tuple[str, ...], output_format: str
     from gatekeeper.commands import metrics as command
 
     _run(lambda: command.run(reports, output_format, sys.stdout), context.obj["debug"])
+
+
+def _output_pair(value: str) -> tuple[str, str]:
+    from gatekeeper.outputs import RENDERERS
+
+    output_format, sep, path = value.partition("=")
+    if not sep or output_format not in RENDERERS or not path:
+        raise click.BadParameter(f"expected FORMAT=PATH with FORMAT one of {', '.join(RENDERERS)}: {value!r}")
+    return output_format, path
+
+
+@main.command()
+@click.option("--policy", "-p", "policy", required=True, envvar="GATEKEEPER_POLICY", metavar="FILE",
+              help="Policy YAML (env GATEKEEPER_POLICY).")
+@click.argument("reports", nargs=-1, metavar="[[FORMAT:]PATH...]")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "junit"]),
+              default="text", show_default=True, help="What to print on standard output.")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="FMT=PATH",
+              help="Also write FMT (text, json, markdown, junit) to PATH; repeatable.")
+@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None, metavar="N",
+              help="Exit with N when the verdict is warn (e.g. for Jenkins UNSTABLE); default 0.")
+@click.option("--project", default=None, help="Override the project detected from the CI environment.")
+@click.option("--branch", default=None, help="Override the branch detected from the CI environment.")
+@click.option("--commit", default=None, help="Override the commit detected from the CI environment.")
+@click.option("--pipeline", default=None, help="Override the pipeline id detected from the CI environment.")
+@click.option("--store", "store", default=None, envvar="GATEKEEPER_STORE", metavar="PATH",
+              help="Embedded verdict store (SQLite) [env GATEKEEPER_STORE; default .gatekeeper/verdicts.db].")
+@click.option("--no-store", is_flag=True, help="Do not record the verdict.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, hidden=True,
+              help="Evaluate waiver expiry as of this date (reproducible runs).")
+@click.pass_context
+def check(
+    context: click.Context,
+    policy: str,
+    reports: tuple[str, ...],
+    output_format: str,
+    outputs: tuple[str, ...],
+    warn_exit_code: int | None,
+    project: str | None,
+    branch: str | None,
+    commit: str | None,
+    pipeline: str | None,
+    store: str | None,
+    no_store: bool,
+    today: object,
+) -> None:
+    """Check REPORTS against the gates of a policy and decide pass, warn or fail.
+
+    REPORTS default to the policy's `reports:` list. Exit codes: 0 pass (and warn unless
+    --warn-exit-code), 1 a blocking gate failed, 2 could not decide (bad input, policy or usage),
+    3 internal error.
+    """
+    from datetime import datetime
+
+    from gatekeeper.commands.check import CheckOptions, run
+    from gatekeeper.store import default_store_path
+
+    options = CheckOptions(
+        policy=policy,
+        reports=reports,
+        output_format=output_format,
+        outputs=[_output_pair(value) for value in outputs],
+        warn_exit_code=warn_exit_code,
+        overrides={"project": project, "branch": branch, "commit": commit, "pipeline": pipeline},
+        store=None if no_store else str(store or default_store_path()),
+        today=today.date() if isinstance(today, datetime) else None,
+        color=sys.stdout.isatty(),
+    )
+    _run(lambda: run(options, sys.stdout), context.obj["debug"])

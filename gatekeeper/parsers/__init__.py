@@ -46,7 +46,9 @@ FORMATS: dict[str, Format] = {
         Format(name="sarif", family="security", module="sarif", title="SARIF 2.1.0"),
         Format(name="bandit", family="security", module="bandit", title="bandit JSON"),
         Format(name="semgrep", family="security", module="semgrep", title="semgrep JSON"),
-        Format(name="gitlab-security", family="security", module="gitlab", title="GitLab SAST / secret detection"),
+        Format(
+            name="gitlab-security", family="security", module="gitlab", title="GitLab SAST / secret detection"
+        ),
         Format(name="gitleaks", family="security", module="gitleaks", title="gitleaks JSON"),
     )
 }
@@ -75,7 +77,8 @@ def split_forced_format(argument: str) -> tuple[str | None, str]:
     prefix, sep, rest = argument.partition(":")
     if sep and prefix in FORMATS:
         return prefix, rest
-    if sep and prefix and prefix.replace("-", "").isalpha() and len(prefix) > 1 and not Path(argument).exists():
+    looks_like_format = prefix.replace("-", "").isalpha() and len(prefix) > 1
+    if sep and looks_like_format and not Path(argument).exists():
         known = ", ".join(FORMATS)
         raise UsageError(f"{argument}: unknown format '{prefix}' (known formats: {known})")
     return None, argument
@@ -87,26 +90,43 @@ def expand(arguments: Iterable[str]) -> list[ReportArgument]:
     for argument in arguments:
         forced, pattern = split_forced_format(argument)
         for report in _expand_one(pattern, forced):
-            found.setdefault(report.path, report)
+            found.setdefault(_identity(report.path), report)
     return list(found.values())
+
+
+def _identity(path: Path) -> Path:
+    """The same file named two ways (`a.xml`, `./x/../a.xml`, a symlink) is read once."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
 
 
 def _expand_one(pattern: str, forced: str | None) -> Iterator[ReportArgument]:
     path = Path(pattern)
     if path.is_dir():
-        for directory, subdirectories, files in os.walk(path):
-            subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
-            for name in sorted(files):
-                yield ReportArgument(Path(directory) / name, forced, explicit=False)
+        yield from _walk(path, forced)
     elif path.exists() or not glob.has_magic(pattern):
         yield ReportArgument(path, forced, explicit=True)
     else:
-        matches = sorted(glob.glob(pattern, recursive=True))
-        files = [Path(m) for m in matches if Path(m).is_file()]
-        if not files:
+        matches = [Path(m) for m in sorted(glob.glob(pattern, recursive=True))]
+        if not any(m.is_file() or m.is_dir() for m in matches):
             raise InputError(pattern, "no files match this pattern")
-        for file in files:
-            yield ReportArgument(file, forced, explicit=True)
+        for match in matches:
+            if match.is_dir():
+                yield from _walk(match, forced)
+            elif match.is_file():
+                yield ReportArgument(match, forced, explicit=True)
+
+
+def _walk(directory: Path, forced: str | None) -> Iterator[ReportArgument]:
+    """Regular files under `directory`, sorted; hidden directories, pipes and broken links are skipped."""
+    for root, subdirectories, files in os.walk(directory):
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.is_file():
+                yield ReportArgument(path, forced, explicit=False)
 
 
 def sha256_of(path: Path) -> str:
@@ -122,16 +142,17 @@ def read_report(path: Path, format_name: str | None = None) -> ReportInput:
     from gatekeeper.parsers.detect import detect
 
     _check_readable(path)
-    fmt = format_name or detect(path)
-    if fmt is None:
-        raise InputError(path, "not a report gatekeeper can read (use FORMAT:PATH to force a format)")
     try:
+        fmt = format_name or detect(path)
+        if fmt is None:
+            raise InputError(path, "not a report gatekeeper can read (use FORMAT:PATH to force a format)")
         evidence = parser_for(fmt)(path)
+        digest = sha256_of(path)
     except (UnicodeDecodeError, ValueError) as error:
         raise InputError(path, f"cannot read as {fmt}: {error}") from None
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror or error}") from None
-    return ReportInput(path=str(path), format=fmt, sha256=sha256_of(path), evidence=evidence)
+    return ReportInput(path=str(path), format=fmt, sha256=digest, evidence=evidence)
 
 
 def _check_readable(path: Path) -> None:
@@ -139,27 +160,54 @@ def _check_readable(path: Path) -> None:
         raise InputError(path, "no such file")
     if path.is_dir():
         raise InputError(path, "is a directory, not a report")
+    if not path.is_file():
+        raise InputError(path, "not a regular file (pipes and devices cannot be read twice)")
     if not os.access(path, os.R_OK):
         raise InputError(path, "cannot read: permission denied")
 
 
-def read_reports(arguments: Sequence[str]) -> list[ReportInput]:
-    """Every report the arguments name; files found by walking a directory are skipped if unrecognised."""
+def _detect_quietly(path: Path) -> str | None:
+    """The format of a file found by a walk; anything unrecognisable is simply not a report."""
     from gatekeeper.parsers.detect import detect
 
-    reports: list[ReportInput] = []
-    for argument in expand(arguments):
-        if argument.forced_format is None and not argument.explicit:
-            try:
-                detected = detect(argument.path)
-            except InputError:
-                continue
-            if detected is None:
-                continue
-            reports.append(read_report(argument.path, detected))
-        else:
-            reports.append(read_report(argument.path, argument.forced_format))
-    return reports
+    try:
+        return detect(path)
+    except (InputError, OSError):
+        return None
+
+
+def read_reports(arguments: Sequence[str]) -> list[ReportInput]:
+    """Every report the arguments name (see `iter_reports`)."""
+    return list(iter_reports(arguments))
+
+
+def iter_reports(arguments: Sequence[str]) -> Iterator[ReportInput]:
+    """Every report the arguments name, each file once, in argument order, read one at a time.
+
+    A file named directly or matched by a glob must be a report.  Files found by walking a directory
+    are skipped if unrecognised, but a directory with no report in it at all is an error, as a glob
+    that matches nothing is: a gate must not pass because it was pointed at the wrong place.
+    """
+    seen: set[Path] = set()
+    for argument in arguments:
+        forced, pattern = split_forced_format(argument)
+        looked_at = 0
+        recognised = 0
+        for candidate in _expand_one(pattern, forced):
+            looked_at += 1
+            fmt = candidate.forced_format
+            if fmt is None and not candidate.explicit:
+                fmt = _detect_quietly(candidate.path)
+                if fmt is None:
+                    continue
+            recognised += 1
+            identity = _identity(candidate.path)
+            if identity not in seen:
+                seen.add(identity)
+                yield read_report(candidate.path, fmt)
+        if not recognised:
+            files = f"{looked_at} file{'s' if looked_at != 1 else ''}"
+            raise InputError(pattern, f"no report found here ({files} looked at, none is a report format)")
 
 
 def merge(reports: Iterable[ReportInput]) -> Evidence:

@@ -146,3 +146,67 @@ def check(
         color=sys.stdout.isatty(),
     )
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
+
+
+_store_option = click.option(
+    "--store", "store", default=None, envvar="GATEKEEPER_STORE", show_envvar=True, metavar="PATH",
+    help="Verdict store file [default: .gatekeeper/verdicts.db in the current directory].",
+)
+
+
+@main.group()
+def verdicts() -> None:
+    """Read back the verdicts `check` recorded."""
+
+
+@verdicts.command("list")
+@_store_option
+@click.option("--project", default=None, help="Only this project.")
+@click.option("--branch", default=None, help="Only this branch.")
+@click.option("--status", type=click.Choice(["pass", "warn", "fail", "error"]), default=None)
+@click.option("--since", default=None, metavar="ISO-8601", help="At or after this time (a date means UTC midnight).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def verdicts_list(
+    context: click.Context,
+    store: str | None,
+    project: str | None,
+    branch: str | None,
+    status: str | None,
+    since: str | None,
+    limit: int,
+    output_format: str,
+) -> None:
+    """Recorded verdicts, newest first."""
+    from gatekeeper.commands.verdicts import list_verdicts
+
+    _run(
+        lambda: list_verdicts(store, project, branch, status, limit, output_format, sys.stdout, since=since),
+        context.obj["debug"],
+    )
+
+
+@verdicts.command("show")
+@click.argument("verdict_id", metavar="ID|PREFIX|latest", default="latest")
+@_store_option
+@click.option("--project", default=None, help="With 'latest': the latest of this project.")
+@click.option("--branch", default=None, help="With 'latest': the latest on this branch.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "junit"]),
+              default="text", show_default=True)
+@click.pass_context
+def verdicts_show(
+    context: click.Context,
+    verdict_id: str,
+    store: str | None,
+    project: str | None,
+    branch: str | None,
+    output_format: str,
+) -> None:
+    """One recorded verdict, by id, unique id prefix (6+ characters) or 'latest'."""
+    from gatekeeper.commands.verdicts import show_verdict
+
+    _run(
+        lambda: show_verdict(store, verdict_id, output_format, sys.stdout, project=project, branch=branch),
+        context.obj["debug"],
+    )

@@ -36,3 +36,14 @@ class PolicyError(GatekeeperError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class StoreError(GatekeeperError):
+    """A verdict store that cannot be opened, read or written, or a verdict it cannot take."""
+
+    status = ExitStatus.UNDECIDED
+
+    def __init__(self, store: str | Path, problem: str) -> None:
+        self.store = str(store)
+        self.problem = problem
+        super().__init__(f"verdict store {self.store}: {problem}")

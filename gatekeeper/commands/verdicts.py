@@ -1,0 +1,109 @@
+"""`gatekeeper verdicts list|show`: read back what `check` recorded in the embedded store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from gatekeeper.outputs import renderer_for
+from gatekeeper.status import ExitStatus
+from gatekeeper.store import StoreError, VerdictSummary, default_store_path
+
+_NONE = "-"
+
+
+def list_verdicts(
+    store_path: str | Path | None,
+    project: str | None,
+    branch: str | None,
+    status: str | None,
+    limit: int | None,
+    output_format: str,
+    out: TextIO,
+    *,
+    since: str | None = None,
+) -> ExitStatus:
+    """Recorded verdicts, newest first.  No store yet is not an error: nothing has been recorded."""
+    from gatekeeper.store.sqlite import SqliteStore
+
+    path = Path(store_path) if store_path else default_store_path()
+    if not path.exists():
+        if output_format == "json":
+            out.write("[]\n")  # scripts get valid JSON; the table says why it is empty
+        else:
+            out.write(f"no verdicts recorded yet (store: {path})\n")
+        return ExitStatus.PASS
+    with SqliteStore(path, create=False) as store:
+        summaries = store.list(project=project, branch=branch, status=status, since=since, limit=limit)
+        total = store.count(project=project, branch=branch, status=status, since=since)
+    if output_format == "json":
+        json.dump([asdict(summary) for summary in summaries], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return ExitStatus.PASS
+    if total == 0:
+        filtered = any(value is not None for value in (project, branch, status, since))
+        what = "no verdicts match these filters" if filtered else "no verdicts recorded yet"
+        out.write(f"{what} (store: {path})\n")
+        return ExitStatus.PASS
+    _write_table(summaries, out)
+    if total > len(summaries):
+        out.write(f"({len(summaries)} of {total} shown; --limit N shows more)\n")
+    return ExitStatus.PASS
+
+
+def show_verdict(
+    store_path: str | Path | None,
+    verdict_id: str,
+    output_format: str,
+    out: TextIO,
+    *,
+    project: str | None = None,
+    branch: str | None = None,
+) -> ExitStatus:
+    """One recorded verdict by id, unique id prefix, or "latest" (of a project/branch, if given)."""
+    from gatekeeper.store.sqlite import SqliteStore
+
+    path = Path(store_path) if store_path else default_store_path()
+    with SqliteStore(path, create=False) as store:
+        if verdict_id == "latest":
+            verdict = store.latest(project=project, branch=branch)
+            if verdict is None:
+                scope = " ".join(f"{k} {v}" for k, v in (("project", project), ("branch", branch)) if v)
+                raise StoreError(path, f"no verdicts recorded yet{f' for {scope}' if scope else ''}")
+        else:
+            verdict = store.get(verdict_id)
+    out.write(renderer_for(output_format)(verdict))
+    return ExitStatus.PASS
+
+
+def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
+    header = ("created (UTC)", "status", "project", "branch", "commit", "level", "id")
+    rows = [
+        (
+            summary.created_at[:19].replace("T", " "),
+            summary.status,
+            _plain(summary.project),
+            _plain(summary.branch),
+            _plain(summary.commit)[:10],
+            _NONE if summary.level_achieved is None else str(summary.level_achieved),
+            summary.id[:12],
+        )
+        for summary in summaries
+    ]
+    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
+    for row in (header, *rows):
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+
+
+def _plain(value: Any) -> str:
+    """A stored value as one terminal-safe line: control characters (ANSI escapes, newlines) escaped."""
+    if value is None:
+        return _NONE
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

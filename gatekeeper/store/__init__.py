@@ -1,0 +1,87 @@
+"""Where verdicts are recorded: the seam every store implements, and what they share.
+
+The embedded store (`gatekeeper.store.sqlite`) is the default; a store-server client will be a second
+implementation of `VerdictStore`.  Implementations are imported where used, so importing this package
+stays cheap.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from gatekeeper.errors import StoreError
+
+__all__ = ["STORE_ENV", "StoreError", "VerdictStore", "VerdictSummary", "default_store_path"]
+
+#: The environment variable naming the embedded store file (the CLI's `--store` defaults to it).
+STORE_ENV = "GATEKEEPER_STORE"
+
+#: Verdict statuses a store accepts; the contract in DESIGN.md ("Verdict").
+VERDICT_STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "error")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerdictSummary:
+    """The indexed columns of one stored verdict: enough to list verdicts without reading bodies.
+
+    `created_at` is UTC in one fixed-width form (`2026-11-25T14:03:00.123456Z`), so text order is
+    time order.
+    """
+
+    id: str
+    created_at: str
+    status: str
+    project: str | None
+    branch: str | None
+    commit: str | None
+    pipeline: str | None
+    policy_name: str | None
+    level_achieved: int | None
+
+
+class VerdictStore(Protocol):
+    """What `check` records into and `verdicts list|show` reads from, whatever keeps the verdicts."""
+
+    def add(self, verdict: Mapping[str, Any]) -> bool:
+        """Record a verdict; False when one with the same id and body is already there."""
+        ...
+
+    def get(self, id_or_prefix: str) -> dict[str, Any]:
+        """The verdict with this id, or with the one id that starts with this prefix (≥ 6 chars)."""
+        ...
+
+    def latest(self, project: str | None = None, branch: str | None = None) -> dict[str, Any] | None: ...
+
+    def list(
+        self,
+        project: str | None = None,
+        branch: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> builtins.list[VerdictSummary]: ...
+
+    def count(
+        self,
+        project: str | None = None,
+        branch: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+    ) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def default_store_path() -> Path:
+    """`$GATEKEEPER_STORE`, else `.gatekeeper/verdicts.db` in the current directory (the CI workspace)."""
+    configured = os.environ.get(STORE_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return Path(".gatekeeper") / "verdicts.db"

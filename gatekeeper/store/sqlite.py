@@ -1,0 +1,516 @@
+"""The embedded verdict store: one SQLite file in the workspace, so verdicts are kept with no server.
+
+Many CI jobs on one machine may write the same file at once, so: WAL (readers never block the one
+writer), every write is a `BEGIN IMMEDIATE` transaction (it takes the write lock up front, so it waits
+in SQLite's busy handler instead of failing half-way), and whatever still comes back "locked" or
+"busy" is retried with backoff up to a bounded total.  `add` is idempotent on the verdict id, so a
+retried or repeated upload never stores a verdict twice.
+
+WAL needs shared memory between the processes: keep the file on a local disk, not NFS/SMB.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary
+
+_T = TypeVar("_T")
+
+#: Marks the file as ours (`PRAGMA application_id`), so we never migrate someone else's database.
+APPLICATION_ID = 0x474B5644  # "GKVD"
+
+#: Schema migrations, applied in order; migration N (1-based) brings the file to user_version N.
+#: Never edit a released migration: append a new one.  Statements run one by one inside a single
+#: transaction (not `executescript`, which would commit half-way).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE verdicts (
+            id TEXT PRIMARY KEY NOT NULL,
+            created_at TEXT NOT NULL,  -- UTC, fixed width (see _utc_text): text order is time order
+            status TEXT NOT NULL CHECK (status IN ('pass', 'warn', 'fail', 'error')),
+            project TEXT,
+            branch TEXT,
+            "commit" TEXT,
+            pipeline TEXT,
+            policy_name TEXT,
+            level_achieved INTEGER,
+            body TEXT NOT NULL  -- the verdict JSON exactly as given
+        )
+        """,
+        "CREATE INDEX verdicts_project_branch_created ON verdicts (project, branch, created_at)",
+        "CREATE INDEX verdicts_created ON verdicts (created_at)",
+        """
+        CREATE TABLE verdict_metrics (
+            verdict_id TEXT NOT NULL REFERENCES verdicts (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value REAL NOT NULL,
+            PRIMARY KEY (verdict_id, name)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX verdict_metrics_name ON verdict_metrics (name, verdict_id)",
+        f"PRAGMA application_id = {APPLICATION_ID}",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+#: The shortest id prefix `get` resolves, like git's abbreviated hashes.
+MIN_PREFIX = 6
+
+_SUMMARY_COLUMNS = 'id, created_at, status, project, branch, "commit", pipeline, policy_name, level_achieved'
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
+class SqliteStore:
+    """A verdict store in one SQLite file; use as a context manager so the connection is closed.
+
+    `create=False` opens only an existing store (readers should not leave empty files behind).
+    `timeout` bounds, in seconds, how long one operation waits for other writers.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._connection = self._open(create)
+        try:
+            with self._errors():
+                self._retry(self._inspect_snapshot)  # refuse foreign or newer files before changing them
+                self._retry(self._configure)
+                self._retry(self._migrate)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def _open(self, create: bool) -> sqlite3.Connection:
+        try:
+            is_dir, exists = self.path.is_dir(), self.path.exists()
+        except OSError as error:
+            raise StoreError(self.path, f"cannot be read: {error.strerror}") from None
+        if is_dir:
+            raise StoreError(self.path, "is a directory, not a store file")
+        if not exists:
+            if not create:
+                raise StoreError(self.path, "does not exist (no verdicts recorded yet)")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(self.path, f"cannot create its directory: {error.strerror}") from None
+        # A URI, so a reader's mode=rw never creates the file; as_uri() escapes '?' and '#'.
+        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves; timeout is SQLite's busy_timeout.
+            return sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as error:
+            raise _store_error(self.path, error, self.timeout) from None
+
+    def _configure(self) -> None:
+        connection = self._connection
+        # Persistent in the file; a no-op once set.  Switching needs an exclusive lock, so it may be busy.
+        connection.execute("PRAGMA journal_mode = WAL").fetchone()
+        # In WAL, NORMAL is safe against corruption; only a power cut may drop the last commits.
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION; safe when several processes open a new file at once."""
+        if self._inspect_snapshot() == SCHEMA_VERSION:
+            return
+        with self._write():
+            # Re-read under the write lock: another process may have migrated since we looked.
+            version = self._inspect()
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    self._connection.execute(statement)
+            self._connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    def _inspect_snapshot(self) -> int:
+        """`_inspect` in one read transaction: its several reads must see one state of the file,
+        not a half-read one while another process migrates it."""
+        with self._transaction("BEGIN DEFERRED"):
+            return self._inspect()
+
+    def _inspect(self) -> int:
+        """The file's schema version, refusing (before changing anything) a file that is not ours
+        or that a newer gatekeeper wrote."""
+        version = self._pragma_int("user_version")
+        if version == 0:
+            if self._connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StoreError(self.path, "is an SQLite database but not a gatekeeper verdict store")
+        elif self._pragma_int("application_id") != APPLICATION_ID:
+            raise StoreError(self.path, "is an SQLite database but not a gatekeeper verdict store")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                self.path,
+                f"was written by a newer gatekeeper (schema {version}; this one knows "
+                f"{SCHEMA_VERSION}); upgrade gatekeeper",
+            )
+        return version
+
+    def _pragma_int(self, name: str) -> int:
+        value = self._connection.execute(f"PRAGMA {name}").fetchone()[0]
+        return int(value)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def add(self, verdict: Mapping[str, Any]) -> bool:
+        """Record a verdict.  False when this id is already stored with the same body (a re-upload);
+        StoreError when it is stored with a different body, since ids must identify one verdict."""
+        row = _row(self.path, verdict)
+        body = row["body"]
+        canonical = _canonical(json.loads(body))
+        metrics = _metric_rows(row["id"], verdict.get("metrics"))
+
+        def add_once() -> bool:
+            with self._write():
+                found = self._connection.execute(
+                    "SELECT body FROM verdicts WHERE id = ?", (row["id"],)
+                ).fetchone()
+                if found is None:
+                    self._connection.execute(
+                        'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline,'
+                        " policy_name, level_achieved, body) VALUES (:id, :created_at, :status, :project,"
+                        " :branch, :commit, :pipeline, :policy_name, :level_achieved, :body)",
+                        row,
+                    )
+                    self._connection.executemany(
+                        "INSERT INTO verdict_metrics (verdict_id, name, value) VALUES (?, ?, ?)", metrics
+                    )
+                    return True
+            if _canonical(json.loads(found[0])) != canonical:
+                raise StoreError(
+                    self.path,
+                    f"a different verdict with id {row['id']!r} is already stored; ids must be unique",
+                )
+            return False
+
+        with self._errors():
+            return self._retry(add_once)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def get(self, id_or_prefix: str) -> dict[str, Any]:
+        """The verdict with this id, or with the one id starting with this prefix (≥ MIN_PREFIX chars)."""
+
+        def lookup() -> str:
+            exact = self._connection.execute(
+                "SELECT body FROM verdicts WHERE id = ?", (id_or_prefix,)
+            ).fetchone()
+            if exact is not None:
+                return str(exact[0])
+            if len(id_or_prefix) < MIN_PREFIX:
+                raise StoreError(
+                    self.path,
+                    f"no verdict with id {id_or_prefix!r} (give the full id or at least {MIN_PREFIX} "
+                    "characters of it)",
+                )
+            # Ids sharing a prefix are contiguous in id order: the first few at or after it tell all,
+            # with no LIKE/GLOB wildcards to escape.
+            candidates = [
+                (identifier, body)
+                for identifier, body in self._connection.execute(
+                    "SELECT id, body FROM verdicts WHERE id >= ? ORDER BY id LIMIT 3", (id_or_prefix,)
+                )
+                if identifier.startswith(id_or_prefix)
+            ]
+            if not candidates:
+                raise StoreError(self.path, f"no verdict with id {id_or_prefix!r} or starting with it")
+            if len(candidates) > 1:
+                shown = ", ".join(identifier for identifier, _ in candidates[:2])
+                more = " and more" if len(candidates) > 2 else ""
+                raise StoreError(
+                    self.path, f"id prefix {id_or_prefix!r} is ambiguous: {shown}{more}; give more of it"
+                )
+            return str(candidates[0][1])
+
+        with self._errors():
+            return _load(self.path, self._retry(lookup))
+
+    def latest(self, project: str | None = None, branch: str | None = None) -> dict[str, Any] | None:
+        """The newest verdict (by created_at), optionally of one project and branch."""
+        where, parameters = _where(self.path, project=project, branch=branch)
+        sql = f"SELECT body FROM verdicts{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        with self._errors():
+            found = self._retry(lambda: self._connection.execute(sql, parameters).fetchone())
+        return None if found is None else _load(self.path, found[0])
+
+    def list(
+        self,
+        project: str | None = None,
+        branch: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> builtins.list[VerdictSummary]:
+        """Summaries, newest first; `since` is inclusive; `limit=None` means all."""
+        where, parameters = _where(self.path, project=project, branch=branch, status=status, since=since)
+        sql = (
+            f"SELECT {_SUMMARY_COLUMNS} FROM verdicts{where} ORDER BY created_at DESC, rowid DESC"
+            " LIMIT ? OFFSET ?"
+        )
+        parameters += (-1 if limit is None else max(limit, 0), max(offset, 0))
+        with self._errors():
+            rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
+        return [
+            VerdictSummary(
+                id=row[0],
+                created_at=row[1],
+                status=row[2],
+                project=row[3],
+                branch=row[4],
+                commit=row[5],
+                pipeline=row[6],
+                policy_name=row[7],
+                level_achieved=row[8],
+            )
+            for row in rows
+        ]
+
+    def count(
+        self,
+        project: str | None = None,
+        branch: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+    ) -> int:
+        """How many verdicts `list` would give with no limit."""
+        where, parameters = _where(self.path, project=project, branch=branch, status=status, since=since)
+        sql = f"SELECT count(*) FROM verdicts{where}"
+        with self._errors():
+            return int(self._retry(lambda: self._connection.execute(sql, parameters).fetchone()[0]))
+
+    # -- transactions, retries, errors -------------------------------------------------------------
+
+    def _write(self) -> AbstractContextManager[None]:
+        """One write transaction that takes the write lock up front (so it waits, never deadlocks)."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[None]:
+        self._connection.execute(begin)
+        try:
+            yield
+            self._connection.execute("COMMIT")
+        except BaseException:
+            if self._connection.in_transaction:
+                # The error being raised says more than a failed rollback would.
+                with suppress(sqlite3.Error):
+                    self._connection.execute("ROLLBACK")
+            raise
+
+    def _retry(self, operation: Callable[[], _T]) -> _T:
+        """Run `operation` again while the file is locked or busy, with jittered backoff, up to
+        `timeout` seconds in all.  SQLite's busy handler covers most waits; not all (e.g. a WAL
+        snapshot gone stale, a journal-mode switch, recovery after a crashed writer)."""
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
+            try:
+                return operation()
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(min(delay * random.uniform(0.5, 1.5), max(deadline - time.monotonic(), 0.0)))
+            delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite's errors as one-line StoreErrors that name the file."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise _store_error(self.path, error, self.timeout) from None
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)  # Python ≥ 3.11
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    message = str(error).lower()
+    return "locked" in message or "busy" in message
+
+
+def _store_error(path: Path, error: sqlite3.Error, timeout: float) -> StoreError:
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    lowered = message.lower()
+    if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+        problem = f"still locked by another process after {timeout:g} s ({message})"
+    elif "not a database" in lowered:
+        problem = "is not an SQLite database (is this the right file?)"
+    elif "malformed" in lowered or "corrupt" in lowered:
+        problem = f"is corrupt ({message})"
+    elif "readonly" in lowered or "read-only" in lowered:
+        # In WAL mode even readers need write access to the file and its directory (for -shm/-wal).
+        problem = "is read-only for this user (SQLite needs write access to the file and its directory)"
+    elif "unable to open" in lowered:
+        problem = "cannot be opened (check the path and that its directory is writable)"
+    else:
+        problem = message
+    return StoreError(path, problem)
+
+
+# -- verdict <-> row -------------------------------------------------------------------------------
+
+
+def _canonical(document: Any) -> str:
+    """One spelling per JSON value, so two dumps of the same verdict compare equal."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _load(path: Path, body: str) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise StoreError(path, "is corrupt (a stored verdict is not a JSON object)")
+    return document
+
+
+def _row(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """The indexed columns and the body of a verdict, checking what the store relies on."""
+
+    def bad(problem: str) -> StoreError:
+        return StoreError(path, f"cannot store verdict {str(verdict.get('id'))!r}: {problem}")
+
+    identifier = verdict.get("id")
+    if not isinstance(identifier, str) or not identifier.strip():
+        raise bad("'id' must be a non-empty string")
+    schema = verdict.get("schema")
+    if not isinstance(schema, str) or not schema.startswith("gatekeeper.verdict/"):
+        raise bad(f"'schema' must be a gatekeeper.verdict/… tag, not {schema!r}")
+    status = verdict.get("status")
+    if status not in VERDICT_STATUSES:
+        raise bad(f"'status' must be one of {', '.join(VERDICT_STATUSES)}, not {status!r}")
+    try:
+        created_at = _utc_text(verdict.get("created_at"))
+    except ValueError as error:
+        raise bad(f"'created_at': {error}") from None
+
+    def section(name: str) -> Mapping[str, Any]:
+        value = verdict.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise bad(f"'{name}' must be an object")
+        return value
+
+    def text(name: str, value: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # e.g. a numeric pipeline id
+        raise bad(f"'{name}' must be a string or null")
+
+    context, policy, maturity = section("context"), section("policy"), section("maturity")
+    level = maturity.get("level_achieved")
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int)):
+        raise bad("'maturity.level_achieved' must be an integer or null")
+    try:
+        body = json.dumps(dict(verdict), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise bad(f"not JSON-ready ({error})") from None
+    return {
+        "id": identifier,
+        "created_at": created_at,
+        "status": status,
+        "project": text("context.project", context.get("project")),
+        "branch": text("context.branch", context.get("branch")),
+        "commit": text("context.commit", context.get("commit")),
+        "pipeline": text("context.pipeline", context.get("pipeline")),
+        "policy_name": text("policy.name", policy.get("name")),
+        "level_achieved": level,
+        "body": body,
+    }
+
+
+def _metric_rows(verdict_id: str, metrics: Any) -> builtins.list[tuple[str, str, float]]:
+    """Numeric metrics as rows for history and trends; anything else stays only in the body."""
+    if not isinstance(metrics, Mapping):
+        return []
+    return [
+        (verdict_id, str(name), float(value))
+        for name, value in metrics.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+
+
+def _utc_text(value: Any, *, naive_is_utc: bool = False) -> str:
+    """An ISO-8601 instant (or aware datetime) as fixed-width UTC text, so text order is time order.
+
+    A verdict's time must say its zone; a filter's (`since`) may be a bare date or time, read as UTC.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"  # fromisoformat accepts "Z" only from Python 3.11
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 timestamp: {value!r}") from None
+    else:
+        raise ValueError(f"must be an ISO-8601 timestamp string, not {value!r}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        if not naive_is_utc:
+            raise ValueError(f"{value!s} has no time zone; give UTC ('Z') or an offset")
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:
+        raise ValueError(f"{value!s} is out of range") from None
+
+
+def _where(
+    path: Path,
+    *,
+    project: str | None = None,
+    branch: str | None = None,
+    status: str | None = None,
+    since: datetime | str | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    """A parameterised WHERE clause for the filters given (None means no filter); `since` is inclusive
+    and may be a bare date ("2026-11-20", read as UTC midnight)."""
+    clauses: builtins.list[str] = []
+    parameters: builtins.list[Any] = []
+    for column, value in (("project", project), ("branch", branch), ("status", status)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            parameters.append(value)
+    if since is not None:
+        try:
+            parameters.append(_utc_text(since, naive_is_utc=True))
+        except ValueError as error:
+            raise StoreError(path, f"since: {error}") from None
+        clauses.append("created_at >= ?")
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), tuple(parameters)

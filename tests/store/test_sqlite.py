@@ -1,0 +1,375 @@
+"""The embedded verdict store, on real SQLite files: round trips, idempotency, lookups, migrations,
+and refusing files it must not touch."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
+from gatekeeper.store.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from tests.store import make_verdict
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "ws" / ".gatekeeper" / "verdicts.db"
+
+
+def raw(path: Path, sql: str) -> list[Any]:
+    """Read the file behind the store's back, to check what is really on disk."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def one_line(error: pytest.ExceptionInfo[StoreError]) -> str:
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+# -- round trip ------------------------------------------------------------------------------------
+
+
+def test_add_then_get_returns_the_verdict_verbatim(db: Path) -> None:
+    verdict = make_verdict("3f2a9c1e-0000-4000-8000-000000000001")
+    verdict["extra"] = {"zeta": 1, "alpha": ["ü", None, 1.5], "notes": "naïve → ok"}
+    with SqliteStore(db) as store:
+        assert store.add(verdict) is True
+        stored = store.get(verdict["id"])
+    assert stored == verdict
+    assert list(stored) == list(verdict)  # key order kept, so `show --format json` is verbatim
+    assert list(stored["extra"]) == ["zeta", "alpha", "notes"]
+
+
+def test_new_store_creates_directories_uses_wal_and_current_schema(db: Path) -> None:
+    with SqliteStore(db) as store:
+        store.add(make_verdict("a" * 32))
+    assert raw(db, "PRAGMA journal_mode") == [("wal",)]
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert raw(db, "PRAGMA application_id") == [(APPLICATION_ID,)]
+    assert raw(db, "SELECT name, value FROM verdict_metrics ORDER BY name") == [
+        ("tests.pass_percent", 100.0),
+        ("tests.passed", 120.0),
+        ("tests.total", 120.0),
+    ]
+
+
+def test_reopening_keeps_verdicts(db: Path) -> None:
+    with SqliteStore(db) as writer:
+        writer.add(make_verdict("a" * 32))
+    with SqliteStore(db, create=False) as reader:
+        store: VerdictStore = reader  # the embedded store implements the store seam
+        assert store.count() == 1
+        assert store.get("a" * 32)["id"] == "a" * 32
+
+
+def test_indexed_columns_come_from_the_verdict(db: Path) -> None:
+    verdict = make_verdict(
+        "b" * 32, status="warn", level_achieved=None, created_at="2026-11-25T15:03:00+01:00"
+    )
+    verdict["context"]["pipeline"] = 99  # a numeric pipeline id is kept as text in the index
+    with SqliteStore(db) as store:
+        store.add(verdict)
+        [summary] = store.list()
+    assert summary == VerdictSummary(
+        id="b" * 32,
+        created_at="2026-11-25T14:03:00.000000Z",
+        status="warn",
+        project="group/app",
+        branch="main",
+        commit="0123456789abcdef0123456789abcdef01234567",
+        pipeline="99",
+        policy_name="caict-cd-level-3",
+        level_achieved=None,
+    )
+
+
+# -- idempotency -----------------------------------------------------------------------------------
+
+
+def test_same_id_twice_is_stored_once(db: Path) -> None:
+    verdict = make_verdict("c" * 32)
+    with SqliteStore(db) as store:
+        assert store.add(verdict) is True
+        assert store.add(verdict) is False
+        assert store.add(json.loads(json.dumps(verdict, sort_keys=True))) is False  # key order is not content
+        assert store.count() == 1
+    assert raw(db, "SELECT count(*) FROM verdict_metrics") == [(3,)]
+
+
+def test_same_id_with_a_different_body_is_refused_and_the_first_kept(db: Path) -> None:
+    first = make_verdict("d" * 32, status="pass")
+    second = make_verdict("d" * 32, status="fail")
+    with SqliteStore(db) as store:
+        store.add(first)
+        with pytest.raises(StoreError) as error:
+            store.add(second)
+        assert store.get("d" * 32) == first
+        assert store.count() == 1
+    assert "different verdict with id" in one_line(error)
+    assert str(db) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("id", "", "'id'"),
+        ("id", None, "'id'"),
+        ("status", "green", "'status'"),
+        ("schema", "other/v1", "'schema'"),
+        ("created_at", "yesterday", "'created_at'"),
+        ("created_at", "2026-11-25T14:03:00", "no time zone"),
+        ("metrics", {"tests.total": float("nan")}, "not JSON-ready"),
+        ("maturity", {"level_achieved": "3"}, "level_achieved"),
+        ("context", "main", "'context'"),
+    ],
+)
+def test_a_verdict_the_store_cannot_index_is_refused(db: Path, field: str, value: Any, fragment: str) -> None:
+    verdict = make_verdict("e" * 32)
+    verdict[field] = value
+    with SqliteStore(db) as store:
+        with pytest.raises(StoreError) as error:
+            store.add(verdict)
+        assert store.count() == 0
+    assert fragment in one_line(error)
+
+
+# -- lookups ---------------------------------------------------------------------------------------
+
+
+def test_get_by_unique_prefix_like_git(db: Path) -> None:
+    with SqliteStore(db) as store:
+        store.add(make_verdict("3f2a9c1e-aaaa"))
+        store.add(make_verdict("3f2a9c2e-bbbb"))
+        assert store.get("3f2a9c1")["id"] == "3f2a9c1e-aaaa"
+        assert store.get("3f2a9c2e-bbbb")["id"] == "3f2a9c2e-bbbb"
+
+        with pytest.raises(StoreError) as ambiguous:
+            store.get("3f2a9c")
+        assert "ambiguous" in one_line(ambiguous)
+        assert "3f2a9c1e-aaaa" in str(ambiguous.value)
+
+        with pytest.raises(StoreError) as short:
+            store.get("3f2a9")
+        assert "at least 6" in one_line(short)
+
+        with pytest.raises(StoreError) as unknown:
+            store.get("ffffffff")
+        assert "no verdict" in one_line(unknown)
+
+
+def test_prefix_with_sql_wildcards_is_taken_literally(db: Path) -> None:
+    with SqliteStore(db) as store:
+        store.add(make_verdict("abc_%_1234"))
+        store.add(make_verdict("abcX%Y1234"))
+        assert store.get("abc_%_")["id"] == "abc_%_1234"
+        with pytest.raises(StoreError):
+            store.get("abc%%%")
+
+
+def test_latest_is_newest_by_created_at_not_by_insertion(db: Path) -> None:
+    with SqliteStore(db) as store:
+        assert store.latest() is None
+        store.add(make_verdict("new-main", created_at="2026-11-25T14:03:00Z"))
+        # Earlier instant written later, in a format whose raw text would sort after the first.
+        store.add(make_verdict("old-main", created_at="2026-11-25T15:02:59.999+01:00"))
+        store.add(make_verdict("feature-1", created_at="2026-11-24T00:00:00Z", branch="feature"))
+        store.add(make_verdict("other-prj", created_at="2026-11-26T00:00:00Z", project="group/other"))
+
+        assert store.latest()["id"] == "other-prj"  # type: ignore[index]
+        assert store.latest(project="group/app")["id"] == "new-main"  # type: ignore[index]
+        assert store.latest(project="group/app", branch="feature")["id"] == "feature-1"  # type: ignore[index]
+        assert store.latest(project="group/app", branch="nope") is None
+
+
+def test_list_filters_orders_newest_first_and_pages(db: Path) -> None:
+    with SqliteStore(db) as store:
+        for day in range(1, 10):
+            store.add(
+                make_verdict(
+                    f"v{day:02d}-xxxxxx",
+                    created_at=f"2026-11-{day:02d}T12:00:00Z",
+                    status="fail" if day % 3 == 0 else "pass",
+                    branch="main" if day % 2 else "dev",
+                )
+            )
+        assert [s.id[:3] for s in store.list()] == [f"v{d:02d}" for d in range(9, 0, -1)]
+        assert [s.id[:3] for s in store.list(limit=3, offset=2)] == ["v07", "v06", "v05"]
+        assert [s.id[:3] for s in store.list(status="fail")] == ["v09", "v06", "v03"]
+        assert [s.id[:3] for s in store.list(branch="dev")] == ["v08", "v06", "v04", "v02"]
+        assert [s.id[:3] for s in store.list(since="2026-11-07T12:00:00Z")] == ["v09", "v08", "v07"]
+        assert [s.id[:3] for s in store.list(since="2026-11-08")] == ["v09", "v08"]  # a date: UTC midnight
+        assert len(store.list(limit=None)) == 9
+        assert store.list(project="nobody") == []
+        assert store.count() == 9
+        assert store.count(status="fail", branch="main") == 2  # days 3 and 9
+        with pytest.raises(StoreError):
+            store.list(since="last tuesday")
+
+
+# -- other writers -------------------------------------------------------------------------------
+
+
+def test_a_writer_waits_for_another_writer_and_readers_are_not_blocked(db: Path) -> None:
+    with SqliteStore(db) as store:
+        store.add(make_verdict("a" * 32))
+    blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # another job holds the write lock...
+    blocker.execute("INSERT INTO verdict_metrics VALUES (?, 'x', 1)", ("a" * 32,))
+    release = threading.Timer(0.3, lambda: blocker.execute("COMMIT"))  # ...and finishes a little later
+    try:
+        with SqliteStore(db) as store:
+            assert store.count() == 1  # WAL: reading goes on while another process writes
+            release.start()
+            assert store.add(make_verdict("b" * 32)) is True
+            assert store.count() == 2
+    finally:
+        release.join()
+        blocker.close()
+
+
+def test_a_store_locked_past_the_timeout_gives_a_one_line_error(db: Path) -> None:
+    with SqliteStore(db) as store:
+        store.add(make_verdict("a" * 32))
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with SqliteStore(db, timeout=0.2) as store:
+            with pytest.raises(StoreError) as error:
+                store.add(make_verdict("b" * 32))
+            assert store.count() == 1
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert "locked by another process" in one_line(error)
+    with SqliteStore(db) as store:  # nothing half-written: the same verdict goes in afterwards
+        assert store.add(make_verdict("b" * 32)) is True
+
+
+# -- migrations and files the store must not touch -------------------------------------------------
+
+
+def test_an_empty_file_is_migrated(db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    db.touch()
+    with SqliteStore(db) as store:
+        store.add(make_verdict("f" * 32))
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+def test_a_database_at_user_version_0_with_no_tables_is_migrated(db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TABLE scratch (x)")  # writes a real header, then leaves no tables
+    connection.execute("DROP TABLE scratch")
+    connection.commit()
+    connection.close()
+    assert raw(db, "PRAGMA user_version") == [(0,)]
+    assert raw(db, "PRAGMA journal_mode") == [("delete",)]
+    with SqliteStore(db) as store:
+        assert store.add(make_verdict("f" * 32)) is True
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert raw(db, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_a_store_from_a_newer_gatekeeper_is_refused_untouched(db: Path) -> None:
+    with SqliteStore(db) as store:
+        store.add(make_verdict("f" * 32))
+    connection = sqlite3.connect(db)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreError) as error:
+        SqliteStore(db)
+    message = one_line(error)
+    assert "newer gatekeeper" in message
+    assert f"schema {SCHEMA_VERSION + 1}" in message
+    assert "upgrade" in message
+    assert str(db) in message
+    assert db.read_bytes() == before
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+
+
+def test_a_file_that_is_not_a_database_is_refused_untouched(db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    content = b"<testsuite name='not a store'/>\n" * 100
+    db.write_bytes(content)
+    with pytest.raises(StoreError) as error:
+        SqliteStore(db)
+    assert "not an SQLite database" in one_line(error)
+    assert str(db) in str(error.value)
+    assert db.read_bytes() == content
+
+
+def test_someone_elses_database_is_refused(db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TABLE verdicts (x)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(StoreError) as error:
+        SqliteStore(db)
+    assert "not a gatekeeper verdict store" in one_line(error)
+
+    connection = sqlite3.connect(db)
+    connection.execute("PRAGMA user_version = 1")  # versioned, but with another application's id
+    connection.close()
+    with pytest.raises(StoreError) as error:
+        SqliteStore(db)
+    assert "not a gatekeeper verdict store" in one_line(error)
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as error:
+        SqliteStore(tmp_path)
+    assert "is a directory" in one_line(error)
+    assert str(tmp_path) in str(error.value)
+
+
+def test_a_parent_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError) as error:
+        SqliteStore(tmp_path / "file" / "verdicts.db")
+    assert "cannot create its directory" in one_line(error)
+
+
+def test_opening_for_reading_never_creates_a_file(db: Path) -> None:
+    with pytest.raises(StoreError) as error:
+        SqliteStore(db, create=False)
+    assert "does not exist" in one_line(error)
+    assert not db.exists()
+    assert not db.parent.exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs file permissions that bind")
+def test_a_read_only_store_says_so(db: Path) -> None:
+    with SqliteStore(db) as store:
+        store.add(make_verdict("f" * 32))
+    db.chmod(0o444)
+    db.parent.chmod(0o555)
+    try:
+        with pytest.raises(StoreError) as error, SqliteStore(db) as store:
+            store.add(make_verdict("g" * 32))
+        assert str(db) in one_line(error)
+    finally:
+        db.parent.chmod(0o755)
+        db.chmod(0o644)
+
+
+def test_default_store_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("GATEKEEPER_STORE", raising=False)
+    assert default_store_path() == Path(".gatekeeper") / "verdicts.db"
+    monkeypatch.setenv("GATEKEEPER_STORE", str(tmp_path / "v.db"))
+    assert default_store_path() == tmp_path / "v.db"
+    monkeypatch.setenv("GATEKEEPER_STORE", "")
+    assert default_store_path() == Path(".gatekeeper") / "verdicts.db"

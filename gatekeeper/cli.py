@@ -27,7 +27,8 @@ def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
     try:
         status = command()
     except GatekeeperError as error:
-        click.echo(f"gatekeeper: error: {_one_line(str(error))}", err=True)
+        for problem in getattr(error, "problems", None) or [str(error)]:
+            click.echo(f"gatekeeper: error: {_one_line(problem)}", err=True)
         if debug:
             raise
         sys.exit(error.status)

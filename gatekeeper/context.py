@@ -31,23 +31,29 @@ class Context:
 
 
 def _strip_remote(branch: str | None) -> str | None:
-    """Jenkins' GIT_BRANCH is often `origin/main`; the gate wants `main`."""
-    if branch and branch.startswith("origin/"):
-        return branch[len("origin/") :]
-    if branch and branch.startswith("refs/heads/"):
-        return branch[len("refs/heads/") :]
+    """Jenkins' GIT_BRANCH is often `origin/main` (or `refs/remotes/origin/main`); the gate wants `main`."""
+    for prefix in ("refs/remotes/origin/", "refs/heads/", "origin/"):
+        if branch and branch.startswith(prefix):
+            return branch[len(prefix) :]
     return branch
 
 
 def detect_context(environ: Mapping[str, str] | None = None) -> Context:
     """The CI context from environment variables; an empty Context outside CI."""
     env = os.environ if environ is None else environ
-    get = env.get
+
+    def get(name: str) -> str | None:
+        """A variable's value; set but empty (as CI systems often leave them) counts as unset."""
+        return env.get(name) or None
+
     if get("GITLAB_CI"):
         return Context(
             ci="gitlab",
             project=get("CI_PROJECT_PATH"),
-            branch=get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or get("CI_COMMIT_BRANCH") or get("CI_COMMIT_REF_NAME"),
+            # In a merge-request pipeline the branch under review is the source branch.
+            branch=get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
+            or get("CI_COMMIT_BRANCH")
+            or get("CI_COMMIT_REF_NAME"),
             commit=get("CI_COMMIT_SHA"),
             pipeline=get("CI_PIPELINE_ID"),
             job=get("CI_JOB_NAME"),
@@ -55,22 +61,24 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
             started_at=get("CI_PIPELINE_CREATED_AT") or get("CI_JOB_STARTED_AT"),
         )
     if get("GITHUB_ACTIONS"):
-        server = get("GITHUB_SERVER_URL", "https://github.com")
+        server = (get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         repository = get("GITHUB_REPOSITORY")
         run_id = get("GITHUB_RUN_ID")
         return Context(
             ci="github",
             project=repository,
+            # GITHUB_HEAD_REF is set only for pull requests, where GITHUB_REF_NAME is `42/merge`.
             branch=get("GITHUB_HEAD_REF") or get("GITHUB_REF_NAME") or _strip_remote(get("GITHUB_REF")),
             commit=get("GITHUB_SHA"),
             pipeline=run_id,
             job=get("GITHUB_JOB"),
             url=f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None,
         )
-    if get("JENKINS_URL") or get("JENKINS_HOME") or get("BUILD_TAG", "").startswith("jenkins-"):
+    if get("JENKINS_URL") or get("JENKINS_HOME") or (get("BUILD_TAG") or "").startswith("jenkins-"):
         return Context(
             ci="jenkins",
             project=get("JOB_NAME"),
+            # A multibranch PR build has BRANCH_NAME=PR-42 and the branch under review in CHANGE_BRANCH.
             branch=get("CHANGE_BRANCH") or get("BRANCH_NAME") or _strip_remote(get("GIT_BRANCH")),
             commit=get("GIT_COMMIT"),
             pipeline=get("BUILD_NUMBER") or get("BUILD_ID"),

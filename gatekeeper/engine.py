@@ -81,24 +81,36 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 #: For a percentage, the counts it is made of: (numerator, denominator, noun).
 _PARTS = {
-    "tests.pass_percent": ("tests.passed", None, "tests ran"),
+    "tests.pass_percent": ("tests.passed", None, "tests that ran passed"),
     "coverage.lines.percent": ("coverage.lines.covered", "coverage.lines.total", "lines"),
     "coverage.branches.percent": ("coverage.branches.covered", "coverage.branches.total", "branches"),
 }
 
 
 def format_number(value: float, unit: str = "", near: float | None = None) -> str:
-    """1,203 / 71.4% / 0.25s; never rounds a value onto the threshold it is compared with."""
+    """1,203 / 71.4% / 0.25s; never rounds a value onto the threshold it is compared with.
+
+    99.96% against a minimum of 100% shows as 99.96%, not 100%: a message must not read "100% < 100%".
+    Nor does a percentage round onto 0% or 100% (1,999 of 2,000 lines is 99.95%, not full coverage).
+    """
     if unit != "%" and float(value).is_integer():
         return f"{int(value):,}{unit}"
     digits = 1 if unit == "%" else 2
-    if near is not None and value != near:
-        while digits < 6 and round(value, digits) == round(near, digits):
-            digits += 1
+    avoid = [v for v in (near, *((0.0, 100.0) if unit == "%" else ())) if v is not None and v != value]
+    # Two distinct floats differ within 330 decimals (the smallest float is about 5e-324).
+    while digits < 330 and any(round(value, digits) == round(v, digits) for v in avoid):
+        digits += 1
     text = f"{value:,.{digits}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text + unit
+
+
+def format_threshold(value: float, unit: str = "") -> str:
+    """A threshold as the policy wrote it (99.95% stays 99.95%, never rounded to 100%)."""
+    if float(value).is_integer():
+        return f"{int(value):,}{unit}"
+    return f"{value:,}{unit}"
 
 
 def _parts(metric: str, metrics: metric_names.Metrics) -> str:
@@ -108,15 +120,23 @@ def _parts(metric: str, metrics: metric_names.Metrics) -> str:
         return ""
     numerator, denominator, noun = parts
     if denominator is None:  # tests.pass_percent is over the tests that ran (not skipped)
-        whole = metrics.get("tests.total", 0) - metrics.get("tests.skipped", 0)
-        return f" ({format_number(metrics.get(numerator, 0))} of {format_number(whole)} tests that ran passed)"
-    if numerator in metrics and denominator in metrics:
-        return f" ({format_number(metrics[numerator])} of {format_number(metrics[denominator])} {noun})"
-    return ""
+        if "tests.total" not in metrics:
+            return ""
+        whole = metrics["tests.total"] - metrics.get("tests.skipped", 0)
+    elif denominator in metrics:
+        whole = metrics[denominator]
+    else:
+        return ""
+    if numerator not in metrics:
+        return ""
+    return f" ({format_number(metrics[numerator])} of {format_number(whole)} {noun})"
 
 
 def applies(gate: Gate, branch: str | None) -> bool:
-    """A gate with branch patterns applies on matching branches; on an unknown branch it applies (fail safe)."""
+    """A gate with branch patterns applies on matching branches; on an unknown branch it applies (fail safe).
+
+    Patterns are globs; a leading `!` excludes, and an exclusion wins over an inclusion.
+    """
     if not gate.branches or branch is None:
         return True
     includes = [p for p in gate.branches if not p.startswith("!")]
@@ -132,25 +152,25 @@ class _Check:
     operator: str
     threshold: float | None
     actual: float | None
-    text: str
+    text: str  # the facts that decided it, e.g. "line coverage 71.4% < 80% (1,203 of 1,685 lines)"
+    absent: tuple[str, ...] = ()  # the metrics it needed and no report gave
+
+
+def _absent_text(checks: list[_Check]) -> str:
+    """One phrase for every absent metric: "no report gives findings.critical, findings.high"."""
+    if len(checks) == 1:
+        return checks[0].text  # a single comparison keeps its label: "tests: no report gives tests.total"
+    names = list(dict.fromkeys(name for check in checks for name in check.absent))
+    return f"no report gives {', '.join(names)}"
 
 
 def _check(condition: Condition, metrics: metric_names.Metrics) -> _Check:
     if condition.all or condition.any:
-        group = "all" if condition.all else "any"
-        children = [_check(child, metrics) for child in (condition.all or condition.any)]
-        known = [c.holds for c in children if c.holds is not None]
-        if group == "all":
-            holds: bool | None = False if False in known else (None if len(known) < len(children) else True)
-        else:
-            holds = True if True in known else (None if len(known) < len(children) else False)
-        failing = [c.text for c in children if c.holds is not True] if holds is not True else []
-        shown = failing or [c.text for c in children]
-        joiner = " and " if group == "all" else " or "
-        return _Check(holds, group, None, None, joiner.join(shown))
+        return _check_group("all" if condition.all else "any", condition.all or condition.any, metrics)
     metric = condition.metric
     assert metric is not None
     actual = metrics.get(metric)
+    threshold: float | None
     if condition.equals is not None:
         operator, threshold = "==", condition.equals
     elif condition.min is not None and condition.max is not None:
@@ -159,12 +179,37 @@ def _check(condition: Condition, metrics: metric_names.Metrics) -> _Check:
         operator, threshold = ">=", condition.min
     else:
         operator, threshold = "<=", condition.max
-    label, unit = LABELS.get(metric, (metric, ""))
+    label, _ = LABELS.get(metric, (metric, ""))
     if actual is None:
-        return _Check(None, operator, threshold, None, f"{label}: no report gives {metric}")
+        return _Check(None, operator, threshold, None, f"{label}: no report gives {metric}", (metric,))
     holds = _compare(actual, condition)
     text = _comparison_text(metric, actual, condition, holds, metrics)
     return _Check(holds, operator, threshold, actual, text)
+
+
+def _check_group(group: str, conditions: tuple[Condition, ...], metrics: metric_names.Metrics) -> _Check:
+    """`all` holds when every child holds, `any` when one does.
+
+    An absent child decides only when nothing else does: an `all` with a failing child fails and an
+    `any` with a holding child holds, whatever is absent.
+    """
+    children = [_check(child, metrics) for child in conditions]
+    holding = [c for c in children if c.holds is True]
+    failing = [c for c in children if c.holds is False]
+    absent = [c for c in children if c.holds is None]
+    holds: bool | None
+    if group == "all":
+        holds = False if failing else (None if absent else True)
+    else:
+        holds = True if holding else (None if absent else False)
+    if holds is True:
+        facts = [c.text for c in holding]  # an `all`: every fact; an `any`: the ones that carried it
+    elif holds is False:
+        facts = [c.text for c in failing]
+    else:
+        facts = [*(c.text for c in failing), _absent_text(absent)]
+    missing = tuple(name for c in absent for name in c.absent) if holds is None else ()
+    return _Check(holds, group, None, None, " and ".join(facts), missing)
 
 
 def _compare(actual: float, condition: Condition) -> bool:
@@ -179,15 +224,21 @@ def _comparison_text(
     metric: str, actual: float, condition: Condition, holds: bool, metrics: metric_names.Metrics
 ) -> str:
     label, unit = LABELS.get(metric, (metric, ""))
+    parts = _parts(metric, metrics)
     if condition.equals is not None:
         symbol, threshold = ("=" if holds else "≠"), condition.equals
+    elif condition.min is not None and condition.max is not None and holds:
+        low, high = condition.min, condition.max
+        shown = format_number(actual, unit, near=low if actual - low < high - actual else high)
+        bounds = f"{format_threshold(low, unit)} and {format_threshold(high, unit)}"
+        return f"{label} {shown} between {bounds}{parts}"
     elif condition.min is not None and (actual < condition.min or condition.max is None):
         symbol, threshold = ("≥" if holds else "<"), condition.min
     else:
         assert condition.max is not None
         symbol, threshold = ("≤" if holds else ">"), condition.max
     shown = format_number(actual, unit, near=threshold)
-    return f"{label} {shown} {symbol} {format_number(threshold, unit)}{_parts(metric, metrics)}"
+    return f"{label} {shown} {symbol} {format_threshold(threshold, unit)}{parts}"
 
 
 def evaluate_gate(gate: Gate, metrics: metric_names.Metrics, branch: str | None) -> GateResult:
@@ -206,7 +257,8 @@ def evaluate_gate(gate: Gate, metrics: metric_names.Metrics, branch: str | None)
     )
     if not applies(gate, branch):
         patterns = ", ".join(gate.branches)
-        return replace(result, status=GateStatus.SKIP, message=f"not applied on branch '{branch}' ({patterns})")
+        message = f"not applied on branch '{branch}' (when branch: {patterns})"
+        return replace(result, status=GateStatus.SKIP, message=message)
     check = _check(condition, metrics)
     result = replace(result, operator=check.operator, threshold=check.threshold, actual=check.actual)
     if check.holds is None:
@@ -234,19 +286,41 @@ def decide(evidence: Evidence, policy: Policy, context: Context, today: date) ->
     failed = [r for r in results if r.status is GateStatus.FAIL]
     warned = [r for r in results if r.status is GateStatus.WARN]
     if failed:
-        status, reason = Decision.FAIL, _reason("blocking gate", failed)
+        status, reason = Decision.FAIL, _reason(f"blocking {_gates(len(failed))} failed", failed)
     elif warned:
-        status, reason = Decision.WARN, _reason("gate", warned) + " (warning only)"
+        status, reason = Decision.WARN, _reason(f"{_gates(len(warned))} warned", warned)
     else:
-        passed = sum(1 for r in results if r.status is GateStatus.PASS)
-        status, reason = Decision.PASS, f"all {passed} applicable gates hold"
-        if not results:
-            reason = "the policy has no gates"
+        status, reason = Decision.PASS, _pass_reason(results)
     return Outcome(status=status, reason=reason, metrics=metrics, gates=results, waivers=outcome)
 
 
-def _reason(kind: str, results: list[GateResult]) -> str:
-    first = results[0]
-    more = f" (+{len(results) - 1} more)" if len(results) > 1 else ""
-    plural = "s" if len(results) > 1 else ""
-    return f"{len(results)} {kind}{plural} failed: {first.id}: {first.message}{more}"
+def _gates(count: int) -> str:
+    return "gate" if count == 1 else "gates"
+
+
+_REASON_IDS = 5  # gates named after the first in a decision's reason; the rest are counted
+
+
+def _reason(what: str, results: list[GateResult]) -> str:
+    """The first gate in policy order speaks for the rest, which are named.
+
+    "3 blocking gates failed: tests-all-pass: test pass rate 97.5% < 100% (…); also line-coverage, …"
+    """
+    first, rest = results[0], results[1:]
+    reason = f"{len(results)} {what}: {first.id}: {first.message}"
+    if rest:
+        named = ", ".join(r.id for r in rest[:_REASON_IDS])
+        more = f" and {len(rest) - _REASON_IDS} more" if len(rest) > _REASON_IDS else ""
+        reason += f"; also {named}{more}"
+    return reason
+
+
+def _pass_reason(results: tuple[GateResult, ...]) -> str:
+    if not results:
+        return "the policy has no gates"
+    passed = sum(1 for r in results if r.status is GateStatus.PASS)
+    skipped = len(results) - passed
+    if not passed:
+        return f"no gate applied ({skipped} skipped)"
+    held = "the 1 applicable gate holds" if passed == 1 else f"all {passed} applicable gates hold"
+    return held + (f" ({skipped} skipped)" if skipped else "")

@@ -15,7 +15,7 @@ from datetime import date
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gatekeeper.errors import PolicyError
 
@@ -160,6 +160,9 @@ def _waiver_document(waiver: Waiver) -> dict[str, Any]:
 
 Location = tuple[int, int]  # 1-based line, column
 JsonPath = tuple[str | int, ...]
+#: Guards against YAML aliases that expand exponentially ("billion laughs") or refer to themselves.
+_MAX_NODES = 20_000  # a large real policy has a few thousand
+_MAX_DEPTH = 64
 
 
 @dataclass(slots=True)
@@ -169,10 +172,14 @@ class _Located:
     data: Any
     values: dict[JsonPath, Location]
     keys: dict[JsonPath, Location]
+    problems: list[tuple[Location, str]] = field(default_factory=list)
+    nodes: int = 0
 
     def where(self, path: JsonPath, key: str | None = None) -> Location:
-        if key is not None and (*path, key) in self.keys:
-            return self.keys[(*path, key)]
+        if key is not None:
+            at = (*path, key)  # (mypy reads a starred tuple inside [] as 3.11-only syntax)
+            if at in self.keys:
+                return self.keys[at]
         while path not in self.values and path:
             path = path[:-1]
         return self.values.get(path, (1, 1))
@@ -197,21 +204,45 @@ def _read_yaml(path: Path) -> _Located:
     located = _Located(data=None, values={}, keys={})
     if node is None:
         raise PolicyError([f"{path}:1:1: the policy file is empty"])
-    located.data = _to_python(node, (), located, yaml.SafeLoader(""))
+    try:
+        located.data = _to_python(node, (), located, yaml.SafeLoader(""))
+    except _TooLarge as error:
+        raise PolicyError([f"{path}:{error.where[0]}:{error.where[1]}: {error.problem}"]) from None
     return located
+
+
+class _TooLarge(Exception):
+    def __init__(self, where: Location, problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
+        self.problem = problem
 
 
 def _to_python(node: Any, path: JsonPath, located: _Located, loader: Any) -> Any:
     """Plain data from a YAML node tree, recording the position of every value and key."""
     import yaml
 
-    located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    where = (node.start_mark.line + 1, node.start_mark.column + 1)
+    located.values[path] = where
+    located.nodes += 1
+    if located.nodes > _MAX_NODES or len(path) > _MAX_DEPTH:
+        # Named at the top-level key whose value grew too large: that is where to look.
+        at = located.keys.get(path[:1], where)
+        raise _TooLarge(at, "the policy is too large or too deeply nested (are YAML aliases expanding?)")
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            located.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _to_python(value_node, (*path, key), located, loader)
+            key_where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            at = (*path, key)
+            if key in result:
+                # YAML would silently keep the last one: a second `min:` or `gates:` hides the first.
+                first = located.keys[at]
+                located.problems.append(
+                    (key_where, f"{_label(path)}key '{key}' is given twice (first on line {first[0]})")
+                )
+            located.keys[at] = key_where
+            result[key] = _to_python(value_node, at, located, loader)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*path, index), located, loader) for index, item in enumerate(node.value)]
@@ -222,6 +253,11 @@ def _to_python(node: Any, path: JsonPath, located: _Located, loader: Any) -> Any
     if isinstance(value, date):
         return value.isoformat()  # dates stay strings: the schema checks their form
     return value
+
+
+def _label(path: JsonPath) -> str:
+    """`gates.3.min: ` before a message about that place in the document; nothing at the top level."""
+    return "".join(f"{part}." for part in path)[:-1] + ": " if path else ""
 
 
 # --- loading, validating, extending ----------------------------------------------------------------
@@ -246,7 +282,7 @@ def bundled_pack(name: str) -> Path | None:
     """`caict-cd/level-3` -> the bundled rules/caict-cd/level-3.yaml, if there is one."""
     relative = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
     candidate = resource_path("rules", *relative.split("/"))
-    return candidate if candidate.exists() else None
+    return candidate if candidate.is_file() else None
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -254,29 +290,30 @@ def load_policy(path: str | Path) -> Policy:
     return _load(Path(path), ())
 
 
-def _load(path: Path, seen: tuple[str, ...]) -> Policy:
-    key = str(path.resolve())
-    if key in seen:
-        cycle = " -> ".join([*seen, key])
-        raise PolicyError([f"{path}: extends itself in a cycle ({cycle})"])
+def _load(path: Path, seen: tuple[Path, ...]) -> Policy:
+    """One file, validated whole, then its parents; `seen` is the chain of files that led here."""
     located = _read_yaml(path)
     problems = _validate(path, located)
     if problems:
         raise PolicyError(problems)
     document = located.data
+    chain = (*seen, path)
     parents: list[Policy] = []
     extends = document.get("extends", [])
     for index, target in enumerate([extends] if isinstance(extends, str) else extends):
-        where = located.where(("extends",) if isinstance(extends, str) else ("extends", index))
-        parent_path = _resolve_extends(path, target, where)
-        parents.append(_load(parent_path, (*seen, key)))
+        line, column = located.where(("extends",) if isinstance(extends, str) else ("extends", index))
+        parent_path = _resolve_extends(path, target, (line, column))
+        if any(parent_path.resolve() == earlier.resolve() for earlier in chain):
+            cycle = " -> ".join(str(p) for p in (*chain, parent_path))
+            raise PolicyError([f"{path}:{line}:{column}: extends '{target}' makes a cycle: {cycle}"])
+        parents.append(_load(parent_path, chain))
     own, disabled = _build(path, located)
     return _inherit(own, disabled, parents, located)
 
 
 def _resolve_extends(path: Path, target: str, where: Location) -> Path:
-    relative = (path.parent / target).resolve()
-    if relative.exists():
+    relative = path.parent / target
+    if relative.is_file():
         return relative
     bundled = bundled_pack(target)
     if bundled is not None:
@@ -290,51 +327,157 @@ def _validate(path: Path, located: _Located) -> list[str]:
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
-    problems: list[tuple[Location, str]] = []
-    for error in validator.iter_errors(located.data):
+    problems: list[tuple[Location, str]] = list(located.problems)
+    errors = list(validator.iter_errors(located.data))
+    suggested: set[tuple[JsonPath, str]] = set()  # (object, key) a misspelt key probably meant
+    for error in errors:
+        if error.validator in ("additionalProperties", "unevaluatedProperties"):
+            error_path = tuple(error.absolute_path)
+            for where, unknown, suggestion in _unknown_keys(error, error_path, located):
+                problems.append((where, unknown))
+                if suggestion is not None:
+                    suggested.add((error_path, suggestion))
+    for error in errors:
         error_path = tuple(error.absolute_path)
-        key = _unexpected_key(error.message)
-        if key in _GATE_KEYS and error.validator == "unevaluatedProperties":
-            continue  # a known key, reported as unexpected only because its gate has another error
-        line, column = located.where(error_path, key)
-        problems.append(((line, column), _explain(error, key)))
+        if error.validator in ("additionalProperties", "unevaluatedProperties"):
+            continue
+        if error.validator == "required" and (error_path, _quoted(error.message)) in suggested:
+            continue  # `branches:` for `branch:` is one mistake: the did-you-mean says it all
+        message = _explain(error)
+        if message is not None:
+            problems.append((located.where(error_path), message))
     if isinstance(located.data, dict):
         problems.extend(_semantic_problems(located))
-    return [f"{path}:{line}:{column}: {message}" for (line, column), message in sorted(problems)]
+    unique = sorted(set(problems))
+    return [f"{path}:{line}:{column}: {message}" for (line, column), message in unique]
 
 
-_GATE_KEYS = frozenset(
-    {"id", "criterion", "description", "severity", "if_absent", "when", "enabled",
-     "metric", "min", "max", "equals", "all", "any"}
-)
+def _known_keys(schema: dict[str, Any]) -> set[str]:
+    """The keys a (sub)schema allows: its own properties, and a condition's when it refers to one."""
+    known = set(schema.get("properties", {}))
+    if "allOf" in schema or schema.get("$ref") == "#/$defs/condition":
+        known |= set(_schema()["$defs"]["condition"]["properties"])
+    return known
 
 
-def _unexpected_key(message: str) -> str | None:
-    if "was unexpected" in message or "were unexpected" in message:
-        start = message.find("'")
-        end = message.find("'", start + 1)
-        if start >= 0 and end > start:
-            return message[start + 1 : end]
-    return None
+def _quoted(message: str) -> str:
+    """The first 'quoted' word of a jsonschema message (the key of a `required` error)."""
+    parts = message.split("'")
+    return parts[1] if len(parts) > 2 else message
 
 
-def _explain(error: Any, key: str | None) -> str:
-    """jsonschema's messages, rewritten where they would confuse a policy author."""
-    where = ".".join(str(p) for p in error.absolute_path) or "policy"
-    if key is not None:
-        return f"{where}: unknown key '{key}'"
-    if error.validator == "oneOf" and "metric" in error.schema.get("properties", {}):
+def _unknown_keys(
+    error: Any, error_path: JsonPath, located: _Located
+) -> Iterator[tuple[Location, str, str | None]]:
+    """One problem per unknown key, at the key, with a did-you-mean where one is close.
+
+    For a gate or condition, keys that are known but unevaluated (because the condition has another
+    error) are not reported: that other error is.
+    """
+    if not isinstance(error.instance, dict):
+        return
+    known = _known_keys(error.schema)
+    for key in error.instance:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        expected = ", ".join(sorted(known))
+        hint = f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {expected})"
+        what = "unknown key" if error_path else "unknown top-level key"
+        message = f"{_label(error_path)}{what} '{key}'{hint}"
+        yield located.where(error_path, key), message, close[0] if close else None
+
+
+_KINDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+}
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _explain(error: Any) -> str | None:
+    """jsonschema's messages, rewritten where they would confuse a policy author; None drops one."""
+    error_path = tuple(error.absolute_path)
+    where = _label(error_path)  # "gates.3.min: ", or "" at the top level
+    last = error_path[-1] if error_path else None
+    kind = error.validator
+    instance = error.instance
+    if kind == "oneOf" and "metric" in error.schema.get("properties", {}):
+        return f"{where}{_condition_problem(instance, nested=len(error_path) > 2)}"
+    if kind == "oneOf" and last == "extends":
+        return f"{where}expects a policy file or bundled pack name, or a list of them"
+    if kind == "oneOf" and last == "branch":
+        return f"{where}expects a branch pattern or a list of patterns, e.g. [main, 'release/*']"
+    if kind == "not" and "dependentSchemas" in error.schema_path:
+        return f"{where}'equals' cannot be combined with 'min' or 'max'"
+    if kind == "required":
+        missing = _quoted(error.message)
+        why = {
+            "policy": " (the policy's name, shown in every verdict)",
+            "reason": ": say why these findings are accepted",
+            "id": " (a unique name for the gate)",
+            "branch": ": when: {branch: [main, 'release/*']}",
+        }.get(missing, "")
+        return f"{where}'{missing}' is required{why}"
+    if kind == "type":
+        expected = error.validator_value
+        names = [_KINDS.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
+        hint = ""
+        if expected == "number" and isinstance(instance, str) and instance.rstrip().endswith("%"):
+            hint = f" (write {instance.rstrip().rstrip('%').strip()} for {instance.strip()})"
+        if last == "when":
+            hint = " (when: {branch: [main, 'release/*']})"
+        if not error_path:
+            return f"a policy is a mapping (policy: …, gates: …), not {_short(instance)}"
+        return f"{where}{_short(instance)} is not {' or '.join(names)}{hint}"
+    if kind == "enum":
+        choices = ", ".join(str(choice) for choice in error.validator_value)
+        close = difflib.get_close_matches(str(instance), [str(c) for c in error.validator_value], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"{where}{_short(instance)} is not one of: {choices}{hint}"
+    if kind == "const" and last == "format":
+        return f"{where}{_short(instance)} is not a policy format this version reads (only 1)"
+    if last == "expires" and kind in ("format", "pattern"):
+        return f"{where}{_short(instance)} is not a date (YYYY-MM-DD)"
+    if last == "id" and kind == "pattern":
         return (
-            f"{where}: a gate needs 'metric' with 'min', 'max' or 'equals' (not 'equals' with 'min'/'max'), "
-            "or one 'all:'/'any:' group"
+            f"{where}gate id {_short(instance)} may hold only letters, digits, '.', '_' and '-', "
+            "and starts with a letter or digit"
         )
-    if error.validator == "not" and "dependentSchemas" in error.schema_path:
-        return f"{where}: 'equals' cannot be combined with 'min' or 'max'"
-    if error.validator == "required":
-        return f"{where}: {error.message.replace(' is a required property', ' is required')}"
-    if error.validator == "format" and error.validator_value == "date":
-        return f"{where}: {error.instance!r} is not a date (YYYY-MM-DD)"
-    return f"{where}: {error.message}"
+    if kind == "pattern" and last == "metric":
+        return None  # the semantic check names the metric and suggests a close one
+    if kind == "minItems" and last in ("all", "any"):
+        return f"{where}an '{last}:' group needs at least one condition"
+    if kind == "minProperties" and last == "match":
+        return f"{where}name at least one of tool, rule, path, fingerprint"
+    if kind == "minLength" and last == "fingerprint":
+        return f"{where}a fingerprint prefix needs at least 6 characters, or it matches unrelated findings"
+    if kind == "minLength" and last == "reason":
+        return f"{where}say why these findings are accepted (at least 3 characters)"
+    return f"{where}{error.message}"
+
+
+def _condition_problem(instance: object, *, nested: bool) -> str:
+    """What is wrong with a gate (or nested condition) that is neither one comparison nor one group."""
+    subject = "a condition" if nested else "a gate"
+    if not isinstance(instance, dict):
+        return f"{subject} is a mapping with 'metric' and 'min', 'max' or 'equals', or an 'all:'/'any:' group"
+    kinds = [key for key in ("metric", "all", "any") if key in instance]
+    if not kinds:
+        return f"{subject} needs a condition: 'metric' with 'min', 'max' or 'equals', or 'all:'/'any:'"
+    if len(kinds) > 1:
+        return f"'{kinds[0]}' and '{kinds[1]}' cannot be combined: {subject} is one comparison or one group"
+    if kinds == ["metric"]:
+        return f"metric {_short(instance['metric'])} needs a threshold: 'min', 'max' or 'equals'"
+    return f"{subject} is 'metric' with 'min', 'max' or 'equals', or one 'all:'/'any:' group"
 
 
 def _semantic_problems(located: _Located) -> list[tuple[Location, str]]:
@@ -348,35 +491,50 @@ def _semantic_problems(located: _Located) -> list[tuple[Location, str]]:
         if not isinstance(gate, dict):
             continue
         gate_id = gate.get("id")
-        if gate_id in seen:
-            problems.append(
-                (located.where(("gates", index, "id")), f"gates.{index}: duplicate gate id '{gate_id}'")
-            )
-        seen[gate_id] = index
-        for condition_path, condition in _conditions(gate, ("gates", index)):
-            metric = condition.get("metric")
-            if not isinstance(metric, str):
-                continue
-            if metric not in METRIC_NAMES:
-                close = difflib.get_close_matches(metric, METRIC_NAMES, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else " (see `gatekeeper metrics` for the names)"
+        if isinstance(gate_id, str):
+            if gate_id in seen:
                 problems.append(
-                    (located.where((*condition_path, "metric")), f"unknown metric '{metric}'{hint}")
+                    (
+                        located.where(("gates", index, "id")),
+                        f"gates.{index}.id: duplicate gate id '{gate_id}' (first at gates.{seen[gate_id]})",
+                    )
                 )
-            low, high = condition.get("min"), condition.get("max")
-            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
-                problems.append((located.where((*condition_path, "min")), f"min {low} is above max {high}"))
-            if metric is not None and metric.endswith("percent"):
-                for bound in ("min", "max", "equals"):
-                    value = condition.get(bound)
-                    if isinstance(value, (int, float)) and not 0 <= value <= 100:
-                        problems.append(
-                            (
-                                located.where((*condition_path, bound)),
-                                f"{bound} {value} is outside 0-100 for the percentage {metric}",
-                            )
-                        )
+            else:
+                seen[gate_id] = index
+        for condition_path, condition in _conditions(gate, ("gates", index)):
+            problems.extend(_condition_semantics(condition, condition_path, located, METRIC_NAMES))
     return problems
+
+
+def _condition_semantics(
+    condition: dict[str, Any], path: JsonPath, located: _Located, names: tuple[str, ...]
+) -> Iterator[tuple[Location, str]]:
+    metric = condition.get("metric")
+    if not isinstance(metric, str):
+        return
+    if metric not in names:
+        close = difflib.get_close_matches(metric, names, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else " (see `gatekeeper metrics` for the names)"
+        yield located.where((*path, "metric")), f"{_label((*path, 'metric'))}unknown metric '{metric}'{hint}"
+    for bound in ("min", "max", "equals"):
+        value = condition.get(bound)
+        if _is_number(value) and value != value:  # NaN: every comparison with it is false
+            yield located.where((*path, bound)), f"{_label((*path, bound))}{bound} must be a number, not .nan"
+    low, high = condition.get("min"), condition.get("max")
+    if _is_number(low) and _is_number(high) and low > high:
+        yield located.where((*path, "min")), f"{_label((*path, 'min'))}min {low} is above max {high}"
+    if metric.endswith("percent"):
+        for bound in ("min", "max", "equals"):
+            value = condition.get(bound)
+            if _is_number(value) and not 0 <= value <= 100:
+                yield (
+                    located.where((*path, bound)),
+                    f"{_label((*path, bound))}{bound} {value} is outside 0-100 for the percentage {metric}",
+                )
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _conditions(condition: dict[str, Any], path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any]]]:

@@ -48,7 +48,9 @@ def build(
     from gatekeeper.commands.metrics import input_counts
 
     findings = sorted(outcome.waivers.kept, key=lambda f: (_SEVERITY_ORDER[f.severity], f.path, f.line or 0))
-    failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
+    failed_tests = [
+        case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable
+    ]
     return {
         "schema": SCHEMA,
         "id": verdict_id or new_id(),
@@ -90,17 +92,27 @@ def build(
 
 
 def build_error(
-    *, problem: str, policy: Policy | None, context: Context, inputs: Sequence[ReportInput], duration_ms: int
+    *,
+    problem: str,
+    policy: Policy | None,
+    context: Context,
+    inputs: Sequence[ReportInput],
+    duration_ms: int,
+    verdict_id: str | None = None,
+    created_at: str | None = None,
 ) -> Verdict:
-    """The verdict of a run that could not decide (bad or missing input): recorded, so nobody reads silence as a pass."""
+    """The verdict of a run that could not decide (bad or missing input).
+
+    It is recorded all the same, so that nobody reads silence as a pass.
+    """
     from gatekeeper.commands.metrics import input_counts
 
     return {
         "schema": SCHEMA,
-        "id": new_id(),
+        "id": verdict_id or new_id(),
         "status": Decision.ERROR.value,
         "reason": problem,
-        "created_at": now_utc(),
+        "created_at": created_at or now_utc(),
         "tool": {"name": "gatekeeper", "version": __version__},
         "policy": _policy(policy) if policy else {"name": None, "digest": None, "path": None, "files": []},
         "maturity": {

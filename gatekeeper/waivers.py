@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -28,24 +27,60 @@ class WaiverOutcome:
 
 @cache
 def _path_pattern(glob: str) -> re.Pattern[str]:
-    """A path glob where `**` spans directories and `*` stays within one."""
-    parts = []
-    for piece in re.split(r"(\*\*/?)", glob.replace("\\", "/")):
-        if piece.startswith("**"):
-            parts.append("(?:.*/)?" if piece.endswith("/") else ".*")
+    """A path glob where `**` spans directories, `*` and `?` stay within one, `[...]` is a class.
+
+    `tests/**` matches everything under tests/, `**/test_*.py` a test file at any depth (the top
+    included), `src/*.py` only the files directly in src/.
+    """
+    glob = _normalise(glob)
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and "]" in glob[i + 2 :]:
+            end = glob.index("]", i + 2)
+            body = glob[i + 1 : end]
+            negate = body.startswith("!")
+            body = (body[1:] if negate else body).replace("\\", "\\\\")
+            if negate:
+                out.append(f"[^/{body}]")  # like `*`, a negated class never crosses a directory
+            else:
+                out.append("[" + ("\\" + body if body.startswith("^") else body) + "]")
+            i = end + 1
         else:
-            parts.append(fnmatch.translate(piece)[4:-3].replace(".*", "[^/]*"))
-    return re.compile("(?s:" + "".join(parts) + r")\Z")
+            out.append(re.escape(glob[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def _normalise(path: str) -> str:
+    """Tools write `./src/a.py` or `src\\a.py`; waivers are written `src/a.py`."""
+    path = path.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
 
 
 def matches(waiver: Waiver, finding: Finding) -> bool:
-    if waiver.tool is not None and waiver.tool.lower() != finding.tool.lower():
+    """Every field the waiver names must match: tool (any case), rule, path glob, fingerprint prefix."""
+    if waiver.tool is not None and waiver.tool.casefold() != finding.tool.casefold():
         return False
     if waiver.rule is not None and waiver.rule != finding.rule:
         return False
     if waiver.fingerprint is not None and not finding.fingerprint.startswith(waiver.fingerprint):
         return False
-    return waiver.path is None or bool(_path_pattern(waiver.path).match(finding.path))
+    return waiver.path is None or bool(_path_pattern(waiver.path).match(_normalise(finding.path)))
 
 
 def is_expired(waiver: Waiver, today: date) -> bool:

@@ -1,47 +1,57 @@
 """Each gate as a JUnit test case, so Jenkins' junit step and GitLab's test report show the gates.
 
 A failed blocking gate is a <failure>; a warning is a passing case that says so in <system-out>
-(so it does not fail the build on its own); a skipped gate is <skipped>.
+(so it does not fail the build on its own); a skipped gate is <skipped>; a run that could not decide
+is one <error> case.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree import ElementTree
+
+# Characters XML 1.0 cannot carry at all (a report's text may hold them): dropped, not escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: object) -> str:
+    return _NOT_XML.sub("", str(text))
 
 
 def render(verdict: dict[str, Any], *, color: bool = False) -> str:
     policy = verdict["policy"].get("name") or "gatekeeper"
     gates = verdict["gates"]
-    failures = sum(1 for gate in gates if gate["status"] == "fail")
-    skipped = sum(1 for gate in gates if gate["status"] == "skip")
-    errors = 1 if verdict["status"] == "error" else 0
-    suites = ElementTree.Element("testsuites", name="gatekeeper")
+    counts = {
+        "tests": str(len(gates) + (1 if verdict["status"] == "error" else 0)),
+        "failures": str(sum(1 for gate in gates if gate["status"] == "fail")),
+        "errors": str(1 if verdict["status"] == "error" else 0),
+        "skipped": str(sum(1 for gate in gates if gate["status"] == "skip")),
+        "time": f"{verdict['duration_ms'] / 1000:.3f}",
+    }
+    suites = ElementTree.Element("testsuites", {"name": "gatekeeper", **counts})
     suite = ElementTree.SubElement(
         suites,
         "testsuite",
-        name=f"quality gate: {policy}",
-        tests=str(len(gates) + errors),
-        failures=str(failures),
-        errors=str(errors),
-        skipped=str(skipped),
-        time=f"{verdict['duration_ms'] / 1000:.3f}",
-        timestamp=verdict["created_at"],
+        {"name": _xml(f"quality gate: {policy}"), **counts, "timestamp": verdict["created_at"]},
     )
-    classname = f"gatekeeper.{policy}"
+    classname = _xml(f"gatekeeper.{policy}")
     for gate in gates:
-        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=gate["id"], time="0")
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=_xml(gate["id"]), time="0")
+        message = _xml(gate["message"])
         if gate["status"] == "fail":
-            failure = ElementTree.SubElement(case, "failure", message=gate["message"], type="gate")
-            failure.text = f"{gate['message']}\ncriterion: {gate['criterion']}"
+            failure = ElementTree.SubElement(case, "failure", message=message, type="gate")
+            criterion = _xml(gate["criterion"])
+            failure.text = f"{message}\ncriterion: {criterion}" if criterion else message
         elif gate["status"] == "skip":
-            ElementTree.SubElement(case, "skipped", message=gate["message"])
+            ElementTree.SubElement(case, "skipped", message=message)
         else:
             out = ElementTree.SubElement(case, "system-out")
-            prefix = "WARNING: " if gate["status"] == "warn" else ""
-            out.text = f"{prefix}{gate['message']}"
-    if errors:
+            out.text = f"WARNING: {message}" if gate["status"] == "warn" else message
+    if verdict["status"] == "error":
         case = ElementTree.SubElement(suite, "testcase", classname=classname, name="inputs", time="0")
-        ElementTree.SubElement(case, "error", message=verdict["reason"], type="input")
+        error = ElementTree.SubElement(case, "error", message=_xml(verdict["reason"]), type="input")
+        error.text = f"the gate could not decide: {_xml(verdict['reason'])}"
     ElementTree.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+    body = ElementTree.tostring(suites, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

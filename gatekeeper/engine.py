@@ -78,6 +78,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "findings.low": ("low findings", ""),
     "findings.info": ("info findings", ""),
     "findings.waived": ("waived findings", ""),
+    "pipeline.duration_seconds": ("pipeline feedback time", "s"),
 }
 #: For a percentage, the counts it is made of: (numerator, denominator, noun).
 _PARTS = {

@@ -25,6 +25,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "findings.total",
     *(f"findings.{severity.value}" for severity in Severity),
     "findings.waived",
+    "pipeline.duration_seconds",
 )
 
 

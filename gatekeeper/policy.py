@@ -20,6 +20,8 @@ from typing import Any, TypeGuard
 from gatekeeper.errors import PolicyError
 
 POLICY_FORMAT = 1
+#: The keys that give a comparison its threshold; the last two are ratchets against a baseline.
+THRESHOLD_KEYS = ("min", "max", "equals", "max_decrease", "max_increase")
 _RESOURCES = Path(__file__).resolve().parent
 
 
@@ -42,6 +44,8 @@ class Condition:
     min: float | None = None
     max: float | None = None
     equals: float | None = None
+    max_decrease: float | None = None  # a ratchet against the baseline verdict's value
+    max_increase: float | None = None
     all: tuple[Condition, ...] = ()
     any: tuple[Condition, ...] = ()
 
@@ -62,6 +66,7 @@ class Gate:
     severity: GateSeverity = GateSeverity.BLOCK
     if_absent: IfAbsent = IfAbsent.FAIL
     branches: tuple[str, ...] = ()
+    locked: bool = False  # policies that extend this one may not override or switch it off
     source: str = ""  # file:line where the gate is defined, for messages
 
 
@@ -94,6 +99,7 @@ class Policy:
     gates: tuple[Gate, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     reports: tuple[str, ...] = ()
+    baseline_branch: str = "main"  # where ratchets find their baseline in the store
     chain: tuple[str, ...] = field(default=())  # this file, then the files it extends
 
     @property
@@ -110,6 +116,8 @@ class Policy:
             document["level"] = self.level
         if self.reports:
             document["reports"] = list(self.reports)
+        if self.baseline_branch != "main":
+            document["baseline"] = {"branch": self.baseline_branch}
         document["gates"] = [_gate_document(gate) for gate in self.gates]
         if self.waivers:
             document["waivers"] = [_waiver_document(waiver) for waiver in self.waivers]
@@ -126,7 +134,7 @@ def _condition_document(condition: Condition) -> dict[str, Any]:
     if condition.any:
         return {"any": [_condition_document(c) for c in condition.any]}
     document: dict[str, Any] = {"metric": condition.metric}
-    for key in ("min", "max", "equals"):
+    for key in THRESHOLD_KEYS:
         value = getattr(condition, key)
         if value is not None:
             document[key] = value
@@ -144,6 +152,8 @@ def _gate_document(gate: Gate) -> dict[str, Any]:
     document["if_absent"] = gate.if_absent.value
     if gate.branches:
         document["when"] = {"branch": list(gate.branches)}
+    if gate.locked:
+        document["locked"] = True
     return document
 
 
@@ -300,18 +310,36 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Policy:
     chain = (*seen, path)
     parents: list[Policy] = []
     extends = document.get("extends", [])
-    for index, target in enumerate([extends] if isinstance(extends, str) else extends):
-        line, column = located.where(("extends",) if isinstance(extends, str) else ("extends", index))
+    single = not isinstance(extends, list)
+    for index, target in enumerate([extends] if single else extends):
+        line, column = located.where(("extends",) if single else ("extends", index))
         parent_path = _resolve_extends(path, target, (line, column))
+        label = target if isinstance(target, str) else target["url"]
         if any(parent_path.resolve() == earlier.resolve() for earlier in chain):
             cycle = " -> ".join(str(p) for p in (*chain, parent_path))
-            raise PolicyError([f"{path}:{line}:{column}: extends '{target}' makes a cycle: {cycle}"])
+            raise PolicyError([f"{path}:{line}:{column}: extends '{label}' makes a cycle: {cycle}"])
         parents.append(_load(parent_path, chain))
     own, disabled = _build(path, located)
     return _inherit(own, disabled, parents, located)
 
 
-def _resolve_extends(path: Path, target: str, where: Location) -> Path:
+def _resolve_extends(path: Path, target: str | dict[str, str], where: Location) -> Path:
+    """A parent policy: a pinned URL (fetched once), a path beside this file, or a bundled pack."""
+    if isinstance(target, dict):
+        from gatekeeper.remote import fetch_pinned
+
+        try:
+            return fetch_pinned(target["url"], target["sha256"])
+        except PolicyError as error:
+            raise PolicyError([f"{path}:{where[0]}:{where[1]}: {problem}" for problem in error.problems]) from None
+    if _is_remote(path):
+        bundled = bundled_pack(target)
+        if bundled is not None:
+            return bundled
+        raise PolicyError(
+            [f"{path}:{where[0]}:{where[1]}: extends '{target}': a fetched policy may extend only bundled "
+             "packs or pinned URLs"]
+        )
     relative = path.parent / target
     if relative.is_file():
         return relative
@@ -321,6 +349,17 @@ def _resolve_extends(path: Path, target: str, where: Location) -> Path:
     raise PolicyError(
         [f"{path}:{where[0]}:{where[1]}: extends '{target}': no such file and no bundled pack of that name"]
     )
+
+
+def _is_remote(path: Path) -> bool:
+    """Policies fetched by URL live in the cache; their relative `extends` would mean nothing."""
+    from gatekeeper.remote import cache_directory
+
+    try:
+        path.resolve().relative_to(cache_directory().resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _validate(path: Path, located: _Located) -> list[str]:
@@ -469,15 +508,21 @@ def _condition_problem(instance: object, *, nested: bool) -> str:
     """What is wrong with a gate (or nested condition) that is neither one comparison nor one group."""
     subject = "a condition" if nested else "a gate"
     if not isinstance(instance, dict):
-        return f"{subject} is a mapping with 'metric' and 'min', 'max' or 'equals', or an 'all:'/'any:' group"
+        return f"{subject} is a mapping with 'metric' and a threshold, or an 'all:'/'any:' group"
     kinds = [key for key in ("metric", "all", "any") if key in instance]
     if not kinds:
-        return f"{subject} needs a condition: 'metric' with 'min', 'max' or 'equals', or 'all:'/'any:'"
+        return f"{subject} needs a condition: 'metric' with a threshold ({_THRESHOLDS}), or 'all:'/'any:'"
     if len(kinds) > 1:
         return f"'{kinds[0]}' and '{kinds[1]}' cannot be combined: {subject} is one comparison or one group"
     if kinds == ["metric"]:
-        return f"metric {_short(instance['metric'])} needs a threshold: 'min', 'max' or 'equals'"
-    return f"{subject} is 'metric' with 'min', 'max' or 'equals', or one 'all:'/'any:' group"
+        given = [key for key in THRESHOLD_KEYS if key in instance]
+        if len(given) > 1 and ({"max_decrease", "max_increase"} & set(given) or "equals" in given):
+            return f"'{given[0]}' and '{given[1]}' cannot be combined: use an 'all:' group of two conditions"
+        return f"metric {_short(instance['metric'])} needs a threshold: {_THRESHOLDS}"
+    return f"{subject} is 'metric' with a threshold ({_THRESHOLDS}), or one 'all:'/'any:' group"
+
+
+_THRESHOLDS = "'min', 'max', 'equals', 'max_decrease' or 'max_increase'"
 
 
 def _semantic_problems(located: _Located) -> list[tuple[Location, str]]:
@@ -516,7 +561,7 @@ def _condition_semantics(
         close = difflib.get_close_matches(metric, names, n=1)
         hint = f" (did you mean {close[0]}?)" if close else " (see `gatekeeper metrics` for the names)"
         yield located.where((*path, "metric")), f"{_label((*path, 'metric'))}unknown metric '{metric}'{hint}"
-    for bound in ("min", "max", "equals"):
+    for bound in THRESHOLD_KEYS:
         value = condition.get(bound)
         if _is_number(value) and value != value:  # NaN: every comparison with it is false
             yield located.where((*path, bound)), f"{_label((*path, bound))}{bound} must be a number, not .nan"
@@ -556,13 +601,15 @@ def _build_condition(document: dict[str, Any]) -> Condition:
         min=number("min"),
         max=number("max"),
         equals=number("equals"),
+        max_decrease=number("max_decrease"),
+        max_increase=number("max_increase"),
         all=tuple(_build_condition(c) for c in document.get("all", [])),
         any=tuple(_build_condition(c) for c in document.get("any", [])),
     )
 
 
-def _build(path: Path, located: _Located) -> tuple[Policy, set[str]]:
-    """This file's own policy, and the ids of inherited gates it switches off."""
+def _build(path: Path, located: _Located) -> tuple[Policy, dict[str, str]]:
+    """This file's own policy, and the ids of inherited gates it switches off (with where it says so)."""
     document = located.data
     gates = []
     for index, gate in enumerate(document.get("gates", [])):
@@ -579,6 +626,7 @@ def _build(path: Path, located: _Located) -> tuple[Policy, set[str]]:
                     severity=GateSeverity(gate.get("severity", "block")),
                     if_absent=IfAbsent(gate.get("if_absent", "fail")),
                     branches=(branches,) if isinstance(branches, str) else tuple(branches),
+                    locked=gate.get("locked", False),
                     source=f"{path}:{line}",
                 ),
             )
@@ -607,15 +655,18 @@ def _build(path: Path, located: _Located) -> tuple[Policy, set[str]]:
         gates=tuple(gate for enabled, gate in gates if enabled),
         waivers=tuple(waivers),
         reports=tuple(document.get("reports", ())),
+        baseline_branch=document.get("baseline", {}).get("branch", "main"),
         chain=(str(path),),
     )
-    return policy, {gate.id for enabled, gate in gates if not enabled}
+    return policy, {gate.id: gate.source for enabled, gate in gates if not enabled}
 
 
-def _inherit(own: Policy, disabled: set[str], parents: list[Policy], located: _Located) -> Policy:
-    """Parents' gates in their order, overridden by id; own new gates appended; waivers added up."""
-    if not parents:
-        return own
+def _inherit(own: Policy, disabled: dict[str, str], parents: list[Policy], located: _Located) -> Policy:
+    """Parents' gates in their order, overridden by id; own new gates appended; waivers added up.
+
+    A gate a parent marks `locked` is the organisation's: overriding or switching it off is an error,
+    and so is switching off a gate no parent has (a typo would otherwise do nothing, silently).
+    """
     gates: dict[str, Gate] = {}
     waivers: list[Waiver] = []
     chain: list[str] = [own.path]
@@ -624,10 +675,24 @@ def _inherit(own: Policy, disabled: set[str], parents: list[Policy], located: _L
             gates[gate.id] = gate
         waivers.extend(parent.waivers)
         chain.extend(parent.chain)
+    problems = []
     for gate in own.gates:
+        inherited = gates.get(gate.id)
+        if inherited is not None and inherited.locked:
+            problems.append(f"{gate.source}: gate '{gate.id}' is locked by {inherited.source} and cannot be overridden")
         gates[gate.id] = gate
-    for gate_id in disabled:
-        gates.pop(gate_id, None)
+    for gate_id, source in disabled.items():
+        inherited = gates.get(gate_id)
+        if inherited is None:
+            problems.append(f"{source}: 'enabled: false' on gate '{gate_id}', which no extended policy defines")
+        elif inherited.locked:
+            problems.append(f"{source}: gate '{gate_id}' is locked by {inherited.source} and cannot be switched off")
+        else:
+            del gates[gate_id]
+    if problems:
+        raise PolicyError(problems)
+    if not parents:
+        return own
     first = parents[0]
     return Policy(
         name=own.name,
@@ -637,5 +702,6 @@ def _inherit(own: Policy, disabled: set[str], parents: list[Policy], located: _L
         gates=tuple(gates.values()),
         waivers=(*waivers, *own.waivers),
         reports=own.reports or first.reports,
+        baseline_branch=own.baseline_branch if "baseline" in located.data else first.baseline_branch,
         chain=tuple(chain),
     )

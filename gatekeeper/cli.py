@@ -103,6 +103,12 @@ def _output_pair(value: str) -> tuple[str, str]:
 @click.option("--branch", default=None, help="Override the branch detected from the CI environment.")
 @click.option("--commit", default=None, help="Override the commit detected from the CI environment.")
 @click.option("--pipeline", default=None, help="Override the pipeline id detected from the CI environment.")
+@click.option("--pipeline-started-at", default=None, metavar="TIME",
+              help="When the pipeline started (ISO-8601 or epoch ms, e.g. Jenkins' currentBuild.startTimeInMillis); "
+                   "gives pipeline.duration_seconds. GitLab's CI_PIPELINE_CREATED_AT is read by itself.")
+@click.option("--baseline", "baseline", default=None, metavar="VERDICT.json",
+              help="Verdict file ratchets compare with [default: the project's latest verdict on the policy's "
+                   "reference branch in the store].")
 @click.option("--store", "store", default=None, envvar="GATEKEEPER_STORE", metavar="PATH",
               help="Embedded verdict store (SQLite) [env GATEKEEPER_STORE; default .gatekeeper/verdicts.db].")
 @click.option("--no-store", is_flag=True, help="Do not record the verdict.")
@@ -120,6 +126,8 @@ def check(
     branch: str | None,
     commit: str | None,
     pipeline: str | None,
+    pipeline_started_at: str | None,
+    baseline: str | None,
     store: str | None,
     no_store: bool,
     today: object,
@@ -141,7 +149,14 @@ def check(
         output_format=output_format,
         outputs=[_output_pair(value) for value in outputs],
         warn_exit_code=warn_exit_code,
-        overrides={"project": project, "branch": branch, "commit": commit, "pipeline": pipeline},
+        overrides={
+            "project": project,
+            "branch": branch,
+            "commit": commit,
+            "pipeline": pipeline,
+            "started_at": pipeline_started_at,
+        },
+        baseline=baseline,
         store=None if no_store else str(store or default_store_path()),
         today=today.date() if isinstance(today, datetime) else None,
         color=sys.stdout.isatty(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from datetime import datetime, timezone
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +59,7 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
             pipeline=get("CI_PIPELINE_ID"),
             job=get("CI_JOB_NAME"),
             url=get("CI_JOB_URL") or get("CI_PIPELINE_URL"),
-            started_at=get("CI_PIPELINE_CREATED_AT") or get("CI_JOB_STARTED_AT"),
+            started_at=get("CI_PIPELINE_CREATED_AT"),
         )
     if get("GITHUB_ACTIONS"):
         server = (get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
@@ -86,3 +87,30 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
             url=get("BUILD_URL"),
         )
     return Context()
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """A CI timestamp: ISO-8601 (a trailing Z is UTC; no zone is UTC) or Unix epoch seconds/milliseconds."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        seconds = number / 1000 if number > 1e11 else number  # Jenkins gives milliseconds
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def pipeline_seconds(context: Context, now: datetime) -> float | None:
+    """Seconds from the pipeline's start to `now`: the feedback time of this run, where the CI tells."""
+    started = parse_timestamp(context.started_at) if context.started_at else None
+    if started is None:
+        return None
+    return max((now - started).total_seconds(), 0.0)

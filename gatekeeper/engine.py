@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
@@ -44,6 +45,33 @@ class GateResult:
     status: GateStatus
     severity: GateSeverity
     message: str
+    baseline: float | None = None  # a ratchet's value in the baseline verdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Baseline:
+    """The verdict ratchets compare with: the last one of the project on its reference branch, or a file."""
+
+    verdict_id: str
+    source: str  # "store", or the path of a verdict file
+    branch: str | None
+    created_at: str | None
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LevelResult:
+    level: int
+    status: Decision  # pass: every gate of the level holds
+    blocking_gates: tuple[str, ...]  # the gates that hold this level back
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Maturity:
+    model: str | None
+    level: int | None  # the level the policy enforces
+    level_achieved: int | None  # the highest level whose gates (and all below) hold; None: no model
+    levels: tuple[LevelResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +81,8 @@ class Outcome:
     metrics: metric_names.Metrics
     gates: tuple[GateResult, ...]
     waivers: WaiverOutcome
+    maturity: Maturity
+    baseline: Baseline | None = None
 
 
 #: How a metric reads in a message: (label, unit). Counts have no unit.
@@ -155,6 +185,7 @@ class _Check:
     actual: float | None
     text: str  # the facts that decided it, e.g. "line coverage 71.4% < 80% (1,203 of 1,685 lines)"
     absent: tuple[str, ...] = ()  # the metrics it needed and no report gave
+    baseline: float | None = None
 
 
 def _absent_text(checks: list[_Check]) -> str:
@@ -165,12 +196,15 @@ def _absent_text(checks: list[_Check]) -> str:
     return f"no report gives {', '.join(names)}"
 
 
-def _check(condition: Condition, metrics: metric_names.Metrics) -> _Check:
+def _check(condition: Condition, metrics: metric_names.Metrics, baseline: Baseline | None) -> _Check:
     if condition.all or condition.any:
-        return _check_group("all" if condition.all else "any", condition.all or condition.any, metrics)
+        group = "all" if condition.all else "any"
+        return _check_group(group, condition.all or condition.any, metrics, baseline)
     metric = condition.metric
     assert metric is not None
     actual = metrics.get(metric)
+    if condition.max_decrease is not None or condition.max_increase is not None:
+        return _check_ratchet(metric, actual, condition, metrics, baseline)
     threshold: float | None
     if condition.equals is not None:
         operator, threshold = "==", condition.equals
@@ -188,13 +222,15 @@ def _check(condition: Condition, metrics: metric_names.Metrics) -> _Check:
     return _Check(holds, operator, threshold, actual, text)
 
 
-def _check_group(group: str, conditions: tuple[Condition, ...], metrics: metric_names.Metrics) -> _Check:
+def _check_group(
+    group: str, conditions: tuple[Condition, ...], metrics: metric_names.Metrics, baseline: Baseline | None
+) -> _Check:
     """`all` holds when every child holds, `any` when one does.
 
     An absent child decides only when nothing else does: an `all` with a failing child fails and an
     `any` with a holding child holds, whatever is absent.
     """
-    children = [_check(child, metrics) for child in conditions]
+    children = [_check(child, metrics, baseline) for child in conditions]
     holding = [c for c in children if c.holds is True]
     failing = [c for c in children if c.holds is False]
     absent = [c for c in children if c.holds is None]
@@ -211,6 +247,42 @@ def _check_group(group: str, conditions: tuple[Condition, ...], metrics: metric_
         facts = [*(c.text for c in failing), _absent_text(absent)]
     missing = tuple(name for c in absent for name in c.absent) if holds is None else ()
     return _Check(holds, group, None, None, " and ".join(facts), missing)
+
+
+def _check_ratchet(
+    metric: str,
+    actual: float | None,
+    condition: Condition,
+    metrics: metric_names.Metrics,
+    baseline: Baseline | None,
+) -> _Check:
+    """A metric against its own value in the baseline: it may fall (or rise) at most so much.
+
+    "line coverage 78.2% vs 79.5% in the baseline: down 1.3 points (may fall at most 0.5)"
+    """
+    label, unit = LABELS.get(metric, (metric, ""))
+    decrease = condition.max_decrease is not None
+    allowed = condition.max_decrease if decrease else condition.max_increase
+    assert allowed is not None
+    operator = "max_decrease" if decrease else "max_increase"
+    if actual is None:
+        return _Check(None, operator, allowed, None, f"{label}: no report gives {metric}", (metric,))
+    before = baseline.metrics.get(metric) if baseline is not None else None
+    if before is None:
+        why = "no baseline verdict" if baseline is None else f"the baseline verdict has no {metric}"
+        text = f"{label}: {why} to compare with"
+        return _Check(None, operator, allowed, actual, text, (f"a baseline {metric}",))
+    change = actual - before
+    holds = (-change if decrease else change) <= allowed + 1e-9
+
+    def amount(value: float, exact: bool = False) -> str:
+        shown = format_threshold(value) if exact else format_number(value)
+        return f"{shown} points" if unit == "%" else f"{shown}{unit}"
+
+    moved = "unchanged" if not change else f"{'down' if change < 0 else 'up'} {amount(abs(change))}"
+    limit = f"may {'fall' if decrease else 'rise'} at most {amount(allowed, exact=True)}"
+    text = f"{label} {format_number(actual, unit)} vs {format_number(before, unit)} in the baseline: {moved} ({limit})"
+    return _Check(holds, operator, allowed, actual, text, (), before)
 
 
 def _compare(actual: float, condition: Condition) -> bool:
@@ -242,7 +314,9 @@ def _comparison_text(
     return f"{label} {shown} {symbol} {format_threshold(threshold, unit)}{parts}"
 
 
-def evaluate_gate(gate: Gate, metrics: metric_names.Metrics, branch: str | None) -> GateResult:
+def evaluate_gate(
+    gate: Gate, metrics: metric_names.Metrics, branch: str | None, baseline: Baseline | None = None
+) -> GateResult:
     condition = gate.condition
     metric = condition.metric or f"{'all' if condition.all else 'any'}({', '.join(condition.metrics())})"
     result = GateResult(
@@ -260,8 +334,10 @@ def evaluate_gate(gate: Gate, metrics: metric_names.Metrics, branch: str | None)
         patterns = ", ".join(gate.branches)
         message = f"not applied on branch '{branch}' (when branch: {patterns})"
         return replace(result, status=GateStatus.SKIP, message=message)
-    check = _check(condition, metrics)
-    result = replace(result, operator=check.operator, threshold=check.threshold, actual=check.actual)
+    check = _check(condition, metrics, baseline)
+    result = replace(
+        result, operator=check.operator, threshold=check.threshold, actual=check.actual, baseline=check.baseline
+    )
     if check.holds is None:
         status = {
             IfAbsent.FAIL: GateStatus.FAIL if gate.severity is GateSeverity.BLOCK else GateStatus.WARN,
@@ -275,24 +351,90 @@ def evaluate_gate(gate: Gate, metrics: metric_names.Metrics, branch: str | None)
     return replace(result, status=status, message=check.text)
 
 
-def decide(evidence: Evidence, policy: Policy, context: Context, today: date) -> Outcome:
-    """Apply waivers, compute metrics, evaluate every gate, and reach one decision with its reason."""
+def decide(
+    evidence: Evidence,
+    policy: Policy,
+    context: Context,
+    today: date,
+    *,
+    baseline: Baseline | None = None,
+    observed: Mapping[str, float] | None = None,
+    levels: Sequence[Policy] = (),
+) -> Outcome:
+    """Apply waivers, compute metrics, evaluate every gate, and reach one decision with its reason.
+
+    `observed` adds metrics that come from the run rather than the reports (pipeline.duration_seconds);
+    `levels` are the model's level packs, evaluated on the same metrics to find the level achieved.
+    """
     outcome = apply_waivers(evidence.findings or (), policy.waivers, today)
     if evidence.findings is not None:
         evidence = replace(evidence, findings=outcome.kept)
     metrics = metric_names.compute(evidence)
     if evidence.findings is not None:
         metrics["findings.waived"] = len(outcome.waived)
-    results = tuple(evaluate_gate(gate, metrics, context.branch) for gate in policy.gates)
+    metrics.update(observed or {})
+    results = evaluate(policy, metrics, context, baseline)
+    status, reason = _decision(results)
+    maturity = assess(policy, levels, metrics, context, baseline)
+    return Outcome(
+        status=status,
+        reason=reason,
+        metrics=metrics,
+        gates=results,
+        waivers=outcome,
+        maturity=maturity,
+        baseline=baseline,
+    )
+
+
+def evaluate(
+    policy: Policy, metrics: metric_names.Metrics, context: Context, baseline: Baseline | None
+) -> tuple[GateResult, ...]:
+    return tuple(evaluate_gate(gate, metrics, context.branch, baseline) for gate in policy.gates)
+
+
+def _decision(results: Sequence[GateResult]) -> tuple[Decision, str]:
     failed = [r for r in results if r.status is GateStatus.FAIL]
     warned = [r for r in results if r.status is GateStatus.WARN]
     if failed:
-        status, reason = Decision.FAIL, _reason(f"blocking {_gates(len(failed))} failed", failed)
-    elif warned:
-        status, reason = Decision.WARN, _reason(f"{_gates(len(warned))} warned", warned)
-    else:
-        status, reason = Decision.PASS, _pass_reason(results)
-    return Outcome(status=status, reason=reason, metrics=metrics, gates=results, waivers=outcome)
+        return Decision.FAIL, _reason(f"blocking {_gates(len(failed))} failed", failed)
+    if warned:
+        return Decision.WARN, _reason(f"{_gates(len(warned))} warned", warned)
+    return Decision.PASS, _pass_reason(tuple(results))
+
+
+def assess(
+    policy: Policy,
+    levels: Sequence[Policy],
+    metrics: metric_names.Metrics,
+    context: Context,
+    baseline: Baseline | None,
+) -> Maturity:
+    """Every level of the policy's model on the same metrics; achieved: the highest level held with all below.
+
+    A level holds when each of its gates passes or does not apply: a failed warning gate holds it back too.
+    """
+    results = []
+    achieved = 0
+    for level_policy in sorted(levels, key=lambda p: p.level or 0):
+        gates = evaluate(level_policy, metrics, context, baseline)
+        short = tuple(g.id for g in gates if g.status not in (GateStatus.PASS, GateStatus.SKIP))
+        if not short:
+            status = Decision.PASS
+        elif any(g.status is GateStatus.FAIL for g in gates):
+            status = Decision.FAIL
+        else:
+            status = Decision.WARN
+        level = level_policy.level or 0
+        results.append(LevelResult(level=level, status=status, blocking_gates=short))
+        if status is Decision.PASS and achieved == level - 1:
+            achieved = level
+    return Maturity(
+        model=policy.model,
+        level=policy.level,
+        level_achieved=achieved if levels else None,
+        levels=tuple(results),
+    )
 
 
 def _gates(count: int) -> str:

@@ -49,6 +49,12 @@ class Condition:
     all: tuple[Condition, ...] = ()
     any: tuple[Condition, ...] = ()
 
+    def walk(self) -> Iterator[Condition]:
+        """This condition and every condition nested in its groups."""
+        yield self
+        for child in (*self.all, *self.any):
+            yield from child.walk()
+
     def metrics(self) -> Iterator[str]:
         """Every metric name this condition reads."""
         if self.metric is not None:

@@ -51,7 +51,7 @@ def fetch_pinned(url: str, sha256: str) -> Path:
     if cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == sha256:
         return cached
     try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:
             body = response.read(MAX_POLICY_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", None) or error

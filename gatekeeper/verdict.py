@@ -14,7 +14,7 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.context import Context
-from gatekeeper.engine import Decision, Outcome
+from gatekeeper.engine import Baseline, Decision, Maturity, Outcome
 from gatekeeper.model import Finding, ReportInput, Severity, TestCase
 from gatekeeper.policy import Policy, Waiver
 from gatekeeper.waivers import WaiverUse
@@ -59,7 +59,8 @@ def build(
         "created_at": created_at or now_utc(),
         "tool": {"name": "gatekeeper", "version": __version__},
         "policy": _policy(policy),
-        "maturity": {"model": policy.model, "level": policy.level, "level_achieved": None, "levels": []},
+        "maturity": _maturity(outcome.maturity),
+        "baseline": _baseline(outcome.baseline),
         "context": context.as_dict(),
         "metrics": dict(outcome.metrics),
         "gates": [
@@ -73,6 +74,7 @@ def build(
                 "status": gate.status.value,
                 "severity": gate.severity.value,
                 "message": gate.message,
+                **({"baseline": gate.baseline} if gate.baseline is not None else {}),
             }
             for gate in outcome.gates
         ],
@@ -121,6 +123,7 @@ def build_error(
             "level_achieved": None,
             "levels": [],
         },
+        "baseline": None,
         "context": context.as_dict(),
         "metrics": {},
         "gates": [],
@@ -128,6 +131,29 @@ def build_error(
         "waivers": {"applied": [], "expired": []},
         "details": {"tests": [], "tests_omitted": 0, "findings": [], "findings_omitted": 0},
         "duration_ms": duration_ms,
+    }
+
+
+def _maturity(maturity: Maturity) -> dict[str, Any]:
+    return {
+        "model": maturity.model,
+        "level": maturity.level,
+        "level_achieved": maturity.level_achieved,
+        "levels": [
+            {"level": r.level, "status": r.status.value, "blocking_gates": list(r.blocking_gates)}
+            for r in maturity.levels
+        ],
+    }
+
+
+def _baseline(baseline: Baseline | None) -> dict[str, Any] | None:
+    if baseline is None:
+        return None
+    return {
+        "id": baseline.verdict_id,
+        "source": baseline.source,
+        "branch": baseline.branch,
+        "created_at": baseline.created_at,
     }
 
 

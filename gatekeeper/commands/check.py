@@ -6,17 +6,19 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from gatekeeper.context import Context, detect_context
-from gatekeeper.engine import Decision, decide
+from gatekeeper import baseline
+from gatekeeper.context import Context, detect_context, pipeline_seconds
+from gatekeeper.engine import Baseline, Decision, decide
 from gatekeeper.errors import GatekeeperError, InputError, UsageError
 from gatekeeper.model import ReportInput
 from gatekeeper.outputs import renderer_for
+from gatekeeper.packs import model_levels
 from gatekeeper.parsers import iter_reports, merge
-from gatekeeper.policy import load_policy
+from gatekeeper.policy import Policy, load_policy
 from gatekeeper.status import ExitStatus
 from gatekeeper.verdict import Verdict, build, build_error
 
@@ -31,6 +33,7 @@ class CheckOptions:
     overrides: dict[str, str | None] | None = None
     store: str | None = None  # None: do not record
     today: date | None = None
+    baseline: str | None = None  # a verdict file; else the store's latest on the policy's reference branch
     color: bool = False
 
 
@@ -51,10 +54,35 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         )
         _deliver(verdict, options, out)
         raise
-    outcome = decide(merge(inputs), policy, context, options.today or date.today())
+    now = datetime.now(timezone.utc)
+    seconds = pipeline_seconds(context, now)
+    outcome = decide(
+        merge(inputs),
+        policy,
+        context,
+        options.today or now.date(),
+        baseline=_baseline(options, policy, context),
+        observed={} if seconds is None else {"pipeline.duration_seconds": seconds},
+        levels=model_levels(policy.model),
+    )
     verdict = build(outcome=outcome, policy=policy, context=context, inputs=inputs, duration_ms=_since(started))
     _deliver(verdict, options, out)
     return exit_status(outcome.status, options.warn_exit_code)
+
+
+def _baseline(options: CheckOptions, policy: Policy, context: Context) -> Baseline | None:
+    """Only policies with ratchets need one; a store that cannot be read leaves the ratchets without one."""
+    if options.baseline is not None:
+        return baseline.from_file(options.baseline)
+    if options.store is None or not any(
+        c.max_decrease is not None or c.max_increase is not None for g in policy.gates for c in g.condition.walk()
+    ):
+        return None
+    try:
+        return baseline.from_store(options.store, context.project, policy.baseline_branch)
+    except GatekeeperError as error:
+        print(f"gatekeeper: warning: no baseline: {error}", file=sys.stderr)
+        return None
 
 
 def exit_status(decision: Decision, warn_exit_code: int | None) -> ExitStatus:

@@ -47,7 +47,8 @@ def run(arguments: Sequence[str], output_format: str, out: TextIO) -> ExitStatus
 
 
 def format_value(value: float) -> str:
-    if isinstance(value, int) or float(value).is_integer() and "percent" not in str(value):
+    """Counts as integers with thousands separators; anything fractional to two decimals."""
+    if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}"
 

@@ -142,14 +142,22 @@ def read_report(path: Path, format_name: str | None = None) -> ReportInput:
     from gatekeeper.parsers.detect import detect
 
     _check_readable(path)
+    fmt = format_name
     try:
-        fmt = format_name or detect(path)
+        fmt = fmt or detect(path)
         if fmt is None:
             raise InputError(path, "not a report gatekeeper can read (use FORMAT:PATH to force a format)")
         evidence = parser_for(fmt)(path)
         digest = sha256_of(path)
+    except InputError as error:
+        if "\n" not in error.problem:
+            raise
+        # Errors are one line for the user; a library's multi-line message keeps its first line.
+        first = next((line.strip() for line in error.problem.splitlines() if line.strip()), "unreadable")
+        raise InputError(error.path, first) from None
     except (UnicodeDecodeError, ValueError) as error:
-        raise InputError(path, f"cannot read as {fmt}: {error}") from None
+        first = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+        raise InputError(path, f"cannot read as {fmt or 'a report'}: {first}") from None
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror or error}") from None
     return ReportInput(path=str(path), format=fmt, sha256=digest, evidence=evidence)
@@ -164,6 +172,8 @@ def _check_readable(path: Path) -> None:
         raise InputError(path, "not a regular file (pipes and devices cannot be read twice)")
     if not os.access(path, os.R_OK):
         raise InputError(path, "cannot read: permission denied")
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty (0 bytes): no report was written")
 
 
 def _detect_quietly(path: Path) -> str | None:

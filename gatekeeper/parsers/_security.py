@@ -1,10 +1,17 @@
-"""What every security parser shares: the documented severity mapping and stable fingerprints."""
+"""What every security parser shares: the documented severity mapping, stable fingerprints, paths, and
+the streaming checks that tell an empty report from the wrong kind of file."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from gatekeeper.errors import InputError
 from gatekeeper.model import Severity
 
 #: SARIF `level` -> severity (DESIGN.md); the spec's default level is "warning".
@@ -22,6 +29,7 @@ BANDIT_SEVERITIES = {
     "UNDEFINED": Severity.INFO,
 }
 #: semgrep's extra.severity: the classic ERROR/WARNING/INFO scale, and the newer named scale.
+#: INVENTORY and EXPERIMENT rules record facts or try rules out; they are not problems -> info.
 SEMGREP_SEVERITIES = {
     "ERROR": Severity.HIGH,
     "WARNING": Severity.MEDIUM,
@@ -30,6 +38,8 @@ SEMGREP_SEVERITIES = {
     "HIGH": Severity.HIGH,
     "MEDIUM": Severity.MEDIUM,
     "LOW": Severity.LOW,
+    "INVENTORY": Severity.INFO,
+    "EXPERIMENT": Severity.INFO,
 }
 #: Severity words used by GitLab reports, gitleaks, trivy and SARIF `security-severity` strings.
 SEVERITY_WORDS = {
@@ -43,6 +53,10 @@ SEVERITY_WORDS = {
     "negligible": Severity.INFO,
     "unknown": Severity.INFO,
 }
+#: semgrep writes this instead of the matched code (and of its fingerprint) when not logged in.
+REQUIRES_LOGIN = "requires login"
+#: Messages are kept for people to read; longer ones (semgrep's SARIF holds whole rule docs) are cut.
+MESSAGE_LIMIT = 500
 
 
 def severity_from_score(score: float) -> Severity | None:
@@ -56,6 +70,25 @@ def severity_from_score(score: float) -> Severity | None:
     if score > 0.0:
         return Severity.LOW
     return None
+
+
+def severity_from_security_severity(value: object) -> Severity | None:
+    """A SARIF `security-severity`: a number, a numeric string ("5.3"), or a word ("HIGH", semgrep).
+
+    None when it is absent, zero or unreadable: the SARIF level decides then.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        score = float(value)
+    elif isinstance(value, str):
+        try:
+            score = float(value.strip())
+        except ValueError:
+            return SEVERITY_WORDS.get(value.strip().lower())
+    else:
+        return None
+    return severity_from_score(score)  # NaN compares false everywhere: None
 
 
 _LEADING_LINE_NUMBER = re.compile(r"^\s*\d+\s?", re.MULTILINE)
@@ -73,11 +106,211 @@ def fingerprint(tool: str, rule: str, path: str, text: str) -> str:
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+@dataclass(slots=True)
+class Fingerprints:
+    """Fingerprints unique within one report: the n-th finding with the same material (n > 0) gets
+    n hashed in, as semgrep and GitHub do, so two identical findings in one file stay two findings
+    for a baseline, and the first keeps the plain `fingerprint`."""
+
+    _seen: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, tool: str, rule: str, path: str, text: str) -> str:
+        base = fingerprint(tool, rule, path, text)
+        occurrence = self._seen.get(base, 0)
+        self._seen[base] = occurrence + 1
+        if occurrence == 0:
+            return base
+        return hashlib.sha256(f"{base}#{occurrence}".encode("ascii")).hexdigest()[:32]
+
+
+def digest(secret: str) -> str:
+    """A secret's stand-in for fingerprint material: the secret itself never leaves the parser."""
+    return "sha256:" + hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def short_message(text: str) -> str:
+    """A message for people: stripped, and cut at MESSAGE_LIMIT characters."""
+    text = text.strip()
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 def normalise_path(path: str) -> str:
     """Report paths compare equal across tools and OSes: forward slashes, no leading './' or 'file://'."""
-    if path.startswith("file://"):
-        path = path[len("file://") :]
+    if path.startswith("file:"):
+        return uri_to_path(path)
     path = path.replace("\\", "/")
     while path.startswith("./"):
         path = path[2:]
     return path
+
+
+def uri_to_path(uri: str) -> str:
+    """A SARIF artifact URI as a path: `file:///abs` -> `/abs` (`file:///C:/x` -> `C:/x`), relative
+    references (with or without a `uriBaseId` such as %SRCROOT%) stay relative, %-escapes decoded.
+
+    Windows paths written where a URI belongs (`C:\\src\\a.py`) are taken as paths.
+    """
+    if _WINDOWS_DRIVE.match(uri):
+        return normalise_path(uri)
+    if uri.startswith("file:"):
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # e.g. an unclosed "[" in the host part
+            return normalise_path(unquote(re.sub(r"^file:/*", "/", uri)))
+        path = unquote(parts.path)
+        if re.match(r"^/[A-Za-z]:", path):
+            path = path[1:]  # file:///C:/src -> C:/src
+        elif parts.netloc and parts.netloc != "localhost":
+            path = f"//{parts.netloc}{path}"  # a UNC share: file://server/share/x
+        return path.replace("\\", "/")
+    if _URI_SCHEME.match(uri):
+        return uri  # another scheme (https:, git:): not a file path, kept as the tool wrote it
+    return normalise_path(unquote(uri))
+
+
+# -- streaming, and telling an empty report from the wrong kind of file ------------------------------
+
+
+def not_a(path: Path, title: str, why: str) -> InputError:
+    """The one-line error for a file forced to a format it is not."""
+    return InputError(path, f"not a {title} report: {why}")
+
+
+def stream(path: Path, prefix: str) -> Generator[Any, None, None]:
+    """`_json.items`, with the JSON library's multi-line error text cut to its first line."""
+    from gatekeeper.parsers import _json
+
+    try:
+        yield from _json.items(path, prefix)
+    except InputError as error:
+        raise InputError(path, _first_line(error.problem)) from None
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text)
+
+
+_SNIFF_BYTES = 256
+_BOM = b"\xef\xbb\xbf"
+
+
+def json_root(path: Path) -> str:
+    """What the document at `path` starts as, from its first bytes: "object", "array", "null", "xml",
+    "empty" or "other" -- enough to reject a file of the wrong kind before streaming it."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+    head = head.lstrip()
+    if not head:
+        return "empty"
+    return {b"{": "object", b"[": "array", b"<": "xml"}.get(head[:1]) or (
+        "null" if head.startswith(b"null") else "other"
+    )
+
+
+_ROOT_DESCRIPTIONS = {
+    "object": "a JSON object",
+    "array": "a JSON array",
+    "null": "the JSON literal null",
+    "xml": "an XML document",
+    "empty": "an empty file",
+    "other": "not JSON",
+}
+
+
+def expect_root(path: Path, title: str, *allowed: str) -> str:
+    """The root kind of the document, or the one-line "not a … report" error if it is not allowed."""
+    root = json_root(path)
+    if root not in allowed:
+        raise not_a(path, title, f"the file is {_ROOT_DESCRIPTIONS[root]}")
+    return root
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The top level of a JSON document: root kind, each top-level key's value kind, and how many
+    entries the array under `counted` holds."""
+
+    root: str
+    keys: dict[str, str]
+    counted: int = 0
+
+
+_VALUE_KINDS = {"start_map": "object", "start_array": "array"}
+
+
+def shape(path: Path, counted: str | None = None) -> Shape:
+    """Stream the whole document once (no values built) and describe its top level.
+
+    Only called when a format's main pass found nothing, to confirm that an empty report is a real one;
+    so its cost falls on small files or on files of the wrong kind.
+    """
+    import ijson
+
+    keys: dict[str, str] = {}
+    root = ""
+    count = 0
+    pending: str | None = None
+    item_prefix = f"{counted}.item" if counted else None
+    with open(path, "rb") as handle:
+        if handle.read(len(_BOM)) != _BOM:
+            handle.seek(0)
+        try:
+            for prefix, event, _value in ijson.parse(handle):
+                if not root:
+                    root = _VALUE_KINDS.get(event, event)
+                if pending is not None:
+                    keys[pending] = _VALUE_KINDS.get(event, event)
+                    pending = None
+                elif event == "map_key" and prefix == "":
+                    pending = _value
+                elif prefix == item_prefix and event not in ("end_map", "end_array", "map_key"):
+                    count += 1
+        except ijson.JSONError as error:
+            raise InputError(path, f"malformed JSON: {_first_line(str(error))}") from None
+    return Shape(root=root, keys=keys, counted=count)
+
+
+def require_array(path: Path, title: str, found: Shape, key: str) -> None:
+    """The one-line error unless the document is an object with an array under `key`."""
+    if found.root != "object":
+        raise not_a(path, title, f"the file is {_ROOT_DESCRIPTIONS.get(found.root, 'not a JSON object')}")
+    kind = found.keys.get(key)
+    if kind is None:
+        raise not_a(path, title, f'no top-level "{key}"')
+    if kind != "array":
+        raise not_a(path, title, f'top-level "{key}" is {_KIND_ARTICLES.get(kind, kind)}, not an array')
+
+
+_KIND_ARTICLES = {"object": "an object", "string": "a string", "number": "a number", "null": "null",
+                  "boolean": "a boolean"}
+
+
+# -- reading untyped JSON values without tripping over a wrong type -----------------------------------
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    """The value if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: object) -> list[Any]:
+    """The value if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: object) -> str:
+    """The value if it is a string, else ""."""
+    return value if isinstance(value, str) else ""
+
+
+def as_index(value: object) -> int | None:
+    """The value if it is a whole number >= 0 (a line, an array index), else None."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -33,6 +33,28 @@ def _refuse_external(context: str | None, base: str | None, system_id: str | Non
     raise _Refused(f"refused: the document references an external entity ({system_id or context})")
 
 
+#: Encodings expat decodes itself; any other is looked up in Python's codecs by pyexpat.
+_NATIVE_ENCODINGS = frozenset(
+    {"utf-8", "utf8", "utf-16", "utf16", "utf-16le", "utf-16be", "iso-8859-1", "latin1", "us-ascii", "ascii"}
+)
+
+
+def _check_encoding(version: str | None, encoding: str | None, standalone: int) -> None:
+    """Refuse a declared encoding pyexpat cannot use, before it fails with a LookupError/ValueError.
+
+    pyexpat accepts a non-native encoding only if Python's codec maps each of the 256 bytes to one
+    character (it says "multi-byte encodings are not supported" otherwise); we apply the same test.
+    """
+    if not encoding or encoding.lower() in _NATIVE_ENCODINGS:
+        return
+    try:
+        decoded = bytes(range(256)).decode(encoding, "replace")
+    except (LookupError, ValueError):
+        decoded = ""
+    if len(decoded) != 256:
+        raise _Refused(f"unsupported character encoding {encoding!r} declared (save the report as UTF-8)")
+
+
 def make_parser() -> expat.XMLParserType:
     """An expat parser that refuses every entity declaration and external reference."""
     parser = expat.ParserCreate()
@@ -42,6 +64,7 @@ def make_parser() -> expat.XMLParserType:
     parser.EntityDeclHandler = _refuse_entity
     parser.UnparsedEntityDeclHandler = _refuse_unparsed
     parser.ExternalEntityRefHandler = _refuse_external
+    parser.XmlDeclHandler = _check_encoding
     return parser
 
 
@@ -51,17 +74,24 @@ class NotThisFormat(Exception):
 
 def feed(parser: expat.XMLParserType, stream: BinaryIO, path: str | Path) -> None:
     """Stream `stream` through `parser`, turning every XML problem into a one-line InputError."""
+    at_end = False
     try:
         while chunk := stream.read(CHUNK_SIZE):
             parser.Parse(chunk, False)
+        at_end = True
         parser.Parse(b"", True)
     except expat.ExpatError as error:
-        problem = expat.ErrorString(error.code)
-        raise InputError(
-            path, f"malformed XML at line {error.lineno}, column {error.offset + 1}: {problem}"
-        ) from None
+        raise InputError(path, describe(error, at_end)) from None
     except _Refused as refused:
         raise InputError(path, str(refused)) from None
+
+
+def describe(error: expat.ExpatError, at_end: bool) -> str:
+    """One line for the user: where the XML breaks, and whether the file simply stops too early."""
+    problem = expat.ErrorString(error.code) or "not well-formed"
+    if at_end:
+        problem = f"the document ends early (truncated?): {problem}"
+    return f"malformed XML at line {error.lineno}, column {error.offset + 1}: {problem}"
 
 
 def parse_file(parser: expat.XMLParserType, path: Path) -> None:
@@ -71,16 +101,17 @@ def parse_file(parser: expat.XMLParserType, path: Path) -> None:
 
 
 def to_float(value: str | None) -> float:
-    """A duration attribute as seconds; empty, odd ("2,503.1"), negative or non-finite values give 0."""
+    """A duration attribute as seconds; empty, unparseable, negative or non-finite values give 0.
+
+    "2,503.1" is unparseable on purpose: a comma is a thousands separator in some locales and the
+    decimal mark in others, and a guessed duration is worse than none.
+    """
     if not value:
         return 0.0
     try:
         number = float(value)
     except ValueError:
-        try:
-            number = float(value.replace(",", "").strip())
-        except ValueError:
-            return 0.0
+        return 0.0
     return number if 0.0 <= number < float("inf") else 0.0
 
 

@@ -6,7 +6,9 @@ detection costs the same for a 1 KB and a 1 GB report.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from xml.parsers import expat
 
 from gatekeeper.errors import InputError
@@ -32,12 +34,20 @@ _RESULT_ITEM_KEYS = {"check_id": "semgrep", "test_id": "bandit", "issue_severity
 _GITLEAKS_KEYS = frozenset({"RuleID", "Description", "Secret", "Match", "rule", "offender", "leakURL"})
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def detect(path: Path) -> str | None:
     """The format name of the report at `path`, or None when it is no report format we know."""
     with open(path, "rb") as stream:
         head = stream.read(SNIFF_BYTES)
     if head.startswith(_SQLITE_MAGIC):
         return "coverage-data"
+    if head.startswith(_UTF16_BOMS):
+        # Some .NET tools write UTF-16 XML; expat reads it natively. Our JSON reader does not.
+        if head.decode("utf-16", errors="replace").lstrip()[:1] == "<":
+            return _detect_xml(path, head)
+        raise InputError(path, "a UTF-16 text file; JSON and text reports must be UTF-8")
     if b"\x00" in head[:8192]:
         raise InputError(path, "a binary file, not a report")
     text = head[len(_BOM) :] if head.startswith(_BOM) else head
@@ -61,21 +71,22 @@ def _stop_at_root(name: str, attributes: dict[str, str]) -> None:
 
 
 def _detect_xml(path: Path, head: bytes) -> str | None:
-    from gatekeeper.parsers._xml import _Refused, make_parser
+    from gatekeeper.parsers._xml import _Refused, describe, make_parser
 
     parser = make_parser()
     parser.StartElementHandler = _stop_at_root
+    at_end = False
     try:
-        parser.Parse(head, len(head) < SNIFF_BYTES)
+        parser.Parse(head, False)
+        if len(head) < SNIFF_BYTES:  # the whole file was read: a missing root means it ends early
+            at_end = True
+            parser.Parse(b"", True)
     except _Root as root:
         return _format_of_root(root.name, root.attributes)
     except _Refused as refused:
         raise InputError(path, str(refused)) from None
     except expat.ExpatError as error:
-        raise InputError(
-            path,
-            f"malformed XML at line {error.lineno}, column {error.offset + 1}: {expat.ErrorString(error.code)}",
-        ) from None
+        raise InputError(path, describe(error, at_end)) from None
     return None
 
 
@@ -93,9 +104,11 @@ def _detect_json(path: Path) -> str | None:
     import ijson
 
     with open(path, "rb") as stream:
-        events = ijson.parse(stream)
+        if stream.read(len(_BOM)) != _BOM:
+            stream.seek(0)
+        top = ""
         try:
-            for count, (prefix, event, value) in enumerate(events):
+            for count, (prefix, event, value) in enumerate(_shallow_events(ijson.basic_parse(stream))):
                 if count > _JSON_EVENT_LIMIT:
                     return None
                 if count == 0:
@@ -103,23 +116,65 @@ def _detect_json(path: Path) -> str | None:
                         return "gitleaks"  # gitleaks writes a bare `null` when it finds nothing
                     if event not in ("start_map", "start_array"):
                         return None
+                    top = event
                     continue
-                if prefix == "" and event == "map_key":
+                if top == "start_array":
+                    # gitleaks: an array of leak objects, or an empty array when it finds nothing.
+                    if count == 1 and event == "end_array":
+                        return "gitleaks"
+                    if count == 1 and event != "start_map":
+                        return None
+                    if prefix == "item" and event == "map_key":
+                        return "gitleaks" if value in _GITLEAKS_KEYS else None
+                elif prefix == "" and event == "map_key":
                     if value in _DECISIVE_KEYS:
                         return _DECISIVE_KEYS[value]
                 elif prefix == "$schema" and event == "string":
                     if "sarif" in value.lower():
                         return "sarif"
-                elif prefix == "results.item" and event == "map_key":
-                    if value in _RESULT_ITEM_KEYS:
-                        return _RESULT_ITEM_KEYS[value]
-                elif prefix == "item" and event == "map_key":
-                    return "gitleaks" if value in _GITLEAKS_KEYS else None
-                elif prefix == "" and event == "end_array":
-                    return "gitleaks"  # an empty top-level array: gitleaks with no leaks
+                elif prefix == "results.item" and event == "map_key" and value in _RESULT_ITEM_KEYS:
+                    return _RESULT_ITEM_KEYS[value]
         except ijson.JSONError as error:
-            raise InputError(path, f"malformed JSON: {error}") from None
+            raise InputError(path, f"malformed JSON: {json_problem(error)}") from None
     return None
+
+
+_SHALLOW_DEPTH = 3
+
+
+def _shallow_events(events: Iterable[tuple[str, Any]]) -> Iterator[tuple[str | None, str, Any]]:
+    """`ijson.parse`'s (prefix, event, value), with the prefix only near the top (None deeper down).
+
+    ijson's own prefixes are rebuilt for every event, so their cost grows with the square of the
+    nesting depth: 200 KB of `[` would take gigabytes.  Detection only looks three levels down.
+    """
+    path: list[str] = []
+    for event, value in events:
+        if event == "map_key":
+            path[-1] = value
+            depth = len(path) - 1
+        elif event in ("end_map", "end_array"):
+            path.pop()
+            depth = len(path)
+        else:
+            depth = len(path)
+        yield (".".join(path[:depth]) if depth <= _SHALLOW_DEPTH else None), event, value
+        if event == "start_map":
+            path.append("")
+        elif event == "start_array":
+            path.append("item")
+
+
+def json_problem(error: Exception) -> str:
+    """ijson's (yajl's) message cut to its first line: the rest is a multi-line ASCII-art pointer."""
+    text = str(error)
+    if text[:2] in ("b'", 'b"'):  # yajl sometimes hands over the repr of a bytes message
+        text = text[2:].split("\\n", 1)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    problem = lines[0].rstrip(".") if lines else type(error).__name__
+    if "premature EOF" in problem:
+        problem += " (truncated?)"
+    return problem
 
 
 def _detect_text(head: bytes) -> str | None:

@@ -76,10 +76,10 @@ def test_corpus_file(name: str) -> None:
     if "findings" in expected:
         findings = report.evidence.findings or ()
         assert len(findings) == len(expected["findings"])
-        for finding, fields in zip(findings, expected["findings"]):
+        for finding, fields in zip(findings, expected["findings"], strict=True):
             assert _subset(finding, fields) == fields
     if "notable" in expected:
         notable = report.evidence.tests.notable if report.evidence.tests else ()
         assert len(notable) == len(expected["notable"])
-        for case, fields in zip(notable, expected["notable"]):
+        for case, fields in zip(notable, expected["notable"], strict=True):
             assert _subset(case, fields) == fields

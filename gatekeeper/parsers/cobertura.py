@@ -1,0 +1,209 @@
+"""Cobertura XML, as written by coverage.py, gcovr, istanbul, simplecov-cobertura, coverlet and others.
+
+Counting rules (DESIGN.md: counts, merged by line):
+
+- Only `<class><lines><line>` counts.  Producers repeat the same lines under `<methods><method><lines>`;
+  those are never read, so no line is counted twice.  Classes naming the same file merge by line.
+- A `<line>` is a statement, covered when `hits` > 0 (hits may be huge, or written "1.0").
+- Branches come from `branch="true"` with `condition-coverage="50% (1/2)"`: covered/total in the
+  parentheses.  A branch line whose condition-coverage has no "(covered/total)" is still a statement,
+  but its branches are not counted: a bare percentage does not say how many branches there are, and we
+  never invent a total.
+- Branch data is present when any line of the report carries a `branch` attribute (true or false, any
+  case: coverlet writes "True"/"False"); then every file has branch counts, possibly 0/0.  Reports with
+  no `branch` attribute anywhere (simplecov; coverage.py without --branch) have no branch data (absent).
+- A report with no class-level `<line>` at all but root totals (`lines-valid` > 0) gives totals only,
+  with a note.  Its branch totals count only when `branches-valid` > 0: coverage.py without --branch
+  writes branches-valid="0" too, so 0/0 with no per-line data means "not measured", not "no branches".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from xml.parsers import expat
+
+from gatekeeper.errors import InputError
+from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage, line_mask
+from gatekeeper.parsers._security import normalise_path
+from gatekeeper.parsers._xml import make_parser, parse_file, to_int
+
+#: Line numbers above this are refused as corrupt: no real source file is that long, and the line bitmask
+#: of a mangled report's line 10**12 would exhaust memory.  Shared by every coverage parser.
+MAX_LINE = 10_000_000
+
+
+class LineOutOfRange(Exception):
+    """A line number above MAX_LINE: the report is corrupt."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"line number {number} is out of range (above {MAX_LINE:,}): a corrupt report?")
+
+
+def line_number(value: str | None) -> int:
+    """A line number attribute; -1 (skipped) for blanks, junk and negatives, LineOutOfRange if absurd."""
+    number = to_int(value, -1)
+    if number > MAX_LINE:
+        raise LineOutOfRange(number)
+    return number
+
+
+def positive(value: str | None) -> bool:
+    """Whether a hit count is above zero, for "3", "3.0", "1e3" or 2**40; junk and negatives are zero."""
+    if not value or value == "0":
+        return False
+    try:
+        return int(value) > 0
+    except ValueError:
+        try:
+            return float(value) > 0.0  # NaN compares False
+        except ValueError:
+            return False
+
+
+def condition_coverage(value: str | None) -> tuple[int, int] | None:
+    """`"50% (1/2)"` -> (1, 2); None when there is no usable "(covered/total)"."""
+    if not value:
+        return None
+    opening = value.rfind("(")
+    closing = value.find(")", opening + 1)
+    if opening < 0 or closing < 0:
+        return None
+    covered, slash, total = value[opening + 1 : closing].partition("/")
+    try:
+        numbers = int(covered), int(total)
+    except ValueError:
+        return None
+    if not slash or numbers[1] <= 0 or not 0 <= numbers[0] <= numbers[1]:
+        return None
+    return numbers
+
+
+class NotCobertura(Exception):
+    """The document is some other XML format."""
+
+
+class _Handler:
+    """pyexpat callbacks; the hot path is a class-level `<line/>`: one start call, one end call."""
+
+    def __init__(self, parser: expat.XMLParserType) -> None:
+        self.parser = parser
+        self.root: dict[str, str] | None = None
+        self.records: list[FileCoverage] = []
+        self.lines_seen = False
+        self.has_branch_data = False
+        # The open <class>, if any.
+        self.path: str | None = None
+        self.in_method = 0
+        self.statements: list[int] = []
+        self.covered: list[int] = []
+        self.branches: dict[int, tuple[int, int]] = {}
+
+    def start_root(self, name: str, attributes: dict[str, str]) -> None:
+        if name != "coverage":
+            raise NotCobertura(f"the root element is <{name}>")
+        if "clover" in attributes or "generated" in attributes:
+            raise NotCobertura("it is a Clover report (<coverage clover=…>)")
+        self.root = attributes
+        self.parser.StartElementHandler = self.start
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        if name == "line":
+            if self.path is None or self.in_method:
+                return
+            try:  # the common case, kept to two int() calls: plain integers
+                number = int(attributes["number"])
+                hit = int(attributes["hits"]) > 0
+            except (KeyError, ValueError):
+                number = line_number(attributes.get("number"))
+                hit = positive(attributes.get("hits"))
+            if not 0 <= number <= MAX_LINE:
+                if number > MAX_LINE:
+                    raise LineOutOfRange(number)
+                return
+            self.statements.append(number)
+            self.lines_seen = True
+            if hit:
+                self.covered.append(number)
+            branch = attributes.get("branch")
+            if branch is not None:
+                self.has_branch_data = True
+                if branch.lower() == "true":
+                    self._branch(number, attributes.get("condition-coverage"))
+        elif name == "method":
+            self.in_method += 1
+        elif name == "class":
+            self.path = normalise_path(attributes.get("filename") or attributes.get("name") or "")
+            self.statements = []
+            self.covered = []
+            self.branches = {}
+        elif name == "project":
+            raise NotCobertura("it is a Clover report (<coverage><project>)")
+
+    def _branch(self, number: int, condition: str | None) -> None:
+        counts = condition_coverage(condition)
+        if counts is None:
+            return
+        previous = self.branches.get(number)
+        if previous is not None:  # a line repeated in one class (gcovr): the best of both
+            counts = (max(previous[0], counts[0]), max(previous[1], counts[1]))
+        self.branches[number] = counts
+
+    def end(self, name: str) -> None:
+        if name == "method":
+            self.in_method = max(self.in_method - 1, 0)
+        elif name == "class" and self.path is not None:
+            self.records.append(
+                FileCoverage(
+                    path=self.path,
+                    statements=line_mask(self.statements),
+                    covered=line_mask(self.covered),
+                    branches=self.branches or None,
+                )
+            )
+            self.path = None
+
+    def coverage(self) -> tuple[Coverage, tuple[str, ...]]:
+        assert self.root is not None
+        if not self.lines_seen and to_int(self.root.get("lines-valid")) > 0:
+            return self._totals_only()
+        records = self.records
+        if self.has_branch_data:
+            records = [r if r.branches is not None else replace(r, branches={}) for r in records]
+        return Coverage.of(records), ()
+
+    def _totals_only(self) -> tuple[Coverage, tuple[str, ...]]:
+        root = self.root or {}
+        lines_total = to_int(root.get("lines-valid"))
+        branches_total = max(to_int(root.get("branches-valid")), 0)
+        totals = CoverageTotals(
+            lines_covered=min(max(to_int(root.get("lines-covered")), 0), lines_total),
+            lines_total=lines_total,
+            branches_covered=(
+                min(max(to_int(root.get("branches-covered")), 0), branches_total) if branches_total else None
+            ),
+            branches_total=branches_total or None,
+        )
+        note = (
+            f"Cobertura report has totals only, no per-file lines ({totals.lines_covered} of "
+            f"{totals.lines_total} lines covered): counted as given, not mergeable by line"
+        )
+        return Coverage(files={}, totals_only=totals), (note,)
+
+
+def parse(path: Path) -> Evidence:
+    """Line and branch coverage per source file of one Cobertura XML report."""
+    parser = make_parser()
+    handler = _Handler(parser)
+    parser.StartElementHandler = handler.start_root
+    parser.EndElementHandler = handler.end
+    try:
+        parse_file(parser, path)
+    except NotCobertura as error:
+        raise InputError(path, f"not a Cobertura report: {error}") from None
+    except LineOutOfRange as error:
+        raise InputError(path, str(error)) from None
+    if handler.root is None:
+        raise InputError(path, "not a Cobertura report: no <coverage> root element")
+    coverage, notes = handler.coverage()
+    return Evidence(coverage=coverage, notes=notes)

@@ -1,0 +1,346 @@
+"""SARIF 2.1.0, from any tool (CodeQL, semgrep, bandit, trivy, grype, gitleaks, ESLint, …).
+
+Streamed in two passes, because a run's rules (in `tool.driver.rules` and `tool.extensions[].rules`)
+are needed to read its results, and writers put `tool` before or after `results`: pass one reads
+`runs.item.tool`, pass two `runs.item.results.item`.  A streamed result does not say which run it
+belongs to, so a file with more than one run is read one whole run at a time instead.  That count
+relies on every run naming its tool, as the spec requires: runs with no tool at all are rejected, but a
+tool-less run beside one with a tool would pass for part of that one.
+
+Severity, as DESIGN.md says, and where the spec or the tools leave room:
+
+- `security-severity` (the result's properties, else its rule's) decides first: a number or a numeric
+  string ("5.3") by score (>=9 critical, >=7 high, >=4 medium, >0 low).  Semgrep's SARIF writes words
+  there ("HIGH", "CRITICAL"); they are not numbers, so they map through `SEVERITY_WORDS`.
+- Otherwise the SARIF level, taken as the spec (§3.27.10) takes it: the result's `level`; else `none`
+  when its `kind` is present and not `fail` (the spec puts this before the rule's default, since such a
+  result may have no other level); else its rule's `defaultConfiguration.level`; else `warning`.
+  error->high, warning->medium, note->low, none->info.  An unknown level is bad input, not a guess.
+- bandit's SARIF carries bandit's own word in `properties.issue_severity` and no `level` for MEDIUM.
+  It is read like any SARIF (by level): bandit writes HIGH as `error` and LOW as `note` and leaves
+  MEDIUM to the default `warning`, so the level rules give exactly bandit's HIGH/MEDIUM/LOW; only
+  bandit's UNDEFINED (written as warning) becomes medium here where bandit JSON says info.
+- `tool_severity` is the `security-severity` value when that decided, else the level in effect.
+
+What counts: results whose `kind` is `pass` or `notApplicable` are not problems, results with an
+accepted suppression (`# nosec`-style in source, or external) are already waived, and results with
+`baselineState: absent` are gone from the code; none of them is a finding, and the input's notes say
+how many were left out.
+
+Rule id: `ruleId`, else `rule.id`, else the id of the rule found by index.  gitleaks 7.4 writes neither
+and only says "<rule> secret detected": the rule is the run's rule whose id starts the message
+(longest match), else the message itself; both are stable across runs.
+
+Paths: the first location's `artifactLocation.uri` (or, when it has only an index, the run's
+`artifacts[index]`); relative URIs, with or without a `uriBaseId` such as %SRCROOT%, stay relative;
+`file:///abs` becomes `/abs`.  Fingerprint material: the region's snippet, else CodeQL's content hash
+`partialFingerprints.primaryLocationLineHash` (a hash of the line's text, not its number), else the
+message; never the line number.  Semgrep's own `fingerprints.matchBasedId/v1` is not used (it can be
+the placeholder "requires login").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.model import Evidence, Finding, Severity
+from gatekeeper.parsers._security import (
+    REQUIRES_LOGIN,
+    SARIF_LEVELS,
+    Fingerprints,
+    as_dict,
+    as_index,
+    as_list,
+    as_str,
+    expect_root,
+    not_a,
+    require_array,
+    severity_from_security_severity,
+    shape,
+    short_message,
+    stream,
+    uri_to_path,
+)
+
+TITLE = "SARIF"
+#: Result kinds that report a problem or something for a person to look at (all but pass, notApplicable).
+_NOT_PROBLEMS = frozenset({"pass", "notApplicable"})
+_ARGUMENT = re.compile(r"\{(\d{1,9})\}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """What a result needs from its rule (a reportingDescriptor), without the rule's help texts."""
+
+    id: str
+    level: str | None
+    security_severity: object
+    description: str
+    messages: Mapping[str, str]
+
+    @classmethod
+    def of(cls, raw: object) -> _Rule:
+        rule = raw if isinstance(raw, dict) else {}
+        configuration = as_dict(rule.get("defaultConfiguration"))
+        level = configuration.get("level")
+        messages = {
+            key: value["text"]
+            for key, value in as_dict(rule.get("messageStrings")).items()
+            if isinstance(value, dict) and isinstance(value.get("text"), str)
+        }
+        return cls(
+            id=as_str(rule.get("id")),
+            level=level if isinstance(level, str) else None,
+            security_severity=as_dict(rule.get("properties")).get("security-severity"),
+            description=as_str(as_dict(rule.get("shortDescription")).get("text")) or as_str(rule.get("name")),
+            messages=messages,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Component:
+    """A tool component (the driver or an extension such as a CodeQL query pack) and its rules."""
+
+    name: str
+    guid: str
+    rules: tuple[_Rule, ...]
+    by_id: Mapping[str, _Rule]
+
+    @classmethod
+    def of(cls, raw: object) -> _Component:
+        component = as_dict(raw)
+        rules = tuple(_Rule.of(rule) for rule in as_list(component.get("rules")))
+        by_id: dict[str, _Rule] = {}
+        for rule in rules:
+            by_id.setdefault(rule.id, rule)
+        name, guid = as_str(component.get("name")), as_str(component.get("guid"))
+        return cls(name=name, guid=guid, rules=rules, by_id=by_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tool:
+    name: str
+    driver: _Component
+    extensions: tuple[_Component, ...]
+
+    @classmethod
+    def of(cls, raw: object, where: str, path: Path) -> _Tool:
+        if not isinstance(raw, dict) or not isinstance(raw.get("driver"), dict):
+            raise not_a(path, TITLE, f"{where}.tool has no driver (SARIF 2.1.0 names its tool there)")
+        driver = _Component.of(raw["driver"])
+        extensions = tuple(_Component.of(extension) for extension in as_list(raw.get("extensions")))
+        return cls(name=driver.name or "unknown", driver=driver, extensions=extensions)
+
+    def component(self, reference: dict[str, Any]) -> _Component | None:
+        """The component a `toolComponentReference` names: by index into extensions, guid or name."""
+        if "index" in reference:
+            index = as_index(reference["index"])
+            return self.extensions[index] if index is not None and index < len(self.extensions) else None
+        for key in ("guid", "name"):
+            wanted = reference.get(key)
+            if isinstance(wanted, str) and wanted:
+                for component in (self.driver, *self.extensions):
+                    if getattr(component, key) == wanted:
+                        return component
+        return None
+
+    def rule_of(self, result: dict[str, Any]) -> _Rule | None:
+        """The rule of a result: by index (in `rule.toolComponent`, else the driver), else by id."""
+        reference = as_dict(result.get("rule"))
+        component: _Component | None = self.driver
+        if isinstance(reference.get("toolComponent"), dict):
+            component = self.component(reference["toolComponent"])
+        index = as_index(reference.get("index", result.get("ruleIndex")))
+        if component is not None and index is not None and index < len(component.rules):
+            return component.rules[index]
+        rule_id = result.get("ruleId") or reference.get("id")
+        if isinstance(rule_id, str) and rule_id:
+            if component is not None and rule_id in component.by_id:
+                return component.by_id[rule_id]
+            for other in (self.driver, *self.extensions):
+                if rule_id in other.by_id:
+                    return other.by_id[rule_id]
+        return None
+
+    def rule_starting(self, text: str) -> _Rule | None:
+        """The rule whose id starts a message ("AWS Access Key secret detected"), longest first."""
+        best: _Rule | None = None
+        for component in (self.driver, *self.extensions):
+            for rule in component.rules:
+                if rule.id and text.startswith(rule.id) and (best is None or len(rule.id) > len(best.id)):
+                    best = rule
+        return best
+
+
+@dataclass(slots=True)
+class _Reader:
+    """Per-file state: unique fingerprints and the tally of results that are not findings."""
+
+    path: Path
+    fingerprints: Fingerprints = field(default_factory=Fingerprints)
+    not_problems: int = 0
+    suppressed: int = 0
+    absent: int = 0
+
+    def notes(self) -> tuple[str, ...]:
+        notes = []
+        if self.not_problems:
+            notes.append(f"{self.not_problems} result(s) of kind pass/notApplicable are not findings")
+        if self.suppressed:
+            notes.append(f"{self.suppressed} result(s) suppressed in source (SARIF suppressions) not counted")
+        if self.absent:
+            notes.append(f"{self.absent} result(s) with baselineState 'absent' (fixed) not counted")
+        return tuple(notes)
+
+    def finding(self, raw: object, tool: _Tool, artifacts: _Artifacts, where: str) -> Finding | None:
+        if not isinstance(raw, dict):
+            raise not_a(self.path, TITLE, f"{where} is not an object")
+        result: dict[str, Any] = raw
+        if as_str(result.get("kind")) in _NOT_PROBLEMS:
+            self.not_problems += 1
+            return None
+        if _is_suppressed(result.get("suppressions")):
+            self.suppressed += 1
+            return None
+        if result.get("baselineState") == "absent":
+            self.absent += 1
+            return None
+        rule = tool.rule_of(result)
+        text = _message(result, rule)
+        rule_id = result.get("ruleId") or as_dict(result.get("rule")).get("id") or (rule.id if rule else "")
+        if not isinstance(rule_id, str) or not rule_id:
+            rule = tool.rule_starting(text)  # gitleaks 7.4: "<rule> secret detected"
+            rule_id = rule.id if rule else text.splitlines()[0][:120] if text else "unknown"
+        severity, tool_severity = self._severity(result, rule, where)
+        path, line, snippet = _location(result, artifacts)
+        line_hash = as_str(as_dict(result.get("partialFingerprints")).get("primaryLocationLineHash"))
+        material = snippet or line_hash or text
+        return Finding(
+            tool=tool.name,
+            rule=rule_id,
+            severity=severity,
+            tool_severity=tool_severity,
+            path=path,
+            line=line,
+            message=short_message(text),
+            fingerprint=self.fingerprints(tool.name, rule_id, path, material),
+        )
+
+    def _severity(self, result: dict[str, Any], rule: _Rule | None, where: str) -> tuple[Severity, str]:
+        for value in (as_dict(result.get("properties")).get("security-severity"),
+                      rule.security_severity if rule else None):
+            severity = severity_from_security_severity(value)
+            if severity is not None:
+                return severity, str(value)
+        level = result.get("level")
+        if level is None:
+            kind = result.get("kind")
+            if kind is not None and kind != "fail":
+                level = "none"
+            elif rule is not None and rule.level is not None:
+                level = rule.level
+            else:
+                level = "warning"
+        if not isinstance(level, str) or level not in SARIF_LEVELS:
+            known = ", ".join(SARIF_LEVELS)
+            raise not_a(self.path, TITLE, f"{where} has level {level!r} (SARIF levels: {known})")
+        return SARIF_LEVELS[level], level
+
+
+@dataclass(slots=True)
+class _Artifacts:
+    """A run's `artifacts[].location.uri`, read only if a result names its file by index alone."""
+
+    load: Iterable[object]
+    uris: list[str] | None = None
+
+    def uri(self, index: object) -> str:
+        if self.uris is None:
+            self.uris = [as_str(as_dict(as_dict(item).get("location")).get("uri")) for item in self.load]
+        position = as_index(index)
+        return self.uris[position] if position is not None and position < len(self.uris) else ""
+
+
+def parse(path: Path) -> Evidence:
+    """Every result of every run as a finding; `runs: []` is zero findings (with a note)."""
+    expect_root(path, TITLE, "object")
+    reader = _Reader(path)
+    tools = [_Tool.of(raw, f"runs[{i}]", path) for i, raw in enumerate(stream(path, "runs.item.tool"))]
+    if not tools:
+        found = shape(path, counted="runs")
+        require_array(path, TITLE, found, "runs")
+        if found.counted:
+            raise not_a(path, TITLE, f"{found.counted} run(s) without a tool")
+        return Evidence(findings=(), notes=("SARIF file has no runs: it names no tool and gives no results",))
+    results = _single_run(path, tools[0], reader) if len(tools) == 1 else _runs_one_by_one(path, reader)
+    findings = tuple(results)
+    return Evidence(findings=findings, notes=reader.notes())
+
+
+def _single_run(path: Path, tool: _Tool, reader: _Reader) -> Iterator[Finding]:
+    artifacts = _Artifacts(stream(path, "runs.item.artifacts.item"))
+    for index, raw in enumerate(stream(path, "runs.item.results.item")):
+        finding = reader.finding(raw, tool, artifacts, f"runs[0].results[{index}]")
+        if finding is not None:
+            yield finding
+
+
+def _runs_one_by_one(path: Path, reader: _Reader) -> Iterator[Finding]:
+    """More than one run: hold one run at a time, so each result meets its own run's rules."""
+    for run_index, run in enumerate(stream(path, "runs.item")):
+        where = f"runs[{run_index}]"
+        if not isinstance(run, dict):
+            raise not_a(path, TITLE, f"{where} is not an object")
+        tool = _Tool.of(run.get("tool"), where, path)
+        artifacts = _Artifacts(as_list(run.get("artifacts")))
+        for index, raw in enumerate(as_list(run.get("results"))):
+            finding = reader.finding(raw, tool, artifacts, f"{where}.results[{index}]")
+            if finding is not None:
+                yield finding
+
+
+def _message(result: dict[str, Any], rule: _Rule | None) -> str:
+    """message.text, else .markdown, else the rule's messageStrings[message.id] with its arguments."""
+    message = as_dict(result.get("message"))
+    for key in ("text", "markdown"):
+        if isinstance(message.get(key), str) and message[key].strip():
+            return str(message[key])
+    if rule is not None:
+        template = rule.messages.get(as_str(message.get("id")))
+        if template is not None:
+            arguments = [str(a) for a in as_list(message.get("arguments"))]
+            return _ARGUMENT.sub(lambda m: _nth(arguments, int(m.group(1)), m.group(0)), template)
+        return rule.description
+    return ""
+
+
+def _location(result: dict[str, Any], artifacts: _Artifacts) -> tuple[str, int | None, str]:
+    """Path, start line and snippet of the result's first physical location."""
+    locations = as_list(result.get("locations"))
+    physical = as_dict(as_dict(locations[0]).get("physicalLocation")) if locations else {}
+    artifact = as_dict(physical.get("artifactLocation"))
+    uri = artifact.get("uri")
+    if not isinstance(uri, str):
+        uri = artifacts.uri(artifact.get("index")) if "index" in artifact else ""
+    region = as_dict(physical.get("region"))
+    line = region.get("startLine")
+    snippet = as_str(as_dict(region.get("snippet")).get("text"))
+    if snippet.strip() == REQUIRES_LOGIN:
+        snippet = ""
+    path = uri_to_path(uri) if uri else ""
+    return path, as_index(line), snippet
+
+
+def _is_suppressed(suppressions: object) -> bool:
+    """A suppression counts unless it is still under review or was rejected (spec §3.35.3)."""
+    return any(
+        isinstance(s, dict) and s.get("status", "accepted") == "accepted" for s in as_list(suppressions)
+    )
+
+
+def _nth(values: list[str], index: int, default: str) -> str:
+    return values[index] if index < len(values) else default

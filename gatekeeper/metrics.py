@@ -27,6 +27,8 @@ METRIC_NAMES: tuple[str, ...] = (
     "findings.waived",
     "pipeline.duration_seconds",
 )
+#: The metrics reports can give (the rest come from the run itself, e.g. the pipeline's timestamps).
+REPORT_METRICS = tuple(name for name in METRIC_NAMES if not name.startswith("pipeline."))
 
 
 def percent(part: int, whole: int) -> float | None:

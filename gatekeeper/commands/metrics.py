@@ -68,8 +68,6 @@ def _write_table(reports: list[ReportInput], metrics: dict[str, float], out: Tex
             value = metrics[name]
             shown = f"{value:.2f}" if name.endswith("percent") else format_value(value)
             out.write(f"{name:<{width}}  {shown:>14}\n")
-    absent = [
-        name for name in metric_names.METRIC_NAMES if name not in metrics and name != "findings.waived"
-    ]
+    absent = [name for name in metric_names.REPORT_METRICS if name not in metrics and name != "findings.waived"]
     if absent:
         out.write(f"\nabsent (no report gives them): {', '.join(absent)}\n")

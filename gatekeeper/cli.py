@@ -5,6 +5,7 @@ Commands and their dependencies are imported when invoked, so `gatekeeper --vers
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -35,6 +36,11 @@ def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
     except KeyboardInterrupt:
         click.echo("gatekeeper: interrupted", err=True)
         sys.exit(ExitStatus.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`… | head`): exit as a process killed by SIGPIPE would (128 + 13), never 0,
+        # so `set -o pipefail` still sees that the output was cut; silence the flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + 13)
     except Exception as error:
         if debug:
             raise
@@ -226,3 +232,71 @@ def verdicts_show(
         lambda: show_verdict(store, verdict_id, output_format, sys.stdout, project=project, branch=branch),
         context.obj["debug"],
     )
+
+
+@main.group()
+def rules() -> None:
+    """Validate, show and list policies (rules)."""
+
+
+@rules.command("validate")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, hidden=True,
+              help="Judge waiver expiry as of this date (reproducible runs).")
+@click.pass_context
+def rules_validate(context: click.Context, files: tuple[str, ...], today: object) -> None:
+    """Check policy FILEs: schema, then what a schema cannot say (unknown metrics, duplicate ids, gates whose
+    `when` matches no branch, expired waivers, impossible thresholds, locked gates overridden).
+
+    Every problem is printed as file:line:column: problem; exit 2 if there is any, else 0.
+    """
+    from datetime import date, datetime
+
+    from gatekeeper.commands.rules import validate
+
+    day = today.date() if isinstance(today, datetime) else date.today()
+    _run(lambda: validate(files, day, sys.stdout), context.obj["debug"])
+
+
+@rules.command("show")
+@click.argument("file", metavar="FILE")
+@click.option("--branch", default=None, help="Only the gates that apply on this branch.")
+@click.pass_context
+def rules_show(context: click.Context, file: str, branch: str | None) -> None:
+    """Print the effective policy of FILE after `extends`, as YAML that loads as a policy itself."""
+    from gatekeeper.commands.rules import show
+
+    _run(lambda: show(file, branch, sys.stdout), context.obj["debug"])
+
+
+@rules.command("list")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def rules_list(context: click.Context, output_format: str) -> None:
+    """The bundled policy packs, by the name `extends:` takes."""
+    from gatekeeper.commands.rules import list_packs
+
+    _run(lambda: list_packs(output_format, sys.stdout), context.obj["debug"])
+
+
+@main.command()
+@click.argument("verdict", metavar="VERDICT.json|-|ID", default=None, required=False)
+@click.option("--store", "store", default=None, metavar="PATH",
+              help="Read the verdict from this store: VERDICT is then an id, a unique prefix or 'latest' (default).")
+@click.option("--policy", "-p", "policy", default=None, metavar="FILE",
+              help="The policy the verdict was decided by [default: the file it names, if the digest matches].")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.pass_context
+def explain(
+    context: click.Context, verdict: str | None, store: str | None, policy: str | None, output_format: str
+) -> None:
+    """Explain a verdict: why each gate passed, failed, warned or was skipped, what would change it, and what
+    holds the next maturity level back.  VERDICT.json is a file `check --format json` wrote, or - for stdin.
+    """
+    from gatekeeper.commands.explain import run
+
+    if verdict is None and store is None:
+        raise click.UsageError("name a verdict file (or - for standard input), or give --store")
+    source = verdict if verdict is not None else "latest"
+    _run(lambda: run(source, sys.stdout, output_format=output_format, store=store, policy=policy),
+         context.obj["debug"])

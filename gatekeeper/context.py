@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 
+from gatekeeper.errors import UsageError
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Context:
@@ -108,9 +110,29 @@ def parse_timestamp(value: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+#: How far a pipeline's start may lie after this machine's clock: CI server and runner clocks differ a little.
+CLOCK_SKEW_SECONDS = 300
+
+
 def pipeline_seconds(context: Context, now: datetime) -> float | None:
-    """Seconds from the pipeline's start to `now`: the feedback time of this run, where the CI tells."""
-    started = parse_timestamp(context.started_at) if context.started_at else None
-    if started is None:
+    """Seconds from the pipeline's start to `now`: the feedback time of this run, where the CI tells.
+
+    A start time that cannot be read, or that lies hours ahead (a local time given without its zone,
+    read as UTC, east of Greenwich), is a usage error: silently dropping or zeroing it would let the
+    feedback gates pass or warn on a number nobody measured.
+    """
+    if not context.started_at:
         return None
-    return max((now - started).total_seconds(), 0.0)
+    started = parse_timestamp(context.started_at)
+    if started is None:
+        raise UsageError(
+            f"pipeline start time {context.started_at!r} is neither ISO-8601 nor epoch seconds or milliseconds"
+        )
+    seconds = (now - started).total_seconds()
+    if seconds < -CLOCK_SKEW_SECONDS:
+        ahead = -seconds / 60
+        raise UsageError(
+            f"pipeline start time {context.started_at!r} is {ahead:,.0f} minutes after now: give its time zone "
+            "(e.g. 2026-03-15T09:00:00+08:00) or epoch milliseconds; a time without a zone is read as UTC"
+        )
+    return max(seconds, 0.0)

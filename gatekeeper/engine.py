@@ -118,16 +118,20 @@ _PARTS = {
 }
 
 
-def format_number(value: float, unit: str = "", near: float | None = None) -> str:
+def format_number(
+    value: float, unit: str = "", near: float | None = None, *, avoid: Sequence[float] = ()
+) -> str:
     """1,203 / 71.4% / 0.25s; never rounds a value onto the threshold it is compared with.
 
     99.96% against a minimum of 100% shows as 99.96%, not 100%: a message must not read "100% < 100%".
     Nor does a percentage round onto 0% or 100% (1,999 of 2,000 lines is 99.95%, not full coverage).
+    `avoid` names more values it must not round onto (a ratchet's baseline and its limit).
     """
     if unit != "%" and float(value).is_integer():
         return f"{int(value):,}{unit}"
     digits = 1 if unit == "%" else 2
-    avoid = [v for v in (near, *((0.0, 100.0) if unit == "%" else ())) if v is not None and v != value]
+    extremes = (0.0, 100.0) if unit == "%" else ()
+    avoid = [v for v in (near, *avoid, *extremes) if v is not None and v != value]
     # Two distinct floats differ within 330 decimals (the smallest float is about 5e-324).
     while digits < 330 and any(round(value, digits) == round(v, digits) for v in avoid):
         digits += 1
@@ -186,14 +190,25 @@ class _Check:
     text: str  # the facts that decided it, e.g. "line coverage 71.4% < 80% (1,203 of 1,685 lines)"
     absent: tuple[str, ...] = ()  # the metrics it needed and no report gave
     baseline: float | None = None
+    unbased: tuple[str, ...] = ()  # the metrics a ratchet needed and the baseline could not give
 
 
-def _absent_text(checks: list[_Check]) -> str:
-    """One phrase for every absent metric: "no report gives findings.critical, findings.high"."""
+def _absent_text(checks: list[_Check], baseline: Baseline | None) -> str:
+    """One phrase for every absent value: "no report gives findings.critical, findings.high".
+
+    A ratchet that lacks its baseline value says so, not that a report is missing: "no baseline
+    verdict to compare with (findings.critical, findings.high)".
+    """
     if len(checks) == 1:
         return checks[0].text  # a single comparison keeps its label: "tests: no report gives tests.total"
     names = list(dict.fromkeys(name for check in checks for name in check.absent))
-    return f"no report gives {', '.join(names)}"
+    unbased = list(dict.fromkeys(name for check in checks for name in check.unbased))
+    phrases = [f"no report gives {', '.join(names)}"] if names else []
+    if unbased and baseline is None:
+        phrases.append(f"no baseline verdict to compare with ({', '.join(unbased)})")
+    elif unbased:
+        phrases.append(f"the baseline verdict has no {', '.join(unbased)}")
+    return " and ".join(phrases)
 
 
 def _check(condition: Condition, metrics: metric_names.Metrics, baseline: Baseline | None) -> _Check:
@@ -244,9 +259,10 @@ def _check_group(
     elif holds is False:
         facts = [c.text for c in failing]
     else:
-        facts = [*(c.text for c in failing), _absent_text(absent)]
+        facts = [*(c.text for c in failing), _absent_text(absent, baseline)]
     missing = tuple(name for c in absent for name in c.absent) if holds is None else ()
-    return _Check(holds, group, None, None, " and ".join(facts), missing)
+    unbased = tuple(name for c in absent for name in c.unbased) if holds is None else ()
+    return _Check(holds, group, None, None, " and ".join(facts), missing, unbased=unbased)
 
 
 def _check_ratchet(
@@ -258,7 +274,7 @@ def _check_ratchet(
 ) -> _Check:
     """A metric against its own value in the baseline: it may fall (or rise) at most so much.
 
-    "line coverage 78.2% vs 79.5% in the baseline: down 1.3 points (may fall at most 0.5)"
+    "line coverage 78.2% vs 79.5% in the baseline: down 1.3 points (may fall at most 0.5 points)"
     """
     label, unit = LABELS.get(metric, (metric, ""))
     decrease = condition.max_decrease is not None
@@ -271,18 +287,33 @@ def _check_ratchet(
     if before is None:
         why = "no baseline verdict" if baseline is None else f"the baseline verdict has no {metric}"
         text = f"{label}: {why} to compare with"
-        return _Check(None, operator, allowed, actual, text, (f"a baseline {metric}",))
+        return _Check(None, operator, allowed, actual, text, unbased=(metric,))
     change = actual - before
-    holds = (-change if decrease else change) <= allowed + 1e-9
+    holds = (-change if decrease else change) <= allowed + _TOLERANCE
 
-    def amount(value: float, exact: bool = False) -> str:
-        shown = format_threshold(value) if exact else format_number(value)
+    def amount(shown: str) -> str:
         return f"{shown} points" if unit == "%" else f"{shown}{unit}"
 
-    moved = "unchanged" if not change else f"{'down' if change < 0 else 'up'} {amount(abs(change))}"
-    limit = f"may {'fall' if decrease else 'rise'} at most {amount(allowed, exact=True)}"
-    text = f"{label} {format_number(actual, unit)} vs {format_number(before, unit)} in the baseline: {moved} ({limit})"
+    if abs(change) <= _TOLERANCE:
+        moved = "unchanged"
+    else:
+        # Points read like the percentages they separate (one decimal), but a change never reads as its
+        # limit or as nothing: 0.504 against 0.5 is 0.504, and 0.001 is not 0.
+        if unit == "%":
+            shown = format_number(abs(change), "%", near=allowed).removesuffix("%")
+        else:
+            shown = format_number(abs(change), near=allowed, avoid=(0.0,))
+        moved = f"{'down' if change < 0 else 'up'} {amount(shown)}"
+    limit = f"may {'fall' if decrease else 'rise'} at most {amount(format_threshold(allowed))}"
+    # Values that differ never read alike: 78.996% vs 79.5% (not 79%, the limit), 79.46% vs 79.5%.
+    bound = before - allowed if decrease else before + allowed
+    now = format_number(actual, unit, near=bound, avoid=(before,))
+    then = format_number(before, unit, near=actual)
+    text = f"{label} {now} vs {then} in the baseline: {moved} ({limit})"
     return _Check(holds, operator, allowed, actual, text, (), before)
+
+
+_TOLERANCE = 1e-9  # float noise in a ratchet's difference: 79.0 - 78.5 may be 0.5000000000000071
 
 
 def _compare(actual: float, condition: Condition) -> bool:

@@ -7,9 +7,11 @@ its policy in one go.  The effective policy (after `extends`) carries a digest t
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -107,6 +109,13 @@ class Policy:
     reports: tuple[str, ...] = ()
     baseline_branch: str = "main"  # where ratchets find their baseline in the store
     chain: tuple[str, ...] = field(default=())  # this file, then the files it extends
+
+    @property
+    def has_ratchets(self) -> bool:
+        """Whether any gate compares with a baseline verdict."""
+        return any(
+            c.max_decrease is not None or c.max_increase is not None for g in self.gates for c in g.condition.walk()
+        )
 
     @property
     def digest(self) -> str:
@@ -280,6 +289,14 @@ def _label(path: JsonPath) -> str:
 
 
 @cache
+def _validator() -> Any:
+    """One compiled validator per process: building it costs more than validating a policy."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@cache
 def _schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(resource_path("schemas", "policy.schema.json").read_text())
     return schema
@@ -297,7 +314,10 @@ def resource_path(kind: str, *parts: str) -> Path:
 def bundled_pack(name: str) -> Path | None:
     """`caict-cd/level-3` -> the bundled rules/caict-cd/level-3.yaml, if there is one."""
     relative = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
-    candidate = resource_path("rules", *relative.split("/"))
+    parts = relative.split("/")
+    if ".." in parts or "\\" in relative:
+        return None  # a pack name never leaves rules/ (a fetched policy may extend only packs)
+    candidate = resource_path("rules", *parts)
     return candidate if candidate.is_file() else None
 
 
@@ -369,9 +389,7 @@ def _is_remote(path: Path) -> bool:
 
 
 def _validate(path: Path, located: _Located) -> list[str]:
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator()
     problems: list[tuple[Location, str]] = list(located.problems)
     errors = list(validator.iter_errors(located.data))
     suggested: set[tuple[JsonPath, str]] = set()  # (object, key) a misspelt key probably meant
@@ -458,7 +476,10 @@ def _explain(error: Any) -> str | None:
     if kind == "oneOf" and "metric" in error.schema.get("properties", {}):
         return f"{where}{_condition_problem(instance, nested=len(error_path) > 2)}"
     if kind == "oneOf" and last == "extends":
-        return f"{where}expects a policy file or bundled pack name, or a list of them"
+        pinned = _pinned_problem(instance)
+        if pinned is not None:
+            return f"{where}{pinned}"
+        return f"{where}expects a policy file, a bundled pack name or a pinned {{url, sha256}}, or a list of them"
     if kind == "oneOf" and last == "branch":
         return f"{where}expects a branch pattern or a list of patterns, e.g. [main, 'release/*']"
     if kind == "not" and "dependentSchemas" in error.schema_path:
@@ -508,6 +529,38 @@ def _explain(error: Any) -> str | None:
     if kind == "minLength" and last == "reason":
         return f"{where}say why these findings are accepted (at least 3 characters)"
     return f"{where}{error.message}"
+
+
+def _pinned_problem(value: object) -> str | None:
+    """What is wrong with a pinned `{url, sha256}` in `extends` (alone or in its list), if one is there.
+
+    Without this a bad digest reads "expects a policy file or bundled pack name", which sends the
+    author looking in the wrong place; the verdict's `sha256:…` policy digest is an easy thing to paste.
+    """
+    items = value if isinstance(value, list) else [value]
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        at = f"item {index}: " if isinstance(value, list) else ""
+        unknown = sorted(set(item) - {"url", "sha256"})
+        if unknown:
+            return f"{at}unknown key '{unknown[0]}' in a pinned policy (it takes url and sha256)"
+        url, digest = item.get("url"), item.get("sha256")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            return f"{at}a pinned policy needs url: https://… (got {_short(url)})"
+        if not isinstance(digest, str):
+            return f"{at}a pinned policy needs sha256: the 64 hex digits of the file's sha256 digest"
+        if not _SHA256.fullmatch(digest):
+            hint = ""
+            if digest.lower().startswith("sha256:"):
+                hint = " (write the digits without the 'sha256:' prefix)"
+            elif _SHA256.fullmatch(digest.lower()):
+                hint = " (write it in lowercase)"
+            return f"{at}sha256 {_short(digest)} is not 64 lowercase hex digits{hint}"
+    return None
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _condition_problem(instance: object, *, nested: bool) -> str:
@@ -676,27 +729,39 @@ def _inherit(own: Policy, disabled: dict[str, str], parents: list[Policy], locat
     gates: dict[str, Gate] = {}
     waivers: list[Waiver] = []
     chain: list[str] = [own.path]
+    problems = []
     for parent in parents:
         for gate in parent.gates:
+            earlier = gates.get(gate.id)
+            # A later parent may not replace a gate an earlier one locks (the same gate reached twice,
+            # through two parents extending one pack, is no override).
+            if earlier is not None and earlier.locked and gate != earlier:
+                problems.append(
+                    f"{gate.source}: gate '{gate.id}' is locked by {earlier.source} and cannot be overridden "
+                    f"(both are extended by {own.path})"
+                )
+                continue
             gates[gate.id] = gate
         waivers.extend(parent.waivers)
         chain.extend(parent.chain)
-    problems = []
     for gate in own.gates:
         inherited = gates.get(gate.id)
         if inherited is not None and inherited.locked:
-            problems.append(f"{gate.source}: gate '{gate.id}' is locked by {inherited.source} and cannot be overridden")
+            where = _gate_place(own.path, located, gate.id, "id")
+            problems.append(f"{where}: gate '{gate.id}' is locked by {inherited.source} and cannot be overridden")
         gates[gate.id] = gate
-    for gate_id, source in disabled.items():
+    for gate_id in disabled:
         inherited = gates.get(gate_id)
         if inherited is None:
-            problems.append(f"{source}: 'enabled: false' on gate '{gate_id}', which no extended policy defines")
+            where = _gate_place(own.path, located, gate_id, "id")
+            problems.append(f"{where}: 'enabled: false' on gate '{gate_id}', which no extended policy defines")
         elif inherited.locked:
-            problems.append(f"{source}: gate '{gate_id}' is locked by {inherited.source} and cannot be switched off")
+            where = _gate_place(own.path, located, gate_id, "enabled")
+            problems.append(f"{where}: gate '{gate_id}' is locked by {inherited.source} and cannot be switched off")
         else:
             del gates[gate_id]
     if problems:
-        raise PolicyError(problems)
+        raise PolicyError(sorted(problems, key=_problem_order))
     if not parents:
         return own
     first = parents[0]
@@ -711,3 +776,155 @@ def _inherit(own: Policy, disabled: dict[str, str], parents: list[Policy], locat
         baseline_branch=own.baseline_branch if "baseline" in located.data else first.baseline_branch,
         chain=tuple(chain),
     )
+
+
+def _gate_place(path: str, located: _Located, gate_id: str, key: str) -> str:
+    """`file:line:column` of a gate's `key` (its `id` value, or the `enabled` key), for messages."""
+    gates = located.data.get("gates", [])
+    index = next(i for i, gate in enumerate(gates) if isinstance(gate, dict) and gate.get("id") == gate_id)
+    line, column = located.where(("gates", index), key) if key != "id" else located.where(("gates", index, "id"))
+    return f"{path}:{line}:{column}"
+
+
+_PLACE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?P<column>\d+): ")
+
+
+def _problem_order(problem: str) -> tuple[int, int]:
+    """Problems of one file in the order of its lines, so a reader walks down the file once."""
+    match = _PLACE.match(problem)
+    return (int(match["line"]), int(match["column"])) if match else (0, 0)
+
+
+# --- checks for authors: `rules validate` ----------------------------------------------------------
+
+
+def validate_policy(path: str | Path, today: date) -> Policy:
+    """`load_policy`, plus the checks that are mistakes to an author but must not stop a `check` run.
+
+    An expired waiver only stops applying at run time (the verdict lists it), and a gate whose `when`
+    excludes every branch it names does no harm there; `rules validate` reports both as errors, with
+    the place, in every file of the chain.  Raises PolicyError listing every problem.
+    """
+    problems: list[str] = []
+    policy: Policy | None = None
+    try:
+        policy = load_policy(path)
+    except PolicyError as error:
+        problems.extend(error.problems)
+    files = list(dict.fromkeys(policy.chain)) if policy is not None else [str(path)]
+    for file in files:
+        try:
+            located = _read_yaml(Path(file))
+        except PolicyError:
+            continue  # the loader has said what is wrong with it
+        if not isinstance(located.data, dict):
+            continue
+        own = [f"{file}:{line}:{column}: {message}" for (line, column), message in _authoring_problems(located, today)]
+        problems.extend(problem for problem in own if problem not in problems)
+    if problems:
+        order = {file: index for index, file in enumerate(files)}
+        problems.sort(key=lambda problem: (_problem_file(problem, order), *_problem_order(problem)))
+        raise PolicyError(problems)
+    assert policy is not None
+    return policy
+
+
+def _problem_file(problem: str, order: dict[str, int]) -> int:
+    """Problems of the validated file first, then those of the files it extends, in chain order."""
+    match = _PLACE.match(problem)
+    return order.get(match["file"], len(order)) if match else -1
+
+
+def _authoring_problems(located: _Located, today: date) -> list[tuple[Location, str]]:
+    problems: list[tuple[Location, str]] = []
+    gates = located.data.get("gates")
+    for index, gate in enumerate(gates if isinstance(gates, list) else []):
+        if not isinstance(gate, dict):
+            continue
+        when = gate.get("when")
+        branches = when.get("branch") if isinstance(when, dict) else None
+        patterns = [branches] if isinstance(branches, str) else branches
+        if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
+            reason = never_applies(patterns)
+            if reason is not None:
+                at = ("gates", index, "when", "branch")
+                problems.append((located.where(at), f"{_label(at)}the gate can never apply: {reason}"))
+        for condition_path, condition in _conditions(gate, ("gates", index)):
+            problems.extend(_ratchet_bounds(condition, condition_path, located))
+    waivers = located.data.get("waivers")
+    for index, waiver in enumerate(waivers if isinstance(waivers, list) else []):
+        expires = waiver.get("expires") if isinstance(waiver, dict) else None
+        try:
+            expiry = date.fromisoformat(expires) if isinstance(expires, str) else None
+        except ValueError:
+            continue  # not a date: the schema says so
+        if expiry is not None and today > expiry:
+            place: JsonPath = ("waivers", index, "expires")
+            days = (today - expiry).days
+            problems.append(
+                (
+                    located.where(place),
+                    f"{_label(place)}the waiver expired on {expiry.isoformat()} ({days} day{'s' if days != 1 else ''} "
+                    "ago): `check` no longer applies it; renew the date or remove the waiver",
+                )
+            )
+    return problems
+
+
+def _ratchet_bounds(condition: dict[str, Any], path: JsonPath, located: _Located) -> Iterator[tuple[Location, str]]:
+    """A ratchet that allows a percentage to move more than 100 points can never fail."""
+    metric = condition.get("metric")
+    if not isinstance(metric, str) or not metric.endswith("percent"):
+        return
+    for bound in ("max_decrease", "max_increase"):
+        value = condition.get(bound)
+        if _is_number(value) and value > 100:
+            yield (
+                located.where((*path, bound)),
+                f"{_label((*path, bound))}{bound} {value} is outside 0-100 for the percentage {metric}: "
+                "the ratchet can never fail",
+            )
+
+
+#: Strings a `*` or `?` stands for when testing whether one branch glob covers another.
+_STAR_SAMPLES = ("", "a", "Z9", "x/y", "-_.")
+_ONE_SAMPLES = ("a", "Z", "9", "/", "-")
+
+
+def never_applies(patterns: Sequence[str]) -> str | None:
+    """Why a `when: {branch: …}` list matches no branch at all, or None when some branch matches.
+
+    An exclusion wins over an inclusion (see engine.applies), so the gate never applies when an
+    exclusion matches everything, or when each included pattern is covered by an excluded one.
+    """
+    includes = [p for p in patterns if not p.startswith("!")]
+    excludes = [p[1:] for p in patterns if p.startswith("!")]
+    everything = next((e for e in excludes if e and set(e) == {"*"}), None)
+    if everything is not None:
+        return f"'!{everything}' excludes every branch"
+    if not includes:
+        return None
+    covered = []
+    for include in includes:
+        by = next((e for e in excludes if _covers(e, include)), None)
+        if by is None:
+            return None
+        covered.append(f"'{include}' is excluded by '!{by}'")
+    return "; ".join(covered)
+
+
+def _covers(exclude: str, include: str) -> bool:
+    """Whether every branch the glob `include` matches also matches the glob `exclude`.
+
+    fnmatch on the include pattern itself, then on strings the include matches with its wildcards
+    filled in several ways, so `release/*` is covered by `release/*` or `*` but not by `release/?`.
+    A character class in the include is covered only by the same text (or a match-all exclusion).
+    """
+    if exclude == include:
+        return True
+    if "[" in include or not fnmatch.fnmatchcase(include, exclude):
+        return False
+    samples = []
+    for star, one in zip(_STAR_SAMPLES, _ONE_SAMPLES, strict=True):
+        samples.append("".join(star if c == "*" else one if c == "?" else c for c in include))
+    return all(fnmatch.fnmatchcase(sample, exclude) for sample in samples)

@@ -13,6 +13,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from gatekeeper.errors import PolicyError
@@ -33,14 +34,30 @@ def _allowed(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return True
-    if parts.scheme != "http" or not parts.hostname:
+    return parts.scheme == "http" and _on_this_machine(parts.hostname)
+
+
+def _on_this_machine(host: str | None) -> bool:
+    if not host:
         return False
-    if parts.hostname == "localhost":
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _open(url: str) -> Any:
+    """urlopen, except that this machine is never reached through a proxy.
+
+    CI runners often set http_proxy/https_proxy without no_proxy; a proxy would take 127.0.0.1 to be
+    itself, and a local mirror would be unreachable.
+    """
+    if _on_this_machine(urlsplit(url).hostname):
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        return opener.open(url, timeout=FETCH_TIMEOUT_SECONDS)
+    return urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS)
 
 
 def fetch_pinned(url: str, sha256: str) -> Path:
@@ -51,7 +68,7 @@ def fetch_pinned(url: str, sha256: str) -> Path:
     if cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == sha256:
         return cached
     try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:
+        with _open(url) as response:
             body = response.read(MAX_POLICY_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", None) or error

@@ -71,12 +71,11 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
 
 
 def _baseline(options: CheckOptions, policy: Policy, context: Context) -> Baseline | None:
-    """Only policies with ratchets need one; a store that cannot be read leaves the ratchets without one."""
+    """Only ratchets need one (the policy's, or its model's level packs'); an unreadable store leaves none."""
     if options.baseline is not None:
         return baseline.from_file(options.baseline)
-    if options.store is None or not any(
-        c.max_decrease is not None or c.max_increase is not None for g in policy.gates for c in g.condition.walk()
-    ):
+    policies = (policy, *model_levels(policy.model))
+    if options.store is None or not any(p.has_ratchets for p in policies):
         return None
     try:
         return baseline.from_store(options.store, context.project, policy.baseline_branch)

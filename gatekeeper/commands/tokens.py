@@ -1,0 +1,71 @@
+"""`gatekeeper tokens create|list|revoke`: manage API tokens directly in the server's database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TextIO
+
+from gatekeeper.errors import UsageError
+from gatekeeper.status import ExitStatus
+
+
+def create(database_url: str, scope: str, projects: tuple[str, ...], expires: str | None, out: TextIO) -> ExitStatus:
+    """Create a token and print it once: only its hash is kept."""
+    from gatekeeper.server import auth
+    from gatekeeper.server.db import open_database
+
+    if projects and scope != auth.Scope.UPLOAD.value:
+        raise UsageError("--project limits upload tokens only; read and admin tokens see every project")
+    if expires is not None:
+        from gatekeeper.store.sqlite import _utc_text
+
+        try:
+            _utc_text(expires, naive_is_utc=True)
+        except ValueError as error:
+            raise UsageError(f"--expires: {error}") from None
+    engine = open_database(database_url)
+    try:
+        _token, secret = auth.create(engine, auth.Scope(scope), projects, expires)
+    finally:
+        engine.dispose()
+    out.write(f"{secret}\n")
+    return ExitStatus.PASS
+
+
+def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatus:
+    """Every token with its scope, projects and state; never a secret."""
+    from gatekeeper.server import auth
+    from gatekeeper.server.db import open_database
+
+    engine = open_database(database_url)
+    try:
+        found = auth.list_tokens(engine)
+    finally:
+        engine.dispose()
+    if output_format == "json":
+        rows = [{**asdict(token), "scope": token.scope.value, "projects": list(token.projects)} for token in found]
+        out.write(json.dumps(rows, indent=2) + "\n")
+        return ExitStatus.PASS
+    out.write(f"{'ID':<14}{'SCOPE':<8}{'STATE':<9}{'EXPIRES':<29}PROJECTS\n")
+    for token in found:
+        state = "revoked" if token.revoked_at else "live"
+        projects = ",".join(token.projects) or "*"
+        out.write(f"{token.id:<14}{token.scope.value:<8}{state:<9}{token.expires_at or '-':<29}{projects}\n")
+    return ExitStatus.PASS
+
+
+def revoke(database_url: str, token_id: str, out: TextIO) -> ExitStatus:
+    """Revoke a token by its id (the part after `gk_`); it is refused from the next request on."""
+    from gatekeeper.server import auth
+    from gatekeeper.server.db import open_database
+
+    engine = open_database(database_url)
+    try:
+        revoked = auth.revoke(engine, token_id)
+    finally:
+        engine.dispose()
+    if not revoked:
+        raise UsageError(f"no live token with id {token_id!r} (see `gatekeeper tokens list`)")
+    out.write(f"revoked {token_id}\n")
+    return ExitStatus.PASS

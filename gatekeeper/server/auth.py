@@ -1,0 +1,137 @@
+"""API tokens: `gk_<id>_<secret>`, stored as a SHA-256 of the secret, checked in constant time.
+
+A plain SHA-256 (not a slow password hash) is enough here: the secret is 32 random bytes from
+`secrets`, so there is nothing to guess or look up in a dictionary, and a fast hash keeps every request
+cheap.  The public id lets us find the one row to compare with, and appears in logs instead of the secret.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, select, update
+
+from gatekeeper.server.db import tokens
+from gatekeeper.store.sqlite import _utc_text
+
+PREFIX = "gk"
+_ID = re.compile(r"[0-9a-f]{12}")
+
+
+class Scope(str, enum.Enum):
+    UPLOAD = "upload"
+    READ = "read"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Token:
+    """A token as stored: never its secret."""
+
+    id: str
+    scope: Scope
+    projects: tuple[str, ...]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+    def allows(self, scope: Scope) -> bool:
+        return self.scope is Scope.ADMIN or self.scope is scope
+
+    def allows_project(self, project: str | None) -> bool:
+        """Admin tokens and tokens created without patterns may write any project; a project-less
+        verdict matches only a pattern that matches the empty string (`*`)."""
+        if self.scope is Scope.ADMIN or not self.projects:
+            return True
+        return any(fnmatch.fnmatchcase(project or "", pattern) for pattern in self.projects)
+
+
+def _now() -> str:
+    return _utc_text(datetime.now(timezone.utc))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(
+    engine: Engine, scope: Scope, projects: tuple[str, ...] = (), expires_at: str | None = None
+) -> tuple[Token, str]:
+    """A new token and its full text, which is shown once and never stored."""
+    token_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = Token(
+        id=token_id,
+        scope=scope,
+        projects=tuple(projects),
+        created_at=_now(),
+        expires_at=None if expires_at is None else _utc_text(expires_at, naive_is_utc=True),
+        revoked_at=None,
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            tokens.insert().values(
+                id=token.id,
+                secret_sha256=_digest(secret),
+                scope=token.scope.value,
+                projects=json.dumps(list(token.projects)),
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+            )
+        )
+    return token, f"{PREFIX}_{token_id}_{secret}"
+
+
+def _token(row: object) -> Token:
+    return Token(
+        id=row.id,  # type: ignore[attr-defined]
+        scope=Scope(row.scope),  # type: ignore[attr-defined]
+        projects=tuple(json.loads(row.projects)),  # type: ignore[attr-defined]
+        created_at=row.created_at,  # type: ignore[attr-defined]
+        expires_at=row.expires_at,  # type: ignore[attr-defined]
+        revoked_at=row.revoked_at,  # type: ignore[attr-defined]
+    )
+
+
+def list_tokens(engine: Engine) -> list[Token]:
+    with engine.connect() as connection:
+        return [_token(row) for row in connection.execute(select(tokens).order_by(tokens.c.created_at))]
+
+
+def revoke(engine: Engine, token_id: str) -> bool:
+    """Revoke a token by id; False when there is no such token that is still live."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=_now())
+        )
+    return result.rowcount == 1
+
+
+def verify(engine: Engine, presented: str) -> Token | None:
+    """The live token this text is, or None (unknown, wrong secret, expired or revoked) — the caller
+    answers 401 without saying which, so a guesser learns nothing."""
+    prefix, sep, rest = presented.partition("_")
+    token_id, sep2, secret = rest.partition("_")
+    if prefix != PREFIX or not sep or not sep2 or not secret or len(presented) > 200:
+        return None
+    if not _ID.fullmatch(token_id):  # only ids we could have made reach the database
+        return None
+    with engine.connect() as connection:
+        row = connection.execute(select(tokens).where(tokens.c.id == token_id)).first()
+    if row is None:
+        hmac.compare_digest(_digest(secret), _digest(""))  # same work whether or not the id exists
+        return None
+    if not hmac.compare_digest(_digest(secret), row.secret_sha256):
+        return None
+    token = _token(row)
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= _now()):
+        return None
+    return token

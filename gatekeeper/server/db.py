@@ -1,0 +1,390 @@
+"""The server's database: SQLAlchemy Core tables and the queries the API needs, one code path for
+SQLite (the default, a file) and PostgreSQL (`postgresql+psycopg://…`).
+
+Semantics mirror the embedded store (`gatekeeper.store.sqlite`): `created_at` is fixed-width UTC text
+(text order is time order, on both databases), the body is the verdict JSON, numeric metrics get rows
+of their own for history, and an id stored twice with the same body is stored once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.elements import ColumnElement
+
+from gatekeeper.errors import StoreError
+from gatekeeper.store import VerdictSummary
+from gatekeeper.store.sqlite import _canonical, _metric_rows, _utc_text
+
+metadata = MetaData()
+
+verdicts = Table(
+    "verdicts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", String(32), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("project", Text),
+    Column("branch", Text),
+    Column("commit", Text),
+    Column("pipeline", Text),
+    Column("policy_name", Text),
+    Column("level_achieved", Integer),
+    Column("body", Text, nullable=False),
+    Index("verdicts_project_branch_created", "project", "branch", "created_at"),
+    Index("verdicts_created_id", "created_at", "id"),
+)
+
+verdict_metrics = Table(
+    "verdict_metrics",
+    metadata,
+    Column("verdict_id", String(64), ForeignKey("verdicts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("value", Float, nullable=False),
+    Index("verdict_metrics_name", "name", "verdict_id"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("projects", Text, nullable=False),  # JSON list of glob patterns; [] means any project
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32)),
+    Column("revoked_at", String(32)),
+)
+
+SUMMARY_COLUMNS = (
+    verdicts.c.id,
+    verdicts.c.created_at,
+    verdicts.c.status,
+    verdicts.c.project,
+    verdicts.c.branch,
+    verdicts.c.commit,
+    verdicts.c.pipeline,
+    verdicts.c.policy_name,
+    verdicts.c.level_achieved,
+)
+
+Outcome = Literal["created", "same", "conflict"]
+
+
+class VerdictRejected(ValueError):
+    """A verdict the schema let through but the store cannot index (bad timestamp, NUL in a column…)."""
+
+
+# -- engine and migrations -------------------------------------------------------------------------
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; for SQLite, creates the file's folder and turns on WAL and a busy timeout
+    on every connection, so concurrent writers wait instead of failing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            try:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(url, f"cannot create its folder: {error.strerror}") from None
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA busy_timeout = 30000")
+            cursor.execute("PRAGMA synchronous = NORMAL")  # safe in WAL; only a power cut may drop commits
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def redacted(url: str) -> str:
+    """The URL for logs and messages: never the password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# -- verdict rows ----------------------------------------------------------------------------------
+
+
+def verdict_row(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """The indexed columns and the body of a schema-valid verdict."""
+    try:
+        created_at = _utc_text(verdict.get("created_at"))
+    except ValueError as error:
+        raise VerdictRejected(f"$.created_at: {error}") from None
+    context = verdict.get("context") or {}
+    policy = verdict.get("policy") or {}
+    maturity = verdict.get("maturity") or {}
+    row = {
+        "id": verdict["id"],
+        "created_at": created_at,
+        "status": verdict["status"],
+        "project": context.get("project"),
+        "branch": context.get("branch"),
+        "commit": context.get("commit"),
+        "pipeline": context.get("pipeline"),
+        "policy_name": policy.get("name"),
+        "level_achieved": maturity.get("level_achieved"),
+    }
+    for name, value in row.items():
+        # PostgreSQL text cannot hold NUL; refuse it on both databases so they agree.
+        if isinstance(value, str) and "\x00" in value:
+            raise VerdictRejected(f"{name}: must not contain NUL characters")
+    try:
+        row["body"] = json.dumps(dict(verdict), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise VerdictRejected(f"$: not storable JSON ({error})") from None
+    return row
+
+
+def metric_rows(verdict_id: str, metrics: Any) -> list[dict[str, Any]]:
+    """Numeric metrics as rows; a value a double cannot hold is refused rather than rounded to inf."""
+    rows = []
+    try:
+        for _, name, value in _metric_rows(verdict_id, metrics):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise OverflowError
+            if "\x00" in name:
+                raise VerdictRejected("$.metrics: names must not contain NUL characters")
+            rows.append({"verdict_id": verdict_id, "name": name, "value": value})
+    except OverflowError:
+        raise VerdictRejected("$.metrics: a value is out of the range of a double") from None
+    return rows
+
+
+def _insert(engine: Engine, table: Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the engine's dialect (both spell it the same way)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def add_verdict(engine: Engine, verdict: Mapping[str, Any]) -> tuple[Outcome, dict[str, Any]]:
+    """Store a verdict once.  Race-free: the INSERT either wins or does nothing (the database decides,
+    not a read-then-write), and only then are bodies compared."""
+    row = verdict_row(verdict)
+    metrics = metric_rows(row["id"], verdict.get("metrics"))
+    with engine.begin() as connection:
+        # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
+        inserted = connection.execute(_insert(engine, verdicts).returning(verdicts.c.id), row).first()
+        if inserted is not None:
+            if metrics:
+                connection.execute(verdict_metrics.insert(), metrics)
+            return "created", row
+        found = connection.execute(select(verdicts.c.body).where(verdicts.c.id == row["id"])).scalar_one()
+    same = _canonical(json.loads(found)) == _canonical(json.loads(row["body"]))
+    return ("same" if same else "conflict"), row
+
+
+def get_body(engine: Engine, verdict_id: str) -> str | None:
+    with engine.connect() as connection:
+        found = connection.execute(select(verdicts.c.body).where(verdicts.c.id == verdict_id)).scalar()
+    return None if found is None else str(found)
+
+
+# -- queries ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Filters:
+    """Exact-match filters on the indexed columns; None means "any".  `since` inclusive, `until` exclusive."""
+
+    project: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    pipeline: str | None = None
+    status: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        for column, value in (
+            (verdicts.c.project, self.project),
+            (verdicts.c.branch, self.branch),
+            (verdicts.c.commit, self.commit),
+            (verdicts.c.pipeline, self.pipeline),
+            (verdicts.c.status, self.status),
+        ):
+            if value is not None:
+                clauses.append(column == value)
+        if self.since is not None:
+            clauses.append(verdicts.c.created_at >= self.since)
+        if self.until is not None:
+            clauses.append(verdicts.c.created_at < self.until)
+        return clauses
+
+
+def encode_cursor(created_at: str, verdict_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, verdict_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The (created_at, id) a page ended at; ValueError for anything we did not hand out."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValueError("cursor is not one this server handed out") from None
+    if not (isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(v, str) for v in decoded)):
+        raise ValueError("cursor is not one this server handed out")
+    return decoded[0], decoded[1]
+
+
+def summary(row: Any) -> VerdictSummary:
+    return VerdictSummary(
+        id=row.id,
+        created_at=row.created_at,
+        status=row.status,
+        project=row.project,
+        branch=row.branch,
+        commit=row.commit,
+        pipeline=row.pipeline,
+        policy_name=row.policy_name,
+        level_achieved=row.level_achieved,
+    )
+
+
+def list_verdicts(
+    engine: Engine, filters: Filters, limit: int, after: tuple[str, str] | None
+) -> tuple[list[VerdictSummary], tuple[str, str] | None]:
+    """One page, newest first, by keyset (created_at, id): stable while verdicts arrive; the second
+    value is where the next page starts, None on the last page."""
+    clauses = filters.clauses()
+    if after is not None:
+        created_at, verdict_id = after
+        clauses.append(
+            or_(
+                verdicts.c.created_at < created_at,
+                and_(verdicts.c.created_at == created_at, verdicts.c.id < verdict_id),
+            )
+        )
+    query = (
+        select(*SUMMARY_COLUMNS)
+        .where(*clauses)
+        .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc())
+        .limit(limit + 1)
+    )
+    with engine.connect() as connection:
+        rows = [summary(row) for row in connection.execute(query)]
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], (last.created_at, last.id)
+
+
+def _latest_ids(filters: Filters) -> Any:
+    """The id of the newest verdict of each (project, branch), as a subquery."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(verdicts.c.project, verdicts.c.branch),
+            order_by=(verdicts.c.created_at.desc(), verdicts.c.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = select(verdicts.c.id, rank).where(*filters.clauses()).subquery()
+    return select(ranked.c.id).where(ranked.c.rank == 1)
+
+
+def latest(engine: Engine, filters: Filters) -> list[VerdictSummary]:
+    """The newest verdict summary per (project, branch), ordered by project and branch."""
+    query = (
+        select(*SUMMARY_COLUMNS)
+        .where(verdicts.c.id.in_(_latest_ids(filters)))
+        .order_by(verdicts.c.project, verdicts.c.branch)
+    )
+    with engine.connect() as connection:
+        return [summary(row) for row in connection.execute(query)]
+
+
+def latest_metric_values(engine: Engine) -> Iterator[tuple[str | None, str | None, str, str, float]]:
+    """(project, branch, created_at, metric, value) of each (project, branch)'s newest verdict: what
+    the Prometheus gauge shows after a restart."""
+    query = (
+        select(
+            verdicts.c.project,
+            verdicts.c.branch,
+            verdicts.c.created_at,
+            verdict_metrics.c.name,
+            verdict_metrics.c.value,
+        )
+        .join(verdict_metrics, verdict_metrics.c.verdict_id == verdicts.c.id)
+        .where(verdicts.c.id.in_(_latest_ids(Filters())))
+    )
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            yield row.project, row.branch, row.created_at, row.name, float(row.value)
+
+
+def metric_history(engine: Engine, filters: Filters, metric: str, limit: int) -> list[dict[str, Any]]:
+    """The newest `limit` values of one metric (matching the filters), returned oldest first for charts."""
+    query = (
+        select(verdicts.c.id, verdicts.c.created_at, verdict_metrics.c.value)
+        .join(verdict_metrics, verdict_metrics.c.verdict_id == verdicts.c.id)
+        .where(verdict_metrics.c.name == metric, *filters.clauses())
+        .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        rows = list(connection.execute(query))
+    return [
+        {"verdict_id": row.id, "created_at": row.created_at, "value": float(row.value)} for row in reversed(rows)
+    ]
+
+
+def open_database(url: str) -> Engine:
+    """An engine on `url`, migrated to the newest schema; StoreError (one line, no password) if the
+    database cannot be reached or the URL is wrong."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    from gatekeeper.server import migrations
+
+    try:
+        shown = redacted(url)
+    except ArgumentError:
+        raise StoreError("(database URL)", "is not a database URL, e.g. sqlite:///server.db or "
+                         "postgresql+psycopg://user@host/db") from None
+    try:
+        engine = make_engine(url)
+        migrations.upgrade(engine)
+    except NoSuchModuleError as error:
+        raise StoreError(shown, f"unsupported database ({error})") from None
+    except SQLAlchemyError as error:
+        message = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise StoreError(shown, message[0] if message else type(error).__name__) from None
+    return engine

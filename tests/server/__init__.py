@@ -1,0 +1,1 @@
+"""Tests of the store server against a real `gatekeeper serve` process."""

@@ -120,6 +120,15 @@ def _output_pair(value: str) -> tuple[str, str]:
 @click.option("--no-store", is_flag=True, help="Do not record the verdict.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, hidden=True,
               help="Evaluate waiver expiry as of this date (reproducible runs).")
+@click.option("--upload", "upload", default=None, envvar="GATEKEEPER_URL", metavar="URL",
+              help="Upload the verdict to this store server (env GATEKEEPER_URL; token from env GATEKEEPER_TOKEN); "
+                   "undelivered verdicts are spooled and sent by the next run.")
+@click.option("--push", "push", default=None, envvar="GATEKEEPER_PUSHGATEWAY", metavar="URL",
+              help="Push the verdict's metrics to this Prometheus Pushgateway (env GATEKEEPER_PUSHGATEWAY).")
+@click.option("--require-upload", is_flag=True,
+              help="Exit 4 if --upload or --push failed (a failed gate still exits 1, an undecided one 2).")
+@click.option("--upload-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True, metavar="SECONDS",
+              help="Time budget for the upload (and the push), retries included.")
 @click.pass_context
 def check(
     context: click.Context,
@@ -137,12 +146,16 @@ def check(
     store: str | None,
     no_store: bool,
     today: object,
+    upload: str | None = None,
+    push: str | None = None,
+    require_upload: bool = False,
+    upload_timeout: float = 60.0,
 ) -> None:
     """Check REPORTS against the gates of a policy and decide pass, warn or fail.
 
     REPORTS default to the policy's `reports:` list. Exit codes: 0 pass (and warn unless
     --warn-exit-code), 1 a blocking gate failed, 2 could not decide (bad input, policy or usage),
-    3 internal error.
+    3 internal error, 4 the upload failed and --require-upload was given.
     """
     from datetime import datetime
 
@@ -166,6 +179,10 @@ def check(
         store=None if no_store else str(store or default_store_path()),
         today=today.date() if isinstance(today, datetime) else None,
         color=sys.stdout.isatty(),
+        upload=upload or None,
+        push=push or None,
+        require_upload=require_upload,
+        upload_timeout=upload_timeout,
     )
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
@@ -300,3 +317,141 @@ def explain(
     source = verdict if verdict is not None else "latest"
     _run(lambda: run(source, sys.stdout, output_format=output_format, store=store, policy=policy),
          context.obj["debug"])
+
+
+def _database_option(function: Callable[..., None]) -> Callable[..., None]:
+    """`--db URL`, shared by `serve` and `tokens` so both talk to the same database."""
+    return click.option(
+        "--db", "database_url", default=None, envvar="GATEKEEPER_DATABASE_URL", show_envvar=True, metavar="URL",
+        help="Server database: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+             "[default: sqlite:///.gatekeeper/server.db].",
+    )(function)
+
+
+def _database_url(value: str | None) -> str:
+    from gatekeeper.server import DEFAULT_DATABASE_URL
+
+    return value or DEFAULT_DATABASE_URL
+
+
+@main.command()
+@_database_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--max-body", type=click.IntRange(min=1), default=1024 * 1024, show_default=True, metavar="BYTES",
+              help="Refuse request bodies larger than this (413).")
+@click.pass_context
+def serve(context: click.Context, database_url: str | None, host: str, port: int, max_body: int) -> None:
+    """Run the store server: verdict upload and query API (/api/v1), /metrics, /healthz, /readyz.
+
+    Needs the optional extra gatekeeper[server]. Stops on SIGTERM after finishing requests in flight.
+    """
+    from gatekeeper.commands.serve import ServeOptions, run
+
+    options = ServeOptions(database_url=_database_url(database_url), host=host, port=port, max_body=max_body)
+    _run(lambda: run(options), context.obj["debug"])
+
+
+@main.group()
+def tokens() -> None:
+    """Create, list and revoke the store server's API tokens."""
+
+
+@tokens.command("create")
+@click.option("--scope", type=click.Choice(["upload", "read", "admin"]), required=True,
+              help="upload: PUT verdicts (of --project patterns); read: queries; admin: everything.")
+@click.option("--project", "projects", multiple=True, metavar="PATTERN",
+              help="Upload tokens: projects it may write, as globs (bank/*); repeatable [default: any].")
+@click.option("--expires", default=None, metavar="DATE", help="Refused from this UTC date or ISO-8601 time on.")
+@_database_option
+@click.pass_context
+def tokens_create(
+    context: click.Context, scope: str, projects: tuple[str, ...], expires: str | None, database_url: str | None
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    from gatekeeper.commands.tokens import create
+
+    _run(lambda: create(_database_url(database_url), scope, projects, expires, sys.stdout), context.obj["debug"])
+
+
+@tokens.command("list")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_database_option
+@click.pass_context
+def tokens_list(context: click.Context, output_format: str, database_url: str | None) -> None:
+    """Every token: id, scope, state, expiry, projects (never the secret)."""
+    from gatekeeper.commands.tokens import list_tokens
+
+    _run(lambda: list_tokens(_database_url(database_url), output_format, sys.stdout), context.obj["debug"])
+
+
+@tokens.command("revoke")
+@click.argument("token_id", metavar="ID")
+@_database_option
+@click.pass_context
+def tokens_revoke(context: click.Context, token_id: str, database_url: str | None) -> None:
+    """Revoke the token with this ID (the part after gk_, as `tokens list` shows)."""
+    from gatekeeper.commands.tokens import revoke
+
+    _run(lambda: revoke(_database_url(database_url), token_id, sys.stdout), context.obj["debug"])
+
+
+_url_option = click.option(
+    "--url", "url", default=None, envvar="GATEKEEPER_URL", show_envvar=True, metavar="URL",
+    help="Store server base URL (the bearer token comes from env GATEKEEPER_TOKEN only, never a flag).",
+)
+_spool_option = click.option(
+    "--spool", "spool_dir", default=None, envvar="GATEKEEPER_SPOOL", show_envvar=True, metavar="DIR",
+    help="Spool directory of undelivered verdicts [default: .gatekeeper/spool].",
+)
+_timeout_option = click.option(
+    "--timeout", "timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True, metavar="SECONDS",
+    help="Time budget for all deliveries, retries included.",
+)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="VERDICT.json...")
+@_url_option
+@_spool_option
+@_timeout_option
+@click.pass_context
+def upload(context: click.Context, files: tuple[str, ...], url: str | None, spool_dir: str | None,
+           timeout: float) -> None:
+    """Upload verdict files to the store server, after the verdicts still waiting in the spool.
+
+    A verdict that cannot be delivered now is spooled for the next run; one the server refuses (409
+    conflict, 401/403/413/422) is kept in the spool's rejected/ folder. Exit 0 if everything was
+    delivered, 4 if anything was spooled or rejected, 2 for unreadable files or a bad URL.
+    """
+    from gatekeeper.commands.upload import upload as command
+
+    _run(lambda: command(files, url, spool_dir, timeout, sys.stdout, sys.stderr), context.obj["debug"])
+
+
+@main.group()
+def spool() -> None:
+    """Verdicts waiting to be uploaded to the store server."""
+
+
+@spool.command("flush")
+@_url_option
+@_spool_option
+@_timeout_option
+@click.pass_context
+def spool_flush(context: click.Context, url: str | None, spool_dir: str | None, timeout: float) -> None:
+    """Deliver spooled verdicts, oldest first; exit 0 if all were delivered, 4 otherwise."""
+    from gatekeeper.commands.upload import spool_flush as command
+
+    _run(lambda: command(url, spool_dir, timeout, sys.stdout, sys.stderr), context.obj["debug"])
+
+
+@spool.command("list")
+@_spool_option
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def spool_list(context: click.Context, spool_dir: str | None, output_format: str) -> None:
+    """Verdicts waiting in the spool, and rejected ones with the server's reason."""
+    from gatekeeper.commands.upload import spool_list as command
+
+    _run(lambda: command(spool_dir, output_format, sys.stdout), context.obj["debug"])

@@ -35,6 +35,11 @@ class CheckOptions:
     today: date | None = None
     baseline: str | None = None  # a verdict file; else the store's latest on the policy's reference branch
     color: bool = False
+    upload: str | None = None  # store server base URL: flush the spool, then upload this verdict
+    push: str | None = None  # Pushgateway base URL
+    require_upload: bool = False  # a failed upload or push exits 4 (unless the gate itself exits 1 or 2)
+    upload_timeout: float = 60.0  # seconds for the whole delivery, retries included
+    spool: str | None = None  # None: $GATEKEEPER_SPOOL or .gatekeeper/spool
 
 
 def run(options: CheckOptions, out: TextIO) -> ExitStatus:
@@ -66,8 +71,14 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         levels=model_levels(policy.model),
     )
     verdict = build(outcome=outcome, policy=policy, context=context, inputs=inputs, duration_ms=_since(started))
-    _deliver(verdict, options, out)
-    return exit_status(outcome.status, options.warn_exit_code)
+    delivered = _deliver(verdict, options, out)
+    status = exit_status(outcome.status, options.warn_exit_code)
+    if options.require_upload and not delivered and status not in (ExitStatus.GATE_FAILED, ExitStatus.UNDECIDED):
+        # 4 replaces a pass (or warn code), never a gate failure: "fix your code" outranks "the upload failed",
+        # and a CI script that retries on 4 (infrastructure) must not retry a real gate failure.
+        print("gatekeeper: error: the verdict could not be delivered and --require-upload was given", file=sys.stderr)
+        return ExitStatus.UPLOAD_FAILED
+    return status
 
 
 def _baseline(options: CheckOptions, policy: Policy, context: Context) -> Baseline | None:
@@ -98,8 +109,12 @@ def _since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> None:
-    """Record the verdict and write every requested output; a store problem never changes the decision."""
+def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> bool:
+    """Record the verdict and write every requested output; a store problem never changes the decision.
+
+    Returns whether every requested remote sink (--upload, --push) got the verdict; only
+    --require-upload turns a False into an exit code.
+    """
     if options.store is not None:
         _record(verdict, options.store)
     out.write(renderer_for(options.output_format)(verdict, color=options.color))
@@ -110,6 +125,31 @@ def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> None:
             target.write_text(renderer_for(output_format)(verdict), encoding="utf-8")
         except OSError as error:
             raise UsageError(f"{path}: cannot write the {output_format} output: {error.strerror}") from None
+    out.flush()
+    delivered = True
+    if options.upload:
+        from gatekeeper.commands.upload import deliver_checked
+
+        delivered = deliver_checked(verdict, options.upload, options.spool, options.upload_timeout, sys.stderr)
+    if options.push:
+        delivered = _push(verdict, options.push, options.upload_timeout) and delivered
+    return delivered
+
+
+def _push(verdict: Verdict, url: str, timeout: float) -> bool:
+    """Push to the Pushgateway; a failure is one line on stderr, never spooled (it keeps only the latest)."""
+    from gatekeeper.push import push
+
+    try:
+        result = push(verdict, url, timeout=timeout)
+    except GatekeeperError as error:
+        print(f"gatekeeper: warning: metrics not pushed: {' '.join(str(error).split())}", file=sys.stderr)
+        return False
+    if not result.ok:
+        code = f"HTTP {result.status_code}" if result.status_code is not None else "no response"
+        print(f"gatekeeper: warning: metrics not pushed to {url} ({code}, {result.attempts} attempt(s)): "
+              f"{result.detail}", file=sys.stderr)
+    return result.ok
 
 
 def _record(verdict: dict[str, Any], store_path: str) -> None:

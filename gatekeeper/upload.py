@@ -1,0 +1,245 @@
+"""The store-server client: deliver one verdict, retrying what is worth retrying, within a time budget.
+
+`PUT {URL}/api/v1/verdicts/{id}` is idempotent on the verdict id, so a retry after a lost response can
+never store a verdict twice; that is what makes retrying (and the spool) safe.  What is *not* retried:
+an answer that will not change on its own (409 conflict, 401/403 auth, 413 too large, 422 invalid).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import ipaddress
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from gatekeeper.errors import UsageError
+
+if TYPE_CHECKING:
+    import requests
+
+URL_ENV = "GATEKEEPER_URL"
+TOKEN_ENV = "GATEKEEPER_TOKEN"  # never a flag: flags show in process lists and CI logs
+API_PREFIX = "/api/v1"
+
+DEFAULT_ATTEMPTS = 6
+DEFAULT_TIMEOUT_SECONDS = 60.0  # the whole delivery, retries included
+REQUEST_TIMEOUT_SECONDS = 15.0  # one request
+BASE_DELAY_SECONDS = 0.5
+MAX_DELAY_SECONDS = 8.0
+MAX_RETRY_AFTER_SECONDS = 30.0  # a server asking for more is treated as down for this run
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+CONFLICT_STATUSES = frozenset({409})
+REJECT_STATUSES = frozenset({400, 401, 403, 413, 422})
+
+
+class Outcome(str, enum.Enum):
+    DELIVERED = "delivered"
+    """2xx: the server holds the verdict (201 new, 200 already there)."""
+    CONFLICT = "conflict"
+    """409: the server holds a different verdict under this id; retrying cannot help."""
+    REJECTED = "rejected"
+    """401/403/413/422/400: this verdict (or this token) is refused; retrying cannot help."""
+    UNDELIVERED = "undelivered"
+    """Network trouble, 5xx, 429, or a wrong URL: keep it and try again on a later run."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    verdict_id: str
+    outcome: Outcome
+    status_code: int | None
+    attempts: int
+    detail: str
+
+    @property
+    def delivered(self) -> bool:
+        return self.outcome is Outcome.DELIVERED
+
+    @property
+    def final(self) -> bool:
+        """Conflicts and rejections go to the spool's `rejected/` folder; nothing else is final but success."""
+        return self.outcome in (Outcome.CONFLICT, Outcome.REJECTED)
+
+    def describe(self) -> str:
+        code = f"HTTP {self.status_code}" if self.status_code is not None else "no response"
+        return f"{self.verdict_id}: {self.outcome.value} ({code}, {self.attempts} attempt(s)): {self.detail}"
+
+
+def verdict_url(base: str, verdict_id: str) -> str:
+    """`{base}/api/v1/verdicts/{id}`; a base that already ends in /api/v1 is accepted too."""
+    base = base.rstrip("/")
+    if base.endswith(API_PREFIX):
+        base = base[: -len(API_PREFIX)]
+    return f"{base}{API_PREFIX}/verdicts/{quote(verdict_id, safe='')}"
+
+
+def check_url(url: str) -> str:
+    """A usable base URL, or a usage error naming what is wrong (before anything is sent)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"store URL must be http(s)://HOST[:PORT][/PATH]: {url!r}")
+    return url
+
+
+def body_of(verdict: dict[str, Any]) -> bytes:
+    """One canonical serialisation, so a retried or spooled verdict is byte-for-byte the same body."""
+    return json.dumps(verdict, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def verdict_id_of(verdict: Any) -> str:
+    verdict_id = verdict.get("id") if isinstance(verdict, dict) else None
+    if not isinstance(verdict_id, str) or not verdict_id.strip():
+        raise UsageError("not a verdict: it has no `id` (the upload's idempotency key)")
+    return verdict_id
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def new_session(url: str) -> requests.Session:
+    """A session that never sends this machine's traffic through a proxy.
+
+    CI runners often set http_proxy without no_proxy; a proxy would take 127.0.0.1 to be itself.
+    """
+    import requests
+
+    session = requests.Session()
+    if is_loopback(url):
+        session.trust_env = False
+    return session
+
+
+def backoff(attempt: int, base: float = BASE_DELAY_SECONDS, cap: float = MAX_DELAY_SECONDS) -> float:
+    """Full jitter (uniform over 0..base·2^attempt, capped): many clients retrying do not stampede."""
+    return random.uniform(0.0, min(cap, base * (2**attempt)))
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date), or None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = datetime.now(timezone.utc).timestamp() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def deliver(
+    verdict: dict[str, Any],
+    url: str,
+    token: str | None,
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+    base_delay: float = BASE_DELAY_SECONDS,
+    max_delay: float = MAX_DELAY_SECONDS,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryResult:
+    """PUT one verdict; never raises for network or server trouble, it says what happened instead."""
+    import requests
+
+    verdict_id = verdict_id_of(verdict)
+    target = verdict_url(url, verdict_id)
+    body = body_of(verdict)
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    own_session = session is None
+    http = new_session(url) if session is None else session
+    deadline = time.monotonic() + timeout
+    status: int | None = None
+    detail = "not attempted"
+    tried = 0
+    try:
+        for attempt in range(max(1, attempts)):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                detail = f"gave up after {timeout:g} s: {detail}"
+                break
+            tried += 1
+            wait: float | None = None
+            try:
+                response = http.put(
+                    target, data=body, headers=headers, timeout=min(request_timeout, remaining), allow_redirects=False
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                status, detail = None, _reason(error)
+            except requests.RequestException as error:  # an invalid URL, too many redirects...: not transient
+                return DeliveryResult(verdict_id, Outcome.UNDELIVERED, None, tried, _reason(error))
+            else:
+                status, detail = response.status_code, _detail(response)
+                response.close()
+                if 200 <= status < 300:
+                    return DeliveryResult(verdict_id, Outcome.DELIVERED, status, tried, detail)
+                if status in CONFLICT_STATUSES:
+                    return DeliveryResult(verdict_id, Outcome.CONFLICT, status, tried, detail)
+                if status in REJECT_STATUSES:
+                    return DeliveryResult(verdict_id, Outcome.REJECTED, status, tried, detail)
+                if status not in RETRY_STATUSES and status < 500:
+                    # 3xx, 404, 405...: most likely a wrong URL. Keep the verdict; retrying now will not help.
+                    return DeliveryResult(verdict_id, Outcome.UNDELIVERED, status, tried, detail)
+                wait = retry_after(response.headers.get("Retry-After"))
+                if wait is not None and wait > MAX_RETRY_AFTER_SECONDS:
+                    detail = f"{detail} (server asks to wait {wait:g} s)"
+                    break
+            if attempt + 1 >= attempts:
+                break
+            pause = wait if wait is not None else backoff(attempt, base_delay, max_delay)
+            if time.monotonic() + pause >= deadline:
+                detail = f"gave up after {timeout:g} s: {detail}"
+                break
+            sleep(pause)
+    finally:
+        if own_session:
+            http.close()
+    return DeliveryResult(verdict_id, Outcome.UNDELIVERED, status, tried, detail)
+
+
+def _detail(response: requests.Response) -> str:
+    """The server's own explanation when it gives one (`detail` / `error` / `message`), else the reason."""
+    text = ""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        for key in ("detail", "error", "message"):
+            if payload.get(key):
+                value = payload[key]
+                text = value if isinstance(value, str) else json.dumps(value)
+                break
+    if not text:
+        text = response.reason or ""
+    return _one_line(text)[:300] or f"HTTP {response.status_code}"
+
+
+def _reason(error: BaseException) -> str:
+    return _one_line(f"{type(error).__name__}: {error}")[:300]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

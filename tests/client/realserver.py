@@ -1,0 +1,121 @@
+"""The real `gatekeeper serve` as a subprocess on a fixed loopback port, so it can be killed and restarted
+in place (same port, same SQLite file), plus real verdicts to send it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.client.loopback import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
+
+
+def require_server() -> None:
+    """Skip, saying why, where the server or its extra is not installed."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+
+        import gatekeeper.server.app  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"the store server is not available ({error}); install gatekeeper[server]")
+
+
+@dataclass
+class ServeProcess:
+    directory: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port()
+        self.db_file = self.directory / "server.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_file}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def token(self, *args: str) -> str:
+        result = subprocess.run([GATEKEEPER, "tokens", "create", "--db", self.db_url, *args], capture_output=True,
+                                text=True, timeout=60, check=True, cwd=self.directory)
+        return result.stdout.strip().splitlines()[-1]
+
+    def start(self) -> None:
+        log = (self.directory / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [GATEKEEPER, "serve", "--db", self.db_url, "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.directory,
+            env={k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")},
+        )
+        log.close()
+        session = requests.Session()
+        session.trust_env = False
+        deadline = time.monotonic() + 60
+        with session:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"server exited: {(self.directory / 'server.log').read_text()[-2000:]}")
+                try:
+                    if session.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                        return
+                except requests.RequestException:
+                    pass
+                time.sleep(0.05)
+        raise RuntimeError("server not ready within 60 s")
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, requests in flight are cut."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def stored_ids(self) -> list[str]:
+        """Ids in the server's own database file, read directly (not through the API under test)."""
+        import sqlite3
+
+        with sqlite3.connect(self.db_file) as connection:
+            return [row[0] for row in connection.execute("SELECT id FROM verdicts")]
+
+
+def real_verdict(directory: Path, project: str = "group/app") -> dict[str, Any]:
+    """A verdict `gatekeeper check` made, valid against the schema the server enforces."""
+    reports = REPO / "examples" / "passing" / "reports"
+    result = subprocess.run(
+        [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(REPO / "rules/caict-cd/level-3.yaml"),
+         "--project", project, "--branch", "main", str(reports / "junit.xml"), str(reports / "coverage.xml")],
+        capture_output=True, text=True, cwd=directory, check=False, timeout=120,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def copy_with_new_id(template: dict[str, Any]) -> dict[str, Any]:
+    verdict = copy.deepcopy(template)
+    verdict["id"] = str(uuid.uuid4())
+    return verdict

@@ -1,0 +1,474 @@
+"""Bounded loopback load run of the store server: verdict uploads per second and latency.
+
+Starts `gatekeeper serve` on 127.0.0.1 (a free port) on a fresh SQLite file and on a fresh PostgreSQL
+database (created and dropped here; skipped, saying why, when none answers), creates an upload token
+with `gatekeeper tokens create`, builds a real verdict with `gatekeeper check`, then for each level of
+concurrency sends PUTs of distinct verdict ids over keep-alive connections, bounded by a count and by a
+time, whichever comes first.  Afterwards the database must hold exactly the ids that were answered 201.
+
+The client is one asyncio loop speaking plain HTTP/1.1 (no third-party client library), so that it
+costs a small fraction of the server's CPU; the CPU of client, server and PostgreSQL is measured per
+level and printed, so the reader can check that the client was not the bottleneck.
+
+    .venv/bin/python bench/load.py                 # ~3 min: both databases at 1, 8 and 32 clients
+    .venv/bin/python bench/load.py --count 500 --levels 1,32 --backends sqlite   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
+PG_ADMIN_URL = os.environ.get("GATEKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PLACEHOLDER = "ID0PLACEHOLDER0ID"
+TICKS = os.sysconf("SC_CLK_TCK")
+#: The heading of the hand-written part of the report, kept when the figures are rewritten.
+ANALYSIS = "## Where the time goes"
+
+
+# -- machine and process facts ---------------------------------------------------------------------
+
+
+def _process_cpu(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of one process (0 if it is gone), with its exited children's if asked."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15 if children else 13]) / TICKS
+
+
+def _group_cpu(group: int) -> float:
+    """CPU seconds of every process in a process group (the server and any workers it forked)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == group:
+                    total += _process_cpu(int(entry.name), children=True)
+            except (OSError, IndexError, ValueError):
+                continue
+    return total
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every process named `postgres`, with backends that exited (counted in the
+    postmaster's children's time)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += _process_cpu(int(entry.name), children=True)
+            except OSError:
+                continue
+    return total
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
+
+
+def machine_facts() -> dict[str, str]:
+    """What the figures depend on: cores, load, Python, and the server's HTTP stack."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.machine())
+    extras = []
+    for module in ("uvloop", "httptools", "orjson"):
+        try:
+            __import__(module)
+            extras.append(f"{module} yes")
+        except ImportError:
+            extras.append(f"{module} no")
+    import sqlalchemy
+    import uvicorn
+
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return {
+        "cpu": f"{os.cpu_count()} cores, {model}",
+        "load average at start (1, 5, 15 min)": load,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "server": f"`gatekeeper serve`: uvicorn {uvicorn.__version__}, 1 process (no --workers option), "
+                  f"SQLAlchemy {sqlalchemy.__version__} ({', '.join(extras)})",
+    }
+
+
+# -- the server ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running `gatekeeper serve` process."""
+
+    url: str
+    db_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # its uvicorn workers too, if any
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(db_url: str, tmp: Path, command: str | None = None) -> Server:
+    """`gatekeeper serve` (or `command` with {db} and {port} filled in, to try a change) on a free
+    loopback port, once /readyz answers 200."""
+    port = free_port()
+    log = tmp / "server.log"
+    argv = [GATEKEEPER, "serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)]
+    if command:
+        argv = [part.format(db=db_url, port=port) for part in shlex.split(command)]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp, start_new_session=True)
+    server = Server(url=f"http://127.0.0.1:{port}", db_url=db_url, process=process, log=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/readyz", timeout=2) as answer:
+                if answer.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server not ready within 60 s:\n{log.read_text()}")
+
+
+def create_token(db_url: str, tmp: Path) -> str:
+    """An upload token, made by the CLI as an operator would."""
+    done = subprocess.run([GATEKEEPER, "tokens", "create", "--scope", "upload", "--db", db_url],
+                          capture_output=True, text=True, cwd=tmp, check=True)
+    return done.stdout.strip()
+
+
+def verdict_template(tmp: Path) -> str:
+    """A real verdict of the passing example, as JSON text with PLACEHOLDER where its id goes."""
+    reports = REPO / "examples" / "passing" / "reports"
+    done = subprocess.run(
+        [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(REPO / "rules/caict-cd/level-3.yaml"),
+         str(reports / "junit.xml"), str(reports / "coverage.xml"), str(reports / "bandit.json")],
+        capture_output=True, text=True, cwd=tmp, check=False,
+    )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"gatekeeper check failed ({done.returncode}):\n{done.stderr}")
+    verdict = json.loads(done.stdout)
+    verdict["id"] = PLACEHOLDER
+    return json.dumps(verdict, separators=(",", ":"))
+
+
+def count_rows(db_url: str) -> int:
+    """Verdict rows, read from the database itself rather than through the API under test."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM verdicts")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+# -- the client ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Level:
+    """What one level of concurrency measured."""
+
+    backend: str
+    clients: int
+    sent: int = 0
+    created: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+
+    @property
+    def rate(self) -> float:
+        return self.created / self.seconds if self.seconds else 0.0
+
+
+async def _client(port: int, token: str, template: tuple[bytes, bytes], prefix: str, counter: list[int],
+                  limit: int, deadline: float, level: Level) -> None:
+    """One keep-alive connection sending PUTs of the next free id until the count or the time is up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head, tail = template
+    try:
+        while counter[0] < limit and time.perf_counter() < deadline:
+            number = counter[0]
+            counter[0] += 1
+            verdict_id = f"{prefix}-{number:08d}".encode()
+            body = head + verdict_id + tail
+            request = (b"PUT /api/v1/verdicts/" + verdict_id + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       b"Authorization: Bearer " + token.encode() + b"\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            level.sent += 1
+            started = time.perf_counter()
+            try:
+                writer.write(request)
+                status_line = await reader.readuntil(b"\r\n")
+                headers = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in headers.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await reader.readexactly(length)
+            except (ConnectionError, asyncio.IncompleteReadError) as error:
+                level.error(type(error).__name__)
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            level.latencies.append(time.perf_counter() - started)
+            status = int(status_line.split()[1])
+            if status == 201:
+                level.created += 1
+            else:
+                level.error(str(status))
+    finally:
+        writer.close()
+
+
+def run_level(server: Server, port: int, token: str, template: str, backend: str, clients: int,
+              count: int, seconds: float, postgres: bool) -> Level:
+    """`clients` connections at once, `count` uploads or `seconds`, whichever ends first."""
+    level = Level(backend=backend, clients=clients)
+    head, tail = (part.encode() for part in template.split(PLACEHOLDER))
+    prefix = f"load-{backend[:2]}{clients}-{secrets.token_hex(4)}"
+    counter = [0]
+
+    async def run() -> None:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(_client(port, token, (head, tail), prefix, counter, count, deadline, level)
+                               for _ in range(clients)))
+
+    cpu_before = (time.process_time(), _group_cpu(server.process.pid), _postgres_cpu() if postgres else 0.0)
+    busy_before = _machine_busy()
+    started = time.perf_counter()
+    asyncio.run(run())
+    level.seconds = time.perf_counter() - started
+    busy_after = _machine_busy()
+    cpu_after = (time.process_time(), _group_cpu(server.process.pid), _postgres_cpu() if postgres else 0.0)
+    for name, before, after in zip(("client", "server", "postgres"), cpu_before, cpu_after, strict=True):
+        level.cpu[name] = (after - before) / level.seconds
+    machine = (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1]) * (os.cpu_count() or 1)
+    level.cpu["others"] = max(0.0, machine - sum(level.cpu.values()))
+    return level
+
+
+# -- backends --------------------------------------------------------------------------------------
+
+
+def postgres_database() -> tuple[str, Any] | str:
+    """A fresh database URL and the admin connection to drop it with, or why there is none."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as error:  # any failure to connect means "no PostgreSQL here"
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL} ({error}); set GATEKEEPER_TEST_PG"
+    name = f"gk_load_{secrets.token_hex(6)}"
+    admin.execute(f"CREATE DATABASE {name}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}", (admin, name)
+
+
+def run_backend(backend: str, db_url: str, tmp: Path, template: str, args: argparse.Namespace,
+                notes: list[str]) -> list[Level]:
+    """Every level against one fresh server, then the row count check."""
+    token = create_token(db_url, tmp)
+    server = start_server(db_url, tmp, args.server_command)
+    port = int(server.url.rsplit(":", 1)[1])
+    levels: list[Level] = []
+    profiler: subprocess.Popen[bytes] | None = None
+    try:
+        run_level(server, port, token, template, backend, 1, args.warmup, 30.0, False)  # warm-up, counted below
+        created = args.warmup
+        for clients in args.levels:
+            if args.profile and clients == max(args.levels):
+                out = Path(args.profile) / f"{backend}-{clients}.txt"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                profiler = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.process.pid),
+                     "--format", "raw", "--rate", "200", "--gil", "--nonblocking", "-o", str(out)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1.0)
+            level = run_level(server, port, token, template, backend, clients, args.count, args.seconds,
+                              backend == "postgresql")
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(timeout=60)
+                profiler = None
+            created += level.created
+            levels.append(level)
+            print(row(level), flush=True)
+    finally:
+        if profiler is not None:
+            profiler.kill()
+        server.stop()
+    stored = count_rows(db_url)
+    if stored != created:
+        raise SystemExit(f"{backend}: the database holds {stored} verdicts, but {created} uploads were answered 201")
+    checked = f"{backend}: the database holds exactly the {stored:,} distinct verdicts answered 201 (warm-up included)"
+    print(checked, flush=True)
+    notes.append(f"Checked afterwards: {checked}.")
+    return levels
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+HEADER = ("| database | clients | uploads | seconds | uploads/s | p50 ms | p99 ms | max ms | errors "
+          "| CPU client / server / postgres / others (cores) |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+
+
+def row(level: Level) -> str:
+    errors = ", ".join(f"{k}: {v}" for k, v in sorted(level.errors.items())) or "0"
+    cpu = level.cpu
+    postgres = f"{cpu['postgres']:.2f}" if level.backend == "postgresql" else "-"
+    return (f"| {level.backend} | {level.clients} | {level.sent:,} | {level.seconds:.1f} | {level.rate:,.0f} "
+            f"| {level.percentile(50):.1f} | {level.percentile(99):.1f} | {max(level.latencies) * 1000:.1f} "
+            f"| {errors} | {cpu['client']:.2f} / {cpu['server']:.2f} / {postgres} / {cpu['others']:.2f} |")
+
+
+def write_report(path: Path, facts: dict[str, str], levels: list[Level], notes: list[str],
+                 args: argparse.Namespace) -> str:
+    """The table and the facts it depends on, as Markdown."""
+    table = "\n".join([HEADER, *(row(level) for level in levels)])
+    lines = [
+        "# Store server load figures",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} by `bench/load.py`: a bounded loopback load run "
+        f"(at most {args.count:,} uploads or {args.seconds:g} s per level, whichever comes first, after "
+        f"{args.warmup} warm-up uploads), each upload a PUT of a distinct id of a real verdict "
+        "(`gatekeeper check` on `examples/passing/reports` with `rules/caict-cd/level-3.yaml`) with an "
+        "upload token, over keep-alive connections, one per client.",
+        "",
+        table,
+        "",
+        "CPU is in cores (1.00 = one core busy for the whole level), from /proc: `client` is this script (one "
+        "asyncio loop writing HTTP/1.1 itself), `server` the `gatekeeper serve` process group, `postgres` every "
+        "PostgreSQL process (other users' queries included), `others` the rest of the machine's busy time "
+        "(other users' work competing for the same cores).",
+        "",
+        *[f"- **{name}**: {value}" for name, value in facts.items()],
+        *[f"- {note}" for note in notes],
+        "",
+        "Reproduce (PostgreSQL from `GATEKEEPER_TEST_PG`, default `postgresql://postgres@127.0.0.1:5432/test`; "
+        "a database `gk_load_<hex>` is created and dropped):",
+        "",
+        "```sh",
+        ".venv/bin/python bench/load.py",
+        "```",
+        "",
+    ]
+    text = "\n".join(lines)
+    kept = path.read_text(encoding="utf-8") if path.exists() else ""
+    if ANALYSIS in kept:  # a hand-written analysis survives a rerun
+        text += "\n" + kept[kept.index(ANALYSIS):]
+    path.write_text(text, encoding="utf-8")
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="1,8,32", type=lambda s: [int(v) for v in s.split(",")],
+                        help="concurrent clients, comma-separated [1,8,32]")
+    parser.add_argument("--count", type=int, default=2000, help="uploads per level at most [2000]")
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per level at most [20]")
+    parser.add_argument("--warmup", type=int, default=50, help="uploads before the first level [50]")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite and/or postgresql")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "LOAD.md", help="Markdown report")
+    parser.add_argument("--server-command", metavar="CMD",
+                        help="run CMD instead of `gatekeeper serve` ({db} and {port} filled in), to try a change")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy --gil the server at the top level: raw stacks")
+    args = parser.parse_args(argv)
+
+    facts = machine_facts()
+    if args.server_command:
+        facts["server"] = f"`{args.server_command}` (an experiment, not `gatekeeper serve`)"
+    notes: list[str] = []
+    levels: list[Level] = []
+    tmp = Path(tempfile.mkdtemp(prefix="gk-load-"))
+    try:
+        template = verdict_template(tmp)
+        print(HEADER, flush=True)
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                (tmp / "sqlite").mkdir()
+                db_url = f"sqlite:///{tmp / 'sqlite' / 'server.db'}"
+                levels += run_backend("sqlite", db_url, tmp / "sqlite", template, args, notes)
+                facts["sqlite"] = "a fresh file in a temporary folder; WAL, synchronous=NORMAL (the server's settings)"
+            elif backend == "postgresql":
+                made = postgres_database()
+                if isinstance(made, str):
+                    print(f"postgresql: skipped: {made}", file=sys.stderr, flush=True)
+                    notes.append(f"PostgreSQL skipped: {made}")
+                    continue
+                db_url, (admin, name) = made
+                try:
+                    settings = {key: admin.execute(f"SHOW {key}").fetchone()[0]
+                                for key in ("server_version", "synchronous_commit", "fsync", "shared_buffers")}
+                    facts["postgresql"] = ", ".join(f"{k} {v}" for k, v in settings.items()) + \
+                        "; on this machine over TCP loopback; SQLAlchemy pool 10 + 20 overflow"
+                    (tmp / "pg").mkdir()
+                    levels += run_backend("postgresql", db_url, tmp / "pg", template, args, notes)
+                finally:
+                    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                    admin.close()
+            else:
+                parser.error(f"unknown backend {backend!r}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not levels:
+        return 1
+    write_report(args.out, facts, levels, notes, args)
+    print(f"written: {args.out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,35 +1,170 @@
 """Streaming JSON for every JSON parser: ijson (yajl2 C backend), so memory does not grow with the file.
 
 ijson's C backend reads a report as fast as `json.load` while holding only the item being read.
+
+Every byte ijson reads first passes a `DepthGuard`.  ijson keeps one prefix string per nesting level
+("runs.item.item…"), so its memory grows with the square of the depth: 200 KB of `[` would take
+gigabytes.  Real reports nest ~10-30 levels deep; anything deeper than MAX_DEPTH is refused with one
+line before ijson sees the chunk that goes too deep.  The reader also skips a UTF-8 BOM (Windows tools
+write one) and every ijson error is cut to one line here, so each caller reports it as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import operator
+import re
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gatekeeper.errors import InputError
 
+#: Deepest nesting accepted (the root object or array is level 1).
+MAX_DEPTH = 128
+#: What ijson asks for at a time: one chunk is checked as a whole before ijson parses it.
+CHUNK_SIZE = 64 * 1024
+_BOM = b"\xef\xbb\xbf"
 
-def items(path: Path, prefix: str) -> Iterator[Any]:
-    """Each JSON value at `prefix` (ijson syntax: "results.item"), streamed; bad JSON is an InputError."""
+#: An escaped backslash or quote: the only escapes that can hide or fake a string's end.  Scanned from
+#: the left, a match always starts at a real escape (a run of backslashes starts with one).
+_QUOTE_ESCAPES = re.compile(rb'\\[\\"]')
+#: Keep quotes and brackets, each kind of bracket as `[`/`]`: depth does not care which kind it is.
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+#: A whole string once only quotes and brackets are left (escaped quotes are gone by then).
+_STRING = re.compile(rb'"[^"]*"')
+#: `[` -> 2, `]` -> 0: the running sum minus the position is the depth (see `_deepest`).
+_STEPS = bytes.maketrans(b"[]", b"\x02\x00")
+
+
+def nested_too_deep(path: str | Path) -> InputError:
+    """The one-line refusal of a document nested deeper than MAX_DEPTH."""
+    return InputError(path, f"JSON nested deeper than {MAX_DEPTH} levels: not a report")
+
+
+class DepthGuard:
+    """The nesting depth of a JSON byte stream, fed chunk by chunk; exact for valid JSON.
+
+    Per chunk, with C-speed bytes operations only: drop escaped quotes and backslashes, keep only quotes
+    and brackets (`bytes.translate`), drop whole strings, then peel matched `[]` pairs repeatedly: the
+    number of peels bounds the depth reached inside the chunk, what is left (`]]][[`) gives the depth at
+    its end.  A chunk that might go deeper than the limit by that bound is measured exactly.  An
+    unterminated string or escape at a chunk's end is carried over, so the parity never drifts.
+
+    Invalid JSON can fool the count only after the first invalid byte, where ijson stops anyway.
+    """
+
+    def __init__(self, limit: int = MAX_DEPTH) -> None:
+        self.limit = limit
+        self.depth = 0
+        self._in_string = False
+        self._in_escape = False
+
+    def feed(self, chunk: bytes) -> bool:
+        """Account for the next chunk; False when it goes deeper than the limit."""
+        if self._in_escape:
+            chunk = b"\\" + chunk
+        if b"\\" in chunk:
+            chunk = _QUOTE_ESCAPES.sub(b"", chunk)
+            self._in_escape = chunk.endswith(b"\\")  # a backslash whose escaped byte is in the next chunk
+        else:
+            self._in_escape = False
+        marks = chunk.translate(_BRACKETS, _NOT_MARKS)
+        if self._in_string:
+            marks = b'"' + marks
+        if b'"' in marks:
+            # Two quotes side by side are an empty string or the end of one string and the start of
+            # the next: dropping them keeps every bracket in or out of a string.  Most strings go
+            # this way, far faster than by the regex below.
+            marks = _STRING.sub(b"", marks.replace(b'""', b""))
+            opened = marks.find(b'"')  # at most one quote is left: a string still open at the end
+            self._in_string = opened >= 0
+            if self._in_string:
+                marks = marks[:opened]
+        if not marks:
+            return True
+        start, opens = self.depth, marks.count(b"[")
+        end = start + 2 * opens - len(marks)
+        if start + opens > self.limit:  # else it cannot go deeper than that: no need to look closer
+            rest, peels = marks, 0
+            while b"[]" in rest and peels <= self.limit:
+                rest = rest.replace(b"[]", b"")
+                peels += 1
+            # `rest` is now `]]][[`: between its marks, nothing nests deeper than `peels`.
+            if max(start, end) + peels > self.limit and start + _deepest(marks) > self.limit:
+                return False
+        self.depth = end
+        return True
+
+
+def _deepest(marks: bytes) -> int:
+    """The deepest point of a run of `[`/`]` relative to its start: after k marks of which n open,
+    the depth is n - (k - n) = 2n - k."""
+    depths: Iterator[int] = map(operator.sub, itertools.accumulate(marks.translate(_STEPS)), itertools.count(1))
+    return max(0, max(depths, default=0))
+
+
+class _Guarded:
+    """The file as ijson reads it: without a UTF-8 BOM, every chunk through a DepthGuard first, and
+    `between_reads` called before each read (after ijson has handled the previous chunk)."""
+
+    def __init__(self, raw: IO[bytes], path: Path, between_reads: Callable[[], object] | None) -> None:
+        self._raw = raw
+        self._path = path
+        self._between_reads = between_reads
+        self._guard = DepthGuard()
+        if raw.read(len(_BOM)) != _BOM:
+            raw.seek(0)
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
+        if self._between_reads is not None:
+            self._between_reads()
+        chunk = self._raw.read(size)
+        if chunk and not self._guard.feed(chunk):
+            raise nested_too_deep(self._path)
+        return chunk
+
+
+def one_line(error: Exception) -> str:
+    """ijson's (yajl's) message, first line only: the rest is an excerpt and an ASCII-art arrow."""
+    text = str(error)
+    if text[:2] in ("b'", 'b"'):  # yajl's lexical errors arrive as the repr of a bytes message
+        text = text[2:].split("\\n", 1)[0]
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return line.rstrip(".") or type(error).__name__
+
+
+def items(
+    path: Path,
+    prefix: str,
+    map_type: Callable[[], Any] | None = None,
+    between_reads: Callable[[], object] | None = None,
+) -> Generator[Any, None, None]:
+    """Each JSON value at `prefix` (ijson syntax: "results.item"), streamed; bad JSON is an InputError.
+
+    `map_type` makes the objects (ijson's hook); `between_reads` runs before each chunk is read, so a
+    caller can look at what has been built so far (sarif.py streams a run's results that way).
+    """
     import ijson
 
-    with open(path, "rb") as stream:
+    with open(path, "rb") as raw:
         try:
-            yield from ijson.items(stream, prefix, use_float=True)
+            yield from ijson.items(
+                _Guarded(raw, path, between_reads), prefix, map_type=map_type, use_float=True, buf_size=CHUNK_SIZE
+            )
         except ijson.JSONError as error:
-            raise InputError(path, f"malformed JSON: {error}") from None
+            raise InputError(path, f"malformed JSON: {one_line(error)}") from None
 
 
-def kvitems(path: Path, prefix: str) -> Iterator[tuple[str, Any]]:
+def kvitems(path: Path, prefix: str) -> Generator[tuple[str, Any], None, None]:
     """Each (key, value) of the JSON object at `prefix`, streamed."""
     import ijson
 
-    with open(path, "rb") as stream:
+    with open(path, "rb") as raw:
         try:
-            yield from ijson.kvitems(stream, prefix, use_float=True)
+            yield from ijson.kvitems(_Guarded(raw, path, None), prefix, use_float=True, buf_size=CHUNK_SIZE)
         except ijson.JSONError as error:
-            raise InputError(path, f"malformed JSON: {error}") from None
-
+            raise InputError(path, f"malformed JSON: {one_line(error)}") from None

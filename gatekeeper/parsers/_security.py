@@ -92,7 +92,6 @@ def severity_from_security_severity(value: object) -> Severity | None:
 
 
 _LEADING_LINE_NUMBER = re.compile(r"^\s*\d+\s?", re.MULTILINE)
-_WHITESPACE = re.compile(r"\s+")
 
 
 def fingerprint(tool: str, rule: str, path: str, text: str) -> str:
@@ -101,7 +100,7 @@ def fingerprint(tool: str, rule: str, path: str, text: str) -> str:
     Line numbers that tools prefix to snippets (bandit) and whitespace are dropped, so a finding keeps
     its fingerprint when code above it moves.
     """
-    normalised = _WHITESPACE.sub(" ", _LEADING_LINE_NUMBER.sub("", text)).strip()
+    normalised = " ".join(_LEADING_LINE_NUMBER.sub("", text).split())
     material = "\x1f".join((tool.lower(), rule, path.replace("\\", "/"), normalised))
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -181,13 +180,10 @@ def not_a(path: Path, title: str, why: str) -> InputError:
 
 
 def stream(path: Path, prefix: str) -> Generator[Any, None, None]:
-    """`_json.items`, with the JSON library's multi-line error text cut to its first line."""
+    """`_json.items`: streamed, nesting depth guarded, a BOM skipped, its errors already one line."""
     from gatekeeper.parsers import _json
 
-    try:
-        yield from _json.items(path, prefix)
-    except InputError as error:
-        raise InputError(path, _first_line(error.problem)) from None
+    yield from _json.items(path, prefix)
 
 
 def _first_line(text: str) -> str:

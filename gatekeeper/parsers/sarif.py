@@ -1,11 +1,14 @@
 """SARIF 2.1.0, from any tool (CodeQL, semgrep, bandit, trivy, grype, gitleaks, ESLint, …).
 
-Streamed in two passes, because a run's rules (in `tool.driver.rules` and `tool.extensions[].rules`)
-are needed to read its results, and writers put `tool` before or after `results`: pass one reads
-`runs.item.tool`, pass two `runs.item.results.item`.  A streamed result does not say which run it
-belongs to, so a file with more than one run is read one whole run at a time instead.  That count
-relies on every run naming its tool, as the spec requires: runs with no tool at all are rejected, but a
-tool-less run beside one with a tool would pass for part of that one.
+Streamed, because a run's results are most of a SARIF file.  A result needs its run's rules (in
+`tool.driver.rules` and `tool.extensions[].rules`), so the usual layout -- one run, its `tool` before
+its `results` -- is read in one pass (`_OnePass`).  Anything else is read as before, in two passes:
+pass one reads `runs.item.tool`, pass two `runs.item.results.item`, since writers may put `tool` after
+`results`.  A streamed result does not say which run it belongs to, so a file with more than one run is
+read one whole run at a time instead.  That count relies on every run naming its tool, as the spec
+requires: runs with no tool at all are rejected, but a tool-less run beside one with a tool would pass
+for part of that one.  Both ways give the same findings, notes and errors (an error met in one pass is
+reported by the two passes, which may meet another one first).
 
 Severity, as DESIGN.md says, and where the spec or the tools leave room:
 
@@ -41,13 +44,16 @@ the placeholder "requires login").
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Finding, Severity
+from gatekeeper.parsers import _json
 from gatekeeper.parsers._security import (
     REQUIRES_LOGIN,
     SARIF_LEVELS,
@@ -70,6 +76,8 @@ TITLE = "SARIF"
 #: Result kinds that report a problem or something for a person to look at (all but pass, notApplicable).
 _NOT_PROBLEMS = frozenset({"pass", "notApplicable"})
 _ARGUMENT = re.compile(r"\{(\d{1,9})\}")
+#: Stands for an absent or malformed JSON object (`rule`, `message`); read only, never changed.
+_EMPTY: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,8 @@ class _Rule:
     security_severity: object
     description: str
     messages: Mapping[str, str]
+    #: What `security_severity` says, worked out once per rule rather than once per result.
+    severity: Severity | None = None
 
     @classmethod
     def of(cls, raw: object) -> _Rule:
@@ -92,12 +102,14 @@ class _Rule:
             for key, value in as_dict(rule.get("messageStrings")).items()
             if isinstance(value, dict) and isinstance(value.get("text"), str)
         }
+        security_severity = as_dict(rule.get("properties")).get("security-severity")
         return cls(
             id=as_str(rule.get("id")),
             level=level if isinstance(level, str) else None,
-            security_severity=as_dict(rule.get("properties")).get("security-severity"),
+            security_severity=security_severity,
             description=as_str(as_dict(rule.get("shortDescription")).get("text")) or as_str(rule.get("name")),
             messages=messages,
+            severity=severity_from_security_severity(security_severity),
         )
 
 
@@ -150,11 +162,15 @@ class _Tool:
 
     def rule_of(self, result: dict[str, Any]) -> _Rule | None:
         """The rule of a result: by index (in `rule.toolComponent`, else the driver), else by id."""
-        reference = as_dict(result.get("rule"))
+        reference = result.get("rule")
+        if not isinstance(reference, dict):
+            reference = _EMPTY
         component: _Component | None = self.driver
         if isinstance(reference.get("toolComponent"), dict):
             component = self.component(reference["toolComponent"])
-        index = as_index(reference.get("index", result.get("ruleIndex")))
+        index = reference.get("index", result.get("ruleIndex"))
+        if index is not None:
+            index = as_index(index)
         if component is not None and index is not None and index < len(component.rules):
             return component.rules[index]
         rule_id = result.get("ruleId") or reference.get("id")
@@ -185,6 +201,8 @@ class _Reader:
     not_problems: int = 0
     suppressed: int = 0
     absent: int = 0
+    #: `uri_to_path` of each URI met: results of one report name the same files over and over.
+    paths: dict[str, str] = field(default_factory=dict)
 
     def notes(self) -> tuple[str, ...]:
         notes = []
@@ -196,14 +214,20 @@ class _Reader:
             notes.append(f"{self.absent} result(s) with baselineState 'absent' (fixed) not counted")
         return tuple(notes)
 
-    def finding(self, raw: object, tool: _Tool, artifacts: _Artifacts, where: str) -> Finding | None:
+    def finding(self, raw: object, tool: _Tool, artifacts: _Artifacts, run: int, index: int) -> Finding | None:
+        """Result `index` of run `run` as a finding, or None (counted) if it is not one.
+
+        The hot loop of the parser: plain `isinstance` checks instead of helper calls where it counts.
+        """
         if not isinstance(raw, dict):
-            raise not_a(self.path, TITLE, f"{where} is not an object")
+            raise not_a(self.path, TITLE, f"{_where(run, index)} is not an object")
         result: dict[str, Any] = raw
-        if as_str(result.get("kind")) in _NOT_PROBLEMS:
+        kind = result.get("kind")
+        if isinstance(kind, str) and kind in _NOT_PROBLEMS:
             self.not_problems += 1
             return None
-        if _is_suppressed(result.get("suppressions")):
+        suppressions = result.get("suppressions")
+        if suppressions is not None and _is_suppressed(suppressions):
             self.suppressed += 1
             return None
         if result.get("baselineState") == "absent":
@@ -211,14 +235,23 @@ class _Reader:
             return None
         rule = tool.rule_of(result)
         text = _message(result, rule)
-        rule_id = result.get("ruleId") or as_dict(result.get("rule")).get("id") or (rule.id if rule else "")
+        reference = result.get("rule")
+        rule_id = (
+            result.get("ruleId")
+            or (reference.get("id") if isinstance(reference, dict) else None)
+            or (rule.id if rule else "")
+        )
         if not isinstance(rule_id, str) or not rule_id:
             rule = tool.rule_starting(text)  # gitleaks 7.4: "<rule> secret detected"
             rule_id = rule.id if rule else text.splitlines()[0][:120] if text else "unknown"
-        severity, tool_severity = self._severity(result, rule, where)
-        path, line, snippet = _location(result, artifacts)
-        line_hash = as_str(as_dict(result.get("partialFingerprints")).get("primaryLocationLineHash"))
-        material = snippet or line_hash or text
+        severity, tool_severity = self._severity(result, rule, run, index)
+        uri, line, snippet = _location(result, artifacts)
+        path = self.paths.get(uri)
+        if path is None:
+            path = self.paths[uri] = uri_to_path(uri) if uri else ""
+        hashes = result.get("partialFingerprints")
+        line_hash = hashes.get("primaryLocationLineHash") if isinstance(hashes, dict) else None
+        material = snippet or (line_hash if isinstance(line_hash, str) else "") or text
         return Finding(
             tool=tool.name,
             rule=rule_id,
@@ -230,12 +263,15 @@ class _Reader:
             fingerprint=self.fingerprints(tool.name, rule_id, path, material),
         )
 
-    def _severity(self, result: dict[str, Any], rule: _Rule | None, where: str) -> tuple[Severity, str]:
-        for value in (as_dict(result.get("properties")).get("security-severity"),
-                      rule.security_severity if rule else None):
+    def _severity(self, result: dict[str, Any], rule: _Rule | None, run: int, index: int) -> tuple[Severity, str]:
+        properties = result.get("properties")
+        value = properties.get("security-severity") if isinstance(properties, dict) else None
+        if value is not None:
             severity = severity_from_security_severity(value)
             if severity is not None:
                 return severity, str(value)
+        if rule is not None and rule.severity is not None:
+            return rule.severity, str(rule.security_severity)
         level = result.get("level")
         if level is None:
             kind = result.get("kind")
@@ -247,8 +283,13 @@ class _Reader:
                 level = "warning"
         if not isinstance(level, str) or level not in SARIF_LEVELS:
             known = ", ".join(SARIF_LEVELS)
-            raise not_a(self.path, TITLE, f"{where} has level {level!r} (SARIF levels: {known})")
+            raise not_a(self.path, TITLE, f"{_where(run, index)} has level {level!r} (SARIF levels: {known})")
         return SARIF_LEVELS[level], level
+
+
+def _where(run: int, index: int) -> str:
+    """A result's place, for error messages."""
+    return f"runs[{run}].results[{index}]"
 
 
 @dataclass(slots=True)
@@ -268,6 +309,110 @@ class _Artifacts:
 def parse(path: Path) -> Evidence:
     """Every result of every run as a finding; `runs: []` is zero findings (with a note)."""
     expect_root(path, TITLE, "object")
+    try:
+        evidence = _OnePass(path).read()
+    except InputError:
+        evidence = None  # the two passes meet the same problem and report it as they always have
+    return evidence if evidence is not None else _two_passes(path)
+
+
+class _Fallback(Exception):
+    """The file is not laid out for one pass: read it in two."""
+
+
+class _LiveRun(dict[str, Any]):
+    """`runs[0]` as ijson builds it, noting a `tool` or `results` given twice: ijson keeps the last one
+    where the two passes read both."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repeated = False
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in ("tool", "results") and key in self:
+            self.repeated = True
+        super().__setitem__(key, value)
+
+
+_END = object()
+
+
+@dataclass(slots=True)
+class _OnePass:
+    """One pass over a file with one run whose `tool` comes before its `results`.
+
+    ijson builds `runs[0]` in place, into `run` (the first object its `map_type` hands out), so between
+    two chunks the results completed so far are in `run["results"]`: all but the last one, which may be
+    half-built.  They are turned into findings and dropped there, so memory holds about one chunk's
+    results, and the pass costs what a single `runs.item.results.item` pass costs.  Whatever else this
+    meets (no run, several runs, `results` before `tool`, a key given twice) ends it with None.
+    """
+
+    path: Path
+    run: _LiveRun = field(default_factory=_LiveRun)
+    findings: list[Finding] = field(default_factory=list)
+    reader: _Reader = field(init=False)
+    tool: _Tool | None = None
+    artifacts: _Artifacts = field(init=False)
+    read_so_far: int = 0
+
+    def __post_init__(self) -> None:
+        self.reader = _Reader(self.path)
+        # Read only if a result names its file by index alone, as the two passes do.
+        self.artifacts = _Artifacts(stream(self.path, "runs.item.artifacts.item"))
+
+    def read(self) -> Evidence | None:
+        maps = itertools.chain((self.run,), iter(dict, None)).__next__
+        runs = _json.items(self.path, "runs.item", map_type=maps, between_reads=self._between_reads)
+        try:
+            if next(runs, _END) is not self.run or next(runs, _END) is not _END:
+                return None
+        except _Fallback:
+            return None
+        finally:
+            runs.close()
+        if self.run.repeated or "tool" not in self.run:
+            return None
+        if self.tool is None:
+            self.tool = _Tool.of(self.run["tool"], "runs[0]", self.path)
+        results = self.run.get("results")
+        if isinstance(results, list):
+            self._read(results, self.tool)
+        return Evidence(findings=tuple(self.findings), notes=self.reader.notes())
+
+    def _between_reads(self) -> None:
+        """Turn the results completed so far into findings and drop them, with the run's finished
+        members other than `tool` (artifacts, invocations: not needed, or streamed if they are)."""
+        results = self.run.get("results")
+        if not isinstance(results, list) or len(results) < 2:
+            return
+        if self.run.repeated:
+            raise _Fallback
+        if self.tool is None:
+            keys = list(self.run)
+            if "tool" not in self.run or keys.index("tool") > keys.index("results"):
+                raise _Fallback  # results first: they would have to wait for the tool
+            self.tool = _Tool.of(self.run["tool"], "runs[0]", self.path)
+        complete = results[:-1]
+        del results[:-1]
+        self._read(complete, self.tool)
+        last = next(reversed(self.run))  # still being built
+        for key in [key for key in self.run if key not in ("tool", "results", last)]:
+            del self.run[key]
+
+    def _read(self, results: list[Any], tool: _Tool) -> None:
+        finding, artifacts = self.reader.finding, self.artifacts
+        for raw in results:
+            result = finding(raw, tool, artifacts, 0, self.read_so_far)
+            self.read_so_far += 1
+            if result is not None:
+                self.findings.append(result)
+
+
+def _two_passes(path: Path) -> Evidence:
+    """Any layout: pass one reads every run's tool, pass two the results (or each whole run in turn)."""
     reader = _Reader(path)
     tools = [_Tool.of(raw, f"runs[{i}]", path) for i, raw in enumerate(stream(path, "runs.item.tool"))]
     if not tools:
@@ -284,7 +429,7 @@ def parse(path: Path) -> Evidence:
 def _single_run(path: Path, tool: _Tool, reader: _Reader) -> Iterator[Finding]:
     artifacts = _Artifacts(stream(path, "runs.item.artifacts.item"))
     for index, raw in enumerate(stream(path, "runs.item.results.item")):
-        finding = reader.finding(raw, tool, artifacts, f"runs[0].results[{index}]")
+        finding = reader.finding(raw, tool, artifacts, 0, index)
         if finding is not None:
             yield finding
 
@@ -298,17 +443,20 @@ def _runs_one_by_one(path: Path, reader: _Reader) -> Iterator[Finding]:
         tool = _Tool.of(run.get("tool"), where, path)
         artifacts = _Artifacts(as_list(run.get("artifacts")))
         for index, raw in enumerate(as_list(run.get("results"))):
-            finding = reader.finding(raw, tool, artifacts, f"{where}.results[{index}]")
+            finding = reader.finding(raw, tool, artifacts, run_index, index)
             if finding is not None:
                 yield finding
 
 
 def _message(result: dict[str, Any], rule: _Rule | None) -> str:
     """message.text, else .markdown, else the rule's messageStrings[message.id] with its arguments."""
-    message = as_dict(result.get("message"))
+    message = result.get("message")
+    if not isinstance(message, dict):
+        message = _EMPTY
     for key in ("text", "markdown"):
-        if isinstance(message.get(key), str) and message[key].strip():
-            return str(message[key])
+        text = message.get(key)
+        if isinstance(text, str) and text.strip():
+            return text
     if rule is not None:
         template = rule.messages.get(as_str(message.get("id")))
         if template is not None:
@@ -319,20 +467,26 @@ def _message(result: dict[str, Any], rule: _Rule | None) -> str:
 
 
 def _location(result: dict[str, Any], artifacts: _Artifacts) -> tuple[str, int | None, str]:
-    """Path, start line and snippet of the result's first physical location."""
-    locations = as_list(result.get("locations"))
-    physical = as_dict(as_dict(locations[0]).get("physicalLocation")) if locations else {}
-    artifact = as_dict(physical.get("artifactLocation"))
+    """URI, start line and snippet of the result's first physical location."""
+    locations = result.get("locations")
+    location = locations[0] if isinstance(locations, list) and locations else None
+    physical = location.get("physicalLocation") if isinstance(location, dict) else None
+    if not isinstance(physical, dict):
+        return "", None, ""
+    artifact = physical.get("artifactLocation")
+    if not isinstance(artifact, dict):
+        artifact = {}
     uri = artifact.get("uri")
     if not isinstance(uri, str):
         uri = artifacts.uri(artifact.get("index")) if "index" in artifact else ""
-    region = as_dict(physical.get("region"))
-    line = region.get("startLine")
-    snippet = as_str(as_dict(region.get("snippet")).get("text"))
-    if snippet.strip() == REQUIRES_LOGIN:
-        snippet = ""
-    path = uri_to_path(uri) if uri else ""
-    return path, as_index(line), snippet
+    region = physical.get("region")
+    if not isinstance(region, dict):
+        return uri, None, ""
+    snippet = region.get("snippet")
+    text = snippet.get("text") if isinstance(snippet, dict) else None
+    if not isinstance(text, str) or text.strip() == REQUIRES_LOGIN:
+        text = ""
+    return uri, as_index(region.get("startLine")), text
 
 
 def _is_suppressed(suppressions: object) -> bool:

@@ -1,0 +1,212 @@
+"""The JSON layer every JSON parser reads through: the nesting-depth guard (exact for valid JSON, chunk
+boundaries anywhere), the BOM, one-line errors, and streaming in place (what sarif.py relies on)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatekeeper.errors import InputError
+from gatekeeper.parsers import _json
+from gatekeeper.parsers._json import MAX_DEPTH, DepthGuard
+from tests.conftest import CORPUS
+
+REFUSAL = f"JSON nested deeper than {MAX_DEPTH} levels: not a report"
+
+
+def reference_depths(data: bytes) -> tuple[int, int]:
+    """Depth at the end and deepest point of a JSON text, by a plain byte-by-byte lexer."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == ord("\\"):
+                escaped = True
+            elif byte == ord('"'):
+                in_string = False
+        elif byte == ord('"'):
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return depth, deepest
+
+
+def feed(data: bytes, sizes: Iterator[int], limit: int = MAX_DEPTH) -> int | None:
+    """The guard's depth after `data` cut into chunks of `sizes`, or None if it refused."""
+    guard = DepthGuard(limit)
+    position = 0
+    while position < len(data):
+        size = next(sizes)
+        if not guard.feed(data[position : position + size]):
+            return None
+        position += size
+    return guard.depth
+
+
+def nested(depth: int, opening: bytes, closing: bytes, inner: bytes = b"1") -> bytes:
+    return opening * depth + inner + closing * depth
+
+
+# --- the limit, exactly --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing", "levels"),
+    [(b"[", b"]", 1), (b'{"a":', b"}", 1), (b"[1,", b"]", 1), (b'{"k[{\\"": [', b"]}", 2)],
+    ids=["arrays", "objects", "interleaved", "brackets-in-keys"],
+)
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
+def test_the_limit_is_exact(opening: bytes, closing: bytes, levels: int, chunk: int) -> None:
+    at_limit = nested(MAX_DEPTH // levels, opening, closing)
+    over = nested(MAX_DEPTH // levels + 1, opening, closing)
+    assert feed(at_limit, itertools.repeat(chunk)) == 0
+    assert feed(over, itertools.repeat(chunk)) is None
+
+
+def test_a_balanced_deep_chunk_is_refused_though_it_ends_where_it_started() -> None:
+    assert feed(nested(MAX_DEPTH + 1, b"[", b"]"), itertools.repeat(1 << 20)) is None
+    assert feed(nested(MAX_DEPTH, b"[", b"]") * 3, itertools.repeat(1 << 20)) == 0
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    text = json.dumps({"message": "[" * 10_000, "regex": "\\[{" * 5_000, "quote": '"[' * 5_000}).encode()
+    for chunk in (1, 3, 64, 1 << 16):
+        assert feed(text, itertools.repeat(chunk)) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'["\\\\", [[["\\"[[[", "\\\\\\"[", "\\\\\\\\"]]]]',  # escaped backslashes before quotes
+        b'{"a\\\\": ["\\u005c", "\\n[", "]\\t"], "b": "\\\\\\\\\\\\"}',
+        b'[[], {}, [[[]]], {"": {"": []}}, "", "\\"", 1, true, null]',
+    ],
+)
+def test_escapes_split_anywhere(text: bytes) -> None:
+    json.loads(text)  # a valid document
+    for cut in range(len(text) + 1):
+        for cut2 in range(cut, len(text) + 1, 3):
+            sizes = iter([cut or 1, (cut2 - cut) or 1, len(text)] + [len(text)] * 3)
+            assert feed(text, sizes, limit=6) == 0, (cut, cut2)
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\n\x00é', max_size=8)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text('[]{}"\\k', max_size=4), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_documents, chunk=st.integers(1, 40), limit=st.integers(1, 12), indent=st.sampled_from([None, 1]))
+def test_matches_a_plain_lexer_on_any_document_and_chunking(
+    document: Any, chunk: int, limit: int, indent: int | None
+) -> None:
+    text = json.dumps(document, indent=indent).encode()
+    end, deepest = reference_depths(text)
+    got = feed(text, itertools.repeat(chunk), limit)
+    assert got == (None if deepest > limit else end)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
+def test_no_report_of_the_corpus_is_refused() -> None:
+    reports = [p for p in CORPUS.rglob("*") if p.suffix in (".json", ".sarif")]
+    assert reports
+    for path in reports:
+        text = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        end, deepest = reference_depths(text)
+        assert deepest < 32, path  # real reports nest ~10-30 levels: far from the limit
+        assert feed(text, itertools.repeat(_json.CHUNK_SIZE)) == end, path
+
+
+# --- through items/kvitems -----------------------------------------------------------------------------
+
+
+def write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "report.json"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"results": [' + b"[" * (MAX_DEPTH + 1),  # refused before the file even ends
+        b'{"results": [' + nested(MAX_DEPTH, b"[", b"]") + b"]}",
+        b'{"files": ' + nested(MAX_DEPTH, b'{"a": ', b"}") + b"}",
+    ],
+    ids=["unclosed", "arrays", "objects"],
+)
+def test_items_and_kvitems_refuse_in_one_line(tmp_path: Path, data: bytes) -> None:
+    path = write(tmp_path, data)
+    for read in (lambda: list(_json.items(path, "results.item")), lambda: list(_json.kvitems(path, "files"))):
+        with pytest.raises(InputError) as raised:
+            read()
+        assert str(raised.value) == f"{path}: {REFUSAL}"
+
+
+def test_nesting_up_to_the_limit_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, b'{"results": [' + nested(MAX_DEPTH - 2, b"[", b"]") + b"]}")
+    (value,) = _json.items(path, "results.item")
+    for _ in range(MAX_DEPTH - 3):
+        (value,) = value
+    assert value == [1]
+
+
+def test_a_utf8_bom_is_skipped(tmp_path: Path) -> None:
+    path = write(tmp_path, b'\xef\xbb\xbf{"meta": {"version": "7"}, "files": {"a.py": {"executed_lines": [1]}}}')
+    assert list(_json.items(path, "meta")) == [{"version": "7"}]
+    assert list(_json.kvitems(path, "files")) == [("a.py", {"executed_lines": [1]})]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b'{"results": [', "malformed JSON: parse error: premature EOF"),
+        (b'{"results" 1}', "malformed JSON: parse error: object key and value must be separated by a colon (':')"),
+        (b'{"results": "\xff\xfe"}', "malformed JSON: lexical error: invalid bytes in UTF8 string"),
+        (b'{"results": []} x', "malformed JSON: parse error: trailing garbage"),
+    ],
+)
+def test_errors_are_one_line(tmp_path: Path, data: bytes, problem: str) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(InputError) as raised:
+        list(_json.items(path, "results.item"))
+    assert str(raised.value) == f"{path}: {problem}"
+
+
+def test_objects_are_built_in_place_between_reads(tmp_path: Path) -> None:
+    """sarif.py streams a run's results by reading them, between two chunks, out of the run object
+    ijson is still building (the first object `map_type` hands out).  This pins that behaviour."""
+    results = [{"ruleId": f"R{i}", "message": {"text": "x" * 100}} for i in range(5_000)]
+    path = write(tmp_path, json.dumps({"runs": [{"tool": {"name": "t"}, "results": results}]}).encode())
+    run: dict[str, Any] = {}
+    drained: list[str] = []
+    sizes: list[int] = []
+
+    def between_reads() -> None:
+        partial = run.get("results")
+        if isinstance(partial, list) and len(partial) > 1:
+            sizes.append(len(partial))
+            drained.extend(result["ruleId"] for result in partial[:-1])  # the last may be half-built
+            del partial[:-1]  # ijson keeps appending to the same list
+
+    maps = itertools.chain((run,), iter(dict, None)).__next__
+    (built,) = _json.items(path, "runs.item", map_type=maps, between_reads=between_reads)
+    assert built is run
+    drained.extend(result["ruleId"] for result in built["results"])
+    assert drained == [result["ruleId"] for result in results]
+    assert len(sizes) > 3 and max(sizes) < len(results) // 2  # never the whole list at once

@@ -39,7 +39,7 @@ def run(arguments: Sequence[str], output_format: str, out: TextIO) -> ExitStatus
                 for report in reports
             ],
         }
-        json.dump(document, out, indent=2)
+        out.write(json.dumps(document, indent=2))  # one write, not thousands of small ones
         out.write("\n")
     else:
         _write_table(reports, metrics, out)

@@ -340,15 +340,22 @@ def _database_url(value: str | None) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--max-body", type=click.IntRange(min=1), default=1024 * 1024, show_default=True, metavar="BYTES",
               help="Refuse request bodies larger than this (413).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes (each with its own database pool); more than 1 uses more cores.")
+@click.option("--token-cache-seconds", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              metavar="SECONDS",
+              help="Reuse a successful token check this long (0: never); a revocation takes up to this long.")
 @click.pass_context
-def serve(context: click.Context, database_url: str | None, host: str, port: int, max_body: int) -> None:
+def serve(context: click.Context, database_url: str | None, host: str, port: int, max_body: int, workers: int,
+          token_cache_seconds: float) -> None:
     """Run the store server: verdict upload and query API (/api/v1), /metrics, /healthz, /readyz.
 
     Needs the optional extra gatekeeper[server]. Stops on SIGTERM after finishing requests in flight.
     """
     from gatekeeper.commands.serve import ServeOptions, run
 
-    options = ServeOptions(database_url=_database_url(database_url), host=host, port=port, max_body=max_body)
+    options = ServeOptions(database_url=_database_url(database_url), host=host, port=port, max_body=max_body,
+                           workers=workers, token_cache_seconds=token_cache_seconds)
     _run(lambda: run(options), context.obj["debug"])
 
 

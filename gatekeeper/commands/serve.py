@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 
 #: How long, in seconds, a stopping server waits for requests in flight before dropping them.
 GRACEFUL_SECONDS = 30
+
+#: How `--workers` processes receive their options (they build their own app and engine).
+_OPTIONS_ENV = "GATEKEEPER_SERVE_OPTIONS"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,28 +23,56 @@ class ServeOptions:
     host: str
     port: int
     max_body: int
+    workers: int = 1
+    token_cache_seconds: float = 5.0
+
+
+def _app(options: ServeOptions, engine: Any = None) -> Any:
+    from gatekeeper.server.app import create_app
+    from gatekeeper.server.db import make_engine
+
+    if engine is None:  # a worker: the parent has migrated the database already
+        engine = make_engine(options.database_url)
+    return create_app(engine, max_body=options.max_body, token_cache_seconds=options.token_cache_seconds)
+
+
+def worker_app() -> Any:
+    """The app factory each `--workers` process calls (uvicorn `factory=True`)."""
+    return _app(ServeOptions(**json.loads(os.environ[_OPTIONS_ENV])))
 
 
 def run(options: ServeOptions) -> ExitStatus:
-    """Migrate the database, then serve; the migration runs first so a bad URL is a one-line error."""
+    """Migrate the database, then serve; the migration runs first so a bad URL is a one-line error.
+
+    One worker serves the app built here; more are separate processes (one GIL each), each with its
+    own engine and connection pool, started by uvicorn from `worker_app`.  uvicorn picks uvloop and
+    httptools when they are installed (`uvicorn[standard]`)."""
     try:
         import uvicorn
 
-        from gatekeeper.server.app import create_app
+        from gatekeeper.server.app import create_app  # noqa: F401 - fail here, with the hint, if missing
         from gatekeeper.server.db import open_database, redacted
     except ImportError as error:
         raise UsageError(f"the server needs the optional extra: pip install 'gatekeeper[server]' ({error})") from None
 
     engine = open_database(options.database_url)
-    app = create_app(engine, max_body=options.max_body)
-    print(f"gatekeeper: serving {redacted(options.database_url)} on http://{options.host}:{options.port}", flush=True)
-    uvicorn.run(
-        app,
-        host=options.host,
-        port=options.port,
-        access_log=False,  # our middleware logs each request as one JSON line
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        log_level="warning",
-        server_header=False,
-    )
+    settings: dict[str, Any] = {
+        "host": options.host,
+        "port": options.port,
+        "access_log": False,  # our middleware logs each request as one JSON line
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+        "log_level": "warning",
+        "server_header": False,
+    }
+    if options.workers > 1:
+        engine.dispose()  # workers open their own connections
+        os.environ[_OPTIONS_ENV] = json.dumps(asdict(options))
+        app: Any = "gatekeeper.commands.serve:worker_app"
+        settings.update(factory=True, workers=options.workers)
+    else:
+        app = _app(options, engine)
+    workers = f", {options.workers} workers" if options.workers > 1 else ""
+    print(f"gatekeeper: serving {redacted(options.database_url)} on http://{options.host}:{options.port}{workers}",
+          flush=True)
+    uvicorn.run(app, **settings)
     return ExitStatus.PASS

@@ -14,6 +14,7 @@ import hmac
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -23,6 +24,8 @@ from gatekeeper.server.db import tokens
 from gatekeeper.store.sqlite import _utc_text
 
 PREFIX = "gk"
+#: How long, in seconds, the server reuses a successful token check by default (`serve --token-cache-seconds`).
+DEFAULT_TOKEN_CACHE_SECONDS = 5.0
 _ID = re.compile(r"[0-9a-f]{12}")
 
 
@@ -135,3 +138,41 @@ def verify(engine: Engine, presented: str) -> Token | None:
     if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= _now()):
         return None
     return token
+
+
+class TokenCache:
+    """Successful verifications, reused for `seconds` without asking the database.
+
+    Keyed by the SHA-256 of the whole presented text (never the text itself); only live tokens are kept,
+    so a wrong secret always reaches `verify`.  The price: a token revoked while cached keeps working in
+    this process for up to `seconds` (an expiry date is still checked on every use).  0 disables it.
+    Used from the event loop only, so no lock is needed."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[bytes, tuple[float, Token]] = {}
+
+    def get(self, presented: str) -> Token | None:
+        if self.seconds <= 0:
+            return None
+        key = hashlib.sha256(presented.encode()).digest()
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        until, token = entry
+        if until <= time.monotonic() or (token.expires_at is not None and token.expires_at <= _now()):
+            self._entries.pop(key, None)
+            return None
+        return token
+
+    def put(self, presented: str, token: Token) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            now = time.monotonic()
+            self._entries = {key: entry for key, entry in self._entries.items() if entry[0] > now}
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+        self._entries[hashlib.sha256(presented.encode()).digest()] = (time.monotonic() + self.seconds, token)

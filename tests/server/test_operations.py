@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gatekeeper.server import auth
+from gatekeeper.server.db import open_database
 from tests.server.conftest import GATEKEEPER, Server, start_server, unique_project
 
 
@@ -32,7 +34,7 @@ def test_tokens_cli_create_list_revoke(tmp_path: Path, make_verdict: Any) -> Non
     ]
     assert token.split("_", 2)[2] not in listed.stdout  # the secret is never shown again
 
-    server = start_server(db_url, tmp_path)
+    server = start_server(db_url, tmp_path, "--token-cache-seconds", "0")  # revocation at once
     try:
         server.tokens["ci"] = token
         assert server.put(make_verdict(project="bank/app"), token="ci").status_code == 201
@@ -52,6 +54,44 @@ def test_tokens_cli_create_list_revoke(tmp_path: Path, make_verdict: Any) -> Non
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(line["token_id"] == token_id and line["status"] == 201 for line in lines)
     assert token.split("_", 2)[2] not in log
+
+
+def test_revocation_takes_effect_within_the_token_cache_time(tmp_path: Path, make_verdict: Any) -> None:
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
+    token = _cli("tokens", "create", "--scope", "upload", "--db", db_url, cwd=tmp_path).stdout.strip()
+    server = start_server(db_url, tmp_path, "--token-cache-seconds", "3")
+    try:
+        server.tokens["ci"] = token
+        assert server.put(make_verdict(project="bank/app"), token="ci").status_code == 201
+        # A wrong secret for a cached token's id is never answered from the cache.
+        assert server.put(make_verdict(project="bank/app"), token=token[:-4] + "xxxx").status_code == 401
+        revoked_at = time.monotonic()
+        engine = open_database(db_url)  # in-process: the CLI's start-up could outlast the cache time
+        try:
+            assert auth.revoke(engine, token.split("_")[1])
+        finally:
+            engine.dispose()
+        if time.monotonic() - revoked_at < 1.5:
+            assert server.put(make_verdict(project="bank/app"), token="ci").status_code == 201  # still cached
+        time.sleep(3.2)
+        assert server.put(make_verdict(project="bank/app"), token="ci").status_code == 401
+    finally:
+        server.stop()
+
+
+def test_workers_serve_from_several_processes(tmp_path: Path, make_verdict: Any) -> None:
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
+    token = _cli("tokens", "create", "--scope", "admin", "--db", db_url, cwd=tmp_path).stdout.strip()
+    server = start_server(db_url, tmp_path, "--workers", "2")
+    try:
+        server.tokens["ci"] = token
+        verdicts = [make_verdict(project="bank/app") for _ in range(6)]
+        assert [server.put(verdict, token="ci").status_code for verdict in verdicts] == [201] * 6
+        assert server.put(verdicts[0], token="ci").status_code == 200
+        assert server.rows() == 6
+        assert server.get(f"/api/v1/verdicts/{verdicts[5]['id']}", token="ci").json()["id"] == verdicts[5]["id"]
+    finally:
+        assert server.stop() in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
 
 
 def test_default_database_is_created_in_the_cwd(tmp_path: Path) -> None:

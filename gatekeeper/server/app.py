@@ -354,7 +354,7 @@ def _schema_problem(validator: Any, document: Any, fast: Any = None) -> tuple[st
         try:
             if fast.is_valid(document):
                 return None
-        except Exception:  # noqa: BLE001 - anything it cannot judge, jsonschema judges
+        except Exception:  # anything it cannot judge, jsonschema judges
             pass
     from jsonschema.exceptions import best_match
 

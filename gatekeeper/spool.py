@@ -28,6 +28,7 @@ from typing import Any
 
 from gatekeeper.errors import GatekeeperError, UsageError
 from gatekeeper.status import ExitStatus
+from gatekeeper.store import make_workspace_directory
 from gatekeeper.upload import DeliveryResult, Outcome, body_of, deliver, verdict_id_of
 
 SPOOL_ENV = "GATEKEEPER_SPOOL"
@@ -109,7 +110,7 @@ class Spool:
 
     def _write_atomically(self, directory: Path, name: str, data: bytes) -> Path:
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            make_workspace_directory(directory)
             handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
             try:
                 with os.fdopen(handle, "wb") as file:

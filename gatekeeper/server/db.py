@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
 
 from gatekeeper.errors import StoreError
-from gatekeeper.store import VerdictSummary
+from gatekeeper.store import VerdictSummary, make_workspace_directory
 from gatekeeper.store.sqlite import _canonical, _metric_rows, _utc_text
 
 metadata = MetaData()
@@ -119,7 +119,7 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             try:
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                make_workspace_directory(Path(database).expanduser().parent)
             except OSError as error:
                 raise StoreError(url, f"cannot create its folder: {error.strerror}") from None
         # SQLite keeps SQLAlchemy's default pool (5 + 10 overflow): one writer at a time, and 32 connections

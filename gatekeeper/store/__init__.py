@@ -8,6 +8,7 @@ stays cheap.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ from typing import Any, Protocol
 
 from gatekeeper.errors import StoreError
 
-__all__ = ["STORE_ENV", "StoreError", "VerdictStore", "VerdictSummary", "default_store_path"]
+__all__ = [
+    "STORE_ENV",
+    "StoreError",
+    "VerdictStore",
+    "VerdictSummary",
+    "default_store_path",
+    "make_workspace_directory",
+]
 
 #: The environment variable naming the embedded store file (the CLI's `--store` defaults to it).
 STORE_ENV = "GATEKEEPER_STORE"
@@ -85,3 +93,23 @@ def default_store_path() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(".gatekeeper") / "verdicts.db"
+
+
+WORKSPACE_DIRECTORY = ".gatekeeper"
+
+
+def make_workspace_directory(directory: Path) -> None:
+    """Create `directory`; where it lies in a `.gatekeeper/` folder, keep that folder out of git.
+
+    The store, the spool and the server's default database live in the job's workspace, often a
+    developer's checkout: a `.gitignore` of `*` inside keeps them out of `git status` and commits.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for folder in (directory, *directory.parents):
+        if folder.name == WORKSPACE_DIRECTORY:
+            ignore = folder / ".gitignore"
+            if not ignore.exists():
+                with contextlib.suppress(OSError):  # a read-only folder still works; only this is lost
+                    ignore.write_text("# written by gatekeeper: its store and spool stay out of git\n*\n")
+            return
+

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary
+from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 
 _T = TypeVar("_T")
 
@@ -121,7 +121,7 @@ class SqliteStore:
             if not create:
                 raise StoreError(self.path, "does not exist (no verdicts recorded yet)")
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                make_workspace_directory(self.path.parent)
             except OSError as error:
                 raise StoreError(self.path, f"cannot create its directory: {error.strerror}") from None
         # A URI, so a reader's mode=rw never creates the file; as_uri() escapes '?' and '#'.

@@ -373,3 +373,15 @@ def test_default_store_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert default_store_path() == tmp_path / "v.db"
     monkeypatch.setenv("GATEKEEPER_STORE", "")
     assert default_store_path() == Path(".gatekeeper") / "verdicts.db"
+
+
+def test_the_workspace_folder_keeps_itself_out_of_git(tmp_path: Path) -> None:
+    store_file = tmp_path / ".gatekeeper" / "verdicts.db"
+    with SqliteStore(store_file) as store:
+        store.add(make_verdict("55555555-eeee"))
+    ignore = tmp_path / ".gatekeeper" / ".gitignore"
+    assert ignore.read_text().splitlines()[-1] == "*"
+    ignore.write_text("mine\n")  # a team's own ignore file is never overwritten
+    with SqliteStore(store_file) as store:
+        store.add(make_verdict("66666666-ffff"))
+    assert ignore.read_text() == "mine\n"

@@ -5,7 +5,7 @@ Cobertura, lcov/istanbul LCOV, coverage.py JSON format 3, semgrep/CodeQL-style S
 sizes the performance issue names.  Alongside the reports, `manifest.json` records what each one
 contains (counted while writing), so `run.py` can check every contender read it completely.
 
-    .venv/bin/python bench/generate.py              # full sizes (~620 MB, ~1 minute)
+    .venv/bin/python bench/generate.py              # full sizes (~550 MB, ~1.5 minutes)
     .venv/bin/python bench/generate.py --scale 0.1  # a tenth, for quick runs
 """
 

@@ -6,10 +6,10 @@ and their order rotates between repetitions, so drift in the machine's load spre
 each figure is the median of the repetitions.  The targets
 are checked as ratios measured in the same run, never against absolute numbers from elsewhere.
 
-    .venv/bin/python bench/generate.py            # once: writes bench/data/ (~620 MB)
-    .venv/bin/python bench/run.py                 # ~10 minutes; bench/results/latest.{md,json}
+    .venv/bin/python bench/generate.py            # once: writes bench/data/ (~550 MB)
+    .venv/bin/python bench/run.py                 # ~8 minutes; bench/results/latest.{md,json}
 
-Options: --repeat N, --cases junit,lcov, --no-cold-start, --name NAME (results file name).
+Options: --repeat N, --cases junit,lcov, --data DIR, --no-cold-start, --cold-start-only, --name NAME.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from _fast_common import line_mask, no_cyclic_gc, patched
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence
 from gatekeeper.parsers import coveragepy
+from gatekeeper.parsers.cobertura import MAX_LINE
 
 
 def _lines(value: object, name: str, shown: Path) -> list[int]:
@@ -32,7 +33,7 @@ def _lines(value: object, name: str, shown: Path) -> list[int]:
         numbers = value
     else:
         numbers = [n for n in value if isinstance(n, int) and not isinstance(n, bool) and n >= 0]
-    if numbers and max(numbers) > coveragepy.MAX_LINE:
+    if numbers and max(numbers) > MAX_LINE:
         raise InputError(shown, f"files[{name!r}]: line number {max(numbers)} is out of range: a corrupt report?")
     return numbers
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fast_common import no_cyclic_gc, patched
 
 from gatekeeper.model import Evidence
-from gatekeeper.parsers import sarif
+from gatekeeper.parsers import _security, sarif
 
 
 def _memoised(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -44,8 +44,8 @@ def _memoised(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def parse(path: Path) -> Evidence:
     """`gatekeeper.parsers.sarif.parse` with the changes above (fresh caches per call)."""
     replacements = {
-        "uri_to_path": _memoised(sarif.uri_to_path),
-        "severity_from_security_severity": _memoised(sarif.severity_from_security_severity),
+        "uri_to_path": _memoised(_security.uri_to_path),
+        "severity_from_security_severity": _memoised(_security.severity_from_security_severity),
     }
     with patched(sarif, **replacements), no_cyclic_gc():
         return sarif.parse(path)

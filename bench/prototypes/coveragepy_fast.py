@@ -22,7 +22,7 @@ from _fast_common import line_mask, no_cyclic_gc, patched
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence
 from gatekeeper.parsers import coveragepy
-from gatekeeper.parsers.cobertura import MAX_LINE
+from gatekeeper.parsers._coverage import MAX_LINE
 
 
 def _lines(value: object, name: str, shown: Path) -> list[int]:

@@ -27,9 +27,9 @@ from xml.parsers import expat
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, Evidence, FileCoverage, line_mask
+from gatekeeper.parsers._coverage import coverage_errors, line_number, positive
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
-from gatekeeper.parsers.cobertura import LineOutOfRange, line_number, positive
 
 
 class NotClover(Exception):
@@ -135,12 +135,8 @@ def parse(path: Path) -> Evidence:
     handler = _Handler(parser)
     parser.StartElementHandler = handler.start_root
     parser.EndElementHandler = handler.end
-    try:
+    with coverage_errors(path, "Clover", NotClover):
         parse_file(parser, path)
-    except NotClover as error:
-        raise InputError(path, f"not a Clover report: {error}") from None
-    except LineOutOfRange as error:
-        raise InputError(path, str(error)) from None
     if not handler.confirmed:
         raise InputError(path, "not a Clover report: no <project> element")
     return Evidence(coverage=handler.coverage())

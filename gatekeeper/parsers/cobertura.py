@@ -25,40 +25,9 @@ from xml.parsers import expat
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage, line_mask
+from gatekeeper.parsers._coverage import MAX_LINE, LineOutOfRange, coverage_errors, line_number, positive
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
-
-#: Line numbers above this are refused as corrupt: no real source file is that long, and the line bitmask
-#: of a mangled report's line 10**12 would exhaust memory.  Shared by every coverage parser.
-MAX_LINE = 10_000_000
-
-
-class LineOutOfRange(Exception):
-    """A line number above MAX_LINE: the report is corrupt."""
-
-    def __init__(self, number: int) -> None:
-        super().__init__(f"line number {number} is out of range (above {MAX_LINE:,}): a corrupt report?")
-
-
-def line_number(value: str | None) -> int:
-    """A line number attribute; -1 (skipped) for blanks, junk and negatives, LineOutOfRange if absurd."""
-    number = to_int(value, -1)
-    if number > MAX_LINE:
-        raise LineOutOfRange(number)
-    return number
-
-
-def positive(value: str | None) -> bool:
-    """Whether a hit count is above zero, for "3", "3.0", "1e3" or 2**40; junk and negatives are zero."""
-    if not value or value == "0":
-        return False
-    try:
-        return int(value) > 0
-    except ValueError:
-        try:
-            return float(value) > 0.0  # NaN compares False
-        except ValueError:
-            return False
 
 
 def condition_coverage(value: str | None) -> tuple[int, int] | None:
@@ -197,12 +166,8 @@ def parse(path: Path) -> Evidence:
     handler = _Handler(parser)
     parser.StartElementHandler = handler.start_root
     parser.EndElementHandler = handler.end
-    try:
+    with coverage_errors(path, "Cobertura", NotCobertura):
         parse_file(parser, path)
-    except NotCobertura as error:
-        raise InputError(path, f"not a Cobertura report: {error}") from None
-    except LineOutOfRange as error:
-        raise InputError(path, str(error)) from None
     if handler.root is None:
         raise InputError(path, "not a Cobertura report: no <coverage> root element")
     coverage, notes = handler.coverage()

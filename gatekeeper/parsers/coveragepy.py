@@ -22,9 +22,9 @@ from typing import Any
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, Evidence, FileCoverage, line_mask
+from gatekeeper.parsers._coverage import MAX_LINE
 from gatekeeper.parsers._json import items, kvitems
 from gatekeeper.parsers._security import normalise_path
-from gatekeeper.parsers.cobertura import MAX_LINE
 
 #: The newest JSON report format this module knows (coverage.py's jsonreport.FORMAT_VERSION).
 KNOWN_FORMAT = 3

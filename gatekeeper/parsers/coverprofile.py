@@ -26,7 +26,7 @@ from pathlib import Path
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, Evidence, FileCoverage
-from gatekeeper.parsers.cobertura import MAX_LINE
+from gatekeeper.parsers._coverage import MAX_LINE
 
 _MODES = frozenset({"set", "count", "atomic"})
 

@@ -20,11 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from xml.parsers import expat
 
-from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage, line_mask
+from gatekeeper.parsers._coverage import coverage_errors, line_number
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
-from gatekeeper.parsers.cobertura import LineOutOfRange, line_number
 
 #: Elements that own counters; a `<counter>` outside all of them is a report-level total.
 _COUNTER_OWNERS = frozenset({"group", "package", "class", "method", "sourcefile"})
@@ -186,11 +185,7 @@ def parse(path: Path) -> Evidence:
     handler = _Handler(parser)
     parser.StartElementHandler = handler.start_root
     parser.EndElementHandler = handler.end
-    try:
+    with coverage_errors(path, "JaCoCo", NotJaCoCo):
         parse_file(parser, path)
-    except NotJaCoCo as error:
-        raise InputError(path, f"not a JaCoCo report: {error}") from None
-    except LineOutOfRange as error:
-        raise InputError(path, str(error)) from None
     coverage, notes = handler.coverage()
     return Evidence(coverage=coverage, notes=notes)

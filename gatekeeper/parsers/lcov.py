@@ -18,8 +18,8 @@ from pathlib import Path
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, Evidence, FileCoverage, line_mask
+from gatekeeper.parsers._coverage import MAX_LINE, positive
 from gatekeeper.parsers._security import normalise_path
-from gatekeeper.parsers.cobertura import MAX_LINE, positive
 
 #: Record keys of the LCOV format (geninfo(1) man page, lcov 2.x included); the first must be one.
 _KEYS = frozenset({"TN", "SF", "VER", "FN", "FNDA", "FNF", "FNH", "FNL", "FNA", "BRDA", "BRF", "BRH"}) | {

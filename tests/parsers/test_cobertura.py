@@ -10,7 +10,8 @@ from gatekeeper import metrics
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, CoverageTotals, Evidence, mask_lines
 from gatekeeper.parsers import merge, read_report
-from gatekeeper.parsers.cobertura import condition_coverage, parse, positive
+from gatekeeper.parsers._coverage import positive
+from gatekeeper.parsers.cobertura import condition_coverage, parse
 
 
 def write(tmp_path: Path, xml: str, name: str = "coverage.xml") -> Path:

@@ -11,16 +11,8 @@ import pytest
 from gatekeeper.spool import Spool
 from tests.client.loopback import LoopbackStore, free_port
 from tests.client.test_spool import run
+from tests.test_cli_check import FAILING_JUNIT, PASSING_JUNIT
 
-PASSING_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest" tests="2">
-<testcase classname="t" name="a" time="0.1"/><testcase classname="t" name="b" time="0.2"/>
-</testsuite></testsuites>"""
-FAILING_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest" tests="2">
-<testcase classname="t" name="a" time="0.1"/>
-<testcase classname="t" name="b" time="0.2"><failure message="assert 1 == 2">trace</failure></testcase>
-</testsuite></testsuites>"""
 POLICY = """policy: upload-test
 gates:
   - id: tests-all-pass

@@ -112,6 +112,19 @@ class FileCoverage:
     covered: int
     branches: Mapping[int, tuple[int, int]] | None = None
 
+    @classmethod
+    def from_lines(
+        cls,
+        path: str,
+        statements: Iterable[int],
+        covered: Iterable[int],
+        branches: Mapping[int, tuple[int, int]] | None,
+    ) -> FileCoverage:
+        """A file's record from the line numbers a parser collected; empty branch data means none."""
+        return cls(
+            path=path, statements=line_mask(statements), covered=line_mask(covered), branches=branches or None
+        )
+
     @property
     def lines_total(self) -> int:
         return self.statements.bit_count()

@@ -26,7 +26,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Coverage, Evidence, FileCoverage, line_mask
+from gatekeeper.model import Coverage, Evidence, FileCoverage
 from gatekeeper.parsers._coverage import coverage_errors, line_number, positive
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
@@ -110,14 +110,7 @@ class _Handler:
 
     def end(self, name: str) -> None:
         if name == "file" and self.path is not None:
-            self.records.append(
-                FileCoverage(
-                    path=self.path,
-                    statements=line_mask(self.statements),
-                    covered=line_mask(self.covered),
-                    branches=self.branches or None,
-                )
-            )
+            self.records.append(FileCoverage.from_lines(self.path, self.statements, self.covered, self.branches))
             self.path = None
         elif name == "project":
             self.in_project = False

@@ -24,7 +24,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage, line_mask
+from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage
 from gatekeeper.parsers._coverage import MAX_LINE, LineOutOfRange, coverage_errors, line_number, positive
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
@@ -122,14 +122,7 @@ class _Handler:
         if name == "method":
             self.in_method = max(self.in_method - 1, 0)
         elif name == "class" and self.path is not None:
-            self.records.append(
-                FileCoverage(
-                    path=self.path,
-                    statements=line_mask(self.statements),
-                    covered=line_mask(self.covered),
-                    branches=self.branches or None,
-                )
-            )
+            self.records.append(FileCoverage.from_lines(self.path, self.statements, self.covered, self.branches))
             self.path = None
 
     def coverage(self) -> tuple[Coverage, tuple[str, ...]]:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from xml.parsers import expat
 
-from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage, line_mask
+from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage
 from gatekeeper.parsers._coverage import coverage_errors, line_number
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
@@ -139,14 +139,7 @@ class _Handler:
             self.from_counters.append(path)
             self._add_totals(self.counters)
             return
-        self.records.append(
-            FileCoverage(
-                path=path,
-                statements=line_mask(self.statements),
-                covered=line_mask(self.covered),
-                branches=self.branches or None,
-            )
-        )
+        self.records.append(FileCoverage.from_lines(path, self.statements, self.covered, self.branches))
 
     def _add_totals(self, counters: dict[str, tuple[int, int]]) -> None:
         lines = counters.get("LINE", (0, 0))

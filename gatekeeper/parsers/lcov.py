@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Coverage, Evidence, FileCoverage, line_mask
+from gatekeeper.model import Coverage, Evidence, FileCoverage
 from gatekeeper.parsers._coverage import MAX_LINE, positive
 from gatekeeper.parsers._security import normalise_path
 
@@ -43,12 +43,8 @@ class _Record:
     branches: dict[int, list[int]] = field(default_factory=dict)
 
     def close(self) -> FileCoverage:
-        return FileCoverage(
-            path=self.path,
-            statements=line_mask(self.statements),
-            covered=line_mask(self.covered),
-            branches={n: (c, t) for n, (c, t) in self.branches.items()} or None,
-        )
+        branches = {n: (c, t) for n, (c, t) in self.branches.items()}
+        return FileCoverage.from_lines(self.path, self.statements, self.covered, branches)
 
 
 def parse(path: Path) -> Evidence:

@@ -344,9 +344,22 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Policy:
         if any(parent_path.resolve() == earlier.resolve() for earlier in chain):
             cycle = " -> ".join(str(p) for p in (*chain, parent_path))
             raise PolicyError([f"{path}:{line}:{column}: extends '{label}' makes a cycle: {cycle}"])
-        parents.append(_load(parent_path, chain))
+        try:
+            parents.append(_load(parent_path, chain))
+        except PolicyError as error:
+            if isinstance(target, str):
+                raise
+            raise PolicyError([_named_by_url(problem, parent_path, label) for problem in error.problems]) from None
     own, disabled = _build(path, located)
     return _inherit(own, disabled, parents, located)
+
+
+def _named_by_url(problem: str, cached: Path, url: str) -> str:
+    """A problem inside a fetched policy names the URL its author knows, not our cache file's hash name."""
+    prefix = f"{cached}:"
+    if problem.startswith(prefix):
+        return f"{url} (cached as {cached}):{problem[len(prefix):]}"
+    return problem
 
 
 def _resolve_extends(path: Path, target: str | dict[str, str], where: Location) -> Path:

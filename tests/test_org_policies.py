@@ -419,8 +419,10 @@ def test_a_fetched_policy_may_not_extend_a_relative_path(
     server.files["/policies/base.yaml"] = b"policy: base\n"
     team = pinned_team(tmp_path, server.url("/policies/central.yaml"), digest(central))
     cached = cache / "policies" / f"{digest(central)}.yaml"
+    url = server.url("/policies/central.yaml")
     assert problems_of(team) == [
-        f"{cached}:2:10: extends 'base.yaml': a fetched policy may extend only bundled packs or pinned URLs"
+        f"{url} (cached as {cached}):2:10: extends 'base.yaml': a fetched policy may extend only bundled packs "
+        "or pinned URLs"
     ]
     assert server.requests == ["/policies/central.yaml"]
 
@@ -444,6 +446,18 @@ def test_a_fetched_policy_may_extend_a_bundled_pack(tmp_path: Path, cache: Path,
     policy: Policy = load_policy(team)
     assert (policy.model, policy.level) == ("caict-devops-cd", 3)
     assert {"no-critical-or-high-findings", "g", "line-coverage"} <= {gate.id for gate in policy.gates}
+
+
+def test_a_mistake_in_a_fetched_policy_names_its_url(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
+    """Its author knows the URL they published, not the digest-named file our cache keeps it in."""
+    central = "policy: central\ngates:\n  - {id: g, metric: tests.totl, min: 5}\n"
+    server.files["/policies/central.yaml"] = central.encode()
+    url = server.url("/policies/central.yaml")
+    team = pinned_team(tmp_path, url, digest(central))
+    (problem,) = problems_of(team)
+    cached = cache / "policies" / f"{digest(central)}.yaml"
+    assert problem.startswith(f"{url} (cached as {cached}):3:")
+    assert "tests.totl" in problem
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""`gatekeeper verdicts list|show`: read back what `check` recorded in the embedded store."""
+"""`gatekeeper verdicts list|show`: read back what `check` recorded, in the embedded store or on a
+store server (`--server`, the same read API the pages use)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TextIO
 
 from gatekeeper.outputs import renderer_for
 from gatekeeper.status import ExitStatus
-from gatekeeper.store import StoreError, VerdictSummary, default_store_path
+from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 
 _NONE = "-"
 
@@ -24,10 +25,13 @@ def list_verdicts(
     out: TextIO,
     *,
     since: str | None = None,
+    server: str | None = None,
 ) -> ExitStatus:
     """Recorded verdicts, newest first.  No store yet is not an error: nothing has been recorded."""
     from gatekeeper.store.sqlite import SqliteStore
 
+    if server:
+        return _list_remote(server, project, branch, status, since, limit, output_format, out)
     path = Path(store_path) if store_path else default_store_path()
     if not path.exists():
         if output_format == "json":
@@ -53,6 +57,41 @@ def list_verdicts(
     return ExitStatus.PASS
 
 
+def _list_remote(
+    server: str,
+    project: str | None,
+    branch: str | None,
+    status: str | None,
+    since: str | None,
+    limit: int | None,
+    output_format: str,
+    out: TextIO,
+) -> ExitStatus:
+    """As `list_verdicts`, from a store server: one more than asked tells whether more exist (the API
+    has no count, and counting 100,000 verdicts page by page is not worth a footer)."""
+    from gatekeeper.store.remote import RemoteStore
+
+    with RemoteStore(server) as store:
+        wanted = None if limit is None else limit + 1
+        summaries = store.list(project=project, branch=branch, status=status, since=since, limit=wanted)
+        where = store.base
+    more = limit is not None and len(summaries) > limit
+    summaries = summaries[:limit]
+    if output_format == "json":
+        json.dump([asdict(summary) for summary in summaries], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return ExitStatus.PASS
+    if not summaries:
+        filtered = any(value is not None for value in (project, branch, status, since))
+        what = "no verdicts match these filters" if filtered else "no verdicts recorded yet"
+        out.write(f"{what} (server: {where})\n")
+        return ExitStatus.PASS
+    _write_table(summaries, out)
+    if more:
+        out.write(f"(newest {len(summaries)} shown; --limit N shows more)\n")
+    return ExitStatus.PASS
+
+
 def show_verdict(
     store_path: str | Path | None,
     verdict_id: str,
@@ -61,12 +100,22 @@ def show_verdict(
     *,
     project: str | None = None,
     branch: str | None = None,
+    server: str | None = None,
 ) -> ExitStatus:
-    """One recorded verdict by id, unique id prefix, or "latest" (of a project/branch, if given)."""
+    """One recorded verdict by id, unique id prefix (embedded store only), or "latest" (of a
+    project/branch, if given)."""
     from gatekeeper.store.sqlite import SqliteStore
 
-    path = Path(store_path) if store_path else default_store_path()
-    with SqliteStore(path, create=False) as store:
+    store: VerdictStore
+    if server:
+        from gatekeeper.store.remote import RemoteStore
+
+        store = RemoteStore(server)
+        path: str | Path = store.base
+    else:
+        path = Path(store_path) if store_path else default_store_path()
+        store = SqliteStore(path, create=False)
+    try:
         if verdict_id == "latest":
             verdict = store.latest(project=project, branch=branch)
             if verdict is None:
@@ -74,6 +123,8 @@ def show_verdict(
                 raise StoreError(path, f"no verdicts recorded yet{f' for {scope}' if scope else ''}")
         else:
             verdict = store.get(verdict_id)
+    finally:
+        store.close()
     out.write(renderer_for(output_format)(verdict))
     return ExitStatus.PASS
 
@@ -94,9 +145,7 @@ def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
     ]
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
     for row in (header, *rows):
-        out.write(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def _plain(value: Any) -> str:

@@ -1,8 +1,8 @@
 """Where verdicts are recorded: the seam every store implements, and what they share.
 
-The embedded store (`gatekeeper.store.sqlite`) is the default; a store-server client will be a second
-implementation of `VerdictStore`.  Implementations are imported where used, so importing this package
-stays cheap.
+The embedded store (`gatekeeper.store.sqlite`) is the default; `gatekeeper.store.remote` reads the
+same from a store server.  Implementations are imported where used, so importing this package stays
+cheap.
 """
 
 from __future__ import annotations
@@ -112,4 +112,3 @@ def make_workspace_directory(directory: Path) -> None:
                 with contextlib.suppress(OSError):  # a read-only folder still works; only this is lost
                     ignore.write_text("# written by gatekeeper: its store and spool stay out of git\n*\n")
             return
-

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 
 _T = TypeVar("_T")
@@ -61,6 +62,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX verdict_metrics_name ON verdict_metrics (name, verdict_id)",
         f"PRAGMA application_id = {APPLICATION_ID}",
+    ),
+    (
+        # Named releases (gatekeeper.release), and the lookups their readiness needs: a member's latest
+        # verdict by (project, commit) or (project, pipeline).
+        """
+        CREATE TABLE releases (
+            name TEXT PRIMARY KEY NOT NULL,
+            level INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            body TEXT NOT NULL  -- the release document (Release.to_document) as JSON
+        )
+        """,
+        "CREATE INDEX releases_created ON releases (created_at, name)",
+        'CREATE INDEX verdicts_project_commit_created ON verdicts (project, "commit", created_at)',
+        "CREATE INDEX verdicts_project_pipeline_created ON verdicts (project, pipeline, created_at)",
     ),
 )
 
@@ -191,9 +208,7 @@ class SqliteStore:
 
         def add_once() -> bool:
             with self._write():
-                found = self._connection.execute(
-                    "SELECT body FROM verdicts WHERE id = ?", (row["id"],)
-                ).fetchone()
+                found = self._connection.execute("SELECT body FROM verdicts WHERE id = ?", (row["id"],)).fetchone()
                 if found is None:
                     self._connection.execute(
                         'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline,'
@@ -221,16 +236,13 @@ class SqliteStore:
         """The verdict with this id, or with the one id starting with this prefix (≥ MIN_PREFIX chars)."""
 
         def lookup() -> str:
-            exact = self._connection.execute(
-                "SELECT body FROM verdicts WHERE id = ?", (id_or_prefix,)
-            ).fetchone()
+            exact = self._connection.execute("SELECT body FROM verdicts WHERE id = ?", (id_or_prefix,)).fetchone()
             if exact is not None:
                 return str(exact[0])
             if len(id_or_prefix) < MIN_PREFIX:
                 raise StoreError(
                     self.path,
-                    f"no verdict with id {id_or_prefix!r} (give the full id or at least {MIN_PREFIX} "
-                    "characters of it)",
+                    f"no verdict with id {id_or_prefix!r} (give the full id or at least {MIN_PREFIX} characters of it)",
                 )
             # Ids sharing a prefix are contiguous in id order: the first few at or after it tell all,
             # with no LIKE/GLOB wildcards to escape.
@@ -246,9 +258,7 @@ class SqliteStore:
             if len(candidates) > 1:
                 shown = ", ".join(identifier for identifier, _ in candidates[:2])
                 more = " and more" if len(candidates) > 2 else ""
-                raise StoreError(
-                    self.path, f"id prefix {id_or_prefix!r} is ambiguous: {shown}{more}; give more of it"
-                )
+                raise StoreError(self.path, f"id prefix {id_or_prefix!r} is ambiguous: {shown}{more}; give more of it")
             return str(candidates[0][1])
 
         with self._errors():
@@ -273,10 +283,7 @@ class SqliteStore:
     ) -> builtins.list[VerdictSummary]:
         """Summaries, newest first; `since` is inclusive; `limit=None` means all."""
         where, parameters = _where(self.path, project=project, branch=branch, status=status, since=since)
-        sql = (
-            f"SELECT {_SUMMARY_COLUMNS} FROM verdicts{where} ORDER BY created_at DESC, rowid DESC"
-            " LIMIT ? OFFSET ?"
-        )
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM verdicts{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         parameters += (-1 if limit is None else max(limit, 0), max(offset, 0))
         with self._errors():
             rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
@@ -307,6 +314,67 @@ class SqliteStore:
         sql = f"SELECT count(*) FROM verdicts{where}"
         with self._errors():
             return int(self._retry(lambda: self._connection.execute(sql, parameters).fetchone()[0]))
+
+    def latest_for(
+        self, project: str, *, commit: str | None = None, pipeline: str | None = None
+    ) -> dict[str, Any] | None:
+        """The newest verdict of `project` at this commit, or of this pipeline run: a release member's."""
+        if (commit is None) == (pipeline is None):
+            raise ValueError("give exactly one of commit and pipeline")
+        where, parameters = _where(self.path, project=project, commit=commit, pipeline=pipeline)
+        sql = f"SELECT body FROM verdicts{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        with self._errors():
+            found = self._retry(lambda: self._connection.execute(sql, parameters).fetchone())
+        return None if found is None else _load(self.path, found[0])
+
+    # -- releases --------------------------------------------------------------------------------
+
+    def put_release(self, release: Release) -> bool:
+        """Define or redefine a release by name; True when it was new.  Redefining keeps its creation
+        time, so lists keep their order."""
+        body = json.dumps(release.to_document(), separators=(",", ":"), ensure_ascii=False)
+        now = _utc_text(datetime.now(timezone.utc))
+
+        def put_once() -> bool:
+            # Read, then write, under the write lock taken up front: no other writer can come between.
+            with self._write():
+                found = self._connection.execute("SELECT body FROM releases WHERE name = ?", (release.name,)).fetchone()
+                if found is None:
+                    self._connection.execute(
+                        "INSERT INTO releases (name, level, created_at, updated_at, body) VALUES (?, ?, ?, ?, ?)",
+                        (release.name, release.level, now, now, body),
+                    )
+                    return True
+                if found[0] != body:
+                    self._connection.execute(
+                        "UPDATE releases SET level = ?, updated_at = ?, body = ? WHERE name = ?",
+                        (release.level, now, body, release.name),
+                    )
+                return False
+
+        with self._errors():
+            return self._retry(put_once)
+
+    def get_release(self, name: str) -> Release | None:
+        with self._errors():
+            found = self._retry(
+                lambda: self._connection.execute("SELECT body FROM releases WHERE name = ?", (name,)).fetchone()
+            )
+        return None if found is None else self._release(found[0])
+
+    def list_releases(self, limit: int | None = 50, offset: int = 0) -> builtins.list[Release]:
+        """Releases, the most recently defined first."""
+        sql = "SELECT body FROM releases ORDER BY created_at DESC, name DESC LIMIT ? OFFSET ?"
+        parameters = (-1 if limit is None else max(limit, 0), max(offset, 0))
+        with self._errors():
+            rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
+        return [self._release(row[0]) for row in rows]
+
+    def _release(self, body: str) -> Release:
+        try:
+            return release_from_document(json.loads(body))
+        except ValueError:
+            raise StoreError(self.path, "is corrupt (a stored release is not a valid release)") from None
 
     # -- transactions, retries, errors -------------------------------------------------------------
 
@@ -498,12 +566,21 @@ def _where(
     branch: str | None = None,
     status: str | None = None,
     since: datetime | str | None = None,
+    commit: str | None = None,
+    pipeline: str | None = None,
 ) -> tuple[str, tuple[Any, ...]]:
     """A parameterised WHERE clause for the filters given (None means no filter); `since` is inclusive
     and may be a bare date ("2026-11-20", read as UTC midnight)."""
     clauses: builtins.list[str] = []
     parameters: builtins.list[Any] = []
-    for column, value in (("project", project), ("branch", branch), ("status", status)):
+    filters = (
+        ("project", project),
+        ("branch", branch),
+        ("status", status),
+        ('"commit"', commit),
+        ("pipeline", pipeline),
+    )
+    for column, value in filters:
         if value is not None:
             clauses.append(f"{column} = ?")
             parameters.append(value)

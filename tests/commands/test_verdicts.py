@@ -26,7 +26,6 @@ def one_line(error: pytest.ExceptionInfo[StoreError]) -> str:
     return message
 
 
-
 @pytest.fixture
 def filled(db: Path) -> Path:
     with SqliteStore(db) as store:
@@ -82,9 +81,7 @@ def test_list_json_and_filters(filled: Path) -> None:
 def test_show_json_prints_the_stored_verdict(filled: Path) -> None:
     out = io.StringIO()
     assert show_verdict(filled, "222222", "json", out) is ExitStatus.PASS
-    assert json.loads(out.getvalue()) == make_verdict(
-        "22222222-bbbb", created_at="2026-11-21T10:00:00Z", branch="dev"
-    )
+    assert json.loads(out.getvalue()) == make_verdict("22222222-bbbb", created_at="2026-11-21T10:00:00Z", branch="dev")
     out = io.StringIO()
     show_verdict(filled, "latest", "json", out, branch="main")
     assert json.loads(out.getvalue())["id"] == "33333333-cccc"

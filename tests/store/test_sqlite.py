@@ -74,9 +74,7 @@ def test_reopening_keeps_verdicts(db: Path) -> None:
 
 
 def test_indexed_columns_come_from_the_verdict(db: Path) -> None:
-    verdict = make_verdict(
-        "b" * 32, status="warn", level_achieved=None, created_at="2026-11-25T15:03:00+01:00"
-    )
+    verdict = make_verdict("b" * 32, status="warn", level_achieved=None, created_at="2026-11-25T15:03:00+01:00")
     verdict["context"]["pipeline"] = 99  # a numeric pipeline id is kept as text in the index
     with SqliteStore(db) as store:
         store.add(verdict)

@@ -1,0 +1,90 @@
+"""Releases in the embedded store: defined by name, listed, and each member's latest verdict found;
+and a store file from before releases (schema 1) is migrated with its verdicts kept."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.release import Member, Release
+from gatekeeper.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from tests.store import make_verdict
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / ".gatekeeper" / "verdicts.db"
+
+
+def release(name: str, *members: Member, level: int | None = 3) -> Release:
+    return Release(name=name, level=level, members=members or (Member(project="group/app", commit="c1"),))
+
+
+def test_put_get_and_redefine(db: Path) -> None:
+    first = release("2026.12", Member(project="a", commit="c1"), Member(project="b", pipeline="4711"))
+    with SqliteStore(db) as store:
+        assert store.get_release("2026.12") is None
+        assert store.put_release(first) is True
+        assert store.put_release(first) is False  # idempotent
+        assert store.get_release("2026.12") == first
+        second = release("2026.12", Member(project="a", commit="c2"), level=None)
+        assert store.put_release(second) is False
+        assert store.get_release("2026.12") == second
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM releases").fetchone() == (1,)
+
+
+def test_list_newest_defined_first_and_paginated(db: Path) -> None:
+    with SqliteStore(db) as store:
+        for name in ("r1", "r2", "r3"):
+            store.put_release(release(name))
+        store.put_release(release("r1", level=2))  # a redefinition keeps its place
+        assert [r.name for r in store.list_releases()] == ["r3", "r2", "r1"]
+        assert [r.name for r in store.list_releases(limit=2)] == ["r3", "r2"]
+        assert [r.name for r in store.list_releases(limit=2, offset=2)] == ["r1"]
+        assert store.list_releases(limit=2, offset=2)[0].level == 2
+
+
+def test_latest_for_a_commit_or_a_pipeline(db: Path) -> None:
+    with SqliteStore(db) as store:
+        old = make_verdict("v-old", created_at="2026-11-20T10:00:00Z", commit="c1", status="fail")
+        new = make_verdict("v-new", created_at="2026-11-21T10:00:00Z", commit="c1")
+        other = make_verdict("v-other", created_at="2026-11-22T10:00:00Z", commit="c1", project="group/other")
+        for verdict in (new, old, other):  # stored out of order: time decides, not arrival
+            store.add(verdict)
+        assert store.latest_for("group/app", commit="c1") == new
+        assert store.latest_for("group/app", commit="c2") is None
+        assert store.latest_for("group/other", commit="c1") == other
+        # make_verdict records pipeline 4711 for all: the newest of the project's is the one.
+        assert store.latest_for("group/app", pipeline="4711") == new
+        assert store.latest_for("group/app", pipeline="4712") is None
+        with pytest.raises(ValueError, match="exactly one"):
+            store.latest_for("group/app")
+
+
+def test_a_store_from_before_releases_is_migrated_and_keeps_its_verdicts(db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    connection = sqlite3.connect(db, isolation_level=None)
+    connection.execute("BEGIN")
+    for statement in MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.execute(
+        'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline, policy_name,'
+        " level_achieved, body) VALUES ('v1', '2026-11-20T10:00:00.000000Z', 'pass', 'group/app', 'main',"
+        " 'c1', '4711', 'p', 3, ?)",
+        (json.dumps(make_verdict("v1", commit="c1")),),
+    )
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute("COMMIT")
+    connection.close()
+    with SqliteStore(db) as store:
+        assert store.latest_for("group/app", commit="c1") is not None
+        store.put_release(release("r"))
+        assert store.get_release("r") == release("r")
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"verdicts_project_commit_created", "verdicts_project_pipeline_created"} <= indexes

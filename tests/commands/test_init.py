@@ -1,0 +1,242 @@
+"""`gatekeeper init` on temporary repositories, run as the real command: what it writes for each CI, that
+the policy it writes validates and gates the bundled example, and that it never overwrites silently."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gatekeeper.commands.init import snippets_directory
+from tests.conftest import REPO
+
+GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
+SNIPPETS = snippets_directory()
+PASSING = REPO / "examples" / "passing" / "reports"
+
+
+def gatekeeper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB", "CI_", "JENKINS"))}
+    env.pop("GATEKEEPER_POLICY", None)
+    return subprocess.run(
+        [GATEKEEPER, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def files_in(root: Path) -> set[str]:
+    return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
+
+
+def repository(tmp_path: Path, *markers: str) -> Path:
+    """A repository with the given files (a path ending in / is a directory)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for marker in markers:
+        target = root / marker
+        if marker.endswith("/"):
+            target.mkdir(parents=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("# the team's own\n", encoding="utf-8")
+    return root
+
+
+def assert_copied(root: Path, written: str, snippet: str) -> None:
+    assert (root / written).read_text(encoding="utf-8") == (SNIPPETS / snippet).read_text(encoding="utf-8")
+
+
+def assert_policy_validates(root: Path) -> str:
+    result = gatekeeper("rules", "validate", "gatekeeper.yaml", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("gatekeeper.yaml: ok")
+    return result.stdout
+
+
+# --- each CI -------------------------------------------------------------------------------------------
+
+
+def test_github_detected_with_no_workflow_gets_the_action_and_the_example_workflow(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert files_in(root) == {
+        "gatekeeper.yaml", ".github/actions/gatekeeper/action.yml", ".github/workflows/gatekeeper.yml",
+    }  # fmt: skip
+    assert_copied(root, ".github/actions/gatekeeper/action.yml", "github/action.yml")
+    assert_copied(root, ".github/workflows/gatekeeper.yml", "github/workflow.yml")
+    workflow = yaml.safe_load((root / ".github/workflows/gatekeeper.yml").read_text(encoding="utf-8"))
+    uses = [step["uses"] for job in workflow["jobs"].values() for step in job["steps"] if "uses" in step]
+    assert "./.github/actions/gatekeeper" in uses  # the action is where the workflow looks for it
+    for line in ("wrote gatekeeper.yaml", "wrote .github/actions/gatekeeper/action.yml", "next:"):
+        assert line in result.stdout
+    assert_policy_validates(root)
+
+
+def test_github_with_a_workflow_gets_the_action_and_the_step_to_add(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/workflows/ci.yml")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert files_in(root) == {"gatekeeper.yaml", ".github/actions/gatekeeper/action.yml", ".github/workflows/ci.yml"}
+    assert (root / ".github/workflows/ci.yml").read_text(encoding="utf-8") == "# the team's own\n"
+    step = result.stdout.split("after the tests and scans:\n", 1)[1].split("\n  3.", 1)[0]
+    parsed = yaml.safe_load(step)
+    assert parsed == [
+        {
+            "uses": "./.github/actions/gatekeeper",
+            "with": {"policy": "gatekeeper.yaml", "reports": "build/test-results/ coverage.xml bandit.json"},
+        }
+    ]
+    assert len(step.strip().splitlines()) <= 5
+
+
+def test_gitlab_with_a_pipeline_gets_the_template_and_the_include_to_add(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".gitlab-ci.yml")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert files_in(root) == {"gatekeeper.yaml", "ci/gatekeeper.gitlab-ci.yml", ".gitlab-ci.yml"}
+    assert_copied(root, "ci/gatekeeper.gitlab-ci.yml", "gitlab/gatekeeper.gitlab-ci.yml")
+    assert (root / ".gitlab-ci.yml").read_text(encoding="utf-8") == "# the team's own\n"
+    include = yaml.safe_load(result.stdout.split("the job runs in stage `test`):\n", 1)[1].split("\n  3.", 1)[0])
+    assert include["include"][0]["local"] == "ci/gatekeeper.gitlab-ci.yml"
+    assert (root / include["include"][0]["local"]).is_file()
+    assert_policy_validates(root)
+
+
+def test_gitlab_named_without_a_pipeline_gets_one_that_includes_the_job(tmp_path: Path) -> None:
+    root = repository(tmp_path)
+    result = gatekeeper("init", "--ci", "gitlab", cwd=root)
+    assert result.returncode == 0, result.stderr
+    pipeline = yaml.safe_load((root / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    included = pipeline["include"][0]
+    assert (root / included["local"]).is_file()
+    # The inputs given are the ones the template declares.
+    spec = next(yaml.safe_load_all((root / included["local"]).read_text(encoding="utf-8")))["spec"]
+    assert set(included["inputs"]) <= set(spec["inputs"])
+
+
+def test_jenkins_with_a_jenkinsfile_gets_the_library_and_the_stage_to_add(tmp_path: Path) -> None:
+    root = repository(tmp_path, "Jenkinsfile")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    library = "ci/jenkins-library"
+    assert files_in(root) == {
+        "gatekeeper.yaml", "Jenkinsfile", f"{library}/vars/gatekeeper.groovy",
+        f"{library}/resources/gatekeeper/gatekeeper-step.sh",
+    }  # fmt: skip
+    assert (root / "Jenkinsfile").read_text(encoding="utf-8") == "# the team's own\n"
+    assert_copied(root, f"{library}/vars/gatekeeper.groovy", "jenkins/vars/gatekeeper.groovy")
+    assert_copied(
+        root, f"{library}/resources/gatekeeper/gatekeeper-step.sh", "jenkins/resources/gatekeeper/gatekeeper-step.sh"
+    )
+    assert os.access(root / library / "resources/gatekeeper/gatekeeper-step.sh", os.X_OK)
+    assert "@Library('gatekeeper') _" in result.stdout
+    assert "stage('Quality gate')" in result.stdout
+    assert_policy_validates(root)
+
+
+def test_jenkins_named_without_a_jenkinsfile_gets_the_example_pipeline(tmp_path: Path) -> None:
+    root = repository(tmp_path)
+    result = gatekeeper("init", "--ci", "jenkins", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert_copied(root, "Jenkinsfile", "jenkins/Jenkinsfile")
+    assert "wrote Jenkinsfile" in result.stdout
+
+
+def test_a_directory_argument_is_the_repository(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".gitlab-ci.yml")
+    result = gatekeeper("init", str(root), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (root / "gatekeeper.yaml").is_file() and not (tmp_path / "gatekeeper.yaml").exists()
+
+
+# --- the policy ----------------------------------------------------------------------------------------
+
+
+def test_the_starter_policy_written_gates_the_passing_example(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/")
+    assert gatekeeper("init", cwd=root).returncode == 0
+    policy = yaml.safe_load((root / "gatekeeper.yaml").read_text(encoding="utf-8"))
+    starter = yaml.safe_load((REPO / "rules" / "starter.yaml").read_text(encoding="utf-8"))
+    assert policy == {**starter, "policy": "repo"}  # the starter's gates, named after the repository
+    result = gatekeeper(
+        "check", "--policy", "gatekeeper.yaml", "--no-store", "--format", "json",
+        str(PASSING / "junit.xml"), str(PASSING / "coverage.xml"), str(PASSING / "bandit.json"), cwd=root,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"status": "pass"' in result.stdout
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4, 5])
+def test_a_level_policy_extends_that_pack_and_validates(level: int, tmp_path: Path) -> None:
+    root = repository(tmp_path, ".gitlab-ci.yml")
+    result = gatekeeper("init", "--level", str(level), cwd=root)
+    assert result.returncode == 0, result.stderr
+    policy = yaml.safe_load((root / "gatekeeper.yaml").read_text(encoding="utf-8"))
+    assert policy["extends"] == f"caict-cd/level-{level}"
+    assert f"level {level} of caict-devops-cd" in assert_policy_validates(root)
+
+
+def test_a_level_outside_1_to_5_is_refused(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/")
+    result = gatekeeper("init", "--level", "6", cwd=root)
+    assert result.returncode == 2
+    assert files_in(root) == set()
+
+
+# --- refusals --------------------------------------------------------------------------------------------
+
+
+def test_no_ci_found_asks_for_ci_and_writes_nothing(tmp_path: Path) -> None:
+    root = repository(tmp_path)
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "no CI found" in result.stderr and "--ci github|gitlab|jenkins" in result.stderr
+    assert files_in(root) == set()
+
+
+def test_more_than_one_ci_found_asks_to_choose(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/", "Jenkinsfile")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 2
+    assert "github (.github) and jenkins (Jenkinsfile)" in result.stderr and "--ci" in result.stderr
+    assert files_in(root) == {"Jenkinsfile"}
+
+
+def test_an_existing_file_is_never_overwritten_without_force(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".gitlab-ci.yml", "ci/gatekeeper.gitlab-ci.yml")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    existing = "ci/gatekeeper.gitlab-ci.yml"  # as the command was given it: relative to the working directory
+    assert (
+        result.stderr.strip() == f"gatekeeper: error: {existing}: already exists; gatekeeper init --force overwrites it"
+    )
+    # Nothing was written, not even the files that did not exist.
+    assert files_in(root) == {".gitlab-ci.yml", "ci/gatekeeper.gitlab-ci.yml"}
+    assert (root / "ci/gatekeeper.gitlab-ci.yml").read_text(encoding="utf-8") == "# the team's own\n"
+
+    forced = gatekeeper("init", "--force", cwd=root)
+    assert forced.returncode == 0, forced.stderr
+    assert_copied(root, "ci/gatekeeper.gitlab-ci.yml", "gitlab/gatekeeper.gitlab-ci.yml")
+    assert (root / ".gitlab-ci.yml").read_text(encoding="utf-8") == "# the team's own\n"  # never edited
+
+
+def test_a_second_run_refuses_on_the_policy_it_wrote(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/")
+    assert gatekeeper("init", cwd=root).returncode == 0
+    again = gatekeeper("init", "--level", "3", cwd=root)
+    assert again.returncode == 2
+    assert "error: gatekeeper.yaml: already exists" in again.stderr
+    assert "extends" not in (root / "gatekeeper.yaml").read_text(encoding="utf-8")
+
+
+def test_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
+    result = gatekeeper("init", "no-such-repo", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "gatekeeper: error: no-such-repo: no such directory"

@@ -151,3 +151,12 @@ def test_two_dozen_concurrent_checks_store_every_verdict_once(workspace: Path) -
     with sqlite3.connect(store) as db:
         stored = [row[0] for row in db.execute("select id from verdicts")]
     assert sorted(stored) == sorted(verdict_id for _, verdict_id in outcomes)
+
+
+@pytest.mark.parametrize("code", ["1", "2", "3", "4", "130"])
+def test_a_warn_exit_code_that_already_means_something_is_refused(workspace: Path, code: str) -> None:
+    """A warning exiting 3 would read as a crash in CI, 1 as a failed gate: the contract's codes stay theirs."""
+    result = run("check", "-p", "policy.yaml", "pass.xml", "--warn-exit-code", code, "--no-store", cwd=workspace)
+    assert result.returncode == 2
+    assert f"{code} already means" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -20,6 +20,7 @@ RENDERERS: dict[str, str] = {
     "json": "json_output",
     "markdown": "markdown",
     "junit": "junit",
+    "gitlab-codequality": "gitlab_codequality",
 }
 
 

@@ -16,7 +16,7 @@ from gatekeeper.outputs import RENDERERS, renderer_for
 from tests.outputs.cases import CASES, validate
 
 GOLDEN = Path(__file__).parent / "golden"
-SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "junit": "xml"}
+SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "junit": "xml", "gitlab-codequality": "codequality.json"}
 UPDATE = os.environ.get("GATEKEEPER_UPDATE_GOLDEN") == "1"
 
 

@@ -1,0 +1,132 @@
+"""GitLab's code-quality report (`artifacts:reports:codequality`), so gate results show in the merge request.
+
+GitLab reads a subset of the Code Climate issue format: a JSON array of objects with `description`,
+`check_name`, `fingerprint`, `severity` (info, minor, major, critical, blocker), `location.path` and
+`location.lines.begin` (https://docs.gitlab.com/ci/testing/code_quality/, "Code Quality report format";
+the schema written down from it is tests/data/gitlab-codequality.schema.json). One issue per failed or
+warned gate, one per unwaived finding the verdict lists. Fingerprints never include a run's figures, so
+the same problem keeps its fingerprint from run to run and the merge request shows it as unchanged, not
+as fixed-and-new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+#: a gate's status -> GitLab severity: a failed blocking gate blocks the merge, a warning does not.
+_GATE_SEVERITY = {"fail": "blocker", "warn": "minor"}
+
+#: gatekeeper's finding severity -> GitLab severity, one step up the scale per level.
+_FINDING_SEVERITY = {
+    "critical": "blocker",
+    "high": "critical",
+    "medium": "major",
+    "low": "minor",
+    "info": "info",
+}
+
+# Where an issue about the gate itself points when the verdict names no policy file.
+_NO_POLICY_PATH = "gatekeeper-policy.yaml"
+
+
+def _fingerprint(*parts: str) -> str:
+    """A stable 32-hex-digit id (the length of the MD5 GitLab's docs suggest) from identifying parts only."""
+    return hashlib.sha256("\0".join(("gatekeeper", *parts)).encode("utf-8")).hexdigest()[:32]
+
+
+def _repo_path(path: object) -> str:
+    """A report's path as GitLab links it: forward slashes, relative, no leading `./`."""
+    text = str(path or "").replace("\\", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    return text
+
+
+def _issue(
+    *, description: str, check_name: str, fingerprint: str, severity: str, path: str, line: int
+) -> dict[str, Any]:
+    return {
+        "description": description,
+        "check_name": check_name,
+        "fingerprint": fingerprint,
+        "severity": severity,
+        "location": {"path": path, "lines": {"begin": max(line, 1)}},
+    }
+
+
+def _gate_issues(verdict: dict[str, Any], policy_path: str, policy_name: str) -> list[dict[str, Any]]:
+    issues = []
+    for gate in verdict["gates"]:
+        severity = _GATE_SEVERITY.get(gate["status"])
+        if severity is None:
+            continue
+        verb = "failed" if gate["status"] == "fail" else "warns"
+        criterion = f" (criterion: {gate['criterion']})" if gate.get("criterion") else ""
+        issues.append(
+            _issue(
+                description=f"quality gate {gate['id']} {verb}: {gate['message']}{criterion}",
+                check_name=f"gatekeeper/gate/{gate['id']}",
+                fingerprint=_fingerprint("gate", policy_name, gate["id"]),
+                severity=severity,
+                path=policy_path,
+                line=1,
+            )
+        )
+    return issues
+
+
+def _finding_issues(verdict: dict[str, Any], policy_path: str, policy_name: str) -> list[dict[str, Any]]:
+    details = verdict.get("details") or {}
+    issues = []
+    seen: set[str] = set()
+    for finding in details.get("findings", []):
+        fingerprint = _fingerprint("finding", finding["tool"], finding["fingerprint"])
+        if fingerprint in seen:  # GitLab shows only the first issue of a fingerprint: keep the list honest
+            continue
+        seen.add(fingerprint)
+        issues.append(
+            _issue(
+                description=f"{finding['tool']} {finding['rule']}: {finding['message']}",
+                check_name=f"{finding['tool']}/{finding['rule']}",
+                fingerprint=fingerprint,
+                severity=_FINDING_SEVERITY.get(finding["severity"], "info"),
+                path=_repo_path(finding["path"]) or policy_path,
+                line=finding.get("line") or 1,
+            )
+        )
+    omitted = details.get("findings_omitted", 0)
+    if omitted:
+        issues.append(
+            _issue(
+                description=f"{omitted} more unwaived findings are not listed: see the verdict and the scan reports",
+                check_name="gatekeeper/findings-omitted",
+                fingerprint=_fingerprint("findings-omitted", policy_name),
+                severity="info",
+                path=policy_path,
+                line=1,
+            )
+        )
+    return issues
+
+
+def render(verdict: dict[str, Any], *, color: bool = False) -> str:
+    policy = verdict.get("policy") or {}
+    policy_name = str(policy.get("name") or "")
+    policy_path = _repo_path(policy.get("path")) or _NO_POLICY_PATH
+    issues: list[dict[str, Any]] = []
+    if verdict["status"] == "error":
+        issues.append(
+            _issue(
+                description=f"the quality gate could not decide: {verdict['reason']}",
+                check_name="gatekeeper/undecided",
+                fingerprint=_fingerprint("undecided", policy_name),
+                severity="blocker",
+                path=policy_path,
+                line=1,
+            )
+        )
+    issues += _gate_issues(verdict, policy_path, policy_name)
+    issues += _finding_issues(verdict, policy_path, policy_name)
+    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"

@@ -13,6 +13,7 @@ from typing import NoReturn
 import click
 
 from gatekeeper import __version__
+from gatekeeper.outputs import RENDERERS
 from gatekeeper.status import ExitStatus
 
 
@@ -86,9 +87,15 @@ def metrics(context: click.Context, reports: tuple[str, ...], output_format: str
     _run(lambda: command.run(reports, output_format, sys.stdout), context.obj["debug"])
 
 
-def _output_pair(value: str) -> tuple[str, str]:
-    from gatekeeper.outputs import RENDERERS
+def _warn_exit_code(value: int | None) -> int | None:
+    """A warning's own code must not read as another outcome: 3 would look like a crash, 1 like a failure."""
+    if value is not None and value != ExitStatus.PASS and value in set(ExitStatus):
+        meaning = ExitStatus(value).name.lower().replace("_", " ")
+        raise click.BadParameter(f"{value} already means '{meaning}'; give a code of its own, such as 10")
+    return value
 
+
+def _output_pair(value: str) -> tuple[str, str]:
     output_format, sep, path = value.partition("=")
     if not sep or output_format not in RENDERERS or not path:
         raise click.BadParameter(f"expected FORMAT=PATH with FORMAT one of {', '.join(RENDERERS)}: {value!r}")
@@ -99,12 +106,14 @@ def _output_pair(value: str) -> tuple[str, str]:
 @click.option("--policy", "-p", "policy", required=True, envvar="GATEKEEPER_POLICY", metavar="FILE",
               help="Policy YAML (env GATEKEEPER_POLICY).")
 @click.argument("reports", nargs=-1, metavar="[[FORMAT:]PATH...]")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "junit"]),
+@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)),
               default="text", show_default=True, help="What to print on standard output.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FMT=PATH",
-              help="Also write FMT (text, json, markdown, junit) to PATH; repeatable.")
+              help=f"Also write FMT ({', '.join(RENDERERS)}) to PATH; repeatable.")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None, metavar="N",
-              help="Exit with N when the verdict is warn (e.g. for Jenkins UNSTABLE); default 0.")
+              callback=lambda _context, _param, value: _warn_exit_code(value),
+              help="Exit with N when the verdict is warn (e.g. 10, for Jenkins UNSTABLE); default 0. "
+                   "Not a code that already means something (1-4, 130).")
 @click.option("--project", default=None, help="Override the project detected from the CI environment.")
 @click.option("--branch", default=None, help="Override the branch detected from the CI environment.")
 @click.option("--commit", default=None, help="Override the commit detected from the CI environment.")
@@ -187,10 +196,85 @@ def check(
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
 
+# --- scan and init (issue 7). scan: bandit + semgrep, then exactly `check`, with every option it has -----
+@main.command(
+    params=[
+        click.Argument(["path"], default=".", required=False, metavar="[PATH]"),
+        click.Argument(["reports"], nargs=-1, metavar="[[FORMAT:]REPORT...]"),
+        click.Option(["--policy", "-p", "policy"], default=None, envvar="GATEKEEPER_POLICY", metavar="FILE",
+                     help="Policy YAML (env GATEKEEPER_POLICY) [default: the bundled security-only policy: "
+                          "no critical/high findings, more than 5 medium warn]."),
+        click.Option(["--reports-dir"], default=".gatekeeper/scan", show_default=True, metavar="DIR",
+                     help="Where bandit.json and semgrep.json are written."),
+        click.Option(["--semgrep-rules"], default=None, metavar="FILE",
+                     help="semgrep rules to run instead of the bundled offline Python security rules."),
+        # check's own options (its REPORTS and required --policy aside), so scan passes them on unchanged
+        *[param for param in check.params if param.name not in ("reports", "policy")],
+    ]
+)
+@click.pass_context
+def scan(context: click.Context, /, path: str, reports: tuple[str, ...], policy: str | None, reports_dir: str,
+         semgrep_rules: str | None, **check_options: object) -> None:
+    """Scan PATH (default .) with bandit and semgrep, then check their reports (and any REPORTs given, else
+    the policy's `reports:`) against the policy, exactly as `check` does, with the same options and exit codes.
+
+    semgrep runs offline with bundled rules; it is found via env GATEKEEPER_SEMGREP, PATH or a sibling
+    .venv-semgrep. Without it, bandit runs alone (a warning says so). A scanner that crashes exits 2.
+    """
+    from gatekeeper.commands.scan import ScanOptions, prepare
+
+    options = ScanOptions(source=path, reports_dir=reports_dir, policy=policy, reports=reports,
+                          semgrep_rules=semgrep_rules)
+
+    def scan_then_check() -> ExitStatus:
+        prepared = prepare(options, sys.stderr)
+        context.invoke(check, policy=prepared.policy, reports=prepared.reports, **check_options)
+        return ExitStatus.INTERNAL_ERROR  # not reached: check exits with the verdict's own status
+
+    _run(scan_then_check, context.obj["debug"])
+
+
+@main.command()
+@click.argument("directory", default=".", required=False, metavar="[DIR]")
+@click.option("--ci", type=click.Choice(["github", "gitlab", "jenkins"]), default=None,
+              help="The CI to write the snippet for [default: detected from .github/, .gitlab-ci.yml, Jenkinsfile].")
+@click.option("--level", type=click.IntRange(1, 5), default=None, metavar="N",
+              help="Extend the CAICT DevOps CD level-N pack instead of copying the starter policy.")
+@click.option("--force", is_flag=True, help="Overwrite files that exist (never without it).")
+@click.pass_context
+def init(context: click.Context, directory: str, ci: str | None, level: int | None, force: bool) -> None:
+    """Write a starter policy (gatekeeper.yaml) and the gate's snippet for your CI into the repository DIR
+    (default .), then print what to do next. Existing files are never overwritten without --force (exit 2).
+    """
+    from gatekeeper.commands.init import Ci, InitOptions, run
+
+    options = InitOptions(directory=directory, ci=Ci(ci) if ci else None, level=level, force=force)
+    _run(lambda: run(options, sys.stdout), context.obj["debug"])
+# --- end of scan and init ----------------------------------------------------------------------------------
+
+
 _store_option = click.option(
     "--store", "store", default=None, envvar="GATEKEEPER_STORE", show_envvar=True, metavar="PATH",
     help="Verdict store file [default: .gatekeeper/verdicts.db in the current directory].",
 )
+
+
+_server_option = click.option(
+    "--server", "server", default=None, envvar="GATEKEEPER_URL", show_envvar=True, metavar="URL",
+    help="Read from this store server instead (token from env GATEKEEPER_TOKEN); --store on the command line wins.",
+)
+
+
+def _verdict_source(context: click.Context, store: str | None, server: str | None) -> tuple[str | None, str | None]:
+    """(store, server), one of them: what the command line says beats the environment; both there is an error."""
+    from click.core import ParameterSource
+
+    given = {name for name in ("store", "server") if context.get_parameter_source(name) is ParameterSource.COMMANDLINE}
+    if given == {"store", "server"}:
+        raise click.UsageError("give --store or --server, not both")
+    if "store" in given or not server:
+        return store, None
+    return None, server
 
 
 @main.group()
@@ -200,6 +284,7 @@ def verdicts() -> None:
 
 @verdicts.command("list")
 @_store_option
+@_server_option
 @click.option("--project", default=None, help="Only this project.")
 @click.option("--branch", default=None, help="Only this branch.")
 @click.option("--status", type=click.Choice(["pass", "warn", "fail", "error"]), default=None)
@@ -216,12 +301,15 @@ def verdicts_list(
     since: str | None,
     limit: int,
     output_format: str,
+    server: str | None = None,
 ) -> None:
     """Recorded verdicts, newest first."""
     from gatekeeper.commands.verdicts import list_verdicts
 
+    store, server = _verdict_source(context, store, server)
     _run(
-        lambda: list_verdicts(store, project, branch, status, limit, output_format, sys.stdout, since=since),
+        lambda: list_verdicts(store, project, branch, status, limit, output_format, sys.stdout, since=since,
+                              server=server),
         context.obj["debug"],
     )
 
@@ -229,9 +317,10 @@ def verdicts_list(
 @verdicts.command("show")
 @click.argument("verdict_id", metavar="ID|PREFIX|latest", default="latest")
 @_store_option
+@_server_option
 @click.option("--project", default=None, help="With 'latest': the latest of this project.")
 @click.option("--branch", default=None, help="With 'latest': the latest on this branch.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "junit"]),
+@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)),
               default="text", show_default=True)
 @click.pass_context
 def verdicts_show(
@@ -241,14 +330,58 @@ def verdicts_show(
     project: str | None,
     branch: str | None,
     output_format: str,
+    server: str | None = None,
 ) -> None:
-    """One recorded verdict, by id, unique id prefix (6+ characters) or 'latest'."""
+    """One recorded verdict, by id, unique id prefix (6+ characters; embedded store only) or 'latest'."""
     from gatekeeper.commands.verdicts import show_verdict
 
+    store, server = _verdict_source(context, store, server)
     _run(
-        lambda: show_verdict(store, verdict_id, output_format, sys.stdout, project=project, branch=branch),
+        lambda: show_verdict(store, verdict_id, output_format, sys.stdout, project=project, branch=branch,
+                             server=server),
         context.obj["debug"],
     )
+
+
+@main.group()
+def release() -> None:
+    """Define releases (named sets of project commits or pipelines) and check whether one may ship."""
+
+
+@release.command("define")
+@click.argument("file", metavar="FILE")
+@_store_option
+@_server_option
+@click.pass_context
+def release_define(context: click.Context, file: str, store: str | None, server: str | None) -> None:
+    """Store the release FILE describes (YAML or JSON: name, level, members), replacing one of that name.
+
+    On a store server this needs an admin token (env GATEKEEPER_TOKEN).
+    """
+    from gatekeeper.commands.release import define
+
+    store, server = _verdict_source(context, store, server)
+    _run(lambda: define(file, store, server, sys.stdout), context.obj["debug"])
+
+
+@release.command("check")
+@click.option("--release", "name", default=None, metavar="NAME", help="A release defined with `release define`.")
+@click.option("--file", "file", default=None, metavar="FILE", help="Or a release file, checked without storing it.")
+@_store_option
+@_server_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def release_check(context: click.Context, name: str | None, file: str | None, store: str | None,
+                  server: str | None, output_format: str) -> None:
+    """Whether every member of a release has a clear latest verdict (pass or warn, under the required policy
+    level).  Exit 0 ready, 1 blocked (each member's state and what blocks it is printed), 2 could not decide.
+    """
+    from gatekeeper.commands.release import check as command
+
+    if (name is None) == (file is None):
+        raise click.UsageError("give --release NAME or --file FILE (one of them)")
+    store, server = _verdict_source(context, store, server)
+    _run(lambda: command(name, file, store, server, output_format, sys.stdout), context.obj["debug"])
 
 
 @main.group()
@@ -317,6 +450,30 @@ def explain(
     source = verdict if verdict is not None else "latest"
     _run(lambda: run(source, sys.stdout, output_format=output_format, store=store, policy=policy),
          context.obj["debug"])
+
+
+@main.command()
+@click.option("--project", required=True, help="The project to report on.")
+@click.option("--branch", default=None, help="Only this branch [default: every branch].")
+@click.option("--since", default="30d", show_default=True, metavar="AGE|DATE",
+              help="The period: an age (30d, 12h, 2w) or an ISO-8601 date/time (UTC if no zone).")
+@click.option("--format", "output_format", type=click.Choice(["html", "markdown"]), default="html",
+              show_default=True)
+@click.option("--output", "-o", "output", default=None, metavar="FILE",
+              help="Write to FILE (markdown: the charts go next to it as SVG files) [default: standard output].")
+@_store_option
+@_server_option
+@click.pass_context
+def report(context: click.Context, project: str, branch: str | None, since: str, output_format: str,
+           output: str | None, store: str | None, server: str | None) -> None:
+    """A static report of a project's verdicts over a period: trend charts (tests, coverage, findings) and
+    the verdict list, as HTML or markdown, from the embedded store or a store server."""
+    from gatekeeper.commands.report import ReportOptions, run
+
+    store, server = _verdict_source(context, store, server)
+    options = ReportOptions(project=project, branch=branch, since=since, output_format=output_format,
+                            output=output, store=store, server=server)
+    _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
 
 def _database_option(function: Callable[..., None]) -> Callable[..., None]:

@@ -1,0 +1,330 @@
+"""`gatekeeper report`: a static HTML or markdown report of one project's verdicts over a period, with
+the trend charts the server's pages draw, for teams that run no server (or want a file to attach).
+
+HTML is one self-contained file (inline SVG and CSS, nothing fetched).  Markdown cannot hold SVG
+inline where it is usually read (GitHub and GitLab strip it), so with `-o FILE` each chart is written
+next to FILE as `FILE-STEM.CHART.svg` and shown as an image; on standard output the figures appear as
+tables only.  Both always carry the figures as tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from html import escape
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from gatekeeper import charts
+from gatekeeper.errors import InputError, UsageError
+from gatekeeper.status import ExitStatus
+from gatekeeper.store import StoreError, VerdictSummary, default_store_path
+
+#: The newest verdicts of the period a report reads at most (the report says when it stopped there).
+MAX_VERDICTS = 1000
+_AGE = re.compile(r"^(\d{1,5})([hdw])$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
+
+
+class Source(Protocol):
+    """What the report reads: the embedded store and the store-server client both offer it."""
+
+    def list(
+        self,
+        project: str | None = None,
+        branch: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> list[VerdictSummary]: ...
+
+    def get(self, id_or_prefix: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportOptions:
+    project: str
+    branch: str | None
+    since: str
+    output_format: str
+    output: str | None
+    store: str | None
+    server: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """What a report shows, read once and rendered as HTML or markdown."""
+
+    project: str
+    branch: str | None
+    since: datetime
+    until: datetime
+    source: str
+    verdicts: tuple[VerdictSummary, ...]  # newest first
+    truncated: bool
+    charts: tuple[charts.Chart, ...]
+
+    @property
+    def statuses(self) -> Counter[str]:
+        return Counter(verdict.status for verdict in self.verdicts)
+
+    @property
+    def scope(self) -> str:
+        return self.project + (f" on {self.branch}" if self.branch else "")
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """`30d`, `12h`, `2w` before now, or an ISO-8601 date/time (no zone means UTC)."""
+    value = text.strip()
+    age = _AGE.match(value)
+    if age:
+        return now - timedelta(**{_UNITS[age.group(2)]: int(age.group(1))})
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--since {text!r}: give an age such as 30d, 12h or 2w, or an ISO-8601 date") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def read(source: Source, source_name: str, project: str, branch: str | None, since: datetime, now: datetime) -> Report:
+    """The period's verdicts (newest first, at most MAX_VERDICTS) and their trend figures."""
+    summaries = source.list(project=project, branch=branch, since=since, limit=MAX_VERDICTS + 1)
+    if not summaries:
+        scope = f"project {project!r}" + (f" on branch {branch!r}" if branch else "")
+        raise StoreError(source_name, f"no verdicts of {scope} since {since:%Y-%m-%d %H:%M} UTC")
+    kept = tuple(summaries[:MAX_VERDICTS])
+    values = []
+    for summary in kept:
+        at = datetime.fromisoformat(summary.created_at.replace("Z", "+00:00"))
+        metrics = source.get(summary.id).get("metrics") or {}
+        values += [
+            (at, name, float(metrics[name]))
+            for name in charts.TREND_METRICS
+            if isinstance(metrics.get(name), (int, float)) and not isinstance(metrics.get(name), bool)
+        ]
+    return Report(
+        project=project,
+        branch=branch,
+        since=since,
+        until=now,
+        source=source_name,
+        verdicts=kept,
+        truncated=len(summaries) > MAX_VERDICTS,
+        charts=charts.trend_charts(values),
+    )
+
+
+def run(options: ReportOptions, out: TextIO, *, now: datetime | None = None) -> ExitStatus:
+    moment = now or datetime.now(timezone.utc)
+    since = parse_since(options.since, moment)
+    if options.server:
+        from gatekeeper.store.remote import RemoteStore
+
+        with RemoteStore(options.server) as remote:
+            report = read(remote, remote.base, options.project, options.branch, since, moment)
+    else:
+        from gatekeeper.store.sqlite import SqliteStore
+
+        path = Path(options.store) if options.store else default_store_path()
+        with SqliteStore(path, create=False) as store:
+            report = read(store, str(path), options.project, options.branch, since, moment)
+    target = Path(options.output) if options.output else None
+    if options.output_format == "html":
+        text = render_html(report)
+    else:
+        images = _write_images(report, target) if target is not None else {}
+        text = render_markdown(report, images)
+    if target is None:
+        out.write(text)
+    else:
+        _write(target, text)
+        out.write(f"wrote {target}\n")
+    return ExitStatus.PASS
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(path, f"cannot write the report: {error.strerror or error}") from None
+
+
+def _write_images(report: Report, target: Path) -> dict[str, str]:
+    """Each chart as an SVG file next to the markdown file; their names relative to it, by chart key."""
+    names = {}
+    for chart in report.charts:
+        name = f"{target.stem}.{chart.key}.svg"
+        svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + charts.render_svg(chart) + "\n"
+        _write(target.with_name(name), svg)
+        names[chart.key] = name
+    return names
+
+
+def _time(text: str) -> str:
+    return text[:16].replace("T", " ")
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+
+_CSS = """
+body { font: 15px/1.45 system-ui, sans-serif; color: #1a1a1a; max-width: 1200px; margin: 0 auto; padding: 1rem 1.5rem; }
+table { border-collapse: collapse; margin: .5rem 0 1.2rem; }
+caption { text-align: left; font-weight: 600; color: #4a4a4a; padding: .3rem 0; }
+th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #c8c8c8; }
+thead th { background: #f3f4f6; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 1rem 2rem; }
+svg.chart { max-width: 100%; height: auto; border: 1px solid #c8c8c8; }
+.status { font-weight: 700; }
+"""
+
+
+def render_html(report: Report) -> str:
+    title = f"Quality report: {report.scope}"
+    statuses = report.statuses
+    latest = report.verdicts[0]
+    out = [
+        "<!doctype html>",
+        '<html lang="en">',
+        '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_CSS}</style></head>",
+        "<body><main>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p>{_period(report)} from {escape(report.source)}. Latest verdict: "
+        f'<span class="status">{escape(latest.status.upper())}</span> at {escape(_time(latest.created_at))} UTC'
+        f"{_level_text(latest)}.</p>",
+        "<table><caption>Verdicts by status</caption><thead><tr>"
+        + "".join(f'<th scope="col">{status}</th>' for status in ("pass", "warn", "fail", "error"))
+        + "</tr></thead><tbody><tr>"
+        + "".join(f'<td class="num">{statuses.get(status, 0)}</td>' for status in ("pass", "warn", "fail", "error"))
+        + "</tr></tbody></table>",
+        "<h2>Trends</h2>",
+        '<div class="charts">',
+    ]
+    for chart in report.charts:
+        out += [
+            f'<figure id="chart-{chart.key}"><figcaption>{escape(chart.title)} ({escape(chart.unit)})</figcaption>',
+            charts.render_svg(chart),
+            _html_table(chart),
+            "</figure>",
+        ]
+    out += ["</div>", "<h2>Verdicts</h2>", _html_verdicts(report), "</main></body></html>", ""]
+    return "\n".join(out)
+
+
+def _period(report: Report) -> str:
+    count = len(report.verdicts)
+    noun = "verdict" if count == 1 else "verdicts"
+    text = f"{count} {noun} from {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
+    if report.truncated:
+        text += f" (the newest {MAX_VERDICTS}; the period has more)"
+    return text
+
+
+def _level_text(summary: VerdictSummary) -> str:
+    return "" if summary.level_achieved is None else f", maturity level {summary.level_achieved} achieved"
+
+
+def _html_table(chart: charts.Chart) -> str:
+    head = "".join(f'<th scope="col">{escape(series.name)}</th>' for series in chart.series)
+    rows = "".join(
+        f'<tr><th scope="row">{at:%Y-%m-%d %H:%M}</th>'
+        + "".join(f'<td class="num">{_figure(value)}</td>' for value in values)
+        + "</tr>"
+        for at, values in charts.table_rows(chart)
+    )
+    return (
+        f"<details><summary>{escape(chart.title)} as a table</summary><table>"
+        f"<caption>{escape(chart.title)}, oldest first</caption>"
+        f'<thead><tr><th scope="col">verdict time (UTC)</th>{head}</tr></thead><tbody>{rows}</tbody></table></details>'
+    )
+
+
+def _html_verdicts(report: Report) -> str:
+    rows = "".join(
+        f'<tr><th scope="row">{escape(_time(item.created_at))}</th><td class="status">{escape(item.status)}</td>'
+        f"<td>{escape(item.branch or '-')}</td><td><code>{escape((item.commit or '-')[:12])}</code></td>"
+        f'<td>{escape(item.pipeline or "-")}</td><td class="num">{_figure(item.level_achieved)}</td>'
+        f"<td><code>{escape(item.id)}</code></td></tr>"
+        for item in report.verdicts
+    )
+    head = "".join(
+        f'<th scope="col">{name}</th>'
+        for name in ("time (UTC)", "status", "branch", "commit", "pipeline", "level", "verdict id")
+    )
+    return (
+        f"<table><caption>Verdicts, newest first</caption><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _figure(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+# -- markdown --------------------------------------------------------------------------------------
+
+
+def _code(text: str) -> str:
+    """An inline code span's content: no backtick to end it, and `|` escaped as GFM tables need."""
+    return text.replace("`", "'").replace("|", "\\|")
+
+
+def _md(text: object) -> str:
+    """Plain text made safe for markdown and a table cell: one line, markdown characters escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def render_markdown(report: Report, images: dict[str, str]) -> str:
+    latest = report.verdicts[0]
+    statuses = report.statuses
+    out = [
+        f"# Quality report: {_md(report.scope)}",
+        "",
+        f"{_period(report)} from {_md(report.source)}. Latest verdict: **{latest.status.upper()}** at "
+        f"{_time(latest.created_at)} UTC{_level_text(latest)}.",
+        "",
+        "| pass | warn | fail | error |",
+        "|---:|---:|---:|---:|",
+        "| " + " | ".join(str(statuses.get(status, 0)) for status in ("pass", "warn", "fail", "error")) + " |",
+        "",
+        "## Trends",
+        "",
+    ]
+    if not images:
+        out += ["Charts are written next to the report with `-o FILE`; here are their figures.", ""]
+    for chart in report.charts:
+        out += [f"### {_md(chart.title)} ({_md(chart.unit)})", ""]
+        if chart.key in images:
+            out += [f"![{_md(charts.describe(chart))}]({images[chart.key]})", ""]
+        out += ["| verdict time (UTC) | " + " | ".join(_md(series.name) for series in chart.series) + " |"]
+        out += ["|---|" + "---:|" * len(chart.series)]
+        rows = charts.table_rows(chart)
+        out += [
+            f"| {at:%Y-%m-%d %H:%M} | " + " | ".join(_figure(value) for value in values) + " |" for at, values in rows
+        ]
+        if not rows:
+            out += ["| no data in this period |" + " |" * len(chart.series)]
+        out.append("")
+    out += [
+        "## Verdicts",
+        "",
+        "| time (UTC) | status | branch | commit | pipeline | level | verdict id |",
+        "|---|---|---|---|---|---:|---|",
+    ]
+    out += [
+        f"| {_time(item.created_at)} | {item.status} | {_md(item.branch or '-')} "
+        f"| `{_code((item.commit or '-')[:12])}` | {_md(item.pipeline or '-')} | {_figure(item.level_achieved)} "
+        f"| `{_code(item.id)}` |"
+        for item in report.verdicts
+    ]
+    out.append("")
+    return "\n".join(out)

@@ -1,0 +1,87 @@
+"""How values read on the pages: ages, numbers, thresholds, waiver expiry and links, decided once
+here (pure) so the templates only lay them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+#: A waiver whose expiry is this close (days) is flagged on the verdict page.
+EXPIRY_WARNING_DAYS = 30
+
+_OPERATORS = {">=": "≥", "<=": "≤", "==": "=", "max_decrease": "falls at most", "max_increase": "rises at most"}
+
+
+def ago(then: datetime, now: datetime) -> str:
+    """'just now', '5 min ago', '3 h ago', '12 d ago': time since a verdict, at a glance."""
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400 * 2:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def number(value: Any) -> str:
+    """A metric or threshold for reading: whole numbers as such, others to one decimal; None as a dash."""
+    if value is None or isinstance(value, bool):
+        return "—"
+    if isinstance(value, (int, float)):
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return str(value)
+
+
+def threshold(gate: dict[str, Any]) -> str:
+    """A gate's criterion as 'operator threshold' ('≥ 80', 'falls at most 1'); groups say 'all of'/'any of'."""
+    operator = str(gate.get("operator") or "")
+    if operator in ("all", "any"):
+        return f"{operator} of its conditions"
+    if not operator:
+        return "—"
+    return f"{_OPERATORS.get(operator, operator)} {number(gate.get('threshold'))}"
+
+
+def link(url: Any) -> str | None:
+    """A CI job URL to link to, only if it is http(s): a `javascript:` URL in a verdict must not become a link."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaiverExpiry:
+    """How long an applied waiver has left, as of the day the page is shown."""
+
+    days_left: int | None
+
+    @property
+    def soon(self) -> bool:
+        return self.days_left is not None and self.days_left <= EXPIRY_WARNING_DAYS
+
+    @property
+    def text(self) -> str:
+        if self.days_left is None:
+            return "no expiry"
+        if self.days_left < 0:
+            return f"expired {-self.days_left} d ago"
+        if self.days_left == 0:
+            return "expires today"
+        return f"expires in {self.days_left} d"
+
+
+def waiver_expiry(expires: Any, today: date) -> WaiverExpiry:
+    if not isinstance(expires, str):
+        return WaiverExpiry(days_left=None)
+    try:
+        day = date.fromisoformat(expires[:10])
+    except ValueError:
+        return WaiverExpiry(days_left=None)
+    return WaiverExpiry(days_left=(day - today).days)

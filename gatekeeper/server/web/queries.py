@@ -1,0 +1,114 @@
+"""The pages' reads, in SQLAlchemy Core on the server's tables: each bounded by an index, so a page
+costs the same with 100,000 stored verdicts as with 100 (bench/pages.py measures it).
+
+The API's own queries (`db.list_verdicts`, `db.get_body`) are reused where a page needs exactly them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from gatekeeper.server.db import SUMMARY_COLUMNS, summary, verdict_metrics, verdicts
+from gatekeeper.store import VerdictSummary
+
+#: How many of a branch's newest verdicts its pass rate on the overview counts.
+RECENT = 20
+#: How many of the newest verdicts a project page charts.
+TREND_VERDICTS = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BranchState:
+    """One project and branch on the overview: its newest verdict and how its recent verdicts went."""
+
+    latest: VerdictSummary
+    recent: int
+    passed: int
+
+    @property
+    def pass_percent(self) -> float:
+        return 100.0 * self.passed / self.recent if self.recent else 0.0
+
+
+def parse_time(text: str) -> datetime:
+    """A stored `created_at` (UTC, `…Z`) as an aware datetime (3.10's fromisoformat does not take Z)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def overview(
+    engine: Engine, *, offset: int, limit: int, project_prefix: str = "", recent: int = RECENT
+) -> tuple[list[BranchState], bool]:
+    """One page of project and branch pairs in name order, and whether another page follows.
+
+    The pairs come from the (project, branch, created_at) index alone; then each pair's newest
+    `recent` verdicts are one index range each — never a pass over every stored verdict's row."""
+    pairs = select(verdicts.c.project, verdicts.c.branch).group_by(verdicts.c.project, verdicts.c.branch)
+    if project_prefix:
+        pairs = pairs.where(verdicts.c.project.like(_escape_like(project_prefix) + "%", escape="\\"))
+    pairs = pairs.order_by(verdicts.c.project, verdicts.c.branch).limit(limit + 1).offset(offset)
+    states = []
+    with engine.connect() as connection:
+        found = list(connection.execute(pairs))
+        for row in found[:limit]:
+            newest = connection.execute(
+                select(*SUMMARY_COLUMNS)
+                .where(verdicts.c.project == row.project, verdicts.c.branch == row.branch)
+                .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc())
+                .limit(recent)
+            ).all()
+            if newest:
+                states.append(
+                    BranchState(
+                        latest=summary(newest[0]),
+                        recent=len(newest),
+                        passed=sum(1 for verdict in newest if verdict.status == "pass"),
+                    )
+                )
+    return states, len(found) > limit
+
+
+def branches(engine: Engine, project: str) -> list[str | None]:
+    """The branches a project has verdicts on (from the index alone)."""
+    query = (
+        select(verdicts.c.branch)
+        .where(verdicts.c.project == project)
+        .group_by(verdicts.c.branch)
+        .order_by(verdicts.c.branch)
+    )
+    with engine.connect() as connection:
+        return [row.branch for row in connection.execute(query)]
+
+
+def trend_values(
+    engine: Engine, project: str, branch: str | None, metrics: tuple[str, ...], limit: int = TREND_VERDICTS
+) -> list[tuple[datetime, str, float]]:
+    """(verdict time, metric, value) of the project's (branch's) newest `limit` verdicts: those ids
+    first, from the index, then their metric rows by primary key."""
+    newest = select(verdicts.c.id, verdicts.c.created_at).where(verdicts.c.project == project)
+    if branch is not None:
+        newest = newest.where(verdicts.c.branch == branch)
+    recent = newest.order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc()).limit(limit).subquery()
+    query = (
+        select(recent.c.created_at, verdict_metrics.c.name, verdict_metrics.c.value)
+        .join(verdict_metrics, verdict_metrics.c.verdict_id == recent.c.id)
+        .where(verdict_metrics.c.name.in_(metrics))
+    )
+    with engine.connect() as connection:
+        return [(parse_time(row.created_at), row.name, float(row.value)) for row in connection.execute(query)]
+
+
+def count_verdicts(engine: Engine, project: str, branch: str | None) -> int:
+    """How many verdicts a project (branch) has: an index-only count, shown above its list."""
+    query: Any = select(func.count()).select_from(verdicts).where(verdicts.c.project == project)
+    if branch is not None:
+        query = query.where(verdicts.c.branch == branch)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())

@@ -1,0 +1,350 @@
+"""The release manager's pages: server-rendered HTML, read-only, no script.
+
+Sign-in is a `read` (or `admin`) token typed once into /login and kept in an HttpOnly, SameSite=Strict
+cookie; every page checks it as the API checks a bearer token (`auth.verify`, through the app's token
+cache), and without a live one redirects to /login.  Pages are left out of the OpenAPI document: they
+are for people, not a contract for scripts.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine
+
+from gatekeeper import charts
+from gatekeeper.server import db
+from gatekeeper.server.auth import Scope, Token, TokenCache, verify
+from gatekeeper.server.web import present, queries
+
+#: The cookie holding the signed-in token.
+COOKIE = "gatekeeper_session"
+#: How long a browser keeps the sign-in (the token's own expiry and revocation still apply).
+COOKIE_SECONDS = 30 * 86400
+#: Rows per page on the overview and in verdict lists.
+PAGE_SIZE = 50
+#: A sign-in form is a token and a path: anything longer is not one.
+MAX_FORM_BYTES = 4096
+
+_TEMPLATES = Path(__file__).with_name("templates")
+_TEXT: dict[str, Any] = {"max_length": 1000, "pattern": r"^[^\x00]*$"}
+#: No script, no frames, nothing from elsewhere: the pages need none of it.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _project_url(project: str, branch: str | None, cursor: str | None = None) -> str:
+    query = {"name": project} | ({"branch": branch} if branch is not None else {})
+    if cursor:
+        query["cursor"] = cursor
+    return f"/project?{urlencode(query)}"
+
+
+@functools.cache
+def _environment() -> Environment:
+    """One template environment per process (it caches compiled templates)."""
+    environment = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(
+        number=present.number,
+        threshold=present.threshold,
+        project_url=_project_url,
+        table_rows=charts.table_rows,
+        ago=lambda text, now: present.ago(queries.parse_time(text), now),
+        svg=_svg,
+    )
+    return environment
+
+
+def _svg(chart: charts.Chart) -> Any:
+    from markupsafe import Markup
+
+    return Markup(charts.render_svg(chart))  # charts.py escapes every text it writes
+
+
+def _render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    body = _environment().get_template(name).render({"signed_in": True, "section": ""} | values)
+    return HTMLResponse(body, status_code=status, headers=HEADERS)
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def _viewer(request: Request) -> Token | None:
+    """The live read/admin token in the sign-in cookie, or None."""
+    presented = request.cookies.get(COOKIE)
+    if not presented:
+        return None
+    cache: TokenCache = request.app.state.token_cache
+    token = cache.get(presented)
+    if token is None:
+        token = await run_in_threadpool(verify, _engine(request), presented)
+        if token is not None:
+            cache.put(presented, token)
+    if token is None or not token.allows(Scope.READ):
+        return None
+    request.state.token_id = token.id  # for the access log: the id, never the secret
+    return token
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303, headers=HEADERS)
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site only (never `//elsewhere` or a URL)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _not_found(message: str) -> HTMLResponse:
+    return _render("error.html", 404, heading="Not found", message=message)
+
+
+# -- sign-in ---------------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_form(request: Request, next: Annotated[str, Query(**_TEXT)] = "/") -> HTMLResponse:
+    return _login_page(next, None, 200)
+
+
+def _login_page(next_path: str, error: str | None, status: int) -> HTMLResponse:
+    return _render("login.html", status, next=_safe_next(next_path), error=error, signed_in=False)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the token once, then keep it in the cookie; a wrong one gets the form again, with a 401."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return _login_page("/", "That is not a gatekeeper token.", 413)
+    form = parse_qs(body.decode("utf-8", "replace"))
+    presented = (form.get("token") or [""])[0].strip()
+    next_path = _safe_next((form.get("next") or ["/"])[0])
+    token = await run_in_threadpool(verify, _engine(request), presented) if presented else None
+    if token is None or not token.allows(Scope.READ):
+        reason = "That token is not a live token." if token is None else "That token cannot read: its scope is upload."
+        return _login_page(next_path, f"{reason} Use one made with: gatekeeper tokens create --scope read", 401)
+    response = RedirectResponse(next_path, status_code=303, headers=HEADERS)
+    response.set_cookie(
+        COOKIE,
+        presented,
+        max_age=COOKIE_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303, headers=HEADERS)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/assets/gatekeeper.css")
+async def stylesheet() -> Response:
+    return Response(
+        (_TEMPLATES / "gatekeeper.css").read_bytes(),
+        media_type="text/css",
+        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@router.get("/")
+async def overview_page(
+    request: Request,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    project: Annotated[str, Query(**_TEXT)] = "",
+) -> Response:
+    """Every project and branch: latest status, maturity level, recent pass rate, time since the last verdict."""
+    if await _viewer(request) is None:
+        return _to_login(request)
+    states, more = await run_in_threadpool(
+        lambda: queries.overview(
+            _engine(request), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, project_prefix=project
+        )
+    )
+
+    def page_url(number: int) -> str:
+        return "/?" + urlencode({"page": number} | ({"project": project} if project else {}))
+
+    return _render(
+        "overview.html",
+        section="overview",
+        states=states,
+        more=more,
+        page=page,
+        page_url=page_url,
+        project_prefix=project,
+        recent=queries.RECENT,
+        now=_now(),
+    )
+
+
+@router.get("/project")
+async def project_page(
+    request: Request,
+    name: Annotated[str, Query(min_length=1, **_TEXT)],
+    branch: Annotated[str | None, Query(**_TEXT)] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """One project (or one of its branches): trend charts, then its verdicts, newest first."""
+    if await _viewer(request) is None:
+        return _to_login(request)
+    try:
+        after = None if not cursor else db.decode_cursor(cursor)
+    except ValueError:
+        return _render("error.html", 400, heading="Bad page link", message="This page link is not one we made.")
+    engine = _engine(request)
+
+    def read() -> tuple[Any, ...]:
+        filters = db.Filters(project=name, branch=branch)
+        items, last = db.list_verdicts(engine, filters, PAGE_SIZE, after)
+        values = queries.trend_values(engine, name, branch, charts.TREND_METRICS)
+        return items, last, values, queries.branches(engine, name), queries.count_verdicts(engine, name, branch)
+
+    items, last, values, branches, total = await run_in_threadpool(read)
+    if total == 0:
+        return _not_found(f"No verdicts of project {name!r}{f' on branch {branch!r}' if branch else ''}.")
+    return _render(
+        "project.html",
+        section="overview",
+        project=name,
+        branch=branch,
+        branches=branches,
+        charts=charts.trend_charts(values),
+        trend_verdicts=queries.TREND_VERDICTS,
+        items=items,
+        total=total,
+        cursor=cursor,
+        next_cursor=None if last is None else db.encode_cursor(*last),
+    )
+
+
+@router.get("/verdicts/{verdict_id}")
+async def verdict_page(request: Request, verdict_id: str) -> Response:
+    """One verdict: every gate against its threshold, inputs, CI context, waivers and their expiry."""
+    if await _viewer(request) is None:
+        return _to_login(request)
+    if len(verdict_id) > 64:
+        return _not_found("No verdict with this id.")
+    body = await run_in_threadpool(db.get_body, _engine(request), verdict_id)
+    if body is None:
+        return _not_found(f"No verdict with id {verdict_id!r}.")
+    verdict = json.loads(body)
+    today = _now().date()
+    applied = [(waiver, present.waiver_expiry(waiver.get("expires"), today)) for waiver in _waivers(verdict, "applied")]
+    return _render(
+        "verdict.html",
+        section="overview",
+        verdict=verdict,
+        gates=verdict.get("gates") or [],
+        maturity=verdict.get("maturity") or {},
+        job_link=present.link((verdict.get("context") or {}).get("url")),
+        applied=applied,
+        expired=_waivers(verdict, "expired"),
+        expiring=[(waiver, expiry) for waiver, expiry in applied if expiry.soon],
+        expiry_days=present.EXPIRY_WARNING_DAYS,
+    )
+
+
+def _waivers(verdict: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [waiver for waiver in (verdict.get("waivers") or {}).get(kind) or [] if isinstance(waiver, dict)]
+
+
+# -- releases (their model and queries: gatekeeper.release, gatekeeper.server.releases) ------------
+
+#: Releases per page of the list; each is assessed, so fewer than verdict rows.
+RELEASES_PER_PAGE = 20
+
+
+@router.get("/releases")
+async def releases_page(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """Every release, the most recently defined first, each with its decision."""
+    if await _viewer(request) is None:
+        return _to_login(request)
+    from gatekeeper.server import releases
+
+    engine = _engine(request)
+
+    def read() -> tuple[list[Any], int]:
+        found = releases.list_releases(engine, RELEASES_PER_PAGE, (page - 1) * RELEASES_PER_PAGE)
+        return [releases.release_readiness(engine, release) for release in found], releases.count_releases(engine)
+
+    items, total = await run_in_threadpool(read)
+    return _render(
+        "releases.html",
+        section="releases",
+        items=items,
+        total=total,
+        page=page,
+        more=page * RELEASES_PER_PAGE < total,
+    )
+
+
+@router.get("/releases/{name}")
+async def release_page(request: Request, name: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """One release: ready or blocked, and each member's latest verdict with what blocks it."""
+    if await _viewer(request) is None:
+        return _to_login(request)
+    from gatekeeper.server import releases
+
+    engine = _engine(request)
+
+    def read() -> Any:
+        release = releases.get_release(engine, name) if len(name) <= 100 else None
+        return None if release is None else releases.release_readiness(engine, release)
+
+    readiness = await run_in_threadpool(read)
+    if readiness is None:
+        return _not_found(f"No release named {name!r}.")
+    start = (page - 1) * PAGE_SIZE
+    return _render(
+        "release.html",
+        section="releases",
+        readiness=readiness,
+        blocked=[member for member in readiness.members if not member.clear],
+        members=readiness.members[start : start + PAGE_SIZE],
+        start=start,
+        page=page,
+        more=start + PAGE_SIZE < len(readiness.members),
+    )

@@ -159,6 +159,7 @@ def check(
     push: str | None = None,
     require_upload: bool = False,
     upload_timeout: float = 60.0,
+    undecided: Exception | None = None,  # not an option: `scan` passes a scanner's crash here
 ) -> None:
     """Check REPORTS against the gates of a policy and decide pass, warn or fail.
 
@@ -169,6 +170,7 @@ def check(
     from datetime import datetime
 
     from gatekeeper.commands.check import CheckOptions, run
+    from gatekeeper.errors import InputError
     from gatekeeper.store import default_store_path
 
     options = CheckOptions(
@@ -192,11 +194,12 @@ def check(
         push=push or None,
         require_upload=require_upload,
         upload_timeout=upload_timeout,
+        undecided=undecided if isinstance(undecided, InputError) else None,
     )
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
 
-# --- scan and init (issue 7). scan: bandit + semgrep, then exactly `check`, with every option it has -----
+# scan: bandit + semgrep, then exactly `check`, with every option it has
 @main.command(
     params=[
         click.Argument(["path"], default=".", required=False, metavar="[PATH]"),
@@ -228,7 +231,8 @@ def scan(context: click.Context, /, path: str, reports: tuple[str, ...], policy:
 
     def scan_then_check() -> ExitStatus:
         prepared = prepare(options, sys.stderr)
-        context.invoke(check, policy=prepared.policy, reports=prepared.reports, **check_options)
+        context.invoke(check, policy=prepared.policy, reports=prepared.reports, undecided=prepared.crash,
+                       **check_options)
         return ExitStatus.INTERNAL_ERROR  # not reached: check exits with the verdict's own status
 
     _run(scan_then_check, context.obj["debug"])
@@ -250,7 +254,6 @@ def init(context: click.Context, directory: str, ci: str | None, level: int | No
 
     options = InitOptions(directory=directory, ci=Ci(ci) if ci else None, level=level, force=force)
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
-# --- end of scan and init ----------------------------------------------------------------------------------
 
 
 _store_option = click.option(

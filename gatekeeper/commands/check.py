@@ -40,6 +40,7 @@ class CheckOptions:
     require_upload: bool = False  # a failed upload or push exits 4 (unless the gate itself exits 1 or 2)
     upload_timeout: float = 60.0  # seconds for the whole delivery, retries included
     spool: str | None = None  # None: $GATEKEEPER_SPOOL or .gatekeeper/spool
+    undecided: InputError | None = None  # found before the reports (a scanner crashed): an error verdict
 
 
 def run(options: CheckOptions, out: TextIO) -> ExitStatus:
@@ -47,12 +48,14 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     policy = load_policy(options.policy)
     context = detect_context().with_overrides(**(options.overrides or {}))
     arguments = list(options.reports) or list(policy.reports)
-    if not arguments:
+    if not arguments and options.undecided is None:
         raise UsageError("no reports to read: name them on the command line or under `reports:` in the policy")
     inputs: list[ReportInput] = []
     try:
         for report in iter_reports(arguments):
             inputs.append(report)
+        if options.undecided is not None:
+            raise options.undecided  # recorded like a bad report, with the reports that were read
     except InputError as error:
         verdict = build_error(
             problem=str(error), policy=policy, context=context, inputs=inputs, duration_ms=_since(started)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gatekeeper import scanners
-from gatekeeper.errors import UsageError
+from gatekeeper.errors import InputError, UsageError
 from gatekeeper.policy import load_policy
 from gatekeeper.scanners import bandit, semgrep
 
@@ -35,6 +35,7 @@ class Prepared:
 
     policy: str
     reports: tuple[str, ...]
+    crash: InputError | None = None  # the first scanner that crashed: `check` records an error verdict
 
 
 def prepare(options: ScanOptions, err: TextIO) -> Prepared:
@@ -66,6 +67,12 @@ def prepare(options: ScanOptions, err: TextIO) -> Prepared:
         err.flush()
     else:
         to_run.append(semgrep.scanner(executable, options.source, reports_dir / "semgrep.json", rules))
-    written = [f"{scanner.tool}:{scanners.run(scanner)}" for scanner in to_run]
+    written: list[str] = []
+    crash: InputError | None = None
+    for scanner in to_run:  # a crash of one keeps the other's report: nothing already scanned is lost
+        try:
+            written.append(f"{scanner.tool}:{scanners.run(scanner)}")
+        except InputError as error:
+            crash = crash or error
     others = tuple(options.reports) or policy.reports
-    return Prepared(policy=policy_path, reports=(*written, *others))
+    return Prepared(policy=policy_path, reports=(*written, *others), crash=crash)

@@ -209,17 +209,25 @@ def test_scan_without_semgrep_warns_once_and_uses_bandit_alone(tmp_path: Path) -
 
 
 def test_a_semgrep_that_crashes_is_an_input_error(semgrep: Path, tmp_path: Path) -> None:
-    """Real semgrep, given rules it cannot load: exit 2 and one line with semgrep's own reason."""
+    """Real semgrep, given rules it cannot load: exit 2, one line with semgrep's own reason, and an error
+    verdict recorded with bandit's report, which was read: a broken scan never looks like silence."""
     rules = tmp_path / "broken-rules.yaml"
     rules.write_text("rules:\n  - id: no-message\n    languages: [python]\n    pattern: eval(...)\n", encoding="utf-8")
+    store = tmp_path / "verdicts.db"
     result = gatekeeper("scan", SAMPLE, "--semgrep-rules", str(rules), "--reports-dir", str(tmp_path / "r"),
-                        "--no-store", env=environment(semgrep))  # fmt: skip
+                        "--store", str(store), "--format", "json", env=environment(semgrep))  # fmt: skip
     assert result.returncode == 2
-    assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"gatekeeper: error: {semgrep}: semgrep crashed (exit status 7)")
     assert "invalid configuration file" in lines[0]
+    verdict = json.loads(result.stdout)
+    assert verdict["status"] == "error"
+    assert "semgrep crashed (exit status 7)" in verdict["reason"]
+    assert [entry["format"] for entry in verdict["inputs"]] == ["bandit"]
+    recorded = gatekeeper("verdicts", "show", "latest", "--store", str(store), "--format", "json",
+                          env=environment(semgrep))  # fmt: skip
+    assert json.loads(recorded.stdout)["id"] == verdict["id"]
 
 
 def test_a_semgrep_that_is_not_semgrep_is_an_input_error(tmp_path: Path) -> None:

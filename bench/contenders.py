@@ -64,28 +64,6 @@ def gatekeeper(path: Path, format_name: str) -> Counts:
     return dict(compute(evidence))
 
 
-def prototype(path: Path, format_name: str) -> Counts:
-    """A faster copy of a gatekeeper parser from bench/prototypes/, if there is one for the format."""
-    import importlib.util
-
-    from gatekeeper.metrics import compute
-    from gatekeeper.model import Evidence
-    from gatekeeper.parsers import FORMATS
-
-    name = f"{FORMATS[format_name].module}_fast"
-    source = Path(__file__).resolve().parent / "prototypes" / f"{name}.py"
-    if not source.exists():
-        raise NotAvailable(f"no bench/prototypes/{source.name}")
-    spec = importlib.util.spec_from_file_location(name, source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    evidence = Evidence()
-    for file in _files(path):
-        evidence = evidence + module.parse(file)
-    return dict(compute(evidence))
-
-
 # ----------------------------------------------------------------------------------------- JUnit
 def junitparser(path: Path, _: str) -> Counts:
     """junitparser as its README shows: load each file, iterate every case, read its result."""
@@ -257,7 +235,6 @@ def launch(argv: list[str]) -> int:
 
 CONTENDERS: dict[str, Callable[[Path, str], Counts]] = {
     "gatekeeper": gatekeeper,
-    "prototype": prototype,
     "junitparser": junitparser,
     "diff-cover-cobertura": diff_cover_cobertura,
     "diff-cover-lcov": diff_cover_lcov,

@@ -42,7 +42,7 @@ CHILD_TIMEOUT = 900.0
 NOT_AVAILABLE = 3  # contenders.NOT_AVAILABLE
 MIB = 1024 * 1024
 
-Role = Literal["gatekeeper", "cli", "prototype", "reference", "floor"]
+Role = Literal["gatekeeper", "cli", "reference", "floor"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,15 +63,9 @@ def child(label: str, role: Role, name: str, argument: str = "") -> Contender:
 
 
 def gatekeeper_contenders(format_name: str) -> tuple[Contender, ...]:
-    """gatekeeper's parser, its CLI, and a prototype of a faster parser where bench/prototypes/ has one."""
-    from gatekeeper.parsers import FORMATS
-
-    prototypes: tuple[Contender, ...] = ()
-    if (BENCH / "prototypes" / f"{FORMATS[format_name].module}_fast.py").exists():
-        prototypes = (child("prototype", "prototype", "prototype", format_name),)
+    """gatekeeper's parser, and its CLI (which also detects the format and hashes the file)."""
     return (
         child("gatekeeper", "gatekeeper", "gatekeeper", format_name),
-        *prototypes,
         Contender(
             label="gatekeeper CLI",
             role="cli",
@@ -326,7 +320,7 @@ def run_cases(
         warm_page_cache(path)
         if not parser_exists(case.format):
             for contender in case.contenders:
-                if contender.role in ("gatekeeper", "cli", "prototype"):
+                if contender.role in ("gatekeeper", "cli"):
                     reason = f"gatekeeper has no {case.format} parser yet"
                     unavailable[(case.name, contender.label)] = Run(status="n/a", reason=reason)
     for repetition in range(repeat):

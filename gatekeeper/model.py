@@ -121,9 +121,7 @@ class FileCoverage:
         branches: Mapping[int, tuple[int, int]] | None,
     ) -> FileCoverage:
         """A file's record from the line numbers a parser collected; empty branch data means none."""
-        return cls(
-            path=path, statements=line_mask(statements), covered=line_mask(covered), branches=branches or None
-        )
+        return cls(path=path, statements=line_mask(statements), covered=line_mask(covered), branches=branches or None)
 
     @property
     def lines_total(self) -> int:

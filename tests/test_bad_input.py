@@ -244,7 +244,7 @@ def test_a_doctype_without_entities_is_accepted_and_its_dtd_never_fetched(
         '<?xml version="1.0" ?>\n'
         f'<!DOCTYPE coverage SYSTEM "http://127.0.0.1:{port}/coverage-04.dtd">\n'
         '<coverage line-rate="0.5" branch-rate="0" lines-covered="1" lines-valid="2" version="7.4">'
-        "<sources><source>/src</source></sources><packages><package name=\"p\"><classes>"
+        '<sources><source>/src</source></sources><packages><package name="p"><classes>'
         '<class name="a.py" filename="a.py" line-rate="0.5"><methods/><lines>'
         '<line number="1" hits="1"/><line number="2" hits="0"/></lines></class>'
         "</classes></package></packages></coverage>\n",

@@ -8,7 +8,6 @@ read, so start-up stays fast.  Formats are recognised by content (`detect`), nev
 from __future__ import annotations
 
 import glob
-import hashlib
 import importlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,9 +45,7 @@ FORMATS: dict[str, Format] = {
         Format(name="sarif", family="security", module="sarif", title="SARIF 2.1.0"),
         Format(name="bandit", family="security", module="bandit", title="bandit JSON"),
         Format(name="semgrep", family="security", module="semgrep", title="semgrep JSON"),
-        Format(
-            name="gitlab-security", family="security", module="gitlab", title="GitLab SAST / secret detection"
-        ),
+        Format(name="gitlab-security", family="security", module="gitlab", title="GitLab SAST / secret detection"),
         Format(name="gitleaks", family="security", module="gitleaks", title="gitleaks JSON"),
     )
 }
@@ -130,6 +127,8 @@ def _walk(directory: Path, forced: str | None) -> Iterator[ReportArgument]:
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib  # here, not at the top: OpenSSL's import is a tenth of the parsers' start-up
+
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while chunk := stream.read(1 << 20):

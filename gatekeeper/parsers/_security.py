@@ -283,8 +283,13 @@ def require_array(path: Path, title: str, found: Shape, key: str) -> None:
         raise not_a(path, title, f'top-level "{key}" is {_KIND_ARTICLES.get(kind, kind)}, not an array')
 
 
-_KIND_ARTICLES = {"object": "an object", "string": "a string", "number": "a number", "null": "null",
-                  "boolean": "a boolean"}
+_KIND_ARTICLES = {
+    "object": "an object",
+    "string": "a string",
+    "number": "a number",
+    "null": "null",
+    "boolean": "a boolean",
+}
 
 
 # -- reading untyped JSON values without tripping over a wrong type -----------------------------------

@@ -19,6 +19,7 @@ Counting rules (DESIGN.md: counts, merged by line):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from xml.parsers import expat
@@ -53,7 +54,7 @@ class NotCobertura(Exception):
 
 
 class _Handler:
-    """pyexpat callbacks; the hot path is a class-level `<line/>`: one start call, one end call."""
+    """The report's state and its cold paths; the hot path, a class-level `<line/>`, is `_install`'s."""
 
     def __init__(self, parser: expat.XMLParserType) -> None:
         self.parser = parser
@@ -61,11 +62,7 @@ class _Handler:
         self.records: list[FileCoverage] = []
         self.lines_seen = False
         self.has_branch_data = False
-        # The open <class>, if any.
-        self.path: str | None = None
-        self.in_method = 0
-        self.statements: list[int] = []
-        self.covered: list[int] = []
+        # Branch counts of the open <class>'s lines.
         self.branches: dict[int, tuple[int, int]] = {}
 
     def start_root(self, name: str, attributes: dict[str, str]) -> None:
@@ -74,43 +71,13 @@ class _Handler:
         if "clover" in attributes or "generated" in attributes:
             raise NotCobertura("it is a Clover report (<coverage clover=…>)")
         self.root = attributes
-        self.parser.StartElementHandler = self.start
 
-    def start(self, name: str, attributes: dict[str, str]) -> None:
-        if name == "line":
-            if self.path is None or self.in_method:
-                return
-            try:  # the common case, kept to two int() calls: plain integers
-                number = int(attributes["number"])
-                hit = int(attributes["hits"]) > 0
-            except (KeyError, ValueError):
-                number = line_number(attributes.get("number"))
-                hit = positive(attributes.get("hits"))
-            if not 0 <= number <= MAX_LINE:
-                if number > MAX_LINE:
-                    raise LineOutOfRange(number)
-                return
-            self.statements.append(number)
-            self.lines_seen = True
-            if hit:
-                self.covered.append(number)
-            branch = attributes.get("branch")
-            if branch is not None:
-                self.has_branch_data = True
-                if branch.lower() == "true":
-                    self._branch(number, attributes.get("condition-coverage"))
-        elif name == "method":
-            self.in_method += 1
-        elif name == "class":
-            self.path = normalise_path(attributes.get("filename") or attributes.get("name") or "")
-            self.statements = []
-            self.covered = []
-            self.branches = {}
-        elif name == "project":
-            raise NotCobertura("it is a Clover report (<coverage><project>)")
-
-    def _branch(self, number: int, condition: str | None) -> None:
-        counts = condition_coverage(condition)
+    def branch(self, number: int, attributes: dict[str, str]) -> None:
+        """A line with a `branch` attribute: branch data is present, and counted if it says true."""
+        self.has_branch_data = True
+        if attributes["branch"].lower() != "true":
+            return
+        counts = condition_coverage(attributes.get("condition-coverage"))
         if counts is None:
             return
         previous = self.branches.get(number)
@@ -118,12 +85,11 @@ class _Handler:
             counts = (max(previous[0], counts[0]), max(previous[1], counts[1]))
         self.branches[number] = counts
 
-    def end(self, name: str) -> None:
-        if name == "method":
-            self.in_method = max(self.in_method - 1, 0)
-        elif name == "class" and self.path is not None:
-            self.records.append(FileCoverage.from_lines(self.path, self.statements, self.covered, self.branches))
-            self.path = None
+    def close_class(self, path: str, statements: list[int], covered: list[int]) -> None:
+        if statements:
+            self.lines_seen = True
+        self.records.append(FileCoverage.from_lines(path, statements, covered, self.branches))
+        self.branches = {}
 
     def coverage(self) -> tuple[Coverage, tuple[str, ...]]:
         assert self.root is not None
@@ -153,15 +119,79 @@ class _Handler:
         return Coverage(files={}, totals_only=totals), (note,)
 
 
+def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], None]:
+    """Set the parser's handlers; returns what closes the last class once the document has ended.
+
+    Speed is the Python work per `<line/>` (a million in a 50 MB report), so that path runs in a
+    closure over local variables, with one `int()` each for number and hits, and no end handler:
+    a class is closed when the next `<class>` starts or the document ends, which for Cobertura (its
+    DTD has `<line>` only inside a class or its methods) is the same as at `</class>`; a stray `<line>`
+    between two classes would count for the class before it.  `<methods>` (or a bare `<method>`)
+    switches the start handler off until its end tag: method lines repeat the class's, never read.
+    """
+    path: str | None = None  # the open <class>'s file
+    statements: list[int] = []
+    covered: list[int] = []
+    skipping = ""  # the <methods>/<method> element being skipped
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal path, statements, covered, skipping
+        if name == "line":
+            if path is None:
+                return
+            try:  # the common case: plain integers
+                number = int(attributes["number"])
+                hit = int(attributes["hits"]) > 0
+            except (KeyError, ValueError):
+                number = line_number(attributes.get("number"))
+                hit = positive(attributes.get("hits"))
+            if not 0 <= number <= MAX_LINE:
+                if number > MAX_LINE:
+                    raise LineOutOfRange(number)
+                return
+            statements.append(number)
+            if hit:
+                covered.append(number)
+            if "branch" in attributes:
+                handler.branch(number, attributes)
+        elif name == "methods" or name == "method":
+            skipping = name
+            parser.StartElementHandler = None
+            parser.EndElementHandler = end_skipped
+        elif name == "class":
+            if path is not None:
+                handler.close_class(path, statements, covered)
+            path = normalise_path(attributes.get("filename") or attributes.get("name") or "")
+            statements, covered = [], []
+        elif name == "project":
+            raise NotCobertura("it is a Clover report (<coverage><project>)")
+
+    def start_root(name: str, attributes: dict[str, str]) -> None:
+        handler.start_root(name, attributes)
+        parser.StartElementHandler = start
+
+    def end_skipped(name: str) -> None:
+        if name == skipping:
+            parser.StartElementHandler = start
+            parser.EndElementHandler = None
+
+    def close_last() -> None:
+        if path is not None:
+            handler.close_class(path, statements, covered)
+
+    parser.StartElementHandler = start_root
+    return close_last
+
+
 def parse(path: Path) -> Evidence:
     """Line and branch coverage per source file of one Cobertura XML report."""
     parser = make_parser()
     handler = _Handler(parser)
-    parser.StartElementHandler = handler.start_root
-    parser.EndElementHandler = handler.end
+    close_last = _install(parser, handler)
     with coverage_errors(path, "Cobertura", NotCobertura):
         parse_file(parser, path)
     if handler.root is None:
         raise InputError(path, "not a Cobertura report: no <coverage> root element")
+    close_last()
     coverage, notes = handler.coverage()
     return Evidence(coverage=coverage, notes=notes)

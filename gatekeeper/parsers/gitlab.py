@@ -62,9 +62,7 @@ def parse(path: Path) -> Evidence:
     return Evidence(findings=tuple(findings), notes=notes)
 
 
-def _finding(
-    path: Path, index: int, raw: object, tool: str, secrets: bool, fingerprints: Fingerprints
-) -> Finding:
+def _finding(path: Path, index: int, raw: object, tool: str, secrets: bool, fingerprints: Fingerprints) -> Finding:
     if not isinstance(raw, dict) or not ("identifiers" in raw or "location" in raw):
         raise not_a(path, TITLE, f"vulnerabilities[{index}] has neither identifiers nor location")
     vulnerability: dict[str, Any] = raw

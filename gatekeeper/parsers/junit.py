@@ -4,11 +4,16 @@ One `<testcase>` is one test, whatever a file's `tests=` attributes claim: they 
 re-runs, gotestsum and trimmed files.  Only a leaf `<testsuite>` (no `<testcase>` and no nested suite
 inside) falls back to its own count attributes, and the evidence notes that it did.
 
-Streams with pyexpat; passing cases are only counted, so memory stays flat at any size.
+Streams with pyexpat; passing cases are only counted, so memory stays flat at any size.  Speed is the
+Python work per element (expat itself is fast), so the hot path -- a passing `<testcase/>` -- runs in
+closures over local variables (`_install`); everything rarer goes through `_Handler`.
+`<property>` elements outside a case (Surefire writes ~50 per file) are skipped by switching the start
+handler off until `</properties>`: nothing inside a `<properties>` block is a test or a suite.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -22,11 +27,16 @@ _ERROR, _FAILURE, _SKIPPED = 3, 2, 1
 _RESULT_ELEMENTS = {"error": _ERROR, "failure": _FAILURE, "skipped": _SKIPPED}
 #: Surefire's records of failed attempts of a test that finally passed.
 _FLAKY_ELEMENTS = frozenset({"flakyFailure", "flakyError"})
+#: A case's children that change its outcome: a case with none of them is a plain pass.
+_RECORD_ELEMENTS = frozenset(_RESULT_ELEMENTS) | _FLAKY_ELEMENTS
 #: `status` values meaning a case did not run, where no result element says so.
 _NOT_RUN_STATUS = frozenset({"disabled", "skipped", "notrun", "not run", "ignored"})
 #: Elements that group cases; either may be the root.
 _SUITE_ELEMENTS = frozenset({"testsuite", "testsuites"})
 MESSAGE_LIMIT = 500
+#: `time` strings already read, and their value (see `_seconds`): at most _REMEMBERED_TIMES of them.
+_SECONDS: dict[str, float] = {}
+_REMEMBERED_TIMES = 4096
 
 
 @dataclass(slots=True)
@@ -44,14 +54,13 @@ class _Suite:
 
 @dataclass(slots=True)
 class _Counter:
-    """Mutable tallies while streaming; frozen into TestResults at the end."""
+    """Mutable tallies of the cold paths while streaming; frozen into TestResults at the end."""
 
     passed: int = 0
     failed: int = 0
     errors: int = 0
     skipped: int = 0
     flaky: int = 0
-    duration: float = 0.0
     notable: list[TestCase] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -65,44 +74,30 @@ class NotJUnit(Exception):
 
 
 class _Handler:
-    """pyexpat callbacks; the hot path is a passing `<testcase/>`: one start and one end call."""
+    """The cold paths: suites, a case's result elements and failure text, and closing such a case."""
 
     def __init__(self, parser: expat.XMLParserType) -> None:
         self.parser = parser
         self.counter = _Counter()
         self.suites: list[_Suite] = []
-        self.root_seen = False
-        # The open test case, if any, and how deep we are inside it (1 = a direct child).
-        self.case: dict[str, str] | None = None
-        self.depth = 0
+        # What the open case's result elements said; reset when a case is closed here.
         self.result = 0
         self.flaky_attempts = 0
         self.message: str | None = None
         self.body: list[str] | None = None
 
-    def start(self, name: str, attributes: dict[str, str]) -> None:
-        if self.case is not None:
-            self.depth += 1
-            if self.depth == 1:
-                self._case_child(name, attributes)
-        elif not self.root_seen and name not in _SUITE_ELEMENTS:
+    def start_root(self, name: str, attributes: dict[str, str]) -> None:
+        if name not in _SUITE_ELEMENTS:
             raise NotJUnit(name)
-        elif name == "testcase":
-            self.case = attributes
-            self.depth = 0
-            self.result = 0
-            self.flaky_attempts = 0
-            self.message = None
-            if self.suites:
-                self.suites[-1].holds_cases = True
-        elif name in _SUITE_ELEMENTS:
-            if self.suites:
-                self.suites[-1].holds_suites = True
-            self.suites.append(_Suite(name, attributes.get("name", ""), attributes))
-            self.root_seen = True
+        self.start_suite(name, attributes)
 
-    def _case_child(self, name: str, attributes: dict[str, str]) -> None:
-        """A direct child of a test case: a result element, a Surefire flaky record, or output."""
+    def start_suite(self, name: str, attributes: dict[str, str]) -> None:
+        if self.suites:
+            self.suites[-1].holds_suites = True
+        self.suites.append(_Suite(name, attributes.get("name", ""), attributes))
+
+    def case_record(self, name: str, attributes: dict[str, str]) -> None:
+        """A direct child of a test case that is a result element or a Surefire flaky record."""
         severity = _RESULT_ELEMENTS.get(name)
         if severity is not None:
             if severity > self.result:
@@ -111,7 +106,7 @@ class _Handler:
                 if self.message is None and severity > _SKIPPED:
                     self.body = []
                     self.parser.CharacterDataHandler = self.text
-        elif name in _FLAKY_ELEMENTS:
+        else:
             self.flaky_attempts += 1
             if self.message is None:
                 self.message = attributes.get("message") or None
@@ -121,20 +116,12 @@ class _Handler:
         if self.body is not None and sum(map(len, self.body)) < MESSAGE_LIMIT:
             self.body.append(data)
 
-    def end(self, name: str) -> None:
-        if self.case is not None:
-            if self.depth == 0:  # expat checks nesting, so this is the case's own end tag
-                self._close_case()
-                return
-            if self.depth == 1 and self.body is not None:
-                self._end_body()
-            self.depth -= 1
-        elif name in _SUITE_ELEMENTS:
-            suite = self.suites.pop()
-            if not suite.holds_cases and not suite.holds_suites:
-                self._count_from_attributes(suite)
+    def end_suite(self) -> None:
+        suite = self.suites.pop()
+        if not suite.holds_cases and not suite.holds_suites:
+            self._count_from_attributes(suite)
 
-    def _end_body(self) -> None:
+    def end_body(self) -> None:
         """The first line of a failure's body stands in for its missing message attribute."""
         assert self.body is not None
         text = "".join(self.body).strip()
@@ -142,12 +129,10 @@ class _Handler:
         self.body = None
         self.parser.CharacterDataHandler = None
 
-    def _close_case(self) -> None:
-        case = self.case
-        assert case is not None
+    def close_case(self, case: dict[str, str]) -> float:
+        """Count a case that is not a plain pass; returns its duration for the running sum."""
         counter = self.counter
         duration = to_float(case.get("time"))
-        counter.duration += duration
         result = self.result
         if result == 0:
             if case.get("status", "").lower() in _NOT_RUN_STATUS:
@@ -165,10 +150,12 @@ class _Handler:
         else:
             counter.errors += 1
             self._remember(case, Outcome.ERROR, duration)
-        self.case = None
+        self.result = self.flaky_attempts = 0
+        self.message = None
         if self.body is not None:
             self.body = None
             self.parser.CharacterDataHandler = None
+        return duration
 
     def _remember(self, case: dict[str, str], outcome: Outcome, duration: float, flaky: bool = False) -> None:
         message = self.message or ""
@@ -209,26 +196,126 @@ class _Handler:
         )
 
 
+def _seconds(value: str | None) -> float:
+    """`to_float(value)`, remembered: writers round case times (pytest and Surefire to the millisecond),
+    so reports hold few distinct ones, and a dict lookup costs a fraction of `float()` on the text."""
+    seconds = to_float(value)
+    if value is not None and len(_SECONDS) < _REMEMBERED_TIMES:
+        _SECONDS[value] = seconds
+    return seconds
+
+
+def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tuple[int, float]]:
+    """Set the parser's handlers; returns what the hot path counted: (plain passes, sum of durations).
+
+    CPython reads and writes local (closure) variables much faster than attributes, so a passing
+    `<testcase/>` costs one start and one end call that touch only those and the dict of durations
+    met so far.  A case with child elements swaps in `end_in_case` until it closes, so `end` need not
+    track depth; one with a result element or a flaky record is closed by `_Handler.close_case`.
+    Durations are added in document order on every path: the float sum is the same as one by one.
+    """
+    case: dict[str, str] | None = None  # the open test case
+    depth = 0  # how deep inside it (1 = a direct child)
+    record = False  # the open case has a result element or a flaky record
+    mark_suite = False  # the innermost open suite is not yet marked as holding cases
+    passed = 0
+    duration = 0.0
+    suites = handler.suites
+    seconds_of = _SECONDS
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal case, depth, record, mark_suite
+        if case is not None:
+            depth += 1
+            if depth == 1:
+                parser.EndElementHandler = end_in_case
+                if name in _RECORD_ELEMENTS:
+                    record = True
+                    handler.case_record(name, attributes)
+        elif name == "testcase":
+            case = attributes
+            if mark_suite:
+                suites[-1].holds_cases = True
+                mark_suite = False
+        elif name in _SUITE_ELEMENTS:
+            handler.start_suite(name, attributes)
+            mark_suite = True
+        elif name == "properties":
+            parser.StartElementHandler = None
+            parser.EndElementHandler = end_properties
+
+    def start_root(name: str, attributes: dict[str, str]) -> None:
+        nonlocal mark_suite
+        handler.start_root(name, attributes)
+        mark_suite = True
+        parser.StartElementHandler = start
+
+    def end_properties(name: str) -> None:
+        if name == "properties":
+            parser.StartElementHandler = start
+            parser.EndElementHandler = end
+
+    def end(name: str) -> None:
+        """Outside a case, or at the end of a case without child elements (the hot path)."""
+        nonlocal case, mark_suite, passed, duration
+        if case is None:
+            if name in _SUITE_ELEMENTS:
+                handler.end_suite()
+                mark_suite = bool(suites) and not suites[-1].holds_cases
+        elif "status" not in case:  # a plain pass
+            try:
+                duration += seconds_of[case["time"]]
+            except KeyError:
+                duration += _seconds(case.get("time"))
+            passed += 1
+            case = None
+        else:
+            duration += handler.close_case(case)
+            case = None
+
+    def end_in_case(name: str) -> None:
+        """Inside a case with child elements, up to and including the case's own end tag."""
+        nonlocal case, depth, record, passed, duration
+        if depth:
+            if depth == 1 and handler.body is not None:
+                handler.end_body()
+            depth -= 1
+            return
+        assert case is not None  # expat checks nesting: this is the case's own end tag
+        if record or "status" in case:
+            duration += handler.close_case(case)
+        else:  # only output or properties inside: still a plain pass
+            duration += _seconds(case.get("time"))
+            passed += 1
+        case = None
+        record = False
+        parser.EndElementHandler = end
+
+    parser.StartElementHandler = start_root
+    parser.EndElementHandler = end
+    return lambda: (passed, duration)
+
+
 def parse(path: Path) -> Evidence:
     """Count the test cases of one JUnit XML file."""
     parser = make_parser()
     handler = _Handler(parser)
-    parser.StartElementHandler = handler.start
-    parser.EndElementHandler = handler.end
+    hot_path = _install(parser, handler)
     try:
         parse_file(parser, path)
     except NotJUnit as error:
         raise InputError(
             path, f"not a JUnit report: the root element is <{error.root}>, not <testsuites> or <testsuite>"
         ) from None
+    passed, duration = hot_path()
     counter = handler.counter
     results = TestResults(
-        passed=counter.passed,
+        passed=counter.passed + passed,
         failed=counter.failed,
         errors=counter.errors,
         skipped=counter.skipped,
         flaky=counter.flaky,
-        duration_seconds=counter.duration,
+        duration_seconds=duration,
         notable=tuple(counter.notable),
     )
     return Evidence(tests=results, notes=tuple(counter.notes))

@@ -57,9 +57,7 @@ def _line(text: str, at: int, path: Path) -> int:
     """A DA/BRDA line number: ValueError (a malformed record) if negative, InputError above MAX_LINE."""
     n = int(text)
     if n > MAX_LINE:
-        raise InputError(
-            path, f"line {at}: line number {n} is out of range (above {MAX_LINE:,}): a corrupt report?"
-        )
+        raise InputError(path, f"line {at}: line number {n} is out of range (above {MAX_LINE:,}): a corrupt report?")
     if n < 0:
         raise ValueError(text)
     return n

@@ -309,11 +309,12 @@ class _Artifacts:
 def parse(path: Path) -> Evidence:
     """Every result of every run as a finding; `runs: []` is zero findings (with a note)."""
     expect_root(path, TITLE, "object")
-    try:
-        evidence = _OnePass(path).read()
-    except InputError:
-        evidence = None  # the two passes meet the same problem and report it as they always have
-    return evidence if evidence is not None else _two_passes(path)
+    with _json.no_cyclic_gc():
+        try:
+            evidence = _OnePass(path).read()
+        except InputError:
+            evidence = None  # the two passes meet the same problem and report it as they always have
+        return evidence if evidence is not None else _two_passes(path)
 
 
 class _Fallback(Exception):
@@ -491,9 +492,7 @@ def _location(result: dict[str, Any], artifacts: _Artifacts) -> tuple[str, int |
 
 def _is_suppressed(suppressions: object) -> bool:
     """A suppression counts unless it is still under review or was rejected (spec §3.35.3)."""
-    return any(
-        isinstance(s, dict) and s.get("status", "accepted") == "accepted" for s in as_list(suppressions)
-    )
+    return any(isinstance(s, dict) and s.get("status", "accepted") == "accepted" for s in as_list(suppressions))
 
 
 def _nth(values: list[str], index: int, default: str) -> str:

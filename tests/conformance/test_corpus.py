@@ -46,8 +46,10 @@ def test_every_corpus_file_has_an_expectation() -> None:
 
 
 def _subset(actual: object, wanted: dict[str, Any]) -> dict[str, Any]:
-    return {key: getattr(actual, key).value if hasattr(getattr(actual, key), "value") else getattr(actual, key)
-            for key in wanted}
+    return {
+        key: getattr(actual, key).value if hasattr(getattr(actual, key), "value") else getattr(actual, key)
+        for key in wanted
+    }
 
 
 @pytest.mark.parametrize("name", CASES)

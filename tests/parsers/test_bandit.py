@@ -141,9 +141,7 @@ SEMGREP = {
         ("TN:\nSF:a.c\nend_of_record\n", "the file is not JSON"),
     ],
 )
-def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(
-    tmp_path: Path, document: object, why: str
-) -> None:
+def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(tmp_path: Path, document: object, why: str) -> None:
     path = write(tmp_path, document)
     with pytest.raises(InputError) as raised:
         parse(path)

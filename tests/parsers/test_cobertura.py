@@ -40,9 +40,7 @@ def klass(filename: str, lines: str, methods: str = "") -> str:
 def test_lines_are_statements_covered_when_hits_above_zero(tmp_path: Path) -> None:
     coverage = coverage_of(
         tmp_path,
-        report(
-            klass("a.py", '<line number="1" hits="3"/><line number="2" hits="0"/><line number="5" hits="1"/>')
-        ),
+        report(klass("a.py", '<line number="1" hits="3"/><line number="2" hits="0"/><line number="5" hits="1"/>')),
     )
     file = coverage.files["a.py"]
     assert mask_lines(file.statements) == [1, 2, 5]
@@ -64,6 +62,32 @@ def test_lines_only_under_a_method_are_not_counted(tmp_path: Path) -> None:
     assert mask_lines(coverage.files["A.cs"].statements) == [1]
 
 
+def test_a_class_ends_where_the_next_begins_or_the_document_ends(tmp_path: Path) -> None:
+    """No end tags are watched outside methods: each class's lines must still stay its own."""
+    method = '<method name="m" signature="()"><lines><line number="7" hits="1"/></lines></method>'
+    first = '<class name="a" filename="a.py"><lines><line number="1" hits="1"/></lines></class>'
+    bare_method = (  # a <method> straight under the class, with no <methods> around it
+        f'<class name="b" filename="b.py"><lines><line number="2" hits="0"/></lines>{method}'
+        '<lines><line number="3" hits="4"/></lines></class>'
+    )
+    coverage = coverage_of(tmp_path, report(first, bare_method, klass("c.py", '<line number="5" hits="1"/>', method)))
+    assert {path: mask_lines(f.statements) for path, f in coverage.files.items()} == {
+        "a.py": [1],
+        "b.py": [2, 3],
+        "c.py": [5],
+    }
+    assert mask_lines(coverage.files["b.py"].covered) == [3]
+
+
+def test_lines_outside_any_class_are_not_counted(tmp_path: Path) -> None:
+    xml = (
+        '<coverage version="7.0"><packages><package name="p"><lines><line number="1" hits="1"/></lines>'
+        '<classes><class name="a" filename="a.py"><lines><line number="2" hits="1"/></lines></class>'
+        "</classes></package></packages></coverage>"
+    )
+    assert {path: mask_lines(f.statements) for path, f in coverage_of(tmp_path, xml).files.items()} == {"a.py": [2]}
+
+
 def test_classes_of_one_file_merge_by_line(tmp_path: Path) -> None:
     coverage = coverage_of(
         tmp_path,
@@ -79,9 +103,7 @@ def test_classes_of_one_file_merge_by_line(tmp_path: Path) -> None:
 
 def test_a_line_repeated_in_one_class_is_covered_if_any_copy_is(tmp_path: Path) -> None:
     # gcovr writes line 12 twice, hits 0 and hits 1 (two template instances)
-    coverage = coverage_of(
-        tmp_path, report(klass("m.cpp", '<line number="12" hits="0"/><line number="12" hits="1"/>'))
-    )
+    coverage = coverage_of(tmp_path, report(klass("m.cpp", '<line number="12" hits="0"/><line number="12" hits="1"/>')))
     file = coverage.files["m.cpp"]
     assert (file.lines_covered, file.lines_total) == (1, 1)
 
@@ -192,17 +214,13 @@ def test_totals_only_report(tmp_path: Path) -> None:
             ' branches-covered="0" branches-valid="0" version="0.4"></coverage>',
         )
     )
-    assert evidence.coverage == Coverage(
-        files={}, totals_only=CoverageTotals(lines_covered=63, lines_total=82)
-    )
+    assert evidence.coverage == Coverage(files={}, totals_only=CoverageTotals(lines_covered=63, lines_total=82))
     assert any("totals only" in note for note in evidence.notes)
 
 
 def test_totals_only_report_with_branch_totals(tmp_path: Path) -> None:
     evidence = parse(
-        write(
-            tmp_path, '<coverage lines-covered="5" lines-valid="10" branches-covered="1" branches-valid="4"/>'
-        )
+        write(tmp_path, '<coverage lines-covered="5" lines-valid="10" branches-covered="1" branches-valid="4"/>')
     )
     assert evidence.coverage is not None
     assert evidence.coverage.totals_only == CoverageTotals(
@@ -216,12 +234,8 @@ def test_an_empty_report_is_zero_lines_not_totals(tmp_path: Path) -> None:
 
 
 def test_two_reports_merge_by_line_not_by_average(tmp_path: Path) -> None:
-    first = write(
-        tmp_path, report(klass("a.py", '<line number="1" hits="1"/><line number="2" hits="0"/>')), "1.xml"
-    )
-    second = write(
-        tmp_path, report(klass("a.py", '<line number="1" hits="0"/><line number="2" hits="0"/>')), "2.xml"
-    )
+    first = write(tmp_path, report(klass("a.py", '<line number="1" hits="1"/><line number="2" hits="0"/>')), "1.xml")
+    second = write(tmp_path, report(klass("a.py", '<line number="1" hits="0"/><line number="2" hits="0"/>')), "2.xml")
     merged = merge([read_report(first), read_report(second)])
     result = metrics.compute(merged)
     assert (result["coverage.lines.covered"], result["coverage.lines.total"]) == (1, 2)

@@ -56,6 +56,21 @@ def test_branch_arcs_count_per_source_line(tmp_path: Path) -> None:
     assert a.files["b.py"].branches == {}  # measured with --branch, no branch in this file
 
 
+def test_only_non_negative_integers_of_a_line_list_are_line_numbers(tmp_path: Path) -> None:
+    """A plain list of ints is taken whole; any odd member (bool, float, string, negative) is dropped."""
+    files = {
+        "plain.py": {"executed_lines": [1, 2, 3], "missing_lines": []},
+        "odd.py": {"executed_lines": [1, True, 2.0, "3", -4, None, 5], "missing_lines": [False, 6]},
+        "negative.py": {"executed_lines": [-1, 0], "missing_lines": {"not": "a list"}},
+    }
+    coverage = coverage_of(tmp_path, report(files))
+    assert {path: mask_lines(f.statements) for path, f in coverage.files.items()} == {
+        "plain.py": [1, 2, 3],
+        "odd.py": [1, 5, 6],
+        "negative.py": [0],
+    }
+
+
 def test_reports_before_meta_format_and_newer_formats_are_read(tmp_path: Path) -> None:
     files = {"a.py": {"executed_lines": [1], "missing_lines": [2], "executed_branches": 7}}
     old = {"meta": {"version": "6.5.0", "branch_coverage": True}, "files": files}  # coverage < 7.4.1
@@ -163,10 +178,7 @@ def headline(result: dict[str, float]) -> dict[str, float]:
 def test_a_real_json_report_matches_coverage_py_totals(measured: Path) -> None:
     result = metrics.compute(read_report(measured / "coverage.json").evidence)
     assert headline(result) == coverage_py_totals(measured)
-    assert (
-        result["coverage.branches.total"] > 0
-        and result["coverage.lines.covered"] < result["coverage.lines.total"]
-    )
+    assert result["coverage.branches.total"] > 0 and result["coverage.lines.covered"] < result["coverage.lines.total"]
 
 
 def test_a_real_data_file_matches_coverage_py_totals(measured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,9 +200,7 @@ def test_data_file_with_some_sources_gone_counts_the_rest_with_a_note(
     assert any("1 of 2 files" in note and "source files not found" in note for note in evidence.notes)
 
 
-def test_data_file_with_no_source_left_is_an_input_error(
-    measured: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_data_file_with_no_source_left_is_an_input_error(measured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (measured / "script.py").unlink()
     (measured / "shapes.py").unlink()
     monkeypatch.chdir(measured)

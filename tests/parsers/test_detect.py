@@ -23,16 +23,13 @@ def write(tmp_path: Path, content: str | bytes, name: str = "report") -> Path:
         ('<?xml version="1.0"?>\n<testsuites><testsuite name="s"/></testsuites>', "junit"),
         ('<testsuite name="s"><testcase name="t"/></testsuite>', "junit"),
         ('<?xml version="1.0"?><!-- comment --><coverage line-rate="0.5"/>', "cobertura"),
-        ('<!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd"><coverage/>',
-         "cobertura"),
+        ('<!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd"><coverage/>', "cobertura"),
         ('<coverage generated="1" clover="4.4.1"><project/></coverage>', "clover"),
         ('<!DOCTYPE report PUBLIC "-//JACOCO//DTD Report 1.1//EN" "report.dtd"><report name="x"/>', "jacoco"),
         ("<html><body/></html>", None),
     ],
 )
-def test_xml_formats_are_recognised_by_their_root_element(
-    tmp_path: Path, content: str, expected: str | None
-) -> None:
+def test_xml_formats_are_recognised_by_their_root_element(tmp_path: Path, content: str, expected: str | None) -> None:
     assert detect(write(tmp_path, content, "coverage.json")) == expected  # the name says nothing
 
 

@@ -114,9 +114,7 @@ def test_njsscan_puts_the_description_in_value_so_the_name_is_the_rule(tmp_path:
 
 def test_gitleaks_value_equal_to_description_stays_the_rule(tmp_path: Path) -> None:
     identifiers = [{"type": "gitleaks_rule_id", "name": "Gitleaks rule ID AWS", "value": "AWS"}]
-    (finding,) = findings(
-        tmp_path, report(vulnerability(identifiers=identifiers, name="AWS", description="AWS"))
-    )
+    (finding,) = findings(tmp_path, report(vulnerability(identifiers=identifiers, name="AWS", description="AWS")))
     assert finding.rule == "AWS"
 
 
@@ -134,9 +132,7 @@ def test_without_identifiers_the_name_is_the_rule(tmp_path: Path) -> None:
         ({}, None, "gitlab"),
     ],
 )
-def test_tool_name(
-    tmp_path: Path, scan: dict[str, Any], per_vulnerability: dict[str, Any] | None, tool: str
-) -> None:
+def test_tool_name(tmp_path: Path, scan: dict[str, Any], per_vulnerability: dict[str, Any] | None, tool: str) -> None:
     the_vulnerability = vulnerability()
     if per_vulnerability:
         the_vulnerability["scanner"] = per_vulnerability
@@ -163,9 +159,7 @@ def test_secret_detection_keeps_the_secret_out_of_message_and_fingerprint(tmp_pa
     (finding,) = findings(tmp_path, report(leak, scan=scan))
     assert SECRET not in repr(finding)
     assert finding.fingerprint != fingerprint("Gitleaks", "AWS", "app/db.py", SECRET)
-    (other_secret,) = findings(
-        tmp_path, report(dict(leak, raw_source_code_extract="AKIAOTHEREXAMPLE0000"), scan=scan)
-    )
+    (other_secret,) = findings(tmp_path, report(dict(leak, raw_source_code_extract="AKIAOTHEREXAMPLE0000"), scan=scan))
     assert other_secret.fingerprint != finding.fingerprint
 
 
@@ -200,9 +194,7 @@ def test_no_vulnerabilities_is_zero_not_absent(tmp_path: Path) -> None:
         ("<report/>", "the file is an XML document"),
     ],
 )
-def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(
-    tmp_path: Path, document: object, why: str
-) -> None:
+def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(tmp_path: Path, document: object, why: str) -> None:
     with pytest.raises(InputError) as raised:
         read(tmp_path, document)
     message = str(raised.value)

@@ -136,9 +136,7 @@ def test_null_and_empty_array_are_zero_findings(tmp_path: Path, text: str) -> No
         ("<testsuites/>", "the file is an XML document"),
     ],
 )
-def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(
-    tmp_path: Path, document: object, why: str
-) -> None:
+def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(tmp_path: Path, document: object, why: str) -> None:
     with pytest.raises(InputError) as raised:
         read(tmp_path, document)
     assert str(raised.value).endswith(f": not a gitleaks report: {why}")

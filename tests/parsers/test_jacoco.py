@@ -67,9 +67,7 @@ def test_class_and_method_counters_do_not_add_lines(tmp_path: Path) -> None:
 
 
 def test_default_package_gives_the_bare_name(tmp_path: Path) -> None:
-    coverage = coverage_of(
-        tmp_path, report(sourcefile("Example.java", '<line nr="1" mi="0" ci="3"/>'), package="")
-    )
+    coverage = coverage_of(tmp_path, report(sourcefile("Example.java", '<line nr="1" mi="0" ci="3"/>'), package=""))
     assert list(coverage.files) == ["Example.java"]
 
 
@@ -87,9 +85,7 @@ def test_source_path(package: str, name: str, path: str) -> None:
 
 
 def test_no_branch_data_without_branches_or_branch_counter(tmp_path: Path) -> None:
-    coverage = coverage_of(
-        tmp_path, report(sourcefile("a.ps1", '<line nr="1" mi="0" ci="1" mb="0" cb="0"/>'))
-    )
+    coverage = coverage_of(tmp_path, report(sourcefile("a.ps1", '<line nr="1" mi="0" ci="1" mb="0" cb="0"/>')))
     assert coverage.files["org/acme/a.ps1"].branches is None
 
 
@@ -128,9 +124,7 @@ def test_report_counters_only(tmp_path: Path) -> None:
 
 
 def test_package_counters_are_not_report_totals(tmp_path: Path) -> None:
-    xml = (
-        '<report name="r"><package name="p"><counter type="LINE" missed="3" covered="6"/></package></report>'
-    )
+    xml = '<report name="r"><package name="p"><counter type="LINE" missed="3" covered="6"/></package></report>'
     assert coverage_of(tmp_path, xml) == Coverage(files={})
 
 

@@ -210,3 +210,19 @@ def test_objects_are_built_in_place_between_reads(tmp_path: Path) -> None:
     drained.extend(result["ruleId"] for result in built["results"])
     assert drained == [result["ruleId"] for result in results]
     assert len(sizes) > 3 and max(sizes) < len(results) // 2  # never the whole list at once
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cyclic_gc_is_paused_only_while_reading(enabled: bool) -> None:
+    """Paused during a parse, then left as it was found, also when the parse fails."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        with pytest.raises(InputError), _json.no_cyclic_gc():
+            assert not gc.isenabled()
+            raise InputError("report.json", "malformed JSON")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

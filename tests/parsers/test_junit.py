@@ -170,8 +170,7 @@ def test_only_leaf_suites_fall_back_so_nothing_is_counted_twice(tmp_path: Path) 
 def test_a_suite_whose_only_content_is_an_error_element_falls_back(tmp_path: Path) -> None:
     evidence = read(
         tmp_path,
-        '<testsuite name="setup" tests="1" errors="1">'
-        '<error message="setUpClass failed">x</error></testsuite>',
+        '<testsuite name="setup" tests="1" errors="1"><error message="setUpClass failed">x</error></testsuite>',
     )
     assert evidence.tests is not None
     assert counts(evidence.tests) == (0, 0, 1, 0, 0)
@@ -292,6 +291,71 @@ def test_non_junit_root_forced_as_junit_is_one_line_input_error(tmp_path: Path, 
 def test_a_case_directly_under_testsuites_is_counted(tmp_path: Path) -> None:
     results = results_of(tmp_path, '<testsuites><testcase name="t"><error/></testcase></testsuites>')
     assert counts(results) == (0, 0, 1, 0, 0)
+
+
+def test_suite_properties_are_skipped_and_the_cases_after_them_counted(tmp_path: Path) -> None:
+    """Surefire writes ~50 <property> per file before its cases; the parser skips the whole block."""
+    properties = "".join(f'<property name="p{i}" value="v"/>' for i in range(60))
+    results = results_of(
+        tmp_path,
+        f'<testsuites><testsuite name="a"><properties>{properties}</properties>'
+        '<testcase name="t1" time="1.5"/><testcase name="t2"><failure message="f"/></testcase></testsuite>'
+        f'<testsuite name="b"><properties>{properties}</properties><testcase name="t3"/></testsuite>'
+        "</testsuites>",
+    )
+    assert counts(results) == (2, 1, 0, 0, 0)
+    assert results.duration_seconds == 1.5
+
+
+def test_nothing_inside_a_suite_properties_block_is_a_test(tmp_path: Path) -> None:
+    results = results_of(
+        tmp_path,
+        '<testsuite name="s"><properties><testcase name="not a test"/></properties><testcase name="t"/></testsuite>',
+    )
+    assert counts(results) == (1, 0, 0, 0, 0)
+
+
+def test_cases_with_only_output_or_properties_inside_are_plain_passes(tmp_path: Path) -> None:
+    """pytest's record_property writes <properties> inside the case; output is <system-out>."""
+    results = results_of(
+        tmp_path,
+        '<testsuite name="s"><testcase name="a" time="0.25"><properties><property name="k" value="v"/>'
+        '</properties></testcase><testcase name="b" time="0.5"><system-out>hello</system-out>'
+        '<system-err>x</system-err></testcase><testcase name="c" time="0.25"/></testsuite>',
+    )
+    assert counts(results) == (3, 0, 0, 0, 0)
+    assert results.duration_seconds == 1.0
+    assert results.notable == ()
+
+
+def test_a_failed_case_leaves_nothing_behind_for_the_next_ones(tmp_path: Path) -> None:
+    results = results_of(
+        tmp_path,
+        '<testsuite name="s"><testcase name="f"><failure>first line\nmore</failure></testcase>'
+        '<testcase name="p"><system-out>out</system-out></testcase>'
+        '<testcase name="k"><flakyFailure message="once"/></testcase><testcase name="q"/>'
+        '<testcase name="e"><error message="boom"/></testcase></testsuite>',
+    )
+    assert counts(results) == (3, 1, 1, 0, 1)
+    assert [(c.name, c.outcome, c.message) for c in results.notable] == [
+        ("f", Outcome.FAILED, "first line"),
+        ("k", Outcome.PASSED, "passed after 1 failed attempt(s): once"),
+        ("e", Outcome.ERROR, "boom"),
+    ]
+
+
+def test_durations_add_up_in_document_order_on_every_path(tmp_path: Path) -> None:
+    """Plain passes (read through a memo of time strings) and failed cases add to one float sum."""
+    times = ["0.001", "0.1", "0.001", "7", "", "0.1", "-1", "0.30000000000000004"]
+    cases = "".join(
+        f'<testcase name="t{i}" time="{t}">{"<failure/>" if i % 3 == 0 else ""}</testcase>' for i, t in enumerate(times)
+    )
+    results = results_of(tmp_path, f'<testsuite name="s">{cases}</testsuite>')
+    expected = 0.0
+    for t in times:
+        expected += float(t) if t and float(t) >= 0 else 0.0
+    assert results.duration_seconds == expected
+    assert results_of(tmp_path, f'<testsuite name="s">{cases}</testsuite>').duration_seconds == expected
 
 
 # --- cross-check against junitparser -------------------------------------------------------------------

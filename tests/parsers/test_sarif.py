@@ -96,9 +96,7 @@ def test_without_any_level_the_spec_default_warning_is_medium(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("kind", ["review", "open", "informational"])
-def test_a_kind_other_than_fail_defaults_to_none_even_over_the_rule_default(
-    tmp_path: Path, kind: str
-) -> None:
+def test_a_kind_other_than_fail_defaults_to_none_even_over_the_rule_default(tmp_path: Path, kind: str) -> None:
     rules = [{"id": "R1", "defaultConfiguration": {"level": "error"}}]
     finding = one(tmp_path, result(kind=kind), rules)
     assert (finding.severity, finding.tool_severity) == (Severity.INFO, "none")
@@ -132,12 +130,8 @@ def test_an_explicit_level_wins_over_kind(tmp_path: Path) -> None:
         ("Medium", Severity.MEDIUM),
     ],
 )
-def test_security_severity_as_number_numeric_string_or_word(
-    tmp_path: Path, value: object, severity: Severity
-) -> None:
-    rules = [
-        {"id": "R1", "defaultConfiguration": {"level": "note"}, "properties": {"security-severity": value}}
-    ]
+def test_security_severity_as_number_numeric_string_or_word(tmp_path: Path, value: object, severity: Severity) -> None:
+    rules = [{"id": "R1", "defaultConfiguration": {"level": "note"}, "properties": {"security-severity": value}}]
     finding = one(tmp_path, result(level="note"), rules)
     assert (finding.severity, finding.tool_severity) == (severity, str(value))
 
@@ -194,9 +188,7 @@ def test_rules_in_extensions_are_found_by_tool_component_index(tmp_path: Path) -
             ],
         },
     ]
-    the_result = result(
-        "py/sql-injection", rule={"id": "py/sql-injection", "index": 1, "toolComponent": {"index": 1}}
-    )
+    the_result = result("py/sql-injection", rule={"id": "py/sql-injection", "index": 1, "toolComponent": {"index": 1}})
     (finding,) = findings(tmp_path, run([the_result], [], name="CodeQL", extensions=extensions))
     assert (finding.tool, finding.rule, finding.severity, finding.tool_severity) == (
         "CodeQL",
@@ -298,9 +290,7 @@ def test_two_runs_each_result_meets_its_own_runs_rules(tmp_path: Path) -> None:
 
 def test_two_runs_with_extensions_and_artifact_indexes(tmp_path: Path) -> None:
     extensions = [{"name": "pack", "rules": [{"id": "P", "properties": {"security-severity": "9.1"}}]}]
-    first = run(
-        [result("P", rule={"index": 0, "toolComponent": {"index": 0}})], [], name="A", extensions=extensions
-    )
+    first = run([result("P", rule={"index": 0, "toolComponent": {"index": 0}})], [], name="A", extensions=extensions)
     located = {
         "ruleId": "Q",
         "message": {"text": "m"},
@@ -433,9 +423,7 @@ def write(tmp_path: Path, text: str, name: str = "report.json") -> Path:
         ),
     ],
 )
-def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(
-    tmp_path: Path, text: str, why: str
-) -> None:
+def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(tmp_path: Path, text: str, why: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(InputError) as raised:
         parse(path)

@@ -90,26 +90,20 @@ def test_fingerprint_ignores_the_line_not_the_matched_code(tmp_path: Path) -> No
 
 def test_requires_login_is_no_material_the_message_is(tmp_path: Path) -> None:
     """Without login semgrep hides the matched code; two such results still get distinct fingerprints."""
-    first, second = findings(
-        tmp_path, result(line=3, lines="requires login"), result(line=9, lines="requires login")
-    )
+    first, second = findings(tmp_path, result(line=3, lines="requires login"), result(line=9, lines="requires login"))
     (with_other_message,) = findings(tmp_path, result(line=3, lines="requires login", message="Other text."))
     assert first.fingerprint != second.fingerprint
     assert first.fingerprint != with_other_message.fingerprint
 
 
 def test_ignored_results_are_not_counted_and_noted(tmp_path: Path) -> None:
-    evidence = parse(
-        write(tmp_path, {"errors": [], "results": [result(is_ignored=True), result(is_ignored=False)]})
-    )
+    evidence = parse(write(tmp_path, {"errors": [], "results": [result(is_ignored=True), result(is_ignored=False)]}))
     assert evidence.findings is not None and len(evidence.findings) == 1
     assert any("1 result(s) ignored in source" in note for note in evidence.notes)
 
 
 def test_empty_results_are_zero_not_absent(tmp_path: Path) -> None:
-    evidence = parse(
-        write(tmp_path, {"errors": [], "paths": {"scanned": []}, "results": [], "version": "1.0"})
-    )
+    evidence = parse(write(tmp_path, {"errors": [], "paths": {"scanned": []}, "results": [], "version": "1.0"}))
     assert evidence.findings == ()
     assert metrics.compute(evidence)["findings.total"] == 0
 
@@ -134,9 +128,7 @@ BANDIT_RESULT = {"filename": "a.py", "issue_severity": "LOW", "line_number": 1, 
         ("<coverage/>", "the file is an XML document"),
     ],
 )
-def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(
-    tmp_path: Path, document: object, why: str
-) -> None:
+def test_forced_on_the_wrong_kind_of_file_is_a_one_line_input_error(tmp_path: Path, document: object, why: str) -> None:
     path = write(tmp_path, document)
     with pytest.raises(InputError) as raised:
         parse(path)

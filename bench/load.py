@@ -11,6 +11,7 @@ costs a small fraction of the server's CPU; the CPU of client, server and Postgr
 level and printed, so the reader can check that the client was not the bottleneck.
 
     .venv/bin/python bench/load.py                 # ~3 min: both databases at 1, 8 and 32 clients
+    .venv/bin/python bench/load.py --workers 1,2   # and again with `serve --workers 2`
     .venv/bin/python bench/load.py --count 500 --levels 1,32 --backends sqlite   # a quick look
 """
 
@@ -54,7 +55,7 @@ def _process_cpu(pid: int, children: bool = False) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return sum(int(v) for v in fields[11:15 if children else 13]) / TICKS
+    return sum(int(v) for v in fields[11 : 15 if children else 13]) / TICKS
 
 
 def _group_cpu(group: int) -> float:
@@ -93,10 +94,16 @@ def _machine_busy() -> tuple[float, float]:
 
 def machine_facts() -> dict[str, str]:
     """What the figures depend on: cores, load, Python, and the server's HTTP stack."""
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.machine())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
     extras = []
-    for module in ("uvloop", "httptools", "orjson"):
+    for module in ("uvloop", "httptools", "orjson", "jsonschema_rs"):
         try:
             __import__(module)
             extras.append(f"{module} yes")
@@ -110,8 +117,8 @@ def machine_facts() -> dict[str, str]:
         "cpu": f"{os.cpu_count()} cores, {model}",
         "load average at start (1, 5, 15 min)": load,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "server": f"`gatekeeper serve`: uvicorn {uvicorn.__version__}, 1 process (no --workers option), "
-                  f"SQLAlchemy {sqlalchemy.__version__} ({', '.join(extras)})",
+        "server": f"`gatekeeper serve` (`--workers` as in the table): uvicorn {uvicorn.__version__}, "
+        f"SQLAlchemy {sqlalchemy.__version__} ({', '.join(extras)})",
     }
 
 
@@ -143,12 +150,14 @@ class Server:
             self.process.wait()
 
 
-def start_server(db_url: str, tmp: Path, command: str | None = None) -> Server:
+def start_server(db_url: str, tmp: Path, command: str | None = None, workers: int = 1) -> Server:
     """`gatekeeper serve` (or `command` with {db} and {port} filled in, to try a change) on a free
     loopback port, once /readyz answers 200."""
     port = free_port()
     log = tmp / "server.log"
     argv = [GATEKEEPER, "serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
     if command:
         argv = [part.format(db=db_url, port=port) for part in shlex.split(command)]
     with log.open("wb") as sink:
@@ -171,8 +180,13 @@ def start_server(db_url: str, tmp: Path, command: str | None = None) -> Server:
 
 def create_token(db_url: str, tmp: Path) -> str:
     """An upload token, made by the CLI as an operator would."""
-    done = subprocess.run([GATEKEEPER, "tokens", "create", "--scope", "upload", "--db", db_url],
-                          capture_output=True, text=True, cwd=tmp, check=True)
+    done = subprocess.run(
+        [GATEKEEPER, "tokens", "create", "--scope", "upload", "--db", db_url],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        check=True,
+    )
     return done.stdout.strip()
 
 
@@ -180,9 +194,22 @@ def verdict_template(tmp: Path) -> str:
     """A real verdict of the passing example, as JSON text with PLACEHOLDER where its id goes."""
     reports = REPO / "examples" / "passing" / "reports"
     done = subprocess.run(
-        [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(REPO / "rules/caict-cd/level-3.yaml"),
-         str(reports / "junit.xml"), str(reports / "coverage.xml"), str(reports / "bandit.json")],
-        capture_output=True, text=True, cwd=tmp, check=False,
+        [
+            GATEKEEPER,
+            "check",
+            "--no-store",
+            "--format",
+            "json",
+            "-p",
+            str(REPO / "rules/caict-cd/level-3.yaml"),
+            str(reports / "junit.xml"),
+            str(reports / "coverage.xml"),
+            str(reports / "bandit.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        check=False,
     )
     if done.returncode not in (0, 1):
         raise RuntimeError(f"gatekeeper check failed ({done.returncode}):\n{done.stderr}")
@@ -212,6 +239,8 @@ class Level:
 
     backend: str
     clients: int
+    workers: int = 1
+    load: float = 0.0
     sent: int = 0
     created: int = 0
     errors: dict[str, int] = field(default_factory=dict)
@@ -232,9 +261,21 @@ class Level:
     def rate(self) -> float:
         return self.created / self.seconds if self.seconds else 0.0
 
+    def cpu_ms(self, process: str) -> float:
+        """CPU milliseconds `process` spent per upload: what the request costs, whatever else runs."""
+        return self.cpu[process] / self.rate * 1000 if self.rate else float("nan")
 
-async def _client(port: int, token: str, template: tuple[bytes, bytes], prefix: str, counter: list[int],
-                  limit: int, deadline: float, level: Level) -> None:
+
+async def _client(
+    port: int,
+    token: str,
+    template: tuple[bytes, bytes],
+    prefix: str,
+    counter: list[int],
+    limit: int,
+    deadline: float,
+    level: Level,
+) -> None:
     """One keep-alive connection sending PUTs of the next free id until the count or the time is up."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head, tail = template
@@ -244,9 +285,11 @@ async def _client(port: int, token: str, template: tuple[bytes, bytes], prefix: 
             counter[0] += 1
             verdict_id = f"{prefix}-{number:08d}".encode()
             body = head + verdict_id + tail
-            request = (b"PUT /api/v1/verdicts/" + verdict_id + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                       b"Authorization: Bearer " + token.encode() + b"\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            request = (
+                b"PUT /api/v1/verdicts/" + verdict_id + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Authorization: Bearer " + token.encode() + b"\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
             level.sent += 1
             started = time.perf_counter()
             try:
@@ -273,18 +316,29 @@ async def _client(port: int, token: str, template: tuple[bytes, bytes], prefix: 
         writer.close()
 
 
-def run_level(server: Server, port: int, token: str, template: str, backend: str, clients: int,
-              count: int, seconds: float, postgres: bool) -> Level:
+def run_level(
+    server: Server,
+    port: int,
+    token: str,
+    template: str,
+    backend: str,
+    clients: int,
+    count: int,
+    seconds: float,
+    postgres: bool,
+    workers: int = 1,
+) -> Level:
     """`clients` connections at once, `count` uploads or `seconds`, whichever ends first."""
-    level = Level(backend=backend, clients=clients)
+    level = Level(backend=backend, clients=clients, workers=workers, load=os.getloadavg()[0])
     head, tail = (part.encode() for part in template.split(PLACEHOLDER))
     prefix = f"load-{backend[:2]}{clients}-{secrets.token_hex(4)}"
     counter = [0]
 
     async def run() -> None:
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(_client(port, token, (head, tail), prefix, counter, count, deadline, level)
-                               for _ in range(clients)))
+        await asyncio.gather(
+            *(_client(port, token, (head, tail), prefix, counter, count, deadline, level) for _ in range(clients))
+        )
 
     cpu_before = (time.process_time(), _group_cpu(server.process.pid), _postgres_cpu() if postgres else 0.0)
     busy_before = _machine_busy()
@@ -317,28 +371,57 @@ def postgres_database() -> tuple[str, Any] | str:
     return f"{base}/{name}", (admin, name)
 
 
-def run_backend(backend: str, db_url: str, tmp: Path, template: str, args: argparse.Namespace,
-                notes: list[str]) -> list[Level]:
+def run_backend(
+    backend: str, db_url: str, tmp: Path, template: str, args: argparse.Namespace, notes: list[str], workers: int = 1
+) -> list[Level]:
     """Every level against one fresh server, then the row count check."""
     token = create_token(db_url, tmp)
-    server = start_server(db_url, tmp, args.server_command)
+    server = start_server(db_url, tmp, args.server_command, workers)
     port = int(server.url.rsplit(":", 1)[1])
     levels: list[Level] = []
     profiler: subprocess.Popen[bytes] | None = None
     try:
-        run_level(server, port, token, template, backend, 1, args.warmup, 30.0, False)  # warm-up, counted below
-        created = args.warmup
+        # Warm-up, counted below: one client, then the top level's clients, so that the figures are the
+        # steady state rather than the pool opening its database connections one request at a time.
+        top = max(args.levels)
+        created = 0
+        for clients, uploads in ((1, args.warmup), (top, args.warmup * top // 8)):
+            created += run_level(server, port, token, template, backend, clients, uploads, 30.0, False).created
         for clients in args.levels:
             if args.profile and clients == max(args.levels):
                 out = Path(args.profile) / f"{backend}-{clients}.txt"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 profiler = subprocess.Popen(
-                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.process.pid),
-                     "--format", "raw", "--rate", "200", "--gil", "--nonblocking", "-o", str(out)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    [
+                        str(Path(sys.executable).with_name("py-spy")),
+                        "record",
+                        "--pid",
+                        str(server.process.pid),
+                        "--format",
+                        "raw",
+                        "--rate",
+                        "200",
+                        "--gil",
+                        "--nonblocking",
+                        "-o",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 time.sleep(1.0)
-            level = run_level(server, port, token, template, backend, clients, args.count, args.seconds,
-                              backend == "postgresql")
+            level = run_level(
+                server,
+                port,
+                token,
+                template,
+                backend,
+                clients,
+                args.count,
+                args.seconds,
+                backend == "postgresql",
+                workers,
+            )
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(timeout=60)
@@ -353,7 +436,10 @@ def run_backend(backend: str, db_url: str, tmp: Path, template: str, args: argpa
     stored = count_rows(db_url)
     if stored != created:
         raise SystemExit(f"{backend}: the database holds {stored} verdicts, but {created} uploads were answered 201")
-    checked = f"{backend}: the database holds exactly the {stored:,} distinct verdicts answered 201 (warm-up included)"
+    checked = (
+        f"{backend}, {workers} worker(s): the database holds exactly the {stored:,} distinct verdicts "
+        "answered 201 (warm-up included)"
+    )
     print(checked, flush=True)
     notes.append(f"Checked afterwards: {checked}.")
     return levels
@@ -361,21 +447,30 @@ def run_backend(backend: str, db_url: str, tmp: Path, template: str, args: argpa
 
 # -- report ----------------------------------------------------------------------------------------
 
-HEADER = ("| database | clients | uploads | seconds | uploads/s | p50 ms | p99 ms | max ms | errors "
-          "| CPU client / server / postgres / others (cores) |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+HEADER = (
+    "| database | workers | clients | uploads | seconds | uploads/s | p50 ms | p99 ms | max ms | errors "
+    "| load avg | CPU client / server / postgres / others (cores) | CPU ms per upload: server / postgres |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|"
+)
 
 
 def row(level: Level) -> str:
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(level.errors.items())) or "0"
     cpu = level.cpu
     postgres = f"{cpu['postgres']:.2f}" if level.backend == "postgresql" else "-"
-    return (f"| {level.backend} | {level.clients} | {level.sent:,} | {level.seconds:.1f} | {level.rate:,.0f} "
-            f"| {level.percentile(50):.1f} | {level.percentile(99):.1f} | {max(level.latencies) * 1000:.1f} "
-            f"| {errors} | {cpu['client']:.2f} / {cpu['server']:.2f} / {postgres} / {cpu['others']:.2f} |")
+    postgres_ms = f"{level.cpu_ms('postgres'):.2f}" if level.backend == "postgresql" else "-"
+    return (
+        f"| {level.backend} | {level.workers} | {level.clients} | {level.sent:,} | {level.seconds:.1f} "
+        f"| {level.rate:,.0f} | {level.percentile(50):.1f} | {level.percentile(99):.1f} "
+        f"| {max(level.latencies) * 1000:.1f} | {errors} | {level.load:.2f} "
+        f"| {cpu['client']:.2f} / {cpu['server']:.2f} / {postgres} / {cpu['others']:.2f} "
+        f"| {level.cpu_ms('server'):.2f} / {postgres_ms} |"
+    )
 
 
-def write_report(path: Path, facts: dict[str, str], levels: list[Level], notes: list[str],
-                 args: argparse.Namespace) -> str:
+def write_report(
+    path: Path, facts: dict[str, str], levels: list[Level], notes: list[str], args: argparse.Namespace
+) -> str:
     """The table and the facts it depends on, as Markdown."""
     table = "\n".join([HEADER, *(row(level) for level in levels)])
     lines = [
@@ -383,7 +478,8 @@ def write_report(path: Path, facts: dict[str, str], levels: list[Level], notes: 
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} by `bench/load.py`: a bounded loopback load run "
         f"(at most {args.count:,} uploads or {args.seconds:g} s per level, whichever comes first, after "
-        f"{args.warmup} warm-up uploads), each upload a PUT of a distinct id of a real verdict "
+        f"{args.warmup} warm-up uploads from 1 client and {args.warmup * max(args.levels) // 8} from "
+        f"{max(args.levels)}), each upload a PUT of a distinct id of a real verdict "
         "(`gatekeeper check` on `examples/passing/reports` with `rules/caict-cd/level-3.yaml`) with an "
         "upload token, over keep-alive connections, one per client.",
         "",
@@ -392,7 +488,12 @@ def write_report(path: Path, facts: dict[str, str], levels: list[Level], notes: 
         "CPU is in cores (1.00 = one core busy for the whole level), from /proc: `client` is this script (one "
         "asyncio loop writing HTTP/1.1 itself), `server` the `gatekeeper serve` process group, `postgres` every "
         "PostgreSQL process (other users' queries included), `others` the rest of the machine's busy time "
-        "(other users' work competing for the same cores).",
+        "(other users' work competing for the same cores). `load avg` is the 1-minute load average when the "
+        "level started; it counts this run's own processes too (client, server and PostgreSQL keep 1.5 to 3 "
+        "runnable during a level), so `others` is the better measure of the competition. `CPU ms per upload` "
+        "is the CPU "
+        "time the server (all its processes) and PostgreSQL spent per stored verdict: the cost of a request, "
+        "much less sensitive to the other users than the rates are.",
         "",
         *[f"- **{name}**: {value}" for name, value in facts.items()],
         *[f"- {note}" for note in notes],
@@ -401,31 +502,47 @@ def write_report(path: Path, facts: dict[str, str], levels: list[Level], notes: 
         "a database `gk_load_<hex>` is created and dropped):",
         "",
         "```sh",
-        ".venv/bin/python bench/load.py",
+        " ".join([".venv/bin/python bench/load.py", *(shlex.quote(arg) for arg in args.argv)]),
         "```",
         "",
     ]
     text = "\n".join(lines)
     kept = path.read_text(encoding="utf-8") if path.exists() else ""
     if ANALYSIS in kept:  # a hand-written analysis survives a rerun
-        text += "\n" + kept[kept.index(ANALYSIS):]
+        text += "\n" + kept[kept.index(ANALYSIS) :]
     path.write_text(text, encoding="utf-8")
     return table
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", default="1,8,32", type=lambda s: [int(v) for v in s.split(",")],
-                        help="concurrent clients, comma-separated [1,8,32]")
+    parser.add_argument(
+        "--levels",
+        default="1,8,32",
+        type=lambda s: [int(v) for v in s.split(",")],
+        help="concurrent clients, comma-separated [1,8,32]",
+    )
     parser.add_argument("--count", type=int, default=2000, help="uploads per level at most [2000]")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per level at most [20]")
     parser.add_argument("--warmup", type=int, default=50, help="uploads before the first level [50]")
     parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite and/or postgresql")
+    parser.add_argument(
+        "--workers",
+        default="1",
+        type=lambda s: [int(v) for v in s.split(",")],
+        help="`serve --workers` values to measure, comma-separated [1]",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "LOAD.md", help="Markdown report")
-    parser.add_argument("--server-command", metavar="CMD",
-                        help="run CMD instead of `gatekeeper serve` ({db} and {port} filled in), to try a change")
+    parser.add_argument(
+        "--server-command",
+        metavar="CMD",
+        help="run CMD instead of `gatekeeper serve` ({db} and {port} filled in), to try a change",
+    )
     parser.add_argument("--profile", metavar="DIR", help="py-spy --gil the server at the top level: raw stacks")
     args = parser.parse_args(argv)
+    args.argv = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg]
+
+    from gatekeeper.server.db import POOL_SIZE
 
     facts = machine_facts()
     if args.server_command:
@@ -437,30 +554,41 @@ def main(argv: list[str] | None = None) -> int:
         template = verdict_template(tmp)
         print(HEADER, flush=True)
         for backend in args.backends.split(","):
-            if backend == "sqlite":
-                (tmp / "sqlite").mkdir()
-                db_url = f"sqlite:///{tmp / 'sqlite' / 'server.db'}"
-                levels += run_backend("sqlite", db_url, tmp / "sqlite", template, args, notes)
-                facts["sqlite"] = "a fresh file in a temporary folder; WAL, synchronous=NORMAL (the server's settings)"
-            elif backend == "postgresql":
-                made = postgres_database()
-                if isinstance(made, str):
-                    print(f"postgresql: skipped: {made}", file=sys.stderr, flush=True)
-                    notes.append(f"PostgreSQL skipped: {made}")
-                    continue
-                db_url, (admin, name) = made
-                try:
-                    settings = {key: admin.execute(f"SHOW {key}").fetchone()[0]
-                                for key in ("server_version", "synchronous_commit", "fsync", "shared_buffers")}
-                    facts["postgresql"] = ", ".join(f"{k} {v}" for k, v in settings.items()) + \
-                        "; on this machine over TCP loopback; SQLAlchemy pool 10 + 20 overflow"
-                    (tmp / "pg").mkdir()
-                    levels += run_backend("postgresql", db_url, tmp / "pg", template, args, notes)
-                finally:
-                    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                    admin.close()
-            else:
-                parser.error(f"unknown backend {backend!r}")
+            for workers in args.workers:
+                if backend == "sqlite":
+                    folder = tmp / f"sqlite-{workers}"
+                    folder.mkdir()
+                    db_url = f"sqlite:///{folder / 'server.db'}"
+                    levels += run_backend("sqlite", db_url, folder, template, args, notes, workers)
+                    facts["sqlite"] = (
+                        "a fresh file in a temporary folder; WAL, synchronous=NORMAL (the server's "
+                        "settings); one writer at a time per server process (a lock in `db`)"
+                    )
+                elif backend == "postgresql":
+                    made = postgres_database()
+                    if isinstance(made, str):
+                        print(f"postgresql: skipped: {made}", file=sys.stderr, flush=True)
+                        notes.append(f"PostgreSQL skipped: {made}")
+                        break
+                    db_url, (admin, name) = made
+                    try:
+                        settings = {
+                            key: admin.execute(f"SHOW {key}").fetchone()[0]
+                            for key in ("server_version", "synchronous_commit", "fsync", "shared_buffers")
+                        }
+                        facts["postgresql"] = (
+                            ", ".join(f"{k} {v}" for k, v in settings.items())
+                            + f"; on this machine over TCP loopback; SQLAlchemy pool of "
+                            f"{POOL_SIZE} per worker, no overflow; a fresh database per row group"
+                        )
+                        folder = tmp / f"pg-{workers}"
+                        folder.mkdir()
+                        levels += run_backend("postgresql", db_url, folder, template, args, notes, workers)
+                    finally:
+                        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                        admin.close()
+                else:
+                    parser.error(f"unknown backend {backend!r}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not levels:

@@ -77,17 +77,28 @@ def render(verdict: dict[str, Any]) -> str:
     )
     maturity = verdict.get("maturity") or {}
     if isinstance(maturity.get("level_achieved"), int):
-        gauge(PREFIX + "maturity_level_achieved", "highest maturity level whose gates hold",
-              [({"model": str(maturity.get("model") or "")}, maturity["level_achieved"])])
+        gauge(
+            PREFIX + "maturity_level_achieved",
+            "highest maturity level whose gates hold",
+            [({"model": str(maturity.get("model") or "")}, maturity["level_achieved"])],
+        )
     if isinstance(maturity.get("level"), int):
-        gauge(PREFIX + "maturity_level_target", "maturity level the policy aims at",
-              [({"model": str(maturity.get("model") or "")}, maturity["level"])])
+        gauge(
+            PREFIX + "maturity_level_target",
+            "maturity level the policy aims at",
+            [({"model": str(maturity.get("model") or "")}, maturity["level"])],
+        )
     gates = [g for g in verdict.get("gates") or [] if isinstance(g, dict) and g.get("id")]
     gauge(
         PREFIX + "gate_failed",
         "1 if the gate failed or warned, 0 if it held or was skipped",
-        [({"gate": str(g["id"]), "severity": str(g.get("severity") or "")},
-          1 if g.get("status") in ("fail", "warn") else 0) for g in gates],
+        [
+            (
+                {"gate": str(g["id"]), "severity": str(g.get("severity") or "")},
+                1 if g.get("status") in ("fail", "warn") else 0,
+            )
+            for g in gates
+        ],
     )
     created = _epoch(verdict.get("created_at"))
     if created is not None:
@@ -96,9 +107,17 @@ def render(verdict: dict[str, Any]) -> str:
     gauge(
         PREFIX + "verdict_info",
         "the verdict this group was pushed from (always 1)",
-        [({"id": str(verdict.get("id") or ""), "commit": str(context.get("commit") or ""),
-           "pipeline": str(context.get("pipeline") or ""),
-           "policy": str((verdict.get("policy") or {}).get("name") or "")}, 1)],
+        [
+            (
+                {
+                    "id": str(verdict.get("id") or ""),
+                    "commit": str(context.get("commit") or ""),
+                    "pipeline": str(context.get("pipeline") or ""),
+                    "policy": str((verdict.get("policy") or {}).get("name") or ""),
+                },
+                1,
+            )
+        ],
     )
     return "\n".join(lines) + "\n"
 

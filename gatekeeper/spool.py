@@ -99,8 +99,9 @@ class Spool:
             "detail": result.detail,
             "rejected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        self._write_atomically(target_dir, name.removesuffix(".json") + ".reason.json",
-                               json.dumps(reason, indent=2).encode() + b"\n")
+        self._write_atomically(
+            target_dir, name.removesuffix(".json") + ".reason.json", json.dumps(reason, indent=2).encode() + b"\n"
+        )
         if entry_path.parent == self.directory and entry_path.exists():
             os.replace(entry_path, target_dir / name)
             _fsync_directory(self.directory)

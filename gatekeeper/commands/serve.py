@@ -72,7 +72,9 @@ def run(options: ServeOptions) -> ExitStatus:
     else:
         app = _app(options, engine)
     workers = f", {options.workers} workers" if options.workers > 1 else ""
-    print(f"gatekeeper: serving {redacted(options.database_url)} on http://{options.host}:{options.port}{workers}",
-          flush=True)
+    print(
+        f"gatekeeper: serving {redacted(options.database_url)} on http://{options.host}:{options.port}{workers}",
+        flush=True,
+    )
     uvicorn.run(app, **settings)
     return ExitStatus.PASS

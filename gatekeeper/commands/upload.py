@@ -79,16 +79,22 @@ def deliver_all(
         result = by_id.get(verdict_id)
         if result is None:
             if safe_name(verdict_id) in waiting:
-                result = DeliveryResult(verdict_id, Outcome.UNDELIVERED, None, 0,
-                                        f"waiting behind older spooled verdicts ({report.stopped or 'locked'})")
+                result = DeliveryResult(
+                    verdict_id,
+                    Outcome.UNDELIVERED,
+                    None,
+                    0,
+                    f"waiting behind older spooled verdicts ({report.stopped or 'locked'})",
+                )
             else:  # a concurrent flush took it from the spool: it was delivered (or rejected) there
                 result = DeliveryResult(verdict_id, Outcome.DELIVERED, None, 0, "delivered by a concurrent flush")
         outcomes[verdict_id] = result
     return report, outcomes
 
 
-def upload(paths: Sequence[str], url: str | None, spool_dir: str | None, timeout: float, out: TextIO,
-           err: TextIO) -> ExitStatus:
+def upload(
+    paths: Sequence[str], url: str | None, spool_dir: str | None, timeout: float, out: TextIO, err: TextIO
+) -> ExitStatus:
     """`gatekeeper upload`: 0 if everything was delivered, 4 if anything was spooled or rejected."""
     base = store_url(url)
     verdicts = [read_verdict(path) for path in paths]  # all readable before anything is sent
@@ -111,8 +117,9 @@ def spool_flush(url: str | None, spool_dir: str | None, timeout: float, out: Tex
     for result in report.results:
         out.write(_line(result, spool) + "\n")
     delivered = sum(r.delivered for r in report.results)
-    out.write(f"{delivered} delivered, {len(report.failed)} not delivered, {report.remaining} waiting in "
-              f"{spool.directory}\n")
+    out.write(
+        f"{delivered} delivered, {len(report.failed)} not delivered, {report.remaining} waiting in {spool.directory}\n"
+    )
     return ExitStatus.UPLOAD_FAILED if report.failed else ExitStatus.PASS
 
 
@@ -123,8 +130,13 @@ def spool_list(spool_dir: str | None, output_format: str, out: TextIO) -> ExitSt
         {"id": e.verdict_id, "spooled_at": _time(e.spooled_ns), "path": str(e.path)} for e in spool.entries()
     ]
     rejected: list[dict[str, Any]] = [
-        {"id": reason.get("id") or path.stem, "outcome": reason.get("outcome"),
-         "status_code": reason.get("status_code"), "detail": reason.get("detail"), "path": str(path)}
+        {
+            "id": reason.get("id") or path.stem,
+            "outcome": reason.get("outcome"),
+            "status_code": reason.get("status_code"),
+            "detail": reason.get("detail"),
+            "path": str(path),
+        }
         for path, reason in spool.rejected()
     ]
     if output_format == "json":
@@ -155,8 +167,10 @@ def deliver_checked(verdict: dict[str, Any], url: str, spool_dir: str | None, ti
     if not result.delivered:
         err.write(f"gatekeeper: warning: verdict not uploaded: {_line(result, spool)}\n")
     elif earlier_failed:
-        err.write(f"gatekeeper: warning: {len(earlier_failed)} earlier spooled verdict(s) not delivered: "
-                  f"{_line(earlier_failed[0], spool)}\n")
+        err.write(
+            f"gatekeeper: warning: {len(earlier_failed)} earlier spooled verdict(s) not delivered: "
+            f"{_line(earlier_failed[0], spool)}\n"
+        )
     return result.delivered
 
 

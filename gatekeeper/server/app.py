@@ -31,7 +31,7 @@ from starlette.types import Scope as ASGIScope
 from gatekeeper import __version__
 from gatekeeper.server import DEFAULT_MAX_BODY, db, migrations
 from gatekeeper.server.auth import DEFAULT_TOKEN_CACHE_SECONDS, Scope, Token, TokenCache, verify
-from gatekeeper.server.observability import RequestObserver, ServerMetrics, configure_logging
+from gatekeeper.server.observability import RequestObserver, ServerMetrics, configure_logging, drain_logs
 from gatekeeper.store.sqlite import _utc_text
 
 try:
@@ -209,8 +209,12 @@ def _upload_operation() -> dict[str, Any]:
         "operationId": "put_verdict",
         "security": [{"HTTPBearer": []}],
         "parameters": [
-            {"name": "verdict_id", "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": ID_PATTERN, "title": "Verdict Id"}},
+            {
+                "name": "verdict_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": ID_PATTERN, "title": "Verdict Id"},
+            },
         ],
         "requestBody": {
             "required": True,
@@ -224,8 +228,9 @@ def _upload_operation() -> dict[str, Any]:
             "403": {"description": "Scope is not upload/admin, or the project is outside the token's patterns."},
             "409": {"description": "A different verdict is stored under this id."},
             "413": {"description": "Body over the size limit."},
-            "422": {"description": "Bad id, not JSON, fails schemas/verdict.schema.json, or body id differs "
-                    "from path id."},
+            "422": {
+                "description": "Bad id, not JSON, fails schemas/verdict.schema.json, or body id differs from path id."
+            },
         },
     }
 
@@ -247,7 +252,6 @@ def create_app(
     fast = _fast_validator(schema)
     head = migrations.head()
     lock = threading.Lock()
-    upload_engine = db.make_upload_engine(engine)  # PostgreSQL: uploads without a thread hop
     configure_logging()
 
     @asynccontextmanager
@@ -266,9 +270,8 @@ def create_app(
         # every few hundred uploads and stopped every request for 70-270 ms (bench/LOAD.md).
         gc.freeze()
         yield
-        if upload_engine is not None:
-            await upload_engine.dispose()
         engine.dispose()
+        drain_logs()
 
     app = FastAPI(
         title="gatekeeper store",
@@ -293,8 +296,9 @@ def create_app(
     @app.exception_handler(PoolTimeout)  # every pooled connection busy for pool_timeout seconds
     async def database_unavailable(_request: Request, error: Exception) -> JSONResponse:
         """A database that is down or busy is the client's cue to retry, not a bug to hide."""
-        return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503,
-                            headers={"Retry-After": "1"})
+        return JSONResponse(
+            {"detail": "database unavailable, retry later"}, status_code=503, headers={"Retry-After": "1"}
+        )
 
     # -- upload ------------------------------------------------------------------------------------
 
@@ -334,10 +338,7 @@ def create_app(
         if not token.allows_project(project):
             return _problem(403, f"this token may not upload verdicts of project {project!r}")
         try:
-            if upload_engine is not None:
-                outcome, row = await db.add_verdict_async(upload_engine, verdict)
-            else:
-                outcome, row = await run_in_threadpool(db.add_verdict, engine, verdict)
+            outcome, row = await run_in_threadpool(db.add_verdict, engine, verdict)
         except db.VerdictRejected as error:
             return _problem(422, str(error), str(error).split(":")[0])
         if outcome == "conflict":
@@ -346,8 +347,11 @@ def create_app(
             with lock:
                 metrics.stored(verdict, row["created_at"])
         created = outcome == "created"
-        return Response(_dumps({"id": verdict_id, "created": created}), status_code=201 if created else 200,
-                        media_type="application/json")
+        return Response(
+            _dumps({"id": verdict_id, "created": created}),
+            status_code=201 if created else 200,
+            media_type="application/json",
+        )
 
     # First in the list: the router tries routes in order, and this is the one that takes the load.
     app.router.routes.insert(0, _NamedRoute(UPLOAD_PATH, put_verdict, methods=["PUT"], include_in_schema=False))
@@ -380,8 +384,15 @@ def create_app(
         cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")] = None,
     ) -> dict[str, Any]:
         """Verdict summaries, newest first; follow `next_cursor` for the next page."""
-        filters = db.Filters(project=project, branch=branch, commit=commit, pipeline=pipeline, status=status,
-                             since=_instant("since", since), until=_instant("until", until))
+        filters = db.Filters(
+            project=project,
+            branch=branch,
+            commit=commit,
+            pipeline=pipeline,
+            status=status,
+            since=_instant("since", since),
+            until=_instant("until", until),
+        )
         try:
             after = None if cursor is None else db.decode_cursor(cursor)
         except ValueError as error:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Float,
     ForeignKey,
@@ -107,8 +110,6 @@ POOL_SIZE = 32
 POOL: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": 30}
 #: PostgreSQL connections older than this are replaced at checkout (instead of a ping on every checkout).
 POOL_RECYCLE_SECONDS = 1800
-#: Metric rows per multi-row INSERT (3 parameters each: far below SQLite's and PostgreSQL's limits).
-METRIC_ROWS_PER_INSERT = 500
 
 
 def make_engine(url: str) -> Engine:
@@ -138,7 +139,11 @@ def make_engine(url: str) -> Engine:
         return engine
     # A pool as large as the threads that use it (`app.create_app` bounds the threadpool to POOL_SIZE),
     # so no connection is opened per request under load; pool_recycle instead of a ping per checkout.
-    return create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **POOL)
+    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **POOL)
+    # An executemany INSERT (the metric rows) as one multi-row INSERT … VALUES (…), (…) from a cached
+    # statement: one statement for PostgreSQL to plan and run instead of one per row.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 def redacted(url: str) -> str:
@@ -195,7 +200,7 @@ def metric_rows(verdict_id: str, metrics: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _insert(engine: Engine, table: Table) -> Any:
+def _insert(engine: Engine | Connection, table: Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING in the engine's dialect (both spell it the same way)."""
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -206,22 +211,50 @@ def _insert(engine: Engine, table: Table) -> Any:
     return sqlite_insert(table).on_conflict_do_nothing()
 
 
+_METRICS_INSERT = verdict_metrics.insert()
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_SQLITE_WRITERS_LOCK = threading.Lock()
+
+
+def _one_writer(engine: Engine) -> AbstractContextManager[Any]:
+    """For SQLite, a lock per database taken around a write: SQLite lets one writer in at a time and
+    makes the others poll with growing sleeps (its busy handler), which under 32 concurrent uploads
+    left some waiting for seconds; queueing on a lock in this process hands the turn over at once.
+    PostgreSQL needs nothing of the kind."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _SQLITE_WRITERS_LOCK:
+        return _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock())
+
+
 def add_verdict(engine: Engine, verdict: Mapping[str, Any]) -> tuple[Outcome, dict[str, Any]]:
     """Store a verdict once.  Race-free: the INSERT either wins or does nothing (the database decides,
     not a read-then-write), and only then are bodies compared."""
     row = verdict_row(verdict)
     metrics = metric_rows(row["id"], verdict.get("metrics"))
-    with engine.begin() as connection:
-        # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
-        inserted = connection.execute(_insert(engine, verdicts).returning(verdicts.c.id), row).first()
-        if inserted is not None:
-            # One multi-row INSERT … VALUES (…), (…) rather than one statement per row.
-            for start in range(0, len(metrics), METRIC_ROWS_PER_INSERT):
-                connection.execute(verdict_metrics.insert().values(metrics[start : start + METRIC_ROWS_PER_INSERT]))
-            return "created", row
-        found = connection.execute(select(verdicts.c.body).where(verdicts.c.id == row["id"])).scalar_one()
-    same = _canonical(json.loads(found)) == _canonical(json.loads(row["body"]))
-    return ("same" if same else "conflict"), row
+    with _one_writer(engine), engine.begin() as connection:
+        found = _store(connection, row, metrics)
+    return _outcome(row, found), row
+
+
+def _store(connection: Connection, row: dict[str, Any], metrics: list[dict[str, Any]]) -> str | None:
+    """Insert the verdict and its metric rows in the caller's transaction; None when it was new, else
+    the body stored under its id."""
+    # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
+    inserted = connection.execute(_insert(connection, verdicts).returning(verdicts.c.id), row).first()
+    if inserted is None:
+        return str(connection.execute(select(verdicts.c.body).where(verdicts.c.id == row["id"])).scalar_one())
+    if metrics:
+        # An executemany of one cached statement, not one compiled per verdict: PostgreSQL gets
+        # it as one multi-row INSERT (`make_engine`), sqlite3 loops over the rows in C.
+        connection.execute(_METRICS_INSERT, metrics)
+    return None
+
+
+def _outcome(row: dict[str, Any], found: str | None) -> Outcome:
+    if found is None:
+        return "created"
+    return "same" if _canonical(json.loads(found)) == _canonical(json.loads(row["body"])) else "conflict"
 
 
 def get_body(engine: Engine, verdict_id: str) -> str | None:
@@ -375,9 +408,7 @@ def metric_history(engine: Engine, filters: Filters, metric: str, limit: int) ->
     )
     with engine.connect() as connection:
         rows = list(connection.execute(query))
-    return [
-        {"verdict_id": row.id, "created_at": row.created_at, "value": float(row.value)} for row in reversed(rows)
-    ]
+    return [{"verdict_id": row.id, "created_at": row.created_at, "value": float(row.value)} for row in reversed(rows)]
 
 
 def open_database(url: str) -> Engine:
@@ -390,8 +421,9 @@ def open_database(url: str) -> Engine:
     try:
         shown = redacted(url)
     except ArgumentError:
-        raise StoreError("(database URL)", "is not a database URL, e.g. sqlite:///server.db or "
-                         "postgresql+psycopg://user@host/db") from None
+        raise StoreError(
+            "(database URL)", "is not a database URL, e.g. sqlite:///server.db or postgresql+psycopg://user@host/db"
+        ) from None
     try:
         engine = make_engine(url)
         migrations.upgrade(engine)

@@ -7,17 +7,44 @@ refilled from the database, since it is a state, not a count.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("gatekeeper.server.access")
+#: The thread writing the access lines (`configure_logging`), once there is one.
+_writer: logging.handlers.QueueListener | None = None
+
+
+class LatestValues(Collector):
+    """The gauge of the latest verdict's metric values per (project, branch), made when Prometheus scrapes
+    rather than kept up to date on every upload (which set some twenty gauge children each time)."""
+
+    def __init__(self) -> None:
+        # (project, branch) -> (created_at, values) of the newest verdict seen: older uploads must not win.
+        self.shown: dict[tuple[str, str], tuple[str, Mapping[str, float]]] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "gatekeeper_metric_value",
+            "Metric values of the latest verdict per project and branch.",
+            labels=["project", "branch", "metric"],
+        )
+        for (project, branch), (_, values) in sorted(self.shown.items()):
+            for name, value in values.items():
+                family.add_metric([project, branch, name], value)
+        yield family
 
 
 class ServerMetrics:
@@ -26,34 +53,44 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.verdicts = Counter(
-            "gatekeeper_verdicts", "Verdicts stored, by project and status.", ["project", "status"],
+            "gatekeeper_verdicts",
+            "Verdicts stored, by project and status.",
+            ["project", "status"],
             registry=self.registry,
         )
         self.gate_failures = Counter(
-            "gatekeeper_gate_failures", "Failed gates in stored verdicts, by gate id.", ["gate"],
+            "gatekeeper_gate_failures",
+            "Failed gates in stored verdicts, by gate id.",
+            ["gate"],
             registry=self.registry,
         )
-        self.metric_value = Gauge(
-            "gatekeeper_metric_value", "Metric values of the latest verdict per project and branch.",
-            ["project", "branch", "metric"], registry=self.registry,
-        )
+        self.latest_values = LatestValues()
+        self.registry.register(self.latest_values)
         self.request_duration = Histogram(
-            "gatekeeper_request_duration_seconds", "HTTP request latency.", ["route", "method", "status"],
+            "gatekeeper_request_duration_seconds",
+            "HTTP request latency.",
+            ["route", "method", "status"],
             registry=self.registry,
         )
-        # created_at of the verdict the gauge shows, per (project, branch): older uploads must not win.
-        self._shown: dict[tuple[str, str], str] = {}
+        # The histogram's child per (route, method, status): `labels()` checks its arguments each call.
+        self._durations: dict[tuple[str, str, str], Histogram] = {}
 
     def set_latest(
         self, project: str | None, branch: str | None, created_at: str, metrics: Mapping[str, float]
     ) -> None:
         """Show these values for (project, branch) unless a newer verdict's are already shown."""
         key = (project or "", branch or "")
-        if self._shown.get(key, "") > created_at:
-            return
-        self._shown[key] = created_at
-        for name, value in metrics.items():
-            self.metric_value.labels(key[0], key[1], name).set(value)
+        shown = self.latest_values.shown.get(key)
+        if shown is None or shown[0] <= created_at:
+            self.latest_values.shown[key] = (created_at, metrics)
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One request's duration in the latency histogram."""
+        key = (route, method, str(status))
+        child = self._durations.get(key)
+        if child is None:
+            child = self._durations[key] = self.request_duration.labels(*key)
+        child.observe(seconds)
 
     def fill(self, rows: Iterable[tuple[str | None, str | None, str, str, float]]) -> None:
         """Load the latest values per (project, branch) from the database, at start."""
@@ -80,14 +117,31 @@ class ServerMetrics:
 
 
 def configure_logging() -> None:
-    """Access lines go to stderr as bare JSON (the formatting is done by `RequestObserver`)."""
+    """Access lines go to stderr as bare JSON (the formatting is done by `RequestObserver`).
+
+    The event loop only queues a line; a thread of its own writes it.  A write to stderr lets go of
+    the GIL, and getting it back from the threads running database calls stalled the event loop for
+    every request under load.  `drain_logs` writes out what is queued (at shutdown)."""
+    global _writer
     if access_log.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    access_log.addHandler(handler)
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _writer = logging.handlers.QueueListener(lines, handler)
+    _writer.start()
+    atexit.register(_writer.stop)
+    access_log.addHandler(logging.handlers.QueueHandler(lines))
     access_log.setLevel(logging.INFO)
     access_log.propagate = False
+
+
+def drain_logs() -> None:
+    """Write out every access line queued so far.  Called when the app stops: uvicorn ends a process it
+    stopped by a signal by raising that signal again, so `atexit` hooks may never run."""
+    if _writer is not None:
+        _writer.stop()  # writes what is queued, then ends the thread
+        _writer.start()  # and a new one for any line still to come
 
 
 class RequestObserver:
@@ -116,7 +170,7 @@ class RequestObserver:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.request_duration.labels(route, scope["method"], str(status)).observe(elapsed)
+            self.metrics.observe(route, scope["method"], status, elapsed)
             state = scope.get("state") or {}
             access_log.info(
                 json.dumps(

@@ -69,7 +69,7 @@ def _handler(store: LoopbackStore) -> type[BaseHTTPRequestHandler]:
             if not self.path.startswith(prefix):
                 self._reply(404, {"detail": "not found"})
                 return
-            verdict_id = self.path[len(prefix):]
+            verdict_id = self.path[len(prefix) :]
             with store.lock:
                 store.puts[verdict_id] += 1
             if store.delay:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from tests.client.loopback import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
+PG_ADMIN_URL = os.environ.get("GATEKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def require_server() -> None:
@@ -35,11 +39,34 @@ def require_server() -> None:
         pytest.skip(f"the store server is not available ({error}); install gatekeeper[server]")
 
 
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database of its own (`gk_test_<random>`), dropped afterwards; a
+    skip, saying why, when no PostgreSQL answers."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as error:  # any failure to connect means "no PostgreSQL here"
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({error}); set GATEKEEPER_TEST_PG")
+    name = f"gk_test_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @dataclass
 class ServeProcess:
+    """`gatekeeper serve` on `database` (a URL; default a SQLite file in `directory`)."""
+
     directory: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    database: str | None = None
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -47,22 +74,30 @@ class ServeProcess:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.db_file}"
+        return self.database or f"sqlite:///{self.db_file}"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def token(self, *args: str) -> str:
-        result = subprocess.run([GATEKEEPER, "tokens", "create", "--db", self.db_url, *args], capture_output=True,
-                                text=True, timeout=60, check=True, cwd=self.directory)
+        result = subprocess.run(
+            [GATEKEEPER, "tokens", "create", "--db", self.db_url, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            cwd=self.directory,
+        )
         return result.stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
         log = (self.directory / "server.log").open("ab")
         self.process = subprocess.Popen(
             [GATEKEEPER, "serve", "--db", self.db_url, "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.directory,
             env={k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")},
         )
         log.close()
@@ -96,20 +131,41 @@ class ServeProcess:
                 self.kill()
 
     def stored_ids(self) -> list[str]:
-        """Ids in the server's own database file, read directly (not through the API under test)."""
-        import sqlite3
+        """Ids in the server's own database, read directly (not through the API under test)."""
+        from sqlalchemy import create_engine, text
 
-        with sqlite3.connect(self.db_file) as connection:
-            return [row[0] for row in connection.execute("SELECT id FROM verdicts")]
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as connection:
+                return [row[0] for row in connection.execute(text("SELECT id FROM verdicts"))]
+        finally:
+            engine.dispose()
 
 
 def real_verdict(directory: Path, project: str = "group/app") -> dict[str, Any]:
     """A verdict `gatekeeper check` made, valid against the schema the server enforces."""
     reports = REPO / "examples" / "passing" / "reports"
     result = subprocess.run(
-        [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(REPO / "rules/caict-cd/level-3.yaml"),
-         "--project", project, "--branch", "main", str(reports / "junit.xml"), str(reports / "coverage.xml")],
-        capture_output=True, text=True, cwd=directory, check=False, timeout=120,
+        [
+            GATEKEEPER,
+            "check",
+            "--no-store",
+            "--format",
+            "json",
+            "-p",
+            str(REPO / "rules/caict-cd/level-3.yaml"),
+            "--project",
+            project,
+            "--branch",
+            "main",
+            str(reports / "junit.xml"),
+            str(reports / "coverage.xml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        check=False,
+        timeout=120,
     )
     assert result.returncode in (0, 1), result.stderr
     return dict(json.loads(result.stdout))

@@ -30,8 +30,21 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def check(workspace: Path, report: str, *extra: str) -> tuple[int, dict[str, object], str]:
-    result = run("check", "-p", "policy.yaml", report, "--no-store", "--format", "json", "--project", "group/app",
-                 "--branch", "feature/x", *extra, cwd=workspace)
+    result = run(
+        "check",
+        "-p",
+        "policy.yaml",
+        report,
+        "--no-store",
+        "--format",
+        "json",
+        "--project",
+        "group/app",
+        "--branch",
+        "feature/x",
+        *extra,
+        cwd=workspace,
+    )
     return result.returncode, json.loads(result.stdout), result.stderr
 
 
@@ -71,8 +84,18 @@ def test_a_rejected_upload_is_reported_and_kept(workspace: Path) -> None:
     from tests.client.loopback import serving
 
     with serving(LoopbackStore(token="right")) as store:
-        result = run("check", "-p", "policy.yaml", "pass.xml", "--no-store", "--upload", store.url,
-                     "--require-upload", cwd=workspace, env={"GATEKEEPER_TOKEN": "wrong"})
+        result = run(
+            "check",
+            "-p",
+            "policy.yaml",
+            "pass.xml",
+            "--no-store",
+            "--upload",
+            store.url,
+            "--require-upload",
+            cwd=workspace,
+            env={"GATEKEEPER_TOKEN": "wrong"},
+        )
     assert result.returncode == 4
     assert "rejected" in result.stderr and "HTTP 401" in result.stderr
     assert len(Spool(workspace / ".gatekeeper" / "spool").rejected()) == 1

@@ -48,15 +48,18 @@ def test_503_forever_is_undelivered_after_the_attempts(store: LoopbackStore) -> 
 
 
 def test_a_server_that_is_down_is_undelivered_within_the_time_budget() -> None:
-    result = deliver(verdict(5), f"http://127.0.0.1:{free_port()}", None, attempts=100, timeout=1.5,
-                     base_delay=0.05, max_delay=0.2)
+    result = deliver(
+        verdict(5), f"http://127.0.0.1:{free_port()}", None, attempts=100, timeout=1.5, base_delay=0.05, max_delay=0.2
+    )
     assert result.outcome is Outcome.UNDELIVERED
     assert result.status_code is None
     assert "ConnectionError" in result.detail
 
 
-@pytest.mark.parametrize(("status", "outcome"), [(409, Outcome.CONFLICT), (422, Outcome.REJECTED),
-                                                 (413, Outcome.REJECTED), (403, Outcome.REJECTED)])
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [(409, Outcome.CONFLICT), (422, Outcome.REJECTED), (413, Outcome.REJECTED), (403, Outcome.REJECTED)],
+)
 def test_final_answers_are_never_retried(store: LoopbackStore, status: int, outcome: Outcome) -> None:
     store.default = status
     result = deliver(verdict(6), store.url, None, sleep=pytest.fail)

@@ -1,6 +1,6 @@
-"""The issue's fault test: the real server is SIGKILLed and restarted (same port, same SQLite file) twice
+"""The issue's fault test: the real server is SIGKILLed and restarted (same port, same database) twice
 while 20 concurrent clients upload 1,000 verdicts with retries and spooling; afterwards exactly 1,000
-verdicts are stored, none twice.
+verdicts are stored, none twice.  On SQLite (a file) and on PostgreSQL (a database of its own).
 
 Kills are triggered by progress (after 150 and 600 deliveries), not by the clock, so every run kills the
 server mid-traffic whatever the machine's speed.
@@ -9,6 +9,7 @@ server mid-traffic whatever the machine's speed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,27 @@ import pytest
 
 from gatekeeper.spool import Spool, flush
 from gatekeeper.upload import Outcome, deliver, new_session
-from tests.client.realserver import ServeProcess, copy_with_new_id, real_verdict, require_server
+from tests.client.realserver import ServeProcess, copy_with_new_id, postgres_database, real_verdict, require_server
 
 CLIENTS = 20
 PER_CLIENT = 50
 KILL_AFTER = (150, 600)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The server's database URL: None for its default SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with postgres_database() as url:
+            yield url
+
+
 @pytest.mark.slow
-def test_sigkill_and_restart_while_20_clients_upload_1000_verdicts(tmp_path: Path) -> None:
+def test_sigkill_and_restart_while_20_clients_upload_1000_verdicts(tmp_path: Path, database: str | None) -> None:
     require_server()
-    server = ServeProcess(tmp_path)
+    server = ServeProcess(tmp_path, database=database)
     token = server.token("--scope", "upload", "--project", "group/*")
     template = real_verdict(tmp_path)
     batches = [[copy_with_new_id(template) for _ in range(PER_CLIENT)] for _ in range(CLIENTS)]
@@ -41,8 +52,9 @@ def test_sigkill_and_restart_while_20_clients_upload_1000_verdicts(tmp_path: Pat
         session = new_session(server.url)
         try:
             for verdict in batch:
-                result = deliver(verdict, server.url, token, attempts=6, timeout=8, base_delay=0.05, max_delay=0.5,
-                                 session=session)
+                result = deliver(
+                    verdict, server.url, token, attempts=6, timeout=8, base_delay=0.05, max_delay=0.5, session=session
+                )
                 if result.final:
                     final.append(result)
                 elif not result.delivered:

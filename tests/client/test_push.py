@@ -34,12 +34,15 @@ gates:
 @pytest.fixture
 def pushgateway() -> Iterator[str]:
     if BINARY is None:
-        pytest.skip("prometheus-pushgateway is not installed "
-                    "(apt-get install -y --no-install-recommends prometheus-pushgateway; .ci/run does)")
+        pytest.skip(
+            "prometheus-pushgateway is not installed "
+            "(apt-get install -y --no-install-recommends prometheus-pushgateway; .ci/run does)"
+        )
     port = free_port()
     process = subprocess.Popen(
         [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     session = requests.Session()
@@ -61,7 +64,7 @@ def pushgateway() -> Iterator[str]:
 
 
 Sample = tuple[str, frozenset[tuple[str, str]]]
-SAMPLE = re.compile(r'^(gatekeeper_\w+)(?:\{(.*)\})? (\S+)$')
+SAMPLE = re.compile(r"^(gatekeeper_\w+)(?:\{(.*)\})? (\S+)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -87,9 +90,23 @@ def key(name: str, **labels: str) -> Sample:
 def test_check_push_is_scraped_back_with_values_and_grouping_labels(tmp_path: Path, pushgateway: str) -> None:
     (tmp_path / "policy.yaml").write_text(POLICY)
     (tmp_path / "fail.xml").write_text(FAILING_JUNIT)
-    result = run("check", "-p", "policy.yaml", "fail.xml", "--no-store", "--format", "json", "--project",
-                 "group/sub/app", "--branch", "feature/login", "--push", pushgateway, "--require-upload",
-                 cwd=tmp_path)
+    result = run(
+        "check",
+        "-p",
+        "policy.yaml",
+        "fail.xml",
+        "--no-store",
+        "--format",
+        "json",
+        "--project",
+        "group/sub/app",
+        "--branch",
+        "feature/login",
+        "--push",
+        pushgateway,
+        "--require-upload",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1, result.stderr  # the gate's own code: the push worked
     produced = json.loads(result.stdout)
     samples = scrape(pushgateway)
@@ -108,8 +125,11 @@ def test_check_push_is_scraped_back_with_values_and_grouping_labels(tmp_path: Pa
 def test_a_second_push_replaces_the_group(pushgateway: str) -> None:
     from gatekeeper.push import push
 
-    first = verdict(1, metrics={"tests.total": 5, "coverage.lines.percent": 80.5},
-                    maturity={"model": "m", "level": 3, "level_achieved": 2})
+    first = verdict(
+        1,
+        metrics={"tests.total": 5, "coverage.lines.percent": 80.5},
+        maturity={"model": "m", "level": 3, "level_achieved": 2},
+    )
     assert push(first, pushgateway).ok
     samples = scrape(pushgateway)
     group = {"job": "gatekeeper", "project": "group/app", "branch": "main"}

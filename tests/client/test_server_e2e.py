@@ -62,9 +62,24 @@ def test_check_upload_spools_while_the_server_is_down_and_flush_delivers(
     server, token = served
     env = {"GATEKEEPER_TOKEN": token}
     reports = Path(__file__).resolve().parents[2] / "examples" / "passing" / "reports"
-    args = ["check", "--no-store", "--format", "json", "-p", str(reports.parents[2] / "rules/caict-cd/level-3.yaml"),
-            "--project", "group/app", "--branch", "main", str(reports / "junit.xml"), str(reports / "coverage.xml"),
-            "--upload", server.url, "--upload-timeout", "2"]
+    args = [
+        "check",
+        "--no-store",
+        "--format",
+        "json",
+        "-p",
+        str(reports.parents[2] / "rules/caict-cd/level-3.yaml"),
+        "--project",
+        "group/app",
+        "--branch",
+        "main",
+        str(reports / "junit.xml"),
+        str(reports / "coverage.xml"),
+        "--upload",
+        server.url,
+        "--upload-timeout",
+        "2",
+    ]
     up = run(*args, cwd=tmp_path, env=env)
     assert up.returncode in (0, 1), up.stderr
     gate_code = up.returncode

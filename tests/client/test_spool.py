@@ -20,8 +20,9 @@ GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("GATEKEEPER_", "CI_", "GITHUB_"))}
     environment.update(env or {})
-    return subprocess.run([GATEKEEPER, *args], cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [GATEKEEPER, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def write(path: Path, document: dict[str, object]) -> str:
@@ -138,10 +139,12 @@ def test_two_concurrent_flushes_deliver_each_verdict_exactly_once(tmp_path: Path
         for number in range(40):
             spool.add(verdict(number))
         with ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(
-                lambda _: run("spool", "flush", "--url", store.url, "--spool", str(spool.directory), cwd=tmp_path),
-                range(2),
-            ))
+            results = list(
+                pool.map(
+                    lambda _: run("spool", "flush", "--url", store.url, "--spool", str(spool.directory), cwd=tmp_path),
+                    range(2),
+                )
+            )
         assert [r.returncode for r in results] == [0, 0], [r.stdout + r.stderr for r in results]
         assert set(store.puts) == {verdict(n)["id"] for n in range(40)}
         assert set(store.puts.values()) == {1}  # each PUT once, by one flush or the other

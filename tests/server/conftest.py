@@ -83,7 +83,9 @@ def start_server(db_url: str, tmp: Path, *extra: str) -> Server:
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [GATEKEEPER, "serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(port), *extra],
-            stdout=sink, stderr=subprocess.STDOUT, cwd=tmp,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
         )
     server = Server(url=f"http://127.0.0.1:{port}", db_url=db_url, process=process, log=log)
     deadline = time.monotonic() + 60
@@ -172,9 +174,22 @@ def verdict_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dic
     for kind in ("passing", "failing"):
         reports = REPO / "examples" / kind / "reports"
         result = subprocess.run(
-            [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(REPO / "rules/caict-cd/level-3.yaml"),
-             str(reports / "junit.xml"), str(reports / "coverage.xml"), str(reports / "bandit.json")],
-            capture_output=True, text=True, cwd=tmp_path_factory.mktemp("check"), check=False,
+            [
+                GATEKEEPER,
+                "check",
+                "--no-store",
+                "--format",
+                "json",
+                "-p",
+                str(REPO / "rules/caict-cd/level-3.yaml"),
+                str(reports / "junit.xml"),
+                str(reports / "coverage.xml"),
+                str(reports / "bandit.json"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path_factory.mktemp("check"),
+            check=False,
         )
         assert result.returncode in (0, 1), result.stderr
         templates[kind] = json.loads(result.stdout)

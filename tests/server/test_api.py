@@ -19,8 +19,9 @@ def test_put_twice_stores_once(server: Server, make_verdict: Any) -> None:
     assert (again.status_code, again.json()) == (200, {"id": verdict["id"], "created": False})
     # The same document spelled differently (key order, whitespace) is the same verdict.
     reordered = json.dumps(dict(reversed(list(verdict.items()))), indent=2)
-    spelled = requests.put(f"{server.url}/api/v1/verdicts/{verdict['id']}", data=reordered,
-                           headers=server.headers("admin"), timeout=30)
+    spelled = requests.put(
+        f"{server.url}/api/v1/verdicts/{verdict['id']}", data=reordered, headers=server.headers("admin"), timeout=30
+    )
     assert spelled.status_code == 200
     assert server.rows() == before + 1
 
@@ -46,8 +47,14 @@ def test_queries_filter_and_paginate(server: Server, make_verdict: Any) -> None:
     uploaded = []
     for day in range(1, 8):
         kind = "failing" if day % 3 == 0 else "passing"
-        verdict = make_verdict(kind, created_at=f"2026-03-0{day}T10:00:00Z", project=project,
-                               branch="main" if day % 2 else "dev", commit=f"c{day}", pipeline=str(100 + day))
+        verdict = make_verdict(
+            kind,
+            created_at=f"2026-03-0{day}T10:00:00Z",
+            project=project,
+            branch="main" if day % 2 else "dev",
+            commit=f"c{day}",
+            pipeline=str(100 + day),
+        )
         assert server.put(verdict).status_code == 201
         uploaded.append(verdict)
     newest_first = [v["id"] for v in reversed(uploaded)]
@@ -80,8 +87,14 @@ def test_queries_filter_and_paginate(server: Server, make_verdict: Any) -> None:
     assert ids(since="2026-03-03T00:00:00+00:00", until="2026-03-04T23:00:00Z") == [by_day[4], by_day[3]]
     summary = server.get("/api/v1/verdicts", project=project, limit=1).json()["items"][0]
     assert summary == {
-        "id": by_day[7], "created_at": "2026-03-07T10:00:00.000000Z", "status": "pass", "project": project,
-        "branch": "main", "commit": "c7", "pipeline": "107", "policy_name": "caict-cd-level-3",
+        "id": by_day[7],
+        "created_at": "2026-03-07T10:00:00.000000Z",
+        "status": "pass",
+        "project": project,
+        "branch": "main",
+        "commit": "c7",
+        "pipeline": "107",
+        "policy_name": "caict-cd-level-3",
         "level_achieved": summary["level_achieved"],
     }
     assert server.get("/api/v1/verdicts", since="yesterday").status_code == 422
@@ -105,8 +118,9 @@ def test_latest_per_project_and_branch(server: Server, make_verdict: Any) -> Non
 def test_metric_history_oldest_first(server: Server, make_verdict: Any) -> None:
     project = unique_project()
     verdicts = [
-        make_verdict("failing" if n == 1 else "passing", created_at=f"2026-05-0{n}T00:00:00Z", project=project,
-                     branch="main")
+        make_verdict(
+            "failing" if n == 1 else "passing", created_at=f"2026-05-0{n}T00:00:00Z", project=project, branch="main"
+        )
         for n in (1, 2, 3)
     ]
     for verdict in reversed(verdicts):
@@ -132,9 +146,10 @@ def test_prometheus_metrics_after_uploads(server: Server, make_verdict: Any) -> 
     assert f'gatekeeper_verdicts_total{{project="{project}",status="pass"}} 1.0' in text
     assert 'gatekeeper_gate_failures_total{gate="tests-all-pass"}' in text
     tests_total = failing["metrics"]["tests.total"]
-    assert (f'gatekeeper_metric_value{{branch="main",metric="tests.total",project="{project}"}} '
-            f"{float(tests_total)}") in text
-    assert 'gatekeeper_request_duration_seconds_bucket{' in text
+    assert (
+        f'gatekeeper_metric_value{{branch="main",metric="tests.total",project="{project}"}} {float(tests_total)}'
+    ) in text
+    assert "gatekeeper_request_duration_seconds_bucket{" in text
     assert 'route="/api/v1/verdicts/{verdict_id}"' in text
 
 

@@ -119,9 +119,12 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path, make_verdict: An
     address = urlsplit(server.url)
     with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
         connection.sendall(
-            (f"PUT /api/v1/verdicts/{verdict['id']} HTTP/1.1\r\nHost: {address.netloc}\r\n"
-             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body[:100_000]
+            (
+                f"PUT /api/v1/verdicts/{verdict['id']} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body[:100_000]
         )
         time.sleep(0.5)  # let the server start on the request before it is told to stop
         server.process.send_signal(signal.SIGTERM)
@@ -135,13 +138,20 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path, make_verdict: An
     # uvicorn re-raises the SIGTERM it caught once it has drained, so the exit says why it stopped.
     assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
     assert server.rows() == 1
+    # Its access line is in the log: a thread writes the lines, and the app drains it as it stops.
+    logged = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    assert {"path": f"/api/v1/verdicts/{verdict['id']}", "status": 201} in [
+        {"path": line["path"], "status": line["status"]} for line in logged
+    ]
 
     # After a restart, counters start again but the latest-values gauge comes back from the database.
     restarted = start_server(db_url, tmp_path)
     try:
         text = restarted.get("/metrics").text
-        assert (f'gatekeeper_metric_value{{branch="main",metric="tests.total",project="{project}"}} '
-                f"{float(verdict['metrics']['tests.total'])}") in text
+        assert (
+            f'gatekeeper_metric_value{{branch="main",metric="tests.total",project="{project}"}} '
+            f"{float(verdict['metrics']['tests.total'])}"
+        ) in text
     finally:
         restarted.stop()
 

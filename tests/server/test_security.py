@@ -33,8 +33,9 @@ def test_upload_refused_and_nothing_stored(server: Server, make_verdict: Any, to
     headers = {"Content-Type": "application/json"}
     if token is not None:
         headers.update(server.headers(token))
-    response = requests.put(f"{server.url}/api/v1/verdicts/{verdict['id']}", data=json.dumps(verdict),
-                            headers=headers, timeout=30)
+    response = requests.put(
+        f"{server.url}/api/v1/verdicts/{verdict['id']}", data=json.dumps(verdict), headers=headers, timeout=30
+    )
     assert response.status_code == status, response.text
     if status == 401:
         assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -61,8 +62,12 @@ def test_project_scoped_upload_token_may_write_its_projects(server: Server, make
 @pytest.mark.parametrize("token", [None, "garbage", "expired", "revoked"])
 def test_reads_need_a_live_token(server: Server, token: str | None) -> None:
     headers = server.headers(token) if token else {}
-    for path in ("/api/v1/verdicts", "/api/v1/latest", "/api/v1/metrics/history?metric=tests.total",
-                 "/api/v1/verdicts/abcdefgh-1"):
+    for path in (
+        "/api/v1/verdicts",
+        "/api/v1/latest",
+        "/api/v1/metrics/history?metric=tests.total",
+        "/api/v1/verdicts/abcdefgh-1",
+    ):
         assert requests.get(f"{server.url}{path}", headers=headers, timeout=30).status_code == 401
 
 
@@ -73,8 +78,12 @@ def test_oversized_body_is_413(server: Server, make_verdict: Any) -> None:
     assert server.put(verdict).status_code == 413
     # Without Content-Length (chunked), the limit still holds while reading.
     chunks = iter([json.dumps(verdict).encode()[i : i + 65536] for i in range(0, 1024 * 1024 + 200_000, 65536)])
-    response = requests.put(f"{server.url}/api/v1/verdicts/{verdict['id']}", data=chunks,
-                            headers={**server.headers("admin"), "Content-Type": "application/json"}, timeout=30)
+    response = requests.put(
+        f"{server.url}/api/v1/verdicts/{verdict['id']}",
+        data=chunks,
+        headers={**server.headers("admin"), "Content-Type": "application/json"},
+        timeout=30,
+    )
     assert response.status_code == 413
     assert _counts(server) == before
 
@@ -91,8 +100,12 @@ def test_oversized_body_is_413(server: Server, make_verdict: Any) -> None:
 )
 def test_malformed_bodies_are_422(server: Server, body: bytes, path: str | None) -> None:
     before = _counts(server)
-    response = requests.put(f"{server.url}/api/v1/verdicts/abcdefgh-2", data=body,
-                            headers={**server.headers("admin"), "Content-Type": "application/json"}, timeout=30)
+    response = requests.put(
+        f"{server.url}/api/v1/verdicts/abcdefgh-2",
+        data=body,
+        headers={**server.headers("admin"), "Content-Type": "application/json"},
+        timeout=30,
+    )
     assert response.status_code == 422, response.text
     if path is not None:
         assert response.json()["path"] == path
@@ -109,8 +122,9 @@ def test_malformed_bodies_are_422(server: Server, body: bytes, path: str | None)
         (lambda v: v.update(unexpected=True), "$"),
     ],
 )
-def test_schema_invalid_verdict_is_422_naming_the_path(server: Server, make_verdict: Any, change: Any,
-                                                       path: str) -> None:
+def test_schema_invalid_verdict_is_422_naming_the_path(
+    server: Server, make_verdict: Any, change: Any, path: str
+) -> None:
     verdict = make_verdict(project=unique_project())
     change(verdict)
     before = _counts(server)

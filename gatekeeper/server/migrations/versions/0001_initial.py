@@ -33,9 +33,7 @@ def upgrade() -> None:
     op.create_index("verdicts_created_id", "verdicts", ["created_at", "id"])
     op.create_table(
         "verdict_metrics",
-        sa.Column(
-            "verdict_id", sa.String(64), sa.ForeignKey("verdicts.id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("verdict_id", sa.String(64), sa.ForeignKey("verdicts.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("name", sa.Text(), primary_key=True),
         sa.Column("value", sa.Float(), nullable=False),
     )

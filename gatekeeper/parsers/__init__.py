@@ -7,7 +7,6 @@ read, so start-up stays fast.  Formats are recognised by content (`detect`), nev
 
 from __future__ import annotations
 
-import glob
 import importlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -100,6 +99,8 @@ def _identity(path: Path) -> Path:
 
 
 def _expand_one(pattern: str, forced: str | None) -> Iterator[ReportArgument]:
+    import glob  # here, not at the top: only arguments need it, not `parser_for`
+
     path = Path(pattern)
     if path.is_dir():
         yield from _walk(path, forced)

@@ -26,20 +26,16 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
-PG_ADMIN_URL = os.environ.get("GATEKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import REPO, Server, create_token, postgres_database, real_verdict, start_server
+
 PLACEHOLDER = "ID0PLACEHOLDER0ID"
 TICKS = os.sysconf("SC_CLK_TCK")
 #: The heading of the hand-written part of the report, kept when the figures are rewritten.
@@ -125,95 +121,9 @@ def machine_facts() -> dict[str, str]:
 # -- the server ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running `gatekeeper serve` process."""
-
-    url: str
-    db_url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # its uvicorn workers too, if any
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def start_server(db_url: str, tmp: Path, command: str | None = None, workers: int = 1) -> Server:
-    """`gatekeeper serve` (or `command` with {db} and {port} filled in, to try a change) on a free
-    loopback port, once /readyz answers 200."""
-    port = free_port()
-    log = tmp / "server.log"
-    argv = [GATEKEEPER, "serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)]
-    if workers > 1:
-        argv += ["--workers", str(workers)]
-    if command:
-        argv = [part.format(db=db_url, port=port) for part in shlex.split(command)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp, start_new_session=True)
-    server = Server(url=f"http://127.0.0.1:{port}", db_url=db_url, process=process, log=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/readyz", timeout=2) as answer:
-                if answer.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"server not ready within 60 s:\n{log.read_text()}")
-
-
-def create_token(db_url: str, tmp: Path) -> str:
-    """An upload token, made by the CLI as an operator would."""
-    done = subprocess.run(
-        [GATEKEEPER, "tokens", "create", "--scope", "upload", "--db", db_url],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 def verdict_template(tmp: Path) -> str:
     """A real verdict of the passing example, as JSON text with PLACEHOLDER where its id goes."""
-    reports = REPO / "examples" / "passing" / "reports"
-    done = subprocess.run(
-        [
-            GATEKEEPER,
-            "check",
-            "--no-store",
-            "--format",
-            "json",
-            "-p",
-            str(REPO / "rules/caict-cd/level-3.yaml"),
-            str(reports / "junit.xml"),
-            str(reports / "coverage.xml"),
-            str(reports / "bandit.json"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        check=False,
-    )
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"gatekeeper check failed ({done.returncode}):\n{done.stderr}")
-    verdict = json.loads(done.stdout)
+    verdict = real_verdict(tmp, "passing")
     verdict["id"] = PLACEHOLDER
     return json.dumps(verdict, separators=(",", ":"))
 
@@ -357,25 +267,11 @@ def run_level(
 # -- backends --------------------------------------------------------------------------------------
 
 
-def postgres_database() -> tuple[str, Any] | str:
-    """A fresh database URL and the admin connection to drop it with, or why there is none."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as error:  # any failure to connect means "no PostgreSQL here"
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL} ({error}); set GATEKEEPER_TEST_PG"
-    name = f"gk_load_{secrets.token_hex(6)}"
-    admin.execute(f"CREATE DATABASE {name}")
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"{base}/{name}", (admin, name)
-
-
 def run_backend(
     backend: str, db_url: str, tmp: Path, template: str, args: argparse.Namespace, notes: list[str], workers: int = 1
 ) -> list[Level]:
     """Every level against one fresh server, then the row count check."""
-    token = create_token(db_url, tmp)
+    token = create_token(db_url, tmp, "upload")
     server = start_server(db_url, tmp, args.server_command, workers)
     port = int(server.url.rsplit(":", 1)[1])
     levels: list[Level] = []
@@ -565,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                         "settings); one writer at a time per server process (a lock in `db`)"
                     )
                 elif backend == "postgresql":
-                    made = postgres_database()
+                    made = postgres_database("load")
                     if isinstance(made, str):
                         print(f"postgresql: skipped: {made}", file=sys.stderr, flush=True)
                         notes.append(f"PostgreSQL skipped: {made}")

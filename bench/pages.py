@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,8 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import GATEKEEPER, REPO, machine_facts, postgres_database, start_server
+from _server import create_token, postgres_database, real_verdict, start_server
+from load import machine_facts
 
 TARGET_MS = 300.0
 PROJECTS = 50
@@ -55,36 +54,6 @@ class Timing:
     @property
     def verdict(self) -> str:
         return "✓" if self.p95_ms < TARGET_MS else "✗"
-
-
-def templates(tmp: Path) -> dict[str, dict[str, Any]]:
-    """Real verdicts of the bundled passing and failing examples, from the real CLI."""
-    made = {}
-    for kind in ("passing", "failing"):
-        reports = REPO / "examples" / kind / "reports"
-        done = subprocess.run(
-            [
-                GATEKEEPER,
-                "check",
-                "--no-store",
-                "--format",
-                "json",
-                "-p",
-                str(REPO / "rules/caict-cd/level-3.yaml"),
-                str(reports / "junit.xml"),
-                str(reports / "coverage.xml"),
-                str(reports / "bandit.json"),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp,
-            check=False,
-            timeout=120,
-        )
-        if done.returncode not in (0, 1):
-            raise RuntimeError(f"gatekeeper check failed:\n{done.stderr}")
-        made[kind] = json.loads(done.stdout)
-    return made
 
 
 def project_name(index: int) -> str:
@@ -170,17 +139,6 @@ def define_release(engine: Any) -> None:
     put_release(engine, Release(name="2026.12", level=3, members=tuple(members)))
 
 
-def read_token(db_url: str, tmp: Path) -> str:
-    done = subprocess.run(
-        [GATEKEEPER, "tokens", "create", "--scope", "read", "--db", db_url],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
-
-
 def pages(session: requests.Session, url: str) -> list[tuple[str, str]]:
     """The pages to time, with real ids and cursors found by following the pages themselves."""
     verdict_id = session.get(
@@ -241,7 +199,7 @@ def run_backend(
     print(f"{backend}: seeding {args.verdicts:,} verdicts…", flush=True)
     seconds = seed(db_url, args.verdicts, made)
     print(f"{backend}: seeded in {seconds:.0f} s; timing pages", flush=True)
-    token = read_token(db_url, tmp)
+    token = create_token(db_url, tmp, "read")
     server = start_server(db_url, tmp)
     try:
         return seconds, time_pages(server.url, token, args.repeat, args.warmup)
@@ -302,12 +260,12 @@ def main() -> None:
     results: dict[str, tuple[float, list[Timing]] | str] = {}
     with tempfile.TemporaryDirectory(prefix="gk-pages-") as directory:
         tmp = Path(directory)
-        made = templates(tmp)
+        made = {kind: real_verdict(tmp, kind) for kind in ("passing", "failing")}
         for backend in args.backends.split(","):
             if backend == "sqlite":
                 results["SQLite"] = run_backend("SQLite", f"sqlite:///{tmp / 'pages.db'}", tmp, args, made)
             elif backend == "postgresql":
-                database = postgres_database()
+                database = postgres_database("pages")
                 if isinstance(database, str):
                     results["PostgreSQL"] = database
                     print(f"PostgreSQL: skipped: {database}")

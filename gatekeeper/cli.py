@@ -335,7 +335,7 @@ def verdicts_show(
     output_format: str,
     server: str | None = None,
 ) -> None:
-    """One recorded verdict, by id, unique id prefix (6+ characters; embedded store only) or 'latest'."""
+    """One recorded verdict, by id, unique id prefix (6+ characters) or 'latest'."""
     from gatekeeper.commands.verdicts import show_verdict
 
     store, server = _verdict_source(context, store, server)

@@ -102,8 +102,8 @@ def show_verdict(
     branch: str | None = None,
     server: str | None = None,
 ) -> ExitStatus:
-    """One recorded verdict by id, unique id prefix (embedded store only), or "latest" (of a
-    project/branch, if given)."""
+    """One recorded verdict by id, unique id prefix (6+ characters, in the embedded store or on a server),
+    or "latest" (of a project/branch, if given)."""
     from gatekeeper.store.sqlite import SqliteStore
 
     store: VerdictStore

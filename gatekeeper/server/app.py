@@ -380,6 +380,10 @@ def create_app(
         status: Literal["pass", "warn", "fail", "error"] | None = None,
         since: Annotated[str | None, Query(description="ISO-8601, inclusive; a bare date is UTC midnight")] = None,
         until: Annotated[str | None, Query(description="ISO-8601, exclusive")] = None,
+        id_prefix: Annotated[
+            str | None,
+            Query(pattern=ID_PATTERN, description="only ids that start with this (a verdict's short id)"),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")] = None,
     ) -> dict[str, Any]:
@@ -392,6 +396,7 @@ def create_app(
             status=status,
             since=_instant("since", since),
             until=_instant("until", until),
+            id_prefix=id_prefix,
         )
         try:
             after = None if cursor is None else db.decode_cursor(cursor)

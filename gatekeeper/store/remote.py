@@ -55,12 +55,31 @@ class RemoteStore:
         raise StoreError(self.base, "verdicts reach the store server by `gatekeeper upload`, not through a reader")
 
     def get(self, id_or_prefix: str) -> dict[str, Any]:
-        """The verdict with this id (the server resolves full ids only, not prefixes)."""
+        """The verdict with this id, or with the one id starting with this prefix (≥ MIN_PREFIX chars),
+        as the embedded store resolves it: the full id first, then `GET /verdicts?id_prefix=`."""
+        from gatekeeper.store.sqlite import MIN_PREFIX
+
         response = self._request("GET", f"/verdicts/{quote(id_or_prefix, safe='')}", missing_ok=True)
-        if response.status_code in (404, 422):
+        if response.status_code not in (404, 422):
+            return self._object(response)
+        if response.status_code == 422 or len(id_or_prefix) < MIN_PREFIX:
             raise StoreError(
-                self.base, f"no verdict with id {id_or_prefix!r} (the server needs the full id, not a prefix)"
+                self.base,
+                f"no verdict with id {id_or_prefix!r} (give the full id or at least {MIN_PREFIX} characters of it)",
             )
+        items, _ = self._page({"id_prefix": id_or_prefix}, limit=3, cursor=None)
+        # A server from before id_prefix ignores it and lists the newest verdicts: keep only real matches.
+        found = sorted(item.id for item in items if item.id.startswith(id_or_prefix))
+        if not found:
+            raise StoreError(self.base, f"no verdict with id {id_or_prefix!r} or starting with it")
+        if len(found) > 1:
+            more = " and more" if len(found) > 2 else ""
+            raise StoreError(
+                self.base, f"id prefix {id_or_prefix!r} is ambiguous: {', '.join(found[:2])}{more}; give more of it"
+            )
+        response = self._request("GET", f"/verdicts/{quote(found[0], safe='')}", missing_ok=True)
+        if response.status_code == 404:  # pragma: no cover - deleted between the two requests
+            raise StoreError(self.base, f"no verdict with id {found[0]!r}")
         return self._object(response)
 
     def latest(self, project: str | None = None, branch: str | None = None) -> dict[str, Any] | None:

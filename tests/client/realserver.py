@@ -4,12 +4,10 @@ in place (same port, same SQLite file), plus real verdicts to send it."""
 from __future__ import annotations
 
 import copy
-import json
 import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,9 +20,8 @@ import pytest
 import requests
 
 from tests.client.loopback import free_port
+from tests.verdicts import GATEKEEPER, check_example
 
-REPO = Path(__file__).resolve().parents[2]
-GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
 PG_ADMIN_URL = os.environ.get("GATEKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -144,31 +141,8 @@ class ServeProcess:
 
 def real_verdict(directory: Path, project: str = "group/app") -> dict[str, Any]:
     """A verdict `gatekeeper check` made, valid against the schema the server enforces."""
-    reports = REPO / "examples" / "passing" / "reports"
-    result = subprocess.run(
-        [
-            GATEKEEPER,
-            "check",
-            "--no-store",
-            "--format",
-            "json",
-            "-p",
-            str(REPO / "rules/caict-cd/level-3.yaml"),
-            "--project",
-            project,
-            "--branch",
-            "main",
-            str(reports / "junit.xml"),
-            str(reports / "coverage.xml"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=directory,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode in (0, 1), result.stderr
-    return dict(json.loads(result.stdout))
+    reports = ("junit.xml", "coverage.xml")
+    return check_example(directory, "passing", "--project", project, "--branch", "main", reports=reports)
 
 
 def copy_with_new_id(template: dict[str, Any]) -> dict[str, Any]:

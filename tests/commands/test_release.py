@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,8 @@ import pytest
 
 from gatekeeper.errors import InputError, PolicyError
 from gatekeeper.release import Member, MemberState, Release, assess, assess_member, load_release
+from tests.verdicts import GATEKEEPER, REPO, check_example
 
-REPO = Path(__file__).resolve().parents[2]
-GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
 EXAMPLES = REPO / "examples"
 
 
@@ -26,13 +24,7 @@ def gatekeeper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def record(store: Path, policy: str, kind: str, *context: str) -> None:
     """`gatekeeper check` on a bundled example, recording its verdict in `store`."""
-    reports = EXAMPLES / kind / "reports"
-    result = gatekeeper(
-        "check", "-p", policy, "--store", str(store), *context,
-        str(reports / "junit.xml"), str(reports / "coverage.xml"), str(reports / "bandit.json"),
-        cwd=store.parent,
-    )  # fmt: skip
-    assert result.returncode in (0, 1), result.stderr
+    check_example(store.parent, kind, *context, policy=policy, store=store)
 
 
 @pytest.fixture(scope="module")

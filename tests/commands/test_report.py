@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import os
 import subprocess
-import sys
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
@@ -21,9 +19,8 @@ from gatekeeper.commands.report import ReportOptions, parse_since, run
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 from gatekeeper.store.sqlite import SqliteStore
+from tests.verdicts import GATEKEEPER, check_example
 
-REPO = Path(__file__).resolve().parents[2]
-GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -35,25 +32,9 @@ def gatekeeper(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subp
 
 
 def check(kind: str, cwd: Path, *args: str) -> dict[str, Any]:
-    reports = REPO / "examples" / kind / "reports"
-    result = gatekeeper(
-        "check",
-        "--format",
-        "json",
-        "-p",
-        str(REPO / "rules/caict-cd/level-3.yaml"),
-        "--project",
-        "bank/ledger",
-        "--branch",
-        "main",
-        *args,
-        str(reports / "junit.xml"),
-        str(reports / "coverage.xml"),
-        str(reports / "bandit.json"),
-        cwd=cwd,
-    )
-    assert result.returncode in (0, 1), result.stderr
-    return dict(json.loads(result.stdout))
+    """A real verdict of bank/ledger on main, recorded in `cwd`'s store as `check` does by default."""
+    store = cwd / ".gatekeeper" / "verdicts.db"
+    return check_example(cwd, kind, "--project", "bank/ledger", "--branch", "main", *args, store=store)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -22,7 +21,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.server.conftest import GATEKEEPER, REPO, Server, start_server
+from tests.server.conftest import Server, start_server
+from tests.verdicts import GATEKEEPER, REPO, check_example
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Screenshots of every page the tests load, for people to look at (tests/output/ is git-ignored).
@@ -68,33 +68,6 @@ def _tokens(db_url: str, tmp: Path) -> dict[str, str]:
         )
         made[scope] = result.stdout.strip().splitlines()[-1]
     return made
-
-
-def _check(tmp: Path, kind: str, policy: Path, **env: str) -> dict[str, Any]:
-    reports = REPO / "examples" / kind / "reports"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("GATEKEEPER_", "CI_", "GITLAB"))}
-    result = subprocess.run(
-        [
-            GATEKEEPER,
-            "check",
-            "--no-store",
-            "--format",
-            "json",
-            "-p",
-            str(policy),
-            str(reports / "junit.xml"),
-            str(reports / "coverage.xml"),
-            str(reports / "bandit.json"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        check=False,
-        timeout=120,
-        env={**environment, **env},
-    )
-    assert result.returncode in (0, 1), result.stderr
-    return dict(json.loads(result.stdout))
 
 
 def _gitlab(project: str, branch: str, commit: str, pipeline: str) -> dict[str, str]:
@@ -157,10 +130,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         f"    owner: team-ledger\n    expires: {late.isoformat()}\n"
     )
     level3 = REPO / "rules" / "caict-cd" / "level-3.yaml"
-    failing = _check(tmp, "failing", policy, **_gitlab("bank/ledger", "main", "f" * 40, "101"))
-    passing = _check(tmp, "passing", level3, **_gitlab("bank/ledger", "main", "a" * 40, "100"))
-    level1 = _check(
-        tmp, "passing", REPO / "rules" / "caict-cd" / "level-1.yaml", **_gitlab("bank/cards", "main", "c" * 40, "300")
+    failing = check_example(tmp, "failing", policy=policy, env=_gitlab("bank/ledger", "main", "f" * 40, "101"))
+    passing = check_example(tmp, "passing", policy=level3, env=_gitlab("bank/ledger", "main", "a" * 40, "100"))
+    level1 = check_example(
+        tmp,
+        "passing",
+        policy=REPO / "rules" / "caict-cd" / "level-1.yaml",
+        env=_gitlab("bank/cards", "main", "c" * 40, "300"),
     )
     server = start_server(db_url, tmp)
     try:

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,15 +21,9 @@ from typing import Any
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
-PG_ADMIN_URL = os.environ.get("GATEKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.client.loopback import free_port
+from tests.client.realserver import postgres_database
+from tests.verdicts import GATEKEEPER, check_example
 
 
 @dataclass
@@ -126,20 +117,8 @@ def make_tokens(db_url: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped afterwards."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as error:  # any failure to connect means "no PostgreSQL here"
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({error}); set GATEKEEPER_TEST_PG")
-    name = f"gk_test_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-        try:
-            base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-            yield f"{base}/{name}"
-        finally:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -170,30 +149,8 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def verdict_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Real verdicts from `gatekeeper check` on the passing and failing examples."""
-    templates = {}
-    for kind in ("passing", "failing"):
-        reports = REPO / "examples" / kind / "reports"
-        result = subprocess.run(
-            [
-                GATEKEEPER,
-                "check",
-                "--no-store",
-                "--format",
-                "json",
-                "-p",
-                str(REPO / "rules/caict-cd/level-3.yaml"),
-                str(reports / "junit.xml"),
-                str(reports / "coverage.xml"),
-                str(reports / "bandit.json"),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path_factory.mktemp("check"),
-            check=False,
-        )
-        assert result.returncode in (0, 1), result.stderr
-        templates[kind] = json.loads(result.stdout)
-    return templates
+    cwd = tmp_path_factory.mktemp("check")
+    return {kind: check_example(cwd, kind) for kind in ("passing", "failing")}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import requests
@@ -100,6 +101,32 @@ def test_queries_filter_and_paginate(server: Server, make_verdict: Any) -> None:
     assert server.get("/api/v1/verdicts", since="yesterday").status_code == 422
     assert server.get("/api/v1/verdicts", cursor="bm90IGEgY3Vyc29y").status_code == 422
     assert server.get("/api/v1/verdicts", limit=501).status_code == 422
+
+
+def test_id_prefix_lists_the_ids_that_start_with_it(server: Server, make_verdict: Any) -> None:
+    stem = f"p{secrets.token_hex(4)}-"
+    suffixes = ["z9", "z9-x", "z9a", "zA", "Z9", "y"]
+    for day, suffix in enumerate(suffixes, start=1):
+        verdict = make_verdict(created_at=f"2026-05-0{day}T10:00:00Z", project=unique_project())
+        verdict["id"] = stem + suffix
+        assert server.put(verdict).status_code == 201
+
+    def ids(prefix: str, **params: Any) -> list[str]:
+        response = server.get("/api/v1/verdicts", id_prefix=stem + prefix, **params)
+        assert response.status_code == 200, response.text
+        return [item["id"].removeprefix(stem) for item in response.json()["items"]]
+
+    # Newest first, as every list; case and the character after the prefix ('9' + 1 is ':') matter.
+    assert ids("z9") == ["z9a", "z9-x", "z9"]
+    assert ids("z") == ["zA", "z9a", "z9-x", "z9"]
+    assert ids("Z") == ["Z9"]
+    assert ids("z9-x") == ["z9-x"]
+    assert ids("x") == []
+    assert ids("") == ["y", "Z9", "zA", "z9a", "z9-x", "z9"]
+    first = server.get("/api/v1/verdicts", id_prefix=stem + "z", limit=3).json()
+    rest = server.get("/api/v1/verdicts", id_prefix=stem + "z", cursor=first["next_cursor"]).json()
+    assert [item["id"] for item in first["items"] + rest["items"]] == [stem + s for s in ("zA", "z9a", "z9-x", "z9")]
+    assert server.get("/api/v1/verdicts", id_prefix="a" * 65).status_code == 422
 
 
 def test_latest_per_project_and_branch(server: Server, make_verdict: Any) -> None:

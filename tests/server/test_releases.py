@@ -6,14 +6,14 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-import subprocess
 import uuid
 from typing import Any
 
 import pytest
 import requests
 
-from tests.server.conftest import GATEKEEPER, REPO, Server, unique_project
+from tests.server.conftest import Server, unique_project
+from tests.verdicts import REPO, check_example
 
 
 def put_release(server: Server, name: str, body: Any, token: str = "admin") -> requests.Response:
@@ -32,14 +32,8 @@ def unique_name() -> str:
 @pytest.fixture(scope="module")
 def level2_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A passing verdict decided under caict-cd/level-2: clear for level 2, weaker for level 3."""
-    reports = REPO / "examples" / "passing" / "reports"
-    result = subprocess.run(
-        [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(REPO / "rules/caict-cd/level-2.yaml"),
-         str(reports / "junit.xml"), str(reports / "coverage.xml"), str(reports / "bandit.json")],
-        capture_output=True, text=True, cwd=tmp_path_factory.mktemp("level2"), check=False, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout))
+    cwd = tmp_path_factory.mktemp("level2")
+    return check_example(cwd, "passing", policy=REPO / "rules/caict-cd/level-2.yaml", codes=(0,))
 
 
 def test_scopes_are_enforced(server: Server) -> None:

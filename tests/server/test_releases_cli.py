@@ -109,9 +109,41 @@ def test_verdicts_list_and_show_on_the_server(server: Server, make_verdict: Any,
     none = gatekeeper("verdicts", "list", "--server", server.url, "--project", unique_project(), cwd=tmp_path,
                       token=read)  # fmt: skip
     assert none.stdout == f"no verdicts match these filters (server: {server.url})\n"
-    missing = gatekeeper("verdicts", "show", uploaded[0]["id"][:8], "--server", server.url, cwd=tmp_path, token=read)
-    assert missing.returncode == 2
-    assert "the server needs the full id, not a prefix" in missing.stderr
+    by_prefix = gatekeeper("verdicts", "show", uploaded[0]["id"][:8], "--server", server.url, "--format", "json",
+                           cwd=tmp_path, token=read)  # fmt: skip
+    assert by_prefix.returncode == 0, by_prefix.stderr
+    assert json.loads(by_prefix.stdout) == json.loads(shown.stdout)
+
+
+def test_verdicts_show_resolves_id_prefixes_as_the_embedded_store_does(
+    server: Server, make_verdict: Any, tmp_path: Path
+) -> None:
+    stem = secrets.token_hex(4)
+    twins = [make_verdict(project=unique_project()) for _ in range(2)]
+    for suffix, verdict in zip(("aaaa", "bbbb"), twins, strict=True):
+        verdict["id"] = f"{stem}-{suffix}"
+        assert server.put(verdict).status_code == 201
+    read = server.tokens["read"]
+
+    def show(identifier: str) -> subprocess.CompletedProcess[str]:
+        return gatekeeper("verdicts", "show", identifier, "--server", server.url, "--format", "json",
+                          cwd=tmp_path, token=read)  # fmt: skip
+
+    unique = show(f"{stem}-b")
+    assert unique.returncode == 0, unique.stderr
+    assert json.loads(unique.stdout) == twins[1]
+    ambiguous = show(stem)
+    assert ambiguous.returncode == 2
+    assert ambiguous.stderr == (
+        f"gatekeeper: error: verdict store {server.url}: id prefix {stem!r} is ambiguous: "
+        f"{stem}-aaaa, {stem}-bbbb; give more of it\n"
+    )
+    unknown = show(f"{stem}-c")
+    assert unknown.returncode == 2
+    assert f"no verdict with id '{stem}-c' or starting with it" in unknown.stderr
+    short = show(stem[:5])
+    assert short.returncode == 2
+    assert "give the full id or at least 6 characters of it" in short.stderr
 
 
 def test_server_errors_are_one_line(server: Server, tmp_path: Path) -> None:

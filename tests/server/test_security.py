@@ -156,4 +156,6 @@ def test_injection_shaped_parameters_change_nothing(server: Server, make_verdict
     assert history.json() == {"items": []}
     assert server.get("/api/v1/verdicts", project="nul\x00byte").status_code == 422
     assert server.get("/api/v1/verdicts/x'%20OR%20'1'='1").status_code == 422
+    for prefix in ("x' OR '1'='1", "%", "_", "a%", "\x00"):
+        assert server.get("/api/v1/verdicts", id_prefix=prefix).status_code == 422
     assert _counts(server) == before

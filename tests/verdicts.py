@@ -1,0 +1,59 @@
+"""One way for tests to get a real verdict: `gatekeeper check --format json` on a bundled example's
+reports, run as a CI job would run it, so what tests send and store is what users' CI makes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
+LEVEL_3 = REPO / "rules" / "caict-cd" / "level-3.yaml"
+REPORTS = ("junit.xml", "coverage.xml", "bandit.json")
+#: Variables that would make `check` read its context from the CI running the tests, or a store or
+#: server of the user running them, rather than from what the test gives.
+_OUTSIDE = ("GATEKEEPER_", "CI_", "GITLAB", "GITHUB_", "JENKINS")
+
+
+def check_example(
+    cwd: Path,
+    kind: str = "passing",
+    *args: str,
+    policy: str | Path = LEVEL_3,
+    reports: Sequence[str] = REPORTS,
+    store: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    codes: Collection[int] = (0, 1),
+) -> dict[str, Any]:
+    """The verdict `check` decides under `policy` on `examples/<kind>/reports/<reports>`.
+
+    `args`: more `check` options (`--project`, `--commit` …); `store`: record it there too (else
+    `--no-store`); `env`: variables on top of a CI-free environment; `codes`: the exit codes expected."""
+    directory = REPO / "examples" / kind / "reports"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(_OUTSIDE)}
+    result = subprocess.run(
+        [
+            GATEKEEPER,
+            "check",
+            *(("--store", str(store)) if store is not None else ("--no-store",)),
+            "--format",
+            "json",
+            "-p",
+            str(policy),
+            *args,
+            *(str(directory / name) for name in reports),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**environment, **(env or {})},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode in codes, result.stderr
+    return dict(json.loads(result.stdout))

@@ -38,7 +38,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from gatekeeper.errors import StoreError
 from gatekeeper.store import VerdictSummary, make_workspace_directory
@@ -300,18 +302,34 @@ class Filters:
         return clauses
 
 
+class bytewise(FunctionElement[str]):
+    """A text column compared byte by byte, whatever the database's collation.
+
+    Under a linguistic collation (PostgreSQL databases made with en_US.UTF-8, say) `-` sorts as if
+    absent, so a range on ids would miss some ids a prefix names; SQLite compares bytewise (BINARY)
+    already.  PostgreSQL answers it from the `verdicts_id_bytewise` index (migration 0003).
+    """
+
+    type = String()
+    name = "bytewise"
+    inherit_cache = True
+
+
+@compiles(bytewise)
+def _bytewise(element: bytewise, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(bytewise, "postgresql")
+def _bytewise_postgresql(element: bytewise, compiler: Any, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
+
+
 def _prefix_clauses(prefix: str) -> list[ColumnElement[bool]]:
-    """Ids starting with `prefix`, as a range on the primary key, which both databases answer from its
-    index (LIKE does not: SQLite's is case-insensitive and PostgreSQL uses an index for it only under
-    the C collation), and no wildcard to escape.  The range is exact under a bytewise collation (SQLite's
-    BINARY, PostgreSQL's C and C.UTF-8); the comparison after it keeps out what a linguistic one (e.g.
-    en_US) lets in, though such a collation may also leave out ids with `-` in the prefix."""
+    """Ids starting with `prefix`, as a bytewise range that an index answers; LIKE would need its
+    wildcards escaped, is case-insensitive on SQLite, and uses no index under most collations."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return [
-        verdicts.c.id >= prefix,
-        verdicts.c.id < upper,
-        func.substr(verdicts.c.id, 1, len(prefix)) == prefix,
-    ]
+    return [bytewise(verdicts.c.id) >= prefix, bytewise(verdicts.c.id) < upper]
 
 
 def encode_cursor(created_at: str, verdict_id: str) -> str:

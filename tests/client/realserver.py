@@ -37,9 +37,9 @@ def require_server() -> None:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """The URL of a fresh PostgreSQL database of its own (`gk_test_<random>`), dropped afterwards; a
-    skip, saying why, when no PostgreSQL answers."""
+def postgres_database(options: str = "") -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database of its own (`gk_test_<random>`, made with CREATE DATABASE
+    `options`), dropped afterwards; a skip, saying why, when no PostgreSQL answers."""
     try:
         import psycopg
 
@@ -48,7 +48,7 @@ def postgres_database() -> Iterator[str]:
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({error}); set GATEKEEPER_TEST_PG")
     name = f"gk_test_{secrets.token_hex(6)}"
     with admin:
-        admin.execute(f"CREATE DATABASE {name}")
+        admin.execute(f"CREATE DATABASE {name} {options}")
         try:
             base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
             yield f"{base}/{name}"

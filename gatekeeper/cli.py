@@ -103,41 +103,106 @@ def _output_pair(value: str) -> tuple[str, str]:
 
 
 @main.command()
-@click.option("--policy", "-p", "policy", required=True, envvar="GATEKEEPER_POLICY", metavar="FILE",
-              help="Policy YAML (env GATEKEEPER_POLICY).")
+@click.option(
+    "--policy",
+    "-p",
+    "policy",
+    required=True,
+    envvar="GATEKEEPER_POLICY",
+    metavar="FILE",
+    help="Policy YAML (env GATEKEEPER_POLICY).",
+)
 @click.argument("reports", nargs=-1, metavar="[[FORMAT:]PATH...]")
-@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)),
-              default="text", show_default=True, help="What to print on standard output.")
-@click.option("--output", "-o", "outputs", multiple=True, metavar="FMT=PATH",
-              help=f"Also write FMT ({', '.join(RENDERERS)}) to PATH; repeatable.")
-@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None, metavar="N",
-              callback=lambda _context, _param, value: _warn_exit_code(value),
-              help="Exit with N when the verdict is warn (e.g. 10, for Jenkins UNSTABLE); default 0. "
-                   "Not a code that already means something (1-4, 130).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(list(RENDERERS)),
+    default="text",
+    show_default=True,
+    help="What to print on standard output.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "outputs",
+    multiple=True,
+    metavar="FMT=PATH",
+    help=f"Also write FMT ({', '.join(RENDERERS)}) to PATH; repeatable.",
+)
+@click.option(
+    "--warn-exit-code",
+    type=click.IntRange(0, 255),
+    default=None,
+    metavar="N",
+    callback=lambda _context, _param, value: _warn_exit_code(value),
+    help="Exit with N when the verdict is warn (e.g. 10, for Jenkins UNSTABLE); default 0. "
+    "Not a code that already means something (1-4, 130).",
+)
 @click.option("--project", default=None, help="Override the project detected from the CI environment.")
 @click.option("--branch", default=None, help="Override the branch detected from the CI environment.")
 @click.option("--commit", default=None, help="Override the commit detected from the CI environment.")
 @click.option("--pipeline", default=None, help="Override the pipeline id detected from the CI environment.")
-@click.option("--pipeline-started-at", default=None, metavar="TIME",
-              help="When the pipeline started (ISO-8601 or epoch ms, e.g. Jenkins' currentBuild.startTimeInMillis); "
-                   "gives pipeline.duration_seconds. GitLab's CI_PIPELINE_CREATED_AT is read by itself.")
-@click.option("--baseline", "baseline", default=None, metavar="VERDICT.json",
-              help="Verdict file ratchets compare with [default: the project's latest verdict on the policy's "
-                   "reference branch in the store].")
-@click.option("--store", "store", default=None, envvar="GATEKEEPER_STORE", metavar="PATH",
-              help="Embedded verdict store (SQLite) [env GATEKEEPER_STORE; default .gatekeeper/verdicts.db].")
+@click.option(
+    "--pipeline-started-at",
+    default=None,
+    metavar="TIME",
+    help="When the pipeline started (ISO-8601 or epoch ms, e.g. Jenkins' currentBuild.startTimeInMillis); "
+    "gives pipeline.duration_seconds. GitLab's CI_PIPELINE_CREATED_AT is read by itself.",
+)
+@click.option(
+    "--baseline",
+    "baseline",
+    default=None,
+    metavar="VERDICT.json",
+    help="Verdict file ratchets compare with [default: the project's latest verdict on the policy's "
+    "reference branch in the store].",
+)
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    envvar="GATEKEEPER_STORE",
+    metavar="PATH",
+    help="Embedded verdict store (SQLite) [env GATEKEEPER_STORE; default .gatekeeper/verdicts.db].",
+)
 @click.option("--no-store", is_flag=True, help="Do not record the verdict.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, hidden=True,
-              help="Evaluate waiver expiry as of this date (reproducible runs).")
-@click.option("--upload", "upload", default=None, envvar="GATEKEEPER_URL", metavar="URL",
-              help="Upload the verdict to this store server (env GATEKEEPER_URL; token from env GATEKEEPER_TOKEN); "
-                   "undelivered verdicts are spooled and sent by the next run.")
-@click.option("--push", "push", default=None, envvar="GATEKEEPER_PUSHGATEWAY", metavar="URL",
-              help="Push the verdict's metrics to this Prometheus Pushgateway (env GATEKEEPER_PUSHGATEWAY).")
-@click.option("--require-upload", is_flag=True,
-              help="Exit 4 if --upload or --push failed (a failed gate still exits 1, an undecided one 2).")
-@click.option("--upload-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True, metavar="SECONDS",
-              help="Time budget for the upload (and the push), retries included.")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    hidden=True,
+    help="Evaluate waiver expiry as of this date (reproducible runs).",
+)
+@click.option(
+    "--upload",
+    "upload",
+    default=None,
+    envvar="GATEKEEPER_URL",
+    metavar="URL",
+    help="Upload the verdict to this store server (env GATEKEEPER_URL; token from env GATEKEEPER_TOKEN); "
+    "undelivered verdicts are spooled and sent by the next run.",
+)
+@click.option(
+    "--push",
+    "push",
+    default=None,
+    envvar="GATEKEEPER_PUSHGATEWAY",
+    metavar="URL",
+    help="Push the verdict's metrics to this Prometheus Pushgateway (env GATEKEEPER_PUSHGATEWAY).",
+)
+@click.option(
+    "--require-upload",
+    is_flag=True,
+    help="Exit 4 if --upload or --push failed (a failed gate still exits 1, an undecided one 2).",
+)
+@click.option(
+    "--upload-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time budget for the upload (and the push), retries included.",
+)
 @click.pass_context
 def check(
     context: click.Context,
@@ -204,20 +269,42 @@ def check(
     params=[
         click.Argument(["path"], default=".", required=False, metavar="[PATH]"),
         click.Argument(["reports"], nargs=-1, metavar="[[FORMAT:]REPORT...]"),
-        click.Option(["--policy", "-p", "policy"], default=None, envvar="GATEKEEPER_POLICY", metavar="FILE",
-                     help="Policy YAML (env GATEKEEPER_POLICY) [default: the bundled security-only policy: "
-                          "no critical/high findings, more than 5 medium warn]."),
-        click.Option(["--reports-dir"], default=".gatekeeper/scan", show_default=True, metavar="DIR",
-                     help="Where bandit.json and semgrep.json are written."),
-        click.Option(["--semgrep-rules"], default=None, metavar="FILE",
-                     help="semgrep rules to run instead of the bundled offline Python security rules."),
+        click.Option(
+            ["--policy", "-p", "policy"],
+            default=None,
+            envvar="GATEKEEPER_POLICY",
+            metavar="FILE",
+            help="Policy YAML (env GATEKEEPER_POLICY) [default: the bundled security-only policy: "
+            "no critical/high findings, more than 5 medium warn].",
+        ),
+        click.Option(
+            ["--reports-dir"],
+            default=".gatekeeper/scan",
+            show_default=True,
+            metavar="DIR",
+            help="Where bandit.json and semgrep.json are written.",
+        ),
+        click.Option(
+            ["--semgrep-rules"],
+            default=None,
+            metavar="FILE",
+            help="semgrep rules to run instead of the bundled offline Python security rules.",
+        ),
         # check's own options (its REPORTS and required --policy aside), so scan passes them on unchanged
         *[param for param in check.params if param.name not in ("reports", "policy")],
     ]
 )
 @click.pass_context
-def scan(context: click.Context, /, path: str, reports: tuple[str, ...], policy: str | None, reports_dir: str,
-         semgrep_rules: str | None, **check_options: object) -> None:
+def scan(
+    context: click.Context,
+    /,
+    path: str,
+    reports: tuple[str, ...],
+    policy: str | None,
+    reports_dir: str,
+    semgrep_rules: str | None,
+    **check_options: object,
+) -> None:
     """Scan PATH (default .) with bandit and semgrep, then check their reports (and any REPORTs given, else
     the policy's `reports:`) against the policy, exactly as `check` does, with the same options and exit codes.
 
@@ -226,13 +313,15 @@ def scan(context: click.Context, /, path: str, reports: tuple[str, ...], policy:
     """
     from gatekeeper.commands.scan import ScanOptions, prepare
 
-    options = ScanOptions(source=path, reports_dir=reports_dir, policy=policy, reports=reports,
-                          semgrep_rules=semgrep_rules)
+    options = ScanOptions(
+        source=path, reports_dir=reports_dir, policy=policy, reports=reports, semgrep_rules=semgrep_rules
+    )
 
     def scan_then_check() -> ExitStatus:
         prepared = prepare(options, sys.stderr)
-        context.invoke(check, policy=prepared.policy, reports=prepared.reports, undecided=prepared.crash,
-                       **check_options)
+        context.invoke(
+            check, policy=prepared.policy, reports=prepared.reports, undecided=prepared.crash, **check_options
+        )
         return ExitStatus.INTERNAL_ERROR  # not reached: check exits with the verdict's own status
 
     _run(scan_then_check, context.obj["debug"])
@@ -240,10 +329,19 @@ def scan(context: click.Context, /, path: str, reports: tuple[str, ...], policy:
 
 @main.command()
 @click.argument("directory", default=".", required=False, metavar="[DIR]")
-@click.option("--ci", type=click.Choice(["github", "gitlab", "jenkins"]), default=None,
-              help="The CI to write the snippet for [default: detected from .github/, .gitlab-ci.yml, Jenkinsfile].")
-@click.option("--level", type=click.IntRange(1, 5), default=None, metavar="N",
-              help="Extend the CAICT DevOps CD level-N pack instead of copying the starter policy.")
+@click.option(
+    "--ci",
+    type=click.Choice(["github", "gitlab", "jenkins"]),
+    default=None,
+    help="The CI to write the snippet for [default: detected from .github/, .gitlab-ci.yml, Jenkinsfile].",
+)
+@click.option(
+    "--level",
+    type=click.IntRange(1, 5),
+    default=None,
+    metavar="N",
+    help="Extend the CAICT DevOps CD level-N pack instead of copying the starter policy.",
+)
 @click.option("--force", is_flag=True, help="Overwrite files that exist (never without it).")
 @click.pass_context
 def init(context: click.Context, directory: str, ci: str | None, level: int | None, force: bool) -> None:
@@ -257,13 +355,23 @@ def init(context: click.Context, directory: str, ci: str | None, level: int | No
 
 
 _store_option = click.option(
-    "--store", "store", default=None, envvar="GATEKEEPER_STORE", show_envvar=True, metavar="PATH",
+    "--store",
+    "store",
+    default=None,
+    envvar="GATEKEEPER_STORE",
+    show_envvar=True,
+    metavar="PATH",
     help="Verdict store file [default: .gatekeeper/verdicts.db in the current directory].",
 )
 
 
 _server_option = click.option(
-    "--server", "server", default=None, envvar="GATEKEEPER_URL", show_envvar=True, metavar="URL",
+    "--server",
+    "server",
+    default=None,
+    envvar="GATEKEEPER_URL",
+    show_envvar=True,
+    metavar="URL",
     help="Read from this store server instead (token from env GATEKEEPER_TOKEN); --store on the command line wins.",
 )
 
@@ -311,8 +419,9 @@ def verdicts_list(
 
     store, server = _verdict_source(context, store, server)
     _run(
-        lambda: list_verdicts(store, project, branch, status, limit, output_format, sys.stdout, since=since,
-                              server=server),
+        lambda: list_verdicts(
+            store, project, branch, status, limit, output_format, sys.stdout, since=since, server=server
+        ),
         context.obj["debug"],
     )
 
@@ -323,8 +432,7 @@ def verdicts_list(
 @_server_option
 @click.option("--project", default=None, help="With 'latest': the latest of this project.")
 @click.option("--branch", default=None, help="With 'latest': the latest on this branch.")
-@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)),
-              default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)), default="text", show_default=True)
 @click.pass_context
 def verdicts_show(
     context: click.Context,
@@ -340,8 +448,9 @@ def verdicts_show(
 
     store, server = _verdict_source(context, store, server)
     _run(
-        lambda: show_verdict(store, verdict_id, output_format, sys.stdout, project=project, branch=branch,
-                             server=server),
+        lambda: show_verdict(
+            store, verdict_id, output_format, sys.stdout, project=project, branch=branch, server=server
+        ),
         context.obj["debug"],
     )
 
@@ -374,8 +483,14 @@ def release_define(context: click.Context, file: str, store: str | None, server:
 @_server_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-def release_check(context: click.Context, name: str | None, file: str | None, store: str | None,
-                  server: str | None, output_format: str) -> None:
+def release_check(
+    context: click.Context,
+    name: str | None,
+    file: str | None,
+    store: str | None,
+    server: str | None,
+    output_format: str,
+) -> None:
     """Whether every member of a release has a clear latest verdict (pass or warn, under the required policy
     level).  Exit 0 ready, 1 blocked (each member's state and what blocks it is printed), 2 could not decide.
     """
@@ -394,8 +509,13 @@ def rules() -> None:
 
 @rules.command("validate")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, hidden=True,
-              help="Judge waiver expiry as of this date (reproducible runs).")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    hidden=True,
+    help="Judge waiver expiry as of this date (reproducible runs).",
+)
 @click.pass_context
 def rules_validate(context: click.Context, files: tuple[str, ...], today: object) -> None:
     """Check policy FILEs: schema, then what a schema cannot say (unknown metrics, duplicate ids, gates whose
@@ -434,10 +554,21 @@ def rules_list(context: click.Context, output_format: str) -> None:
 
 @main.command()
 @click.argument("verdict", metavar="VERDICT.json|-|ID", default=None, required=False)
-@click.option("--store", "store", default=None, metavar="PATH",
-              help="Read the verdict from this store: VERDICT is then an id, a unique prefix or 'latest' (default).")
-@click.option("--policy", "-p", "policy", default=None, metavar="FILE",
-              help="The policy the verdict was decided by [default: the file it names, if the digest matches].")
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    metavar="PATH",
+    help="Read the verdict from this store: VERDICT is then an id, a unique prefix or 'latest' (default).",
+)
+@click.option(
+    "--policy",
+    "-p",
+    "policy",
+    default=None,
+    metavar="FILE",
+    help="The policy the verdict was decided by [default: the file it names, if the digest matches].",
+)
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.pass_context
 def explain(
@@ -451,40 +582,69 @@ def explain(
     if verdict is None and store is None:
         raise click.UsageError("name a verdict file (or - for standard input), or give --store")
     source = verdict if verdict is not None else "latest"
-    _run(lambda: run(source, sys.stdout, output_format=output_format, store=store, policy=policy),
-         context.obj["debug"])
+    _run(lambda: run(source, sys.stdout, output_format=output_format, store=store, policy=policy), context.obj["debug"])
 
 
 @main.command()
 @click.option("--project", required=True, help="The project to report on.")
 @click.option("--branch", default=None, help="Only this branch [default: every branch].")
-@click.option("--since", default="30d", show_default=True, metavar="AGE|DATE",
-              help="The period: an age (30d, 12h, 2w) or an ISO-8601 date/time (UTC if no zone).")
-@click.option("--format", "output_format", type=click.Choice(["html", "markdown"]), default="html",
-              show_default=True)
-@click.option("--output", "-o", "output", default=None, metavar="FILE",
-              help="Write to FILE (markdown: the charts go next to it as SVG files) [default: standard output].")
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    metavar="AGE|DATE",
+    help="The period: an age (30d, 12h, 2w) or an ISO-8601 date/time (UTC if no zone).",
+)
+@click.option("--format", "output_format", type=click.Choice(["html", "markdown"]), default="html", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    default=None,
+    metavar="FILE",
+    help="Write to FILE (markdown: the charts go next to it as SVG files) [default: standard output].",
+)
 @_store_option
 @_server_option
 @click.pass_context
-def report(context: click.Context, project: str, branch: str | None, since: str, output_format: str,
-           output: str | None, store: str | None, server: str | None) -> None:
+def report(
+    context: click.Context,
+    project: str,
+    branch: str | None,
+    since: str,
+    output_format: str,
+    output: str | None,
+    store: str | None,
+    server: str | None,
+) -> None:
     """A static report of a project's verdicts over a period: trend charts (tests, coverage, findings) and
     the verdict list, as HTML or markdown, from the embedded store or a store server."""
     from gatekeeper.commands.report import ReportOptions, run
 
     store, server = _verdict_source(context, store, server)
-    options = ReportOptions(project=project, branch=branch, since=since, output_format=output_format,
-                            output=output, store=store, server=server)
+    options = ReportOptions(
+        project=project,
+        branch=branch,
+        since=since,
+        output_format=output_format,
+        output=output,
+        store=store,
+        server=server,
+    )
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
 
 def _database_option(function: Callable[..., None]) -> Callable[..., None]:
     """`--db URL`, shared by `serve` and `tokens` so both talk to the same database."""
     return click.option(
-        "--db", "database_url", default=None, envvar="GATEKEEPER_DATABASE_URL", show_envvar=True, metavar="URL",
+        "--db",
+        "database_url",
+        default=None,
+        envvar="GATEKEEPER_DATABASE_URL",
+        show_envvar=True,
+        metavar="URL",
         help="Server database: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
-             "[default: sqlite:///.gatekeeper/server.db].",
+        "[default: sqlite:///.gatekeeper/server.db].",
     )(function)
 
 
@@ -498,24 +658,53 @@ def _database_url(value: str | None) -> str:
 @_database_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--max-body", type=click.IntRange(min=1), default=1024 * 1024, show_default=True, metavar="BYTES",
-              help="Refuse request bodies larger than this (413).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Server processes (each with its own database pool); more than 1 uses more cores.")
-@click.option("--token-cache-seconds", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              metavar="SECONDS",
-              help="Reuse a successful token check this long (0: never); a revocation takes up to this long.")
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=1024 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="Refuse request bodies larger than this (413).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes (each with its own database pool); more than 1 uses more cores.",
+)
+@click.option(
+    "--token-cache-seconds",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Reuse a successful token check this long (0: never); a revocation takes up to this long.",
+)
 @click.pass_context
-def serve(context: click.Context, database_url: str | None, host: str, port: int, max_body: int, workers: int,
-          token_cache_seconds: float) -> None:
+def serve(
+    context: click.Context,
+    database_url: str | None,
+    host: str,
+    port: int,
+    max_body: int,
+    workers: int,
+    token_cache_seconds: float,
+) -> None:
     """Run the store server: verdict upload and query API (/api/v1), /metrics, /healthz, /readyz.
 
     Needs the optional extra gatekeeper[server]. Stops on SIGTERM after finishing requests in flight.
     """
     from gatekeeper.commands.serve import ServeOptions, run
 
-    options = ServeOptions(database_url=_database_url(database_url), host=host, port=port, max_body=max_body,
-                           workers=workers, token_cache_seconds=token_cache_seconds)
+    options = ServeOptions(
+        database_url=_database_url(database_url),
+        host=host,
+        port=port,
+        max_body=max_body,
+        workers=workers,
+        token_cache_seconds=token_cache_seconds,
+    )
     _run(lambda: run(options), context.obj["debug"])
 
 
@@ -525,10 +714,19 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--scope", type=click.Choice(["upload", "read", "admin"]), required=True,
-              help="upload: PUT verdicts (of --project patterns); read: queries; admin: everything.")
-@click.option("--project", "projects", multiple=True, metavar="PATTERN",
-              help="Upload tokens: projects it may write, as globs (bank/*); repeatable [default: any].")
+@click.option(
+    "--scope",
+    type=click.Choice(["upload", "read", "admin"]),
+    required=True,
+    help="upload: PUT verdicts (of --project patterns); read: queries; admin: everything.",
+)
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    metavar="PATTERN",
+    help="Upload tokens: projects it may write, as globs (bank/*); repeatable [default: any].",
+)
 @click.option("--expires", default=None, metavar="DATE", help="Refused from this UTC date or ISO-8601 time on.")
 @_database_option
 @click.pass_context
@@ -564,15 +762,30 @@ def tokens_revoke(context: click.Context, token_id: str, database_url: str | Non
 
 
 _url_option = click.option(
-    "--url", "url", default=None, envvar="GATEKEEPER_URL", show_envvar=True, metavar="URL",
+    "--url",
+    "url",
+    default=None,
+    envvar="GATEKEEPER_URL",
+    show_envvar=True,
+    metavar="URL",
     help="Store server base URL (the bearer token comes from env GATEKEEPER_TOKEN only, never a flag).",
 )
 _spool_option = click.option(
-    "--spool", "spool_dir", default=None, envvar="GATEKEEPER_SPOOL", show_envvar=True, metavar="DIR",
+    "--spool",
+    "spool_dir",
+    default=None,
+    envvar="GATEKEEPER_SPOOL",
+    show_envvar=True,
+    metavar="DIR",
     help="Spool directory of undelivered verdicts [default: .gatekeeper/spool].",
 )
 _timeout_option = click.option(
-    "--timeout", "timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True, metavar="SECONDS",
+    "--timeout",
+    "timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
     help="Time budget for all deliveries, retries included.",
 )
 
@@ -583,8 +796,9 @@ _timeout_option = click.option(
 @_spool_option
 @_timeout_option
 @click.pass_context
-def upload(context: click.Context, files: tuple[str, ...], url: str | None, spool_dir: str | None,
-           timeout: float) -> None:
+def upload(
+    context: click.Context, files: tuple[str, ...], url: str | None, spool_dir: str | None, timeout: float
+) -> None:
     """Upload verdict files to the store server, after the verdicts still waiting in the spool.
 
     A verdict that cannot be delivered now is spooled for the next run; one the server refuses (409

@@ -54,9 +54,7 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
             ci="gitlab",
             project=get("CI_PROJECT_PATH"),
             # In a merge-request pipeline the branch under review is the source branch.
-            branch=get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
-            or get("CI_COMMIT_BRANCH")
-            or get("CI_COMMIT_REF_NAME"),
+            branch=get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or get("CI_COMMIT_BRANCH") or get("CI_COMMIT_REF_NAME"),
             commit=get("CI_COMMIT_SHA"),
             pipeline=get("CI_PIPELINE_ID"),
             job=get("CI_JOB_NAME"),

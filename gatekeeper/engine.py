@@ -118,9 +118,7 @@ _PARTS = {
 }
 
 
-def format_number(
-    value: float, unit: str = "", near: float | None = None, *, avoid: Sequence[float] = ()
-) -> str:
+def format_number(value: float, unit: str = "", near: float | None = None, *, avoid: Sequence[float] = ()) -> str:
     """1,203 / 71.4% / 0.25s; never rounds a value onto the threshold it is compared with.
 
     99.96% against a minimum of 100% shows as 99.96%, not 100%: a message must not read "100% < 100%".
@@ -149,7 +147,7 @@ def format_threshold(value: float, unit: str = "") -> str:
 
 
 def _parts(metric: str, metrics: metric_names.Metrics) -> str:
-    """" (1,203 of 1,685 lines)" for a percentage whose counts are known, else ""."""
+    """ " (1,203 of 1,685 lines)" for a percentage whose counts are known, else ""."""
     parts = _PARTS.get(metric)
     if parts is None:
         return ""

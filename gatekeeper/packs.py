@@ -39,8 +39,14 @@ def list_packs() -> list[Pack]:
         policy = load_policy(path)
         name = path.relative_to(root).with_suffix("").as_posix()
         packs.append(
-            Pack(name=name, path=path, policy=policy.name, model=policy.model, level=policy.level,
-                 gates=len(policy.gates))
+            Pack(
+                name=name,
+                path=path,
+                policy=policy.name,
+                model=policy.model,
+                level=policy.level,
+                gates=len(policy.gates),
+            )
         )
     return packs
 

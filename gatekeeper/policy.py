@@ -358,7 +358,7 @@ def _named_by_url(problem: str, cached: Path, url: str) -> str:
     """A problem inside a fetched policy names the URL its author knows, not our cache file's hash name."""
     prefix = f"{cached}:"
     if problem.startswith(prefix):
-        return f"{url} (cached as {cached}):{problem[len(prefix):]}"
+        return f"{url} (cached as {cached}):{problem[len(prefix) :]}"
     return problem
 
 
@@ -376,8 +376,10 @@ def _resolve_extends(path: Path, target: str | dict[str, str], where: Location) 
         if bundled is not None:
             return bundled
         raise PolicyError(
-            [f"{path}:{where[0]}:{where[1]}: extends '{target}': a fetched policy may extend only bundled "
-             "packs or pinned URLs"]
+            [
+                f"{path}:{where[0]}:{where[1]}: extends '{target}': a fetched policy may extend only bundled "
+                "packs or pinned URLs"
+            ]
         )
     relative = path.parent / target
     if relative.is_file():
@@ -442,9 +444,7 @@ def _quoted(message: str) -> str:
     return parts[1] if len(parts) > 2 else message
 
 
-def _unknown_keys(
-    error: Any, error_path: JsonPath, located: _Located
-) -> Iterator[tuple[Location, str, str | None]]:
+def _unknown_keys(error: Any, error_path: JsonPath, located: _Located) -> Iterator[tuple[Location, str, str | None]]:
     """One problem per unknown key, at the key, with a did-you-mean where one is close.
 
     For a gate or condition, keys that are known but unevaluated (because the condition has another

@@ -48,9 +48,7 @@ def build(
     from gatekeeper.commands.metrics import input_counts
 
     findings = sorted(outcome.waivers.kept, key=lambda f: (_SEVERITY_ORDER[f.severity], f.path, f.line or 0))
-    failed_tests = [
-        case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable
-    ]
+    failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
     return {
         "schema": SCHEMA,
         "id": verdict_id or new_id(),

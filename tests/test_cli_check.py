@@ -74,9 +74,24 @@ def test_warn_exit_code_for_jenkins_unstable(workspace: Path) -> None:
 
 def test_blocking_failure_exits_one_with_every_output(workspace: Path) -> None:
     result = run(
-        "check", "-p", "policy.yaml", "fail.xml", "--format", "json",
-        "-o", "markdown=out/gate.md", "-o", "junit=out/gate-junit.xml", "-o", "text=out/gate.txt",
-        "--branch", "main", "--project", "acme/ledger", "--commit", "abc123",
+        "check",
+        "-p",
+        "policy.yaml",
+        "fail.xml",
+        "--format",
+        "json",
+        "-o",
+        "markdown=out/gate.md",
+        "-o",
+        "junit=out/gate-junit.xml",
+        "-o",
+        "text=out/gate.txt",
+        "--branch",
+        "main",
+        "--project",
+        "acme/ledger",
+        "--commit",
+        "abc123",
         cwd=workspace,
     )
     assert result.returncode == 1, result.stderr
@@ -127,8 +142,14 @@ def test_bad_policy_names_file_line_and_column(workspace: Path) -> None:
 
 
 def test_ci_context_detected_from_gitlab_environment(workspace: Path) -> None:
-    env = {"GITLAB_CI": "true", "CI_PROJECT_PATH": "bank/payments", "CI_COMMIT_SHA": "f00d",
-           "CI_COMMIT_REF_NAME": "release/1.2", "CI_PIPELINE_ID": "4242", "CI_JOB_NAME": "gate"}
+    env = {
+        "GITLAB_CI": "true",
+        "CI_PROJECT_PATH": "bank/payments",
+        "CI_COMMIT_SHA": "f00d",
+        "CI_COMMIT_REF_NAME": "release/1.2",
+        "CI_PIPELINE_ID": "4242",
+        "CI_JOB_NAME": "gate",
+    }
     result = run("check", "-p", "policy.yaml", "pass.xml", "--format", "json", "--no-store", cwd=workspace, env=env)
     context = json.loads(result.stdout)["context"]
     assert context["ci"] == "gitlab" and context["project"] == "bank/payments"
@@ -140,8 +161,18 @@ def test_two_dozen_concurrent_checks_store_every_verdict_once(workspace: Path) -
 
     def one(index: int) -> tuple[int, str]:
         result = run(
-            "check", "-p", "policy.yaml", "pass.xml", "fail.xml" if index % 2 else "pass.xml",
-            "--format", "json", "--store", str(store), "--pipeline", str(index), cwd=workspace,
+            "check",
+            "-p",
+            "policy.yaml",
+            "pass.xml",
+            "fail.xml" if index % 2 else "pass.xml",
+            "--format",
+            "json",
+            "--store",
+            str(store),
+            "--pipeline",
+            str(index),
+            cwd=workspace,
         )
         return result.returncode, json.loads(result.stdout)["id"]
 

@@ -29,9 +29,7 @@ def test_a_command_status_is_the_exit_code() -> None:
         StoreError("s.db", "not a gatekeeper store"),
     ],
 )
-def test_errors_a_user_can_fix_exit_2_with_one_line_each(
-    error: Exception, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_errors_a_user_can_fix_exit_2_with_one_line_each(error: Exception, capsys: pytest.CaptureFixture[str]) -> None:
     def fail() -> ExitStatus:
         raise error
 

@@ -186,9 +186,7 @@ HEAVY = ("ijson", "coverage", "yaml", "jsonschema", "requests")
 def imported_modules(*argv: str) -> set[str]:
     """Top-level modules imported while running `gatekeeper ARGV` (from `python -X importtime`)."""
     code = f"import sys; sys.argv = ['gatekeeper', *{argv!r}]; from gatekeeper.cli import main; main()"
-    run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=60
-    )
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     modules = set()
     for line in run.stderr.splitlines():

@@ -143,8 +143,11 @@ def test_github_push() -> None:
 
 
 def test_github_pull_request_uses_the_head_ref() -> None:
-    env = GITHUB | {"GITHUB_HEAD_REF": "feature/PAY-12", "GITHUB_REF_NAME": "42/merge",
-                    "GITHUB_REF": "refs/pull/42/merge"}
+    env = GITHUB | {
+        "GITHUB_HEAD_REF": "feature/PAY-12",
+        "GITHUB_REF_NAME": "42/merge",
+        "GITHUB_REF": "refs/pull/42/merge",
+    }
     assert detect_context(env).branch == "feature/PAY-12"
 
 

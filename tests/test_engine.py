@@ -26,8 +26,11 @@ from gatekeeper.model import Evidence, Finding, Severity, TestResults
 from gatekeeper.policy import Condition, Gate, GateSeverity, IfAbsent, Policy
 
 TODAY = date(2026, 3, 15)
-COVERAGE = {"coverage.lines.covered": 1203.0, "coverage.lines.total": 1685.0,
-            "coverage.lines.percent": 1203 * 100 / 1685}
+COVERAGE = {
+    "coverage.lines.covered": 1203.0,
+    "coverage.lines.total": 1685.0,
+    "coverage.lines.percent": 1203 * 100 / 1685,
+}
 
 
 def gate(
@@ -38,8 +41,14 @@ def gate(
     if_absent: IfAbsent = IfAbsent.FAIL,
     branches: tuple[str, ...] = (),
 ) -> Gate:
-    return Gate(id=id, condition=condition, severity=severity, if_absent=if_absent, branches=branches,
-                criterion=f"criterion of {id}")
+    return Gate(
+        id=id,
+        condition=condition,
+        severity=severity,
+        if_absent=if_absent,
+        branches=branches,
+        criterion=f"criterion of {id}",
+    )
 
 
 def leaf(metric: str, **bounds: float) -> Condition:
@@ -185,7 +194,11 @@ def test_all_fails_on_one_failing_child_and_names_it() -> None:
     assert result.status is GateStatus.FAIL
     assert result.message == "high findings 2 > 0"
     assert (result.metric, result.operator, result.threshold, result.actual) == (
-        "all(findings.critical, findings.high)", "all", None, None)
+        "all(findings.critical, findings.high)",
+        "all",
+        None,
+        None,
+    )
 
 
 def test_all_holds_when_every_child_does_and_says_each() -> None:
@@ -278,8 +291,9 @@ def test_zero_is_not_absent() -> None:
 
 
 def test_a_failing_warn_gate_warns() -> None:
-    result = evaluate_gate(gate(leaf("findings.medium", max=1), severity=GateSeverity.WARN),
-                           {"findings.medium": 4}, None)
+    result = evaluate_gate(
+        gate(leaf("findings.medium", max=1), severity=GateSeverity.WARN), {"findings.medium": 4}, None
+    )
     assert result.status is GateStatus.WARN
     assert result.severity is GateSeverity.WARN
 
@@ -312,9 +326,7 @@ def test_when_branch(patterns: tuple[str, ...], branch: str | None, expected: bo
 def test_a_gate_not_applied_on_this_branch_is_skipped_and_says_why() -> None:
     result = evaluate_gate(gate(leaf("tests.total", min=1), branches=RELEASE), {}, "feature/x")
     assert result.status is GateStatus.SKIP
-    assert result.message == (
-        "not applied on branch 'feature/x' (when branch: main, release/*, !release/legacy-*)"
-    )
+    assert result.message == ("not applied on branch 'feature/x' (when branch: main, release/*, !release/legacy-*)")
 
 
 def test_on_an_unknown_branch_the_gate_applies() -> None:
@@ -404,8 +416,16 @@ def test_the_gates_keep_the_policy_order() -> None:
 
 def test_same_inputs_give_the_same_outcome() -> None:
     findings = tuple(
-        Finding(tool="bandit", rule=f"B{i}", severity=Severity.HIGH, tool_severity="HIGH", path=f"src/{i}.py",
-                line=i, message="m", fingerprint=f"{i:064x}")
+        Finding(
+            tool="bandit",
+            rule=f"B{i}",
+            severity=Severity.HIGH,
+            tool_severity="HIGH",
+            path=f"src/{i}.py",
+            line=i,
+            message="m",
+            fingerprint=f"{i:064x}",
+        )
         for i in range(5)
     )
     evidence = Evidence(tests=TestResults(passed=9, failed=1), findings=findings)

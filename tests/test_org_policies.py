@@ -410,9 +410,7 @@ def test_this_machine_is_never_reached_through_a_proxy(
     assert load_policy(team).gates[0].id == "tests-all-pass"
 
 
-def test_a_fetched_policy_may_not_extend_a_relative_path(
-    tmp_path: Path, cache: Path, server: PolicyServer
-) -> None:
+def test_a_fetched_policy_may_not_extend_a_relative_path(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
     """Relative to what? The cache holds the fetched file alone; its neighbours on the server are not pinned."""
     central = "policy: central\nextends: base.yaml\ngates:\n  - {id: g, metric: tests.total, min: 1}\n"
     server.files["/policies/central.yaml"] = central.encode()

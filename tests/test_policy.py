@@ -20,9 +20,7 @@ from gatekeeper.status import ExitStatus
 DATA = Path(__file__).parent / "data" / "policies"
 INVALID = sorted(DATA.glob("invalid/*.yaml"))
 VALID = DATA / "valid"
-_EXPECT = re.compile(
-    r"#\s*expect:\s*(?:(?P<file>[^\s:]+\.ya?ml):)?(?P<line>\d+):(?P<column>\d+): (?P<fragment>.+)"
-)
+_EXPECT = re.compile(r"#\s*expect:\s*(?:(?P<file>[^\s:]+\.ya?ml):)?(?P<line>\d+):(?P<column>\d+): (?P<fragment>.+)")
 
 
 def _expectations(case: Path) -> list[tuple[Path, int, int, str]]:
@@ -94,9 +92,7 @@ def test_a_valid_policy_reads_every_field() -> None:
     assert security.if_absent is IfAbsent.SKIP
     assert security.condition.any == (
         Condition(metric="findings.total", equals=0),
-        Condition(
-            all=(Condition(metric="findings.critical", max=0), Condition(metric="findings.high", max=0))
-        ),
+        Condition(all=(Condition(metric="findings.critical", max=0), Condition(metric="findings.high", max=0))),
     )
     (waiver,) = policy.waivers
     assert (waiver.tool, waiver.rule, waiver.path) == ("bandit", "B101", "tests/**")
@@ -158,8 +154,14 @@ def test_a_bundled_pack_resolves_by_name() -> None:
     starter = load_policy(Path(__file__).parents[1] / "rules" / "starter.yaml")
     assert policy.chain[1] == starter.path
     ids = [gate.id for gate in policy.gates]
-    assert ids == ["tests-present", "tests-all-pass", "line-coverage", "no-critical-or-high-findings",
-                   "few-medium-findings", "no-errors"]
+    assert ids == [
+        "tests-present",
+        "tests-all-pass",
+        "line-coverage",
+        "no-critical-or-high-findings",
+        "few-medium-findings",
+        "no-errors",
+    ]
     assert policy.gates[2].condition.min == 75
 
 

@@ -23,8 +23,16 @@ def finding(
     severity: Severity = Severity.LOW,
     fingerprint: str = "a1b2c3d4e5f60718293a4b5c6d7e8f90",
 ) -> Finding:
-    return Finding(tool=tool, rule=rule, severity=severity, tool_severity=severity.value.upper(), path=path,
-                   line=3, message="Use of assert detected.", fingerprint=fingerprint)
+    return Finding(
+        tool=tool,
+        rule=rule,
+        severity=severity,
+        tool_severity=severity.value.upper(),
+        path=path,
+        line=3,
+        message="Use of assert detected.",
+        fingerprint=fingerprint,
+    )
 
 
 def waiver(**match: str) -> Waiver:

@@ -150,8 +150,10 @@ def _push(verdict: Verdict, url: str, timeout: float) -> bool:
         return False
     if not result.ok:
         code = f"HTTP {result.status_code}" if result.status_code is not None else "no response"
-        print(f"gatekeeper: warning: metrics not pushed to {url} ({code}, {result.attempts} attempt(s)): "
-              f"{result.detail}", file=sys.stderr)
+        print(
+            f"gatekeeper: warning: metrics not pushed to {url} ({code}, {result.attempts} attempt(s)): {result.detail}",
+            file=sys.stderr,
+        )
     return result.ok
 
 

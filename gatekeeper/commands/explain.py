@@ -251,8 +251,12 @@ def _next_level_gates(
     if pack is None:
         return tuple(
             GateExplanation(
-                id=gate_id, status=GateStatus.FAIL, severity=GateSeverity.BLOCK,
-                why=f"(the {model} packs are not installed here to say more)", label="to pass", advice=(),
+                id=gate_id,
+                status=GateStatus.FAIL,
+                severity=GateSeverity.BLOCK,
+                why=f"(the {model} packs are not installed here to say more)",
+                label="to pass",
+                advice=(),
             )
             for gate_id in blocking
         )
@@ -270,7 +274,11 @@ def explain_gate(record: GateResult, gate: Gate | None, facts: _Facts) -> GateEx
 
     def result(label: str, advice: Sequence[str]) -> GateExplanation:
         return GateExplanation(
-            id=record.id, status=record.status, severity=record.severity, why=record.message, label=label,
+            id=record.id,
+            status=record.status,
+            severity=record.severity,
+            why=record.message,
+            label=label,
             advice=tuple(advice),
         )
 
@@ -428,18 +436,17 @@ def _fix_tests(target: float, facts: _Facts) -> str:
     not_passing = failed + errors
     more = _needed(target, ran, passed)
     kinds = [f"{format_number(n)} {what}" for n, what in ((failed, "failed"), (errors, "errored")) if n]
-    what = f"the {_plural(not_passing, 'test')} that did not pass" if more >= not_passing else (
-        f"{format_number(more)} of the {_plural(not_passing, 'test')} that did not pass"
+    what = (
+        f"the {_plural(not_passing, 'test')} that did not pass"
+        if more >= not_passing
+        else (f"{format_number(more)} of the {_plural(not_passing, 'test')} that did not pass")
     )
     names = _test_names(facts, ("failed", "error"))
     return f"fix {what} ({', '.join(kinds)}){names}"
 
 
 def _test_names(facts: _Facts, outcomes: Sequence[str], *, flaky: bool = False) -> str:
-    cases = [
-        case for case in facts.tests
-        if (case.get("flaky", False) if flaky else case.get("outcome") in outcomes)
-    ]
+    cases = [case for case in facts.tests if (case.get("flaky", False) if flaky else case.get("outcome") in outcomes)]
     if not cases:
         return ""
     names = [f"{case['classname']}.{case['name']}" if case.get("classname") else case["name"] for case in cases]
@@ -473,10 +480,7 @@ def _lower(metric: str, actual: float, target: float, facts: _Facts) -> str:
         noun = "finding" if severity is None else f"{severity} finding"
         count = _plural(actual, noun)
         what = f"the {count}" if target <= 0 else f"{format_number(excess)} of the {count}"
-        return (
-            f"fix or waive {what} (a waiver needs a reason, an owner and an expiry)"
-            f"{_finding_list(facts, severity)}"
-        )
+        return f"fix or waive {what} (a waiver needs a reason, an owner and an expiry){_finding_list(facts, severity)}"
     if metric in ("tests.failed", "tests.errors"):
         outcome = "failed" if metric == "tests.failed" else "error"
         count = _plural(actual, "failed test" if outcome == "failed" else "errored test")

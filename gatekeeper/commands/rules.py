@@ -34,7 +34,7 @@ def validate(files: Sequence[str], today: date, out: TextIO) -> ExitStatus:
 
 
 def summary(policy: Policy) -> str:
-    """"7 gates, level 3 of caict-devops-cd": what the policy amounts to, in a few words."""
+    """ "7 gates, level 3 of caict-devops-cd": what the policy amounts to, in a few words."""
     count = f"{len(policy.gates)} gate{'' if len(policy.gates) == 1 else 's'}"
     if policy.model is not None and policy.level is not None:
         return f"{count}, level {policy.level} of {policy.model}"

@@ -102,9 +102,7 @@ def _waivers(waivers: dict[str, Any]) -> list[str]:
     out = ["", "**Waivers**", ""]
     for use in applied:
         expires = f", expires {use['expires']}" if use.get("expires") else ""
-        out.append(
-            f"- {_match(use)}: {_plural(use['findings'], 'finding')} waived — {_text(use['reason'])}{expires}"
-        )
+        out.append(f"- {_match(use)}: {_plural(use['findings'], 'finding')} waived — {_text(use['reason'])}{expires}")
     for use in expired:
         would = f"; it would have waived {_plural(use['findings'], 'finding')}" if use["findings"] else ""
         out.append(f"- ⚠️ expired {use['expires']}: {_match(use)} no longer applies{would}")

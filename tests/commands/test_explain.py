@@ -42,7 +42,13 @@ def _run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Complete
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB", "CI_", "JENKINS"))}
     environment.pop("GATEKEEPER_STORE", None)
     return subprocess.run(
-        [GATEKEEPER, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120, check=False,
+        [GATEKEEPER, *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         input=stdin,
     )
 
@@ -52,8 +58,16 @@ def _check(example: str, branch: str, workspace: Path) -> Path:
     reports = EXAMPLES / example / "reports"
     verdict = workspace / f"{example}-{branch.replace('/', '-')}.json"
     result = _run(
-        "check", "-p", str(LEVEL_3), *(str(reports / name) for name in ("junit.xml", "coverage.xml", "bandit.json")),
-        "--branch", branch, "--no-store", "-o", f"json={verdict}", cwd=workspace,
+        "check",
+        "-p",
+        str(LEVEL_3),
+        *(str(reports / name) for name in ("junit.xml", "coverage.xml", "bandit.json")),
+        "--branch",
+        branch,
+        "--no-store",
+        "-o",
+        f"json={verdict}",
+        cwd=workspace,
     )
     assert result.returncode == (1 if example == "failing" else 0), result.stderr
     return verdict
@@ -106,9 +120,7 @@ def test_the_failing_example_names_its_failed_tests_and_high_findings(verdicts: 
     covered, total = metrics["coverage.lines.covered"], metrics["coverage.lines.total"]
     spare = covered - math.ceil(50 * total / 100)
     assert (covered, total, spare) == (165, 197, 66)
-    assert coverage.advice == (
-        "line coverage may fall 33.8 points (66 covered lines) to the minimum 50%",
-    )
+    assert coverage.advice == ("line coverage may fall 33.8 points (66 covered lines) to the minimum 50%",)
 
 
 def test_the_failing_example_says_what_holds_level_1_back(verdicts: dict[str, Path]) -> None:
@@ -218,68 +230,204 @@ class Case:
 
 
 COVERAGE = {"coverage.lines.covered": 1203, "coverage.lines.total": 1685, "coverage.lines.percent": 1203 / 1685 * 100}
-TESTS = {"tests.total": 22, "tests.passed": 18, "tests.failed": 1, "tests.errors": 1, "tests.skipped": 2,
-         "tests.pass_percent": 90.0}
-FINDINGS = {"findings.total": 7, "findings.critical": 0, "findings.high": 2, "findings.medium": 5,
-            "findings.low": 0, "findings.info": 0}
+TESTS = {
+    "tests.total": 22,
+    "tests.passed": 18,
+    "tests.failed": 1,
+    "tests.errors": 1,
+    "tests.skipped": 2,
+    "tests.pass_percent": 90.0,
+}
+FINDINGS = {
+    "findings.total": 7,
+    "findings.critical": 0,
+    "findings.high": 2,
+    "findings.medium": 5,
+    "findings.low": 0,
+    "findings.info": 0,
+}
 
 CASES = [
-    Case("coverage-below-min", "{id: g, metric: coverage.lines.percent, min: 80}", COVERAGE, Status.FAIL,
-         ("needs 145 more covered lines (or 8.6 more points)",)),
-    Case("coverage-above-min", "{id: g, metric: coverage.lines.percent, min: 70}", COVERAGE, Status.PASS,
-         ("line coverage may fall 1.4 points (23 covered lines) to the minimum 70%",)),
-    Case("coverage-absent", "{id: g, metric: coverage.lines.percent, min: 70}", TESTS, Status.FAIL,
-         ("for coverage.lines.percent, add a coverage report (Cobertura, JaCoCo, LCOV, coverage.py",)),
-    Case("branches-absent-with-lines", "{id: g, metric: coverage.branches.percent, min: 50, if_absent: warn}",
-         COVERAGE, Status.WARN, ("the coverage reports have no branch data",)),
-    Case("tests-all-pass", "{id: g, metric: tests.pass_percent, min: 100}", TESTS, Status.FAIL,
-         ("fix the 2 tests that did not pass (1 failed, 1 errored): t.test_a, t.test_b",)),
-    Case("tests-95-percent", "{id: g, metric: tests.pass_percent, min: 95}", TESTS, Status.FAIL,
-         ("fix 1 of the 2 tests that did not pass (1 failed, 1 errored): t.test_a, t.test_b",)),
-    Case("no-tests-ran", "{id: g, metric: tests.pass_percent, min: 100}", {"tests.total": 3, "tests.skipped": 3,
-         "tests.passed": 0, "tests.failed": 0, "tests.errors": 0}, Status.FAIL,
-         ("no test ran: all 3 tests in the reports were skipped",)),
-    Case("no-high", "{id: g, metric: findings.high, max: 0}", FINDINGS, Status.FAIL,
-         ("fix or waive the 2 high findings", ": bandit B602 at src/a.py:3, semgrep md5 at src/b.py")),
-    Case("few-medium", "{id: g, metric: findings.medium, max: 2, severity: warn}", FINDINGS, Status.WARN,
-         ("fix or waive 3 of the 5 medium findings",)),
-    Case("group-all", "{id: g, all: [{metric: findings.critical, max: 0}, {metric: findings.high, max: 0}]}",
-         FINDINGS, Status.FAIL, ("fix or waive the 2 high findings",)),
-    Case("group-any", "{id: g, any: [{metric: findings.high, max: 1}, {metric: coverage.lines.percent, min: 90}]}",
-         {**FINDINGS, **COVERAGE}, Status.FAIL,
-         ("any one of: fix or waive 1 of the 2 high findings", "; or needs 314 more covered lines")),
-    Case("between", "{id: g, metric: tests.total, min: 30, max: 500}", TESTS, Status.FAIL,
-         ("needs 8 more test cases in the test reports (at least 30)",)),
-    Case("feedback-time", "{id: g, metric: pipeline.duration_seconds, max: 1800}",
-         {"pipeline.duration_seconds": 2400}, Status.FAIL,
-         ("pipeline feedback time must drop by 10 min (to at most 30 min)",)),
-    Case("feedback-absent", "{id: g, metric: pipeline.duration_seconds, max: 1800, if_absent: skip}", {},
-         Status.SKIP, ("--pipeline-started-at",)),
-    Case("ratchet-fell-too-far", "{id: g, metric: coverage.lines.percent, max_decrease: 0.5}", COVERAGE,
-         Status.FAIL, ("line coverage must recover 7.6 points (to at least 79%: the baseline 79.5% less the "
-                       "0.5 points allowed), about 129 more covered lines",),
-         baseline={"coverage.lines.percent": 79.5}),
-    Case("ratchet-holds", "{id: g, metric: coverage.lines.percent, max_decrease: 0.5}", COVERAGE, Status.PASS,
-         ("line coverage may still fall 0.5 points (to 70.9%: the baseline 71.4% less the 0.5 points allowed)",),
-         baseline={"coverage.lines.percent": 71.4}),
-    Case("ratchet-findings", "{id: g, metric: findings.high, max_increase: 0}", FINDINGS, Status.FAIL,
-         ("fix or waive 1 of the 2 high findings", "(the baseline 1 plus the 0 allowed)"),
-         baseline={"findings.high": 1}),
-    Case("ratchet-no-baseline", "{id: g, metric: coverage.lines.percent, max_decrease: 0.5, if_absent: skip}",
-         COVERAGE, Status.SKIP, ("no baseline coverage.lines.percent to compare with",)),
-    Case("skipped-by-branch", "{id: g, metric: tests.total, min: 1, when: {branch: ['release/*', '!release/old-*']}}",
-         TESTS, Status.SKIP, ("on branches release/* except release/old-*",), branch="main"),
-    Case("flaky", "{id: g, metric: tests.flaky, max: 0}", {**TESTS, "tests.flaky": 1}, Status.FAIL,
-         ("make the 1 flaky test pass on the first run: t.test_c",)),
+    Case(
+        "coverage-below-min",
+        "{id: g, metric: coverage.lines.percent, min: 80}",
+        COVERAGE,
+        Status.FAIL,
+        ("needs 145 more covered lines (or 8.6 more points)",),
+    ),
+    Case(
+        "coverage-above-min",
+        "{id: g, metric: coverage.lines.percent, min: 70}",
+        COVERAGE,
+        Status.PASS,
+        ("line coverage may fall 1.4 points (23 covered lines) to the minimum 70%",),
+    ),
+    Case(
+        "coverage-absent",
+        "{id: g, metric: coverage.lines.percent, min: 70}",
+        TESTS,
+        Status.FAIL,
+        ("for coverage.lines.percent, add a coverage report (Cobertura, JaCoCo, LCOV, coverage.py",),
+    ),
+    Case(
+        "branches-absent-with-lines",
+        "{id: g, metric: coverage.branches.percent, min: 50, if_absent: warn}",
+        COVERAGE,
+        Status.WARN,
+        ("the coverage reports have no branch data",),
+    ),
+    Case(
+        "tests-all-pass",
+        "{id: g, metric: tests.pass_percent, min: 100}",
+        TESTS,
+        Status.FAIL,
+        ("fix the 2 tests that did not pass (1 failed, 1 errored): t.test_a, t.test_b",),
+    ),
+    Case(
+        "tests-95-percent",
+        "{id: g, metric: tests.pass_percent, min: 95}",
+        TESTS,
+        Status.FAIL,
+        ("fix 1 of the 2 tests that did not pass (1 failed, 1 errored): t.test_a, t.test_b",),
+    ),
+    Case(
+        "no-tests-ran",
+        "{id: g, metric: tests.pass_percent, min: 100}",
+        {"tests.total": 3, "tests.skipped": 3, "tests.passed": 0, "tests.failed": 0, "tests.errors": 0},
+        Status.FAIL,
+        ("no test ran: all 3 tests in the reports were skipped",),
+    ),
+    Case(
+        "no-high",
+        "{id: g, metric: findings.high, max: 0}",
+        FINDINGS,
+        Status.FAIL,
+        ("fix or waive the 2 high findings", ": bandit B602 at src/a.py:3, semgrep md5 at src/b.py"),
+    ),
+    Case(
+        "few-medium",
+        "{id: g, metric: findings.medium, max: 2, severity: warn}",
+        FINDINGS,
+        Status.WARN,
+        ("fix or waive 3 of the 5 medium findings",),
+    ),
+    Case(
+        "group-all",
+        "{id: g, all: [{metric: findings.critical, max: 0}, {metric: findings.high, max: 0}]}",
+        FINDINGS,
+        Status.FAIL,
+        ("fix or waive the 2 high findings",),
+    ),
+    Case(
+        "group-any",
+        "{id: g, any: [{metric: findings.high, max: 1}, {metric: coverage.lines.percent, min: 90}]}",
+        {**FINDINGS, **COVERAGE},
+        Status.FAIL,
+        ("any one of: fix or waive 1 of the 2 high findings", "; or needs 314 more covered lines"),
+    ),
+    Case(
+        "between",
+        "{id: g, metric: tests.total, min: 30, max: 500}",
+        TESTS,
+        Status.FAIL,
+        ("needs 8 more test cases in the test reports (at least 30)",),
+    ),
+    Case(
+        "feedback-time",
+        "{id: g, metric: pipeline.duration_seconds, max: 1800}",
+        {"pipeline.duration_seconds": 2400},
+        Status.FAIL,
+        ("pipeline feedback time must drop by 10 min (to at most 30 min)",),
+    ),
+    Case(
+        "feedback-absent",
+        "{id: g, metric: pipeline.duration_seconds, max: 1800, if_absent: skip}",
+        {},
+        Status.SKIP,
+        ("--pipeline-started-at",),
+    ),
+    Case(
+        "ratchet-fell-too-far",
+        "{id: g, metric: coverage.lines.percent, max_decrease: 0.5}",
+        COVERAGE,
+        Status.FAIL,
+        (
+            "line coverage must recover 7.6 points (to at least 79%: the baseline 79.5% less the "
+            "0.5 points allowed), about 129 more covered lines",
+        ),
+        baseline={"coverage.lines.percent": 79.5},
+    ),
+    Case(
+        "ratchet-holds",
+        "{id: g, metric: coverage.lines.percent, max_decrease: 0.5}",
+        COVERAGE,
+        Status.PASS,
+        ("line coverage may still fall 0.5 points (to 70.9%: the baseline 71.4% less the 0.5 points allowed)",),
+        baseline={"coverage.lines.percent": 71.4},
+    ),
+    Case(
+        "ratchet-findings",
+        "{id: g, metric: findings.high, max_increase: 0}",
+        FINDINGS,
+        Status.FAIL,
+        ("fix or waive 1 of the 2 high findings", "(the baseline 1 plus the 0 allowed)"),
+        baseline={"findings.high": 1},
+    ),
+    Case(
+        "ratchet-no-baseline",
+        "{id: g, metric: coverage.lines.percent, max_decrease: 0.5, if_absent: skip}",
+        COVERAGE,
+        Status.SKIP,
+        ("no baseline coverage.lines.percent to compare with",),
+    ),
+    Case(
+        "skipped-by-branch",
+        "{id: g, metric: tests.total, min: 1, when: {branch: ['release/*', '!release/old-*']}}",
+        TESTS,
+        Status.SKIP,
+        ("on branches release/* except release/old-*",),
+        branch="main",
+    ),
+    Case(
+        "flaky",
+        "{id: g, metric: tests.flaky, max: 0}",
+        {**TESTS, "tests.flaky": 1},
+        Status.FAIL,
+        ("make the 1 flaky test pass on the first run: t.test_c",),
+    ),
 ]
 
 FOUND = (
-    Finding(tool="bandit", rule="B602", severity=Severity.HIGH, tool_severity="HIGH", path="src/a.py", line=3,
-            message="shell", fingerprint="f1"),
-    Finding(tool="semgrep", rule="md5", severity=Severity.HIGH, tool_severity="ERROR", path="src/b.py", line=None,
-            message="md5", fingerprint="f2"),
-    Finding(tool="bandit", rule="B301", severity=Severity.MEDIUM, tool_severity="MEDIUM", path="src/c.py", line=9,
-            message="pickle", fingerprint="f3"),
+    Finding(
+        tool="bandit",
+        rule="B602",
+        severity=Severity.HIGH,
+        tool_severity="HIGH",
+        path="src/a.py",
+        line=3,
+        message="shell",
+        fingerprint="f1",
+    ),
+    Finding(
+        tool="semgrep",
+        rule="md5",
+        severity=Severity.HIGH,
+        tool_severity="ERROR",
+        path="src/b.py",
+        line=None,
+        message="md5",
+        fingerprint="f2",
+    ),
+    Finding(
+        tool="bandit",
+        rule="B301",
+        severity=Severity.MEDIUM,
+        tool_severity="MEDIUM",
+        path="src/c.py",
+        line=9,
+        message="pickle",
+        fingerprint="f3",
+    ),
 )
 
 
@@ -342,8 +490,11 @@ def test_an_expired_waiver_is_listed_with_what_it_would_have_waived(tmp_path: Pa
     policy = load_policy(policy_path)
     waivers = apply_waivers(FOUND, policy.waivers, date(2026, 6, 1))
     outcome = Outcome(
-        status=Decision.FAIL, reason="r", metrics=dict(FINDINGS),
-        gates=evaluate(policy, dict(FINDINGS), Context(), None), waivers=waivers,
+        status=Decision.FAIL,
+        reason="r",
+        metrics=dict(FINDINGS),
+        gates=evaluate(policy, dict(FINDINGS), Context(), None),
+        waivers=waivers,
         maturity=Maturity(model=None, level=None, level_achieved=None),
     )
     verdict = build(outcome=outcome, policy=policy, context=Context(), inputs=[], duration_ms=1)
@@ -357,8 +508,9 @@ def test_an_expired_waiver_is_listed_with_what_it_would_have_waived(tmp_path: Pa
 
 def test_a_run_that_could_not_decide_says_so(tmp_path: Path) -> None:
     verdict = tmp_path / "verdict.json"
-    result = _run("check", "-p", str(LEVEL_3), str(tmp_path / "missing.xml"), "--no-store", "-o", f"json={verdict}",
-                  cwd=tmp_path)
+    result = _run(
+        "check", "-p", str(LEVEL_3), str(tmp_path / "missing.xml"), "--no-store", "-o", f"json={verdict}", cwd=tmp_path
+    )
     assert result.returncode == 2
     text = io.StringIO()
     assert run(str(verdict), text) is ExitStatus.PASS

@@ -67,9 +67,7 @@ def test_semantic_case(case: Path) -> None:
         assert fragment in problem, f"{problem!r} does not say {fragment!r}"
 
 
-@pytest.mark.parametrize(
-    "case", ["expired-waiver.yaml", "expired-waiver-in-parent.yaml", "unreachable-when-glob.yaml"]
-)
+@pytest.mark.parametrize("case", ["expired-waiver.yaml", "expired-waiver-in-parent.yaml", "unreachable-when-glob.yaml"])
 def test_author_checks_do_not_stop_a_policy_from_loading(case: str) -> None:
     """An expired waiver just stops applying in `check`; only `rules validate` calls it an error."""
     load_policy(SEMANTIC / case)
@@ -149,8 +147,9 @@ def test_check_still_runs_with_an_expired_waiver_and_the_verdict_says_so(tmp_pat
     )
     verdict = tmp_path / "verdict.json"
     bandit = str(REPO / "examples" / "failing" / "reports" / "bandit.json")
-    result = _run("check", "-p", str(policy), bandit, "--no-store", "--today", "2026-06-01",
-                  "-o", f"json={verdict}", cwd=tmp_path)
+    result = _run(
+        "check", "-p", str(policy), bandit, "--no-store", "--today", "2026-06-01", "-o", f"json={verdict}", cwd=tmp_path
+    )
     assert result.returncode == 1, result.stderr  # decided (the findings count again), not a policy error
     (expired,) = json.loads(verdict.read_text())["waivers"]["expired"]
     assert (expired["expires"], expired["findings"]) == ("2026-03-31", 2)
@@ -207,7 +206,7 @@ def test_show_on_the_command_line_round_trips(tmp_path: Path) -> None:
     child = tmp_path / "team.yaml"
     child.write_text(
         "policy: team\nextends: caict-cd/level-3\ngates:\n"
-        "  - {id: line-coverage, metric: coverage.lines.percent, min: 80, criterion: \"测试 / tests ≥ 80%\"}\n"
+        '  - {id: line-coverage, metric: coverage.lines.percent, min: 80, criterion: "测试 / tests ≥ 80%"}\n'
     )
     result = _run("rules", "show", str(child), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -39,9 +39,7 @@ def _sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def _coverage(
-    path: str, total: int, covered: int, branches: dict[int, tuple[int, int]] | None = None
-) -> FileCoverage:
+def _coverage(path: str, total: int, covered: int, branches: dict[int, tuple[int, int]] | None = None) -> FileCoverage:
     return FileCoverage(
         path=path,
         statements=line_mask(range(1, total + 1)),
@@ -168,8 +166,15 @@ def _decided(name: str, inputs: list[ReportInput], context: Context) -> Verdict:
 
 
 def _case(classname: str, name: str, outcome: Outcome, message: str, *, flaky: bool = False) -> TestCase:
-    return TestCase(suite=f"payments.{classname.split('.')[0]}", classname=f"payments.{classname}", name=name,
-                    outcome=outcome, duration_seconds=0.5, message=message, flaky=flaky)
+    return TestCase(
+        suite=f"payments.{classname.split('.')[0]}",
+        classname=f"payments.{classname}",
+        name=name,
+        outcome=outcome,
+        duration_seconds=0.5,
+        message=message,
+        flaky=flaky,
+    )
 
 
 def failing() -> Verdict:
@@ -182,25 +187,50 @@ def failing() -> Verdict:
         flaky=1,
         duration_seconds=84.5,
         notable=(
-            _case("refunds.RefundTest", "test_partial_refund", Outcome.FAILED,
-                  "AssertionError: assert 'EUR|USD' == 'EUR'"),
+            _case(
+                "refunds.RefundTest", "test_partial_refund", Outcome.FAILED, "AssertionError: assert 'EUR|USD' == 'EUR'"
+            ),
             _case("refunds.RefundTest", "test_refund_twice", Outcome.FAILED, "expected 409, got 200"),
-            _case("ledger.LedgerTest", "test_close_day", Outcome.ERROR,
-                  "ConnectionError: database unavailable\nTraceback (most recent call last): ..."),
+            _case(
+                "ledger.LedgerTest",
+                "test_close_day",
+                Outcome.ERROR,
+                "ConnectionError: database unavailable\nTraceback (most recent call last): ...",
+            ),
             _case("api.ApiTest", "test_timeout", Outcome.PASSED, "TimeoutError: no answer in 5s", flaky=True),
         ),
     )
-    coverage = Coverage.of([
-        _coverage("src/payments/refunds.py", 1000, 700),
-        _coverage("src/payments/ledger.py", 685, 503),
-    ])
+    coverage = Coverage.of(
+        [
+            _coverage("src/payments/refunds.py", 1000, 700),
+            _coverage("src/payments/ledger.py", 685, 503),
+        ]
+    )
     findings = (
-        _finding("bandit", "B602", Severity.HIGH, "src/payments/export.py", 88,
-                 "subprocess call with shell=True identified, security issue."),
-        _finding("bandit", "B314", Severity.MEDIUM, "src/payments/import_xml.py", 12,
-                 "Using xml.etree.ElementTree.parse to parse untrusted XML data is known to be vulnerable."),
-        _finding("bandit", "B108", Severity.MEDIUM, "src/payments/export.py", 140,
-                 "Probable insecure usage of temp file/directory."),
+        _finding(
+            "bandit",
+            "B602",
+            Severity.HIGH,
+            "src/payments/export.py",
+            88,
+            "subprocess call with shell=True identified, security issue.",
+        ),
+        _finding(
+            "bandit",
+            "B314",
+            Severity.MEDIUM,
+            "src/payments/import_xml.py",
+            12,
+            "Using xml.etree.ElementTree.parse to parse untrusted XML data is known to be vulnerable.",
+        ),
+        _finding(
+            "bandit",
+            "B108",
+            Severity.MEDIUM,
+            "src/payments/export.py",
+            140,
+            "Probable insecure usage of temp file/directory.",
+        ),
         _finding("bandit", "B101", Severity.LOW, "tests/test_refunds.py", 20, "Use of assert detected."),
         _finding("bandit", "B101", Severity.LOW, "tests/test_ledger.py", 31, "Use of assert detected."),
     )
@@ -219,17 +249,37 @@ def failing() -> Verdict:
 def warning() -> Verdict:
     """Every blocking gate holds; too many medium findings only warn."""
     tests = TestResults(passed=240, skipped=4, duration_seconds=120.25)
-    coverage = Coverage.of([
-        _coverage("src/payments/refunds.py", 1000, 870, {10: (2, 2), 20: (1, 2)}),
-        _coverage("src/payments/ledger.py", 685, 566, {5: (1, 2)}),
-    ])
+    coverage = Coverage.of(
+        [
+            _coverage("src/payments/refunds.py", 1000, 870, {10: (2, 2), 20: (1, 2)}),
+            _coverage("src/payments/ledger.py", 685, 566, {5: (1, 2)}),
+        ]
+    )
     findings = (
-        _finding("semgrep", "python.lang.security.audit.md5", Severity.MEDIUM, "src/payments/hashing.py", 7,
-                 "Detected MD5 hash algorithm which is considered insecure."),
-        _finding("semgrep", "python.flask.security.audit.debug-enabled", Severity.MEDIUM, "src/app.py", 3,
-                 "Detected Flask app with debug=True."),
-        _finding("semgrep", "python.lang.best-practice.open-never-closed", Severity.LOW, "src/app.py", 40,
-                 "file object opened without corresponding close"),
+        _finding(
+            "semgrep",
+            "python.lang.security.audit.md5",
+            Severity.MEDIUM,
+            "src/payments/hashing.py",
+            7,
+            "Detected MD5 hash algorithm which is considered insecure.",
+        ),
+        _finding(
+            "semgrep",
+            "python.flask.security.audit.debug-enabled",
+            Severity.MEDIUM,
+            "src/app.py",
+            3,
+            "Detected Flask app with debug=True.",
+        ),
+        _finding(
+            "semgrep",
+            "python.lang.best-practice.open-never-closed",
+            Severity.LOW,
+            "src/app.py",
+            40,
+            "file object opened without corresponding close",
+        ),
     )
     context = Context(
         ci="gitlab",

@@ -13,8 +13,9 @@ ANSI = re.compile(r"\x1b\[")
 render = renderer_for("text")
 
 
-@pytest.mark.parametrize(("case", "word"), [("failing", "FAIL"), ("warning", "WARN"), ("passing", "PASS"),
-                                            ("error", "ERROR")])
+@pytest.mark.parametrize(
+    ("case", "word"), [("failing", "FAIL"), ("warning", "WARN"), ("passing", "PASS"), ("error", "ERROR")]
+)
 def test_text_starts_with_the_decision(case: str, word: str) -> None:
     text = render(CASES[case](), color=False)
     assert text.split()[0] == word
@@ -45,10 +46,7 @@ def test_an_error_says_the_gate_could_not_decide() -> None:
 
 def test_expired_waivers_say_what_they_would_have_waived() -> None:
     text = render(CASES["failing"]())
-    expected = (
-        "expired waiver (2026-02-28): tool=bandit rule=B314 no longer applies;"
-        " it would have waived 1 finding"
-    )
+    expected = "expired waiver (2026-02-28): tool=bandit rule=B314 no longer applies; it would have waived 1 finding"
     assert expected in text
 
 

@@ -45,9 +45,7 @@ PENDING_REASON = (
     "uses policy features not landed yet (issue 4): ratchets max_decrease/max_increase, locked, "
     "metric pipeline.duration_seconds"
 )
-_PENDING = re.compile(
-    r"unknown key '(?:locked|max_decrease|max_increase)'|unknown metric 'pipeline\.duration_seconds'"
-)
+_PENDING = re.compile(r"unknown key '(?:locked|max_decrease|max_increase)'|unknown metric 'pipeline\.duration_seconds'")
 _RATCHET_KEY = re.compile(r": (?P<where>gates\.[\w.]+): unknown key '(?:max_decrease|max_increase)'")
 _NEEDS_THRESHOLD = re.compile(r": (?P<where>gates\.[\w.]+): metric '[^']+' needs a threshold")
 

@@ -55,7 +55,7 @@ def restore(blob: bytes) -> Account:
         raise TypeError("not an account snapshot")
     return account
 '''
-ARCHIVE_TESTS = '''\
+ARCHIVE_TESTS = """\
 from __future__ import annotations
 
 import pickle
@@ -74,7 +74,7 @@ def test_a_snapshot_restores_the_account() -> None:
 def test_restore_refuses_anything_else() -> None:
     with pytest.raises(TypeError):
         restore(pickle.dumps({"number": "DE01"}))
-'''
+"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

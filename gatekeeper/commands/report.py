@@ -15,34 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TextIO
 
 from gatekeeper import charts
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.status import ExitStatus
-from gatekeeper.store import StoreError, VerdictSummary, default_store_path
+from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 
 #: The newest verdicts of the period a report reads at most (the report says when it stopped there).
 MAX_VERDICTS = 1000
 _AGE = re.compile(r"^(\d{1,5})([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
-
-
-class Source(Protocol):
-    """What the report reads: the embedded store and the store-server client both offer it."""
-
-    def list(
-        self,
-        project: str | None = None,
-        branch: str | None = None,
-        status: str | None = None,
-        since: datetime | str | None = None,
-        limit: int | None = 50,
-        offset: int = 0,
-    ) -> list[VerdictSummary]: ...
-
-    def get(self, id_or_prefix: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,7 +75,9 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-def read(source: Source, source_name: str, project: str, branch: str | None, since: datetime, now: datetime) -> Report:
+def read(
+    source: VerdictStore, source_name: str, project: str, branch: str | None, since: datetime, now: datetime
+) -> Report:
     """The period's verdicts (newest first, at most MAX_VERDICTS) and their trend figures."""
     summaries = source.list(project=project, branch=branch, since=since, limit=MAX_VERDICTS + 1)
     if not summaries:

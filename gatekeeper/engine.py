@@ -191,6 +191,16 @@ class _Check:
     unbased: tuple[str, ...] = ()  # the metrics a ratchet needed and the baseline could not give
 
 
+def _nothing_gives(names: list[str]) -> str:
+    """Why values are absent: no report gave them, or, for the run's own figures, no start time did."""
+    from_reports = [name for name in names if name in metric_names.REPORT_METRICS]
+    from_run = [name for name in names if name not in metric_names.REPORT_METRICS]
+    phrases = [f"no report gives {', '.join(from_reports)}"] if from_reports else []
+    if from_run:
+        phrases.append(f"no pipeline start time gives {', '.join(from_run)}")
+    return " and ".join(phrases)
+
+
 def _absent_text(checks: list[_Check], baseline: Baseline | None) -> str:
     """One phrase for every absent value: "no report gives findings.critical, findings.high".
 
@@ -201,7 +211,7 @@ def _absent_text(checks: list[_Check], baseline: Baseline | None) -> str:
         return checks[0].text  # a single comparison keeps its label: "tests: no report gives tests.total"
     names = list(dict.fromkeys(name for check in checks for name in check.absent))
     unbased = list(dict.fromkeys(name for check in checks for name in check.unbased))
-    phrases = [f"no report gives {', '.join(names)}"] if names else []
+    phrases = [_nothing_gives(names)] if names else []
     if unbased and baseline is None:
         phrases.append(f"no baseline verdict to compare with ({', '.join(unbased)})")
     elif unbased:
@@ -229,7 +239,7 @@ def _check(condition: Condition, metrics: metric_names.Metrics, baseline: Baseli
         operator, threshold = "<=", condition.max
     label, _ = LABELS.get(metric, (metric, ""))
     if actual is None:
-        return _Check(None, operator, threshold, None, f"{label}: no report gives {metric}", (metric,))
+        return _Check(None, operator, threshold, None, f"{label}: {_nothing_gives([metric])}", (metric,))
     holds = _compare(actual, condition)
     text = _comparison_text(metric, actual, condition, holds, metrics)
     return _Check(holds, operator, threshold, actual, text)
@@ -280,7 +290,7 @@ def _check_ratchet(
     assert allowed is not None
     operator = "max_decrease" if decrease else "max_increase"
     if actual is None:
-        return _Check(None, operator, allowed, None, f"{label}: no report gives {metric}", (metric,))
+        return _Check(None, operator, allowed, None, f"{label}: {_nothing_gives([metric])}", (metric,))
     before = baseline.metrics.get(metric) if baseline is not None else None
     if before is None:
         why = "no baseline verdict" if baseline is None else f"the baseline verdict has no {metric}"

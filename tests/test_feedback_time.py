@@ -126,7 +126,10 @@ def test_without_a_start_time_the_metric_is_absent_not_zero(tmp_path: Path) -> N
     assert METRIC not in verdict["metrics"]
     gate = feedback_gate(verdict)
     assert (gate["status"], gate["actual"]) == ("warn", None)
-    assert gate["message"] == "pipeline feedback time: no report gives pipeline.duration_seconds (if_absent: warn)"
+    assert (
+        gate["message"]
+        == "pipeline feedback time: no pipeline start time gives pipeline.duration_seconds (if_absent: warn)"
+    )
     assert verdict["status"] == "warn"
 
 

@@ -634,7 +634,7 @@ _RATCHET = re.compile(
     rf"^(?P<label>.+?) \S+ vs (?P<before>{_NUMBER})(?:%|s)? in the baseline: .*\(may (?P<way>fall|rise) at most "
     rf"(?P<allowed>{_NUMBER})"
 )
-_ABSENT = re.compile(r"(?:^|: )no report gives (?P<names>[a-z_.]+(?:, [a-z_.]+)*)")
+_ABSENT = re.compile(r"(?:^|: )no (?:report|pipeline start time) gives (?P<names>[a-z_.]+(?:, [a-z_.]+)*)")
 
 
 def _comparison(metric: str, key: str, value: float) -> Condition:

@@ -139,43 +139,26 @@ def _json_targets() -> tuple[Target, ...]:
     )
 
 
+def _junit_case(name: str, title: str) -> Case:
+    """Every JUnit report is read by the same contenders against the same targets."""
+    return Case(
+        name=name,
+        format="junit",
+        title=title,
+        key="tests.total",
+        contenders=(
+            *gatekeeper_contenders("junit"),
+            child("junitparser", "reference", "junitparser"),
+            child("pyexpat count", "floor", "pyexpat-count", "testcase"),
+        ),
+        targets=_xml_targets("junitparser", 2.0, "pyexpat count"),
+    )
+
+
 CASES = (
-    Case(
-        name="junit",
-        format="junit",
-        title="pytest JUnit, 1,000,000 cases",
-        key="tests.total",
-        contenders=(
-            *gatekeeper_contenders("junit"),
-            child("junitparser", "reference", "junitparser"),
-            child("pyexpat count", "floor", "pyexpat-count", "testcase"),
-        ),
-        targets=_xml_targets("junitparser", 2.0, "pyexpat count"),
-    ),
-    Case(
-        name="junit-100k",
-        format="junit",
-        title="pytest JUnit, 100,000 cases",
-        key="tests.total",
-        contenders=(
-            *gatekeeper_contenders("junit"),
-            child("junitparser", "reference", "junitparser"),
-            child("pyexpat count", "floor", "pyexpat-count", "testcase"),
-        ),
-        targets=_xml_targets("junitparser", 2.0, "pyexpat count"),
-    ),
-    Case(
-        name="surefire",
-        format="junit",
-        title="Surefire directory, 100,000 cases",
-        key="tests.total",
-        contenders=(
-            *gatekeeper_contenders("junit"),
-            child("junitparser", "reference", "junitparser"),
-            child("pyexpat count", "floor", "pyexpat-count", "testcase"),
-        ),
-        targets=_xml_targets("junitparser", 2.0, "pyexpat count"),
-    ),
+    _junit_case("junit", "pytest JUnit, 1,000,000 cases"),
+    _junit_case("junit-100k", "pytest JUnit, 100,000 cases"),
+    _junit_case("surefire", "Surefire directory, 100,000 cases"),
     Case(
         name="cobertura",
         format="cobertura",

@@ -211,14 +211,20 @@ class _Located:
 
 
 def _read_yaml(path: Path) -> _Located:
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyError([f"{path}: no such policy file"]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError([f"{path}: cannot read policy: {error}"]) from None
+    return locate_yaml(path, text, "policy file")
+
+
+def locate_yaml(path: Path, text: str, kind: str) -> _Located:
+    """`text`, read from `path`, as plain data with the position of every value; invalid YAML, an empty
+    document or one that grows too large (aliases) is a PolicyError at its `file:line:column`."""
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
@@ -226,13 +232,13 @@ def _read_yaml(path: Path) -> _Located:
         where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1:1"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise PolicyError([f"{path}:{where}: invalid YAML: {problem}"]) from None
-    located = _Located(data=None, values={}, keys={})
     if node is None:
-        raise PolicyError([f"{path}:1:1: the policy file is empty"])
+        raise PolicyError([f"{path}:1:1: the {kind} is empty"])
+    located = _Located(data=None, values={}, keys={})
     try:
         located.data = _to_python(node, (), located, yaml.SafeLoader(""))
     except _TooLarge as error:
-        raise PolicyError([f"{path}:{error.where[0]}:{error.where[1]}: {error.problem}"]) from None
+        raise PolicyError([f"{path}:{error.where[0]}:{error.where[1]}: the {kind} is {error.problem}"]) from None
     return located
 
 
@@ -253,7 +259,7 @@ def _to_python(node: Any, path: JsonPath, located: _Located, loader: Any) -> Any
     if located.nodes > _MAX_NODES or len(path) > _MAX_DEPTH:
         # Named at the top-level key whose value grew too large: that is where to look.
         at = located.keys.get(path[:1], where)
-        raise _TooLarge(at, "the policy is too large or too deeply nested (are YAML aliases expanding?)")
+        raise _TooLarge(at, "too large or too deeply nested (are YAML aliases expanding?)")
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:

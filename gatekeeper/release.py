@@ -337,9 +337,7 @@ def release_from_document(document: Any, *, name: str | None = None) -> Release:
 
 def load_release(path: str | Path) -> Release:
     """A release file (YAML or JSON); every problem as `file:line:column: problem` (PolicyError, exit 2)."""
-    import yaml
-
-    from gatekeeper.policy import _Located, _to_python, _TooLarge
+    from gatekeeper.policy import locate_yaml
 
     path = Path(path)
     try:
@@ -357,20 +355,7 @@ def load_release(path: str | Path) -> Release:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text, so not a release file") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1:1"
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise PolicyError([f"{path}:{where}: invalid YAML: {problem}"]) from None
-    if node is None:
-        raise PolicyError([f"{path}:1:1: the release file is empty"])
-    located = _Located(data=None, values={}, keys={})
-    try:
-        located.data = _to_python(node, (), located, yaml.SafeLoader(""))
-    except _TooLarge as error:
-        raise PolicyError([f"{path}:{error.where[0]}:{error.where[1]}: the release file is too large"]) from None
+    located = locate_yaml(path, text, "release file")
     problems = [(where, message) for where, message in located.problems]
     for at, message in release_problems(located.data):
         # A bad value is shown where the value is; an unknown key where the key is.

@@ -4,22 +4,29 @@ One `<testcase>` is one test, whatever a file's `tests=` attributes claim: they 
 re-runs, gotestsum and trimmed files.  Only a leaf `<testsuite>` (no `<testcase>` and no nested suite
 inside) falls back to its own count attributes, and the evidence notes that it did.
 
-Streams with pyexpat; passing cases are only counted, so memory stays flat at any size.  Speed is the
-Python work per element (expat itself is fast), so the hot path -- a passing `<testcase/>` -- runs in
-closures over local variables (`_install`); everything rarer goes through `_Handler`.
-`<property>` elements outside a case (Surefire writes ~50 per file) are skipped by switching the start
-handler off until `</properties>`: nothing inside a `<properties>` block is a test or a suite.
+Streams with expat; passing cases are only counted, so memory stays flat at any size.  Speed is the
+work per element (expat itself is fast), so the hot path -- a passing `<testcase/>` -- runs in C where
+the optional `_junit_speedups` extension is built (`_read_accelerated`), else in closures over local
+variables (`_install`); everything rarer goes through `_Handler` on both paths, so they agree exactly.
+`<property>` elements outside a case (Surefire writes ~50 per file) are skipped until `</properties>`:
+nothing inside a `<properties>` block is a test or a suite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 from xml.parsers import expat
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Outcome, TestCase, TestResults
-from gatekeeper.parsers._xml import make_parser, parse_file, to_float, to_int
+from gatekeeper.parsers._xml import CHUNK_SIZE, make_parser, parse_file, to_float, to_int
+
+try:
+    from gatekeeper.parsers._junit_speedups import Scanner
+except ImportError:  # not built (no C compiler at install): the streaming parser does it all
+    Scanner = None  # type: ignore[assignment, misc]
 
 #: A case's result elements, by severity (the most severe one wins).
 _ERROR, _FAILURE, _SKIPPED = 3, 2, 1
@@ -33,6 +40,8 @@ _NOT_RUN_STATUS = frozenset({"disabled", "skipped", "notrun", "not run", "ignore
 #: Elements that group cases; either may be the root.
 _SUITE_ELEMENTS = frozenset({"testsuite", "testsuites"})
 MESSAGE_LIMIT = 500
+#: How much of a failure's body is read for its first line: the same however the text arrives in pieces.
+_BODY_LIMIT = 8 * MESSAGE_LIMIT
 #: `time` strings already read, and their value (see `_seconds`): at most _REMEMBERED_TIMES of them.
 _SECONDS: dict[str, float] = {}
 _REMEMBERED_TIMES = 4096
@@ -78,18 +87,26 @@ class NotJUnit(Exception):
         self.root = root
 
 
+class _TextSource(Protocol):
+    """What `_Handler` needs of its parser (pyexpat's, or the C scanner): to switch text on and off."""
+
+    CharacterDataHandler: Callable[[str], object] | None
+
+
 class _Handler:
     """The cold paths: suites, a case's result elements and failure text, and closing such a case."""
 
-    def __init__(self, parser: expat.XMLParserType) -> None:
-        self.parser = parser
+    def __init__(self) -> None:
+        self.parser: _TextSource | None = None  # set once the parser exists
         self.counter = _Counter()
         self.suites: list[_Suite] = []
         # What the open case's result elements said; reset when a case is closed here.
         self.result = 0
         self.flaky_attempts = 0
         self.message: str | None = None
+        # The start of a failure's body, collected only while one without a message attribute is open.
         self.body: list[str] | None = None
+        self.body_length = 0
 
     def start_root(self, name: str, attributes: dict[str, str]) -> None:
         if name not in _SUITE_ELEMENTS:
@@ -109,17 +126,24 @@ class _Handler:
                 self.result = severity
                 self.message = attributes.get("message") or None
                 if self.message is None and severity > _SKIPPED:
-                    self.body = []
-                    self.parser.CharacterDataHandler = self.text
+                    self._collect_text(True)
         else:
             self.flaky_attempts += 1
             if self.message is None:
                 self.message = attributes.get("message") or None
 
     def text(self, data: str) -> None:
-        """Collects a failure's body, only while one without a message attribute is open."""
-        if self.body is not None and sum(map(len, self.body)) < MESSAGE_LIMIT:
+        """Collects the start of a failure's body: its first `_BODY_LIMIT` characters, whatever the pieces."""
+        if self.body is not None and self.body_length < _BODY_LIMIT:
             self.body.append(data)
+            self.body_length += len(data)
+
+    def _collect_text(self, on: bool) -> None:
+        """Start or stop collecting a failure's body; `body` is a list exactly while collecting."""
+        assert self.parser is not None
+        self.body = [] if on else None
+        self.body_length = 0
+        self.parser.CharacterDataHandler = self.text if on else None
 
     def end_suite(self) -> None:
         suite = self.suites.pop()
@@ -129,10 +153,9 @@ class _Handler:
     def end_body(self) -> None:
         """The first line of a failure's body stands in for its missing message attribute."""
         assert self.body is not None
-        text = "".join(self.body).strip()
+        text = "".join(self.body)[:_BODY_LIMIT].strip()
         self.message = text.splitlines()[0][:MESSAGE_LIMIT] if text else None
-        self.body = None
-        self.parser.CharacterDataHandler = None
+        self._collect_text(False)
 
     def close_case(self, case: dict[str, str]) -> float:
         """Count a case that is not a plain pass; returns its duration for the running sum."""
@@ -158,8 +181,7 @@ class _Handler:
         self.result = self.flaky_attempts = 0
         self.message = None
         if self.body is not None:
-            self.body = None
-            self.parser.CharacterDataHandler = None
+            self._collect_text(False)
         return duration
 
     def _remember(self, case: dict[str, str], outcome: Outcome, duration: float, flaky: bool = False) -> None:
@@ -301,18 +323,54 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
     return lambda: (passed, duration)
 
 
+def _read_streaming(path: Path) -> tuple[_Handler, tuple[int, float]]:
+    """Read with pyexpat and Python handlers: takes every document, and words every error."""
+    parser = make_parser()
+    handler = _Handler()
+    handler.parser = parser
+    hot_path = _install(parser, handler)
+    parse_file(parser, path)
+    return handler, hot_path()
+
+
+_DOCTYPE = b"<!DOCTYPE"
+
+
+def _read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
+    """Read with the C scanner; None when it does not take the document, to be read by `_read_streaming`.
+
+    It takes documents in UTF-8 or another encoding where "<!DOCTYPE" is those bytes, without a DOCTYPE
+    (the streaming parser refuses entities with its own words) and without XML errors (the same).
+    """
+    handler = _Handler()
+    scanner = Scanner(handler, to_float, tuple(_RECORD_ELEMENTS), tuple(_SUITE_ELEMENTS))
+    handler.parser = scanner
+    with open(path, "rb") as stream:
+        chunk = stream.read(CHUNK_SIZE)
+        if chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in chunk[:4]:  # UTF-16 or UTF-32
+            return None
+        tail = b""
+        while chunk:
+            if _DOCTYPE in chunk or _DOCTYPE in tail + chunk[: len(_DOCTYPE)]:
+                return None
+            if not scanner.feed(chunk, False):
+                return None
+            tail = chunk[-len(_DOCTYPE) :]
+            chunk = stream.read(CHUNK_SIZE)
+    if not scanner.feed(b"", True):
+        return None
+    return handler, scanner.counts()
+
+
 def parse(path: Path) -> Evidence:
     """Count the test cases of one JUnit XML file."""
-    parser = make_parser()
-    handler = _Handler(parser)
-    hot_path = _install(parser, handler)
     try:
-        parse_file(parser, path)
+        read = (Scanner is not None and _read_accelerated(path)) or _read_streaming(path)
     except NotJUnit as error:
         raise InputError(
             path, f"not a JUnit report: the root element is <{error.root}>, not <testsuites> or <testsuite>"
         ) from None
-    passed, duration = hot_path()
+    handler, (passed, duration) = read
     counter = handler.counter
     results = TestResults(
         passed=counter.passed + passed,

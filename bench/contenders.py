@@ -64,6 +64,14 @@ def gatekeeper(path: Path, format_name: str) -> Counts:
     return dict(compute(evidence))
 
 
+def gatekeeper_pure_python(path: Path, format_name: str) -> Counts:
+    """gatekeeper as installed without a C compiler: JUnit read by the streaming pyexpat parser alone."""
+    from gatekeeper.parsers import junit
+
+    junit.Scanner = None
+    return gatekeeper(path, format_name)
+
+
 # ----------------------------------------------------------------------------------------- JUnit
 def junitparser(path: Path, _: str) -> Counts:
     """junitparser as its README shows: load each file, iterate every case, read its result."""
@@ -235,6 +243,7 @@ def launch(argv: list[str]) -> int:
 
 CONTENDERS: dict[str, Callable[[Path, str], Counts]] = {
     "gatekeeper": gatekeeper,
+    "gatekeeper-pure-python": gatekeeper_pure_python,
     "junitparser": junitparser,
     "diff-cover-cobertura": diff_cover_cobertura,
     "diff-cover-lcov": diff_cover_lcov,

@@ -148,6 +148,8 @@ def _junit_case(name: str, title: str) -> Case:
         key="tests.total",
         contenders=(
             *gatekeeper_contenders("junit"),
+            # The same parser where the C hot path is not built (no compiler at install): shown, not a target.
+            child("gatekeeper, pure Python", "gatekeeper", "gatekeeper-pure-python", "junit"),
             child("junitparser", "reference", "junitparser"),
             child("pyexpat count", "floor", "pyexpat-count", "testcase"),
         ),

@@ -122,6 +122,7 @@ typedef struct {
     NameSet suite_names; /* elements that group cases */
     int root_seen;
     int in_properties;   /* inside a <properties> block outside a case: nothing counts */
+    int nested;          /* <properties> blocks open inside the one being skipped */
     int case_open;
     int case_has_status;
     int depth;           /* inside the open case: 1 = a direct child */
@@ -353,7 +354,11 @@ on_start(void *user, const XML_Char *name, const XML_Char **atts)
 {
     Scanner *self = user;
     PyObject *result = NULL;
-    if (self->stopped || self->in_properties) {
+    if (self->stopped) {
+        return;
+    }
+    if (self->in_properties) {
+        self->nested += strcmp(name, "properties") == 0;
         return;
     }
     if (!self->root_seen) {
@@ -412,7 +417,12 @@ on_end(void *user, const XML_Char *name)
     }
     if (self->in_properties) {
         if (strcmp(name, "properties") == 0) {
-            self->in_properties = 0;
+            if (self->nested > 0) {
+                self->nested--;
+            }
+            else {
+                self->in_properties = 0;
+            }
         }
         return;
     }

@@ -6,9 +6,9 @@ inside) falls back to its own count attributes, and the evidence notes that it d
 
 Streams with expat; passing cases are only counted, so memory stays flat at any size.  Speed is the
 work per element (expat itself is fast), so the hot path -- a passing `<testcase/>` -- runs in C where
-the optional `_junit_speedups` extension is built (`_read_accelerated`), else in closures over local
+the optional `_junit_speedups` extension is built (`read_accelerated`), else in closures over local
 variables (`_install`); everything rarer goes through `_Handler` on both paths, so they agree exactly.
-`<property>` elements outside a case (Surefire writes ~50 per file) are skipped until `</properties>`:
+`<property>` elements outside a case (Surefire writes ~50 per file) are skipped until the block ends:
 nothing inside a `<properties>` block is a test or a suite.
 """
 
@@ -245,6 +245,7 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
     depth = 0  # how deep inside it (1 = a direct child)
     record = False  # the open case has a result element or a flaky record
     mark_suite = False  # the innermost open suite is not yet marked as holding cases
+    nested = 0  # <properties> blocks open inside the one being skipped
     passed = 0
     duration = 0.0
     suites = handler.suites
@@ -268,7 +269,7 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
             handler.start_suite(name, attributes)
             mark_suite = True
         elif name == "properties":
-            parser.StartElementHandler = None
+            parser.StartElementHandler = start_in_properties
             parser.EndElementHandler = end_properties
 
     def start_root(name: str, attributes: dict[str, str]) -> None:
@@ -277,10 +278,19 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
         mark_suite = True
         parser.StartElementHandler = start
 
-    def end_properties(name: str) -> None:
+    def start_in_properties(name: str, attributes: dict[str, str]) -> None:
+        nonlocal nested
         if name == "properties":
-            parser.StartElementHandler = start
-            parser.EndElementHandler = end
+            nested += 1
+
+    def end_properties(name: str) -> None:
+        nonlocal nested
+        if name == "properties":
+            if nested:
+                nested -= 1
+            else:
+                parser.StartElementHandler = start
+                parser.EndElementHandler = end
 
     def end(name: str) -> None:
         """Outside a case, or at the end of a case without child elements (the hot path)."""
@@ -323,7 +333,7 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
     return lambda: (passed, duration)
 
 
-def _read_streaming(path: Path) -> tuple[_Handler, tuple[int, float]]:
+def read_streaming(path: Path) -> tuple[_Handler, tuple[int, float]]:
     """Read with pyexpat and Python handlers: takes every document, and words every error."""
     parser = make_parser()
     handler = _Handler()
@@ -336,8 +346,8 @@ def _read_streaming(path: Path) -> tuple[_Handler, tuple[int, float]]:
 _DOCTYPE = b"<!DOCTYPE"
 
 
-def _read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
-    """Read with the C scanner; None when it does not take the document, to be read by `_read_streaming`.
+def read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
+    """Read with the C scanner; None when it does not take the document, to be read by `read_streaming`.
 
     It takes documents in UTF-8 or another encoding where "<!DOCTYPE" is those bytes, without a DOCTYPE
     (the streaming parser refuses entities with its own words) and without XML errors (the same).
@@ -362,14 +372,8 @@ def _read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
     return handler, scanner.counts()
 
 
-def parse(path: Path) -> Evidence:
-    """Count the test cases of one JUnit XML file."""
-    try:
-        read = (Scanner is not None and _read_accelerated(path)) or _read_streaming(path)
-    except NotJUnit as error:
-        raise InputError(
-            path, f"not a JUnit report: the root element is <{error.root}>, not <testsuites> or <testsuite>"
-        ) from None
+def evidence(read: tuple[_Handler, tuple[int, float]]) -> Evidence:
+    """What either reader counted, as evidence."""
     handler, (passed, duration) = read
     counter = handler.counter
     results = TestResults(
@@ -382,3 +386,13 @@ def parse(path: Path) -> Evidence:
         notable=tuple(counter.notable),
     )
     return Evidence(tests=results, notes=tuple(counter.notes))
+
+
+def parse(path: Path) -> Evidence:
+    """Count the test cases of one JUnit XML file."""
+    try:
+        return evidence((Scanner is not None and read_accelerated(path)) or read_streaming(path))
+    except NotJUnit as error:
+        raise InputError(
+            path, f"not a JUnit report: the root element is <{error.root}>, not <testsuites> or <testsuite>"
+        ) from None

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence
-from gatekeeper.parsers.junit import parse
+from gatekeeper.parsers.junit import evidence, parse, read_streaming
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="S" tests="3" failures="1">\n'
 CASES = (
@@ -31,7 +31,9 @@ TAIL = "</testsuite>\n"
 def read(directory: Path, xml: str) -> Evidence:
     path = directory / "TEST-S.xml"
     path.write_text(xml, encoding="utf-8")
-    return parse(path)
+    read = parse(path)  # the C scanner's reading where it is built; the streaming parser's must be the same
+    assert evidence(read_streaming(path)) == read
+    return read
 
 
 def with_block(block: str) -> str:
@@ -83,6 +85,10 @@ def test_a_malformed_block_is_still_an_error_at_its_line(tmp_path: Path, block: 
         '<properties><!-- a comment --><property name="a" value="b"/></properties>',
         '<properties><property name="a" value="b"/><![CDATA[ <testcase name="no"/> ]]></properties>',
         '<properties><?pi data?><testcase name="not a test"/></properties>',
+        # A block inside a block: skipped to the outer block's end (an inner end once ended the skipping,
+        # and the inner suite's end then closed the report's own suite: an IndexError at its end).
+        '<properties><testsuite name="no"><properties/><testcase name="no"/></testsuite></properties>',
+        "<properties><properties><properties></properties><testcase/></properties><testcase/></properties>",
     ],
 )
 def test_a_well_formed_block_holding_other_things_is_still_skipped(tmp_path: Path, block: str) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 from xml.parsers import expat
 
 from gatekeeper.errors import InputError
@@ -87,10 +87,13 @@ class NotJUnit(Exception):
         self.root = root
 
 
-class _TextSource(Protocol):
-    """What `_Handler` needs of its parser (pyexpat's, or the C scanner): to switch text on and off."""
+if TYPE_CHECKING:  # `typing` costs ~2 ms to import, and this module is on every run's path
+    from typing import Protocol
 
-    CharacterDataHandler: Callable[[str], object] | None
+    class _TextSource(Protocol):
+        """What `_Handler` needs of its parser (pyexpat's, or the C scanner): to switch text on and off."""
+
+        CharacterDataHandler: Callable[[str], object] | None
 
 
 class _Handler:
@@ -360,15 +363,15 @@ def read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
         if chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in chunk[:4]:  # UTF-16 or UTF-32
             return None
         tail = b""
-        while chunk:
-            if _DOCTYPE in chunk or _DOCTYPE in tail + chunk[: len(_DOCTYPE)]:
+        while True:
+            # A short read is the end of the file: given as final, expat parses it without copying it first.
+            final = len(chunk) < CHUNK_SIZE
+            if _DOCTYPE in chunk or _DOCTYPE in tail + chunk[: len(_DOCTYPE)] or not scanner.feed(chunk, final):
                 return None
-            if not scanner.feed(chunk, False):
-                return None
+            if final:
+                break
             tail = chunk[-len(_DOCTYPE) :]
             chunk = stream.read(CHUNK_SIZE)
-    if not scanner.feed(b"", True):
-        return None
     return handler, scanner.counts()
 
 

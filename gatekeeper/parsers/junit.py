@@ -21,7 +21,7 @@ from xml.parsers import expat
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Outcome, TestCase, TestResults
-from gatekeeper.parsers._xml import CHUNK_SIZE, make_parser, parse_file, to_float, to_int
+from gatekeeper.parsers._xml import make_parser, parse_file, pieces, to_float, to_int
 
 try:
     from gatekeeper.parsers._junit_speedups import Scanner
@@ -359,19 +359,22 @@ def read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
     scanner = Scanner(handler, to_float, tuple(_RECORD_ELEMENTS), tuple(_SUITE_ELEMENTS))
     handler.parser = scanner
     with open(path, "rb") as stream:
-        chunk = stream.read(CHUNK_SIZE)
+        remaining = pieces(stream)
+        chunk = next(remaining, b"")
         if chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in chunk[:4]:  # UTF-16 or UTF-32
             return None
         tail = b""
         while True:
-            # A short read is the end of the file: given as final, expat parses it without copying it first.
-            final = len(chunk) < CHUNK_SIZE
-            if _DOCTYPE in chunk or _DOCTYPE in tail + chunk[: len(_DOCTYPE)] or not scanner.feed(chunk, final):
+            following = next(remaining, None)
+            # The last piece is given as final: expat then parses it without copying it first.
+            if _DOCTYPE in chunk or _DOCTYPE in tail + chunk[: len(_DOCTYPE)]:
                 return None
-            if final:
+            if not scanner.feed(chunk, following is None):
+                return None
+            if following is None:
                 break
             tail = chunk[-len(_DOCTYPE) :]
-            chunk = stream.read(CHUNK_SIZE)
+            chunk = following
     return handler, scanner.counts()
 
 

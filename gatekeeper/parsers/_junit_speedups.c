@@ -129,6 +129,7 @@ typedef struct {
     int record;          /* the open case has a result element or a flaky record */
     int mark_suite;      /* the innermost open suite is not yet marked as holding cases */
     int stopped;         /* a callback raised, or a DOCTYPE came: no more Python calls */
+    int fed;             /* feed() was called before */
     int doctype;
     Py_ssize_t passed;
     double duration;
@@ -478,6 +479,176 @@ on_doctype(void *user, const XML_Char *name, const XML_Char *sysid, const XML_Ch
     }
 }
 
+
+/* ---- Surefire's <properties> block, skipped before expat sees it ----
+ * Half the bytes of a Surefire file are its ~50 <property> elements, and expat's work grows with the
+ * bytes, though nothing in the block counts.  So when a whole document is fed at once, a first block
+ * that only markup tags precede, and that matches a strict grammar guaranteeing it is well-formed XML,
+ * is cut out: expat parses what comes before it, then what comes after.  Anything else -- a comment,
+ * a character reference, a byte outside printable ASCII, another attribute -- and the block is parsed
+ * as usual.  Line numbers in expat's errors would move, but this path reports no errors (see top). */
+
+static int
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static const char *
+skip_spaces(const char *at, const char *end)
+{
+    while (at < end && is_space(*at)) {
+        at++;
+    }
+    return at;
+}
+
+/* `at` starts with the literal `text`; returns the position after it, or NULL. */
+static const char *
+literal(const char *at, const char *end, const char *text)
+{
+    size_t length = strlen(text);
+    return ((size_t)(end - at) >= length && memcmp(at, text, length) == 0) ? at + length : NULL;
+}
+
+/* A quoted attribute value of printable ASCII, with only the five predefined entity references. */
+static const char *
+attribute_value(const char *at, const char *end)
+{
+    static const char *const references[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"};
+    if (at >= end || (*at != '"' && *at != '\'')) {
+        return NULL;
+    }
+    char quote = *at++;
+    while (at < end && *at != quote) {
+        unsigned char c = (unsigned char)*at;
+        if (c == '&') {
+            const char *next = NULL;
+            for (int i = 0; i < 5 && next == NULL; i++) {
+                next = literal(at, end, references[i]);
+            }
+            if (next == NULL) {
+                return NULL;
+            }
+            at = next;
+            continue;
+        }
+        if (c == '<' || c > 0x7e || (c < 0x20 && !is_space((char)c))) {
+            return NULL;
+        }
+        at++;
+    }
+    return at < end ? at + 1 : NULL;
+}
+
+/* One <property> element with `name`/`value` attributes (each at most once); NULL if not exactly that. */
+static const char *
+property_element(const char *at, const char *end)
+{
+    int seen_name = 0, seen_value = 0;
+    at = literal(at, end, "<property");
+    while (at != NULL && at < end) {
+        const char *after_spaces = skip_spaces(at, end);
+        const char *closed = literal(after_spaces, end, "/>");
+        if (closed != NULL) {
+            return closed;
+        }
+        if (after_spaces < end && *after_spaces == '>') {
+            at = literal(skip_spaces(after_spaces + 1, end), end, "</property");
+            at = at != NULL ? skip_spaces(at, end) : NULL;
+            return (at != NULL && at < end && *at == '>') ? at + 1 : NULL;
+        }
+        if (after_spaces == at) {  /* an attribute must follow white space */
+            return NULL;
+        }
+        const char *name_end;
+        if ((name_end = literal(after_spaces, end, "name")) != NULL && !seen_name) {
+            seen_name = 1;
+        }
+        else if ((name_end = literal(after_spaces, end, "value")) != NULL && !seen_value) {
+            seen_value = 1;
+        }
+        else {
+            return NULL;
+        }
+        at = skip_spaces(name_end, end);
+        if (at >= end || *at != '=') {
+            return NULL;
+        }
+        at = attribute_value(skip_spaces(at + 1, end), end);
+    }
+    return NULL;
+}
+
+/* The end of a strictly well-formed <properties> block starting at `at`, or NULL. */
+static const char *
+properties_block(const char *at, const char *end)
+{
+    at = literal(at, end, "<properties");
+    at = at != NULL ? skip_spaces(at, end) : NULL;
+    if (at == NULL || at >= end || *at != '>') {
+        return NULL;
+    }
+    at++;
+    for (;;) {
+        at = skip_spaces(at, end);
+        const char *closing = literal(at, end, "</properties");
+        if (closing != NULL) {
+            at = skip_spaces(closing, end);
+            return (at < end && *at == '>') ? at + 1 : NULL;
+        }
+        if ((at = property_element(at, end)) == NULL) {
+            return NULL;
+        }
+    }
+}
+
+/* Where the first <properties> block starts, if only an XML declaration and element tags precede it
+ * (so it is an element of the content, not text inside a comment, a CDATA section or an instruction). */
+static const char *
+first_properties_block(const char *start, const char *end)
+{
+    static const char block[] = "<properties";
+    const char *found = NULL;
+    for (const char *at = start; at + sizeof(block) - 1 <= end; at++) {
+        at = memchr(at, '<', (size_t)(end - at));
+        if (at == NULL) {
+            return NULL;
+        }
+        if (memcmp(at, block, sizeof(block) - 1) == 0) {
+            found = at;
+            break;
+        }
+        if (at + 1 < end && (at[1] == '!' || (at[1] == '?' && (at != start || !literal(at, end, "<?xml "))))) {
+            return NULL;
+        }
+    }
+    return found;
+}
+
+/* Parse `data` with expat, cutting out its first <properties> block where that is safe (see above). */
+static int
+parse_document(Scanner *self, const char *data, Py_ssize_t length)
+{
+    const char *end = data + length;
+    const char *head = data;
+    if (length >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+        head += 3;
+    }
+    const char *block = first_properties_block(head, end);
+    const char *after = block != NULL ? properties_block(block, end) : NULL;
+    if (after == NULL) {
+        return expat->Parse(self->parser, data, (int)length, 1);
+    }
+    if (expat->Parse(self->parser, data, (int)(block - data), 0) != XML_STATUS_OK || self->stopped) {
+        return XML_STATUS_ERROR;
+    }
+    if (!self->root_seen || self->case_open) {  /* not where the streaming parser skips a block */
+        after = block;
+    }
+    return expat->Parse(self->parser, after, (int)(end - after), 1);
+}
+
 static int
 Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs)
 {
@@ -572,7 +743,9 @@ Scanner_feed(Scanner *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "feed at most 2 GiB at a time");
         return NULL;
     }
-    int status = expat->Parse(self->parser, data.buf, (int)data.len, final);
+    int status = (final && !self->fed) ? parse_document(self, data.buf, data.len)
+                                       : expat->Parse(self->parser, data.buf, (int)data.len, final);
+    self->fed = 1;
     PyBuffer_Release(&data);
     if (PyErr_Occurred()) {
         return NULL;

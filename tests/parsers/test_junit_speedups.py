@@ -9,6 +9,7 @@ must never be counted by the scanner.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,52 @@ def test_mutated_documents_read_the_same_or_are_refused(prolog: str, root: str, 
         assert_same_reading(path)
 
 
+# Surefire's <properties> block, which the C scanner cuts out before expat when it is strictly well-formed.
+PROPERTY_PARTS = [
+    *['<property name="a" value="b"/>', "<property name='a' value='it&apos;s'/>", '<property value="" name="n"/>'],
+    *['<property name="a" value="b"></property>', '<property\n name = "a"\tvalue="x &amp; &lt;y&gt;" />'],
+    *['<property name="a" value="a>b"/>', '<property name="a"/>', '<property name="a" value="b">\n</property >'],
+    # Outside the strict grammar: parsed by expat as usual (some are not even well-formed).
+    *['<property name="a" value="\u00e9"/>', '<property name="a" value="&#233;"/>', '<property name="a" x="y"/>'],
+    *['<property name="a" name="b"/>', '<property name="a"value="b"/>', '<property name="&bogus;"/>', "text"],
+    *["<!-- <testcase/> -->", "<propertyx/>", '<property name="a" value="b"/ >', "<testcase/>", "<properties/>"],
+    *['<property name="a" value="x<y"/>', '<property name="a" value="\x01"/>', '<property name="a" value="b>'],
+]
+properties_blocks = st.builds(
+    lambda opening, parts, closing: f"<properties{opening}>{''.join(parts)}</properties{closing}>",
+    st.sampled_from(["", " ", "\n  "]),
+    st.lists(st.sampled_from([*PROPERTY_PARTS, "\n    "]), max_size=8),
+    st.sampled_from(["", " "]),
+)
+BEFORE_BLOCK = [
+    '<testsuite name="s">\n  ',
+    '<testsuites><testsuite name="s">',
+    "<testsuite><!-- c -->",
+    "<testsuite><testcase>",
+]
+
+
+@CHECKS
+@given(st.sampled_from(PROLOGS), st.sampled_from(BEFORE_BLOCK), properties_blocks, st.lists(elements, max_size=4))
+def test_documents_with_a_properties_block_read_the_same(prolog: str, before: str, block: str, rest: list[str]) -> None:
+    closing = "".join(f"</{name}>" for name in reversed(re.findall(r"<(test\w+)>?", before.split("<!--")[0])))
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "TEST-S.xml"
+        path.write_bytes(encode(prolog, before + block + "".join(rest) + closing))
+        assert_same_reading(path)
+
+
+@pytest.mark.parametrize("before", BEFORE_BLOCK)
+@pytest.mark.parametrize("part", PROPERTY_PARTS)
+def test_each_kind_of_property_reads_the_same(tmp_path: Path, part: str, before: str) -> None:
+    valid = '\n    <property name="java.version" value="17.0.9"/>\n    '
+    closing = "</testcase></testsuite>" if before.endswith("<testcase>") else "</testsuite>"
+    path = tmp_path / "TEST-S.xml"
+    case = '<testcase name="t" time="0.5"><failure message="m"/></testcase>'
+    path.write_text(f"{before}<properties>{valid}{part}{valid}</properties>{case}{closing}", encoding="utf-8")
+    assert_same_reading(path)
+
+
 def test_a_document_of_many_chunks_reads_the_same(tmp_path: Path) -> None:
     cases = "".join(
         f'<testcase name="t{i}" time="0.{i % 997:03d}">'
@@ -214,3 +261,9 @@ def test_without_the_extension_the_streaming_parser_reads_everything(monkeypatch
     with_extension = junit.parse(report)
     monkeypatch.setattr(junit, "Scanner", None)
     assert junit.parse(report) == with_extension
+
+
+def test_a_properties_block_as_the_root_is_still_not_junit(tmp_path: Path) -> None:
+    path = tmp_path / "properties.xml"
+    path.write_text('<?xml version="1.0"?>\n<properties><property name="a" value="b"/></properties>', encoding="utf-8")
+    assert read_with("accelerated", path) == read_with("streaming", path) == ("not junit", "properties")

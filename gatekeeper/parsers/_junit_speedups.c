@@ -485,7 +485,7 @@ on_doctype(void *user, const XML_Char *name, const XML_Char *sysid, const XML_Ch
  * bytes, though nothing in the block counts.  So when a whole document is fed at once, a first block
  * that only markup tags precede, and that matches a strict grammar guaranteeing it is well-formed XML,
  * is cut out: expat parses what comes before it, then what comes after.  Anything else -- a comment,
- * a character reference, a byte outside printable ASCII, another attribute -- and the block is parsed
+ * an entity reference, a byte outside printable ASCII, another attribute -- and the block is parsed
  * as usual.  Line numbers in expat's errors would move, but this path reports no errors (see top). */
 
 static int
@@ -511,7 +511,36 @@ literal(const char *at, const char *end, const char *text)
     return ((size_t)(end - at) >= length && memcmp(at, text, length) == 0) ? at + length : NULL;
 }
 
-/* A quoted attribute value of printable ASCII, with only the five predefined entity references. */
+/* A character reference to a character XML allows ("&#10;", "&#x9;"); the position after it, or NULL. */
+static const char *
+character_reference(const char *at, const char *end)
+{
+    at = literal(at, end, "&#");
+    if (at == NULL) {
+        return NULL;
+    }
+    int hexadecimal = at < end && *at == 'x';
+    at += hexadecimal;
+    unsigned long code = 0;
+    int digits = 0;
+    for (; at < end && *at != ';'; at++, digits++) {
+        char c = *at;
+        int value = (c >= '0' && c <= '9') ? c - '0'
+                    : (hexadecimal && c >= 'a' && c <= 'f') ? c - 'a' + 10
+                    : (hexadecimal && c >= 'A' && c <= 'F') ? c - 'A' + 10
+                    : -1;
+        if (value < 0 || digits >= 8) {
+            return NULL;
+        }
+        code = code * (hexadecimal ? 16 : 10) + (unsigned long)value;
+    }
+    int allowed = code == 0x9 || code == 0xA || code == 0xD || (code >= 0x20 && code <= 0xD7FF)
+                  || (code >= 0xE000 && code <= 0xFFFD) || (code >= 0x10000 && code <= 0x10FFFF);
+    return (digits > 0 && at < end && allowed) ? at + 1 : NULL;
+}
+
+/* A quoted attribute value of printable ASCII, with the five predefined entity references and character
+ * references (Surefire writes line.separator as "&#10;"). */
 static const char *
 attribute_value(const char *at, const char *end)
 {
@@ -523,7 +552,7 @@ attribute_value(const char *at, const char *end)
     while (at < end && *at != quote) {
         unsigned char c = (unsigned char)*at;
         if (c == '&') {
-            const char *next = NULL;
+            const char *next = character_reference(at, end);
             for (int i = 0; i < 5 && next == NULL; i++) {
                 next = literal(at, end, references[i]);
             }

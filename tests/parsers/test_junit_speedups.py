@@ -173,6 +173,23 @@ PROPERTY_PARTS = [
     *['<property name="a" name="b"/>', '<property name="a"value="b"/>', '<property name="&bogus;"/>', "text"],
     *["<!-- <testcase/> -->", "<propertyx/>", '<property name="a" value="b"/ >', "<testcase/>", "<properties/>"],
     *['<property name="a" value="x<y"/>', '<property name="a" value="\x01"/>', '<property name="a" value="b>'],
+    # Character references: Surefire writes line.separator as "&#10;"; expat refuses any to a non-character.
+    *['<property name="line.separator" value="&#10;"/>', '<property name="a" value="&#x9;&#X41;&#0032;"/>'],
+    *[
+        '<property name="a" value="&#x1F;"/>',
+        '<property name="a" value="&#0;"/>',
+        '<property name="a" value="&#xD800;"/>',
+    ],
+    *[
+        '<property name="a" value="&#x110000;"/>',
+        '<property name="a" value="&#;"/>',
+        '<property name="a" value="&#x;"/>',
+    ],
+    *[
+        '<property name="a" value="&#1234567890;"/>',
+        '<property name="a" value="&#xFFFE;"/>',
+        '<property value="&#65"/>',
+    ],
 ]
 properties_blocks = st.builds(
     lambda opening, parts, closing: f"<properties{opening}>{''.join(parts)}</properties{closing}>",

@@ -10,8 +10,8 @@
  * every JUnit file we have and on generated ones).
  *
  * Expat itself is Python's own (pyexpat's C API capsule), so it is the same library and version as
- * the pure-Python path.  This path never sees a DOCTYPE (junit.py sends such files to the streaming
- * parser, which refuses entities), and it reports any XML error only as "not accepted here": the
+ * the pure-Python path.  This path declines a document with a DOCTYPE before expat sees it (the
+ * streaming parser refuses entities), and it reports any XML error only as "not accepted here": the
  * caller parses the file again with the streaming parser, which words the error for the user.
  */
 #define PY_SSIZE_T_CLEAN
@@ -637,22 +637,69 @@ properties_block(const char *at, const char *end)
 static const char *
 first_properties_block(const char *start, const char *end)
 {
-    static const char block[] = "<properties";
-    const char *found = NULL;
-    for (const char *at = start; at + sizeof(block) - 1 <= end; at++) {
+    for (const char *at = start;; at++) {
         at = memchr(at, '<', (size_t)(end - at));
         if (at == NULL) {
             return NULL;
         }
-        if (memcmp(at, block, sizeof(block) - 1) == 0) {
-            found = at;
-            break;
+        if (literal(at, end, "<properties") != NULL) {
+            return at;
         }
         if (at + 1 < end && (at[1] == '!' || (at[1] == '?' && (at != start || !literal(at, end, "<?xml "))))) {
             return NULL;
         }
     }
-    return found;
+}
+
+/* The position of `text` in [at, end), or NULL. */
+static const char *
+find(const char *at, const char *end, const char *text)
+{
+    size_t length = strlen(text);
+    while ((size_t)(end - at) >= length) {
+        const char *hit = memchr(at, text[0], (size_t)(end - at) - length + 1);
+        if (hit == NULL) {
+            return NULL;
+        }
+        if (memcmp(hit, text, length) == 0) {
+            return hit;
+        }
+        at = hit + 1;
+    }
+    return NULL;
+}
+
+/* Whether the document's prolog ends in its first piece, with no DOCTYPE, in an encoding where ASCII
+ * is ASCII.  Otherwise this path declines the document before expat sees it: junit.py then has the
+ * streaming parser read it, which refuses entity declarations in its own words (and reads UTF-16). */
+static int
+plain_prolog(const char *at, const char *end)
+{
+    if (end - at >= 3 && memcmp(at, "\xef\xbb\xbf", 3) == 0) {
+        at += 3;
+    }
+    for (;;) {
+        at = skip_spaces(at, end);
+        if (end - at < 2 || at[0] != '<') {
+            return 0;
+        }
+        const char *close;
+        if (at[1] == '?') {
+            close = find(at + 2, end, "?>");
+            at = close != NULL ? close + 2 : NULL;
+        }
+        else if (literal(at, end, "<!--") != NULL) {
+            close = find(at + 4, end, "-->");
+            at = close != NULL ? close + 3 : NULL;
+        }
+        else {  /* the root element's start tag, or a DOCTYPE, or what expat would refuse */
+            unsigned char c = (unsigned char)at[1];
+            return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':' || c >= 0x80;
+        }
+        if (at == NULL) {
+            return 0;
+        }
+    }
 }
 
 /* Parse `data` with expat, cutting out its first <properties> block where that is safe (see above). */
@@ -752,8 +799,8 @@ Scanner_dealloc(Scanner *self)
 
 PyDoc_STRVAR(feed_doc,
 "feed(data, final) -> bool\n\n"
-"Parse the next piece of the document.  False: this path does not take the document (malformed XML,\n"
-"or a DOCTYPE); parse it again with the streaming parser.  An exception from the handler propagates.");
+"Parse the next piece of the document.  False: this path does not take the document (malformed XML, a\n"
+"DOCTYPE, UTF-16...); parse it again with the streaming parser.  An exception from the handler propagates.");
 
 static PyObject *
 Scanner_feed(Scanner *self, PyObject *args)
@@ -772,8 +819,16 @@ Scanner_feed(Scanner *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "feed at most 2 GiB at a time");
         return NULL;
     }
-    int status = (final && !self->fed) ? parse_document(self, data.buf, data.len)
-                                       : expat->Parse(self->parser, data.buf, (int)data.len, final);
+    int status;
+    if (!self->fed && !plain_prolog(data.buf, (const char *)data.buf + data.len)) {
+        status = XML_STATUS_ERROR;
+    }
+    else if (final && !self->fed) {
+        status = parse_document(self, data.buf, data.len);
+    }
+    else {
+        status = expat->Parse(self->parser, data.buf, (int)data.len, final);
+    }
     self->fed = 1;
     PyBuffer_Release(&data);
     if (PyErr_Occurred()) {

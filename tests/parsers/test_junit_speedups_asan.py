@@ -1,0 +1,64 @@
+"""The C scanner under AddressSanitizer: no read or write outside its buffers, on every test of JUnit.
+
+C that reads report bytes must never step past them, whatever the bytes.  The comparison tests
+(test_junit_speedups.py, which feed it generated and mutated documents) and the JUnit tests run again in
+a child process with the extension built with `-fsanitize=address`, loaded in place of the normal one,
+and Python's allocator switched to malloc so that every object's bounds are checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE.parents[1] / "gatekeeper" / "parsers" / "_junit_speedups.c"
+TESTS = ("test_junit_speedups.py", "test_junit_properties.py", "test_junit.py")
+
+CHILD = """
+import importlib.util, sys
+import pytest
+spec = importlib.util.spec_from_file_location("gatekeeper.parsers._junit_speedups", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sys.modules[spec.name] = module
+from gatekeeper.parsers import junit
+assert junit.Scanner is module.Scanner
+sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:xdist", *sys.argv[2:]]))
+"""
+
+
+def test_the_scanner_stays_inside_its_buffers(tmp_path: Path) -> None:
+    compiler = shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("gcc is not installed: it builds the extension with AddressSanitizer")
+    runtime = subprocess.run([compiler, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    if not os.path.isabs(runtime):
+        pytest.skip("gcc has no AddressSanitizer runtime (libasan)")
+    built = tmp_path / f"_junit_speedups{sysconfig.get_config_var('EXT_SUFFIX')}"
+    include = sysconfig.get_paths()["include"]
+    flags = ["-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer", "-shared", "-fPIC"]
+    subprocess.run([compiler, *flags, f"-I{include}", str(SOURCE), "-o", str(built)], check=True)
+    environment = os.environ | {
+        "LD_PRELOAD": runtime,
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",
+        "PYTHONMALLOC": "malloc",
+    }
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(built), *(str(HERE / name) for name in TESTS)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=HERE.parents[1],
+        timeout=600,
+    )
+    report = child.stdout[-3000:] + child.stderr[-3000:]
+    assert "AddressSanitizer" not in report, report
+    assert child.returncode == 0, report
+    assert " passed" in child.stdout, report

@@ -7,15 +7,12 @@ entities, as Cobertura and JaCoCo write, is accepted: expat never fetches an ext
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from xml.parsers import expat
 
 from gatekeeper.errors import InputError
-
-CHUNK_SIZE = 1 << 20
+from gatekeeper.parsers import pieces
 
 
 class _Refused(Exception):
@@ -72,23 +69,6 @@ def make_parser() -> expat.XMLParserType:
 
 class NotThisFormat(Exception):
     """Raised by a parser's handler when the root element shows the file is another format."""
-
-
-def pieces(stream: BinaryIO) -> Iterator[bytes]:
-    """The stream's bytes in pieces of at most CHUNK_SIZE; a file no larger than that in one exact read.
-
-    `read(CHUNK_SIZE)` allocates CHUNK_SIZE before it reads: fresh pages from the kernel each time, whose
-    page faults cost more than parsing on a directory of 2,000 small Surefire files (bench/README.md).
-    """
-    try:
-        small = os.fstat(stream.fileno()).st_size <= CHUNK_SIZE
-    except (AttributeError, OSError, ValueError):  # not a file (io.UnsupportedOperation is an OSError)
-        small = False
-    if small and (whole := stream.read()):
-        yield whole
-        return
-    while chunk := stream.read(CHUNK_SIZE):
-        yield chunk
 
 
 def feed(parser: expat.XMLParserType, stream: BinaryIO, path: str | Path) -> None:

@@ -21,7 +21,8 @@ from xml.parsers import expat
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Outcome, TestCase, TestResults
-from gatekeeper.parsers._xml import make_parser, parse_file, pieces, to_float, to_int
+from gatekeeper.parsers import pieces
+from gatekeeper.parsers._xml import make_parser, parse_file, to_float, to_int
 
 try:
     from gatekeeper.parsers._junit_speedups import Scanner

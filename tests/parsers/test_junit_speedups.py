@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence
-from gatekeeper.parsers import junit
-from gatekeeper.parsers._xml import CHUNK_SIZE
+from gatekeeper.parsers import CHUNK_SIZE, junit
 from tests.conftest import CORPUS
 
 REPO = Path(__file__).resolve().parents[2]

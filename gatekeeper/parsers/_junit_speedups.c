@@ -4,7 +4,7 @@
  * one-file-per-class directories the Python calls cost twice what expat does, mostly for elements that
  * never matter (a passing case, ~50 <property> elements per file).  Here expat's callbacks are C
  * functions: a passing case is counted and its `time` added without creating a Python object, and a
- * <properties> block is skipped.  Everything else -- suites, result elements, failure text, closing a
+ * <properties> block is skipped (or, when strictly well-formed, cut out before expat reads it).  Everything else -- suites, result elements, failure text, closing a
  * case that did not simply pass -- is handed to the same Python `_Handler` as the streaming parser,
  * with the same arguments, in the same order, so both paths give equal evidence (tests check this on
  * every JUnit file we have and on generated ones).
@@ -91,8 +91,11 @@ names_init(NameSet *set, PyObject *iterable)
         const char *utf8 = PyUnicode_AsUTF8(PyTuple_GET_ITEM(tuple, i));
         char *copy = utf8 ? PyMem_Malloc(strlen(utf8) + 1) : NULL;
         if (copy == NULL) {
+            if (utf8 != NULL) {
+                PyErr_NoMemory();
+            }
             Py_DECREF(tuple);
-            return utf8 ? (PyErr_NoMemory(), -1) : -1;
+            return -1;
         }
         strcpy(copy, utf8);
         set->names[set->count++] = copy;
@@ -130,7 +133,7 @@ typedef struct {
     int mark_suite;      /* the innermost open suite is not yet marked as holding cases */
     int stopped;         /* a callback raised, or a DOCTYPE came: no more Python calls */
     int fed;             /* feed() was called before */
-    int doctype;
+    int doctype;         /* expat met a DOCTYPE (the prolog check should have declined the document) */
     Py_ssize_t passed;
     double duration;
     /* The open case's attributes, copied ("name\0value\0" pairs): its dict is built only if needed. */

@@ -93,10 +93,11 @@ def _file(name: str, data: object, branch: bool, shown: Path) -> FileCoverage:
                     line_counts[0] += taken
                     line_counts[1] += 1
         branches = {line: (covered, total) for line, (covered, total) in counts.items()}
+    covered = line_mask(executed)
     return FileCoverage(
         path=normalise_path(name),
-        statements=line_mask(executed + missing),
-        covered=line_mask(executed),
+        statements=covered | line_mask(missing),  # each list read once; OR on the masks is C speed
+        covered=covered,
         branches=branches,
     )
 

@@ -90,7 +90,7 @@ class NotJUnit(Exception):
         self.root = root
 
 
-if TYPE_CHECKING:  # `typing` costs ~2 ms to import, and this module is on every run's path
+if TYPE_CHECKING:  # only the type checker needs the protocol
     from typing import Protocol
 
     class _TextSource(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,83 @@ def test_the_cyclic_gc_is_paused_only_while_reading(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+# --- kvitems: json's decoder over a buffer read a chunk at a time --------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=10), json_values, max_size=6),
+    json_values,
+    st.sampled_from([1, 3, 64]),
+    st.booleans(),
+)
+def test_kvitems_reads_what_json_reads_whatever_the_chunks(
+    files: dict[str, Any], other: Any, chunk: int, indent: bool
+) -> None:
+    """Every value cut anywhere by a chunk's end (numbers, strings, multi-byte characters) reads whole."""
+    document = {"meta": other, "files": files, "totals": other}
+    data = json.dumps(document, indent=2 if indent else None, ensure_ascii=False).encode()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "coverage.json"
+        path.write_bytes(data)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_json, "CHUNK_SIZE", chunk)
+            assert list(_json.kvitems(path, "files")) == list(files.items())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), json_values, min_size=1, max_size=6), st.data())
+def test_kvitems_on_a_mutated_document_reads_what_json_reads_or_refuses(files: dict[str, Any], data: Any) -> None:
+    document = bytearray(json.dumps({"files": files}).encode())
+    at = data.draw(st.integers(0, len(document)))
+    cut = data.draw(st.sampled_from(["truncate", "insert", "delete"]))
+    if cut == "truncate":
+        del document[at:]
+    elif cut == "insert":
+        document[at:at] = data.draw(st.sampled_from([b"{", b"]", b",", b'"', b"\xff", b"NaN", b"1", b" x"]))
+    else:
+        del document[at : at + data.draw(st.integers(1, 4))]
+    try:
+        expected: Any = list(json.loads(bytes(document))["files"].items())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        expected = None
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "coverage.json"
+        path.write_bytes(bytes(document))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_json, "CHUNK_SIZE", 2)
+            try:
+                found: Any = list(_json.kvitems(path, "files"))
+            except InputError as error:
+                assert "\n" not in str(error)
+                found = None
+    if expected is not None and b"NaN" not in document:
+        assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b'{"files": {"a.py": {"executed_lines": [1, 2', "malformed JSON: the document ends early (truncated?)"),
+        (b'{"files": {"a.py": 1}} x', "malformed JSON at line 1, column 24: trailing garbage after the document"),
+        (b'{"files": {"a.py": NaN}}', "malformed JSON at line 1, column 20: NaN is not JSON"),
+        (b'{"files": {"a.py": "\xff"}}', "malformed JSON: not UTF-8 (invalid start byte)"),
+        (b'{"files":\n {"a.py": 1,\n  "b.py" 2}}', "malformed JSON at line 3, column 10: expected ':'"),
+    ],
+)
+def test_kvitems_errors_are_one_line_with_their_place(tmp_path: Path, data: bytes, problem: str) -> None:
+    path = write(tmp_path, data)
+    for chunk in (1, 64 * 1024):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_json, "CHUNK_SIZE", chunk)
+            with pytest.raises(InputError) as raised:
+                list(_json.kvitems(path, "files"))
+        assert str(raised.value) == f"{path}: {problem}"

@@ -110,13 +110,11 @@ def _deepest(marks: bytes) -> int:
 
 
 class _Guarded:
-    """The file as ijson reads it: without a UTF-8 BOM, every chunk through a DepthGuard first, and
-    `between_reads` called before each read (after ijson has handled the previous chunk)."""
+    """The file as ijson reads it: without a UTF-8 BOM, every chunk through a DepthGuard first."""
 
-    def __init__(self, raw: IO[bytes], path: Path, between_reads: Callable[[], object] | None) -> None:
+    def __init__(self, raw: IO[bytes], path: Path) -> None:
         self._raw = raw
         self._path = path
-        self._between_reads = between_reads
         self._guard = DepthGuard()
         if raw.read(len(_BOM)) != _BOM:
             raw.seek(0)
@@ -124,8 +122,6 @@ class _Guarded:
     def read(self, size: int = -1) -> bytes:
         if size == 0:
             return b""
-        if self._between_reads is not None:
-            self._between_reads()
         chunk = self._raw.read(size)
         if chunk and not self._guard.feed(chunk):
             raise nested_too_deep(self._path)
@@ -141,24 +137,13 @@ def one_line(error: Exception) -> str:
     return line.rstrip(".") or type(error).__name__
 
 
-def items(
-    path: Path,
-    prefix: str,
-    map_type: Callable[[], Any] | None = None,
-    between_reads: Callable[[], object] | None = None,
-) -> Generator[Any, None, None]:
-    """Each JSON value at `prefix` (ijson syntax: "results.item"), streamed; bad JSON is an InputError.
-
-    `map_type` makes the objects (ijson's hook); `between_reads` runs before each chunk is read, so a
-    caller can look at what has been built so far (sarif.py streams a run's results that way).
-    """
+def items(path: Path, prefix: str) -> Generator[Any, None, None]:
+    """Each JSON value at `prefix` (ijson syntax: "results.item"), streamed; bad JSON is an InputError."""
     import ijson
 
     with open(path, "rb") as raw:
         try:
-            yield from ijson.items(
-                _Guarded(raw, path, between_reads), prefix, map_type=map_type, use_float=True, buf_size=CHUNK_SIZE
-            )
+            yield from ijson.items(_Guarded(raw, path), prefix, use_float=True, buf_size=CHUNK_SIZE)
         except ijson.JSONError as error:
             raise InputError(path, f"malformed JSON: {one_line(error)}") from None
 
@@ -189,7 +174,7 @@ def kvitems(path: Path, key: str) -> Generator[tuple[str, Any], None, None]:
     (json's decoder recurses), a BOM is skipped, and every problem is one line.
     """
     with open(path, "rb") as raw:
-        text = _Text(raw, path)
+        text = Text(raw, path)
         if text.next_char() != "{":
             text.value()  # not an object: nothing to yield, but the document must still be JSON
         else:
@@ -213,8 +198,9 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-class _Text:
-    """A JSON document as text, read a chunk at a time, for `kvitems`: a cursor over what is buffered.
+class Text:
+    """A JSON document as text, read a chunk at a time: a cursor over what is buffered, which decodes one
+    value at a time with json's C decoder (`kvitems`, and sarif.py's one pass).
 
     A value cut by the end of the buffer is decoded again once more has been read, reading twice as
     much each time, so a value of any size is decoded at most ~twice over.
@@ -233,7 +219,7 @@ class _Text:
         self._scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
         self._want = CHUNK_SIZE * 16
         self._ended = False
-        self._lines = self._column = 0  # where the buffer starts, for error positions
+        self._dropped = 0  # characters read before the buffer, for error positions
         self.buffer = ""
         self.at = 0
         if raw.read(len(_BOM)) != _BOM:
@@ -252,10 +238,7 @@ class _Text:
             self._ended = True
         elif not self._guard.feed(chunk):
             raise nested_too_deep(self._path)
-        dropped = self.buffer[: self.at]
-        newlines = dropped.count("\n")
-        self._lines += newlines
-        self._column = len(dropped) - dropped.rfind("\n") - 1 if newlines else self._column + len(dropped)
+        self._dropped += self.at
         self.buffer = self.buffer[self.at :] + decoded
         self.at = 0
         return bool(chunk)
@@ -293,6 +276,20 @@ class _Text:
             if separator != ",":
                 raise self.malformed("expected ',' or '}' after a member", self.at - 1)
 
+    def elements(self) -> Iterator[None]:
+        """Once per element of an array, just after its `[`; the caller reads each element's value."""
+        if self.next_char() == "]":
+            self.at += 1
+            return
+        while True:
+            yield
+            separator = self.next_char()
+            self.at += 1
+            if separator == "]":
+                return
+            if separator != ",":
+                raise self.malformed("expected ',' or ']' after an element", self.at - 1)
+
     def value(self) -> Any:
         """The JSON value at the cursor, decoded."""
         self.next_char()
@@ -321,7 +318,21 @@ class _Text:
         at = self.at if position is None else position
         if self._ended and at >= len(self.buffer.rstrip()):
             return InputError(self._path, "malformed JSON: the document ends early (truncated?)")
-        newlines = self.buffer.count("\n", 0, at)
-        line = self._lines + newlines + 1
-        column = at - self.buffer.rfind("\n", 0, at) if newlines else self._column + at + 1
+        # Line and column are worked out here, from the file's start: counting them as the text goes
+        # by costs a tenth of a large report's read.
+        import codecs
+
+        offset = self._dropped + at
+        decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        line, line_start, seen = 1, 0, 0
+        with open(self._path, "rb") as raw:
+            if raw.read(len(_BOM)) != _BOM:
+                raw.seek(0)
+            while seen < offset and (chunk := raw.read(self._want)):
+                piece = decode(chunk)[: offset - seen]
+                if (newlines := piece.count("\n")) > 0:
+                    line += newlines
+                    line_start = seen + piece.rfind("\n") + 1
+                seen += len(piece)
+        column = offset - line_start + 1
         return InputError(self._path, f"malformed JSON at line {line}, column {column}: {problem}")

@@ -44,7 +44,6 @@ the placeholder "requires login").
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -317,47 +316,20 @@ def parse(path: Path) -> Evidence:
         return evidence if evidence is not None else _two_passes(path)
 
 
-class _Fallback(Exception):
-    """The file is not laid out for one pass: read it in two."""
-
-
-class _LiveRun(dict[str, Any]):
-    """`runs[0]` as ijson builds it, noting a `tool` or `results` given twice: ijson keeps the last one
-    where the two passes read both."""
-
-    __slots__ = ("repeated",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.repeated = False
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in ("tool", "results") and key in self:
-            self.repeated = True
-        super().__setitem__(key, value)
-
-
-_END = object()
-
-
 @dataclass(slots=True)
 class _OnePass:
     """One pass over a file with one run whose `tool` comes before its `results`.
 
-    ijson builds `runs[0]` in place, into `run` (the first object its `map_type` hands out), so between
-    two chunks the results completed so far are in `run["results"]`: all but the last one, which may be
-    half-built.  They are turned into findings and dropped there, so memory holds about one chunk's
-    results, and the pass costs what a single `runs.item.results.item` pass costs.  Whatever else this
-    meets (no run, several runs, `results` before `tool`, a key given twice) ends it with None.
+    The document is walked as text (`_json.Text`) and each result decoded alone by json's C decoder,
+    turned into a finding and dropped, so memory holds one result; the run's other members are decoded
+    and dropped as they come.  Whatever else this meets (no run, several runs, `results` before `tool`,
+    a key given twice, any error) ends it with None or an InputError, and the two passes read the file.
     """
 
     path: Path
-    run: _LiveRun = field(default_factory=_LiveRun)
     findings: list[Finding] = field(default_factory=list)
     reader: _Reader = field(init=False)
-    tool: _Tool | None = None
     artifacts: _Artifacts = field(init=False)
-    read_so_far: int = 0
 
     def __post_init__(self) -> None:
         self.reader = _Reader(self.path)
@@ -365,51 +337,54 @@ class _OnePass:
         self.artifacts = _Artifacts(stream(self.path, "runs.item.artifacts.item"))
 
     def read(self) -> Evidence | None:
-        maps = itertools.chain((self.run,), iter(dict, None)).__next__
-        runs = _json.items(self.path, "runs.item", map_type=maps, between_reads=self._between_reads)
-        try:
-            if next(runs, _END) is not self.run or next(runs, _END) is not _END:
+        with open(self.path, "rb") as raw:
+            text = _json.Text(raw, self.path)
+            if text.next_char() != "{":
                 return None
-        except _Fallback:
-            return None
-        finally:
-            runs.close()
-        if self.run.repeated or "tool" not in self.run:
-            return None
-        if self.tool is None:
-            self.tool = _Tool.of(self.run["tool"], "runs[0]", self.path)
-        results = self.run.get("results")
-        if isinstance(results, list):
-            self._read(results, self.tool)
+            text.skip("{")
+            runs = 0
+            for name in text.member_names():
+                if name != "runs":
+                    text.value()
+                    continue
+                if runs or text.next_char() != "[":
+                    return None
+                text.skip("[")
+                for _ in text.elements():
+                    runs += 1
+                    if runs > 1 or not self._run(text):
+                        return None
+                if not runs:
+                    return None
+            if not runs or text.next_char():
+                return None
         return Evidence(findings=tuple(self.findings), notes=self.reader.notes())
 
-    def _between_reads(self) -> None:
-        """Turn the results completed so far into findings and drop them, with the run's finished
-        members other than `tool` (artifacts, invocations: not needed, or streamed if they are)."""
-        results = self.run.get("results")
-        if not isinstance(results, list) or len(results) < 2:
-            return
-        if self.run.repeated:
-            raise _Fallback
-        if self.tool is None:
-            keys = list(self.run)
-            if "tool" not in self.run or keys.index("tool") > keys.index("results"):
-                raise _Fallback  # results first: they would have to wait for the tool
-            self.tool = _Tool.of(self.run["tool"], "runs[0]", self.path)
-        complete = results[:-1]
-        del results[:-1]
-        self._read(complete, self.tool)
-        last = next(reversed(self.run))  # still being built
-        for key in [key for key in self.run if key not in ("tool", "results", last)]:
-            del self.run[key]
-
-    def _read(self, results: list[Any], tool: _Tool) -> None:
-        finding, artifacts = self.reader.finding, self.artifacts
-        for raw in results:
-            result = finding(raw, tool, artifacts, 0, self.read_so_far)
-            self.read_so_far += 1
-            if result is not None:
-                self.findings.append(result)
+    def _run(self, text: _json.Text) -> bool:
+        """Read `runs[0]` at the cursor; False if it is not laid out for one pass."""
+        if text.next_char() != "{":
+            return False
+        text.skip("{")
+        tool: _Tool | None = None
+        seen: set[str] = set()
+        for name in text.member_names():
+            if name in seen and name in ("tool", "results"):
+                return False
+            seen.add(name)
+            if name == "tool":
+                tool = _Tool.of(text.value(), "runs[0]", self.path)
+            elif name == "results" and text.next_char() == "[":
+                if tool is None:
+                    return False  # results first: they would have to wait for the tool
+                text.skip("[")
+                finding, artifacts, findings = self.reader.finding, self.artifacts, self.findings
+                for index, _ in enumerate(text.elements()):
+                    result = finding(text.value(), tool, artifacts, 0, index)
+                    if result is not None:
+                        findings.append(result)
+            else:
+                text.value()
+        return tool is not None
 
 
 def _two_passes(path: Path) -> Evidence:

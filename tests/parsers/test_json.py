@@ -189,30 +189,6 @@ def test_errors_are_one_line(tmp_path: Path, data: bytes, problem: str) -> None:
     assert str(raised.value) == f"{path}: {problem}"
 
 
-def test_objects_are_built_in_place_between_reads(tmp_path: Path) -> None:
-    """sarif.py streams a run's results by reading them, between two chunks, out of the run object
-    ijson is still building (the first object `map_type` hands out).  This pins that behaviour."""
-    results = [{"ruleId": f"R{i}", "message": {"text": "x" * 100}} for i in range(5_000)]
-    path = write(tmp_path, json.dumps({"runs": [{"tool": {"name": "t"}, "results": results}]}).encode())
-    run: dict[str, Any] = {}
-    drained: list[str] = []
-    sizes: list[int] = []
-
-    def between_reads() -> None:
-        partial = run.get("results")
-        if isinstance(partial, list) and len(partial) > 1:
-            sizes.append(len(partial))
-            drained.extend(result["ruleId"] for result in partial[:-1])  # the last may be half-built
-            del partial[:-1]  # ijson keeps appending to the same list
-
-    maps = itertools.chain((run,), iter(dict, None)).__next__
-    (built,) = _json.items(path, "runs.item", map_type=maps, between_reads=between_reads)
-    assert built is run
-    drained.extend(result["ruleId"] for result in built["results"])
-    assert drained == [result["ruleId"] for result in results]
-    assert len(sizes) > 3 and max(sizes) < len(results) // 2  # never the whole list at once
-
-
 @pytest.mark.parametrize("enabled", [True, False])
 def test_the_cyclic_gc_is_paused_only_while_reading(enabled: bool) -> None:
     """Paused during a parse, then left as it was found, also when the parse fails."""

@@ -12,9 +12,12 @@ import pytest
 from gatekeeper import metrics
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Finding, Severity
-from gatekeeper.parsers import read_report
+from gatekeeper.parsers import read_report, sarif
 from gatekeeper.parsers._security import uri_to_path
 from gatekeeper.parsers.sarif import parse
+from tests.conftest import CORPUS
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(
@@ -443,3 +446,55 @@ def test_truncated_sarif_is_malformed_not_half_counted(tmp_path: Path) -> None:
     with pytest.raises(InputError) as raised:
         read_report(path, "sarif")
     assert "malformed JSON" in str(raised.value) and "\n" not in str(raised.value)
+
+
+# --- one pass (json's decoder, a result at a time) against two passes (ijson) -------------------------
+
+
+def _sarif_files() -> list[Path]:
+    roots = [REPO / "examples", REPO / "tests" / "data"]
+    if CORPUS.is_dir():
+        roots.append(CORPUS)
+    return sorted(path for root in roots for path in root.rglob("*.sarif"))
+
+
+def _one_pass_or_none(path: Path) -> Evidence | None:
+    try:
+        return sarif._OnePass(path).read()
+    except InputError:
+        return None
+
+
+@pytest.mark.parametrize("path", _sarif_files(), ids=lambda p: p.name)
+def test_one_pass_reads_every_sarif_file_as_the_two_passes_do(path: Path) -> None:
+    two = sarif._two_passes(path)
+    one = _one_pass_or_none(path)
+    runs = json.loads(path.read_bytes().decode("utf-8-sig")).get("runs") or []
+    if len(runs) == 1 and "tool" in runs[0] and list(runs[0]).index("tool") < list(runs[0]).index("results"):
+        assert one is not None, f"{path}: one run with its tool first, yet read in two passes"
+    assert one is None or one == two
+
+
+LAYOUTS = {
+    "tool first": '{"runs": [{"tool": TOOL, "results": RESULTS, "artifacts": []}], "version": "2.1.0"}',
+    "results first": '{"runs": [{"results": RESULTS, "tool": TOOL}]}',
+    "two runs": '{"runs": [{"tool": TOOL, "results": RESULTS}, {"tool": TOOL, "results": RESULTS}]}',
+    "tool twice": '{"runs": [{"tool": TOOL, "results": RESULTS, "tool": TOOL}]}',
+    "results twice": '{"runs": [{"tool": TOOL, "results": RESULTS, "results": RESULTS}]}',
+    "runs twice": '{"runs": [{"tool": TOOL, "results": RESULTS}], "runs": [{"tool": TOOL, "results": []}]}',
+    "results not a list": '{"runs": [{"tool": TOOL, "results": {"a": 1}}]}',
+    "no results": '{"runs": [{"tool": TOOL}]}',
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_reads_the_same_in_one_pass_or_falls_back(tmp_path: Path, layout: str) -> None:
+    tool = json.dumps({"driver": {"name": "t", "rules": [{"id": "R1", "defaultConfiguration": {"level": "error"}}]}})
+    location = {"physicalLocation": {"artifactLocation": {"uri": "a.py"}, "region": {"startLine": 3}}}
+    results = json.dumps([{"ruleId": "R1", "message": {"text": f"m{i}"}, "locations": [location]} for i in range(30)])
+    path = tmp_path / "report.sarif"
+    path.write_text(LAYOUTS[layout].replace("TOOL", tool).replace("RESULTS", results), encoding="utf-8")
+    one = _one_pass_or_none(path)
+    assert one is None or one == sarif._two_passes(path)
+    assert (one is not None) == (layout in ("tool first", "results not a list", "no results"))
+    assert sarif.parse(path) == sarif._two_passes(path)

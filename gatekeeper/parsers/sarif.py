@@ -202,6 +202,9 @@ class _Reader:
     absent: int = 0
     #: `uri_to_path` of each URI met: results of one report name the same files over and over.
     paths: dict[str, str] = field(default_factory=dict)
+    #: One string object for each rule id and tool severity met: every finding keeps them, and each
+    #: decoded result brings its own copy.
+    shared: dict[str, str] = field(default_factory=dict)
 
     def notes(self) -> tuple[str, ...]:
         notes = []
@@ -253,9 +256,9 @@ class _Reader:
         material = snippet or (line_hash if isinstance(line_hash, str) else "") or text
         return Finding(
             tool=tool.name,
-            rule=rule_id,
+            rule=self.shared.setdefault(rule_id, rule_id),
             severity=severity,
-            tool_severity=tool_severity,
+            tool_severity=self.shared.setdefault(tool_severity, tool_severity),
             path=path,
             line=line,
             message=short_message(text),

@@ -100,7 +100,9 @@ def fingerprint(tool: str, rule: str, path: str, text: str) -> str:
     Line numbers that tools prefix to snippets (bandit) and whitespace are dropped, so a finding keeps
     its fingerprint when code above it moves.
     """
-    normalised = " ".join(_LEADING_LINE_NUMBER.sub("", text).split())
+    if "\n" in text or text[:1].isspace() or text[:1].isdigit():  # else the pattern cannot match
+        text = _LEADING_LINE_NUMBER.sub("", text)
+    normalised = " ".join(text.split())
     material = "\x1f".join((tool.lower(), rule, path.replace("\\", "/"), normalised))
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 

@@ -447,6 +447,25 @@ def _message(result: dict[str, Any], rule: _Rule | None) -> str:
 
 def _location(result: dict[str, Any], artifacts: _Artifacts) -> tuple[str, int | None, str]:
     """URI, start line and snippet of the result's first physical location."""
+    try:  # the usual shape, checked at once; anything else takes the careful way below
+        physical = result["locations"][0]["physicalLocation"]
+        uri, region = physical["artifactLocation"]["uri"], physical["region"]
+        line, text = region["startLine"], region["snippet"]["text"]
+    except (KeyError, IndexError, TypeError):
+        pass
+    else:
+        if (
+            type(uri) is str
+            and type(line) is int
+            and line >= 0
+            and type(text) is str
+            and text.strip() != REQUIRES_LOGIN
+        ):
+            return uri, line, text
+    return _careful_location(result, artifacts)
+
+
+def _careful_location(result: dict[str, Any], artifacts: _Artifacts) -> tuple[str, int | None, str]:
     locations = result.get("locations")
     location = locations[0] if isinstance(locations, list) and locations else None
     physical = location.get("physicalLocation") if isinstance(location, dict) else None

@@ -192,6 +192,8 @@ def kvitems(path: Path, key: str) -> Generator[tuple[str, Any], None, None]:
 
 #: Whitespace between JSON tokens.
 _SPACE = re.compile(r"[ \t\n\r]*")
+#: The rest of the buffer, when it could still be part of the number before it.
+_NUMBER_GOES_ON = re.compile(r"[0-9.eE+-]*\Z")
 
 
 def _no_constants(name: str) -> None:
@@ -260,35 +262,30 @@ class Text:
 
     def member_names(self) -> Iterator[str]:
         """The names of an object's members, just after its `{`; the caller reads each value."""
-        if self.next_char() == "}":
-            self.at += 1
-            return
-        while True:
+        for _ in self._items("}", "a member"):
             if self.next_char() != '"':
                 raise self.malformed("expected a member name")
             name: str = self._decoded(lambda: self._scanstring(self.buffer, self.at + 1, True))
             self.skip(":")
             yield name
-            separator = self.next_char()
-            self.at += 1
-            if separator == "}":
-                return
-            if separator != ",":
-                raise self.malformed("expected ',' or '}' after a member", self.at - 1)
 
     def elements(self) -> Iterator[None]:
         """Once per element of an array, just after its `[`; the caller reads each element's value."""
-        if self.next_char() == "]":
+        return self._items("]", "an element")
+
+    def _items(self, close: str, what: str) -> Iterator[None]:
+        """Once per item of an object or array up to `close`, checking the commas between them."""
+        if self.next_char() == close:
             self.at += 1
             return
         while True:
             yield
             separator = self.next_char()
             self.at += 1
-            if separator == "]":
+            if separator == close:
                 return
             if separator != ",":
-                raise self.malformed("expected ',' or ']' after an element", self.at - 1)
+                raise self.malformed(f"expected ',' or {close!r} after {what}", self.at - 1)
 
     def value(self) -> Any:
         """The JSON value at the cursor, decoded."""
@@ -305,7 +302,9 @@ class Text:
                     if self._ended:
                         raise self.malformed(getattr(error, "msg", str(error)), getattr(error, "pos", None)) from None
                 else:
-                    if end < len(self.buffer) or self._ended:  # a number at the very end may go on
+                    # A number may go on in the next chunk ("-0" of "-0.5", "1" of "1e3"): only what the
+                    # buffer holds after it, if it could not continue a number, shows it has ended.
+                    if self._ended or not _NUMBER_GOES_ON.match(self.buffer, end):
                         self.at = end
                         return value
                 self._want *= 2

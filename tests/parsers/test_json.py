@@ -18,6 +18,7 @@ from gatekeeper.errors import InputError
 from gatekeeper.parsers import _json
 from gatekeeper.parsers._json import MAX_DEPTH, DepthGuard
 from tests.conftest import CORPUS
+from tests.strategies import json_values, mutated
 
 REFUSAL = f"JSON nested deeper than {MAX_DEPTH} levels: not a report"
 
@@ -207,12 +208,6 @@ def test_the_cyclic_gc_is_paused_only_while_reading(enabled: bool) -> None:
 
 # --- kvitems: json's decoder over a buffer read a chunk at a time --------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20,
-)
-
 
 @settings(max_examples=200, deadline=None)
 @given(
@@ -238,22 +233,15 @@ def test_kvitems_reads_what_json_reads_whatever_the_chunks(
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.text(max_size=10), json_values, min_size=1, max_size=6), st.data())
 def test_kvitems_on_a_mutated_document_reads_what_json_reads_or_refuses(files: dict[str, Any], data: Any) -> None:
-    document = bytearray(json.dumps({"files": files}).encode())
-    at = data.draw(st.integers(0, len(document)))
-    cut = data.draw(st.sampled_from(["truncate", "insert", "delete"]))
-    if cut == "truncate":
-        del document[at:]
-    elif cut == "insert":
-        document[at:at] = data.draw(st.sampled_from([b"{", b"]", b",", b'"', b"\xff", b"NaN", b"1", b" x"]))
-    else:
-        del document[at : at + data.draw(st.integers(1, 4))]
+    inserts = [b"{", b"]", b",", b'"', b"\xff", b"NaN", b"1", b" x"]
+    document = data.draw(mutated([json.dumps({"files": files}).encode()], inserts))
     try:
-        expected: Any = list(json.loads(bytes(document))["files"].items())
+        expected: Any = list(json.loads(document.decode("utf-8"))["files"].items())
     except (ValueError, KeyError, TypeError, AttributeError):
         expected = None
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "coverage.json"
-        path.write_bytes(bytes(document))
+        path.write_bytes(document)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(_json, "CHUNK_SIZE", 2)
             try:

@@ -161,6 +161,10 @@ class _Tool:
 
     def rule_of(self, result: dict[str, Any]) -> _Rule | None:
         """The rule of a result: by index (in `rule.toolComponent`, else the driver), else by id."""
+        if "rule" not in result:  # the usual shape: `ruleIndex` into the driver's rules, or only an id
+            index = result.get("ruleIndex")
+            if type(index) is int and 0 <= index < len(self.driver.rules):
+                return self.driver.rules[index]
         reference = result.get("rule")
         if not isinstance(reference, dict):
             reference = _EMPTY
@@ -236,7 +240,10 @@ class _Reader:
             self.absent += 1
             return None
         rule = tool.rule_of(result)
-        text = _message(result, rule)
+        message = result.get("message")
+        text = message.get("text") if type(message) is dict else None
+        if type(text) is not str or not text or text.isspace():  # else what _message would return
+            text = _message(result, rule)
         reference = result.get("rule")
         rule_id = (
             result.get("ruleId")
@@ -459,7 +466,7 @@ def _location(result: dict[str, Any], artifacts: _Artifacts) -> tuple[str, int |
             and type(line) is int
             and line >= 0
             and type(text) is str
-            and text.strip() != REQUIRES_LOGIN
+            and (REQUIRES_LOGIN not in text or text.strip() != REQUIRES_LOGIN)
         ):
             return uri, line, text
     return _careful_location(result, artifacts)

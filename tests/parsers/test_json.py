@@ -1,5 +1,6 @@
 """The JSON layer every JSON parser reads through: the nesting-depth guard (exact for valid JSON, chunk
-boundaries anywhere), the BOM, one-line errors, and streaming in place (what sarif.py relies on)."""
+boundaries anywhere; in C and in pure Python), the BOM, one-line errors, and streaming in place (what
+sarif.py relies on)."""
 
 from __future__ import annotations
 
@@ -45,16 +46,27 @@ def reference_depths(data: bytes) -> tuple[int, int]:
     return depth, deepest
 
 
-def feed(data: bytes, sizes: Iterator[int], limit: int = MAX_DEPTH) -> int | None:
+#: The guard's two implementations: the C loop of the optional extension, and pure Python.
+SCANS = [_json._scan, None]
+BOTH = pytest.mark.parametrize("scan", SCANS, ids=["C", "pure Python"])
+
+
+def test_the_c_guard_is_built() -> None:
+    assert _json._scan is not None, "gatekeeper/parsers/_json_speedups.c is not built: `pip install -e .` needs gcc"
+
+
+def feed(data: bytes, sizes: Iterator[int], limit: int = MAX_DEPTH, scan: Any = _json._scan) -> int | None:
     """The guard's depth after `data` cut into chunks of `sizes`, or None if it refused."""
-    guard = DepthGuard(limit)
-    position = 0
-    while position < len(data):
-        size = next(sizes)
-        if not guard.feed(data[position : position + size]):
-            return None
-        position += size
-    return guard.depth
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_json, "_scan", scan)
+        guard = DepthGuard(limit)
+        position = 0
+        while position < len(data):
+            size = next(sizes)
+            if not guard.feed(data[position : position + size]):
+                return None
+            position += size
+        return guard.depth
 
 
 def nested(depth: int, opening: bytes, closing: bytes, inner: bytes = b"1") -> bytes:
@@ -70,22 +82,25 @@ def nested(depth: int, opening: bytes, closing: bytes, inner: bytes = b"1") -> b
     ids=["arrays", "objects", "interleaved", "brackets-in-keys"],
 )
 @pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
-def test_the_limit_is_exact(opening: bytes, closing: bytes, levels: int, chunk: int) -> None:
+@BOTH
+def test_the_limit_is_exact(opening: bytes, closing: bytes, levels: int, chunk: int, scan: Any) -> None:
     at_limit = nested(MAX_DEPTH // levels, opening, closing)
     over = nested(MAX_DEPTH // levels + 1, opening, closing)
-    assert feed(at_limit, itertools.repeat(chunk)) == 0
-    assert feed(over, itertools.repeat(chunk)) is None
+    assert feed(at_limit, itertools.repeat(chunk), scan=scan) == 0
+    assert feed(over, itertools.repeat(chunk), scan=scan) is None
 
 
-def test_a_balanced_deep_chunk_is_refused_though_it_ends_where_it_started() -> None:
-    assert feed(nested(MAX_DEPTH + 1, b"[", b"]"), itertools.repeat(1 << 20)) is None
-    assert feed(nested(MAX_DEPTH, b"[", b"]") * 3, itertools.repeat(1 << 20)) == 0
+@BOTH
+def test_a_balanced_deep_chunk_is_refused_though_it_ends_where_it_started(scan: Any) -> None:
+    assert feed(nested(MAX_DEPTH + 1, b"[", b"]"), itertools.repeat(1 << 20), scan=scan) is None
+    assert feed(nested(MAX_DEPTH, b"[", b"]") * 3, itertools.repeat(1 << 20), scan=scan) == 0
 
 
-def test_brackets_inside_strings_do_not_count() -> None:
+@BOTH
+def test_brackets_inside_strings_do_not_count(scan: Any) -> None:
     text = json.dumps({"message": "[" * 10_000, "regex": "\\[{" * 5_000, "quote": '"[' * 5_000}).encode()
     for chunk in (1, 3, 64, 1 << 16):
-        assert feed(text, itertools.repeat(chunk)) == 0
+        assert feed(text, itertools.repeat(chunk), scan=scan) == 0
 
 
 @pytest.mark.parametrize(
@@ -96,12 +111,13 @@ def test_brackets_inside_strings_do_not_count() -> None:
         b'[[], {}, [[[]]], {"": {"": []}}, "", "\\"", 1, true, null]',
     ],
 )
-def test_escapes_split_anywhere(text: bytes) -> None:
+@BOTH
+def test_escapes_split_anywhere(text: bytes, scan: Any) -> None:
     json.loads(text)  # a valid document
     for cut in range(len(text) + 1):
         for cut2 in range(cut, len(text) + 1, 3):
             sizes = iter([cut or 1, (cut2 - cut) or 1, len(text)] + [len(text)] * 3)
-            assert feed(text, sizes, limit=6) == 0, (cut, cut2)
+            assert feed(text, sizes, limit=6, scan=scan) == 0, (cut, cut2)
 
 
 _scalars = st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\n\x00é', max_size=8)
@@ -113,25 +129,44 @@ _documents = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(document=_documents, chunk=st.integers(1, 40), limit=st.integers(1, 12), indent=st.sampled_from([None, 1]))
+@given(
+    document=_documents,
+    chunk=st.integers(1, 40),
+    limit=st.integers(1, 12),
+    indent=st.sampled_from([None, 1]),
+    scan=st.sampled_from(SCANS),
+)
 def test_matches_a_plain_lexer_on_any_document_and_chunking(
-    document: Any, chunk: int, limit: int, indent: int | None
+    document: Any, chunk: int, limit: int, indent: int | None, scan: Any
 ) -> None:
     text = json.dumps(document, indent=indent).encode()
     end, deepest = reference_depths(text)
-    got = feed(text, itertools.repeat(chunk), limit)
+    got = feed(text, itertools.repeat(chunk), limit, scan)
     assert got == (None if deepest > limit else end)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.binary(max_size=200) | st.lists(st.sampled_from(list(b'[]{}"\\ a')), max_size=200).map(bytes),
+    chunk=st.integers(1, 40),
+    limit=st.integers(1, 12),
+)
+def test_the_c_guard_is_the_plain_lexer_on_any_bytes(data: bytes, chunk: int, limit: int) -> None:
+    """Valid or not: the C loop is that lexer, run a chunk at a time (the Python guard agrees on valid JSON)."""
+    end, deepest = reference_depths(data)
+    assert feed(data, itertools.repeat(chunk), limit) == (None if deepest > limit else end)
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
-def test_no_report_of_the_corpus_is_refused() -> None:
+@BOTH
+def test_no_report_of_the_corpus_is_refused(scan: Any) -> None:
     reports = [p for p in CORPUS.rglob("*") if p.suffix in (".json", ".sarif")]
     assert reports
     for path in reports:
         text = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
         end, deepest = reference_depths(text)
         assert deepest < 32, path  # real reports nest ~10-30 levels: far from the limit
-        assert feed(text, itertools.repeat(_json.CHUNK_SIZE)) == end, path
+        assert feed(text, itertools.repeat(_json.CHUNK_SIZE), scan=scan) == end, path
 
 
 # --- through items/kvitems -----------------------------------------------------------------------------

@@ -377,6 +377,17 @@ def test_without_a_snippet_codeqls_line_hash_then_the_message_is_the_material(tm
     assert a.fingerprint == b.fingerprint != c.fingerprint
 
 
+@pytest.mark.parametrize("placeholder", ["requires login", "  requires login\n", "requires login\t"])
+def test_semgreps_requires_login_snippet_is_no_material_the_message_is(tmp_path: Path, placeholder: str) -> None:
+    """semgrep's SARIF without login puts this where the matched code belongs; two such results differ."""
+    (hidden,) = findings(tmp_path, run([result(snippet=placeholder, message={"text": "first"})]))
+    (none,) = findings(tmp_path, run([result(message={"text": "first"})]))
+    (other,) = findings(tmp_path, run([result(snippet=placeholder, message={"text": "second"})]))
+    (code,) = findings(tmp_path, run([result(snippet="requires login()", message={"text": "first"})]))
+    assert hidden.fingerprint == none.fingerprint != other.fingerprint
+    assert code.fingerprint != hidden.fingerprint
+
+
 def test_identical_findings_in_one_file_get_distinct_stable_fingerprints(tmp_path: Path) -> None:
     found = findings(tmp_path, run([result(line=1), result(line=2), result(line=3)]))
     assert len({f.fingerprint for f in found}) == 3

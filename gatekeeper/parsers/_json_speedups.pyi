@@ -1,0 +1,3 @@
+"""Types of the optional C extension `_json_speedups.c` (see _json.DepthGuard)."""
+
+def scan(chunk: bytes, depth: int, in_string: bool, in_escape: bool, limit: int) -> tuple[int, bool, bool] | None: ...

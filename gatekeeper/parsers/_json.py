@@ -204,6 +204,9 @@ def kvitems(path: Path, key: str) -> Generator[tuple[str, Any], None, None]:
 
 #: Whitespace between JSON tokens.
 _SPACE = re.compile(r"[ \t\n\r]*")
+#: Read on before decoding when less than this is left in the buffer, so that the buffer's end seldom
+#: cuts a value: each cut costs a JSONDecodeError, and json counts the lines before it to make one.
+_READ_AHEAD = 64 * 1024
 #: The rest of the buffer, when it could still be part of the number before it.
 _NUMBER_GOES_ON = re.compile(r"[0-9.eE+-]*\Z")
 
@@ -305,6 +308,8 @@ class Text:
         return self._decoded(lambda: self._decoder.raw_decode(self.buffer, self.at))
 
     def _decoded(self, decode: Callable[[], tuple[Any, int]]) -> Any:
+        if len(self.buffer) - self.at < _READ_AHEAD:
+            self._more()
         want = self._want
         try:
             while True:

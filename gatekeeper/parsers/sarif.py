@@ -258,9 +258,11 @@ class _Reader:
         path = self.paths.get(uri)
         if path is None:
             path = self.paths[uri] = uri_to_path(uri) if uri else ""
-        hashes = result.get("partialFingerprints")
-        line_hash = hashes.get("primaryLocationLineHash") if isinstance(hashes, dict) else None
-        material = snippet or (line_hash if isinstance(line_hash, str) else "") or text
+        material = snippet
+        if not material:
+            hashes = result.get("partialFingerprints")
+            line_hash = hashes.get("primaryLocationLineHash") if isinstance(hashes, dict) else None
+            material = (line_hash if isinstance(line_hash, str) else "") or text
         return Finding(
             tool=tool.name,
             rule=self.shared.setdefault(rule_id, rule_id),

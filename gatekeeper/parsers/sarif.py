@@ -1,14 +1,15 @@
 """SARIF 2.1.0, from any tool (CodeQL, semgrep, bandit, trivy, grype, gitleaks, ESLint, …).
 
 Streamed, because a run's results are most of a SARIF file.  A result needs its run's rules (in
-`tool.driver.rules` and `tool.extensions[].rules`), so the usual layout -- one run, its `tool` before
-its `results` -- is read in one pass (`_OnePass`).  Anything else is read as before, in two passes:
-pass one reads `runs.item.tool`, pass two `runs.item.results.item`, since writers may put `tool` after
-`results`.  A streamed result does not say which run it belongs to, so a file with more than one run is
-read one whole run at a time instead.  That count relies on every run naming its tool, as the spec
-requires: runs with no tool at all are rejected, but a tool-less run beside one with a tool would pass
-for part of that one.  Both ways give the same findings, notes and errors (an error met in one pass is
-reported by the two passes, which may meet another one first).
+`tool.driver.rules` and `tool.extensions[].rules`), so the usual layout -- each run's `tool` before its
+`results`, however many runs (merged logs have several) -- is read in one pass (`_OnePass`).  Anything
+else is read as before, in two passes: pass one reads `runs.item.tool`, pass two
+`runs.item.results.item`, since writers may put `tool` after `results`.  A streamed result does not say
+which run it belongs to, so there a file with more than one run is read one whole run at a time.  That
+count relies on every run naming its tool, as the spec requires: runs with no tool at all are rejected,
+but a tool-less run beside one with a tool would pass for part of that one.  Both ways give the same
+findings, notes and errors (an error met in one pass is reported by the two passes, which may meet
+another one first).
 
 Severity, as DESIGN.md says, and where the spec or the tools leave room:
 
@@ -310,11 +311,20 @@ class _Artifacts:
     load: Iterable[object]
     uris: list[str] | None = None
 
+    @classmethod
+    def listed(cls, items: Iterable[object]) -> _Artifacts:
+        """Artifacts already decoded: their URIs kept, the rest dropped."""
+        return cls(load=(), uris=_uris(items))
+
     def uri(self, index: object) -> str:
         if self.uris is None:
-            self.uris = [as_str(as_dict(as_dict(item).get("location")).get("uri")) for item in self.load]
+            self.uris = _uris(self.load)
         position = as_index(index)
         return self.uris[position] if position is not None and position < len(self.uris) else ""
+
+
+def _uris(artifacts: Iterable[object]) -> list[str]:
+    return [as_str(as_dict(as_dict(item).get("location")).get("uri")) for item in artifacts]
 
 
 def parse(path: Path) -> Evidence:
@@ -328,25 +338,36 @@ def parse(path: Path) -> Evidence:
         return evidence if evidence is not None else _two_passes(path)
 
 
+class _TwoPassesNeeded(Exception):
+    """A result needs what the one pass cannot give in order (its run's artifacts, after the results)."""
+
+
+def _artifacts_not_read_yet() -> Iterator[object]:
+    raise _TwoPassesNeeded
+    yield  # a generator: raised only if a result asks
+
+
 @dataclass(slots=True)
 class _OnePass:
-    """One pass over a file with one run whose `tool` comes before its `results`.
+    """One pass over a file whose runs each give their `tool` before their `results`.
 
     The document is walked as text (`_json.Text`) and each result decoded alone by json's C decoder,
-    turned into a finding and dropped, so memory holds one result; the run's other members are decoded
-    and dropped as they come.  Whatever else this meets (no run, several runs, `results` before `tool`,
-    a key given twice, any error) ends it with None or an InputError, and the two passes read the file.
+    turned into a finding and dropped, so memory holds one result; a run's other members are decoded
+    and dropped as they come, but for its `artifacts`, kept as URIs in case a result names its file by
+    index alone.  Whatever else this meets (no run, `results` before `tool`, a key given twice, a result
+    naming an artifact its run lists only later, any error) ends it with None or an InputError, and the
+    two passes read the file.
     """
 
     path: Path
     findings: list[Finding] = field(default_factory=list)
     reader: _Reader = field(init=False)
-    artifacts: _Artifacts = field(init=False)
+    #: `runs[0]`'s artifacts when they come after its results: streamed then, as the two passes do.
+    streamed: _Artifacts = field(init=False)
 
     def __post_init__(self) -> None:
         self.reader = _Reader(self.path)
-        # Read only if a result names its file by index alone, as the two passes do.
-        self.artifacts = _Artifacts(stream(self.path, "runs.item.artifacts.item"))
+        self.streamed = _Artifacts(stream(self.path, "runs.item.artifacts.item"))
 
     def read(self) -> Evidence | None:
         with open(self.path, "rb") as raw:
@@ -362,36 +383,44 @@ class _OnePass:
                 if runs or text.next_char() != "[":
                     return None
                 text.skip("[")
-                for _ in text.elements():
+                for run, _ in enumerate(text.elements()):
                     runs += 1
-                    if runs > 1 or not self._run(text):
+                    try:
+                        if not self._run(text, run):
+                            return None
+                    except _TwoPassesNeeded:
                         return None
                 if not runs:
                     return None
             if not runs or text.next_char():
                 return None
+        if runs > 1 and self.streamed.uris is not None:
+            return None  # the stream holds every run's artifacts: right for one run only
         return Evidence(findings=tuple(self.findings), notes=self.reader.notes())
 
-    def _run(self, text: _json.Text) -> bool:
-        """Read `runs[0]` at the cursor; False if it is not laid out for one pass."""
+    def _run(self, text: _json.Text, run: int) -> bool:
+        """Read `runs[run]` at the cursor; False if it is not laid out for one pass."""
         if text.next_char() != "{":
             return False
         text.skip("{")
         tool: _Tool | None = None
+        artifacts = self.streamed if run == 0 else _Artifacts(_artifacts_not_read_yet())
         seen: set[str] = set()
         for name in text.member_names():
-            if name in seen and name in ("tool", "results"):
+            if name in seen and name in ("tool", "results", "artifacts"):
                 return False
             seen.add(name)
             if name == "tool":
-                tool = _Tool.of(text.value(), "runs[0]", self.path)
+                tool = _Tool.of(text.value(), f"runs[{run}]", self.path)
+            elif name == "artifacts" and "results" not in seen:
+                artifacts = _Artifacts.listed(as_list(text.value()))
             elif name == "results" and text.next_char() == "[":
                 if tool is None:
                     return False  # results first: they would have to wait for the tool
                 text.skip("[")
-                finding, artifacts, findings = self.reader.finding, self.artifacts, self.findings
+                finding, findings = self.reader.finding, self.findings
                 for index, _ in enumerate(text.elements()):
-                    result = finding(text.value(), tool, artifacts, 0, index)
+                    result = finding(text.value(), tool, artifacts, run, index)
                     if result is not None:
                         findings.append(result)
             else:
@@ -429,7 +458,7 @@ def _runs_one_by_one(path: Path, reader: _Reader) -> Iterator[Finding]:
         if not isinstance(run, dict):
             raise not_a(path, TITLE, f"{where} is not an object")
         tool = _Tool.of(run.get("tool"), where, path)
-        artifacts = _Artifacts(as_list(run.get("artifacts")))
+        artifacts = _Artifacts.listed(as_list(run.get("artifacts")))
         for index, raw in enumerate(as_list(run.get("results"))):
             finding = reader.finding(raw, tool, artifacts, run_index, index)
             if finding is not None:

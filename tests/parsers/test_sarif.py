@@ -481,8 +481,8 @@ def test_one_pass_reads_every_sarif_file_as_the_two_passes_do(path: Path) -> Non
     two = sarif._two_passes(path)
     one = _one_pass_or_none(path)
     runs = json.loads(path.read_bytes().decode("utf-8-sig")).get("runs") or []
-    if len(runs) == 1 and "tool" in runs[0] and list(runs[0]).index("tool") < list(runs[0]).index("results"):
-        assert one is not None, f"{path}: one run with its tool first, yet read in two passes"
+    if runs and all("tool" in run and list(run).index("tool") < list(run).index("results") for run in runs):
+        assert one is not None, f"{path}: every run with its tool first, yet read in two passes"
     assert one is None or one == two
 
 
@@ -507,5 +507,35 @@ def test_every_layout_reads_the_same_in_one_pass_or_falls_back(tmp_path: Path, l
     path.write_text(LAYOUTS[layout].replace("TOOL", tool).replace("RESULTS", results), encoding="utf-8")
     one = _one_pass_or_none(path)
     assert one is None or one == sarif._two_passes(path)
-    assert (one is not None) == (layout in ("tool first", "results not a list", "no results"))
+    assert (one is not None) == (layout in ("tool first", "two runs", "results not a list", "no results"))
     assert sarif.parse(path) == sarif._two_passes(path)
+
+
+@pytest.mark.parametrize("artifacts_first", [True, False], ids=["artifacts first", "artifacts last"])
+@pytest.mark.parametrize("runs", [1, 3], ids=["one run", "merged runs"])
+def test_artifact_indexes_resolve_in_their_own_run_in_one_pass_or_two(
+    tmp_path: Path, runs: int, artifacts_first: bool
+) -> None:
+    """A result naming its file by index alone reads its own run's artifacts: in one pass when they came
+    first (or there is one run, whose artifacts are streamed), else the two passes read the file."""
+
+    def a_run(number: int) -> dict[str, Any]:
+        tool = {"driver": {"name": f"T{number}", "rules": [{"id": "Q"}]}}
+        artifacts = [{"location": {"uri": f"run{number}/zero.py"}}, {"location": {"uri": f"run{number}/one.py"}}]
+        located = {
+            "ruleId": "Q",
+            "message": {"text": f"m{number}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"index": 1}}}],
+        }
+        if artifacts_first:
+            return {"tool": tool, "artifacts": artifacts, "results": [located]}
+        return {"tool": tool, "results": [located], "artifacts": artifacts}
+
+    path = tmp_path / "merged.sarif"
+    path.write_text(json.dumps({"version": "2.1.0", "runs": [a_run(n) for n in range(runs)]}), encoding="utf-8")
+    one = _one_pass_or_none(path)
+    assert (one is not None) == (artifacts_first or runs == 1)
+    evidence = sarif.parse(path)
+    assert evidence == sarif._two_passes(path)
+    assert evidence.findings is not None
+    assert [(f.tool, f.path) for f in evidence.findings] == [(f"T{n}", f"run{n}/one.py") for n in range(runs)]

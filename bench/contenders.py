@@ -168,6 +168,13 @@ def json_load_sarif(path: Path, _: str) -> Counts:
     return dict(counts)
 
 
+def json_load_bandit(path: Path, _: str) -> Counts:
+    """`json.load` of a bandit report, then its results counted."""
+    with open(path, encoding="utf-8") as stream:
+        document = json.load(stream)
+    return {"findings.total": len(document["results"])}
+
+
 # ----------------------------------------------------------------------------------------- bare loops
 def pyexpat_count(path: Path, tag: str) -> Counts:
     """The floor for XML: expat with one Python start handler that counts `tag`, fed 1 MiB chunks."""
@@ -249,6 +256,7 @@ CONTENDERS: dict[str, Callable[[Path, str], Counts]] = {
     "diff-cover-lcov": diff_cover_lcov,
     "json.load-coverage": json_load_coverage,
     "json.load-sarif": json_load_sarif,
+    "json.load-bandit": json_load_bandit,
     "pyexpat-count": pyexpat_count,
     "line-loop-lcov": line_loop_lcov,
 }

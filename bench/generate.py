@@ -751,6 +751,60 @@ def write_sarif(path: Path, results: int, rng: random.Random) -> Expected:
     return expected
 
 
+# ------------------------------------------------------------------------------------------- bandit
+#: (test_id, test_name, severity, CWE, issue_text) as bandit 1.8 writes them.
+_BANDIT_TESTS = (
+    ("B105", "hardcoded_password_string", "LOW", 259, "Possible hardcoded password: '{word}'"),
+    ("B108", "hardcoded_tmp_directory", "MEDIUM", 377, "Probable insecure usage of temp file/directory."),
+    ("B301", "blacklist", "MEDIUM", 502, "Pickle and modules that wrap it can be unsafe when used to deserialize."),
+    ("B311", "blacklist", "LOW", 330, "Standard pseudo-random generators are not suitable for security purposes."),
+    ("B324", "hashlib", "HIGH", 327, "Use of weak MD5 hash for security. Consider usedforsecurity=False"),
+    ("B602", "subprocess_popen_with_shell_equals_true", "HIGH", 78, "subprocess call with shell=True identified."),
+    ("B608", "hardcoded_sql_expressions", "MEDIUM", 89, "Possible SQL injection vector through string query."),
+)
+
+
+def write_bandit(path: Path, results: int, rng: random.Random) -> Expected:
+    """bandit 1.8 JSON: many small results (~700 bytes each), per-file metrics, as `bandit -f json` writes."""
+    expected = Expected()
+    files = ["src/" + "/".join(_module_path(rng, rng.randrange(1, 4))) + ".py" for _ in range(3000)]
+    metrics = {
+        name: {"CONFIDENCE.HIGH": 0, "SEVERITY.LOW": 0, "loc": rng.randrange(20, 900), "nosec": 0, "skipped_tests": 0}
+        for name in files
+    }
+    with open(path, "w", encoding="utf-8", newline="\n") as stream:
+        out = Writer(stream)
+        out.write('{\n  "errors": [],\n  "generated_at": "2026-11-25T12:00:00Z",\n  "metrics": ')
+        out.write(json.dumps(metrics, indent=2) + ',\n  "results": [')
+        for index in range(results):
+            test_id, test_name, severity, cwe, text = rng.choice(_BANDIT_TESTS)
+            line = rng.randrange(2, 3000)
+            code = "".join(
+                f"{n} {' ' * rng.randrange(0, 12)}{rng.choice(WORDS)} = {rng.choice(VERBS)}({rng.choice(WORDS)})\n"
+                for n in range(line - 1, line + 2)
+            )
+            result = {
+                "code": code,
+                "col_offset": rng.randrange(0, 40),
+                "end_col_offset": rng.randrange(40, 90),
+                "filename": rng.choice(files),
+                "issue_confidence": rng.choice(("HIGH", "MEDIUM", "LOW")),
+                "issue_cwe": {"id": cwe, "link": f"https://cwe.mitre.org/data/definitions/{cwe}.html"},
+                "issue_severity": severity,
+                "issue_text": text.format(word=rng.choice(WORDS)),
+                "line_number": line,
+                "line_range": [line],
+                "more_info": f"https://bandit.readthedocs.io/en/1.8.3/plugins/{test_id.lower()}_{test_name}.html",
+                "test_id": test_id,
+                "test_name": test_name,
+            }
+            out.write(("" if index == 0 else ",") + "\n    " + json.dumps(result))
+            expected.add("findings.total")
+        out.write("\n  ]\n}\n")
+        out.flush()
+    return expected
+
+
 # ------------------------------------------------------------------------------------------- driver
 @dataclass(frozen=True, slots=True)
 class Report:
@@ -790,6 +844,7 @@ REPORTS = (
         lambda p, s, r: write_coverage_json(p, max(1, round(5_400 * s)), r),
     ),
     Report("sarif", "results.sarif", "sarif", lambda p, s, r: write_sarif(p, round(100_000 * s), r)),
+    Report("bandit", "bandit.json", "bandit", lambda p, s, r: write_bandit(p, round(100_000 * s), r)),
 )
 
 

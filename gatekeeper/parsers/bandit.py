@@ -17,14 +17,13 @@ from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Finding
 from gatekeeper.parsers._security import (
     BANDIT_SEVERITIES,
-    Fingerprints,
+    ReportFindings,
     as_index,
     expect_root,
     normalise_path,
     not_a,
     require_array,
     shape,
-    short_message,
     stream,
 )
 
@@ -38,9 +37,9 @@ _NUMBERED_LINE = re.compile(r"^(\d{1,9}) ?(.*)$")
 def parse(path: Path) -> Evidence:
     """One finding per bandit result; `results: []` is zero findings."""
     expect_root(path, TITLE, "object")
-    fingerprints = Fingerprints()
+    report = ReportFindings()
     results = enumerate(stream(path, "results.item"))
-    findings = [_finding(path, index, raw, fingerprints) for index, raw in results]
+    findings = [_finding(path, index, raw, report) for index, raw in results]
     if not findings:
         found = shape(path)
         require_array(path, TITLE, found, "results")
@@ -49,7 +48,7 @@ def parse(path: Path) -> Evidence:
     return Evidence(findings=tuple(findings))
 
 
-def _finding(path: Path, index: int, raw: object, fingerprints: Fingerprints) -> Finding:
+def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Finding:
     if not isinstance(raw, dict) or not isinstance(raw.get("test_id"), str):
         hint = " (a semgrep result?)" if isinstance(raw, dict) and "check_id" in raw else ""
         raise not_a(path, TITLE, f"results[{index}] has no test_id{hint}")
@@ -63,15 +62,15 @@ def _finding(path: Path, index: int, raw: object, fingerprints: Fingerprints) ->
     line = as_index(result.get("line_number"))
     message = str(result.get("issue_text", ""))
     material = _flagged_line(result, line) or message
-    return Finding(
+    return report.finding(
         tool=TOOL,
         rule=rule,
         severity=BANDIT_SEVERITIES[word],
         tool_severity=word,
         path=file,
         line=line,
-        message=short_message(message),
-        fingerprint=fingerprints(TOOL, rule, file, material),
+        message=message,
+        material=material,
     )
 
 

@@ -26,7 +26,7 @@ from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Finding
 from gatekeeper.parsers._security import (
     SEVERITY_WORDS,
-    Fingerprints,
+    ReportFindings,
     as_dict,
     as_index,
     as_str,
@@ -36,7 +36,6 @@ from gatekeeper.parsers._security import (
     not_a,
     require_array,
     shape,
-    short_message,
     stream,
 )
 
@@ -50,9 +49,9 @@ def parse(path: Path) -> Evidence:
     scan = _first(stream(path, "scan"))
     tool = _name(scan.get("scanner")) or _name(scan.get("analyzer"))
     secrets = scan.get("type") == "secret_detection"
-    fingerprints = Fingerprints()
+    report = ReportFindings()
     findings = [
-        _finding(path, index, raw, tool, secrets, fingerprints)
+        _finding(path, index, raw, tool, secrets, report)
         for index, raw in enumerate(stream(path, "vulnerabilities.item"))
     ]
     if not findings:
@@ -62,7 +61,7 @@ def parse(path: Path) -> Evidence:
     return Evidence(findings=tuple(findings), notes=notes)
 
 
-def _finding(path: Path, index: int, raw: object, tool: str, secrets: bool, fingerprints: Fingerprints) -> Finding:
+def _finding(path: Path, index: int, raw: object, tool: str, secrets: bool, report: ReportFindings) -> Finding:
     if not isinstance(raw, dict) or not ("identifiers" in raw or "location" in raw):
         raise not_a(path, TITLE, f"vulnerabilities[{index}] has neither identifiers nor location")
     vulnerability: dict[str, Any] = raw
@@ -81,15 +80,15 @@ def _finding(path: Path, index: int, raw: object, tool: str, secrets: bool, fing
         material = digest(extract) if secret else extract
     else:
         material = _text(vulnerability, "description", "name", "message")
-    return Finding(
+    return report.finding(
         tool=tool,
         rule=rule,
         severity=SEVERITY_WORDS[word.lower()],
         tool_severity=word,
         path=file,
         line=line,
-        message=short_message(message),
-        fingerprint=fingerprints(tool, rule, file, material),
+        message=message,
+        material=material,
     )
 
 

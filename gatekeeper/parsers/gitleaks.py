@@ -14,13 +14,12 @@ from typing import Any
 
 from gatekeeper.model import Evidence, Finding, Severity
 from gatekeeper.parsers._security import (
-    Fingerprints,
+    ReportFindings,
     as_index,
     digest,
     expect_root,
     normalise_path,
     not_a,
-    short_message,
     stream,
 )
 
@@ -33,12 +32,12 @@ _REDACTED = frozenset({"", "REDACTED"})
 def parse(path: Path) -> Evidence:
     """One finding per leak; `null` and `[]` are zero findings."""
     expect_root(path, TITLE, "array", "null")
-    fingerprints = Fingerprints()
-    findings = [_finding(path, index, raw, fingerprints) for index, raw in enumerate(stream(path, "item"))]
+    report = ReportFindings()
+    findings = [_finding(path, index, raw, report) for index, raw in enumerate(stream(path, "item"))]
     return Evidence(findings=tuple(findings))
 
 
-def _finding(path: Path, index: int, raw: object, fingerprints: Fingerprints) -> Finding:
+def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Finding:
     if not isinstance(raw, dict) or not _str(raw, "RuleID", "rule"):
         raise not_a(path, TITLE, f"entry [{index}] has no RuleID (v8) or rule (v7)")
     leak: dict[str, Any] = raw
@@ -50,15 +49,15 @@ def _finding(path: Path, index: int, raw: object, fingerprints: Fingerprints) ->
     message = f"{description} secret in commit {commit[:12]}" if commit else f"{description} secret"
     secret = _str(leak, "Secret", "offender", "Match")
     material = description if secret in _REDACTED else digest(secret)
-    return Finding(
+    return report.finding(
         tool=TOOL,
         rule=rule,
         severity=SEVERITY,
         tool_severity="",
         path=file,
         line=line,
-        message=short_message(message),
-        fingerprint=fingerprints(TOOL, rule, file, material),
+        message=message,
+        material=material,
     )
 
 

@@ -57,7 +57,7 @@ from gatekeeper.parsers import _json
 from gatekeeper.parsers._security import (
     REQUIRES_LOGIN,
     SARIF_LEVELS,
-    Fingerprints,
+    ReportFindings,
     as_dict,
     as_index,
     as_list,
@@ -67,7 +67,6 @@ from gatekeeper.parsers._security import (
     require_array,
     severity_from_security_severity,
     shape,
-    short_message,
     stream,
     uri_to_path,
 )
@@ -198,18 +197,15 @@ class _Tool:
 
 @dataclass(slots=True)
 class _Reader:
-    """Per-file state: unique fingerprints and the tally of results that are not findings."""
+    """Per-file state: the findings made (`ReportFindings`) and the tally of results that are not findings."""
 
     path: Path
-    fingerprints: Fingerprints = field(default_factory=Fingerprints)
+    report: ReportFindings = field(default_factory=ReportFindings)
     not_problems: int = 0
     suppressed: int = 0
     absent: int = 0
     #: `uri_to_path` of each URI met: results of one report name the same files over and over.
     paths: dict[str, str] = field(default_factory=dict)
-    #: One string object for each rule id and tool severity met: every finding keeps them, and each
-    #: decoded result brings its own copy.
-    shared: dict[str, str] = field(default_factory=dict)
 
     def notes(self) -> tuple[str, ...]:
         notes = []
@@ -264,15 +260,15 @@ class _Reader:
             hashes = result.get("partialFingerprints")
             line_hash = hashes.get("primaryLocationLineHash") if isinstance(hashes, dict) else None
             material = (line_hash if isinstance(line_hash, str) else "") or text
-        return Finding(
+        return self.report.finding(
             tool=tool.name,
-            rule=self.shared.setdefault(rule_id, rule_id),
+            rule=rule_id,
             severity=severity,
-            tool_severity=self.shared.setdefault(tool_severity, tool_severity),
+            tool_severity=tool_severity,
             path=path,
             line=line,
-            message=short_message(text),
-            fingerprint=self.fingerprints(tool.name, rule_id, path, material),
+            message=text,
+            material=material,
         )
 
     def _severity(self, result: dict[str, Any], rule: _Rule | None, run: int, index: int) -> tuple[Severity, str]:

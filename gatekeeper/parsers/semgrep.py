@@ -20,7 +20,7 @@ from gatekeeper.model import Evidence, Finding
 from gatekeeper.parsers._security import (
     REQUIRES_LOGIN,
     SEMGREP_SEVERITIES,
-    Fingerprints,
+    ReportFindings,
     as_dict,
     as_index,
     expect_root,
@@ -28,7 +28,6 @@ from gatekeeper.parsers._security import (
     not_a,
     require_array,
     shape,
-    short_message,
     stream,
 )
 
@@ -41,11 +40,11 @@ _FOREIGN_KEYS = {"generated_at": "bandit", "metrics": "bandit", "runs": "SARIF"}
 def parse(path: Path) -> Evidence:
     """One finding per semgrep result; `results: []` is zero findings."""
     expect_root(path, TITLE, "object")
-    fingerprints = Fingerprints()
+    report = ReportFindings()
     findings: list[Finding] = []
     ignored = 0
     for index, raw in enumerate(stream(path, "results.item")):
-        finding = _finding(path, index, raw, fingerprints)
+        finding = _finding(path, index, raw, report)
         if finding is None:
             ignored += 1
         else:
@@ -60,7 +59,7 @@ def parse(path: Path) -> Evidence:
     return Evidence(findings=tuple(findings), notes=notes)
 
 
-def _finding(path: Path, index: int, raw: object, fingerprints: Fingerprints) -> Finding | None:
+def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Finding | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("check_id"), str):
         hint = " (a bandit result?)" if isinstance(raw, dict) and "test_id" in raw else ""
         raise not_a(path, TITLE, f"results[{index}] has no check_id{hint}")
@@ -78,13 +77,13 @@ def _finding(path: Path, index: int, raw: object, fingerprints: Fingerprints) ->
     lines = extra.get("lines")
     matched = isinstance(lines, str) and lines.strip() not in ("", REQUIRES_LOGIN)
     material = lines if matched and isinstance(lines, str) else message
-    return Finding(
+    return report.finding(
         tool=TOOL,
         rule=rule,
         severity=SEMGREP_SEVERITIES[word],
         tool_severity=word,
         path=file,
         line=line,
-        message=short_message(message),
-        fingerprint=fingerprints(TOOL, rule, file, material),
+        message=message,
+        material=material,
     )

@@ -90,6 +90,15 @@ def test_fingerprint_survives_moved_code_but_not_changed_code(tmp_path: Path) ->
     assert a.fingerprint == d.fingerprint, "only the flagged line is material, not its context lines"
 
 
+def test_values_that_recur_are_kept_once_across_findings(tmp_path: Path) -> None:
+    """Each decoded result brings its own copy of the path, rule, severity and message: a report's
+    findings keep one string object of each (the memory of a 100,000-result report, bench/README.md)."""
+    first, second = findings(tmp_path, issue(line=41), issue(line=90))
+    assert first.fingerprint != second.fingerprint
+    for name in ("path", "rule", "tool_severity", "message"):
+        assert getattr(first, name) is getattr(second, name), name
+
+
 def test_fingerprint_without_code_falls_back_to_the_message(tmp_path: Path) -> None:
     without = issue()
     del without["code"]

@@ -157,6 +157,18 @@ def _junit_case(name: str, title: str) -> Case:
     )
 
 
+def _findings_case(name: str, title: str, targets: tuple[Target, ...]) -> Case:
+    """A security report (format and case named alike), read by gatekeeper and by `json.load`."""
+    return Case(
+        name=name,
+        format=name,
+        title=title,
+        key="findings.total",
+        contenders=(*gatekeeper_contenders(name), child("json.load", "reference", f"json.load-{name}")),
+        targets=targets,
+    )
+
+
 CASES = (
     _junit_case("junit", "pytest JUnit, 1,000,000 cases"),
     _junit_case("junit-100k", "pytest JUnit, 100,000 cases"),
@@ -199,24 +211,10 @@ CASES = (
         ),
         targets=_json_targets(),
     ),
-    Case(
-        name="sarif",
-        format="sarif",
-        title="SARIF 2.1.0, 100,000 results",
-        key="findings.total",
-        contenders=(*gatekeeper_contenders("sarif"), child("json.load", "reference", "json.load-sarif")),
-        targets=_json_targets(),
-    ),
+    _findings_case("sarif", "SARIF 2.1.0, 100,000 results", _json_targets()),
     # Not one of the issue's reports: the small-result shape, where Python's work per finding outweighs
     # decoding.  Its time against json.load is shown, not a target; its memory is held to the same bound.
-    Case(
-        name="bandit",
-        format="bandit",
-        title="bandit JSON, 100,000 results",
-        key="findings.total",
-        contenders=(*gatekeeper_contenders("bandit"), child("json.load", "reference", "json.load-bandit")),
-        targets=_json_targets()[1:],
-    ),
+    _findings_case("bandit", "bandit JSON, 100,000 results", _json_targets()[1:]),
 )
 
 

@@ -4,10 +4,13 @@ multi-run files, paths, fingerprints, and the one-line errors for files that are
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatekeeper import metrics
 from gatekeeper.errors import InputError
@@ -539,3 +542,63 @@ def test_artifact_indexes_resolve_in_their_own_run_in_one_pass_or_two(
     assert evidence == sarif._two_passes(path)
     assert evidence.findings is not None
     assert [(f.tool, f.path) for f in evidence.findings] == [(f"T{n}", f"run{n}/one.py") for n in range(runs)]
+
+
+#: A result's first location: by index into its run's artifacts (most often: what one pass must get
+#: right across runs), by URI, or with no artifact at all.
+_location = st.sampled_from(
+    [
+        {"artifactLocation": {"index": 0}},
+        {"artifactLocation": {"index": 1}},
+        {"artifactLocation": {"index": 1, "uri": "both.py"}},
+        {"artifactLocation": {"uri": "file:///abs/c.py"}},
+        {"region": {"startLine": 5}},
+    ]
+)
+_result = st.fixed_dictionaries(
+    {
+        "message": st.builds(lambda text: {"text": text}, st.sampled_from(["m", "n", " "])),
+        "locations": st.builds(lambda location: [{"physicalLocation": location}], _location),
+    },
+    optional={
+        "ruleId": st.sampled_from(["R0", "R1", "X"]),
+        "ruleIndex": st.integers(0, 2),
+        "level": st.sampled_from(["error", "note"]),
+        "kind": st.sampled_from(["pass", "fail", "review"]),
+    },
+)
+
+
+@st.composite
+def _runs(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Runs whose members come in any order: tool, results, artifacts, and another one."""
+    runs = []
+    for number in range(draw(st.integers(1, 3))):
+        members: dict[str, Any] = {
+            "tool": {"driver": {"name": f"T{number}", "rules": [{"id": "R0"}, {"id": "R1"}]}},
+            "results": draw(st.lists(_result, max_size=4)),
+            "artifacts": [{"location": {"uri": f"run{number}/{i}.py"}} for i in range(2)],
+            "columnKind": "utf16CodeUnits",
+        }
+        order = draw(st.permutations(list(members)))
+        runs.append({name: members[name] for name in order if name != "artifacts" or draw(st.booleans())})
+    return runs
+
+
+@settings(max_examples=500, deadline=None)
+@given(runs=_runs())
+def test_any_runs_in_any_order_read_the_same_in_one_pass_or_two(runs: list[dict[str, Any]]) -> None:
+    """One pass reads what the two passes read, or leaves the file to them; `parse` always agrees."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "merged.sarif"
+        path.write_text(json.dumps({"version": "2.1.0", "runs": runs}), encoding="utf-8")
+        two = sarif._two_passes(path)
+        one = _one_pass_or_none(path)
+        assert one is None or one == two
+        if all(list(run).index("tool") < list(run).index("results") for run in runs) and not any(
+            "index" in result["locations"][0]["physicalLocation"].get("artifactLocation", {})
+            for run in runs
+            for result in run["results"]
+        ):
+            assert one is not None, "every run with its tool first and no artifact by index, yet two passes"
+        assert sarif.parse(path) == two

@@ -118,7 +118,7 @@ class ReportFindings:
     baseline, and the first keeps the plain `fingerprint`.  And each tool name, rule id, severity word and
     path is kept as one string object however often it recurs, and so is a message that repeats its
     rule's last one: each decoded result brings its own copies, and a report's findings repeat them
-    (100,000 bandit results: 76 -> 46 MiB).  Messages are compared, not hashed: long ones are mostly
+    (100,000 bandit results: 76 -> 47 MiB).  Messages are compared, not hashed: long ones are mostly
     one result's own words, and hashing each would cost more than it saves.
     """
 

@@ -36,3 +36,83 @@ json_values: st.SearchStrategy[Any] = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
+
+
+# -- verdicts from schemas/verdict.schema.json ----------------------------------------------------------
+
+#: How far back a drawn `created_at` goes: well inside the window the server accepts around its clock.
+RECENT_DAYS = 300
+
+
+@st.composite
+def recent_times(draw: st.DrawFn) -> str:
+    """An RFC 3339 time within the last RECENT_DAYS days, as a client may write it (Z or an offset,
+    with or without fractions), so the server's `created_at` window never refuses it."""
+    from datetime import datetime, timedelta, timezone
+
+    back = timedelta(seconds=draw(st.integers(60, RECENT_DAYS * 86400)), microseconds=draw(st.integers(0, 999_999)))
+    offset = timedelta(minutes=draw(st.sampled_from([0, 0, 60, -300, 330, 840, -720])))
+    at = (datetime.now(timezone.utc) - back).astimezone(timezone(offset))
+    text = at.strftime("%Y-%m-%dT%H:%M:%S") + draw(st.sampled_from(["", f".{at.microsecond:06d}", ".5"]))
+    return text + ("Z" if not offset else at.strftime("%z")[:3] + ":" + at.strftime("%z")[3:])
+
+
+def _schema_strategy(schema: Any, root: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values of one (sub)schema.  Objects, arrays, `$ref`, `oneOf`, `const` and `enum` are built here,
+    scalars by hypothesis-jsonschema: its object strategy relies on Hypothesis internals that newer
+    Hypothesis releases changed (`many.more()`), and it does not follow 2020-12's `$defs`."""
+    from hypothesis_jsonschema import from_schema
+
+    if "$ref" in schema:
+        _, _, name = schema["$ref"].rpartition("/")
+        return _schema_strategy(root["$defs"][name], root)
+    if "oneOf" in schema or "anyOf" in schema:
+        return st.one_of([_schema_strategy(branch, root) for branch in schema.get("oneOf") or schema["anyOf"]])
+    if "const" in schema:
+        return st.just(schema["const"])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    scalar = {key: value for key, value in schema.items() if key != "description"} | {
+        "type": [kind for kind in types if kind not in ("object", "array")]
+    }
+    options = [from_schema(scalar)] if scalar["type"] else []
+    if "array" in types:
+        options.append(st.lists(_schema_strategy(schema.get("items", {}), root), max_size=3))
+    if "object" in types or (not types and "properties" in schema):
+        options.append(_object_strategy(schema, root))
+    if not options:  # no type at all: any JSON value
+        return json_values
+    return st.one_of(options)
+
+
+def _object_strategy(schema: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Every required member; each optional one present or absent; members the schema leaves open
+    (`additionalProperties`, absent = anything) drawn too."""
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    fixed = st.fixed_dictionaries(
+        {name: _schema_strategy(sub, root) for name, sub in properties.items() if name in required},
+        optional={name: _schema_strategy(sub, root) for name, sub in properties.items() if name not in required},
+    )
+    extra_values = schema.get("additionalProperties", {})
+    if extra_values is False:
+        return fixed
+    pattern = schema.get("propertyNames", {}).get("pattern")
+    names = st.from_regex(pattern, fullmatch=True) if pattern else st.text(max_size=10)
+    values = json_values if extra_values in ({}, True) else _schema_strategy(extra_values, root)
+    extras = st.dictionaries(names.filter(lambda name: name not in properties), values, max_size=3)
+    return st.tuples(fixed, extras).map(lambda parts: {**parts[1], **parts[0]})
+
+
+def schema_verdicts() -> st.SearchStrategy[dict[str, Any]]:
+    """Any verdict schemas/verdict.schema.json allows: optional members absent or present, nullable ones
+    null or not, open objects with extra members; `created_at` a recent time (see `recent_times`)."""
+    import json
+    from pathlib import Path
+
+    schema = json.loads((Path(__file__).parents[1] / "schemas" / "verdict.schema.json").read_text(encoding="utf-8"))
+    return st.tuples(_schema_strategy(schema, schema), recent_times()).map(
+        lambda drawn: drawn[0] | {"created_at": drawn[1]}
+    )

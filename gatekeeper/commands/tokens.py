@@ -34,7 +34,7 @@ def create(database_url: str, scope: str, projects: tuple[str, ...], expires: st
 
 
 def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatus:
-    """Every token with its scope, projects and state; never a secret."""
+    """Every token with its scope, projects and state (live, expired or revoked); never a secret."""
     from gatekeeper.server import auth
     from gatekeeper.server.db import open_database
 
@@ -43,14 +43,18 @@ def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatu
         found = auth.list_tokens(engine)
     finally:
         engine.dispose()
+    now = auth.now_text()  # one instant for every row
     if output_format == "json":
-        rows = [{**asdict(token), "scope": token.scope.value, "projects": list(token.projects)} for token in found]
+        rows = [
+            {**asdict(token), "scope": token.scope.value, "projects": list(token.projects), "state": token.state(now).value}
+            for token in found
+        ]
         out.write(json.dumps(rows, indent=2) + "\n")
         return ExitStatus.PASS
     out.write(f"{'ID':<14}{'SCOPE':<8}{'STATE':<9}{'EXPIRES':<29}PROJECTS\n")
     for token in found:
-        state = "revoked" if token.revoked_at else "live"
         projects = ",".join(token.projects) or "*"
+        state = token.state(now).value
         out.write(f"{token.id:<14}{token.scope.value:<8}{state:<9}{token.expires_at or '-':<29}{projects}\n")
     return ExitStatus.PASS
 

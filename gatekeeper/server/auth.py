@@ -35,6 +35,12 @@ class Scope(str, enum.Enum):
     ADMIN = "admin"
 
 
+class TokenState(str, enum.Enum):
+    LIVE = "live"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Token:
     """A token as stored: never its secret."""
@@ -49,6 +55,14 @@ class Token:
     def allows(self, scope: Scope) -> bool:
         return self.scope is Scope.ADMIN or self.scope is scope
 
+    def state(self, now: str | None = None) -> TokenState:
+        """Revoked wins over expired: a revocation is an act, an expiry only a date."""
+        if self.revoked_at is not None:
+            return TokenState.REVOKED
+        if self.expires_at is not None and self.expires_at <= (now or now_text()):
+            return TokenState.EXPIRED
+        return TokenState.LIVE
+
     def allows_project(self, project: str | None) -> bool:
         """Admin tokens and tokens created without patterns may write any project; a project-less
         verdict matches only a pattern that matches the empty string (`*`)."""
@@ -57,7 +71,8 @@ class Token:
         return any(fnmatch.fnmatchcase(project or "", pattern) for pattern in self.projects)
 
 
-def _now() -> str:
+def now_text() -> str:
+    """Now, as stored text: compared as text with `expires_at`."""
     return _utc_text(datetime.now(timezone.utc))
 
 
@@ -75,7 +90,7 @@ def create(
         id=token_id,
         scope=scope,
         projects=tuple(projects),
-        created_at=_now(),
+        created_at=now_text(),
         expires_at=None if expires_at is None else _utc_text(expires_at, naive_is_utc=True),
         revoked_at=None,
     )
@@ -113,7 +128,7 @@ def revoke(engine: Engine, token_id: str) -> bool:
     """Revoke a token by id; False when there is no such token that is still live."""
     with engine.begin() as connection:
         result = connection.execute(
-            update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=_now())
+            update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=now_text())
         )
     return result.rowcount == 1
 
@@ -135,9 +150,7 @@ def verify(engine: Engine, presented: str) -> Token | None:
     if not hmac.compare_digest(_digest(secret), row.secret_sha256):
         return None
     token = _token(row)
-    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= _now()):
-        return None
-    return token
+    return token if token.state() is TokenState.LIVE else None
 
 
 class TokenCache:
@@ -162,7 +175,7 @@ class TokenCache:
         if entry is None:
             return None
         until, token = entry
-        if until <= time.monotonic() or (token.expires_at is not None and token.expires_at <= _now()):
+        if until <= time.monotonic() or token.state() is not TokenState.LIVE:
             self._entries.pop(key, None)
             return None
         return token

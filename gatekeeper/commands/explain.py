@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from gatekeeper.engine import LABELS, Baseline, GateResult, GateStatus, evaluate_gate, format_number, format_threshold
 from gatekeeper.errors import GatekeeperError, InputError
+from gatekeeper.outputs.escape import md_code, md_text, terminal
 from gatekeeper.policy import Condition, Gate, GateSeverity, Policy, load_policy
 from gatekeeper.status import ExitStatus
 
@@ -746,7 +747,8 @@ def render_text(explanation: Explanation) -> str:
         lines += ["  the highest level of the model is achieved"]
     if explanation.conditions_from == "verdict" and explanation.gates:
         lines += ["", f"({_FROM_VERDICT})"]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    # Each line is made terminal-safe whole: names and messages from reports cannot break or colour it.
+    return "\n".join(terminal(line) for line in lines).rstrip("\n") + "\n"
 
 
 def _gate_text(gate: GateExplanation, indent: str) -> list[str]:
@@ -757,32 +759,27 @@ def _gate_text(gate: GateExplanation, indent: str) -> list[str]:
 
 
 def render_markdown(explanation: Explanation) -> str:
-    lines = [f"## {_md(_title(explanation))}", ""]
+    lines = [f"## {md_text(_title(explanation))}", ""]
     if explanation.status == "error":
         lines += ["The gate could not decide: fix the input named above and run `check` again.", ""]
     for gate in explanation.gates:
         lines += _gate_markdown(gate)
     if explanation.expired_waivers:
         lines += ["", "### Expired waivers (no longer applied)", ""]
-        lines += [f"- {_md(waiver)}" for waiver in explanation.expired_waivers]
+        lines += [f"- {md_text(waiver)}" for waiver in explanation.expired_waivers]
     lines += ["", "### Maturity", ""]
-    lines += [f"- {_md(line)}" for line in _maturity_lines(explanation)]
+    lines += [f"- {md_text(line)}" for line in _maturity_lines(explanation)]
     if explanation.next_level is not None:
         lines += ["", f"### To reach level {explanation.next_level}", ""]
         for gate in explanation.next_level_gates:
             lines += _gate_markdown(gate)
     if explanation.conditions_from == "verdict" and explanation.gates:
-        lines += ["", f"_{_md(_FROM_VERDICT)}_"]
+        lines += ["", f"_{md_text(_FROM_VERDICT)}_"]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _gate_markdown(gate: GateExplanation) -> list[str]:
     severity = "" if gate.severity is GateSeverity.BLOCK else " (warning gate)"
-    lines = [f"- **{gate.status.value.upper()}** `{gate.id}`{severity}: {_md(gate.why)}"]
-    lines += [f"  - {gate.label}: {_md(advice)}" for advice in gate.advice]
+    lines = [f"- **{gate.status.value.upper()}** {md_code(gate.id)}{severity}: {md_text(gate.why)}"]
+    lines += [f"  - {gate.label}: {md_text(advice)}" for advice in gate.advice]
     return lines
-
-
-def _md(text: str) -> str:
-    """Markdown-inert text: names such as `test_load_config` must not turn into emphasis."""
-    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", " ".join(text.split()))

@@ -4,7 +4,8 @@ the trend charts the server's pages draw, for teams that run no server (or want 
 HTML is one self-contained file (inline SVG and CSS, nothing fetched).  Markdown cannot hold SVG
 inline where it is usually read (GitHub and GitLab strip it), so with `-o FILE` each chart is written
 next to FILE as `FILE-STEM.CHART.svg` and shown as an image; on standard output the figures appear as
-tables only.  Both always carry the figures as tables.
+tables only.  Both always carry the figures as tables.  What verdicts say (branch, pipeline, ids) is
+embedded through gatekeeper.outputs.escape, as in every other output.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from html import escape
 from pathlib import Path
 from typing import TextIO
 
 from gatekeeper import charts
 from gatekeeper.errors import InputError, UsageError
+from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 
@@ -26,7 +27,6 @@ from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_s
 MAX_VERDICTS = 1000
 _AGE = re.compile(r"^(\d{1,5})([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,12 +179,12 @@ def render_html(report: Report) -> str:
         "<!doctype html>",
         '<html lang="en">',
         '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
+        f"<title>{html_text(title)}</title>",
         f"<style>{_CSS}</style></head>",
         "<body><main>",
-        f"<h1>{escape(title)}</h1>",
-        f"<p>{_period(report)} from {escape(report.source)}. Latest verdict: "
-        f'<span class="status">{escape(latest.status.upper())}</span> at {escape(_time(latest.created_at))} UTC'
+        f"<h1>{html_text(title)}</h1>",
+        f"<p>{_period(report)} from {html_text(report.source)}. Latest verdict: "
+        f'<span class="status">{html_text(latest.status.upper())}</span> at {html_text(_time(latest.created_at))} UTC'
         f"{_level_text(latest)}.</p>",
         "<table><caption>Verdicts by status</caption><thead><tr>"
         + "".join(f'<th scope="col">{status}</th>' for status in ("pass", "warn", "fail", "error"))
@@ -196,7 +196,8 @@ def render_html(report: Report) -> str:
     ]
     for chart in report.charts:
         out += [
-            f'<figure id="chart-{chart.key}"><figcaption>{escape(chart.title)} ({escape(chart.unit)})</figcaption>',
+            f'<figure id="chart-{chart.key}">'
+            f"<figcaption>{html_text(chart.title)} ({html_text(chart.unit)})</figcaption>",
             charts.render_svg(chart),
             _html_table(chart),
             "</figure>",
@@ -219,7 +220,7 @@ def _level_text(summary: VerdictSummary) -> str:
 
 
 def _html_table(chart: charts.Chart) -> str:
-    head = "".join(f'<th scope="col">{escape(series.name)}</th>' for series in chart.series)
+    head = "".join(f'<th scope="col">{html_text(series.name)}</th>' for series in chart.series)
     rows = "".join(
         f'<tr><th scope="row">{at:%Y-%m-%d %H:%M}</th>'
         + "".join(f'<td class="num">{_figure(value)}</td>' for value in values)
@@ -227,18 +228,18 @@ def _html_table(chart: charts.Chart) -> str:
         for at, values in charts.table_rows(chart)
     )
     return (
-        f"<details><summary>{escape(chart.title)} as a table</summary><table>"
-        f"<caption>{escape(chart.title)}, oldest first</caption>"
+        f"<details><summary>{html_text(chart.title)} as a table</summary><table>"
+        f"<caption>{html_text(chart.title)}, oldest first</caption>"
         f'<thead><tr><th scope="col">verdict time (UTC)</th>{head}</tr></thead><tbody>{rows}</tbody></table></details>'
     )
 
 
 def _html_verdicts(report: Report) -> str:
     rows = "".join(
-        f'<tr><th scope="row">{escape(_time(item.created_at))}</th><td class="status">{escape(item.status)}</td>'
-        f"<td>{escape(item.branch or '-')}</td><td><code>{escape((item.commit or '-')[:12])}</code></td>"
-        f'<td>{escape(item.pipeline or "-")}</td><td class="num">{_figure(item.level_achieved)}</td>'
-        f"<td><code>{escape(item.id)}</code></td></tr>"
+        f'<tr><th scope="row">{html_text(_time(item.created_at))}</th><td class="status">{html_text(item.status)}</td>'
+        f"<td>{html_text(item.branch or '-')}</td><td><code>{html_text((item.commit or '-')[:12])}</code></td>"
+        f'<td>{html_text(item.pipeline or "-")}</td><td class="num">{_figure(item.level_achieved)}</td>'
+        f"<td><code>{html_text(item.id)}</code></td></tr>"
         for item in report.verdicts
     )
     head = "".join(
@@ -259,24 +260,14 @@ def _figure(value: float | int | None) -> str:
 # -- markdown --------------------------------------------------------------------------------------
 
 
-def _code(text: str) -> str:
-    """An inline code span's content: no backtick to end it, and `|` escaped as GFM tables need."""
-    return text.replace("`", "'").replace("|", "\\|")
-
-
-def _md(text: object) -> str:
-    """Plain text made safe for markdown and a table cell: one line, markdown characters escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
-
-
 def render_markdown(report: Report, images: dict[str, str]) -> str:
     latest = report.verdicts[0]
     statuses = report.statuses
     out = [
-        f"# Quality report: {_md(report.scope)}",
+        f"# Quality report: {md_text(report.scope)}",
         "",
-        f"{_period(report)} from {_md(report.source)}. Latest verdict: **{latest.status.upper()}** at "
-        f"{_time(latest.created_at)} UTC{_level_text(latest)}.",
+        f"{_period(report)} from {md_text(report.source)}. Latest verdict: **{md_text(latest.status.upper())}** at "
+        f"{md_text(_time(latest.created_at))} UTC{_level_text(latest)}.",
         "",
         "| pass | warn | fail | error |",
         "|---:|---:|---:|---:|",
@@ -288,10 +279,10 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
     if not images:
         out += ["Charts are written next to the report with `-o FILE`; here are their figures.", ""]
     for chart in report.charts:
-        out += [f"### {_md(chart.title)} ({_md(chart.unit)})", ""]
+        out += [f"### {md_text(chart.title)} ({md_text(chart.unit)})", ""]
         if chart.key in images:
-            out += [f"![{_md(charts.describe(chart))}]({images[chart.key]})", ""]
-        out += ["| verdict time (UTC) | " + " | ".join(_md(series.name) for series in chart.series) + " |"]
+            out += [f"![{md_text(charts.describe(chart))}]({md_path(images[chart.key])})", ""]
+        out += ["| verdict time (UTC) | " + " | ".join(md_text(series.name) for series in chart.series) + " |"]
         out += ["|---|" + "---:|" * len(chart.series)]
         rows = charts.table_rows(chart)
         out += [
@@ -307,9 +298,9 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
         "|---|---|---|---|---|---:|---|",
     ]
     out += [
-        f"| {_time(item.created_at)} | {item.status} | {_md(item.branch or '-')} "
-        f"| `{_code((item.commit or '-')[:12])}` | {_md(item.pipeline or '-')} | {_figure(item.level_achieved)} "
-        f"| `{_code(item.id)}` |"
+        f"| {md_text(_time(item.created_at))} | {md_text(item.status)} | {md_text(item.branch or '-')} "
+        f"| {md_code((item.commit or '-')[:12], table=True)} | {md_text(item.pipeline or '-')} "
+        f"| {_figure(item.level_achieved)} | {md_code(item.id, table=True)} |"
         for item in report.verdicts
     ]
     out.append("")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gatekeeper.outputs import renderer_for
+from gatekeeper.outputs.escape import clean, terminal
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 
@@ -43,8 +44,7 @@ def list_verdicts(
         summaries = store.list(project=project, branch=branch, status=status, since=since, limit=limit)
         total = store.count(project=project, branch=branch, status=status, since=since)
     if output_format == "json":
-        json.dump([asdict(summary) for summary in summaries], out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _write_json(summaries, out)
         return ExitStatus.PASS
     if total == 0:
         filtered = any(value is not None for value in (project, branch, status, since))
@@ -78,8 +78,7 @@ def _list_remote(
     more = limit is not None and len(summaries) > limit
     summaries = summaries[:limit]
     if output_format == "json":
-        json.dump([asdict(summary) for summary in summaries], out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _write_json(summaries, out)
         return ExitStatus.PASS
     if not summaries:
         filtered = any(value is not None for value in (project, branch, status, since))
@@ -133,13 +132,13 @@ def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
     header = ("created (UTC)", "status", "project", "branch", "commit", "level", "id")
     rows = [
         (
-            summary.created_at[:19].replace("T", " "),
-            summary.status,
+            _plain(summary.created_at[:19].replace("T", " ")),
+            _plain(summary.status),
             _plain(summary.project),
             _plain(summary.branch),
             _plain(summary.commit)[:10],
             _NONE if summary.level_achieved is None else str(summary.level_achieved),
-            summary.id[:12],
+            _plain(summary.id[:12]),
         )
         for summary in summaries
     ]
@@ -148,11 +147,11 @@ def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
         out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
+def _write_json(summaries: list[VerdictSummary], out: TextIO) -> None:
+    """The summaries as JSON; a lone surrogate in a stored value becomes U+FFFD, as in `check --format json`."""
+    out.write(clean(json.dumps([asdict(summary) for summary in summaries], indent=2, ensure_ascii=False)) + "\n")
+
+
 def _plain(value: Any) -> str:
     """A stored value as one terminal-safe line: control characters (ANSI escapes, newlines) escaped."""
-    if value is None:
-        return _NONE
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return _NONE if value is None else terminal(value)

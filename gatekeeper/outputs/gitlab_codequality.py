@@ -6,7 +6,8 @@ GitLab reads a subset of the Code Climate issue format: a JSON array of objects 
 the schema written down from it is tests/data/gitlab-codequality.schema.json). One issue per failed or
 warned gate, one per unwaived finding the verdict lists. Fingerprints never include a run's figures, so
 the same problem keeps its fingerprint from run to run and the merge request shows it as unchanged, not
-as fixed-and-new.
+as fixed-and-new.  Text from reports is made one line of printable characters (escape.one_line), as
+every other output does: GitLab shows it in the merge request.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+
+from gatekeeper.outputs.escape import clean, one_line
 
 #: a gate's status -> GitLab severity: a failed blocking gate blocks the merge, a warning does not.
 _GATE_SEVERITY = {"fail": "blocker", "warn": "minor"}
@@ -27,18 +30,21 @@ _FINDING_SEVERITY = {
     "info": "info",
 }
 
+_DESCRIPTION_LIMIT = 1000  # characters: a report's message can be any length
+
 # Where an issue about the gate itself points when the verdict names no policy file.
 _NO_POLICY_PATH = "gatekeeper-policy.yaml"
 
 
 def _fingerprint(*parts: str) -> str:
     """A stable 32-hex-digit id (the length of the MD5 GitLab's docs suggest) from identifying parts only."""
-    return hashlib.sha256("\0".join(("gatekeeper", *parts)).encode("utf-8")).hexdigest()[:32]
+    text = "\0".join(("gatekeeper", *parts))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _repo_path(path: object) -> str:
     """A report's path as GitLab links it: forward slashes, relative, no leading `./`."""
-    text = str(path or "").replace("\\", "/")
+    text = clean(path or "").replace("\\", "/")
     while text.startswith("./"):
         text = text[2:]
     return text
@@ -48,8 +54,8 @@ def _issue(
     *, description: str, check_name: str, fingerprint: str, severity: str, path: str, line: int
 ) -> dict[str, Any]:
     return {
-        "description": description,
-        "check_name": check_name,
+        "description": one_line(description, _DESCRIPTION_LIMIT),
+        "check_name": one_line(check_name, _DESCRIPTION_LIMIT),
         "fingerprint": fingerprint,
         "severity": severity,
         "location": {"path": path, "lines": {"begin": max(line, 1)}},
@@ -82,13 +88,16 @@ def _finding_issues(verdict: dict[str, Any], policy_path: str, policy_name: str)
     issues = []
     seen: set[str] = set()
     for finding in details.get("findings", []):
-        fingerprint = _fingerprint("finding", finding["tool"], finding["fingerprint"])
+        identity = finding.get("fingerprint") or "\0".join(
+            str(finding.get(key) or "") for key in ("rule", "path", "line", "message")
+        )
+        fingerprint = _fingerprint("finding", finding["tool"], identity)
         if fingerprint in seen:  # GitLab shows only the first issue of a fingerprint: keep the list honest
             continue
         seen.add(fingerprint)
         issues.append(
             _issue(
-                description=f"{finding['tool']} {finding['rule']}: {finding['message']}",
+                description=f"{finding['tool']} {finding['rule']}: {finding.get('message') or ''}",
                 check_name=f"{finding['tool']}/{finding['rule']}",
                 fingerprint=fingerprint,
                 severity=_FINDING_SEVERITY.get(finding["severity"], "info"),

@@ -1,11 +1,16 @@
-"""The verdict itself, as pretty JSON."""
+"""The verdict itself, as pretty JSON.
+
+A lone surrogate (a SARIF message may escape one) becomes U+FFFD, so the text can be written as UTF-8
+and read by strict JSON parsers; JSON's own escaping covers everything else.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from gatekeeper.outputs.escape import clean
 from gatekeeper.verdict import dumps
 
 
 def render(verdict: dict[str, Any], *, color: bool = False) -> str:
-    return dumps(verdict)
+    return clean(dumps(verdict))

@@ -7,16 +7,10 @@ is one <error> case.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from xml.etree import ElementTree
 
-# Characters XML 1.0 cannot carry at all (a report's text may hold them): dropped, not escaped.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml(text: object) -> str:
-    return _NOT_XML.sub("", str(text))
+from gatekeeper.outputs.escape import xml_text
 
 
 def render(verdict: dict[str, Any], *, color: bool = False) -> str:
@@ -33,15 +27,15 @@ def render(verdict: dict[str, Any], *, color: bool = False) -> str:
     suite = ElementTree.SubElement(
         suites,
         "testsuite",
-        {"name": _xml(f"quality gate: {policy}"), **counts, "timestamp": verdict["created_at"]},
+        {"name": xml_text(f"quality gate: {policy}"), **counts, "timestamp": xml_text(verdict["created_at"])},
     )
-    classname = _xml(f"gatekeeper.{policy}")
+    classname = xml_text(f"gatekeeper.{policy}")
     for gate in gates:
-        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=_xml(gate["id"]), time="0")
-        message = _xml(gate["message"])
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=xml_text(gate["id"]), time="0")
+        message = xml_text(gate["message"])
         if gate["status"] == "fail":
             failure = ElementTree.SubElement(case, "failure", message=message, type="gate")
-            criterion = _xml(gate["criterion"])
+            criterion = xml_text(gate["criterion"])
             failure.text = f"{message}\ncriterion: {criterion}" if criterion else message
         elif gate["status"] == "skip":
             ElementTree.SubElement(case, "skipped", message=message)
@@ -50,8 +44,8 @@ def render(verdict: dict[str, Any], *, color: bool = False) -> str:
             out.text = f"WARNING: {message}" if gate["status"] == "warn" else message
     if verdict["status"] == "error":
         case = ElementTree.SubElement(suite, "testcase", classname=classname, name="inputs", time="0")
-        error = ElementTree.SubElement(case, "error", message=_xml(verdict["reason"]), type="input")
-        error.text = f"the gate could not decide: {_xml(verdict['reason'])}"
+        error = ElementTree.SubElement(case, "error", message=xml_text(verdict["reason"]), type="input")
+        error.text = f"the gate could not decide: {xml_text(verdict['reason'])}"
     ElementTree.indent(suites)
     body = ElementTree.tostring(suites, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

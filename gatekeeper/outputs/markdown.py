@@ -1,48 +1,26 @@
 """Markdown for a merge-request comment or $GITHUB_STEP_SUMMARY: decision first, then the gates.
 
-Everything that comes from a report or a policy is escaped, so a `|` in a test message cannot break
-the table and a `*` in a branch pattern cannot start emphasis (GitHub-flavoured markdown).
+Everything that comes from a report, a policy or the CI environment goes through
+`gatekeeper.outputs.escape`: a `|` in a test message cannot break the table, backticks in a test name
+cannot end its code span, a branch name cannot inject HTML, and only an http(s) job URL is a link
+(CommonMark with raw HTML on, as GitLab and GitHub render it, and GitHub-flavoured tables).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from gatekeeper.outputs.escape import md_code, md_link, md_text
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "⛔", "skip": "⏭️"}
 _LIST_LIMIT = 20
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
-
-
-def _printable(value: object) -> str:
-    """One line with no control characters (a report's ANSI escapes must not reach a reader's terminal)."""
-    text = " ".join(str(value if value is not None else "").split())
-    return text if text.isprintable() else "".join(c for c in text if c.isprintable())
-
-
-def _text(value: object, limit: int | None = None) -> str:
-    """Plain text made safe for markdown (and a table cell): one line, markdown characters escaped."""
-    text = _printable(value)
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return _SPECIAL.sub(r"\\\1", text)
+_NAME_LIMIT = 300  # a test name, rule or path from a report, in characters
+_MESSAGE_LIMIT = 200
 
 
 def _first_line(value: object) -> str:
     text = str(value or "").strip()
     return text.splitlines()[0] if text else ""
-
-
-def _code(value: object) -> str:
-    """An inline code span; a `|` is still escaped, as GFM tables require even inside code."""
-    text = _printable(value).replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _url(url: str) -> str:
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
 def _plural(count: int, noun: str) -> str:
@@ -52,15 +30,15 @@ def _plural(count: int, noun: str) -> str:
 def render(verdict: dict[str, Any], *, color: bool = False) -> str:
     status = verdict["status"]
     policy = verdict["policy"].get("name") or "no policy"
-    out = [f"### {_ICON.get(status, '')} Quality gate: {status.upper()} — {_text(policy)}", ""]
-    reason = _text(verdict["reason"])
-    out.append(f"**Could not decide:** {reason}" if status == "error" else f"**{reason}**")
+    out = [f"### {_ICON.get(status, '')} Quality gate: {md_text(status.upper())} — {md_text(policy)}", ""]
+    reason = md_text(verdict["reason"])
+    out.append(f"**Could not decide:** {reason}" if status == "error" else f"**{reason}**" if reason else "")
     out += _facts(verdict)
     out += _gates(verdict["gates"])
     out += _waivers(verdict["waivers"])
     out += _details(verdict.get("details") or {})
-    version = _text(verdict["tool"]["version"])
-    out += ["", f"<sub>gatekeeper {version} · verdict {_code(verdict['id'])}</sub>", ""]
+    version = md_text(verdict["tool"]["version"])
+    out += ["", f"<sub>gatekeeper {version} · verdict {md_code(verdict['id'])}</sub>", ""]
     return "\n".join(out)
 
 
@@ -76,21 +54,21 @@ def _gates(gates: list[dict[str, Any]]) -> list[str]:
     for gate in gates:
         icon = _ICON.get(gate["status"], "")
         severity = " (warn only)" if gate["severity"] == "warn" else ""
-        row = f"| {icon} | {_code(gate['id'])}{severity} | {_text(gate['message'])} |"
-        out.append(row + (f" {_text(gate['criterion'])} |" if criteria else ""))
+        row = f"| {icon} | {md_code(gate['id'], table=True)}{severity} | {md_text(gate['message'])} |"
+        out.append(row + (f" {md_text(gate['criterion'])} |" if criteria else ""))
     return out
 
 
 def _facts(verdict: dict[str, Any]) -> list[str]:
     context = verdict["context"]
     keys = ("project", "branch", "commit", "pipeline")
-    facts = [f"{key}: {_code(context[key])}" for key in keys if context.get(key)]
+    facts = [f"{key}: {md_code(context[key], _NAME_LIMIT)}" for key in keys if context.get(key)]
     maturity = verdict.get("maturity") or {}
     if maturity.get("model"):
-        level = f" level {maturity['level']}" if maturity.get("level") is not None else ""
-        facts.append(f"model: {_text(maturity['model'])}{level}")
+        level = f" level {md_text(maturity['level'])}" if maturity.get("level") is not None else ""
+        facts.append(f"model: {md_text(maturity['model'])}{level}")
     if context.get("url"):
-        facts.append(f"[CI job]({_url(context['url'])})")
+        facts.append(md_link("CI job", context["url"]))
     return ["", " · ".join(facts)] if facts else []
 
 
@@ -101,11 +79,11 @@ def _waivers(waivers: dict[str, Any]) -> list[str]:
         return []
     out = ["", "**Waivers**", ""]
     for use in applied:
-        expires = f", expires {use['expires']}" if use.get("expires") else ""
-        out.append(f"- {_match(use)}: {_plural(use['findings'], 'finding')} waived — {_text(use['reason'])}{expires}")
+        expires = f", expires {md_text(use['expires'])}" if use.get("expires") else ""
+        out.append(f"- {_match(use)}: {_plural(use['findings'], 'finding')} waived — {md_text(use['reason'])}{expires}")
     for use in expired:
         would = f"; it would have waived {_plural(use['findings'], 'finding')}" if use["findings"] else ""
-        out.append(f"- ⚠️ expired {use['expires']}: {_match(use)} no longer applies{would}")
+        out.append(f"- ⚠️ expired {md_text(use.get('expires') or '')}: {_match(use)} no longer applies{would}")
     return out
 
 
@@ -116,9 +94,9 @@ def _details(details: dict[str, Any]) -> list[str]:
         out += ["", "<details><summary>Failed, errored and flaky tests</summary>", ""]
         for case in tests[:_LIST_LIMIT]:
             name = ".".join(p for p in (case.get("classname"), case["name"]) if p)
-            outcome = "flaky (passed on re-run)" if case.get("flaky") else case["outcome"]
-            message = _text(_first_line(case.get("message")), 200)
-            out.append(f"- {_code(name)} {outcome}" + (f": {message}" if message else ""))
+            outcome = "flaky (passed on re-run)" if case.get("flaky") else md_text(case["outcome"])
+            message = md_text(_first_line(case.get("message")), _MESSAGE_LIMIT)
+            out.append(f"- {md_code(name, _NAME_LIMIT)} {outcome}" + (f": {message}" if message else ""))
         more = len(tests) - _LIST_LIMIT + details.get("tests_omitted", 0)
         if more > 0:
             out.append(f"- … and {more:,} more")
@@ -128,10 +106,10 @@ def _details(details: dict[str, Any]) -> list[str]:
         out += ["", "<details><summary>Security findings (after waivers)</summary>", ""]
         for finding in findings[:_LIST_LIMIT]:
             location = f"{finding['path']}:{finding['line']}" if finding.get("line") else finding["path"]
-            message = _text(_first_line(finding.get("message")), 200)
+            message = md_text(_first_line(finding.get("message")), _MESSAGE_LIMIT)
             out.append(
-                f"- **{finding['severity']}** {_text(finding['tool'])} {_code(finding['rule'])} "
-                f"at {_code(location)}: {message}"
+                f"- **{md_text(finding['severity'])}** {md_text(finding['tool'], _NAME_LIMIT)} "
+                f"{md_code(finding['rule'], _NAME_LIMIT)} at {md_code(location, _NAME_LIMIT)}: {message}"
             )
         more = len(findings) - _LIST_LIMIT + details.get("findings_omitted", 0)
         if more > 0:
@@ -141,4 +119,4 @@ def _details(details: dict[str, Any]) -> list[str]:
 
 
 def _match(use: dict[str, Any]) -> str:
-    return " ".join(_code(f"{key}={value}") for key, value in use["match"].items())
+    return " ".join(md_code(f"{key}={value}", _NAME_LIMIT) for key, value in use["match"].items())

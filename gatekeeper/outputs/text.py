@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from gatekeeper.outputs.escape import terminal
+
 _STYLE = {
     "pass": ("PASS", "green"),
     "warn": ("WARN", "yellow"),
@@ -23,16 +25,8 @@ _LIST_LIMIT = 10  # failed tests and findings shown in a log; the rest are count
 
 
 def _badge(status: str, color: bool) -> str:
-    word, colour = _STYLE.get(status, (status.upper(), "white"))
+    word, colour = _STYLE.get(status, (terminal(status).upper(), "white"))
     return click.style(f"{word:<5}", fg=colour, bold=status != "skip") if color else f"{word:<5}"
-
-
-def _safe(value: object) -> str:
-    """A verdict's string as one terminal-safe line: control characters (ANSI escapes, newlines) escaped."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -41,39 +35,39 @@ def _plural(count: int, noun: str) -> str:
 
 def _first_line(text: str, limit: int = 160) -> str:
     """A message as one log line: its first line, cut at `limit` characters."""
-    line = _safe(text.strip().splitlines()[0]) if text.strip() else ""
+    line = terminal(text.strip().splitlines()[0]) if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def render(verdict: dict[str, Any], *, color: bool = False) -> str:
-    policy = _safe(verdict["policy"].get("name") or "(no policy)")
+    policy = terminal(verdict["policy"].get("name") or "(no policy)")
     maturity = verdict.get("maturity") or {}
     if maturity.get("model"):
         level = f" level {maturity['level']}" if maturity.get("level") is not None else ""
-        policy += f" ({_safe(maturity['model'])}{level})"
-    reason = _safe(verdict["reason"])
+        policy += f" ({terminal(maturity['model'])}{level})"
+    reason = terminal(verdict["reason"])
     if verdict["status"] == "error":
         reason = f"could not decide: {reason}"
     lines = [f"{_badge(verdict['status'], color)} {reason}"]
     context = verdict["context"]
     where = "  ".join(
-        f"{key} {_safe(str(context[key])[:12] if key == 'commit' else context[key])}"
+        f"{key} {terminal(str(context[key])[:12] if key == 'commit' else context[key])}"
         for key in ("project", "branch", "commit", "pipeline")
         if context.get(key)
     )
     lines.append(f"      policy {policy}" + (f"  {where}" if where else ""))
     gates = verdict["gates"]
     if gates:
-        width = max(len(_safe(gate["id"])) for gate in gates)
+        width = max(len(terminal(gate["id"])) for gate in gates)
         lines.append("")
         for gate in gates:
-            gate_id, message = _safe(gate["id"]), _safe(gate["message"])
+            gate_id, message = terminal(gate["id"]), terminal(gate["message"])
             lines.append(f"  {_badge(gate['status'], color)} {gate_id:<{width}}  {message}")
     lines += _details(verdict.get("details") or {})
     lines += _waivers(verdict["waivers"])
     inputs = verdict["inputs"]
     if inputs:
-        formats = sorted({_safe(report["format"]) for report in inputs})
+        formats = sorted({terminal(report["format"]) for report in inputs})
         lines += ["", f"  read {_plural(len(inputs), 'report')} ({', '.join(formats)})"]
     return "\n".join(lines) + "\n"
 
@@ -84,8 +78,8 @@ def _details(details: dict[str, Any]) -> list[str]:
     if tests:
         lines += ["", "  failed, errored and flaky tests:"]
         for case in tests[:_LIST_LIMIT]:
-            name = _safe(".".join(part for part in (case.get("classname"), case["name"]) if part))
-            outcome = "flaky" if case.get("flaky") else case["outcome"]
+            name = terminal(".".join(part for part in (case.get("classname"), case["name"]) if part))
+            outcome = "flaky" if case.get("flaky") else terminal(case["outcome"])
             message = _first_line(case.get("message", ""))
             lines.append(f"    {outcome:<7} {name}" + (f": {message}" if message else ""))
         more = len(tests) - _LIST_LIMIT + details.get("tests_omitted", 0)
@@ -96,9 +90,9 @@ def _details(details: dict[str, Any]) -> list[str]:
         lines += ["", "  findings (after waivers):"]
         for finding in findings[:_LIST_LIMIT]:
             line = f":{finding['line']}" if finding.get("line") else ""
-            location = _safe(f"{finding['path']}{line}")
+            location = terminal(f"{finding['path']}{line}")
             message = _first_line(finding.get("message", ""), 100)
-            what = f"{finding['severity']:<8} {_safe(finding['tool'])} {_safe(finding['rule'])}"
+            what = f"{terminal(finding['severity']):<8} {terminal(finding['tool'])} {terminal(finding['rule'])}"
             lines.append(f"    {what} at {location}: {message}")
         more = len(findings) - _LIST_LIMIT + details.get("findings_omitted", 0)
         if more > 0:
@@ -114,12 +108,12 @@ def _waivers(waivers: dict[str, Any]) -> list[str]:
     lines = [""]
     for use in applied:
         waived = _plural(use["findings"], "finding")
-        lines.append(f"  waived {waived}: {_match(use)} ({_safe(use['reason'])})")
+        lines.append(f"  waived {waived}: {_match(use)} ({terminal(use['reason'])})")
     for use in expired:
         would = f"; it would have waived {_plural(use['findings'], 'finding')}" if use["findings"] else ""
-        lines.append(f"  expired waiver ({_safe(use['expires'])}): {_match(use)} no longer applies{would}")
+        lines.append(f"  expired waiver ({terminal(use.get('expires'))}): {_match(use)} no longer applies{would}")
     return lines
 
 
 def _match(use: dict[str, Any]) -> str:
-    return " ".join(_safe(f"{key}={value}") for key, value in use["match"].items())
+    return " ".join(terminal(f"{key}={value}") for key, value in use["match"].items())

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
 
 from gatekeeper.errors import UsageError
 
@@ -23,14 +25,31 @@ class Context:
     job: str | None = None
     url: str | None = None
     started_at: str | None = None  # when the pipeline started, where the CI says (ISO-8601)
+    #: What was read but not kept (a CI URL that is not http/https): warnings for the log, not the verdict.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def with_overrides(self, **overrides: str | None) -> Context:
         """Flags win over the environment; None leaves the detected value."""
-        given = {key: value for key, value in overrides.items() if value is not None}
+        given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
         return replace(self, **given)
 
     def as_dict(self) -> dict[str, str | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
+
+
+def http_url(value: object) -> str | None:
+    """`value` if it is an absolute http(s) URL with a host and no space or control character, else None.
+
+    The one rule for every link gatekeeper writes from data: a CI variable, a verdict uploaded by
+    someone else, a report.  `javascript:`, `data:` and the like never become links.
+    """
+    if not isinstance(value, str) or not value.isprintable() or any(c.isspace() for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _strip_remote(branch: str | None) -> str | None:
@@ -42,12 +61,30 @@ def _strip_remote(branch: str | None) -> str | None:
 
 
 def detect_context(environ: Mapping[str, str] | None = None) -> Context:
-    """The CI context from environment variables; an empty Context outside CI."""
-    env = os.environ if environ is None else environ
+    """The CI context from environment variables; an empty Context outside CI.
 
+    A job URL that is not http(s) is skipped, with a note naming its variable: the URL becomes a link in
+    merge-request comments and pages, and a job's environment is not always the CI's own.
+    """
+    notes: list[str] = []
+    context = _detect(os.environ if environ is None else environ, notes)
+    return replace(context, notes=tuple(notes)) if notes else context
+
+
+def _detect(env: Mapping[str, str], notes: list[str]) -> Context:
     def get(name: str) -> str | None:
         """A variable's value; set but empty (as CI systems often leave them) counts as unset."""
         return env.get(name) or None
+
+    def url(*names: str) -> str | None:
+        """The first of these variables holding an http(s) URL; any other value is noted and skipped."""
+        for name in names:
+            value = get(name)
+            if value is not None and http_url(value) is None:
+                notes.append(f"{name} {value[:80]!a} is not an http(s) URL: the verdict carries no link to it")
+            elif value is not None:
+                return value
+        return None
 
     if get("GITLAB_CI"):
         return Context(
@@ -58,13 +95,14 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
             commit=get("CI_COMMIT_SHA"),
             pipeline=get("CI_PIPELINE_ID"),
             job=get("CI_JOB_NAME"),
-            url=get("CI_JOB_URL") or get("CI_PIPELINE_URL"),
+            url=url("CI_JOB_URL", "CI_PIPELINE_URL"),
             started_at=get("CI_PIPELINE_CREATED_AT"),
         )
     if get("GITHUB_ACTIONS"):
-        server = (get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        server = url("GITHUB_SERVER_URL") if get("GITHUB_SERVER_URL") else "https://github.com"
         repository = get("GITHUB_REPOSITORY")
         run_id = get("GITHUB_RUN_ID")
+        run_url = f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}" if server and repository and run_id else ""
         return Context(
             ci="github",
             project=repository,
@@ -73,7 +111,7 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
             commit=get("GITHUB_SHA"),
             pipeline=run_id,
             job=get("GITHUB_JOB"),
-            url=f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None,
+            url=http_url(run_url),
         )
     if get("JENKINS_URL") or get("JENKINS_HOME") or (get("BUILD_TAG") or "").startswith("jenkins-"):
         return Context(
@@ -84,7 +122,7 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
             commit=get("GIT_COMMIT"),
             pipeline=get("BUILD_NUMBER") or get("BUILD_ID"),
             job=get("STAGE_NAME") or get("JOB_BASE_NAME"),
-            url=get("BUILD_URL"),
+            url=url("BUILD_URL"),
         )
     return Context()
 

@@ -47,6 +47,8 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     started = time.monotonic()
     policy = load_policy(options.policy)
     context = detect_context().with_overrides(**(options.overrides or {}))
+    for note in context.notes:
+        print(f"gatekeeper: warning: {note}", file=sys.stderr)
     arguments = list(options.reports) or list(policy.reports)
     if not arguments and options.undecided is None:
         raise UsageError("no reports to read: name them on the command line or under `reports:` in the policy")

@@ -46,6 +46,12 @@ def prepare(options: ScanOptions, err: TextIO) -> Prepared:
     """
     policy_path = options.policy or str(scanners.SCAN_POLICY)
     policy = load_policy(policy_path)
+    if options.source.startswith("-"):
+        # The scanners take it after `--` anyway; refused so that no version of them reads it as an option.
+        raise UsageError(
+            f"{options.source}: a path to scan may not start with '-' (a scanner could take it for an option); "
+            f"write ./{options.source}"
+        )
     source = Path(options.source)
     if not source.exists():
         raise UsageError(f"{options.source}: no such file or directory to scan")

@@ -29,7 +29,13 @@ def locate() -> tuple[str, ...]:
 
 
 def scanner(program: tuple[str, ...], source: str, report: Path) -> Scanner:
-    """Recursive JSON scan of `source`; --exit-zero, so any status but 0 means bandit itself failed."""
+    """Recursive JSON scan of `source`; --exit-zero, so any status but 0 means bandit itself failed.
+
+    `source` comes after `--` and the report path after `=`: no path is ever read as an option.
+    """
     excluded = ",".join(f"*/{name}/*" for name in EXCLUDED)
-    command = (*program, "-r", source, "-x", excluded, "-f", "json", "-o", str(report), "-q", "--exit-zero")
+    command = (
+        *program, "-r", f"--exclude={excluded}", "--format=json", f"--output={report}", "-q", "--exit-zero",
+        "--", source,
+    )  # fmt: skip
     return Scanner(tool=TOOL, command=command, report=report)

@@ -51,10 +51,11 @@ def locate() -> Path | None:
 
 def scanner(executable: Path, source: str, report: Path, rules: Path) -> Scanner:
     """JSON scan of `source` with `rules`; rule ids kept as written (semgrep otherwise prefixes the rules
-    file's directory, which would make ids, waivers and fingerprints depend on where gatekeeper is)."""
+    file's directory, which would make ids, waivers and fingerprints depend on where gatekeeper is).
+    `source` comes after `--` and the other paths after `=`: no path is ever read as an option."""
     command = (
-        str(executable), "scan", "--config", str(rules), "--no-rewrite-rule-ids",
+        str(executable), "scan", f"--config={rules}", "--no-rewrite-rule-ids",
         "--metrics=off", "--disable-version-check",
-        "--json", "--output", str(report), "--quiet", source,
+        "--json", f"--output={report}", "--quiet", "--", source,
     )  # fmt: skip
     return Scanner(tool=TOOL, command=command, report=report, environment=_OFFLINE)

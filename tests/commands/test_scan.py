@@ -390,3 +390,64 @@ def test_bundled_rules_keep_the_examples_rules_and_are_offline_security_rules() 
 def test_bandit_leaves_out_what_semgrep_leaves_out_by_default() -> None:
     """Both tools read the same files: semgrep's default ignores include tests/ and environments."""
     assert {"tests", "test", ".venv", "node_modules", "build", "dist", "vendor"} <= set(EXCLUDED)
+
+
+# --- paths that look like options (issue 13, item 10) -------------------------------------------------
+
+OPTION_LIKE = "--ini=evil.ini"
+
+
+def option_like_tree(root: Path) -> Path:
+    """A directory named like bandit's `--ini` option, holding planted code, beside the ini file that option
+    would read: it points bandit at an empty directory, so a path taken for the option hides every finding."""
+    planted = root / OPTION_LIKE
+    planted.mkdir()
+    (planted / "bad.py").write_text("import subprocess\nsubprocess.call(input(), shell=True)\neval(input())\n")
+    (root / "empty").mkdir()
+    (root / "evil.ini").write_text("[bandit]\ntargets: empty\n", encoding="utf-8")
+    return planted
+
+
+def test_a_path_that_looks_like_an_option_is_refused(tmp_path: Path) -> None:
+    option_like_tree(tmp_path)
+    result = gatekeeper("scan", "--reports-dir", "reports", "--no-store", "--", OPTION_LIKE,
+                        env=environment(None), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        f"gatekeeper: error: {OPTION_LIKE}: a path to scan may not start with '-' (a scanner could take it for an "
+        f"option); write ./{OPTION_LIKE}"
+    )
+    assert not (tmp_path / "reports" / "bandit.json").exists()  # refused before any scanner ran
+
+
+def test_the_suggested_path_is_scanned_as_a_path(tmp_path: Path) -> None:
+    option_like_tree(tmp_path)
+    status, verdict, _ = scan_json(tmp_path / "reports", f"./{OPTION_LIKE}", env=environment(None), cwd=tmp_path)
+    assert {finding["rule"] for finding in findings_of(verdict, "bandit")} >= {"B602", "B307"}
+    assert status == 1
+
+
+@pytest.mark.parametrize("tool", ["bandit", "semgrep"])
+def test_each_scanner_takes_its_path_after_a_double_dash(
+    tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below the CLI's refusal, each scanner's own command line ends `-- PATH`: real bandit and semgrep read
+    an option-like directory name as the directory, and report its findings."""
+    from gatekeeper import scanners
+    from gatekeeper.scanners import bandit, semgrep
+
+    option_like_tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    report = tmp_path / f"{tool}.json"
+    if tool == "bandit":
+        scanner = bandit.scanner(bandit.locate(), OPTION_LIKE, report)
+    else:
+        executable = find_semgrep()
+        if executable is None:
+            pytest.skip(f"semgrep not installed: .ci/run puts it in {CI_SEMGREP.parent.parent}")
+        scanner = semgrep.scanner(executable, OPTION_LIKE, report, SEMGREP_RULES)
+    assert scanner.command[-2:] == ("--", OPTION_LIKE)
+    results = json.loads(scanners.run(scanner).read_text(encoding="utf-8"))["results"]
+    paths = {result["filename" if tool == "bandit" else "path"] for result in results}
+    assert paths == {f"{OPTION_LIKE}/bad.py"}
+    assert len(results) >= 2

@@ -9,8 +9,11 @@ idempotent), so delivering a spooled verdict twice is harmless, while losing one
 - A flush locks each file with `fcntl.flock` before delivering it and removes it only after a 2xx, so two
   flushes at once deliver each verdict once; a lock dies with the process that held it, so a crashed
   flush never leaves a stale lock behind.
-- A verdict the server refuses for good (409 conflict, 401/403/413/422) moves to `rejected/` with a
-  `.reason.json` beside it: kept for a human, and no longer blocking the ones behind it.
+- A verdict the server refuses for good (any 4xx but 408/429, or an id no server takes) moves to
+  `rejected/` with a `.reason.json` beside it: kept for a human, and no longer blocking the ones behind it.
+- A spool that cannot be written (read-only, full, a file in the way) does not stop a flush: what cannot
+  be removed or set aside is reported in `FlushReport.problems` and stays for the next flush (a second
+  PUT of a delivered verdict is harmless, a refused one is refused again).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class FlushReport:
     results: list[DeliveryResult] = field(default_factory=list)
     remaining: int = 0  # files still in the spool afterwards (undelivered or locked by another flush)
     stopped: str | None = None  # why the flush stopped early (the server is unreachable...)
+    problems: dict[str, str] = field(default_factory=dict)  # verdict id -> why its file stayed in the spool
 
     @property
     def failed(self) -> list[DeliveryResult]:
@@ -87,11 +91,16 @@ class Spool:
         name = f"{time.time_ns():020d}-{safe_id}.json"
         return self._write_atomically(self.directory, name, body_of(verdict))
 
-    def reject(self, entry_path: Path, verdict: dict[str, Any] | None, result: DeliveryResult) -> Path:
-        """Move a refused verdict to `rejected/`, with the reason beside it."""
+    def reject(self, result: DeliveryResult, verdict: dict[str, Any] | None, entry_path: Path | None = None) -> Path:
+        """Keep a refused verdict in `rejected/`, with the reason beside it: moved there from the spool
+        (`entry_path`), or written there (a verdict that was never spooled)."""
         target_dir = self.rejected_directory
-        in_spool = entry_path.parent == self.directory
-        name = entry_path.name if in_spool else f"{time.time_ns():020d}-{safe_name(result.verdict_id)}.json"
+        in_spool = entry_path is not None and entry_path.parent == self.directory
+        name = (
+            entry_path.name
+            if entry_path is not None and in_spool
+            else f"{time.time_ns():020d}-{safe_name(result.verdict_id)}.json"
+        )
         reason = {
             "id": result.verdict_id,
             "outcome": result.outcome.value,
@@ -102,8 +111,13 @@ class Spool:
         self._write_atomically(
             target_dir, name.removesuffix(".json") + ".reason.json", json.dumps(reason, indent=2).encode() + b"\n"
         )
-        if entry_path.parent == self.directory and entry_path.exists():
-            os.replace(entry_path, target_dir / name)
+        if entry_path is not None and in_spool and entry_path.exists():
+            try:
+                os.replace(entry_path, target_dir / name)
+            except OSError as error:
+                raise SpoolError(
+                    f"spool {self.directory}: cannot set {name} aside: {error.strerror or error}"
+                ) from None
             _fsync_directory(self.directory)
             return target_dir / name
         assert verdict is not None
@@ -187,21 +201,36 @@ class Spool:
                     verdict_id_of(verdict)
                 except (ValueError, UsageError) as error:
                     result = DeliveryResult(entry.verdict_id, Outcome.REJECTED, None, 0, f"unreadable: {error}")
-                    self.reject(entry.path, None, result)
                     report.results.append(result)
+                    self._set_aside(entry.path, None, result, report)
                     continue
                 result = deliver_one(verdict, left)
                 report.results.append(result)
                 if result.delivered:
-                    _remove(entry.path)
+                    try:
+                        _remove(entry.path)
+                    except OSError as error:
+                        report.problems[result.verdict_id] = (
+                            f"spool {self.directory}: cannot remove {entry.path.name} ({error.strerror or error}): "
+                            "the next flush sends it again, which is harmless"
+                        )
                     continue
                 if result.final:
-                    self.reject(entry.path, verdict, result)
+                    self._set_aside(entry.path, verdict, result, report)
                     continue
             report.stopped = result.detail
             break
         report.remaining = len(self.entries())
         return report
+
+    def _set_aside(
+        self, path: Path, verdict: dict[str, Any] | None, result: DeliveryResult, report: FlushReport
+    ) -> None:
+        """Move a refused verdict to `rejected/`; if the spool cannot be written, say so and go on."""
+        try:
+            self.reject(result, verdict, path)
+        except SpoolError as error:
+            report.problems[result.verdict_id] = f"{error}: it stays in the spool and is refused again next time"
 
 
 def flush(
@@ -252,6 +281,7 @@ def _locked(path: Path) -> Iterator[Any]:
 
 
 def _remove(path: Path) -> None:
+    """Unlink a delivered verdict; an OSError other than "already gone" is the caller's to report."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     _fsync_directory(path.parent)

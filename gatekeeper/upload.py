@@ -2,7 +2,9 @@
 
 `PUT {URL}/api/v1/verdicts/{id}` is idempotent on the verdict id, so a retry after a lost response can
 never store a verdict twice; that is what makes retrying (and the spool) safe.  What is *not* retried:
-an answer that will not change on its own (409 conflict, 401/403 auth, 413 too large, 422 invalid).
+an answer that will not change on its own, which is any 4xx but 408 and 429 (409 conflict, 401/403
+auth, 404 no such path, 413 too large, 422 invalid...).  A verdict whose id the server could never take
+is refused here, before anything is sent.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import enum
 import ipaddress
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +40,11 @@ MAX_RETRY_AFTER_SECONDS = 30.0  # a server asking for more is treated as down fo
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 CONFLICT_STATUSES = frozenset({409})
-REJECT_STATUSES = frozenset({400, 401, 403, 413, 422})
+
+#: The ids the store server takes (its `gatekeeper.server.app.ID_PATTERN`; a test keeps the two equal):
+#: nothing that a URL path could read as another segment, a query or a fragment (`/`, `..`, `?`, `#`).
+ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+_ID = re.compile(ID_PATTERN)
 
 
 class Outcome(str, enum.Enum):
@@ -46,9 +53,9 @@ class Outcome(str, enum.Enum):
     CONFLICT = "conflict"
     """409: the server holds a different verdict under this id; retrying cannot help."""
     REJECTED = "rejected"
-    """401/403/413/422/400: this verdict (or this token) is refused; retrying cannot help."""
+    """Any other 4xx but 408/429, or an id no server takes: refused for good; retrying cannot help."""
     UNDELIVERED = "undelivered"
-    """Network trouble, 5xx, 429, or a wrong URL: keep it and try again on a later run."""
+    """Network trouble, 5xx, 408/429, a redirect: keep it and try again on a later run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +77,24 @@ class DeliveryResult:
 
     def describe(self) -> str:
         code = f"HTTP {self.status_code}" if self.status_code is not None else "no response"
-        return f"{self.verdict_id}: {self.outcome.value} ({code}, {self.attempts} attempt(s)): {self.detail}"
+        return f"{self.verdict_id} ({code}, {self.attempts} attempt(s)): {self.detail}"
+
+
+def id_problem(verdict_id: str) -> str | None:
+    """Why the store server could never take this id, or None when it can."""
+    if _ID.match(verdict_id):
+        return None
+    return f"id {verdict_id[:80]!r} can never be stored: a verdict id must match {ID_PATTERN}"
 
 
 def verdict_url(base: str, verdict_id: str) -> str:
-    """`{base}/api/v1/verdicts/{id}`; a base that already ends in /api/v1 is accepted too."""
+    """`{base}/api/v1/verdicts/{id}`; a base that already ends in /api/v1 is accepted too.
+
+    An id outside ID_PATTERN is refused: quoting does not help `..`, which a client or proxy may resolve
+    to the parent path before the server sees it."""
+    problem = id_problem(verdict_id)
+    if problem is not None:
+        raise UsageError(problem)
     base = base.rstrip("/")
     if base.endswith(API_PREFIX):
         base = base[: -len(API_PREFIX)]
@@ -163,6 +183,9 @@ def deliver(
     import requests
 
     verdict_id = verdict_id_of(verdict)
+    problem = id_problem(verdict_id)
+    if problem is not None:
+        return DeliveryResult(verdict_id, Outcome.REJECTED, None, 0, f"not sent: {problem}")
     target = verdict_url(url, verdict_id)
     body = body_of(verdict)
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -197,10 +220,13 @@ def deliver(
                     return DeliveryResult(verdict_id, Outcome.DELIVERED, status, tried, detail)
                 if status in CONFLICT_STATUSES:
                     return DeliveryResult(verdict_id, Outcome.CONFLICT, status, tried, detail)
-                if status in REJECT_STATUSES:
+                if 400 <= status < 500 and status not in RETRY_STATUSES:
+                    # Refused for good: kept aside by the caller, so it never blocks the verdicts behind it.
+                    if status in (404, 405):
+                        detail = f"{detail} (is {url} the store server's base URL?)"
                     return DeliveryResult(verdict_id, Outcome.REJECTED, status, tried, detail)
-                if status not in RETRY_STATUSES and status < 500:
-                    # 3xx, 404, 405...: most likely a wrong URL. Keep the verdict; retrying now will not help.
+                if status < 500 and status not in RETRY_STATUSES:
+                    # 1xx/3xx (redirects are not followed): most likely a wrong URL. Keep the verdict.
                     return DeliveryResult(verdict_id, Outcome.UNDELIVERED, status, tried, detail)
                 wait = retry_after(response.headers.get("Retry-After"))
                 if wait is not None and wait > MAX_RETRY_AFTER_SECONDS:

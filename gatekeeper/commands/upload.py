@@ -1,8 +1,9 @@
 """`gatekeeper upload`, `gatekeeper spool flush|list`, and the upload step of `gatekeeper check --upload`.
 
-Every verdict to deliver is written to the spool *first* and then the spool is flushed, oldest first.
-So a run killed mid-upload loses nothing, older spooled verdicts are delivered before newer ones, and
-the one code path (flush) does all delivering.  Exactly-once storage is the server's idempotent PUT.
+The spool is flushed first, oldest first, so nothing newer overtakes an older undelivered verdict; then
+each new verdict is sent, and only one that was not delivered is written to the spool (or, refused for
+good, to its rejected/ folder).  So delivery never needs a writable spool: a read-only or full disk
+costs only the fallback, with a warning.  Exactly-once storage is the server's idempotent PUT.
 """
 
 from __future__ import annotations
@@ -10,15 +11,29 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from gatekeeper.errors import GatekeeperError, InputError, UsageError
-from gatekeeper.spool import FlushReport, Spool, flush, safe_name
+from gatekeeper.spool import FlushReport, Spool, SpoolError, flush
 from gatekeeper.status import ExitStatus
-from gatekeeper.upload import TOKEN_ENV, URL_ENV, DeliveryResult, Outcome, check_url, is_loopback, verdict_id_of
+from gatekeeper.upload import (
+    TOKEN_ENV,
+    URL_ENV,
+    DeliveryResult,
+    Outcome,
+    body_of,
+    check_url,
+    deliver,
+    id_problem,
+    is_loopback,
+    new_session,
+    verdict_id_of,
+)
 
 MAX_VERDICT_BYTES = 16 << 20
 
@@ -53,43 +68,95 @@ def read_verdict(path: str) -> dict[str, Any]:
         raise InputError(path, "not UTF-8 text, so not a verdict") from None
     if len(text) > MAX_VERDICT_BYTES:
         raise InputError(path, f"larger than {MAX_VERDICT_BYTES >> 20} MiB, so not a verdict")
+    from gatekeeper.parsers._json import MAX_DEPTH, DepthGuard
+
+    data = text.encode("utf-8", "surrogatepass")  # a lone surrogate can only be an escape: checked below
+    if not DepthGuard(MAX_DEPTH).feed(data):  # before json.loads, which would hit the recursion limit
+        raise InputError(path, f"JSON nested deeper than {MAX_DEPTH} levels, so not a verdict")
     try:
         verdict = json.loads(text)
     except ValueError as error:
         raise InputError(path, f"not JSON: {error}") from None
     try:
-        verdict_id_of(verdict)
+        verdict_id = verdict_id_of(verdict)
+        body_of(verdict)
     except UsageError as error:
         raise InputError(path, str(error)) from None
+    except UnicodeEncodeError as error:
+        character = error.object[error.start : error.end].encode("unicode_escape").decode("ascii")
+        raise InputError(path, f"holds a lone surrogate {character}, which is not Unicode text") from None
+    problem = id_problem(verdict_id)
+    if problem is not None:
+        raise InputError(path, problem)
     return dict(verdict)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What `deliver_all` did: the spool's older verdicts first, then each given verdict by id."""
+
+    earlier: FlushReport
+    outcomes: dict[str, DeliveryResult]
+    problems: dict[str, str]  # a given verdict's id -> why it could not be kept (spooled or set aside) either
+    spool_problem: str | None = None  # the spool could not be read at all
 
 
 def deliver_all(
     verdicts: Sequence[dict[str, Any]], url: str, token_value: str | None, spool: Spool, timeout: float
-) -> tuple[FlushReport, dict[str, DeliveryResult]]:
-    """Spool the verdicts, flush the whole spool; what became of each given verdict, by id."""
-    for verdict in verdicts:
-        spool.add(verdict)
-    report = flush(url, token_value, directory=spool.directory, timeout=timeout)
-    by_id = {result.verdict_id: result for result in report.results}
-    waiting = {entry.verdict_id for entry in spool.entries()}
-    outcomes: dict[str, DeliveryResult] = {}
-    for verdict in verdicts:
-        verdict_id = verdict_id_of(verdict)
-        result = by_id.get(verdict_id)
-        if result is None:
-            if safe_name(verdict_id) in waiting:
-                result = DeliveryResult(
-                    verdict_id,
-                    Outcome.UNDELIVERED,
-                    None,
-                    0,
-                    f"waiting behind older spooled verdicts ({report.stopped or 'locked'})",
-                )
-            else:  # a concurrent flush took it from the spool: it was delivered (or rejected) there
-                result = DeliveryResult(verdict_id, Outcome.DELIVERED, None, 0, "delivered by a concurrent flush")
-        outcomes[verdict_id] = result
-    return report, outcomes
+) -> Delivery:
+    """Flush the spool, then send each verdict; spool only what was not delivered.
+
+    Once the server stops answering (a flush or a send ends undelivered), the rest is spooled without
+    trying, which keeps the order and the time budget.  A spool that cannot be read or written never
+    stops a delivery: that is reported, and only costs the fallback."""
+    deadline = time.monotonic() + timeout
+    session = new_session(url)
+    try:
+
+        def send(verdict: dict[str, Any], left: float) -> DeliveryResult:
+            return deliver(verdict, url, token_value, timeout=left, session=session)
+
+        spool_problem = None
+        try:
+            earlier = spool.flush(send, timeout=timeout)
+        except SpoolError as error:  # it cannot even be listed: there is nothing older to send first
+            earlier, spool_problem = FlushReport(), str(error)
+        done = {r.verdict_id: r for r in earlier.results if r.delivered or r.final}
+        stopped = earlier.stopped
+        outcomes: dict[str, DeliveryResult] = {}
+        problems: dict[str, str] = {}
+        for verdict in verdicts:
+            verdict_id = verdict_id_of(verdict)
+            result = done.get(verdict_id)  # it was in the spool, and the flush has dealt with it
+            if result is None:
+                left = deadline - time.monotonic()
+                if stopped is None and left > 0:
+                    result = send(verdict, left)
+                    if not (result.delivered or result.final):
+                        stopped = result.detail
+                else:
+                    result = DeliveryResult(
+                        verdict_id, Outcome.UNDELIVERED, None, 0, f"not sent: {stopped or 'time budget spent'}"
+                    )
+                problem = _keep(spool, verdict, result)
+                if problem is not None:
+                    problems[verdict_id] = problem
+            outcomes[verdict_id] = result
+    finally:
+        session.close()
+    return Delivery(earlier, outcomes, problems, spool_problem)
+
+
+def _keep(spool: Spool, verdict: dict[str, Any], result: DeliveryResult) -> str | None:
+    """Spool an undelivered verdict, or set a refused one aside; why that failed, if it did."""
+    try:
+        if result.final:
+            spool.reject(result, verdict)
+        elif not result.delivered:
+            spool.add(verdict)
+    except SpoolError as error:
+        return f"{'not set aside' if result.final else 'not spooled'} either: {error}"
+    return None
 
 
 def upload(
@@ -99,13 +166,14 @@ def upload(
     base = store_url(url)
     verdicts = [read_verdict(path) for path in paths]  # all readable before anything is sent
     spool = Spool(spool_dir)
-    report, outcomes = deliver_all(verdicts, base, token(err, base), spool, timeout)
-    given = set(outcomes)
-    earlier = [r for r in report.results if r.verdict_id not in given]
-    _summarise_earlier(earlier, out)
-    for result in outcomes.values():
-        out.write(_line(result, spool) + "\n")
-    failed = any(not r.delivered for r in outcomes.values()) or any(not r.delivered for r in earlier)
+    sent = deliver_all(verdicts, base, token(err, base), spool, timeout)
+    if sent.spool_problem is not None:
+        err.write(f"gatekeeper: warning: {sent.spool_problem}\n")
+    earlier = [r for r in sent.earlier.results if r.verdict_id not in sent.outcomes]
+    _summarise_earlier(earlier, sent.earlier, spool, out)
+    for verdict_id, result in sent.outcomes.items():
+        out.write(_line(result, spool, sent.problems.get(verdict_id)) + "\n")
+    failed = any(not r.delivered for r in sent.outcomes.values()) or any(not r.delivered for r in earlier)
     return ExitStatus.UPLOAD_FAILED if failed else ExitStatus.PASS
 
 
@@ -115,7 +183,7 @@ def spool_flush(url: str | None, spool_dir: str | None, timeout: float, out: Tex
     spool = Spool(spool_dir)
     report = flush(base, token(err, base), directory=spool.directory, timeout=timeout)
     for result in report.results:
-        out.write(_line(result, spool) + "\n")
+        out.write(_line(result, spool, report.problems.get(result.verdict_id)) + "\n")
     delivered = sum(r.delivered for r in report.results)
     out.write(
         f"{delivered} delivered, {len(report.failed)} not delivered, {report.remaining} waiting in {spool.directory}\n"
@@ -158,36 +226,40 @@ def deliver_checked(verdict: dict[str, Any], url: str, spool_dir: str | None, ti
     try:
         base = store_url(url)
         spool = Spool(spool_dir)
-        report, outcomes = deliver_all([verdict], base, token(err, base), spool, timeout)
+        sent = deliver_all([verdict], base, token(err, base), spool, timeout)
     except GatekeeperError as error:
         err.write(f"gatekeeper: warning: verdict not uploaded: {' '.join(str(error).split())}\n")
         return False
-    result = outcomes[verdict_id_of(verdict)]
-    earlier_failed = [r for r in report.failed if r.verdict_id != result.verdict_id]
+    if sent.spool_problem is not None:
+        err.write(f"gatekeeper: warning: {sent.spool_problem}\n")
+    verdict_id = verdict_id_of(verdict)
+    for earlier in sent.earlier.results:  # one line for each older verdict that is still not stored
+        if earlier.verdict_id != verdict_id and not earlier.delivered:
+            line = _line(earlier, spool, sent.earlier.problems.get(earlier.verdict_id))
+            err.write(f"gatekeeper: warning: earlier spooled verdict {line}\n")
+    result = sent.outcomes[verdict_id]
     if not result.delivered:
-        err.write(f"gatekeeper: warning: verdict not uploaded: {_line(result, spool)}\n")
-    elif earlier_failed:
-        err.write(
-            f"gatekeeper: warning: {len(earlier_failed)} earlier spooled verdict(s) not delivered: "
-            f"{_line(earlier_failed[0], spool)}\n"
-        )
+        err.write(f"gatekeeper: warning: verdict not uploaded: {_line(result, spool, sent.problems.get(verdict_id))}\n")
     return result.delivered
 
 
-def _summarise_earlier(results: list[DeliveryResult], out: TextIO) -> None:
+def _summarise_earlier(results: list[DeliveryResult], report: FlushReport, spool: Spool, out: TextIO) -> None:
     delivered = sum(r.delivered for r in results)
     if delivered:
         out.write(f"delivered {delivered} earlier spooled verdict(s)\n")
     for result in results:
         if not result.delivered:
-            out.write(f"earlier spooled {result.describe()}\n")
+            out.write(f"earlier spooled {_line(result, spool, report.problems.get(result.verdict_id))}\n")
 
 
-def _line(result: DeliveryResult, spool: Spool) -> str:
+def _line(result: DeliveryResult, spool: Spool, problem: str | None = None) -> str:
+    """One line on one verdict: what happened, the server's reason, and where it is kept (or why not)."""
     if result.delivered:
-        return f"delivered {result.verdict_id}"
+        return f"delivered {result.verdict_id}" + (f"; {problem}" if problem else "")
     if result.final:
-        return f"rejected {result.describe()}; kept in {spool.rejected_directory}"
+        return f"{result.outcome.value} {result.describe()}; {problem or f'kept in {spool.rejected_directory}'}"
+    if problem:
+        return f"not delivered {result.describe()}; {problem}"
     return f"spooled {result.describe()}; kept in {spool.directory} for the next upload or `gatekeeper spool flush`"
 
 

@@ -11,6 +11,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from gatekeeper.spool import Spool, flush
 from tests.client.loopback import LoopbackStore, free_port, serving, verdict
 
@@ -157,3 +159,23 @@ def test_unreadable_files_and_missing_urls_are_usage_errors(tmp_path: Path) -> N
     assert result.returncode == 2 and "no `id`" in result.stderr
     assert run("upload", str(tmp_path / "x.json"), cwd=tmp_path).returncode == 2
     assert run("spool", "flush", "--url", "ftp://x", cwd=tmp_path).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ('{"id": "00000000-0000-4000-8000-000000000001", "reason": "\\ud800"}', "lone surrogate \\ud800"),
+        ('{"id": "00000000-0000-4000-8000-000000000001", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper"),
+        ('{"id": "00000000-0000-4000-8000-000000000001", "x": ' + "[" * 200 + "]" * 200 + "}", "nested deeper"),
+        ('{"id": "../../etc"}', "can never be stored"),
+    ],
+    ids=["surrogate", "deep", "deeper-than-128", "bad-id"],
+)
+def test_a_verdict_file_no_server_takes_is_exit_2_naming_the_file(tmp_path: Path, text: str, wanted: str) -> None:
+    """Issue 13 (13c): a lone surrogate or deep nesting was a traceback and exit 3."""
+    (tmp_path / "bad.json").write_text(text)
+    result = run("upload", "bad.json", "--url", f"http://127.0.0.1:{free_port()}", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("gatekeeper: error: bad.json: ") and wanted in line
+    assert not (tmp_path / ".gatekeeper").exists()  # nothing spooled

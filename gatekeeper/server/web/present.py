@@ -3,6 +3,8 @@ here (pure) so the templates only lay them out."""
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,6 +14,37 @@ from urllib.parse import urlsplit
 EXPIRY_WARNING_DAYS = 30
 
 _OPERATORS = {">=": "≥", "<=": "≤", "==": "=", "max_decrease": "falls at most", "max_increase": "rises at most"}
+
+
+def complete(verdict: dict[str, Any]) -> dict[str, Any]:
+    """The verdict with every member schemas/verdict.schema.json names, at any depth, present: None where
+    the verdict leaves an optional one out.  The templates then ask `x.y or …` of any verdict the schema
+    allows, and a missing optional member (say `maturity.levels`) never stops a page."""
+    schema = _verdict_schema()
+    completed: dict[str, Any] = _complete(verdict, schema, schema)
+    return completed
+
+
+@functools.cache
+def _verdict_schema() -> dict[str, Any]:
+    from gatekeeper.policy import resource_path
+
+    schema: dict[str, Any] = json.loads(resource_path("schemas", "verdict.schema.json").read_text(encoding="utf-8"))
+    return schema
+
+
+def _complete(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rpartition("/")[2]]
+    if isinstance(value, dict):
+        # an object, or the object branch of a `oneOf` such as `baseline` (null or an object)
+        shapes = [schema, *schema.get("oneOf", ())]
+        properties = next((shape["properties"] for shape in shapes if "properties" in shape), {})
+        members = {name: _complete(member, properties.get(name, {}), root) for name, member in value.items()}
+        return dict.fromkeys(properties) | members
+    if isinstance(value, list):
+        return [_complete(item, schema.get("items", {}), root) for item in value]
+    return value
 
 
 def ago(then: datetime, now: datetime) -> str:

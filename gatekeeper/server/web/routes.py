@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +23,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import Engine
 
 from gatekeeper import charts
+from gatekeeper.release import NAME_PATTERN
 from gatekeeper.server import db
+from gatekeeper.server.app import ID_PATTERN
 from gatekeeper.server.auth import Scope, Token, TokenCache, verify
 from gatekeeper.server.web import present, queries
 
@@ -265,12 +268,12 @@ async def verdict_page(request: Request, verdict_id: str) -> Response:
     """One verdict: every gate against its threshold, inputs, CI context, waivers and their expiry."""
     if await _viewer(request) is None:
         return _to_login(request)
-    if len(verdict_id) > 64:
+    if not re.fullmatch(ID_PATTERN, verdict_id):  # no id has any other shape (nor NUL, which PostgreSQL refuses)
         return _not_found("No verdict with this id.")
     body = await run_in_threadpool(db.get_body, _engine(request), verdict_id)
     if body is None:
         return _not_found(f"No verdict with id {verdict_id!r}.")
-    verdict = json.loads(body)
+    verdict = present.complete(json.loads(body))
     today = _now().date()
     applied = [(waiver, present.waiver_expiry(waiver.get("expires"), today)) for waiver in _waivers(verdict, "applied")]
     return _render(
@@ -331,7 +334,7 @@ async def release_page(request: Request, name: str, page: Annotated[int, Query(g
     engine = _engine(request)
 
     def read() -> Any:
-        release = releases.get_release(engine, name) if len(name) <= 100 else None
+        release = releases.get_release(engine, name) if re.fullmatch(NAME_PATTERN, name) else None
         return None if release is None else releases.release_readiness(engine, release)
 
     readiness = await run_in_threadpool(read)

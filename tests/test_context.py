@@ -173,6 +173,55 @@ def test_github_url_needs_repository_and_run() -> None:
     assert detect_context(no_server).url == "https://github.com/acme/payments-api/actions/runs/7781234567"
 
 
+# --- job URLs: only http(s) becomes a link (issue 13, item 4) ----------------------------------------
+
+HOSTILE_URLS = (
+    "javascript:alert(1)",
+    "JavaScript:alert(document.cookie)//https://ci.example/",
+    "data:text/html,<script>alert(1)</script>",
+    "file:///etc/passwd",
+    "//ci.example/no-scheme",
+    "https://",  # no host
+    "https://ci.example/job 1",  # a space would end a markdown link
+    "https://ci.example/job/1\n# heading",
+    "https://ci.example/\x1b[31m",
+    "http://[::1",  # not a URL at all
+)
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_a_jenkins_build_url_that_is_not_http_is_dropped_with_a_note(url: str) -> None:
+    context = detect_context(JENKINS | {"BUILD_URL": url})
+    assert context.url is None
+    assert len(context.notes) == 1 and context.notes[0].startswith(f"BUILD_URL {url!a} is not an http(s) URL")
+    assert context.notes[0].isprintable()  # the note goes to the CI log as it is
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_a_gitlab_job_url_that_is_not_http_falls_back_to_the_pipeline_url(url: str) -> None:
+    context = detect_context(GITLAB | {"CI_JOB_URL": url})
+    assert context.url == GITLAB["CI_PIPELINE_URL"]
+    assert [note.split()[0] for note in context.notes] == ["CI_JOB_URL"]
+    both = detect_context(GITLAB | {"CI_JOB_URL": url, "CI_PIPELINE_URL": url})
+    assert both.url is None and len(both.notes) == 2
+
+
+@pytest.mark.parametrize("server", ["javascript:alert(1)//", "data:,x", "ftp://github.example"])
+def test_a_github_server_url_that_is_not_http_gives_no_run_url(server: str) -> None:
+    context = detect_context(GITHUB | {"GITHUB_SERVER_URL": server})
+    assert context.url is None  # not github.com either: that would link a run of someone else's server
+    assert context.notes[0].startswith("GITHUB_SERVER_URL")
+
+
+def test_http_urls_are_kept_as_given_and_notes_stay_out_of_the_verdict() -> None:
+    url = 'HTTPS://ci.example:8443/job/a(1)/?q="x"#top'
+    context = detect_context(JENKINS | {"BUILD_URL": url})
+    assert (context.url, context.notes) == (url, ())
+    noted = detect_context(JENKINS | {"BUILD_URL": "javascript:alert(1)"})
+    assert "notes" not in noted.as_dict()
+    assert noted == detect_context(JENKINS | {"BUILD_URL": ""})  # notes do not make two contexts differ
+
+
 # --- none, and overrides ---------------------------------------------------------------------------
 
 

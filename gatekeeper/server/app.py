@@ -23,7 +23,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.routing import Match, Route
 from starlette.types import Scope as ASGIScope
@@ -169,16 +169,33 @@ def _problem(status: int, detail: str, path: str | None = None, headers: dict[st
     return Response(_dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
+class Unstorable(ValueError):
+    """JSON that no store can take whole: too deep, or not text."""
+
+
 def _loads(body: bytes) -> Any:
     """Parse a request body: orjson when installed (several times faster), and the standard library
-    for whatever orjson refuses (integers beyond 64 bits, UTF-16, lone surrogates), so the answer for
-    any body is the one `json.loads` gives; NaN and Infinity are refused by both."""
+    for whatever orjson refuses (integers beyond 64 bits, UTF-16), so the answer for any body is the
+    one `json.loads` gives; NaN and Infinity are refused by both.  Unstorable for nesting deeper than
+    MAX_DEPTH (Python's recursion limit would fail later, in a 500) and for a lone surrogate (not
+    Unicode: neither database can store it)."""
+    from gatekeeper.parsers._json import MAX_DEPTH, DepthGuard
+
+    if not DepthGuard().feed(body):
+        raise Unstorable(f"JSON nested deeper than {MAX_DEPTH} levels")
     if _orjson is not None:
         try:
-            return _orjson.loads(body)
+            return _orjson.loads(body)  # UTF-8 only, no lone surrogates: the guard read these very bytes
         except _orjson.JSONDecodeError:
             pass
-    return json.loads(body, parse_constant=_reject_constant)
+    document = json.loads(body, parse_constant=_reject_constant)
+    try:  # the document as UTF-8: what the guard must read when the body was UTF-16
+        utf8 = json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise Unstorable("a string holds a lone surrogate (U+D800-U+DFFF), which is not text") from None
+    if not DepthGuard().feed(utf8):
+        raise Unstorable(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return document
 
 
 def _dumps(document: Any) -> bytes:
@@ -292,6 +309,12 @@ def create_app(
 
     app.include_router(pages_router)
 
+    @app.exception_handler(DataError)
+    async def value_not_storable(_request: Request, _error: Exception) -> JSONResponse:
+        """A value the database can never hold or compare (PostgreSQL text refuses NUL): the request
+        can never succeed, so it must not be told to retry."""
+        return JSONResponse({"detail": "a value in this request cannot be stored or searched for"}, status_code=422)
+
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)  # every pooled connection busy for pool_timeout seconds
     async def database_unavailable(_request: Request, error: Exception) -> JSONResponse:
@@ -313,7 +336,7 @@ def create_app(
         if not token.allows(Scope.UPLOAD):
             return _problem(403, f"this token's scope is {token.scope.value}, not {Scope.UPLOAD.value}")
         verdict_id: str = request.path_params["verdict_id"]
-        if not _ID.match(verdict_id):
+        if not _ID.fullmatch(verdict_id):  # `$` alone would let a trailing newline through
             return _problem(422, f"verdict_id must match {ID_PATTERN}", "verdict_id")
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body:
@@ -327,6 +350,8 @@ def create_app(
         raw = b"".join(chunks)
         try:
             verdict = _loads(raw)
+        except Unstorable as error:
+            return _problem(422, f"body refused: {error}")
         except (ValueError, RecursionError) as error:
             return _problem(422, f"body is not JSON: {error}")
         problem = _schema_problem(validator, verdict, fast)

@@ -342,9 +342,14 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValueError("cursor is not one this server handed out") from None
-    if not (isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(v, str) for v in decoded)):
+    # Printable: a time and an id never hold NUL or a lone surrogate, which the databases refuse (500/503).
+    if not (isinstance(decoded, list) and len(decoded) == 2 and all(_printable(v) for v in decoded)):
         raise ValueError("cursor is not one this server handed out")
     return decoded[0], decoded[1]
+
+
+def _printable(value: Any) -> bool:
+    return isinstance(value, str) and value.isprintable()
 
 
 def summary(row: Any) -> VerdictSummary:

@@ -1,0 +1,245 @@
+"""Input that can never succeed is a 4xx on both databases, never a 500 or a "retry later" 503.
+
+A lone surrogate (not Unicode) or NUL (PostgreSQL text cannot hold it) in a body, cursor, filter or path;
+JSON nested deeper than any verdict inside a member the schema leaves open; a schema-valid verdict
+without its optional members on every page.  A database that is really gone still answers 503.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from gatekeeper.parsers._json import MAX_DEPTH
+from tests.client.realserver import postgres_database
+from tests.server.conftest import Server, make_tokens, start_server, unique_project
+
+
+def _counts(server: Server) -> tuple[int, int]:
+    return server.rows("verdicts"), server.rows("verdict_metrics")
+
+
+def _put_raw(server: Server, verdict_id: str, body: bytes) -> requests.Response:
+    return requests.put(
+        f"{server.url}/api/v1/verdicts/{verdict_id}",
+        data=body,
+        headers={**server.headers("admin"), "Content-Type": "application/json"},
+        timeout=60,
+    )
+
+
+def _cursor(*values: str) -> str:
+    """A cursor shaped like the server's own (base64 of a JSON list), holding what it should never hold."""
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def _signed_in(server: Server) -> requests.Session:
+    pages = requests.Session()
+    pages.cookies.set("gatekeeper_session", server.tokens["read"], domain="127.0.0.1", path="/")
+    return pages
+
+
+# -- lone surrogates and NUL ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spell", "where"),
+    [
+        (lambda text: text.replace('"reason": "', '"reason": "\\ud800', 1).encode(), "a JSON escape in reason"),
+        (lambda text: text.replace('"reason": "', '"reason": "\udc00', 1).encode("utf-8", "surrogatepass"), "raw"),
+        (lambda text: text.replace('"branch": "', '"branch": "x\\udfff', 1).encode(), "an escape in an indexed column"),
+        (lambda text: text.replace('"reason": "', '"reason": "\\ud800', 1).encode("utf-16"), "UTF-16 body"),
+    ],
+)
+def test_a_lone_surrogate_in_a_body_is_422(server: Server, make_verdict: Any, spell: Any, where: str) -> None:
+    verdict = make_verdict(project=unique_project(), branch="main")
+    body = spell(json.dumps(verdict))
+    assert b"\xed" in body or b"\\u" in body or body.startswith(b"\xff\xfe"), where
+    before = _counts(server)
+    response = _put_raw(server, verdict["id"], body)
+    assert response.status_code == 422, (where, response.text)
+    assert "lone surrogate" in response.json()["detail"]
+    assert _counts(server) == before
+    assert server.get(f"/api/v1/verdicts/{verdict['id']}").status_code == 404
+
+
+#: Requests that can never succeed, with the 4xx each must get; %ED%A0%80 is a lone surrogate's UTF-8 bytes.
+NEVER = [
+    ("/api/v1/verdicts?cursor=" + _cursor("2026-01-01T00:00:00.000000Z", "\ud800"), 422),
+    ("/api/v1/verdicts?cursor=" + _cursor("2026-01-01T00:00:00.000000Z", "abc\x00"), 422),
+    ("/api/v1/verdicts?cursor=" + _cursor("2026-01-01T00:00:00\x00Z", "abcdefgh"), 422),
+    ("/api/v1/verdicts?cursor=%ED%A0%80", 422),
+    ("/api/v1/verdicts?cursor=%00", 422),
+    ("/api/v1/verdicts?project=a%00", 422),
+    ("/api/v1/verdicts?branch=%00", 422),
+    ("/api/v1/verdicts?commit=%00", 422),
+    ("/api/v1/verdicts?pipeline=%00", 422),
+    ("/api/v1/verdicts?id_prefix=a%00", 422),
+    ("/api/v1/verdicts?id_prefix=%ED%A0%80", 422),
+    ("/api/v1/verdicts?since=%00", 422),
+    ("/api/v1/verdicts?until=2026%ED%A0%80", 422),
+    ("/api/v1/verdicts/abcdefgh%00", 422),
+    ("/api/v1/verdicts/abcdefgh%ED%A0%80", 422),
+    ("/api/v1/verdicts/abcdefgh%0A", 422),
+    ("/api/v1/latest?project=%00", 422),
+    ("/api/v1/metrics/history?metric=tests.total%00", 422),
+    ("/api/v1/releases/r1%00", 422),
+    ("/api/v1/releases/r1%00/readiness", 422),
+    ("/verdicts/abcdefgh%00", 404),
+    ("/verdicts/abcdefgh%ED%A0%80", 404),
+    ("/verdicts/abcdefgh%0A", 404),
+    ("/releases/r1%00", 404),
+    ("/releases/r1%ED%A0%80", 404),
+    ("/project?name=bank/x&cursor=" + _cursor("2026-01-01T00:00:00.000000Z", "abc\x00"), 400),
+    ("/project?name=bank/x&cursor=" + _cursor("2026-01-01T00:00:00.000000Z", "\udfff"), 400),
+    ("/project?name=bank%00", 422),
+    ("/?project=%00", 422),
+]
+
+
+@pytest.mark.parametrize(("path", "status"), NEVER, ids=[path for path, _ in NEVER])
+def test_nul_or_a_lone_surrogate_in_a_request_is_a_4xx_not_a_retry(server: Server, path: str, status: int) -> None:
+    """On PostgreSQL a NUL reaching the database was a DataError answered 503 "retry later"."""
+    with _signed_in(server) as pages:
+        response = pages.get(f"{server.url}{path}", headers=server.headers("read"), timeout=30)
+    assert response.status_code == status, response.text[:500]
+    assert "Retry-After" not in response.headers
+
+
+# -- deep nesting ---------------------------------------------------------------------------------------
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+#: Where the deep value goes: `maturity.levels` items are open objects (any extra member is schema-valid);
+#: metrics and context are closed, where the schema refuses it, as long as checking does not exhaust recursion.
+DEEP_MEMBERS = {
+    "maturity.levels": lambda verdict: verdict["maturity"].update(levels=[{"level": 1, "status": "pass", "x": "DEEP"}]),
+    "metrics": lambda verdict: verdict["metrics"].update({"tests.deep": "DEEP"}),
+    "context": lambda verdict: verdict["context"].update(deep="DEEP"),
+}
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+@pytest.mark.parametrize("member", list(DEEP_MEMBERS))
+def test_json_nested_deep_inside_a_member_is_422(server: Server, make_verdict: Any, depth: int, member: str) -> None:
+    verdict = make_verdict(project=unique_project(), branch="main")
+    DEEP_MEMBERS[member](verdict)
+    before = _counts(server)
+    response = _put_raw(server, verdict["id"], json.dumps(verdict).replace('"DEEP"', _nested(depth)).encode())
+    assert response.status_code == 422, response.text[:500]
+    assert f"nested deeper than {MAX_DEPTH} levels" in response.json()["detail"]
+    assert _counts(server) == before
+
+
+def test_nesting_up_to_the_limit_is_stored_and_shown(server: Server, make_verdict: Any) -> None:
+    """The limit is on the document (the root is level 1): an open member may nest up to it, one more is refused."""
+    verdict = make_verdict(project=unique_project(), branch="main")
+    DEEP_MEMBERS["maturity.levels"](verdict)
+    # root {, maturity {, levels [, the level's {: the extra member's value starts at level 5
+    deepest = json.dumps(verdict).replace('"DEEP"', _nested(MAX_DEPTH - 4))
+    assert _put_raw(server, verdict["id"], deepest.encode()).status_code == 201
+    assert server.get(f"/api/v1/verdicts/{verdict['id']}").json() == json.loads(deepest)
+    with _signed_in(server) as pages:
+        assert pages.get(f"{server.url}/verdicts/{verdict['id']}", timeout=30).status_code == 200
+    deeper = make_verdict(project=unique_project(), branch="main")
+    DEEP_MEMBERS["maturity.levels"](deeper)
+    too_deep = json.dumps(deeper).replace('"DEEP"', _nested(MAX_DEPTH - 3))
+    assert _put_raw(server, deeper["id"], too_deep.encode()).status_code == 422
+
+
+# -- optional members absent ----------------------------------------------------------------------------
+
+
+def _without_optional_members(verdict: dict[str, Any]) -> dict[str, Any]:
+    """Every member schemas/verdict.schema.json does not require, left out."""
+    for member in ("baseline", "details"):
+        verdict.pop(member, None)
+    for member in ("path", "files"):
+        verdict["policy"].pop(member, None)
+    verdict["maturity"].pop("levels", None)
+    verdict["context"].pop("started_at", None)
+    for gate in verdict["gates"]:
+        gate.pop("baseline", None)
+    for report in verdict["inputs"]:
+        report.pop("counts", None)
+        report.pop("notes", None)
+    for waiver in verdict["waivers"]["applied"] + verdict["waivers"]["expired"]:
+        for member in ("owner", "expires", "source"):
+            waiver.pop(member, None)
+    return verdict
+
+
+@pytest.mark.parametrize("kind", ["passing", "failing"])
+def test_a_verdict_without_optional_members_shows_on_every_page(server: Server, make_verdict: Any, kind: str) -> None:
+    """A verdict without `maturity.levels` made its page answer 500 for as long as it was stored."""
+    project, commit = unique_project(), secrets.token_hex(20)
+    verdict = _without_optional_members(make_verdict(kind, project=project, branch="main", commit=commit))
+    assert "levels" not in verdict["maturity"]
+    assert server.put(verdict).status_code == 201
+    release = f"r-{secrets.token_hex(4)}"
+    defined = requests.put(
+        f"{server.url}/api/v1/releases/{release}",
+        json={"level": 3, "members": [{"project": project, "commit": commit}]},
+        headers=server.headers("admin"),
+        timeout=30,
+    )
+    assert defined.status_code == 201, defined.text
+    with _signed_in(server) as pages:
+        for path, params in (
+            (f"/verdicts/{verdict['id']}", {}),
+            ("/", {"project": project}),
+            ("/project", {"name": project}),
+            ("/project", {"name": project, "branch": "main"}),
+            (f"/releases/{release}", {}),
+            ("/releases", {}),
+        ):
+            response = pages.get(f"{server.url}{path}", params=params, timeout=30)
+            assert response.status_code == 200, (path, response.status_code)
+            assert project in response.text or path == "/releases"
+
+
+# -- a database that is really gone ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    """A server on a PostgreSQL database of its own (the test takes that database away), and its name."""
+    with postgres_database() as url:
+        server = start_server(url, tmp_path)
+        server.tokens = make_tokens(url)
+        try:
+            yield server, url.rsplit("/", 1)[1]
+        finally:
+            server.stop()
+
+
+def test_a_database_that_is_gone_is_still_503_retry_later(own_postgres: tuple[Server, str]) -> None:
+    import psycopg
+
+    from tests.client.realserver import PG_ADMIN_URL
+
+    server, name = own_postgres
+    assert server.get("/api/v1/verdicts").status_code == 200
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        try:
+            gone = server.get("/api/v1/verdicts")
+            also_gone = server.get("/api/v1/verdicts", cursor=_cursor("2026-01-01T00:00:00.000000Z", "abcdefgh"))
+        finally:
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    for response in (gone, also_gone):
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "1"
+        assert response.json() == {"detail": "database unavailable, retry later"}
+    assert server.get("/api/v1/verdicts").status_code == 200

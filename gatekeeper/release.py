@@ -2,6 +2,8 @@
 
 A release is ready only when every member's latest verdict is clear: decided (not `error`), no
 blocking gate failed, and decided by a policy at or above the release's required maturity level.
+"Latest" is the one the store recorded last (its own `received_at`), never the one that claims the
+latest `created_at`: a verdict's time is its uploader's word, and must not shadow a newer real one.
 A `warn` verdict is clear: by definition no *blocking* gate failed (the same reason `check` exits 0
 on warn), so a release is never held back by gates its teams marked as advisory.
 

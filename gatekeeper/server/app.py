@@ -49,7 +49,7 @@ TEXT = {"max_length": 1000, "pattern": r"^[^\x00]*$"}
 
 class Summary(BaseModel):
     id: str
-    created_at: str
+    created_at: str  # the client's claim, in the window `db.claimed_time` allows
     status: str
     project: str | None
     branch: str | None
@@ -57,6 +57,7 @@ class Summary(BaseModel):
     pipeline: str | None
     policy_name: str | None
     level_achieved: int | None
+    received_at: str  # when this server stored it: what lists, "latest" and releases order by
 
 
 class Page(BaseModel):
@@ -71,6 +72,7 @@ class Latest(BaseModel):
 class Point(BaseModel):
     verdict_id: str
     created_at: str
+    received_at: str
     value: float
 
 
@@ -370,7 +372,7 @@ def create_app(
             return _problem(409, f"a different verdict with id {verdict_id!r} is already stored")
         if outcome == "created":
             with lock:
-                metrics.stored(verdict, row["created_at"])
+                metrics.stored(verdict, row["received_at"])
         created = outcome == "created"
         return Response(
             _dumps({"id": verdict_id, "created": created}),
@@ -412,7 +414,8 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")] = None,
     ) -> dict[str, Any]:
-        """Verdict summaries, newest first; follow `next_cursor` for the next page."""
+        """Verdict summaries, newest (as received by the server) first; follow `next_cursor` for the next
+        page.  `since` and `until` are on each verdict's `created_at`."""
         filters = db.Filters(
             project=project,
             branch=branch,
@@ -460,7 +463,7 @@ def create_app(
         since: Annotated[str | None, Query(description="ISO-8601, inclusive")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        """One metric's values over time, oldest first (the newest `limit` of them)."""
+        """One metric's values over time, oldest (received) first: the newest `limit` of them."""
         filters = db.Filters(project=project, branch=branch, since=_instant("since", since))
         return {"items": db.metric_history(engine, filters, metric, limit)}
 

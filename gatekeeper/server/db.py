@@ -1,9 +1,14 @@
 """The server's database: SQLAlchemy Core tables and the queries the API needs, one code path for
 SQLite (the default, a file) and PostgreSQL (`postgresql+psycopg://…`).
 
-Semantics mirror the embedded store (`gatekeeper.store.sqlite`): `created_at` is fixed-width UTC text
-(text order is time order, on both databases), the body is the verdict JSON, numeric metrics get rows
-of their own for history, and an id stored twice with the same body is stored once.
+Semantics mirror the embedded store (`gatekeeper.store.sqlite`): times are fixed-width UTC text
+(`TIME_FORMAT`: text order is time order, on both databases), the body is the verdict JSON, numeric
+metrics get rows of their own for history, and an id stored twice with the same body is stored once.
+
+`received_at` is this server's clock when the verdict was stored: "latest", releases, lists, cursors,
+history and the pages order by it.  `created_at` is the client's claim, checked to be RFC 3339 and
+within a window of the server's clock (`claimed_time`), kept for display and the `since`/`until`
+filters, never for deciding which verdict is newest.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,7 +68,13 @@ verdicts = Table(
     Column("policy_name", Text),
     Column("level_achieved", Integer),
     Column("body", Text, nullable=False),
-    Index("verdicts_project_branch_created", "project", "branch", "created_at"),
+    Column("received_at", String(32), nullable=False),
+    # Newest first by receipt, per pair (overview, latest), per release member, and over all verdicts;
+    # created_at keeps one index, for the since/until filters.  (Migration 0004.)
+    Index("verdicts_project_branch_received", "project", "branch", "received_at", "id"),
+    Index("verdicts_project_commit_received", "project", "commit", "received_at", "id"),
+    Index("verdicts_project_pipeline_received", "project", "pipeline", "received_at", "id"),
+    Index("verdicts_received_id", "received_at", "id"),
     Index("verdicts_created_id", "created_at", "id"),
 )
 
@@ -96,13 +109,60 @@ SUMMARY_COLUMNS = (
     verdicts.c.pipeline,
     verdicts.c.policy_name,
     verdicts.c.level_achieved,
+    verdicts.c.received_at,
 )
+
+#: The one order of verdicts, newest first: by when this server stored them, then id (a total order,
+#: for keyset pages).  Never by `created_at`, which the client chose.
+NEWEST_FIRST = (verdicts.c.received_at.desc(), verdicts.c.id.desc())
 
 Outcome = Literal["created", "same", "conflict"]
 
 
 class VerdictRejected(ValueError):
     """A verdict the schema let through but the store cannot index (bad timestamp, NUL in a column…)."""
+
+
+#: How far ahead of the server's clock a verdict's `created_at` may be.  A CI runner's clock drifts by
+#: seconds to minutes, and one set to local time but labelled UTC is off by at most 14 hours: a day
+#: covers every honest verdict, and refuses `9999-12-31` (which sorted after every real verdict).
+MAX_CLAIM_AHEAD = timedelta(days=1)
+#: How far behind.  A verdict is uploaded when it is made, or later from the client's spool after an
+#: outage; a year (and a leap day) covers any outage and a team re-uploading last year's history to a
+#: new server, and refuses `0999-01-01` (which, unpadded, also sorted after every real verdict).
+MAX_CLAIM_AGE = timedelta(days=366)
+
+#: RFC 3339 section 5.6 `date-time`: a four-digit year, seconds, an optional fraction, `Z` or an offset.
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))")
+
+
+def claimed_time(value: Any, now: datetime) -> str:
+    """A verdict's `created_at` as stored text, if it is an RFC 3339 date-time within
+    [now - MAX_CLAIM_AGE, now + MAX_CLAIM_AHEAD]; ValueError saying why otherwise."""
+    match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.fraction] and Z or ±HH:MM)")
+    year, month, day, hour, minute, second, fraction, zulu, sign, zone_hours, zone_minutes = match.groups()
+    try:
+        offset = timedelta(0) if zulu else timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
+        zone = timezone(-offset if sign == "-" else offset)
+        microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond, tzinfo=zone
+        )
+        utc = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as error:
+        raise ValueError(f"{value!r} is not a valid date-time ({error})") from None
+    if utc > now + MAX_CLAIM_AHEAD:
+        raise ValueError(
+            f"{value!r} is more than {MAX_CLAIM_AHEAD.days} day ahead of the server's clock "
+            f"({_utc_text(now)}); check the CI runner's clock"
+        )
+    if utc < now - MAX_CLAIM_AGE:
+        raise ValueError(
+            f"{value!r} is more than {MAX_CLAIM_AGE.days} days before the server's clock ({_utc_text(now)})"
+        )
+    return _utc_text(utc)
 
 
 # -- engine and migrations -------------------------------------------------------------------------
@@ -156,10 +216,10 @@ def redacted(url: str) -> str:
 # -- verdict rows ----------------------------------------------------------------------------------
 
 
-def verdict_row(verdict: Mapping[str, Any]) -> dict[str, Any]:
-    """The indexed columns and the body of a schema-valid verdict."""
+def verdict_row(verdict: Mapping[str, Any], received: datetime) -> dict[str, Any]:
+    """The indexed columns and the body of a schema-valid verdict stored at `received` (server time)."""
     try:
-        created_at = _utc_text(verdict.get("created_at"))
+        created_at = claimed_time(verdict.get("created_at"), received)
     except ValueError as error:
         raise VerdictRejected(f"$.created_at: {error}") from None
     context = verdict.get("context") or {}
@@ -175,6 +235,7 @@ def verdict_row(verdict: Mapping[str, Any]) -> dict[str, Any]:
         "pipeline": context.get("pipeline"),
         "policy_name": policy.get("name"),
         "level_achieved": maturity.get("level_achieved"),
+        "received_at": _utc_text(received),
     }
     for name, value in row.items():
         # PostgreSQL text cannot hold NUL; refuse it on both databases so they agree.
@@ -229,10 +290,13 @@ def _one_writer(engine: Engine) -> AbstractContextManager[Any]:
         return _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock())
 
 
-def add_verdict(engine: Engine, verdict: Mapping[str, Any]) -> tuple[Outcome, dict[str, Any]]:
-    """Store a verdict once.  Race-free: the INSERT either wins or does nothing (the database decides,
-    not a read-then-write), and only then are bodies compared."""
-    row = verdict_row(verdict)
+def add_verdict(
+    engine: Engine, verdict: Mapping[str, Any], received: datetime | None = None
+) -> tuple[Outcome, dict[str, Any]]:
+    """Store a verdict once, received now (or at `received`).  Race-free: the INSERT either wins or does
+    nothing (the database decides, not a read-then-write), and only then are bodies compared; a verdict
+    stored again keeps the `received_at` of its first arrival."""
+    row = verdict_row(verdict, received or datetime.now(timezone.utc))
     metrics = metric_rows(row["id"], verdict.get("metrics"))
     with _one_writer(engine), engine.begin() as connection:
         found = _store(connection, row, metrics)
@@ -270,8 +334,9 @@ def get_body(engine: Engine, verdict_id: str) -> str | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Filters:
-    """Exact-match filters on the indexed columns; None means "any".  `since` inclusive, `until` exclusive;
-    `id_prefix`: ids that start with it (what `verdicts show PREFIX` resolves)."""
+    """Exact-match filters on the indexed columns; None means "any".  `since` inclusive, `until` exclusive,
+    on the verdicts' `created_at` (the period a verdict says it belongs to, within the window
+    `claimed_time` allows); `id_prefix`: ids that start with it (what `verdicts show PREFIX` resolves)."""
 
     project: str | None = None
     branch: str | None = None
@@ -332,12 +397,12 @@ def _prefix_clauses(prefix: str) -> list[ColumnElement[bool]]:
     return [bytewise(verdicts.c.id) >= prefix, bytewise(verdicts.c.id) < upper]
 
 
-def encode_cursor(created_at: str, verdict_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([created_at, verdict_id]).encode()).decode().rstrip("=")
+def encode_cursor(received_at: str, verdict_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([received_at, verdict_id]).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
-    """The (created_at, id) a page ended at; ValueError for anything we did not hand out."""
+    """The (received_at, id) a page ended at; ValueError for anything we did not hand out."""
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -363,45 +428,39 @@ def summary(row: Any) -> VerdictSummary:
         pipeline=row.pipeline,
         policy_name=row.policy_name,
         level_achieved=row.level_achieved,
+        received_at=row.received_at,
     )
 
 
 def list_verdicts(
     engine: Engine, filters: Filters, limit: int, after: tuple[str, str] | None
 ) -> tuple[list[VerdictSummary], tuple[str, str] | None]:
-    """One page, newest first, by keyset (created_at, id): stable while verdicts arrive; the second
-    value is where the next page starts, None on the last page."""
+    """One page, newest (received) first, by keyset (received_at, id): stable while verdicts arrive,
+    since each arrives after the pages already handed out; the second value is where the next page
+    starts, None on the last page."""
     clauses = filters.clauses()
     if after is not None:
-        created_at, verdict_id = after
+        received_at, verdict_id = after
         clauses.append(
             or_(
-                verdicts.c.created_at < created_at,
-                and_(verdicts.c.created_at == created_at, verdicts.c.id < verdict_id),
+                verdicts.c.received_at < received_at,
+                and_(verdicts.c.received_at == received_at, verdicts.c.id < verdict_id),
             )
         )
-    query = (
-        select(*SUMMARY_COLUMNS)
-        .where(*clauses)
-        .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc())
-        .limit(limit + 1)
-    )
+    query = select(*SUMMARY_COLUMNS).where(*clauses).order_by(*NEWEST_FIRST).limit(limit + 1)
     with engine.connect() as connection:
         rows = [summary(row) for row in connection.execute(query)]
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], (last.created_at, last.id)
+    return rows[:limit], (str(last.received_at), last.id)
 
 
 def _latest_ids(filters: Filters) -> Any:
     """The id of the newest verdict of each (project, branch), as a subquery."""
     rank = (
         func.row_number()
-        .over(
-            partition_by=(verdicts.c.project, verdicts.c.branch),
-            order_by=(verdicts.c.created_at.desc(), verdicts.c.id.desc()),
-        )
+        .over(partition_by=(verdicts.c.project, verdicts.c.branch), order_by=NEWEST_FIRST)
         .label("rank")
     )
     ranked = select(verdicts.c.id, rank).where(*filters.clauses()).subquery()
@@ -420,13 +479,13 @@ def latest(engine: Engine, filters: Filters) -> list[VerdictSummary]:
 
 
 def latest_metric_values(engine: Engine) -> Iterator[tuple[str | None, str | None, str, str, float]]:
-    """(project, branch, created_at, metric, value) of each (project, branch)'s newest verdict: what
+    """(project, branch, received_at, metric, value) of each (project, branch)'s newest verdict: what
     the Prometheus gauge shows after a restart."""
     query = (
         select(
             verdicts.c.project,
             verdicts.c.branch,
-            verdicts.c.created_at,
+            verdicts.c.received_at,
             verdict_metrics.c.name,
             verdict_metrics.c.value,
         )
@@ -435,21 +494,24 @@ def latest_metric_values(engine: Engine) -> Iterator[tuple[str | None, str | Non
     )
     with engine.connect() as connection:
         for row in connection.execute(query):
-            yield row.project, row.branch, row.created_at, row.name, float(row.value)
+            yield row.project, row.branch, row.received_at, row.name, float(row.value)
 
 
 def metric_history(engine: Engine, filters: Filters, metric: str, limit: int) -> list[dict[str, Any]]:
-    """The newest `limit` values of one metric (matching the filters), returned oldest first for charts."""
+    """The newest (received) `limit` values of one metric (matching the filters), oldest first for charts."""
     query = (
-        select(verdicts.c.id, verdicts.c.created_at, verdict_metrics.c.value)
+        select(verdicts.c.id, verdicts.c.created_at, verdicts.c.received_at, verdict_metrics.c.value)
         .join(verdict_metrics, verdict_metrics.c.verdict_id == verdicts.c.id)
         .where(verdict_metrics.c.name == metric, *filters.clauses())
-        .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(limit)
     )
     with engine.connect() as connection:
         rows = list(connection.execute(query))
-    return [{"verdict_id": row.id, "created_at": row.created_at, "value": float(row.value)} for row in reversed(rows)]
+    return [
+        {"verdict_id": row.id, "created_at": row.created_at, "received_at": row.received_at, "value": float(row.value)}
+        for row in reversed(rows)
+    ]
 
 
 def open_database(url: str) -> Engine:

@@ -20,7 +20,7 @@ from sqlalchemy import Column, Engine, Index, Integer, String, Table, Text, func
 from gatekeeper.release import NAME_PATTERN, InvalidRelease, Member, Readiness, Release, assess, release_from_document
 from gatekeeper.server import DEFAULT_MAX_BODY
 from gatekeeper.server.auth import Scope, Token
-from gatekeeper.server.db import metadata, verdicts
+from gatekeeper.server.db import NEWEST_FIRST, metadata, verdicts
 from gatekeeper.store.sqlite import _utc_text
 
 releases = Table(
@@ -33,11 +33,6 @@ releases = Table(
     Column("body", Text, nullable=False),  # the release document (Release.to_document) as JSON
     Index("releases_created_name", "created_at", "name"),
 )
-
-#: What a release member's lookup needs (created by migration 0002_releases; declared here, since the
-#: verdicts table's own module is not ours to change).
-Index("verdicts_project_commit_created", verdicts.c.project, verdicts.c.commit, verdicts.c.created_at)
-Index("verdicts_project_pipeline_created", verdicts.c.project, verdicts.c.pipeline, verdicts.c.created_at)
 
 API = "/api/v1"
 
@@ -93,13 +88,15 @@ def count_releases(engine: Engine) -> int:
 
 
 def latest_verdict_for(engine: Engine, member: Member) -> dict[str, Any] | None:
-    """The member's newest verdict: of its project at its commit, or of its pipeline run."""
+    """The member's newest verdict: of its project at its commit, or of its pipeline run.  Newest as
+    received (`db.NEWEST_FIRST`), so a verdict claiming a later `created_at` cannot shadow a real one
+    stored after it (the `verdicts_project_commit_received` and `…_pipeline_received` indexes)."""
     column = verdicts.c.commit if member.commit is not None else verdicts.c.pipeline
     value = member.commit if member.commit is not None else member.pipeline
     query = (
         select(verdicts.c.body)
         .where(verdicts.c.project == member.project, column == value)
-        .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     )
     with engine.connect() as connection:

@@ -38,8 +38,10 @@ VERDICT_STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "error")
 class VerdictSummary:
     """The indexed columns of one stored verdict: enough to list verdicts without reading bodies.
 
-    `created_at` is UTC in one fixed-width form (`2026-11-25T14:03:00.123456Z`), so text order is
-    time order.
+    Times are UTC in one fixed-width form (`2026-11-25T14:03:00.123456Z`), so text order is time
+    order.  `created_at` is the verdict's claim (the client's clock); `received_at` is when the store
+    recorded it (its own clock), which decides "latest" and every order; None only from a store server
+    older than it.
     """
 
     id: str
@@ -51,6 +53,7 @@ class VerdictSummary:
     pipeline: str | None
     policy_name: str | None
     level_achieved: int | None
+    received_at: str | None = None
 
 
 class VerdictStore(Protocol):

@@ -104,7 +104,8 @@ class RemoteStore:
         limit: int | None = 50,
         offset: int = 0,
     ) -> builtins.list[VerdictSummary]:
-        """Summaries, newest first (the server pages by cursor; an offset is skipped page by page)."""
+        """Summaries, newest (as the server received them) first; the server pages by cursor, so an
+        offset is skipped page by page."""
         wanted = None if limit is None else max(limit, 0) + max(offset, 0)
         found: builtins.list[VerdictSummary] = []
         for summary in self._summaries(_filters(project, branch, status, since), wanted):
@@ -227,6 +228,7 @@ def _summary(item: Mapping[str, Any]) -> VerdictSummary:
         pipeline=item.get("pipeline"),
         policy_name=item.get("policy_name"),
         level_achieved=item.get("level_achieved"),
+        received_at=item.get("received_at"),  # absent from a server before issue 13
     )
 
 

@@ -79,6 +79,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         'CREATE INDEX verdicts_project_commit_created ON verdicts (project, "commit", created_at)',
         "CREATE INDEX verdicts_project_pipeline_created ON verdicts (project, pipeline, created_at)",
     ),
+    (
+        # The store's own time (issue 13): `received_at`, when this store recorded the verdict, is what
+        # "latest" and every list order by; `created_at` is the verdict's claim (kept for `since`).
+        # Years before 1000 were written without zero padding ('999-…' sorted after '2026-…'): padded
+        # here, where the text is shorter than the canonical 27 characters.
+        "UPDATE verdicts SET created_at = substr('000' || created_at, -27) WHERE length(created_at) < 27",
+        "UPDATE releases SET created_at = substr('000' || created_at, -27) WHERE length(created_at) < 27",
+        "UPDATE releases SET updated_at = substr('000' || updated_at, -27) WHERE length(updated_at) < 27",
+        "ALTER TABLE verdicts ADD COLUMN received_at TEXT NOT NULL DEFAULT ''",
+        # Earlier rows: their claim, the best there is, but never later than now (they were all
+        # recorded before now), so a row dated 9999 does not stay "latest" for ever.
+        """
+        UPDATE verdicts SET received_at = min(created_at, strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')
+        """,
+        "DROP INDEX verdicts_project_branch_created",
+        "DROP INDEX verdicts_project_commit_created",
+        "DROP INDEX verdicts_project_pipeline_created",
+        "CREATE INDEX verdicts_project_branch_received ON verdicts (project, branch, received_at)",
+        'CREATE INDEX verdicts_project_commit_received ON verdicts (project, "commit", received_at)',
+        "CREATE INDEX verdicts_project_pipeline_received ON verdicts (project, pipeline, received_at)",
+        "CREATE INDEX verdicts_received ON verdicts (received_at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -86,7 +108,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 #: The shortest id prefix `get` resolves, like git's abbreviated hashes.
 MIN_PREFIX = 6
 
-_SUMMARY_COLUMNS = 'id, created_at, status, project, branch, "commit", pipeline, policy_name, level_achieved'
+_SUMMARY_COLUMNS = (
+    'id, created_at, status, project, branch, "commit", pipeline, policy_name, level_achieved, received_at'
+)
+#: Newest first, by what this store controls: the time it recorded each verdict, then insertion order.
+_NEWEST_FIRST = "ORDER BY received_at DESC, rowid DESC"
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
 
@@ -96,11 +122,20 @@ class SqliteStore:
 
     `create=False` opens only an existing store (readers should not leave empty files behind).
     `timeout` bounds, in seconds, how long one operation waits for other writers.
+    `clock` gives the time a verdict is recorded at (`received_at`); tests pass their own.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        timeout: float = 30.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
         self.path = Path(path)
         self.timeout = timeout
+        self.clock = clock
         self._connection = self._open(create)
         try:
             with self._errors():
@@ -201,7 +236,7 @@ class SqliteStore:
     def add(self, verdict: Mapping[str, Any]) -> bool:
         """Record a verdict.  False when this id is already stored with the same body (a re-upload);
         StoreError when it is stored with a different body, since ids must identify one verdict."""
-        row = _row(self.path, verdict)
+        row = _row(self.path, verdict) | {"received_at": _utc_text(self.clock())}
         body = row["body"]
         canonical = _canonical(json.loads(body))
         metrics = _metric_rows(row["id"], verdict.get("metrics"))
@@ -212,8 +247,9 @@ class SqliteStore:
                 if found is None:
                     self._connection.execute(
                         'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline,'
-                        " policy_name, level_achieved, body) VALUES (:id, :created_at, :status, :project,"
-                        " :branch, :commit, :pipeline, :policy_name, :level_achieved, :body)",
+                        " policy_name, level_achieved, body, received_at) VALUES (:id, :created_at, :status,"
+                        " :project, :branch, :commit, :pipeline, :policy_name, :level_achieved, :body,"
+                        " :received_at)",
                         row,
                     )
                     self._connection.executemany(
@@ -265,9 +301,9 @@ class SqliteStore:
             return _load(self.path, self._retry(lookup))
 
     def latest(self, project: str | None = None, branch: str | None = None) -> dict[str, Any] | None:
-        """The newest verdict (by created_at), optionally of one project and branch."""
+        """The newest verdict (the last this store recorded), optionally of one project and branch."""
         where, parameters = _where(self.path, project=project, branch=branch)
-        sql = f"SELECT body FROM verdicts{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        sql = f"SELECT body FROM verdicts{where} {_NEWEST_FIRST} LIMIT 1"
         with self._errors():
             found = self._retry(lambda: self._connection.execute(sql, parameters).fetchone())
         return None if found is None else _load(self.path, found[0])
@@ -281,9 +317,10 @@ class SqliteStore:
         limit: int | None = 50,
         offset: int = 0,
     ) -> builtins.list[VerdictSummary]:
-        """Summaries, newest first; `since` is inclusive; `limit=None` means all."""
+        """Summaries, newest (last recorded) first; `since` is inclusive, on the verdicts' created_at;
+        `limit=None` means all."""
         where, parameters = _where(self.path, project=project, branch=branch, status=status, since=since)
-        sql = f"SELECT {_SUMMARY_COLUMNS} FROM verdicts{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM verdicts{where} {_NEWEST_FIRST} LIMIT ? OFFSET ?"
         parameters += (-1 if limit is None else max(limit, 0), max(offset, 0))
         with self._errors():
             rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
@@ -298,6 +335,7 @@ class SqliteStore:
                 pipeline=row[6],
                 policy_name=row[7],
                 level_achieved=row[8],
+                received_at=row[9],
             )
             for row in rows
         ]
@@ -318,11 +356,13 @@ class SqliteStore:
     def latest_for(
         self, project: str, *, commit: str | None = None, pipeline: str | None = None
     ) -> dict[str, Any] | None:
-        """The newest verdict of `project` at this commit, or of this pipeline run: a release member's."""
+        """The newest verdict of `project` at this commit, or of this pipeline run: a release member's.
+        Newest by when this store recorded it, so a verdict claiming a later date cannot shadow one
+        recorded after it."""
         if (commit is None) == (pipeline is None):
             raise ValueError("give exactly one of commit and pipeline")
         where, parameters = _where(self.path, project=project, commit=commit, pipeline=pipeline)
-        sql = f"SELECT body FROM verdicts{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        sql = f"SELECT body FROM verdicts{where} {_NEWEST_FIRST} LIMIT 1"
         with self._errors():
             found = self._retry(lambda: self._connection.execute(sql, parameters).fetchone())
         return None if found is None else _load(self.path, found[0])
@@ -333,7 +373,7 @@ class SqliteStore:
         """Define or redefine a release by name; True when it was new.  Redefining keeps its creation
         time, so lists keep their order."""
         body = json.dumps(release.to_document(), separators=(",", ":"), ensure_ascii=False)
-        now = _utc_text(datetime.now(timezone.utc))
+        now = _utc_text(self.clock())
 
         def put_once() -> bool:
             # Read, then write, under the write lock taken up front: no other writer can come between.
@@ -532,8 +572,15 @@ def _metric_rows(verdict_id: str, metrics: Any) -> builtins.list[tuple[str, str,
     ]
 
 
+#: The one stored form of a time on both stores and both server databases: UTC, microseconds, and a
+#: zero-padded four-digit year, so that text order is time order (27 characters, `…T14:03:00.123456Z`).
+TIME_FORMAT = "{0.year:04d}-{0.month:02d}-{0.day:02d}T{0.hour:02d}:{0.minute:02d}:{0.second:02d}.{0.microsecond:06d}Z"
+
+
 def _utc_text(value: Any, *, naive_is_utc: bool = False) -> str:
-    """An ISO-8601 instant (or aware datetime) as fixed-width UTC text, so text order is time order.
+    """An ISO-8601 instant (or aware datetime) as fixed-width UTC text (TIME_FORMAT), so text order is
+    time order.  Not strftime: its `%Y` leaves years before 1000 unpadded on glibc ('999-…' sorted
+    after '2026-…').
 
     A verdict's time must say its zone; a filter's (`since`) may be a bare date or time, read as UTC.
     """
@@ -554,7 +601,7 @@ def _utc_text(value: Any, *, naive_is_utc: bool = False) -> str:
             raise ValueError(f"{value!s} has no time zone; give UTC ('Z') or an offset")
         moment = moment.replace(tzinfo=timezone.utc)
     try:
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return TIME_FORMAT.format(moment.astimezone(timezone.utc))
     except OverflowError:
         raise ValueError(f"{value!s} is out of range") from None
 

@@ -97,7 +97,9 @@ def test_queries_filter_and_paginate(server: Server, make_verdict: Any) -> None:
         "pipeline": "107",
         "policy_name": "caict-cd-level-3",
         "level_achieved": summary["level_achieved"],
+        "received_at": summary["received_at"],  # the server's clock, at the upload
     }
+    assert len(summary["received_at"]) == 27 and summary["received_at"] > summary["created_at"]
     assert server.get("/api/v1/verdicts", since="yesterday").status_code == 422
     assert server.get("/api/v1/verdicts", cursor="bm90IGEgY3Vyc29y").status_code == 422
     assert server.get("/api/v1/verdicts", limit=501).status_code == 422
@@ -134,12 +136,12 @@ def test_latest_per_project_and_branch(server: Server, make_verdict: Any) -> Non
     older = make_verdict(created_at="2026-04-01T00:00:00Z", project=project, branch="main")
     newer = make_verdict("failing", created_at="2026-04-02T00:00:00Z", project=project, branch="main")
     dev = make_verdict(created_at="2026-03-01T00:00:00Z", project=project, branch="dev")
-    for verdict in (newer, older, dev):  # arrival order must not matter
+    for verdict in (newer, older, dev):  # arrival decides (issue 13): created_at is the client's claim
         assert server.put(verdict).status_code == 201
     items = server.get("/api/v1/latest", project=project).json()["items"]
-    assert {(i["branch"], i["id"]) for i in items} == {("main", newer["id"]), ("dev", dev["id"])}
+    assert {(i["branch"], i["id"]) for i in items} == {("main", older["id"]), ("dev", dev["id"])}
     only_main = server.get("/api/v1/latest", project=project, branch="main").json()["items"]
-    assert [i["id"] for i in only_main] == [newer["id"]]
+    assert [i["id"] for i in only_main] == [older["id"]]
 
 
 def test_metric_history_oldest_first(server: Server, make_verdict: Any) -> None:
@@ -150,7 +152,7 @@ def test_metric_history_oldest_first(server: Server, make_verdict: Any) -> None:
         )
         for n in (1, 2, 3)
     ]
-    for verdict in reversed(verdicts):
+    for verdict in verdicts:  # in the order received, which is the history's order
         assert server.put(verdict).status_code == 201
     history = server.get("/api/v1/metrics/history", project=project, branch="main", metric="tests.total").json()
     assert [p["verdict_id"] for p in history["items"]] == [v["id"] for v in verdicts]
@@ -165,9 +167,9 @@ def test_prometheus_metrics_after_uploads(server: Server, make_verdict: Any) -> 
     project = unique_project()
     failing = make_verdict("failing", created_at="2026-06-02T00:00:00Z", project=project, branch="main")
     passing = make_verdict("passing", created_at="2026-06-01T00:00:00Z", project=project, branch="main")
-    assert server.put(failing).status_code == 201
-    assert server.put(passing).status_code == 201  # older: must not replace the latest values
-    assert server.put(passing).status_code == 200  # a repeat is not counted again
+    assert server.put(passing).status_code == 201
+    assert server.put(failing).status_code == 201  # received last: its values are the latest
+    assert server.put(passing).status_code == 200  # a repeat is not counted again, nor the latest again
     text = server.get("/metrics").text
     assert f'gatekeeper_verdicts_total{{project="{project}",status="fail"}} 1.0' in text
     assert f'gatekeeper_verdicts_total{{project="{project}",status="pass"}} 1.0' in text

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import select, text
 
 from gatekeeper.server import db
+from tests.verdicts import GATEKEEPER
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -53,3 +59,126 @@ def test_id_prefix_finds_every_id_under_a_collation_that_ignores_punctuation(tmp
             assert sorted(summary.id for summary in found) == ["3f2a-0a", "3f2a-9c"]
         finally:
             engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database no test has migrated yet: SQLite in a file, PostgreSQL one of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        from tests.client.realserver import postgres_database
+
+        with postgres_database() as url:
+            yield url
+
+
+def test_migration_0004_pads_times_adds_received_at_and_orders_by_it(fresh_database: str, tmp_path: Path) -> None:
+    """A database as revision 0003 left it, with the rows issue 13 found: a year written unpadded
+    ('999-…', which sorted after '2026-…') and one dated 9999.  After the upgrade every time is in the
+    one sortable form, received_at is filled (never later than the upgrade), the indexes order by it,
+    and the next real verdict is the latest — in the queries, the release lookup and on the pages."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import inspect
+
+    from gatekeeper.release import Member
+    from gatekeeper.server import auth, migrations, releases
+    from tests.server.conftest import start_server
+    from tests.verdicts import check_example
+
+    database = fresh_database
+    engine = db.make_engine(database)
+    try:
+        migrations.upgrade(engine, "0003_bytewise_id")
+        body = check_example(tmp_path, "passing", "--project", "bank/ledger", "--branch", "main", "--commit", "c1")
+        legacy = {
+            "legacy-0999": "999-01-01T00:00:00.000000Z",  # as strftime('%Y') wrote year 999 on glibc
+            "legacy-9999": "9999-12-31T23:59:59.000000Z",
+            "legacy-real": "2026-11-20T10:00:00.000000Z",
+        }
+        with engine.begin() as connection:
+            for verdict_id, created_at in legacy.items():
+                connection.execute(
+                    text(
+                        'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline,'
+                        " policy_name, level_achieved, body) VALUES (:id, :created_at, 'pass', 'bank/ledger',"
+                        " 'main', 'c1', '1', 'p', 3, :body)"
+                    ),
+                    {"id": verdict_id, "created_at": created_at, "body": json.dumps({**body, "id": verdict_id})},
+                )
+                connection.execute(
+                    text("INSERT INTO verdict_metrics (verdict_id, name, value) VALUES (:id, 'tests.total', 1)"),
+                    {"id": verdict_id},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO tokens (id, secret_sha256, scope, projects, created_at, expires_at, revoked_at)"
+                    " VALUES ('t1', 'x', 'read', '[]', '999-01-01T00:00:00.000000Z', '2999-01-01T00:00:00.000000Z',"
+                    " '999-01-02T00:00:00.000000Z')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO releases (name, level, created_at, updated_at, body) VALUES"
+                    " ('r', 3, '999-01-01T00:00:00.000000Z', '999-01-02T00:00:00.000000Z', '{}')"
+                )
+            )
+        before = db._utc_text(datetime.now(timezone.utc))
+
+        migrations.upgrade(engine)
+
+        after = db._utc_text(datetime.now(timezone.utc))
+        assert migrations.current(engine) == migrations.head() == "0004_received_at"
+        with engine.connect() as connection:
+            rows = {
+                row.id: (row.created_at, row.received_at) for row in connection.execute(text("SELECT * FROM verdicts"))
+            }
+            token = connection.execute(text("SELECT created_at, expires_at, revoked_at FROM tokens")).one()
+            release = connection.execute(text("SELECT created_at, updated_at FROM releases")).one()
+        assert rows["legacy-0999"] == ("0999-01-01T00:00:00.000000Z",) * 2
+        assert rows["legacy-real"] == ("2026-11-20T10:00:00.000000Z",) * 2
+        assert rows["legacy-9999"][0] == "9999-12-31T23:59:59.000000Z"
+        assert before <= rows["legacy-9999"][1] <= after  # received before the upgrade, at the latest
+        assert tuple(token) == (
+            "0999-01-01T00:00:00.000000Z",
+            "2999-01-01T00:00:00.000000Z",
+            "0999-01-02T00:00:00.000000Z",
+        )
+        assert tuple(release) == ("0999-01-01T00:00:00.000000Z", "0999-01-02T00:00:00.000000Z")
+        indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("verdicts")}
+        assert indexes["verdicts_project_branch_received"] == ["project", "branch", "received_at", "id"]
+        assert indexes["verdicts_project_commit_received"] == ["project", "commit", "received_at", "id"]
+        assert indexes["verdicts_received_id"] == ["received_at", "id"]
+        assert not {"verdicts_project_branch_created", "verdicts_project_commit_created"} & set(indexes)
+
+        listed, _ = db.list_verdicts(engine, db.Filters(project="bank/ledger"), limit=10, after=None)
+        assert [summary.id for summary in listed] == ["legacy-9999", "legacy-real", "legacy-0999"]
+        rerun = {**body, "id": "real-rerun", "status": "fail"}
+        assert db.add_verdict(engine, rerun)[0] == "created"
+        assert [summary.id for summary in db.latest(engine, db.Filters(project="bank/ledger"))] == ["real-rerun"]
+        assert releases.latest_verdict_for(engine, Member(project="bank/ledger", commit="c1")) == rerun
+        with engine.connect() as connection:
+            received = connection.execute(text("SELECT received_at FROM verdicts WHERE id = 'real-rerun'")).scalar()
+        assert {row[:3] for row in db.latest_metric_values(engine)} == {("bank/ledger", "main", received)}
+        read_token = auth.create(engine, auth.Scope.READ)[1]
+    finally:
+        engine.dispose()
+
+    # The pages and the report read the migrated rows: every one renders.
+    server = start_server(database, tmp_path)
+    try:
+        cookies = {"gatekeeper_session": read_token}
+        for path in ("/", "/project?name=bank/ledger", "/verdicts/legacy-0999"):
+            page = requests.get(f"{server.url}{path}", cookies=cookies, timeout=30, allow_redirects=False)
+            assert page.status_code == 200, path
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
+        report = subprocess.run(
+            [GATEKEEPER, "report", "--project", "bank/ledger", "--server", server.url, "--format", "markdown"],
+            capture_output=True, text=True, cwd=tmp_path, env=environment | {"GATEKEEPER_TOKEN": read_token},
+            timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert report.returncode == 0, report.stderr
+    assert "Latest verdict: **FAIL**" in report.stdout and "legacy-0999" not in report.stdout  # 0999: out of 30 days

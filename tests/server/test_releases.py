@@ -157,7 +157,7 @@ def test_readiness_from_real_verdicts(server: Server, make_verdict: Any, level2_
     readiness = server.get(f"/api/v1/releases/{name}/readiness").json()
     assert (readiness["ready"], readiness["blockers"]) == (True, [])
     # A newer failing verdict for the same commit blocks again: the latest verdict decides.
-    later = make_verdict("failing", project=ledger, commit="aaa111", created_at="2099-01-01T00:00:00Z")
+    later = make_verdict("failing", project=ledger, commit="aaa111")  # received last: the latest
     assert server.put(later).status_code == 201
     readiness = server.get(f"/api/v1/releases/{name}/readiness").json()
     assert readiness["ready"] is False

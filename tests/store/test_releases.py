@@ -53,7 +53,7 @@ def test_latest_for_a_commit_or_a_pipeline(db: Path) -> None:
         old = make_verdict("v-old", created_at="2026-11-20T10:00:00Z", commit="c1", status="fail")
         new = make_verdict("v-new", created_at="2026-11-21T10:00:00Z", commit="c1")
         other = make_verdict("v-other", created_at="2026-11-22T10:00:00Z", commit="c1", project="group/other")
-        for verdict in (new, old, other):  # stored out of order: time decides, not arrival
+        for verdict in (old, new, other):  # the last recorded is the latest, whatever its created_at
             store.add(verdict)
         assert store.latest_for("group/app", commit="c1") == new
         assert store.latest_for("group/app", commit="c2") is None
@@ -63,6 +63,22 @@ def test_latest_for_a_commit_or_a_pipeline(db: Path) -> None:
         assert store.latest_for("group/app", pipeline="4712") is None
         with pytest.raises(ValueError, match="exactly one"):
             store.latest_for("group/app")
+
+
+def test_a_verdict_claiming_a_later_time_does_not_unblock_a_release(db: Path) -> None:
+    """Issue 13: a `pass` dated 9999 outranked every real verdict recorded after it; now the last
+    recorded verdict of the commit decides, whatever time either claims."""
+    from gatekeeper.release import assess
+
+    with SqliteStore(db) as store:
+        store.add(make_verdict("v-forged", created_at="9999-12-31T23:59:59Z", commit="c3"))
+        store.add(make_verdict("v-real", status="fail", created_at="2026-11-25T10:00:00Z", commit="c3"))
+        readiness = assess(
+            release("r", Member(project="group/app", commit="c3")),
+            lambda member: store.latest_for(member.project, commit=member.commit),
+        )
+    assert not readiness.ready
+    assert readiness.members[0].verdict_id == "v-real"
 
 
 def test_a_store_from_before_releases_is_migrated_and_keeps_its_verdicts(db: Path) -> None:
@@ -87,4 +103,4 @@ def test_a_store_from_before_releases_is_migrated_and_keeps_its_verdicts(db: Pat
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"verdicts_project_commit_created", "verdicts_project_pipeline_created"} <= indexes
+    assert {"verdicts_project_commit_received", "verdicts_project_pipeline_received"} <= indexes

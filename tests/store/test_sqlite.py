@@ -7,13 +7,15 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
-from gatekeeper.store.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from gatekeeper.store.sqlite import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from tests.store import make_verdict
 
 
@@ -29,6 +31,12 @@ def raw(path: Path, sql: str) -> list[Any]:
         return connection.execute(sql).fetchall()
     finally:
         connection.close()
+
+
+def ticking(start: datetime = datetime(2026, 11, 25, 14, 5, tzinfo=timezone.utc)) -> Callable[[], datetime]:
+    """A store clock one second on at each reading, so `received_at` is known and strictly increasing."""
+    readings = iter(range(1_000_000))
+    return lambda: start + timedelta(seconds=next(readings))
 
 
 def one_line(error: pytest.ExceptionInfo[StoreError]) -> str:
@@ -76,7 +84,7 @@ def test_reopening_keeps_verdicts(db: Path) -> None:
 def test_indexed_columns_come_from_the_verdict(db: Path) -> None:
     verdict = make_verdict("b" * 32, status="warn", level_achieved=None, created_at="2026-11-25T15:03:00+01:00")
     verdict["context"]["pipeline"] = 99  # a numeric pipeline id is kept as text in the index
-    with SqliteStore(db) as store:
+    with SqliteStore(db, clock=ticking()) as store:
         store.add(verdict)
         [summary] = store.list()
     assert summary == VerdictSummary(
@@ -89,6 +97,7 @@ def test_indexed_columns_come_from_the_verdict(db: Path) -> None:
         pipeline="99",
         policy_name="caict-cd-level-3",
         level_achieved=None,
+        received_at="2026-11-25T14:05:00.000000Z",  # the store's clock, not the verdict's
     )
 
 
@@ -175,19 +184,28 @@ def test_prefix_with_sql_wildcards_is_taken_literally(db: Path) -> None:
             store.get("abc%%%")
 
 
-def test_latest_is_newest_by_created_at_not_by_insertion(db: Path) -> None:
-    with SqliteStore(db) as store:
+def test_latest_is_the_last_recorded_whatever_time_a_verdict_claims(db: Path) -> None:
+    """Issue 13: a verdict dated 0999 sorted after every real one (strftime leaves the year unpadded),
+    and one dated 9999 stayed "latest" for ever; the store orders by when it recorded each verdict."""
+    with SqliteStore(db, clock=ticking()) as store:
         assert store.latest() is None
-        store.add(make_verdict("new-main", created_at="2026-11-25T14:03:00Z"))
-        # Earlier instant written later, in a format whose raw text would sort after the first.
-        store.add(make_verdict("old-main", created_at="2026-11-25T15:02:59.999+01:00"))
+        store.add(make_verdict("forged-9999", created_at="9999-12-31T23:59:59Z"))
+        store.add(make_verdict("real-fail", status="fail", created_at="2026-11-25T14:03:00Z"))
         store.add(make_verdict("feature-1", created_at="2026-11-24T00:00:00Z", branch="feature"))
-        store.add(make_verdict("other-prj", created_at="2026-11-26T00:00:00Z", project="group/other"))
+        store.add(make_verdict("forged-0999", created_at="0999-01-01T00:00:00Z", branch="feature"))
+        store.add(make_verdict("other-prj", created_at="2026-11-20T00:00:00Z", project="group/other"))
 
         assert store.latest()["id"] == "other-prj"  # type: ignore[index]
-        assert store.latest(project="group/app")["id"] == "new-main"  # type: ignore[index]
-        assert store.latest(project="group/app", branch="feature")["id"] == "feature-1"  # type: ignore[index]
+        assert store.latest(project="group/app")["id"] == "forged-0999"  # type: ignore[index]
+        assert store.latest(project="group/app", branch="main")["id"] == "real-fail"  # type: ignore[index]
+        assert store.latest(project="group/app", branch="feature")["id"] == "forged-0999"  # type: ignore[index]
         assert store.latest(project="group/app", branch="nope") is None
+        listed = store.list(project="group/app")
+        assert [s.id for s in listed] == ["forged-0999", "feature-1", "real-fail", "forged-9999"]
+        assert [s.received_at for s in listed] == [f"2026-11-25T14:05:0{n}.000000Z" for n in (3, 2, 1, 0)]
+        # The claims are kept as claims, each in the one sortable form: `since` filters on them.
+        assert [s.created_at[:5] for s in listed] == ["0999-", "2026-", "2026-", "9999-"]
+        assert {s.id for s in store.list(since="2026-11-25")} == {"real-fail", "forged-9999"}
 
 
 def test_list_filters_orders_newest_first_and_pages(db: Path) -> None:
@@ -255,6 +273,54 @@ def test_a_store_locked_past_the_timeout_gives_a_one_line_error(db: Path) -> Non
 
 
 # -- migrations and files the store must not touch -------------------------------------------------
+
+
+def test_a_store_of_schema_2_gets_padded_times_and_received_at(db: Path) -> None:
+    """A file written before issue 13: an unpadded year is padded, `received_at` is the claim but
+    never later than the migration, and lists then follow it (a row dated 9999 is not latest for ever)."""
+    db.parent.mkdir(parents=True)
+    connection = sqlite3.connect(db, isolation_level=None)
+    connection.execute("BEGIN")
+    for statement in (statement for migration in MIGRATIONS[:2] for statement in migration):
+        connection.execute(statement)
+    for verdict_id, created_at in (
+        ("old-0999", "999-01-01T00:00:00.000000Z"),  # as strftime('%Y') wrote year 999 on glibc
+        ("old-9999", "9999-12-31T23:59:59.000000Z"),
+        ("old-real", "2026-11-20T10:00:00.000000Z"),
+    ):
+        connection.execute(
+            'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline, policy_name,'
+            " level_achieved, body) VALUES (?, ?, 'pass', 'group/app', 'main', 'c1', '4711', 'p', 3, ?)",
+            (verdict_id, created_at, json.dumps(make_verdict(verdict_id, commit="c1"))),
+        )
+    connection.execute(
+        "INSERT INTO releases (name, level, created_at, updated_at, body) VALUES"
+        " ('r', 3, '999-01-01T00:00:00.000000Z', '999-01-02T00:00:00.000000Z', '{}')"
+    )
+    connection.execute("PRAGMA user_version = 2")
+    connection.execute("COMMIT")
+    connection.close()
+    before = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+    with SqliteStore(db, clock=lambda: datetime(2099, 1, 1, tzinfo=timezone.utc)) as store:
+        assert store.latest()["id"] == "old-9999"  # type: ignore[index]  # recorded "now", the latest old row
+        store.add(make_verdict("new", status="fail", commit="c1"))
+        assert store.latest_for("group/app", commit="c1")["id"] == "new"  # type: ignore[index]
+        assert [s.id for s in store.list()] == ["new", "old-9999", "old-real", "old-0999"]
+
+    rows = dict(raw(db, "SELECT id, created_at || ' ' || received_at FROM verdicts"))
+    assert rows["old-0999"] == "0999-01-01T00:00:00.000000Z 0999-01-01T00:00:00.000000Z"
+    assert rows["old-real"] == "2026-11-20T10:00:00.000000Z 2026-11-20T10:00:00.000000Z"
+    created, received = rows["old-9999"].split()
+    assert created == "9999-12-31T23:59:59.000000Z"
+    assert len(received) == 27 and received.endswith("Z") and before <= received[:19] < "9999"
+    assert raw(db, "SELECT created_at, updated_at FROM releases") == [
+        ("0999-01-01T00:00:00.000000Z", "0999-01-02T00:00:00.000000Z")
+    ]
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    indexes = {row[0] for row in raw(db, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"verdicts_project_branch_received", "verdicts_project_commit_received", "verdicts_received"} <= indexes
+    assert not any(name.endswith("_created") and name.startswith("verdicts_project") for name in indexes)
 
 
 def test_an_empty_file_is_migrated(db: Path) -> None:

@@ -31,8 +31,9 @@ def head() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()  # type: ignore[arg-type]
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest revision (a no-op when it is there)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the newest revision (a no-op when it is there), or to `revision` (tests
+    build a database as an older gatekeeper left it, then upgrade it)."""
     from alembic import command
 
     config = _config()
@@ -40,7 +41,7 @@ def upgrade(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         config.attributes["connection"] = connection  # type: ignore[attr-defined]
-        command.upgrade(config, "head")  # type: ignore[arg-type]
+        command.upgrade(config, revision)  # type: ignore[arg-type]
 
 
 def current(engine: Engine) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from gatekeeper.server.db import SUMMARY_COLUMNS, summary, verdict_metrics, verdicts
+from gatekeeper.server.db import NEWEST_FIRST, SUMMARY_COLUMNS, summary, verdict_metrics, verdicts
 from gatekeeper.store import VerdictSummary
 
 #: How many of a branch's newest verdicts its pass rate on the overview counts.
@@ -35,7 +35,8 @@ class BranchState:
 
 
 def parse_time(text: str) -> datetime:
-    """A stored `created_at` (UTC, `…Z`) as an aware datetime (3.10's fromisoformat does not take Z)."""
+    """A stored time (`TIME_FORMAT`: UTC, `…Z`, any year 0001-9999) as an aware datetime (3.10's
+    fromisoformat does not take Z)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
@@ -48,8 +49,8 @@ def overview(
 ) -> tuple[list[BranchState], bool]:
     """One page of project and branch pairs in name order, and whether another page follows.
 
-    The pairs come from the (project, branch, created_at) index alone; then each pair's newest
-    `recent` verdicts are one index range each — never a pass over every stored verdict's row."""
+    The pairs come from the (project, branch, received_at, id) index alone; then each pair's newest
+    `recent` verdicts (as received) are one index range each — never a pass over every stored verdict's row."""
     pairs = select(verdicts.c.project, verdicts.c.branch).group_by(verdicts.c.project, verdicts.c.branch)
     if project_prefix:
         pairs = pairs.where(verdicts.c.project.like(_escape_like(project_prefix) + "%", escape="\\"))
@@ -61,7 +62,7 @@ def overview(
             newest = connection.execute(
                 select(*SUMMARY_COLUMNS)
                 .where(verdicts.c.project == row.project, verdicts.c.branch == row.branch)
-                .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc())
+                .order_by(*NEWEST_FIRST)
                 .limit(recent)
             ).all()
             if newest:
@@ -90,12 +91,13 @@ def branches(engine: Engine, project: str) -> list[str | None]:
 def trend_values(
     engine: Engine, project: str, branch: str | None, metrics: tuple[str, ...], limit: int = TREND_VERDICTS
 ) -> list[tuple[datetime, str, float]]:
-    """(verdict time, metric, value) of the project's (branch's) newest `limit` verdicts: those ids
-    first, from the index, then their metric rows by primary key."""
+    """(verdict time, metric, value) of the project's (branch's) newest `limit` verdicts as received:
+    those ids first, from the index, then their metric rows by primary key.  The time is the one the
+    verdict claims (`created_at`, within the window the upload allowed)."""
     newest = select(verdicts.c.id, verdicts.c.created_at).where(verdicts.c.project == project)
     if branch is not None:
         newest = newest.where(verdicts.c.branch == branch)
-    recent = newest.order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc()).limit(limit).subquery()
+    recent = newest.order_by(*NEWEST_FIRST).limit(limit).subquery()
     query = (
         select(recent.c.created_at, verdict_metrics.c.name, verdict_metrics.c.value)
         .join(verdict_metrics, verdict_metrics.c.verdict_id == recent.c.id)

@@ -681,6 +681,22 @@ def _database_url(value: str | None) -> str:
     metavar="SECONDS",
     help="Reuse a successful token check this long (0: never); a revocation takes up to this long.",
 )
+@click.option(
+    "--token-failures",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    metavar="N",
+    help="Wrong tokens one client (IP address) may present within --token-failure-window; then 429 (0: no limit).",
+)
+@click.option(
+    "--token-failure-window",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="The window over which wrong tokens are counted; a refused client waits until the oldest is this old.",
+)
 @click.pass_context
 def serve(
     context: click.Context,
@@ -690,6 +706,8 @@ def serve(
     max_body: int,
     workers: int,
     token_cache_seconds: float,
+    token_failures: int,
+    token_failure_window: float,
 ) -> None:
     """Run the store server: verdict upload and query API (/api/v1), /metrics, /healthz, /readyz.
 
@@ -704,6 +722,8 @@ def serve(
         max_body=max_body,
         workers=workers,
         token_cache_seconds=token_cache_seconds,
+        token_failures=token_failures,
+        token_failure_window=token_failure_window,
     )
     _run(lambda: run(options), context.obj["debug"])
 

@@ -25,6 +25,8 @@ class ServeOptions:
     max_body: int
     workers: int = 1
     token_cache_seconds: float = 5.0
+    token_failures: int = 60
+    token_failure_window: float = 60.0
 
 
 def _app(options: ServeOptions, engine: Any = None) -> Any:
@@ -33,7 +35,13 @@ def _app(options: ServeOptions, engine: Any = None) -> Any:
 
     if engine is None:  # a worker: the parent has migrated the database already
         engine = make_engine(options.database_url)
-    return create_app(engine, max_body=options.max_body, token_cache_seconds=options.token_cache_seconds)
+    return create_app(
+        engine,
+        max_body=options.max_body,
+        token_cache_seconds=options.token_cache_seconds,
+        token_failures=options.token_failures,
+        token_failure_window=options.token_failure_window,
+    )
 
 
 def worker_app() -> Any:

@@ -46,7 +46,12 @@ def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatu
     now = auth.now_text()  # one instant for every row
     if output_format == "json":
         rows = [
-            {**asdict(token), "scope": token.scope.value, "projects": list(token.projects), "state": token.state(now).value}
+            {
+                **asdict(token),
+                "scope": token.scope.value,
+                "projects": list(token.projects),
+                "state": token.state(now).value,
+            }
             for token in found
         ]
         out.write(json.dumps(rows, indent=2) + "\n")

@@ -30,7 +30,17 @@ from starlette.types import Scope as ASGIScope
 
 from gatekeeper import __version__
 from gatekeeper.server import DEFAULT_MAX_BODY, db, migrations
-from gatekeeper.server.auth import DEFAULT_TOKEN_CACHE_SECONDS, Scope, Token, TokenCache, verify
+from gatekeeper.server.auth import (
+    DEFAULT_TOKEN_CACHE_SECONDS,
+    DEFAULT_TOKEN_FAILURE_WINDOW,
+    DEFAULT_TOKEN_FAILURES,
+    Authenticator,
+    FailureThrottle,
+    Scope,
+    Throttled,
+    Token,
+    TokenCache,
+)
 from gatekeeper.server.observability import RequestObserver, ServerMetrics, configure_logging, drain_logs
 from gatekeeper.store.sqlite import _utc_text
 
@@ -127,17 +137,15 @@ _UNAUTHENTICATED = "missing, invalid, expired or revoked token"
 
 
 async def _authenticate(request: Request, presented: str | None) -> Token | None:
-    """The live token presented, or None.  Async, so that a token found in the cache costs no
-    threadpool hop; a miss asks the database in the threadpool."""
+    """The live token presented, or None; 429 for a client that presented too many wrong ones.  Async,
+    so that a token found in the cache costs no threadpool hop; a miss asks the database in the threadpool."""
     if not presented:
         return None
-    cache: TokenCache = request.app.state.token_cache
-    token = cache.get(presented)
-    if token is None:
-        engine: Engine = request.app.state.engine
-        token = await run_in_threadpool(verify, engine, presented)
-        if token is not None:
-            cache.put(presented, token)
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        token = await authenticator.check(presented, request.client.host if request.client else "")
+    except Throttled as error:
+        raise HTTPException(429, str(error), headers={"Retry-After": str(error.retry_after)}) from None
     if token is not None:
         request.state.token_id = token.id  # for the access log: the id, never the secret
     return token
@@ -259,12 +267,18 @@ Uploader = Annotated[Token, Depends(_requires(Scope.UPLOAD))]
 
 
 def create_app(
-    engine: Engine, *, max_body: int = DEFAULT_MAX_BODY, token_cache_seconds: float = DEFAULT_TOKEN_CACHE_SECONDS
+    engine: Engine,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    token_cache_seconds: float = DEFAULT_TOKEN_CACHE_SECONDS,
+    token_failures: int = DEFAULT_TOKEN_FAILURES,
+    token_failure_window: float = DEFAULT_TOKEN_FAILURE_WINDOW,
 ) -> FastAPI:
     """The app on an engine whose database is already migrated (`gatekeeper serve` does that first).
 
     `token_cache_seconds`: how long a successful token check is reused without asking the database
-    (0: never), so a revocation takes effect within that time."""
+    (0: never), so a revocation takes effect within that time.  `token_failures` wrong tokens from one
+    client within `token_failure_window` seconds get it 429 until the oldest is that old (0: never)."""
     metrics = ServerMetrics()
     schema = _verdict_schema()
     validator = _schema_validator(schema)
@@ -302,7 +316,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = engine
-    app.state.token_cache = TokenCache(token_cache_seconds)
+    app.state.authenticator = Authenticator(
+        engine, TokenCache(token_cache_seconds), FailureThrottle(token_failures, token_failure_window)
+    )
     app.add_middleware(RequestObserver, metrics=metrics)
     from gatekeeper.server.releases import router as releases_router  # named releases (issue 6)
 

@@ -11,10 +11,13 @@ import enum
 import fnmatch
 import hashlib
 import hmac
+import ipaddress
 import json
+import math
 import re
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -26,6 +29,13 @@ from gatekeeper.store.sqlite import _utc_text
 PREFIX = "gk"
 #: How long, in seconds, the server reuses a successful token check by default (`serve --token-cache-seconds`).
 DEFAULT_TOKEN_CACHE_SECONDS = 5.0
+#: Wrong tokens a client may present within the window before it is refused with 429 (`serve --token-failures`).
+#: A secret of 32 random bytes cannot be guessed at any rate: the limit keeps a client from making the
+#: database check token after token, and is generous so that CI runners behind one address (NAT), one
+#: of them with a stale token, do not lock the others out.
+DEFAULT_TOKEN_FAILURES = 60
+#: The window, in seconds, over which wrong tokens are counted (`serve --token-failure-window`).
+DEFAULT_TOKEN_FAILURE_WINDOW = 60.0
 _ID = re.compile(r"[0-9a-f]{12}")
 
 
@@ -189,3 +199,85 @@ class TokenCache:
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
         self._entries[hashlib.sha256(presented.encode()).digest()] = (time.monotonic() + self.seconds, token)
+
+
+class Throttled(Exception):
+    """This client presented too many wrong tokens lately: answer 429, retry after `retry_after` seconds."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"too many wrong tokens; retry after {seconds:.0f} s")
+        self.retry_after = max(1, math.ceil(seconds))
+
+
+class FailureThrottle:
+    """Wrong tokens per client: after `limit` of them within `window` seconds the client is refused until
+    the oldest has aged out of the window.  An IPv6 client is its /64, which one host usually holds whole.
+
+    Used from the event loop only, so no lock; at most MAX_CLIENTS are tracked (a flood of addresses
+    evicts the oldest).  `limit` 0 disables it."""
+
+    MAX_CLIENTS = 4096
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, client: str) -> float | None:
+        """Seconds until `client` may present a token again, or None if it may now."""
+        failures = self._failures.get(_client_key(client))
+        if failures is None or len(failures) < self.limit:
+            return None
+        wait = failures[0] + self.window - time.monotonic()
+        return wait if wait > 0 else None
+
+    def failed(self, client: str) -> None:
+        if self.limit <= 0:
+            return
+        key = _client_key(client)
+        now = time.monotonic()
+        if key not in self._failures and len(self._failures) >= self.MAX_CLIENTS:
+            self._failures = {k: times for k, times in self._failures.items() if times[-1] > now - self.window}
+            if len(self._failures) >= self.MAX_CLIENTS:
+                del self._failures[next(iter(self._failures))]
+        self._failures.setdefault(key, deque(maxlen=self.limit)).append(now)
+
+
+def _client_key(client: str) -> str:
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+class Authenticator:
+    """The one way a presented token is checked, for the API's bearer tokens and the pages' sign-in:
+    the cache first (a recently verified token costs one lookup and is never throttled), then the
+    throttle, then the database; a wrong token counts against its client."""
+
+    def __init__(self, engine: Engine, cache: TokenCache, throttle: FailureThrottle) -> None:
+        self.engine = engine
+        self.cache = cache
+        self.throttle = throttle
+
+    async def check(self, presented: str, client: str) -> Token | None:
+        """The live token presented, or None; raises Throttled for a client refused for now."""
+        token = self.cache.get(presented)
+        if token is not None:
+            return token
+        wait = self.throttle.retry_after(client)
+        if wait is not None:
+            raise Throttled(wait)
+        from starlette.concurrency import run_in_threadpool
+
+        token = await run_in_threadpool(verify, self.engine, presented)
+        if token is None:
+            self.throttle.failed(client)
+        else:
+            self.cache.put(presented, token)
+        return token

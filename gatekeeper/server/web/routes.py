@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -26,7 +26,7 @@ from gatekeeper import charts
 from gatekeeper.release import NAME_PATTERN
 from gatekeeper.server import db
 from gatekeeper.server.app import ID_PATTERN
-from gatekeeper.server.auth import Scope, Token, TokenCache, verify
+from gatekeeper.server.auth import Authenticator, Scope, Throttled, Token
 from gatekeeper.server.web import present, queries
 
 #: The cookie holding the signed-in token.
@@ -101,16 +101,40 @@ async def _viewer(request: Request) -> Token | None:
     presented = request.cookies.get(COOKIE)
     if not presented:
         return None
-    cache: TokenCache = request.app.state.token_cache
-    token = cache.get(presented)
-    if token is None:
-        token = await run_in_threadpool(verify, _engine(request), presented)
-        if token is not None:
-            cache.put(presented, token)
+    try:
+        token = await _check(request, presented)
+    except Throttled:
+        return None  # to /login, which says how long to wait
     if token is None or not token.allows(Scope.READ):
         return None
     request.state.token_id = token.id  # for the access log: the id, never the secret
     return token
+
+
+async def _check(request: Request, presented: str) -> Token | None:
+    """The live token presented, as the API checks a bearer token (cache, throttle, database)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator.check(presented, request.client.host if request.client else "")
+
+
+def _cross_site(request: Request) -> bool:
+    """A form posted from another site (login CSRF, a forced sign-out): the browser says so in
+    `Sec-Fetch-Site`, or its `Origin` names another host than the request's `Host` (or a proxy's
+    `X-Forwarded-Host`; a form from another site can set neither).  A request with neither header
+    (curl, old browsers) passes: signing in needs a token anyway, and the cookie is SameSite=Strict."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    forwarded = request.headers.get("x-forwarded-host", "").split(",")
+    ours = {host.strip().lower() for host in (request.headers.get("host", ""), *forwarded)} - {""}
+    return urlsplit(origin).netloc.lower() not in ours
+
+
+def _forbidden_cross_site() -> HTMLResponse:
+    message = "This form was sent from another site. Sign in from this server's own /login page."
+    return _render("error.html", 403, heading="Refused", message=message, signed_in=False)
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -143,7 +167,10 @@ def _login_page(next_path: str, error: str | None, status: int) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Check the token once, then keep it in the cookie; a wrong one gets the form again, with a 401."""
+    """Check the token once, then keep it in the cookie; a wrong one gets the form again, with a 401,
+    and too many wrong ones from this client a 429; a form from another site a 403."""
+    if _cross_site(request):
+        return _forbidden_cross_site()
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -152,7 +179,13 @@ async def login(request: Request) -> Response:
     form = parse_qs(body.decode("utf-8", "replace"))
     presented = (form.get("token") or [""])[0].strip()
     next_path = _safe_next((form.get("next") or ["/"])[0])
-    token = await run_in_threadpool(verify, _engine(request), presented) if presented else None
+    try:
+        token = await _check(request, presented) if presented else None
+    except Throttled as error:
+        wait = f"Too many wrong tokens from this address: try again in {error.retry_after} s."
+        page = _login_page(next_path, wait, 429)
+        page.headers["Retry-After"] = str(error.retry_after)
+        return page
     if token is None or not token.allows(Scope.READ):
         reason = "That token is not a live token." if token is None else "That token cannot read: its scope is upload."
         return _login_page(next_path, f"{reason} Use one made with: gatekeeper tokens create --scope read", 401)
@@ -170,7 +203,9 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    if _cross_site(request):
+        return _forbidden_cross_site()
     response = RedirectResponse("/login", status_code=303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

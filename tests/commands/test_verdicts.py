@@ -72,6 +72,7 @@ def test_list_json_and_filters(filled: Path) -> None:
         "pipeline",
         "policy_name",
         "level_achieved",
+        "received_at",  # when the store recorded it (issue 13): what the list is ordered by
     }
     out = io.StringIO()
     list_verdicts(filled, "nobody", None, None, 50, "table", out)

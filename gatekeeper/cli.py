@@ -697,6 +697,26 @@ def _database_url(value: str | None) -> str:
     metavar="SECONDS",
     help="The window over which wrong tokens are counted; a refused client waits until the oldest is this old.",
 )
+@click.option(
+    "--metrics-public",
+    is_flag=True,
+    help="Serve /metrics without a token; only with a loopback --host [default: a read token, as a bearer].",
+)
+@click.option(
+    "--metrics-branch",
+    "metrics_branches",
+    multiple=True,
+    metavar="BRANCH",
+    help="Branches whose latest metric values /metrics shows; repeatable [default: main, master].",
+)
+@click.option(
+    "--metrics-projects",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    metavar="N",
+    help='Projects with /metrics labels of their own (the first seen); the rest count as project="_other".',
+)
 @click.pass_context
 def serve(
     context: click.Context,
@@ -708,6 +728,9 @@ def serve(
     token_cache_seconds: float,
     token_failures: int,
     token_failure_window: float,
+    metrics_public: bool,
+    metrics_branches: tuple[str, ...],
+    metrics_projects: int,
 ) -> None:
     """Run the store server: verdict upload and query API (/api/v1), /metrics, /healthz, /readyz.
 
@@ -724,6 +747,9 @@ def serve(
         token_cache_seconds=token_cache_seconds,
         token_failures=token_failures,
         token_failure_window=token_failure_window,
+        metrics_public=metrics_public,
+        metrics_projects=metrics_projects,
+        **({"metrics_branches": metrics_branches} if metrics_branches else {}),
     )
     _run(lambda: run(options), context.obj["debug"])
 

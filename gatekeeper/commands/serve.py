@@ -27,11 +27,15 @@ class ServeOptions:
     token_cache_seconds: float = 5.0
     token_failures: int = 60
     token_failure_window: float = 60.0
+    metrics_public: bool = False
+    metrics_projects: int = 500
+    metrics_branches: tuple[str, ...] = ("main", "master")
 
 
 def _app(options: ServeOptions, engine: Any = None) -> Any:
     from gatekeeper.server.app import create_app
     from gatekeeper.server.db import make_engine
+    from gatekeeper.server.observability import ServerMetrics
 
     if engine is None:  # a worker: the parent has migrated the database already
         engine = make_engine(options.database_url)
@@ -41,12 +45,24 @@ def _app(options: ServeOptions, engine: Any = None) -> Any:
         token_cache_seconds=options.token_cache_seconds,
         token_failures=options.token_failures,
         token_failure_window=options.token_failure_window,
+        server_metrics=ServerMetrics(max_projects=options.metrics_projects, branches=options.metrics_branches),
+        metrics_public=options.metrics_public,
     )
 
 
 def worker_app() -> Any:
     """The app factory each `--workers` process calls (uvicorn `factory=True`)."""
-    return _app(ServeOptions(**json.loads(os.environ[_OPTIONS_ENV])))
+    options = json.loads(os.environ[_OPTIONS_ENV])
+    return _app(ServeOptions(**options | {"metrics_branches": tuple(options["metrics_branches"])}))
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def run(options: ServeOptions) -> ExitStatus:
@@ -55,6 +71,11 @@ def run(options: ServeOptions) -> ExitStatus:
     One worker serves the app built here; more are separate processes (one GIL each), each with its
     own engine and connection pool, started by uvicorn from `worker_app`.  uvicorn picks uvloop and
     httptools when they are installed (`uvicorn[standard]`)."""
+    if options.metrics_public and not _loopback(options.host):
+        raise UsageError(
+            f"--metrics-public needs a loopback --host (127.0.0.1, ::1, localhost), not {options.host!r}: "
+            "anyone who can reach the port could read /metrics; give Prometheus a read token instead"
+        )
     try:
         import uvicorn
 

@@ -10,7 +10,6 @@ import dataclasses
 import gc
 import json
 import re
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -273,18 +272,20 @@ def create_app(
     token_cache_seconds: float = DEFAULT_TOKEN_CACHE_SECONDS,
     token_failures: int = DEFAULT_TOKEN_FAILURES,
     token_failure_window: float = DEFAULT_TOKEN_FAILURE_WINDOW,
+    server_metrics: ServerMetrics | None = None,
+    metrics_public: bool = False,
 ) -> FastAPI:
     """The app on an engine whose database is already migrated (`gatekeeper serve` does that first).
 
     `token_cache_seconds`: how long a successful token check is reused without asking the database
     (0: never), so a revocation takes effect within that time.  `token_failures` wrong tokens from one
-    client within `token_failure_window` seconds get it 429 until the oldest is that old (0: never)."""
-    metrics = ServerMetrics()
+    client within `token_failure_window` seconds get it 429 until the oldest is that old (0: never).
+    `/metrics` needs a read token unless `metrics_public`; `server_metrics` sets its label caps."""
+    metrics = server_metrics or ServerMetrics()
     schema = _verdict_schema()
     validator = _schema_validator(schema)
     fast = _fast_validator(schema)
     head = migrations.head()
-    lock = threading.Lock()
     configure_logging()
 
     @asynccontextmanager
@@ -296,8 +297,7 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = db.POOL_SIZE
         # The gauge of latest values is a state: rebuild it from the database, not from zero.
         rows = await run_in_threadpool(lambda: list(db.latest_metric_values(engine)))
-        with lock:
-            metrics.fill(rows)
+        metrics.fill(rows)
         # What is alive now (FastAPI, pydantic, SQLAlchemy, the schema validators) lives as long as the
         # process: keep it out of the garbage collector's full passes, which otherwise scanned it all
         # every few hundred uploads and stopped every request for 70-270 ms (bench/LOAD.md).
@@ -316,6 +316,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.metrics = metrics
     app.state.authenticator = Authenticator(
         engine, TokenCache(token_cache_seconds), FailureThrottle(token_failures, token_failure_window)
     )
@@ -387,8 +388,7 @@ def create_app(
         if outcome == "conflict":
             return _problem(409, f"a different verdict with id {verdict_id!r} is already stored")
         if outcome == "created":
-            with lock:
-                metrics.stored(verdict, row["received_at"])
+            metrics.stored(verdict, row["received_at"])
         created = outcome == "created"
         return Response(
             _dumps({"id": verdict_id, "created": created}),
@@ -503,12 +503,16 @@ def create_app(
             return JSONResponse({"status": f"database at revision {revision}, expected {head}"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", response_class=Response)
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        dependencies=[] if metrics_public else [Depends(_requires(Scope.READ))],
+        responses={} if metrics_public else {401: {"description": "Missing, invalid, expired or revoked token."}},
+    )
     def prometheus() -> Response:
-        """Prometheus text exposition."""
-        with lock:
-            payload = generate_latest(metrics.registry)
-        return Response(payload, media_type=CONTENT_TYPE_LATEST)
+        """Prometheus text exposition; a read token (bearer) unless the server runs with --metrics-public.
+        In the threadpool, holding no lock an upload needs (see `observability`)."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

@@ -3,6 +3,12 @@
 Each app has its own registry (not prometheus_client's global one), so two apps in one process — tests —
 never clash.  Counters start at zero on restart (Prometheus' `rate()` copes); the latest-values gauge is
 refilled from the database, since it is a state, not a count.
+
+Every label value an upload or a request brings is bounded, so no client can grow the exposition:
+projects and gate ids past a cap count under OTHER, branches are the operator's few (`--metrics-branch`),
+metric names the contract's, HTTP methods the standard ones.  No lock is shared with the scrape: the
+event loop alone changes these figures, prometheus_client's own locks guard its counters, and the
+scrape copies the gauge's dict in one step, so a scrape never holds up an upload.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging.handlers
 import queue
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -23,8 +29,33 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("gatekeeper.server.access")
+#: The label value of every project or gate id past its cap.
+OTHER = "_other"
+#: Projects with labels of their own (`serve --metrics-projects`); the rest count under OTHER.
+DEFAULT_MAX_PROJECTS = 500
+#: Gate ids with labels of their own; a policy has tens of gates, so the rest are made up.
+MAX_GATES = 200
+#: The branches whose latest values the gauge shows (`serve --metrics-branch`).
+DEFAULT_BRANCHES = ("main", "master")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 #: The thread writing the access lines (`configure_logging`), once there is one.
 _writer: logging.handlers.QueueListener | None = None
+
+
+class CappedLabel:
+    """A label's values, the first `limit` distinct ones as given and any later one as OTHER.  Changed by
+    the event loop only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.known: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value not in self.known:
+            if len(self.known) >= self.limit:
+                return OTHER
+            self.known.add(value)
+        return value
 
 
 class LatestValues(Collector):
@@ -32,7 +63,8 @@ class LatestValues(Collector):
     rather than kept up to date on every upload (which set some twenty gauge children each time)."""
 
     def __init__(self) -> None:
-        # (project, branch) -> (created_at, values) of the newest verdict seen: older uploads must not win.
+        # (project, branch) -> (at, values) of the newest verdict seen: older uploads must not win.  The
+        # event loop replaces entries; a scrape (in a thread) reads a copy.
         self.shown: dict[tuple[str, str], tuple[str, Mapping[str, float]]] = {}
 
     def collect(self) -> Iterator[Metric]:
@@ -41,26 +73,37 @@ class LatestValues(Collector):
             "Metric values of the latest verdict per project and branch.",
             labels=["project", "branch", "metric"],
         )
-        for (project, branch), (_, values) in sorted(self.shown.items()):
+        for (project, branch), (_, values) in sorted(self.shown.copy().items()):
             for name, value in values.items():
                 family.add_metric([project, branch, name], value)
         yield family
 
 
 class ServerMetrics:
-    """The figures `/metrics` shows; fed by the upload handler and the request middleware."""
+    """The figures `/metrics` shows; fed by the upload handler and the request middleware.
 
-    def __init__(self) -> None:
+    At most `max_projects` projects have labels of their own (the first seen since start; the database's
+    fill the gauge first); the gauge shows only the `branches` named and the contract's metric names."""
+
+    def __init__(
+        self, *, max_projects: int = DEFAULT_MAX_PROJECTS, branches: Collection[str] = DEFAULT_BRANCHES
+    ) -> None:
+        from gatekeeper.metrics import METRIC_NAMES
+
+        self.project = CappedLabel(max_projects)
+        self.gate = CappedLabel(MAX_GATES)
+        self.branches = frozenset(branches)
+        self.metric_names = frozenset(METRIC_NAMES)
         self.registry = CollectorRegistry()
         self.verdicts = Counter(
             "gatekeeper_verdicts",
-            "Verdicts stored, by project and status.",
+            f"Verdicts stored, by project (past the cap: {OTHER}) and status.",
             ["project", "status"],
             registry=self.registry,
         )
         self.gate_failures = Counter(
             "gatekeeper_gate_failures",
-            "Failed gates in stored verdicts, by gate id.",
+            f"Failed gates in stored verdicts, by gate id (past {MAX_GATES} ids: {OTHER}).",
             ["gate"],
             registry=self.registry,
         )
@@ -75,18 +118,20 @@ class ServerMetrics:
         # The histogram's child per (route, method, status): `labels()` checks its arguments each call.
         self._durations: dict[tuple[str, str, str], Histogram] = {}
 
-    def set_latest(
-        self, project: str | None, branch: str | None, created_at: str, metrics: Mapping[str, float]
-    ) -> None:
-        """Show these values for (project, branch) unless a newer verdict's are already shown."""
-        key = (project or "", branch or "")
+    def set_latest(self, project: str | None, branch: str | None, at: str, metrics: Mapping[str, float]) -> None:
+        """Show these values for (project, branch) unless a newer verdict's are already shown: only for a
+        branch the gauge shows and a project under the cap, and only the contract's metric names."""
+        if branch not in self.branches or self.project(project or "") == OTHER:
+            return
+        key = (project or "", branch)
         shown = self.latest_values.shown.get(key)
-        if shown is None or shown[0] <= created_at:
-            self.latest_values.shown[key] = (created_at, metrics)
+        if shown is None or shown[0] <= at:
+            values = {name: value for name, value in metrics.items() if name in self.metric_names}
+            self.latest_values.shown[key] = (at, values)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        """One request's duration in the latency histogram."""
-        key = (route, method, str(status))
+        """One request's duration in the latency histogram (any method not a standard one as OTHER)."""
+        key = (route, method if method in _METHODS else OTHER, str(status))
         child = self._durations.get(key)
         if child is None:
             child = self._durations[key] = self.request_duration.labels(*key)
@@ -95,25 +140,28 @@ class ServerMetrics:
     def fill(self, rows: Iterable[tuple[str | None, str | None, str, str, float]]) -> None:
         """Load the latest values per (project, branch) from the database, at start."""
         grouped: dict[tuple[str | None, str | None, str], dict[str, float]] = {}
-        for project, branch, created_at, name, value in rows:
-            grouped.setdefault((project, branch, created_at), {})[name] = value
-        for (project, branch, created_at), metrics in grouped.items():
-            self.set_latest(project, branch, created_at, metrics)
+        for project, branch, at, name, value in rows:
+            grouped.setdefault((project, branch, at), {})[name] = value
+        # In project order, so that past the cap the same projects keep their labels after every restart.
+        for (project, branch, at), metrics in sorted(
+            grouped.items(), key=lambda item: (item[0][0] or "", item[0][1] or "")
+        ):
+            self.set_latest(project, branch, at, metrics)
 
-    def stored(self, verdict: Mapping[str, Any], created_at: str) -> None:
-        """Count a newly stored verdict (not a repeated upload of one)."""
+    def stored(self, verdict: Mapping[str, Any], at: str) -> None:
+        """Count a newly stored verdict (not a repeated upload of one); `at` orders the latest values."""
         context = verdict.get("context") or {}
-        self.verdicts.labels(context.get("project") or "", verdict.get("status", "")).inc()
+        self.verdicts.labels(self.project(context.get("project") or ""), verdict.get("status", "")).inc()
         for gate in verdict.get("gates") or []:
             if isinstance(gate, Mapping) and gate.get("status") == "fail":
-                self.gate_failures.labels(str(gate.get("id", ""))).inc()
+                self.gate_failures.labels(self.gate(str(gate.get("id", "")))).inc()
         metrics = verdict.get("metrics") or {}
         numbers = {
             str(name): float(value)
             for name, value in metrics.items()
             if isinstance(value, (int, float)) and not isinstance(value, bool)
         }
-        self.set_latest(context.get("project"), context.get("branch"), created_at, numbers)
+        self.set_latest(context.get("project"), context.get("branch"), at, numbers)
 
 
 def configure_logging() -> None:

@@ -147,7 +147,7 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path, make_verdict: An
     # After a restart, counters start again but the latest-values gauge comes back from the database.
     restarted = start_server(db_url, tmp_path)
     try:
-        text = restarted.get("/metrics").text
+        text = restarted.get("/metrics", token=token).text
         assert (
             f'gatekeeper_metric_value{{branch="main",metric="tests.total",project="{project}"}} '
             f"{float(verdict['metrics']['tests.total'])}"

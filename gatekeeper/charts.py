@@ -9,6 +9,7 @@ colour, and `table_rows` gives the figures for the data table every chart is sho
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,7 +107,7 @@ def nice_top(value: float) -> float:
     magnitude = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if step * magnitude >= value:
-            return float(step * magnitude)
+            return float(min(step * magnitude, sys.float_info.max))  # 2 x 10^308 is past the largest double
     return float(10 * magnitude)  # pragma: no cover - the loop always returns
 
 
@@ -157,7 +158,7 @@ def render_svg(chart: Chart, *, width: int = 640, height: int = 240) -> str:
 def _axes(chart: Chart, box: Frame) -> list[str]:
     out = ['<g class="axes" font-size="11" fill="#3d3d3d">']
     for step in range(_Y_STEPS + 1):
-        value = box.y_top * step / _Y_STEPS
+        value = box.y_top / _Y_STEPS * step  # not y_top * step first: past the largest double at the top
         y = box.y(value)
         out.append(f'<line x1="{box.left}" x2="{box.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d0d0"/>')
         out.append(f'<text x="{box.left - 6}" y="{y + 4:.1f}" text-anchor="end">{_number(value)}</text>')

@@ -9,6 +9,7 @@ project and release pages, and the API's get, list, latest, history and release 
 from __future__ import annotations
 
 import secrets
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from gatekeeper.charts import TREND_METRICS
 from tests.server.conftest import Server, make_tokens, start_server
 from tests.strategies import schema_verdicts
 
@@ -35,14 +38,23 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.stop()
 
 
-def _storable(verdict: dict[str, Any]) -> dict[str, Any]:
-    """The verdict under a fresh id (each example is a new upload), without NUL in indexed columns."""
+#: Metrics the project page charts, with any value a double holds (the schema's metric names are random).
+EXTREMES = st.sampled_from([sys.float_info.max, 1.1e308, -sys.float_info.max, 5e-324, -0.0, 2.0**53 + 1])
+TRENDS = st.dictionaries(
+    st.sampled_from(TREND_METRICS), st.floats(allow_nan=False, allow_infinity=False) | EXTREMES, max_size=4
+)
+
+
+def _storable(verdict: dict[str, Any], trends: dict[str, float]) -> dict[str, Any]:
+    """The verdict under a fresh id (each example is a new upload), without NUL in indexed columns, with
+    the charted metrics given."""
     context = {
         key: value.replace("\x00", "?") if key in INDEXED and isinstance(value, str) else value
         for key, value in verdict["context"].items()
     }
     policy = verdict["policy"] | {"name": (verdict["policy"]["name"] or "").replace("\x00", "?") or None}
-    return verdict | {"id": str(uuid.uuid4()), "context": context, "policy": policy}
+    metrics = verdict["metrics"] | trends
+    return verdict | {"id": str(uuid.uuid4()), "context": context, "policy": policy, "metrics": metrics}
 
 
 def _ok(response: requests.Response) -> requests.Response:
@@ -66,9 +78,11 @@ def _release_of(store: Server, verdict: dict[str, Any]) -> str | None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(drawn=schema_verdicts())
-def test_every_schema_valid_verdict_renders_everywhere(store: Server, drawn: dict[str, Any]) -> None:
-    verdict = _storable(drawn)
+@given(drawn=schema_verdicts(), trends=TRENDS)
+def test_every_schema_valid_verdict_renders_everywhere(
+    store: Server, drawn: dict[str, Any], trends: dict[str, float]
+) -> None:
+    verdict = _storable(drawn, trends)
     stored = store.put(verdict)
     assert stored.status_code == 201, stored.text
     verdict_id, context = verdict["id"], verdict["context"]

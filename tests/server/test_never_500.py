@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -206,6 +208,20 @@ def test_a_verdict_without_optional_members_shows_on_every_page(server: Server, 
             response = pages.get(f"{server.url}{path}", params=params, timeout=30)
             assert response.status_code == 200, (path, response.status_code)
             assert project in response.text or path == "/releases"
+
+
+def test_charts_of_extreme_metric_values_render(server: Server, make_verdict: Any) -> None:
+    """The largest doubles made the project page's chart overflow (its axis top, 2 x 10^308, is no double)."""
+    project = unique_project()
+    for value in (sys.float_info.max, -sys.float_info.max, 5e-324, 1.1e308):
+        verdict = make_verdict(project=project, branch="main")
+        verdict["metrics"].update({"findings.critical": value, "tests.pass_percent": value})
+        assert server.put(verdict).status_code == 201
+    with _signed_in(server) as pages:
+        response = pages.get(f"{server.url}/project", params={"name": project}, timeout=30)
+    assert response.status_code == 200, response.status_code
+    charts = re.findall(r"<svg.*?</svg>", response.text, re.DOTALL)
+    assert charts and not any(re.search(r"\b(?:inf|nan)\b", chart) for chart in charts)
 
 
 # -- a database that is really gone ---------------------------------------------------------------------

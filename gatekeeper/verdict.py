@@ -2,6 +2,12 @@
 
 Validated by schemas/verdict.schema.json.  Apart from `id`, `created_at` and `duration_ms`, the same
 inputs give the same verdict, byte for byte.
+
+Its size is bounded whatever the reports hold, so the store server's default body limit (1 MiB) always
+takes it: each report-sized list (inputs, failed tests, findings) keeps its first LIST_LIMIT entries and
+counts the rest (`inputs_omitted` sums the counts of the reports left out), strings from reports are cut
+(NAME_LIMIT, TEXT_LIMIT), and if the JSON is still over MAX_BYTES the lists are halved until it fits.
+Metrics and gates are never cut: the decision and its figures are always whole.
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ from gatekeeper.policy import Policy, Waiver
 from gatekeeper.waivers import WaiverUse
 
 SCHEMA = "gatekeeper.verdict/v1"
-DETAIL_LIMIT = 100  # failed tests and findings listed in full; the rest are counted
+LIST_LIMIT = 100  # reports, failed tests and findings listed in full; the rest are counted
+NOTE_LIMIT = 10  # notes listed per report; the rest are counted in a last note
+NAME_LIMIT = 300  # characters kept of a path, a name, a rule or a fingerprint from a report
+TEXT_LIMIT = 1000  # characters kept of a message, a note or the reason
+MAX_BYTES = 768 * 1024  # the compact JSON's bound, under the store server's 1 MiB default body limit
 _SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}
 
 Verdict = dict[str, Any]
@@ -45,15 +55,13 @@ def build(
     created_at: str | None = None,
 ) -> Verdict:
     """The verdict document of a decided run."""
-    from gatekeeper.commands.metrics import input_counts
-
     findings = sorted(outcome.waivers.kept, key=lambda f: (_SEVERITY_ORDER[f.severity], f.path, f.line or 0))
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
-    return {
+    head: Verdict = {
         "schema": SCHEMA,
         "id": verdict_id or new_id(),
         "status": outcome.status.value,
-        "reason": outcome.reason,
+        "reason": _text(outcome.reason, TEXT_LIMIT),
         "created_at": created_at or now_utc(),
         "tool": {"name": "gatekeeper", "version": __version__},
         "policy": _policy(policy),
@@ -76,19 +84,12 @@ def build(
             }
             for gate in outcome.gates
         ],
-        "inputs": [_input(report, input_counts(report)) for report in inputs],
-        "waivers": {
-            "applied": [_waiver_use(use) for use in outcome.waivers.applied],
-            "expired": [_waiver_use(use) for use in outcome.waivers.expired],
-        },
-        "details": {
-            "tests": [_test_case(case) for case in failed_tests[:DETAIL_LIMIT]],
-            "tests_omitted": max(len(failed_tests) - DETAIL_LIMIT, 0),
-            "findings": [_finding(finding) for finding in findings[:DETAIL_LIMIT]],
-            "findings_omitted": max(len(findings) - DETAIL_LIMIT, 0),
-        },
-        "duration_ms": duration_ms,
     }
+    waivers = {
+        "applied": [_waiver_use(use) for use in outcome.waivers.applied],
+        "expired": [_waiver_use(use) for use in outcome.waivers.expired],
+    }
+    return _fitted(head, inputs, waivers, failed_tests, findings, duration_ms)
 
 
 def build_error(
@@ -105,13 +106,11 @@ def build_error(
 
     It is recorded all the same, so that nobody reads silence as a pass.
     """
-    from gatekeeper.commands.metrics import input_counts
-
-    return {
+    head: Verdict = {
         "schema": SCHEMA,
         "id": verdict_id or new_id(),
         "status": Decision.ERROR.value,
-        "reason": problem,
+        "reason": _text(problem, TEXT_LIMIT),
         "created_at": created_at or now_utc(),
         "tool": {"name": "gatekeeper", "version": __version__},
         "policy": _policy(policy) if policy else {"name": None, "digest": None, "path": None, "files": []},
@@ -125,11 +124,72 @@ def build_error(
         "context": context.as_dict(),
         "metrics": {},
         "gates": [],
-        "inputs": [_input(report, input_counts(report)) for report in inputs],
-        "waivers": {"applied": [], "expired": []},
-        "details": {"tests": [], "tests_omitted": 0, "findings": [], "findings_omitted": 0},
-        "duration_ms": duration_ms,
     }
+    return _fitted(head, inputs, {"applied": [], "expired": []}, [], [], duration_ms)
+
+
+def _fitted(
+    head: Verdict,
+    inputs: Sequence[ReportInput],
+    waivers: dict[str, Any],
+    tests: Sequence[TestCase],
+    findings: Sequence[Finding],
+    duration_ms: int,
+) -> Verdict:
+    """`head` and the report-sized parts, each list cut to its first `limit` entries (the rest counted):
+    LIST_LIMIT, halved while the JSON is over MAX_BYTES (only pathological reports come to that)."""
+    from gatekeeper.commands.metrics import input_counts
+
+    counts = [input_counts(report) for report in inputs]
+    limit = LIST_LIMIT
+    while True:
+        verdict = {
+            **head,
+            "inputs": [
+                _input(report, tally, limit) for report, tally in zip(inputs[:limit], counts[:limit], strict=True)
+            ],
+            **_inputs_omitted(inputs[limit:], counts[limit:]),
+            "waivers": waivers,
+            "details": {
+                "tests": [_test_case(case) for case in tests[:limit]],
+                "tests_omitted": max(len(tests) - limit, 0),
+                "findings": [_finding(finding) for finding in findings[:limit]],
+                "findings_omitted": max(len(findings) - limit, 0),
+            },
+            "duration_ms": duration_ms,
+        }
+        if limit == 0 or _size(verdict) <= MAX_BYTES:
+            return verdict
+        limit //= 2
+
+
+def _inputs_omitted(reports: Sequence[ReportInput], counts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """`inputs_omitted` for the reports not listed: how many, of which formats, and their counts summed."""
+    if not reports:
+        return {}
+    totals: dict[str, Any] = {}
+    formats: dict[str, int] = {}
+    for report, tally in zip(reports, counts, strict=True):
+        formats[report.format] = formats.get(report.format, 0) + 1
+        for name, value in tally.items():
+            totals[name] = totals.get(name, 0) + value
+    return {"inputs_omitted": {"count": len(reports), "formats": formats, "counts": totals}}
+
+
+def _size(verdict: Verdict) -> int:
+    """Bytes of the compact UTF-8 JSON an upload sends (key order does not change the size)."""
+    text = json.dumps(verdict, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _text(value: str, limit: int, *, keep_end: bool = False) -> str:
+    """At most `limit` characters (a cut marked with …; a path keeps its end, the file's name), and
+    valid Unicode: a lone surrogate (from a JSON report's escape) becomes U+FFFD, which every sink takes."""
+    if len(value) > limit:
+        value = "…" + value[1 - limit :] if keep_end else value[: limit - 1] + "…"
+    if not value.isascii():
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
 
 
 def _maturity(maturity: Maturity) -> dict[str, Any]:
@@ -159,13 +219,16 @@ def _policy(policy: Policy) -> dict[str, Any]:
     return {"name": policy.name, "digest": policy.digest, "path": policy.path, "files": list(policy.chain)}
 
 
-def _input(report: ReportInput, counts: dict[str, Any]) -> dict[str, Any]:
+def _input(report: ReportInput, counts: dict[str, Any], limit: int) -> dict[str, Any]:
+    notes = report.evidence.notes
+    shown = min(NOTE_LIMIT, limit)
     return {
-        "path": report.path,
+        "path": _text(report.path, NAME_LIMIT, keep_end=True),
         "format": report.format,
         "sha256": report.sha256,
         "counts": counts,
-        "notes": list(report.evidence.notes),
+        "notes": [_text(note, TEXT_LIMIT) for note in notes[:shown]]
+        + ([f"… and {len(notes) - shown} more notes"] if len(notes) > shown else []),
     }
 
 
@@ -185,25 +248,25 @@ def _waiver_use(use: WaiverUse) -> dict[str, Any]:
 
 def _test_case(case: TestCase) -> dict[str, Any]:
     return {
-        "suite": case.suite,
-        "classname": case.classname,
-        "name": case.name,
+        "suite": _text(case.suite, NAME_LIMIT),
+        "classname": _text(case.classname, NAME_LIMIT),
+        "name": _text(case.name, NAME_LIMIT),
         "outcome": case.outcome.value,
         "flaky": case.flaky,
         "duration_seconds": case.duration_seconds,
-        "message": case.message,
+        "message": _text(case.message, TEXT_LIMIT),
     }
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
     return {
-        "tool": finding.tool,
-        "rule": finding.rule,
+        "tool": _text(finding.tool, NAME_LIMIT),
+        "rule": _text(finding.rule, NAME_LIMIT),
         "severity": finding.severity.value,
-        "path": finding.path,
+        "path": _text(finding.path, NAME_LIMIT, keep_end=True),
         "line": finding.line,
-        "message": finding.message[:500],
-        "fingerprint": finding.fingerprint,
+        "message": _text(finding.message, TEXT_LIMIT // 2),
+        "fingerprint": _text(finding.fingerprint, NAME_LIMIT),
     }
 
 

@@ -847,8 +847,8 @@ def upload(
 ) -> None:
     """Upload verdict files to the store server, after the verdicts still waiting in the spool.
 
-    A verdict that cannot be delivered now is spooled for the next run; one the server refuses (409
-    conflict, 401/403/413/422) is kept in the spool's rejected/ folder. Exit 0 if everything was
+    A verdict that cannot be delivered now is spooled for the next run; one the server refuses for
+    good (any 4xx but 408/429) is kept in the spool's rejected/ folder. Exit 0 if everything was
     delivered, 4 if anything was spooled or rejected, 2 for unreadable files or a bad URL.
     """
     from gatekeeper.commands.upload import upload as command

@@ -224,6 +224,21 @@ def test_charts_of_extreme_metric_values_render(server: Server, make_verdict: An
     assert charts and not any(re.search(r"\b(?:inf|nan)\b", chart) for chart in charts)
 
 
+def test_integers_beyond_a_double_render(server: Server, make_verdict: Any) -> None:
+    """JSON integers have no bound and the schema sets none on a gate's figures, a waiver's findings or
+    an input's counts: 10**400 made the verdict page 500 (no float holds it)."""
+    verdict = make_verdict("failing", project=unique_project(), branch="main")
+    huge = 10**400
+    verdict["gates"][0].update(actual=huge, threshold=-huge, baseline=huge)
+    verdict["inputs"][0]["counts"] = {"tests": huge}
+    verdict["waivers"]["applied"] = [{"match": {"tool": "bandit"}, "reason": "huge", "findings": huge}]
+    assert server.put(verdict).status_code == 201
+    with _signed_in(server) as pages:
+        response = pages.get(f"{server.url}/verdicts/{verdict['id']}", timeout=30)
+    assert response.status_code == 200, response.status_code
+    assert f"{huge:,}" in response.text and f"-{huge:,}" in response.text
+
+
 # -- a database that is really gone ---------------------------------------------------------------------
 
 

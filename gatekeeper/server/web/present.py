@@ -63,8 +63,10 @@ def number(value: Any) -> str:
     """A metric or threshold for reading: whole numbers as such, others to one decimal; None as a dash."""
     if value is None or isinstance(value, bool):
         return "—"
-    if isinstance(value, (int, float)):
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if isinstance(value, int):  # JSON integers have no bound: 10**400 is no float
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
     return str(value)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import requests
 
@@ -69,7 +69,7 @@ def test_a_verdict_cannot_smuggle_markup_or_script_links(seeded: Seeded) -> None
     verdict = copy.deepcopy(seeded.feature)
     verdict["id"] = str(uuid.uuid4())
     # an old verdict of a project that has a newer one, so the other tests' pages do not change
-    verdict["created_at"] = "2026-01-01T00:00:00.000000Z"
+    verdict["created_at"] = (datetime.now(timezone.utc) - timedelta(days=300)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     verdict["context"].update(project="team-54/service", job="<img src=x onerror=alert(1)>", url="javascript:alert(1)")
     verdict["reason"] = "<script>alert(1)</script>"
     _put(seeded.server, seeded.upload_token, verdict)

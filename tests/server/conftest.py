@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,17 @@ def make_verdict(verdict_templates: dict[str, dict[str, Any]]) -> Any:
         return verdict
 
     return make
+
+
+#: Midnight UTC 60 days ago: the tests' verdict times lie after it, inside the window of the server's clock
+#: a `created_at` must be in (issue 13), whatever day the tests run.
+_DAY_ZERO = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=60)
+
+
+def on_day(day: int, time: str = "T10:00:00Z") -> str:
+    """Day `day` (1 is the first) of the tests' recent past, with `time` appended: `on_day(3, "")` is a
+    bare date, `on_day(3)` an RFC 3339 time that day."""
+    return (_DAY_ZERO + timedelta(days=day)).strftime("%Y-%m-%d") + time
 
 
 def unique_project(prefix: str = "bank") -> str:

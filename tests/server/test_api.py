@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from tests.server.conftest import Server, unique_project
+from tests.server.conftest import Server, on_day, unique_project
 
 
 def test_put_twice_stores_once(server: Server, make_verdict: Any) -> None:
@@ -50,7 +50,7 @@ def test_queries_filter_and_paginate(server: Server, make_verdict: Any) -> None:
         kind = "failing" if day % 3 == 0 else "passing"
         verdict = make_verdict(
             kind,
-            created_at=f"2026-03-0{day}T10:00:00Z",
+            created_at=on_day(day),
             project=project,
             branch="main" if day % 2 else "dev",
             commit=f"c{day}",
@@ -78,18 +78,18 @@ def test_queries_filter_and_paginate(server: Server, make_verdict: Any) -> None:
         assert response.status_code == 200, response.text
         return [item["id"] for item in response.json()["items"]]
 
-    by_day = {int(v["created_at"][8:10]): v["id"] for v in uploaded}
+    by_day = {day: v["id"] for day, v in enumerate(uploaded, start=1)}
     assert ids(branch="dev") == [by_day[6], by_day[4], by_day[2]]
     assert ids(status="fail") == [by_day[6], by_day[3]]
     assert ids(commit="c5") == [by_day[5]]
     assert ids(pipeline="104") == [by_day[4]]
-    assert ids(since="2026-03-06") == [by_day[7], by_day[6]]
-    assert ids(until="2026-03-02") == [by_day[1]]
-    assert ids(since="2026-03-03T00:00:00+00:00", until="2026-03-04T23:00:00Z") == [by_day[4], by_day[3]]
+    assert ids(since=on_day(6, "")) == [by_day[7], by_day[6]]
+    assert ids(until=on_day(2, "")) == [by_day[1]]
+    assert ids(since=on_day(3, "T00:00:00+00:00"), until=on_day(4, "T23:00:00Z")) == [by_day[4], by_day[3]]
     summary = server.get("/api/v1/verdicts", project=project, limit=1).json()["items"][0]
     assert summary == {
         "id": by_day[7],
-        "created_at": "2026-03-07T10:00:00.000000Z",
+        "created_at": on_day(7, "T10:00:00.000000Z"),
         "status": "pass",
         "project": project,
         "branch": "main",
@@ -109,7 +109,7 @@ def test_id_prefix_lists_the_ids_that_start_with_it(server: Server, make_verdict
     stem = f"p{secrets.token_hex(4)}-"
     suffixes = ["z9", "z9-x", "z9a", "zA", "Z9", "y"]
     for day, suffix in enumerate(suffixes, start=1):
-        verdict = make_verdict(created_at=f"2026-05-0{day}T10:00:00Z", project=unique_project())
+        verdict = make_verdict(created_at=on_day(day), project=unique_project())
         verdict["id"] = stem + suffix
         assert server.put(verdict).status_code == 201
 
@@ -133,9 +133,9 @@ def test_id_prefix_lists_the_ids_that_start_with_it(server: Server, make_verdict
 
 def test_latest_per_project_and_branch(server: Server, make_verdict: Any) -> None:
     project = unique_project()
-    older = make_verdict(created_at="2026-04-01T00:00:00Z", project=project, branch="main")
-    newer = make_verdict("failing", created_at="2026-04-02T00:00:00Z", project=project, branch="main")
-    dev = make_verdict(created_at="2026-03-01T00:00:00Z", project=project, branch="dev")
+    older = make_verdict(created_at=on_day(2, "T00:00:00Z"), project=project, branch="main")
+    newer = make_verdict("failing", created_at=on_day(3, "T00:00:00Z"), project=project, branch="main")
+    dev = make_verdict(created_at=on_day(1, "T00:00:00Z"), project=project, branch="dev")
     for verdict in (newer, older, dev):  # arrival decides (issue 13): created_at is the client's claim
         assert server.put(verdict).status_code == 201
     items = server.get("/api/v1/latest", project=project).json()["items"]
@@ -148,7 +148,7 @@ def test_metric_history_oldest_first(server: Server, make_verdict: Any) -> None:
     project = unique_project()
     verdicts = [
         make_verdict(
-            "failing" if n == 1 else "passing", created_at=f"2026-05-0{n}T00:00:00Z", project=project, branch="main"
+            "failing" if n == 1 else "passing", created_at=on_day(n, "T00:00:00Z"), project=project, branch="main"
         )
         for n in (1, 2, 3)
     ]
@@ -159,14 +159,14 @@ def test_metric_history_oldest_first(server: Server, make_verdict: Any) -> None:
     assert [p["value"] for p in history["items"]] == [v["metrics"]["tests.total"] for v in verdicts]
     newest_two = server.get("/api/v1/metrics/history", project=project, metric="tests.total", limit=2).json()
     assert [p["verdict_id"] for p in newest_two["items"]] == [v["id"] for v in verdicts[1:]]
-    since = server.get("/api/v1/metrics/history", project=project, metric="tests.total", since="2026-05-03")
+    since = server.get("/api/v1/metrics/history", project=project, metric="tests.total", since=on_day(3, ""))
     assert [p["verdict_id"] for p in since.json()["items"]] == [verdicts[2]["id"]]
 
 
 def test_prometheus_metrics_after_uploads(server: Server, make_verdict: Any) -> None:
     project = unique_project()
-    failing = make_verdict("failing", created_at="2026-06-02T00:00:00Z", project=project, branch="main")
-    passing = make_verdict("passing", created_at="2026-06-01T00:00:00Z", project=project, branch="main")
+    failing = make_verdict("failing", created_at=on_day(2, "T00:00:00Z"), project=project, branch="main")
+    passing = make_verdict("passing", created_at=on_day(1, "T00:00:00Z"), project=project, branch="main")
     assert server.put(passing).status_code == 201
     assert server.put(failing).status_code == 201  # received last: its values are the latest
     assert server.put(passing).status_code == 200  # a repeat is not counted again, nor the latest again

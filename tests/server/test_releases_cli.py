@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.server.conftest import GATEKEEPER, Server, free_port, unique_project
+from tests.server.conftest import GATEKEEPER, Server, free_port, on_day, unique_project
 
 
 def gatekeeper(*args: str, cwd: Path, token: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -76,7 +76,7 @@ def test_release_define_and_check_on_the_server(server: Server, make_verdict: An
 def test_verdicts_list_and_show_on_the_server(server: Server, make_verdict: Any, tmp_path: Path) -> None:
     project = unique_project()
     uploaded = [
-        make_verdict("passing" if day != 2 else "failing", created_at=f"2026-04-0{day}T10:00:00Z", project=project,
+        make_verdict("passing" if day != 2 else "failing", created_at=on_day(day), project=project,
                      branch="main", commit=f"c{day}")
         for day in (1, 2, 3)
     ]  # fmt: skip

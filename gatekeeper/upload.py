@@ -76,6 +76,8 @@ class DeliveryResult:
         return self.outcome in (Outcome.CONFLICT, Outcome.REJECTED)
 
     def describe(self) -> str:
+        if self.attempts == 0:
+            return f"{self.verdict_id} (not sent): {self.detail}"
         code = f"HTTP {self.status_code}" if self.status_code is not None else "no response"
         return f"{self.verdict_id} ({code}, {self.attempts} attempt(s)): {self.detail}"
 
@@ -185,7 +187,7 @@ def deliver(
     verdict_id = verdict_id_of(verdict)
     problem = id_problem(verdict_id)
     if problem is not None:
-        return DeliveryResult(verdict_id, Outcome.REJECTED, None, 0, f"not sent: {problem}")
+        return DeliveryResult(verdict_id, Outcome.REJECTED, None, 0, problem)
     target = verdict_url(url, verdict_id)
     body = body_of(verdict)
     headers = {"Content-Type": "application/json", "Accept": "application/json"}

@@ -135,9 +135,8 @@ def deliver_all(
                     if not (result.delivered or result.final):
                         stopped = result.detail
                 else:
-                    result = DeliveryResult(
-                        verdict_id, Outcome.UNDELIVERED, None, 0, f"not sent: {stopped or 'time budget spent'}"
-                    )
+                    why = f"after an earlier failure: {stopped}" if stopped else "time budget spent"
+                    result = DeliveryResult(verdict_id, Outcome.UNDELIVERED, None, 0, why)
                 problem = _keep(spool, verdict, result)
                 if problem is not None:
                     problems[verdict_id] = problem
@@ -217,7 +216,8 @@ def spool_list(spool_dir: str | None, output_format: str, out: TextIO) -> ExitSt
     if rejected:
         out.write(f"{len(rejected)} rejected (in {spool.rejected_directory}; fix, then `gatekeeper upload FILE`)\n")
         for item in rejected:
-            out.write(f"  {item['id']}  {item['outcome']} HTTP {item['status_code']}: {item['detail']}\n")
+            code = "not sent" if item["status_code"] is None else f"HTTP {item['status_code']}"
+            out.write(f"  {item['id']}  {item['outcome']} ({code}): {item['detail']}\n")
     return ExitStatus.PASS
 
 

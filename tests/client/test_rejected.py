@@ -73,6 +73,8 @@ def test_a_spooled_verdict_no_server_takes_is_set_aside_and_the_next_check_uploa
     assert spool.entries() == []
     assert [reason["id"] for _, reason in spool.rejected()] == ["bad/id-0001"]
     assert [json.loads(path.read_text()) for path, _ in spool.rejected()] == [stuck]  # kept as it was
+    listed = run("spool", "list", cwd=tmp_path).stdout
+    assert "bad/id-0001  rejected (not sent): id 'bad/id-0001' can never be stored" in listed
 
 
 def test_any_permanent_refusal_is_set_aside_and_the_flush_goes_on(tmp_path: Path, store: LoopbackStore) -> None:

@@ -100,8 +100,9 @@ def seed(db_url: str, count: int, made: dict[str, dict[str, Any]]) -> float:
             rows, metric_rows = [], []
             for number in range(start, min(start + BATCH, count)):
                 template = made["failing" if random_.random() < 0.25 else "passing"]
-                verdict = variant(template, number, now - step * (count - number), random_)
-                rows.append(db.verdict_row(verdict))
+                created = now - step * (count - number)
+                verdict = variant(template, number, created, random_)
+                rows.append(db.verdict_row(verdict, created))  # received when made, as a server stores it
                 metric_rows += db.metric_rows(verdict["id"], verdict["metrics"])
             with engine.begin() as connection:
                 connection.execute(db.verdicts.insert(), rows)
@@ -132,7 +133,7 @@ def define_release(engine: Any) -> None:
             commit = connection.execute(
                 select(db.verdicts.c.commit)
                 .where(db.verdicts.c.project == project_name(index), db.verdicts.c.branch == "main")
-                .order_by(db.verdicts.c.created_at.desc())
+                .order_by(*db.NEWEST_FIRST)
                 .limit(1)
             ).scalar_one()
             members.append(Member(project=project_name(index), commit=commit))

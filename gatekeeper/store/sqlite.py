@@ -120,7 +120,10 @@ _SQLITE_LOCKED = 6
 class SqliteStore:
     """A verdict store in one SQLite file; use as a context manager so the connection is closed.
 
-    `create=False` opens only an existing store (readers should not leave empty files behind).
+    `create=False` is for readers: it opens only an existing store (no empty file left behind), and
+    read-only, so a store on a read-only mount can be read (one at an older schema is migrated first,
+    which needs write access).  A reader may leave SQLite's empty -wal and -shm files, which the next
+    writer removes.
     `timeout` bounds, in seconds, how long one operation waits for other writers.
     `clock` gives the time a verdict is recorded at (`received_at`); tests pass their own.
     """
@@ -139,9 +142,13 @@ class SqliteStore:
         self._connection = self._open(create)
         try:
             with self._errors():
-                self._retry(self._inspect_snapshot)  # refuse foreign or newer files before changing them
-                self._retry(self._configure)
-                self._retry(self._migrate)
+                version = self._retry(self._inspect_snapshot)  # refuse foreign or newer files before changing them
+                if create or version < SCHEMA_VERSION:
+                    if not create:  # a reader of an older store: migrate it as a writer would
+                        self._connection.close()
+                        self._connection = self._connect("rw")
+                    self._retry(self._configure)
+                    self._retry(self._migrate)
         except BaseException:
             self._connection.close()
             raise
@@ -176,8 +183,25 @@ class SqliteStore:
                 make_workspace_directory(self.path.parent)
             except OSError as error:
                 raise StoreError(self.path, f"cannot create its directory: {error.strerror}") from None
-        # A URI, so a reader's mode=rw never creates the file; as_uri() escapes '?' and '#'.
-        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        if create:
+            return self._connect("rwc")
+        reader = self._connect("ro")
+        try:
+            reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as error:
+            reader.close()
+            wal = self.path.with_name(self.path.name + "-wal")
+            if _is_busy(error) or (wal.exists() and wal.stat().st_size > 0):
+                raise _store_error(self.path, error, self.timeout) from None
+            # A WAL store where its shared-memory file (-shm) cannot be made: a read-only mount or
+            # directory.  With no -wal to apply, the file alone is the store, and no process has it
+            # open for writing (a writer would have made the -shm file): read it as immutable.
+            return self._connect("ro&immutable=1")
+        return reader
+
+    def _connect(self, mode: str) -> sqlite3.Connection:
+        # A URI, so that a reader never creates the file; as_uri() escapes '?' and '#'.
+        uri = f"{self.path.absolute().as_uri()}?mode={mode}"
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves; timeout is SQLite's busy_timeout.
             return sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None)

@@ -13,6 +13,12 @@ from xml.etree import ElementTree
 from gatekeeper.outputs.escape import xml_text
 
 
+def _seconds(milliseconds: int) -> str:
+    """Milliseconds as seconds with three decimals, exactly (any integer the schema allows; no float overflow)."""
+    whole, part = divmod(int(milliseconds), 1000)
+    return f"{whole}.{part:03d}"
+
+
 def render(verdict: dict[str, Any], *, color: bool = False) -> str:
     policy = verdict["policy"].get("name") or "gatekeeper"
     gates = verdict["gates"]
@@ -21,7 +27,7 @@ def render(verdict: dict[str, Any], *, color: bool = False) -> str:
         "failures": str(sum(1 for gate in gates if gate["status"] == "fail")),
         "errors": str(1 if verdict["status"] == "error" else 0),
         "skipped": str(sum(1 for gate in gates if gate["status"] == "skip")),
-        "time": f"{verdict['duration_ms'] / 1000:.3f}",
+        "time": _seconds(verdict["duration_ms"]),
     }
     suites = ElementTree.Element("testsuites", {"name": "gatekeeper", **counts})
     suite = ElementTree.SubElement(

@@ -57,6 +57,26 @@ def recent_times(draw: st.DrawFn) -> str:
     return text + ("Z" if not offset else at.strftime("%z")[:3] + ":" + at.strftime("%z")[3:])
 
 
+#: Numbers JSON allows and a schema without bounds lets through, which hypothesis-jsonschema seldom draws:
+#: integers no double holds, the largest and smallest doubles, negative zero.
+_EXTREMES: tuple[int | float, ...] = (
+    10**400,
+    -(10**400),
+    2**64,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    5e-324,
+    -0.0,
+)
+
+
+def _allows(schema: dict[str, Any], types: list[str], value: float) -> bool:
+    """Whether a numeric (sub)schema takes `value`: its type and bounds."""
+    if "number" not in types and not ("integer" in types and isinstance(value, int)):
+        return False
+    return schema.get("minimum", value) <= value <= schema.get("maximum", value)
+
+
 def _schema_strategy(schema: Any, root: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values of one (sub)schema.  Objects, arrays, `$ref`, `oneOf`, `const` and `enum` are built here,
     scalars by hypothesis-jsonschema: its object strategy relies on Hypothesis internals that newer
@@ -78,6 +98,9 @@ def _schema_strategy(schema: Any, root: dict[str, Any]) -> st.SearchStrategy[Any
         "type": [kind for kind in types if kind not in ("object", "array")]
     }
     options = [from_schema(scalar)] if scalar["type"] else []
+    extremes = [value for value in _EXTREMES if _allows(schema, types, value)]
+    if extremes:
+        options.append(st.sampled_from(extremes))
     if "array" in types:
         options.append(st.lists(_schema_strategy(schema.get("items", {}), root), max_size=3))
     if "object" in types or (not types and "properties" in schema):

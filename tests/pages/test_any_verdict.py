@@ -46,14 +46,15 @@ TRENDS = st.dictionaries(
 
 
 def _storable(verdict: dict[str, Any], trends: dict[str, float]) -> dict[str, Any]:
-    """The verdict under a fresh id (each example is a new upload), without NUL in indexed columns, with
-    the charted metrics given."""
+    """The verdict under a fresh id (each example is a new upload), without NUL in indexed columns or
+    metrics beyond a double, with the charted metrics given."""
     context = {
         key: value.replace("\x00", "?") if key in INDEXED and isinstance(value, str) else value
         for key, value in verdict["context"].items()
     }
     policy = verdict["policy"] | {"name": (verdict["policy"]["name"] or "").replace("\x00", "?") or None}
-    metrics = verdict["metrics"] | trends
+    # The store refuses (422) a metric no double holds: its history is a column of doubles.
+    metrics = {name: value for name, value in (verdict["metrics"] | trends).items() if abs(value) <= sys.float_info.max}
     return verdict | {"id": str(uuid.uuid4()), "context": context, "policy": policy, "metrics": metrics}
 
 

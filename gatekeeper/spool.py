@@ -95,12 +95,8 @@ class Spool:
         """Keep a refused verdict in `rejected/`, with the reason beside it: moved there from the spool
         (`entry_path`), or written there (a verdict that was never spooled)."""
         target_dir = self.rejected_directory
-        in_spool = entry_path is not None and entry_path.parent == self.directory
-        name = (
-            entry_path.name
-            if entry_path is not None and in_spool
-            else f"{time.time_ns():020d}-{safe_name(result.verdict_id)}.json"
-        )
+        moving = entry_path if entry_path is not None and entry_path.parent == self.directory else None
+        name = moving.name if moving is not None else f"{time.time_ns():020d}-{safe_name(result.verdict_id)}.json"
         reason = {
             "id": result.verdict_id,
             "outcome": result.outcome.value,
@@ -111,9 +107,9 @@ class Spool:
         self._write_atomically(
             target_dir, name.removesuffix(".json") + ".reason.json", json.dumps(reason, indent=2).encode() + b"\n"
         )
-        if entry_path is not None and in_spool and entry_path.exists():
+        if moving is not None and moving.exists():
             try:
-                os.replace(entry_path, target_dir / name)
+                os.replace(moving, target_dir / name)
             except OSError as error:
                 raise SpoolError(
                     f"spool {self.directory}: cannot set {name} aside: {error.strerror or error}"

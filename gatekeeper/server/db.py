@@ -329,6 +329,23 @@ def get_body(engine: Engine, verdict_id: str) -> str | None:
     return None if found is None else str(found)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stored:
+    """A verdict as uploaded, and its two times as stored (UTC, `TIME_FORMAT`): the client's claim and
+    this server's receipt, for a page to show side by side."""
+
+    body: str
+    created_at: str
+    received_at: str
+
+
+def get_stored(engine: Engine, verdict_id: str) -> Stored | None:
+    query = select(verdicts.c.body, verdicts.c.created_at, verdicts.c.received_at).where(verdicts.c.id == verdict_id)
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else Stored(body=row.body, created_at=row.created_at, received_at=row.received_at)
+
+
 # -- queries ---------------------------------------------------------------------------------------
 
 

@@ -125,6 +125,14 @@ def test_pages_and_report_show_verdicts_claiming_the_edges_of_the_window(
             assert project in page.text
         listing = pages.get(f"{server.url}/project", params={"name": project}, timeout=30).text
         assert all(f"/verdicts/{verdict['id']}" in listing for verdict in (oldest, newest, fraction))
+        # The verdict page shows both times in UTC: the claim (given at +05:30) and this server's receipt.
+        page = pages.get(f"{server.url}/verdicts/{fraction['id']}", timeout=30).text
+        claimed = (now.replace(microsecond=0) - timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
+        assert f'{claimed} UTC</time> <span class="muted">(as the uploader says)' in page
+        assert (
+            f'<time datetime="{now:%Y-%m-%d}T' in page
+            and 'UTC</time> <span class="muted">(this server\'s clock)' in page
+        )
     report = gatekeeper(
         "report", "--project", project, "--server", server.url, "--since", f"{db.MAX_CLAIM_AGE.days + 1}d",
         "--format", "markdown", cwd=tmp_path, token=server.tokens["read"],

@@ -305,16 +305,17 @@ async def verdict_page(request: Request, verdict_id: str) -> Response:
         return _to_login(request)
     if not re.fullmatch(ID_PATTERN, verdict_id):  # no id has any other shape (nor NUL, which PostgreSQL refuses)
         return _not_found("No verdict with this id.")
-    body = await run_in_threadpool(db.get_body, _engine(request), verdict_id)
-    if body is None:
+    stored = await run_in_threadpool(db.get_stored, _engine(request), verdict_id)
+    if stored is None:
         return _not_found(f"No verdict with id {verdict_id!r}.")
-    verdict = present.complete(json.loads(body))
+    verdict = present.complete(json.loads(stored.body))
     today = _now().date()
     applied = [(waiver, present.waiver_expiry(waiver.get("expires"), today)) for waiver in _waivers(verdict, "applied")]
     return _render(
         "verdict.html",
         section="overview",
         verdict=verdict,
+        stored=stored,  # its created_at (the uploader's claim) and received_at (this server's), in UTC
         gates=verdict.get("gates") or [],
         maturity=verdict.get("maturity") or {},
         job_link=present.link((verdict.get("context") or {}).get("url")),

@@ -82,8 +82,9 @@ class LatestValues(Collector):
 class ServerMetrics:
     """The figures `/metrics` shows; fed by the upload handler and the request middleware.
 
-    At most `max_projects` projects have labels of their own (the first seen since start; the database's
-    fill the gauge first); the gauge shows only the `branches` named and the contract's metric names."""
+    At most `max_projects` projects have labels of their own: the first seen (at start, those the gauge
+    is refilled with, in name order; then as uploads come).  The gauge shows only the `branches` named,
+    and only the contract's metric names."""
 
     def __init__(
         self, *, max_projects: int = DEFAULT_MAX_PROJECTS, branches: Collection[str] = DEFAULT_BRANCHES

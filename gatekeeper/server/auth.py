@@ -3,6 +3,8 @@
 A plain SHA-256 (not a slow password hash) is enough here: the secret is 32 random bytes from
 `secrets`, so there is nothing to guess or look up in a dictionary, and a fast hash keeps every request
 cheap.  The public id lets us find the one row to compare with, and appears in logs instead of the secret.
+The server checks every presented token through one `Authenticator`: a cache of recent successes, then a
+per-client throttle of failures (429), then the database.
 """
 
 from __future__ import annotations
@@ -205,8 +207,8 @@ class Throttled(Exception):
     """This client presented too many wrong tokens lately: answer 429, retry after `retry_after` seconds."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(f"too many wrong tokens; retry after {seconds:.0f} s")
         self.retry_after = max(1, math.ceil(seconds))
+        super().__init__(f"too many wrong tokens from this client; retry after {self.retry_after} s")
 
 
 class FailureThrottle:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Column, Engine, Index, Integer, String, Table, Text, func, select, update
+from sqlalchemy import Column, Engine, Index, Integer, Select, String, Table, Text, func, select, update
 
 from gatekeeper.release import NAME_PATTERN, InvalidRelease, Member, Readiness, Release, assess, release_from_document
 from gatekeeper.server import DEFAULT_MAX_BODY
@@ -87,20 +87,25 @@ def count_releases(engine: Engine) -> int:
         return int(connection.execute(select(func.count()).select_from(releases)).scalar_one())
 
 
-def latest_verdict_for(engine: Engine, member: Member) -> dict[str, Any] | None:
-    """The member's newest verdict: of its project at its commit, or of its pipeline run.  Newest as
-    received (`db.NEWEST_FIRST`), so a verdict claiming a later `created_at` cannot shadow a real one
-    stored after it (the `verdicts_project_commit_received` and `…_pipeline_received` indexes)."""
+def latest_query(member: Member) -> Select[str]:
+    """The body of the member's newest verdict: of its project at its commit, or of its pipeline run.
+    Newest as received (`db.NEWEST_FIRST`), so a verdict claiming a later `created_at` cannot shadow a
+    real one stored after it; one step down the `verdicts_project_commit_received` (or
+    `…_pipeline_received`) index."""
     column = verdicts.c.commit if member.commit is not None else verdicts.c.pipeline
     value = member.commit if member.commit is not None else member.pipeline
-    query = (
+    return (
         select(verdicts.c.body)
         .where(verdicts.c.project == member.project, column == value)
         .order_by(*NEWEST_FIRST)
         .limit(1)
     )
+
+
+def latest_verdict_for(engine: Engine, member: Member) -> dict[str, Any] | None:
+    """The member's newest verdict (`latest_query`), or None when it has none."""
     with engine.connect() as connection:
-        body = connection.execute(query).scalar()
+        body = connection.execute(latest_query(member)).scalar()
     if body is None:
         return None
     document = json.loads(body)

@@ -182,3 +182,34 @@ def test_migration_0004_pads_times_adds_received_at_and_orders_by_it(fresh_datab
         server.stop()
     assert report.returncode == 0, report.stderr
     assert "Latest verdict: **FAIL**" in report.stdout and "legacy-0999" not in report.stdout  # 0999: out of 30 days
+
+
+def test_a_members_latest_verdict_and_a_branchs_newest_are_index_ranges(database: str) -> None:
+    """The orders by received_at need no sort: a member's latest verdict and a branch's newest page
+    walk the indexes migration 0004 made, on both databases."""
+    from gatekeeper.release import Member
+    from gatekeeper.server.releases import latest_query
+
+    engine = db.open_database(database)
+    try:
+        queries = {
+            "verdicts_project_commit_received": latest_query(Member(project="bank/ledger", commit="c1")),
+            "verdicts_project_pipeline_received": latest_query(Member(project="bank/ledger", pipeline="7")),
+            "verdicts_project_branch_received": select(*db.SUMMARY_COLUMNS)
+            .where(*db.Filters(project="bank/ledger", branch="main").clauses())
+            .order_by(*db.NEWEST_FIRST)
+            .limit(20),
+        }
+        with engine.connect() as connection:
+            for index, query in queries.items():
+                compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+                if engine.dialect.name == "sqlite":
+                    rows = connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+                    plan = " ".join(str(row[-1]) for row in rows)
+                    assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+                else:
+                    connection.execute(text("SET enable_seqscan = off"))  # an empty table: ask what it could use
+                    plan = " ".join(str(row[0]) for row in connection.execute(text(f"EXPLAIN {compiled}")))
+                    assert index in plan and "Sort" not in plan, plan
+    finally:
+        engine.dispose()

@@ -72,6 +72,17 @@ def test_a_lone_surrogate_in_a_body_is_422(server: Server, make_verdict: Any, sp
     assert server.get(f"/api/v1/verdicts/{verdict['id']}").status_code == 404
 
 
+def test_an_id_with_a_trailing_newline_is_refused(server: Server, make_verdict: Any) -> None:
+    """`^…$` lets "id\n" through Python's re (and so jsonschema): it was stored, its page unreachable."""
+    verdict = make_verdict(project=unique_project(), branch="main")
+    verdict["id"] = f"nl{secrets.token_hex(4)}\n"
+    before = _counts(server)
+    response = _put_raw(server, verdict["id"].replace("\n", "%0A"), json.dumps(verdict).encode())
+    assert response.status_code == 422, response.text
+    assert response.json()["path"] == "verdict_id"
+    assert _counts(server) == before
+
+
 #: Requests that can never succeed, with the 4xx each must get; %ED%A0%80 is a lone surrogate's UTF-8 bytes.
 NEVER = [
     ("/api/v1/verdicts?cursor=" + _cursor("2026-01-01T00:00:00.000000Z", "\ud800"), 422),

@@ -123,6 +123,12 @@ class VerdictRejected(ValueError):
     """A verdict the schema let through but the store cannot index (bad timestamp, NUL in a column…)."""
 
 
+#: Longest text (UTF-8 bytes) in a verdict's columns (project, branch, commit, pipeline, policy name) or a
+#: metric name: two of them, a time and an id stay inside PostgreSQL's btree index row limit (2704 bytes),
+#: past which an insert failed as if the database were down (503, retried for ever); SQLite agrees.
+MAX_INDEXED_BYTES = 1000
+
+
 #: How far ahead of the server's clock a verdict's `created_at` may be.  A CI runner's clock drifts by
 #: seconds to minutes, and one set to local time but labelled UTC is off by at most 14 hours: a day
 #: covers every honest verdict, and refuses `9999-12-31` (which sorted after every real verdict).
@@ -241,6 +247,8 @@ def verdict_row(verdict: Mapping[str, Any], received: datetime) -> dict[str, Any
         # PostgreSQL text cannot hold NUL; refuse it on both databases so they agree.
         if isinstance(value, str) and "\x00" in value:
             raise VerdictRejected(f"{name}: must not contain NUL characters")
+        if isinstance(value, str) and _too_long(value):
+            raise VerdictRejected(f"{name}: longer than {MAX_INDEXED_BYTES} bytes")
     try:
         row["body"] = json.dumps(dict(verdict), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -257,10 +265,17 @@ def metric_rows(verdict_id: str, metrics: Any) -> list[dict[str, Any]]:
                 raise OverflowError
             if "\x00" in name:
                 raise VerdictRejected("$.metrics: names must not contain NUL characters")
+            if _too_long(name):
+                raise VerdictRejected(f"$.metrics: names must not be longer than {MAX_INDEXED_BYTES} bytes")
             rows.append({"verdict_id": verdict_id, "name": name, "value": value})
     except OverflowError:
         raise VerdictRejected("$.metrics: a value is out of the range of a double") from None
     return rows
+
+
+def _too_long(text: str) -> bool:
+    """Over MAX_INDEXED_BYTES in UTF-8 (encoded only when its length leaves any doubt)."""
+    return len(text) > MAX_INDEXED_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_INDEXED_BYTES
 
 
 def _insert(engine: Engine | Connection, table: Table) -> Any:

@@ -83,6 +83,34 @@ def test_an_id_with_a_trailing_newline_is_refused(server: Server, make_verdict: 
     assert _counts(server) == before
 
 
+LONG_TEXT = {
+    "project": lambda verdict, text: verdict["context"].update(project=text),
+    "branch": lambda verdict, text: verdict["context"].update(branch=text),
+    "commit": lambda verdict, text: verdict["context"].update(commit=text),
+    "pipeline": lambda verdict, text: verdict["context"].update(pipeline=text),
+    "$.metrics": lambda verdict, text: verdict["metrics"].update({f"tests.{text}": 1}),
+}
+
+
+@pytest.mark.parametrize("column", list(LONG_TEXT))
+def test_text_too_long_to_index_is_422_on_both_databases(server: Server, make_verdict: Any, column: str) -> None:
+    """Past PostgreSQL's index row limit (2704 bytes, incompressible) the insert failed as a 503
+    "retry later" for ever, while SQLite stored it; both now refuse past 1000 bytes and take 1000."""
+    from gatekeeper.server.db import MAX_INDEXED_BYTES
+
+    noise = secrets.token_hex(1500).translate(str.maketrans("0123456789", "ghijklmnop"))  # a metric name's alphabet
+    verdict = make_verdict(project=unique_project(), branch="main")
+    LONG_TEXT[column](verdict, noise)
+    before = _counts(server)
+    response = server.put(verdict)
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["path"] == column and "Retry-After" not in response.headers
+    assert _counts(server) == before
+    longest = make_verdict(project=unique_project(), branch="main")
+    LONG_TEXT[column](longest, noise[: MAX_INDEXED_BYTES - (len("tests.") if column == "$.metrics" else 0)])
+    assert server.put(longest).status_code == 201
+
+
 #: Requests that can never succeed, with the 4xx each must get; %ED%A0%80 is a lone surrogate's UTF-8 bytes.
 NEVER = [
     ("/api/v1/verdicts?cursor=" + _cursor("2026-01-01T00:00:00.000000Z", "\ud800"), 422),

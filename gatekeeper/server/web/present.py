@@ -39,7 +39,7 @@ def _complete(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         # an object, or the object branch of a `oneOf` such as `baseline` (null or an object)
         shapes = [schema, *schema.get("oneOf", ())]
-        properties = next((shape["properties"] for shape in shapes if "properties" in shape), {})
+        properties: dict[str, Any] = next((shape["properties"] for shape in shapes if "properties" in shape), {})
         members = {name: _complete(member, properties.get(name, {}), root) for name, member in value.items()}
         return dict.fromkeys(properties) | members
     if isinstance(value, list):

@@ -139,7 +139,10 @@ MAX_CLAIM_AHEAD = timedelta(days=1)
 MAX_CLAIM_AGE = timedelta(days=366)
 
 #: RFC 3339 section 5.6 `date-time`: a four-digit year, seconds, an optional fraction, `Z` or an offset.
-_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))")
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,  # digits 0-9 only: to Python, `\d` is any script's digit, and int() reads them too
+)
 
 
 def claimed_time(value: Any, now: datetime) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,3 +214,30 @@ def test_a_members_latest_verdict_and_a_branchs_newest_are_index_ranges(database
                     assert index in plan and "Sort" not in plan, plan
     finally:
         engine.dispose()
+
+
+def test_claimed_time_is_rfc_3339_within_the_window_of_the_servers_clock() -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+    assert db.claimed_time("2026-12-08T12:00:00Z", now) == "2026-12-08T12:00:00.000000Z"  # exactly a day ahead
+    assert db.claimed_time("2025-12-06T12:00:00Z", now) == "2025-12-06T12:00:00.000000Z"  # exactly 366 days back
+    assert db.claimed_time("2026-12-07t17:30:00.1234567+05:30", now) == "2026-12-07T12:00:00.123456Z"
+    assert db.claimed_time("2026-12-07T11:00:00-01:00", now) == "2026-12-07T12:00:00.000000Z"
+    refused = {
+        "2026-12-08T12:00:00.000001Z": "more than 1 day ahead of the server's clock (2026-12-07T12:00:00.000000Z)",
+        "2025-12-06T11:59:59Z": "more than 366 days before the server's clock",
+        "0999-01-01T00:00:00Z": "more than 366 days before",
+        "9999-12-31T23:59:59Z": "ahead of the server's clock",
+        "9999-12-31T23:59:59-00:01": "not a valid date-time",  # past year 9999 in UTC
+        "2026-12-07T12:00:00.Z": "not an RFC 3339 date-time",
+        "2026-12-07T12:00:00": "not an RFC 3339 date-time",
+        "2026-13-01T00:00:00Z": "not a valid date-time (month must be in 1..12)",
+        "2026-12-07T12:00:00Z\n": "not an RFC 3339 date-time",
+        "٢٠٢٦-12-07T12:00:00Z": "not an RFC 3339 date-time",  # Arabic-Indic digits are \d to Python
+    }
+    for value, why in refused.items():
+        with pytest.raises(ValueError, match=re.escape(why)):
+            db.claimed_time(value, now)
+    with pytest.raises(ValueError, match="not an RFC 3339"):
+        db.claimed_time(1733572800, now)

@@ -67,7 +67,7 @@ def build(
         "policy": _policy(policy),
         "maturity": _maturity(outcome.maturity),
         "baseline": _baseline(outcome.baseline),
-        "context": context.as_dict(),
+        "context": _context(context),
         "metrics": dict(outcome.metrics),
         "gates": [
             {
@@ -121,7 +121,7 @@ def build_error(
             "levels": [],
         },
         "baseline": None,
-        "context": context.as_dict(),
+        "context": _context(context),
         "metrics": {},
         "gates": [],
     }
@@ -190,6 +190,12 @@ def _text(value: str, limit: int, *, keep_end: bool = False) -> str:
     if not value.isascii():
         value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return value
+
+
+def _context(context: Context) -> dict[str, str | None]:
+    """The CI context, as valid Unicode: a variable with bytes that are not UTF-8 reaches Python as lone
+    surrogates, which no UTF-8 sink (the upload, the spool, a file) can write."""
+    return {key: value if value is None else _text(value, len(value)) for key, value in context.as_dict().items()}
 
 
 def _maturity(maturity: Maturity) -> dict[str, Any]:

@@ -107,3 +107,26 @@ def test_a_failed_push_is_reported_and_counts_for_require_upload(workspace: Path
     assert code == 0 and "metrics not pushed" in stderr
     code, _, _ = check(workspace, "pass.xml", "--push", down, "--upload-timeout", "1", "--require-upload")
     assert code == 4
+
+
+def test_a_ci_variable_that_is_not_utf8_does_not_stop_the_upload(workspace: Path, store: LoopbackStore) -> None:
+    """A branch name with bytes that are not UTF-8 reached the upload as lone surrogates: exit 3."""
+    env = {"GITLAB_CI": "true", "CI_PROJECT_PATH": "group/\udcff", "CI_COMMIT_REF_NAME": "br\udcfe"}
+    result = run(
+        "check",
+        "-p",
+        "policy.yaml",
+        "pass.xml",
+        "--no-store",
+        "--format",
+        "json",
+        "--upload",
+        store.url,
+        "--require-upload",
+        cwd=workspace,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert verdict["context"]["project"] == "group/\ufffd" and verdict["context"]["branch"] == "br\ufffd"
+    assert store.stored() == {verdict["id"]: verdict}

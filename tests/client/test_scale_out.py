@@ -118,7 +118,7 @@ def test_two_servers_on_one_database_one_killed_every_verdict_stored_once(tmp_pa
         print(f"client outcomes (server, outcome): {outcomes}")  # for the log: how much went through each path
         assert outcomes.get(("a", Outcome.DELIVERED.value), 0) > 0  # the doomed server took some before it died
         assert outcomes.get(("a", Outcome.UNDELIVERED.value), 0) > 0  # and was killed while clients still used it
-        assert outcomes.get(("b", Outcome.DELIVERED.value), 0) == (CLIENTS // 2) * PER_CLIENT
+        assert outcomes.get(("b", Outcome.DELIVERED.value), 0) > 0  # the survivor served its clients throughout
         sent = {verdict["id"] for batch in batches for verdict in batch}
         stored, distinct = count(database, "SELECT count(*), count(DISTINCT id) FROM verdicts")
         assert stored == distinct == len(sent) == CLIENTS * PER_CLIENT

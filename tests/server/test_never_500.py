@@ -154,6 +154,18 @@ def test_nul_or_a_lone_surrogate_in_a_request_is_a_4xx_not_a_retry(server: Serve
     assert "Retry-After" not in response.headers
 
 
+@pytest.mark.parametrize("parameter", ["project", "branch", "commit", "pipeline"])
+def test_a_lone_surrogate_in_a_filter_is_text_that_matches_nothing(server: Server, parameter: str) -> None:
+    """A query string is UTF-8: a surrogate's bytes decode to U+FFFD, an ordinary value no verdict has."""
+    queries = ["/api/v1/verdicts?"]
+    if parameter in ("project", "branch"):  # what latest and history filter by
+        queries += ["/api/v1/latest?", "/api/v1/metrics/history?metric=tests.total&"]
+    for query in queries:
+        response = requests.get(f"{server.url}{query}{parameter}=%ED%A0%80", headers=server.headers("read"), timeout=30)
+        assert response.status_code == 200, (query, response.text)
+        assert response.json()["items"] == []
+
+
 # -- deep nesting ---------------------------------------------------------------------------------------
 
 

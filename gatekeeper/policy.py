@@ -187,7 +187,9 @@ Location = tuple[int, int]  # 1-based line, column
 JsonPath = tuple[str | int, ...]
 #: Guards against YAML aliases that expand exponentially ("billion laughs") or refer to themselves.
 _MAX_NODES = 20_000  # a large real policy has a few thousand
-_MAX_DEPTH = 64
+_MAX_DEPTH = 64  # also bounds PyYAML's recursive composer, which would overflow Python's stack at ~300
+#: The largest policy file read (local or fetched); real policies are a few KiB.
+MAX_POLICY_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -211,8 +213,13 @@ class _Located:
 
 
 def _read_yaml(path: Path) -> _Located:
+    """At most MAX_POLICY_BYTES of `path` (`extends: /dev/zero` must not fill the memory), as YAML."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_POLICY_BYTES + 1)
+        if len(data) > MAX_POLICY_BYTES:
+            raise PolicyError([f"{path}: larger than {MAX_POLICY_BYTES} bytes; not a policy"])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise PolicyError([f"{path}: no such policy file"]) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -222,24 +229,64 @@ def _read_yaml(path: Path) -> _Located:
 
 def locate_yaml(path: Path, text: str, kind: str) -> _Located:
     """`text`, read from `path`, as plain data with the position of every value; invalid YAML, an empty
-    document or one that grows too large (aliases) is a PolicyError at its `file:line:column`."""
+    document or one that grows too large (aliases) or too deep is a PolicyError at its `file:line:column`.
+
+    No message quotes the text: `extends` may name any file, and its errors land in CI logs.
+    """
     import yaml
 
+    located = _Located(data=None, values={}, keys={})
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_depth_bounded_loader())
+        if node is None:
+            raise PolicyError([f"{path}:1:1: the {kind} is empty"])
+        located.data = _to_python(node, (), located, yaml.SafeLoader(""))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1:1"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise PolicyError([f"{path}:{where}: invalid YAML: {problem}"]) from None
-    if node is None:
-        raise PolicyError([f"{path}:1:1: the {kind} is empty"])
-    located = _Located(data=None, values={}, keys={})
-    try:
-        located.data = _to_python(node, (), located, yaml.SafeLoader(""))
+        raise PolicyError([f"{path}:{where}: invalid YAML: {_unquoted(problem)}"]) from None
     except _TooLarge as error:
         raise PolicyError([f"{path}:{error.where[0]}:{error.where[1]}: the {kind} is {error.problem}"]) from None
     return located
+
+
+#: What PyYAML may quote in a message without quoting the file: one character (escaped or not), a
+#: character code, or a token's name such as '<block end>'.
+_HARMLESS_QUOTE = re.compile(r"\\?.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|#x[0-9a-f]{4}|<[a-z ]+>")
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def _unquoted(problem: str) -> str:
+    """PyYAML's problem with what it quotes from the text (an alias, a tag, a scalar) left out."""
+
+    def keep(match: re.Match[str]) -> str:
+        inner = match[1] if match[1] is not None else match[2]
+        return match[0] if _HARMLESS_QUOTE.fullmatch(inner) else "(…)"
+
+    return _QUOTED.sub(keep, problem)
+
+
+@cache
+def _depth_bounded_loader() -> type[Any]:
+    """SafeLoader whose composer stops past _MAX_DEPTH: it recurses once per level, so YAML nested a few
+    thousand deep would end in a RecursionError (a crash, exit 3) instead of a policy error."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > _MAX_DEPTH + 1:
+                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # (untyped in the stubs)
+                    raise _TooLarge((mark.line + 1, mark.column + 1), f"nested more than {_MAX_DEPTH} deep")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return Loader
 
 
 class _TooLarge(Exception):
@@ -327,13 +374,24 @@ def bundled_pack(name: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+#: Bounds on what one policy may reach through `extends` (with MAX_POLICY_BYTES per file): files in one
+#: chain (a team's, its organisation's, five levels of a pack need 7), and distinct files in all.
+MAX_EXTENDS_DEPTH = 32
+MAX_POLICY_FILES = 256
+
+
 def load_policy(path: str | Path) -> Policy:
-    """Load a policy file and everything it extends; raise PolicyError listing every problem."""
-    return _load(Path(path), ())
+    """Load a policy file and everything it extends; raise PolicyError listing every problem.
+
+    Each file is loaded once however often the `extends` graph reaches it (25 files each extending the
+    next twice are 25 loads, not 2**25), within MAX_EXTENDS_DEPTH, MAX_POLICY_FILES and MAX_POLICY_BYTES.
+    """
+    return _load(Path(path), (), {})
 
 
-def _load(path: Path, seen: tuple[Path, ...]) -> Policy:
-    """One file, validated whole, then its parents; `seen` is the chain of files that led here."""
+def _load(path: Path, seen: tuple[Path, ...], loaded: dict[Path, Policy]) -> Policy:
+    """One file, validated whole, then its parents; `seen` is the chain of files that led here, `loaded`
+    every file already loaded in this `load_policy`, by resolved path."""
     located = _read_yaml(path)
     problems = _validate(path, located)
     if problems:
@@ -347,15 +405,27 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Policy:
         line, column = located.where(("extends",) if single else ("extends", index))
         parent_path = _resolve_extends(path, target, (line, column))
         label = target if isinstance(target, str) else target["url"]
-        if any(parent_path.resolve() == earlier.resolve() for earlier in chain):
+        resolved = parent_path.resolve()
+        if any(resolved == earlier.resolve() for earlier in chain):
             cycle = " -> ".join(str(p) for p in (*chain, parent_path))
             raise PolicyError([f"{path}:{line}:{column}: extends '{label}' makes a cycle: {cycle}"])
+        if resolved in loaded:
+            parents.append(loaded[resolved])
+            continue
+        if len(chain) >= MAX_EXTENDS_DEPTH or len(loaded) >= MAX_POLICY_FILES:
+            limit = (
+                f"more than {MAX_EXTENDS_DEPTH} files deep"
+                if len(chain) >= MAX_EXTENDS_DEPTH
+                else (f"more than {MAX_POLICY_FILES} files in all")
+            )
+            raise PolicyError([f"{path}:{line}:{column}: extends '{label}' goes {limit}; refused"])
         try:
-            parents.append(_load(parent_path, chain))
+            loaded[resolved] = _load(parent_path, chain, loaded)
         except PolicyError as error:
             if isinstance(target, str):
                 raise
             raise PolicyError([_named_by_url(problem, parent_path, label) for problem in error.problems]) from None
+        parents.append(loaded[resolved])
     own, disabled = _build(path, located)
     return _inherit(own, disabled, parents, located)
 
@@ -388,14 +458,20 @@ def _resolve_extends(path: Path, target: str | dict[str, str], where: Location) 
             ]
         )
     relative = path.parent / target
-    if relative.is_file():
+    if target.endswith(_POLICY_SUFFIXES) and relative.is_file():
         return relative
     bundled = bundled_pack(target)
     if bundled is not None:
         return bundled
-    raise PolicyError(
-        [f"{path}:{where[0]}:{where[1]}: extends '{target}': no such file and no bundled pack of that name"]
-    )
+    if not target.endswith(_POLICY_SUFFIXES):
+        # Never read: a policy file is YAML, and `extends: /etc/shadow` must not open a secret.
+        problem = "no bundled pack of that name, and a policy file's name ends in .yaml or .yml"
+    else:
+        problem = "no such file and no bundled pack of that name"
+    raise PolicyError([f"{path}:{where[0]}:{where[1]}: extends '{target}': {problem}"])
+
+
+_POLICY_SUFFIXES = (".yaml", ".yml")
 
 
 def _is_remote(path: Path) -> bool:
@@ -410,6 +486,10 @@ def _is_remote(path: Path) -> bool:
 
 
 def _validate(path: Path, located: _Located) -> list[str]:
+    not_a_policy = _not_a_policy(located.data)
+    if not_a_policy is not None:
+        line, column = located.where(())
+        return [f"{path}:{line}:{column}: {not_a_policy}"]
     validator = _validator()
     problems: list[tuple[Location, str]] = list(located.problems)
     errors = list(validator.iter_errors(located.data))
@@ -434,6 +514,18 @@ def _validate(path: Path, located: _Located) -> list[str]:
         problems.extend(_semantic_problems(located))
     unique = sorted(set(problems))
     return [f"{path}:{line}:{column}: {message}" for (line, column), message in unique]
+
+
+def _not_a_policy(data: object) -> str | None:
+    """Why a YAML document is no policy at all, quoting nothing of it, or None for one that names itself or
+    lists gates.  Only a file that passes may have its values (and keys) quoted in what is wrong with it:
+    `extends` or `--policy` may name any file, and a secret must not reach a CI log through our messages."""
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        return f"not a policy: a policy is a YAML mapping (policy: …, gates: …), and this file holds {kind}"
+    if "policy" not in data and "gates" not in data:
+        return "not a policy: a policy is a YAML mapping with 'policy:' (its name) and 'gates:'; this one has neither"
+    return None
 
 
 def _known_keys(schema: dict[str, Any]) -> set[str]:
@@ -520,8 +612,6 @@ def _explain(error: Any) -> str | None:
             hint = f" (write {instance.rstrip().rstrip('%').strip()} for {instance.strip()})"
         if last == "when":
             hint = " (when: {branch: [main, 'release/*']})"
-        if not error_path:
-            return f"a policy is a mapping (policy: …, gates: …), not {_short(instance)}"
         return f"{where}{_short(instance)} is not {' or '.join(names)}{hint}"
     if kind == "enum":
         choices = ", ".join(str(choice) for choice in error.validator_value)
@@ -746,8 +836,8 @@ def _inherit(own: Policy, disabled: dict[str, str], parents: list[Policy], locat
     and so is switching off a gate no parent has (a typo would otherwise do nothing, silently).
     """
     gates: dict[str, Gate] = {}
-    waivers: list[Waiver] = []
-    chain: list[str] = [own.path]
+    waivers: dict[Waiver, None] = {}  # a waiver reached through two parents is one waiver (a set, in order)
+    chain: dict[str, None] = {own.path: None}
     problems = []
     for parent in parents:
         for gate in parent.gates:
@@ -761,8 +851,8 @@ def _inherit(own: Policy, disabled: dict[str, str], parents: list[Policy], locat
                 )
                 continue
             gates[gate.id] = gate
-        waivers.extend(parent.waivers)
-        chain.extend(parent.chain)
+        waivers.update(dict.fromkeys(parent.waivers))
+        chain.update(dict.fromkeys(parent.chain))
     for gate in own.gates:
         inherited = gates.get(gate.id)
         if inherited is not None and inherited.locked:
@@ -790,7 +880,7 @@ def _inherit(own: Policy, disabled: dict[str, str], parents: list[Policy], locat
         model=own.model if "model" in located.data else first.model,
         level=own.level if "level" in located.data else first.level,
         gates=tuple(gates.values()),
-        waivers=(*waivers, *own.waivers),
+        waivers=tuple(dict.fromkeys((*waivers, *own.waivers))),
         reports=own.reports or first.reports,
         baseline_branch=own.baseline_branch if "baseline" in located.data else first.baseline_branch,
         chain=tuple(chain),
@@ -836,7 +926,7 @@ def validate_policy(path: str | Path, today: date) -> Policy:
             located = _read_yaml(Path(file))
         except PolicyError:
             continue  # the loader has said what is wrong with it
-        if not isinstance(located.data, dict):
+        if _not_a_policy(located.data) is not None:
             continue
         own = [f"{file}:{line}:{column}: {message}" for (line, column), message in _authoring_problems(located, today)]
         problems.extend(problem for problem in own if problem not in problems)

@@ -1,7 +1,9 @@
 """Organisation policies by URL, pinned by sha256: fetched once, cached, refused if the digest differs.
 
 A central team publishes one policy; every pipeline extends it by URL and digest, so nobody can change
-what a pipeline enforces without a commit that changes the pin.
+what a pipeline enforces without a commit that changes the pin.  Every URL fetched, the first and each
+redirect's, passes the same rule (`_allowed`); a fetch reads at most MAX_POLICY_BYTES, within
+FETCH_TIMEOUT_SECONDS in all, through at most MAX_REDIRECTS redirects.
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ import hashlib
 import ipaddress
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from gatekeeper.errors import PolicyError
+from gatekeeper.policy import MAX_POLICY_BYTES
 
 CACHE_ENV = "GATEKEEPER_CACHE"
-FETCH_TIMEOUT_SECONDS = 30
-MAX_POLICY_BYTES = 1 << 20
+FETCH_TIMEOUT_SECONDS = 30.0  # for the whole fetch, redirects included: a trickling server cannot stall a run
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 1 << 16
 
 
 def cache_directory() -> Path:
@@ -37,6 +43,9 @@ def _allowed(url: str) -> bool:
     return parts.scheme == "http" and _on_this_machine(parts.hostname)
 
 
+_RULE = "only https:// URLs (or http:// on this machine) may be fetched"
+
+
 def _on_this_machine(host: str | None) -> bool:
     if not host:
         return False
@@ -48,28 +57,82 @@ def _on_this_machine(host: str | None) -> bool:
         return False
 
 
-def _open(url: str) -> Any:
-    """urlopen, except that this machine is never reached through a proxy.
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect comes back as its 3xx answer, for `_fetch` to check where it leads before following."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _open(url: str, timeout: float) -> Any:
+    """One request, redirects not followed, and this machine never reached through a proxy.
 
     CI runners often set http_proxy/https_proxy without no_proxy; a proxy would take 127.0.0.1 to be
     itself, and a local mirror would be unreachable.
     """
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirects()]
     if _on_this_machine(urlsplit(url).hostname):
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        return opener.open(url, timeout=FETCH_TIMEOUT_SECONDS)
-    return urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS)
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers).open(url, timeout=timeout)
+
+
+def _fetch(url: str) -> bytes:
+    """The body at `url`, each redirect checked by `_allowed` before it is followed; at most
+    MAX_POLICY_BYTES, read within FETCH_TIMEOUT_SECONDS (the socket timeout alone bounds only each read)."""
+    deadline = time.monotonic() + FETCH_TIMEOUT_SECONDS
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            with _open(url, _remaining(deadline)) as response:
+                body = bytearray()
+                while len(body) <= MAX_POLICY_BYTES and (chunk := response.read1(_CHUNK)):
+                    body += chunk
+                    _remaining(deadline)  # raises once the deadline has passed
+                return bytes(body)
+        except urllib.error.HTTPError as error:
+            location = error.headers.get("Location") if error.code in _REDIRECTS else None
+            error.close()
+            if location is None:
+                raise
+            target = urljoin(url, location)
+            problem = redirect_problem(url, target)
+            if problem is not None:
+                raise _Refused(f"redirected to {target}: {problem}") from None
+            url = target
+    raise _Refused(f"more than {MAX_REDIRECTS} redirects")
+
+
+def redirect_problem(source: str, target: str) -> str | None:
+    """Why a redirect from `source` to `target` is not followed, or None: the rule of the first URL, and no
+    way from another machine to this one (a policy server must not make us call our own local services)."""
+    if not _allowed(target):
+        return _RULE
+    if _on_this_machine(urlsplit(target).hostname) and not _on_this_machine(urlsplit(source).hostname):
+        return "another machine may not send a fetch to this one"
+    return None
+
+
+class _Refused(Exception):
+    """A fetch stopped by our own rules (a redirect, the deadline), not by the network."""
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Refused(f"no complete answer within {FETCH_TIMEOUT_SECONDS:g} seconds")
+    return left
 
 
 def fetch_pinned(url: str, sha256: str) -> Path:
     """The cached copy of the policy at `url` whose content has digest `sha256`, fetching it if needed."""
     if not _allowed(url):
-        raise PolicyError([f"extends {url}: only https:// URLs (or http:// on this machine) may be fetched"])
+        raise PolicyError([f"extends {url}: {_RULE}"])
     cached = cache_directory() / f"{sha256}.yaml"
     if cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == sha256:
         return cached
     try:
-        with _open(url) as response:
-            body = response.read(MAX_POLICY_BYTES + 1)
+        body = _fetch(url)
+    except _Refused as refused:
+        raise PolicyError([f"extends {url}: {refused}; refused"]) from None
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", None) or error
         raise PolicyError([f"extends {url}: cannot fetch: {reason}"]) from None

@@ -7,17 +7,20 @@ machine); the cache lives in a temporary GATEKEEPER_CACHE.  Nothing here leaves 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from gatekeeper import remote
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy import Policy, load_policy, resource_path
 from gatekeeper.status import ExitStatus
@@ -246,16 +249,34 @@ gates:
 
 
 class PolicyServer:
-    """A real HTTP server on 127.0.0.1 serving policy files, counting the requests it answers."""
+    """A real HTTP server on 127.0.0.1 serving policy files, counting the requests it answers; a path in
+    `redirects` answers 302 to its Location, one in `streams` sends its chunk every `pause` seconds, forever."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
         self.files = files
         self.requests: list[str] = []
+        self.redirects: dict[str, str] = {}
+        self.streams: dict[str, tuple[bytes, float]] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path in server.streams:
+                    chunk, pause = server.streams[self.path]
+                    self.send_response(200)
+                    self.end_headers()
+                    with contextlib.suppress(OSError):  # until the client hangs up
+                        while True:
+                            self.wfile.write(chunk)
+                            time.sleep(pause)
+                    return
                 body = server.files.get(self.path)
                 self.send_response(200 if body is not None else 404)
                 self.end_headers()
@@ -473,3 +494,85 @@ def test_a_malformed_pin_says_what_is_wrong_with_it(tmp_path: Path, sha256: str,
     (problem,) = problems_of(team)
     assert problem.startswith(f"{team}:2:10: extends: ")
     assert message in problem
+
+
+# --- redirects, size and time (issue 13, item 11) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://example.invalid/central.yaml",  # plain http to another machine
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/central.yaml",
+    ],
+)
+def test_a_redirect_is_checked_like_the_first_url(
+    tmp_path: Path, cache: Path, server: PolicyServer, location: str
+) -> None:
+    """Each hop passes the rule the first URL did; the pin alone is no defence when the content is the same."""
+    url = server.url("/policies/moved.yaml")
+    server.redirects["/policies/moved.yaml"] = location
+    team = pinned_team(tmp_path, url, digest(CENTRAL))
+    assert problems_of(team) == [
+        f"{team}:3:3: extends {url}: redirected to {location}: only https:// URLs (or http:// on this machine) "
+        "may be fetched; refused"
+    ]
+    assert server.requests == ["/policies/moved.yaml"]
+    assert not list(cache.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "allowed"),
+    [
+        ("http://127.0.0.1:8000/a.yaml", "http://localhost:9000/b.yaml", True),
+        ("http://127.0.0.1:8000/a.yaml", "https://policies.example.com/b.yaml", True),
+        ("https://policies.example.com/a.yaml", "https://mirror.example.org/b.yaml", True),
+        ("http://127.0.0.1:8000/a.yaml", "http://policies.example.com/b.yaml", False),
+        ("https://policies.example.com/a.yaml", "http://policies.example.com/b.yaml", False),  # a downgrade
+        ("https://policies.example.com/a.yaml", "http://127.0.0.1:8080/admin", False),
+        ("https://policies.example.com/a.yaml", "https://[::1]/b.yaml", False),
+        ("https://policies.example.com/a.yaml", "file:///etc/passwd", False),
+    ],
+)  # fmt: skip
+def test_the_rule_for_each_redirect(source: str, target: str, allowed: bool) -> None:
+    assert (remote.redirect_problem(source, target) is None) is allowed
+
+
+def test_an_allowed_redirect_is_followed(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
+    server.redirects["/policies/old.yaml"] = "/policies/central.yaml"  # relative, as servers often send
+    team = pinned_team(tmp_path, server.url("/policies/old.yaml"), digest(CENTRAL))
+    assert load_policy(team).gates[0].id == "tests-all-pass"
+    assert server.requests == ["/policies/old.yaml", "/policies/central.yaml"]
+
+
+def test_a_redirect_loop_ends(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
+    server.redirects["/a.yaml"] = "/b.yaml"
+    server.redirects["/b.yaml"] = server.url("/a.yaml")
+    url = server.url("/a.yaml")
+    team = pinned_team(tmp_path, url, digest(CENTRAL))
+    assert problems_of(team) == [f"{team}:3:3: extends {url}: more than {remote.MAX_REDIRECTS} redirects; refused"]
+    assert len(server.requests) == remote.MAX_REDIRECTS + 1
+
+
+def test_an_endless_answer_is_cut_at_the_size_limit(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
+    server.streams["/policies/endless.yaml"] = (b"#" * 65536 + b"\n", 0.0)
+    url = server.url("/policies/endless.yaml")
+    team = pinned_team(tmp_path, url, digest(CENTRAL))
+    assert problems_of(team) == [f"{team}:3:3: extends {url}: larger than {1 << 20} bytes; not a policy"]
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline(
+    tmp_path: Path, cache: Path, server: PolicyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A byte every 50 ms keeps every read within the socket timeout; the deadline is for the whole fetch."""
+    monkeypatch.setattr(remote, "FETCH_TIMEOUT_SECONDS", 1.0)
+    server.streams["/policies/slow.yaml"] = (b"#", 0.05)
+    url = server.url("/policies/slow.yaml")
+    team = pinned_team(tmp_path, url, digest(CENTRAL))
+    problems: list[list[str]] = []
+    # In a thread, so that a fetch without a deadline fails this test instead of hanging it (for hours).
+    loading = threading.Thread(target=lambda: problems.append(problems_of(team)), daemon=True)
+    loading.start()
+    loading.join(timeout=20)
+    assert problems == [[f"{team}:3:3: extends {url}: no complete answer within 1 seconds; refused"]]

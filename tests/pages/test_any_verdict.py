@@ -1,8 +1,8 @@
 """Every schema-valid verdict renders on every page that shows it, and reads back through every query.
 
 Verdicts are drawn from schemas/verdict.schema.json (`tests.strategies.schema_verdicts`): optional members
-absent, nullable ones null, open objects with extra members, any text.  Each is uploaded to one real
-`gatekeeper serve` and looked at the way a release manager and a script would: the verdict, overview,
+absent, nullable ones null, open objects with extra members, any text.  Each is uploaded to a real
+`gatekeeper serve` (on SQLite and on PostgreSQL) and looked at the way a release manager and a script would: the verdict, overview,
 project and release pages, and the API's get, list, latest, history and release readiness.
 """
 
@@ -12,6 +12,7 @@ import secrets
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatekeeper.charts import TREND_METRICS
+from tests.client.realserver import postgres_database
 from tests.server.conftest import Server, make_tokens, start_server
 from tests.strategies import schema_verdicts
 
@@ -27,15 +29,20 @@ from tests.strategies import schema_verdicts
 INDEXED = ("project", "branch", "commit", "pipeline")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("any-verdict")
-    db_url = f"sqlite:///{tmp / 'server.db'}"
-    tokens = make_tokens(db_url)
-    running = start_server(db_url, tmp)
-    running.tokens = tokens
-    yield running
-    running.stop()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per database for the module, each on a database of its own."""
+    tmp = tmp_path_factory.mktemp(f"any-verdict-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            db_url = f"sqlite:///{tmp / 'server.db'}"
+        else:
+            db_url = stack.enter_context(postgres_database())
+        tokens = make_tokens(db_url)
+        running = start_server(db_url, tmp)
+        running.tokens = tokens
+        yield running
+        running.stop()
 
 
 #: Metrics the project page charts, with any value a double holds (the schema's metric names are random).
@@ -78,7 +85,7 @@ def _release_of(store: Server, verdict: dict[str, Any]) -> str | None:
     return name if response.status_code == 201 else None
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=schema_verdicts(), trends=TRENDS)
 def test_every_schema_valid_verdict_renders_everywhere(
     store: Server, drawn: dict[str, Any], trends: dict[str, float]

@@ -86,6 +86,9 @@ def read_verdict(path: str) -> dict[str, Any]:
     except UnicodeEncodeError as error:
         character = error.object[error.start : error.end].encode("unicode_escape").decode("ascii")
         raise InputError(path, f"holds a lone surrogate {character}, which is not Unicode text") from None
+    if not str(verdict.get("schema")).startswith("gatekeeper.verdict/"):
+        what = "a rejected verdict's reason" if "rejected_at" in verdict else "no `schema` gatekeeper.verdict/…"
+        raise InputError(path, f"not a verdict: {what}")
     problem = id_problem(verdict_id)
     if problem is not None:
         raise InputError(path, problem)

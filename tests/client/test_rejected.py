@@ -93,6 +93,14 @@ def test_any_permanent_refusal_is_set_aside_and_the_flush_goes_on(tmp_path: Path
         [line] = [line for line in result.stdout.splitlines() if verdict(number)["id"] in line]
         assert line.startswith("rejected ") and f"HTTP {status}" in line and f"scripted {status}" in line
 
+    files = sorted(str(path) for path in spool.rejected_directory.iterdir())  # verdicts and their reasons
+    again = run("upload", *files, "--url", store.url, "--spool", str(spool.directory), cwd=tmp_path)
+    assert again.returncode == 2 and "reason.json: not a verdict: a rejected verdict's reason" in again.stderr
+    kept = [str(path) for path, _ in spool.rejected()]
+    again = run("upload", *kept, "--url", store.url, "--spool", str(spool.directory), cwd=tmp_path)
+    assert again.returncode == 0, again.stdout  # once the server takes them, they go up from rejected/
+    assert store.order == [verdict(n)["id"] for n in (3, 0, 1, 2)]
+
 
 def test_check_uploads_when_the_spool_cannot_be_written(tmp_path: Path, served: tuple[ServeProcess, str]) -> None:
     server, token = served

@@ -167,9 +167,10 @@ def test_unreadable_files_and_missing_urls_are_usage_errors(tmp_path: Path) -> N
         ('{"id": "00000000-0000-4000-8000-000000000001", "reason": "\\ud800"}', "lone surrogate \\ud800"),
         ('{"id": "00000000-0000-4000-8000-000000000001", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper"),
         ('{"id": "00000000-0000-4000-8000-000000000001", "x": ' + "[" * 200 + "]" * 200 + "}", "nested deeper"),
-        ('{"id": "../../etc"}', "can never be stored"),
+        ('{"schema": "gatekeeper.verdict/v1", "id": "../../etc"}', "can never be stored"),
+        ('{"id": "00000000-0000-4000-8000-000000000001"}', "not a verdict: no `schema`"),
     ],
-    ids=["surrogate", "deep", "deeper-than-128", "bad-id"],
+    ids=["surrogate", "deep", "deeper-than-128", "bad-id", "no-schema"],
 )
 def test_a_verdict_file_no_server_takes_is_exit_2_naming_the_file(tmp_path: Path, text: str, wanted: str) -> None:
     """Issue 13 (13c): a lone surrogate or deep nesting was a traceback and exit 3."""

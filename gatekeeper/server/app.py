@@ -182,7 +182,7 @@ class Unstorable(ValueError):
     """JSON that no store can take whole: too deep, or not text."""
 
 
-def _loads(body: bytes) -> Any:
+def parse_body(body: bytes) -> Any:
     """Parse a request body: orjson when installed (several times faster), and the standard library
     for whatever orjson refuses (integers beyond 64 bits, UTF-16), so the answer for any body is the
     one `json.loads` gives; NaN and Infinity are refused by both.  Unstorable for nesting deeper than
@@ -368,7 +368,7 @@ def create_app(
             chunks.append(chunk)
         raw = b"".join(chunks)
         try:
-            verdict = _loads(raw)
+            verdict = parse_body(raw)
         except Unstorable as error:
             return _problem(422, f"body refused: {error}")
         except (ValueError, RecursionError) as error:

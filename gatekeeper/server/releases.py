@@ -229,8 +229,12 @@ def router(requires: Requires) -> APIRouter:
             if size > DEFAULT_MAX_BODY:
                 raise HTTPException(413, f"body over {DEFAULT_MAX_BODY} bytes")
             chunks.append(chunk)
+        from gatekeeper.server.app import Unstorable, parse_body
+
         try:
-            document = json.loads(b"".join(chunks))
+            document = parse_body(b"".join(chunks))
+        except Unstorable as error:  # a lone surrogate in an unknown key's name made the 422 itself a 500
+            raise HTTPException(422, f"body refused: {error}") from None
         except (ValueError, RecursionError) as error:
             raise HTTPException(422, f"body is not JSON: {error}") from None
         try:

@@ -111,6 +111,28 @@ def test_text_too_long_to_index_is_422_on_both_databases(server: Server, make_ve
     assert server.put(longest).status_code == 201
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"\\ud800": 1, "members": [{"project": "p", "commit": "a"}]}',
+        '{"members": [{"\\udfff": 1, "project": "p", "commit": "a"}]}',
+        '{"description": "\\ud800", "members": [{"project": "p", "commit": "a"}]}',
+    ],
+)
+def test_a_lone_surrogate_in_a_release_is_422(server: Server, body: str) -> None:
+    """An unknown key spelled with a lone surrogate made the release API's own 422 message a 500."""
+    name = f"r-{secrets.token_hex(4)}"
+    response = requests.put(
+        f"{server.url}/api/v1/releases/{name}",
+        data=body.encode(),
+        headers={**server.headers("admin"), "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 422, response.text
+    assert "lone surrogate" in response.json()["detail"]
+    assert server.get(f"/api/v1/releases/{name}").status_code == 404
+
+
 #: Requests that can never succeed, with the 4xx each must get; %ED%A0%80 is a lone surrogate's UTF-8 bytes.
 NEVER = [
     ("/api/v1/verdicts?cursor=" + _cursor("2026-01-01T00:00:00.000000Z", "\ud800"), 422),

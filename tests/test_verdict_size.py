@@ -80,6 +80,7 @@ def check_and_upload(cwd: Path, served: tuple[ServeProcess, str], *reports: str)
     return result.returncode, verdict
 
 
+@pytest.mark.slow
 def test_10000_junit_files_give_a_verdict_the_server_takes(tmp_path: Path, served: tuple[ServeProcess, str]) -> None:
     folder = tmp_path / "junit"
     folder.mkdir()

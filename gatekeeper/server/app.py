@@ -328,16 +328,13 @@ def create_app(
 
     app.include_router(pages_router)
 
-    @app.exception_handler(DataError)
-    async def value_not_storable(_request: Request, _error: Exception) -> JSONResponse:
-        """A value the database can never hold or compare (PostgreSQL text refuses NUL): the request
-        can never succeed, so it must not be told to retry."""
-        return JSONResponse({"detail": "a value in this request cannot be stored or searched for"}, status_code=422)
-
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)  # every pooled connection busy for pool_timeout seconds
-    async def database_unavailable(_request: Request, error: Exception) -> JSONResponse:
-        """A database that is down or busy is the client's cue to retry, not a bug to hide."""
+    async def database_error(_request: Request, error: Exception) -> JSONResponse:
+        """A database that is down or busy is the client's cue to retry, not a bug to hide; a value it
+        can never take is not, since the same request would meet the same refusal."""
+        if _never_succeeds(error):
+            return JSONResponse({"detail": "a value in this request cannot be stored or searched for"}, 422)
         return JSONResponse(
             {"detail": "database unavailable, retry later"}, status_code=503, headers={"Retry-After": "1"}
         )
@@ -515,6 +512,16 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _never_succeeds(error: Exception) -> bool:
+    """A database error the same request meets every time: a value the database cannot hold (DataError:
+    NUL in PostgreSQL text) or past one of its limits (SQLSTATE class 54: an index row over 2704 bytes),
+    which psycopg reports as an OperationalError, as it does a lost connection."""
+    if isinstance(error, DataError):
+        return True
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("54")
 
 
 def _schema_problem(validator: Any, document: Any, fast: Any = None) -> tuple[str, str] | None:

@@ -347,3 +347,38 @@ def test_a_database_that_is_gone_is_still_503_retry_later(own_postgres: tuple[Se
         assert response.headers["Retry-After"] == "1"
         assert response.json() == {"detail": "database unavailable, retry later"}
     assert server.get("/api/v1/verdicts").status_code == 200
+
+
+def test_database_errors_that_would_recur_are_422_and_a_lost_connection_503(postgres_url: str) -> None:
+    """The app's database error handler on real PostgreSQL errors: a NUL (DataError) and an index row
+    past 2704 bytes (SQLSTATE 54000, which psycopg raises as an OperationalError, as it does a lost
+    connection) meet the same refusal on every retry: 422; a terminated connection: 503 retry later.
+    (The requests above no longer reach it: their values are checked first; this is what catches the next.)"""
+    import asyncio
+
+    from sqlalchemy import insert, select, text
+    from sqlalchemy.exc import DBAPIError
+
+    from gatekeeper.server import db
+    from gatekeeper.server.app import create_app
+
+    engine = db.open_database(postgres_url)
+    try:
+        handler = create_app(engine).exception_handlers[DBAPIError]
+        row = {"id": secrets.token_hex(8), "created_at": "x", "received_at": "x", "status": "pass", "body": "{}"}
+        statements = {
+            422: [
+                select(db.verdicts.c.id).where(db.verdicts.c.id == "abc\x00"),
+                insert(db.verdicts).values(row | {"project": secrets.token_urlsafe(3000)}),
+            ],
+            503: [text("SELECT pg_terminate_backend(pg_backend_pid())")],
+        }
+        for status, failing in statements.items():
+            for statement in failing:
+                with pytest.raises(DBAPIError) as raised, engine.begin() as connection:
+                    connection.execute(statement)
+                response = asyncio.run(handler(None, raised.value))
+                assert response.status_code == status, (statement, raised.value)
+                assert ("retry-after" in response.headers) == (status == 503)
+    finally:
+        engine.dispose()

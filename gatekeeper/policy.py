@@ -412,13 +412,11 @@ def _load(path: Path, seen: tuple[Path, ...], loaded: dict[Path, Policy]) -> Pol
         if resolved in loaded:
             parents.append(loaded[resolved])
             continue
-        if len(chain) >= MAX_EXTENDS_DEPTH or len(loaded) >= MAX_POLICY_FILES:
-            limit = (
-                f"more than {MAX_EXTENDS_DEPTH} files deep"
-                if len(chain) >= MAX_EXTENDS_DEPTH
-                else (f"more than {MAX_POLICY_FILES} files in all")
-            )
-            raise PolicyError([f"{path}:{line}:{column}: extends '{label}' goes {limit}; refused"])
+        too_far = f"{path}:{line}:{column}: extends '{label}' goes more than"
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            raise PolicyError([f"{too_far} {MAX_EXTENDS_DEPTH} files deep; refused"])
+        if len(loaded) >= MAX_POLICY_FILES:
+            raise PolicyError([f"{too_far} {MAX_POLICY_FILES} files in all; refused"])
         try:
             loaded[resolved] = _load(parent_path, chain, loaded)
         except PolicyError as error:

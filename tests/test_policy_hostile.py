@@ -100,8 +100,8 @@ def test_a_secret_given_as_the_policy_itself_is_never_echoed(
     assert line.startswith(f"gatekeeper: error: {secret}:") and says in line
 
 
-def test_a_file_that_is_not_a_policy_yaml_is_not_even_opened(tmp_path: Path) -> None:
-    """An unreadable `extends: /etc/shadow` fails the same way as a readable one: by its name, before a read."""
+def test_a_file_not_named_yaml_is_refused_by_its_name(tmp_path: Path) -> None:
+    """`extends: /etc/shadow` is refused by its name, before any read: readable or not, it says the same."""
     unreadable = write(tmp_path / "shadow", f"root:$6${SECRET}\n")
     unreadable.chmod(0)
     team = write(tmp_path / "team.yaml", f"policy: team\nextends: {unreadable}\n")

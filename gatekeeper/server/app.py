@@ -190,20 +190,21 @@ def parse_body(body: bytes) -> Any:
     Unicode: neither database can store it)."""
     from gatekeeper.parsers._json import MAX_DEPTH, DepthGuard
 
-    if not DepthGuard().feed(body):
+    encoding = json.detect_encoding(body)
+    # The guard reads UTF-8: UTF-16's bytes hide or fake quotes and brackets (U+2200 holds 0x22).
+    utf8 = body if encoding == "utf-8" else body.decode(encoding, "surrogatepass").encode("utf-8", "surrogatepass")
+    if not DepthGuard().feed(utf8):
         raise Unstorable(f"JSON nested deeper than {MAX_DEPTH} levels")
     if _orjson is not None:
         try:
-            return _orjson.loads(body)  # UTF-8 only, no lone surrogates: the guard read these very bytes
+            return _orjson.loads(body)  # UTF-8 without lone surrogates only
         except _orjson.JSONDecodeError:
             pass
     document = json.loads(body, parse_constant=_reject_constant)
-    try:  # the document as UTF-8: what the guard must read when the body was UTF-16
-        utf8 = json.dumps(document, ensure_ascii=False).encode()
+    try:
+        json.dumps(document, ensure_ascii=False).encode()
     except UnicodeEncodeError:
         raise Unstorable("a string holds a lone surrogate (U+D800-U+DFFF), which is not text") from None
-    if not DepthGuard().feed(utf8):
-        raise Unstorable(f"JSON nested deeper than {MAX_DEPTH} levels")
     return document
 
 

@@ -216,6 +216,21 @@ def test_json_nested_deep_inside_a_member_is_422(server: Server, make_verdict: A
     assert _counts(server) == before
 
 
+def test_a_utf16_body_is_measured_as_text(server: Server, make_verdict: Any) -> None:
+    """JSON may come as UTF-16, whose bytes fake quotes and brackets (U+2200 holds a 0x22, U+5B57 a 0x5B):
+    the depth is measured on the text, so neither a valid body is refused nor a deep one let through."""
+    verdict = make_verdict(project=unique_project(), branch="main")
+    verdict["reason"] = "\u2200" + "\u5b57" * 300
+    assert _put_raw(server, verdict["id"], json.dumps(verdict, ensure_ascii=False).encode("utf-16")).status_code == 201
+    assert server.get(f"/api/v1/verdicts/{verdict['id']}").json() == verdict
+    deep = make_verdict(project=unique_project(), branch="main")
+    deep["reason"] = "\u2200"
+    DEEP_MEMBERS["maturity.levels"](deep)
+    body = json.dumps(deep, ensure_ascii=False).replace('"DEEP"', _nested(1000)).encode("utf-16")
+    response = _put_raw(server, deep["id"], body)
+    assert response.status_code == 422 and f"nested deeper than {MAX_DEPTH}" in response.json()["detail"]
+
+
 def test_nesting_up_to_the_limit_is_stored_and_shown(server: Server, make_verdict: Any) -> None:
     """The limit is on the document (the root is level 1): an open member may nest up to it, one more is refused."""
     verdict = make_verdict(project=unique_project(), branch="main")

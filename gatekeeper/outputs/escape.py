@@ -45,9 +45,10 @@ def one_line(value: object, limit: int | None = None) -> str:
 
     `limit` cuts it (with "…") before anything is escaped, so a cut never splits an escape.
     """
-    text = " ".join(clean("" if value is None else value).split())
-    if not text.isprintable():
-        text = "".join(c for c in text if c.isprintable())
+    text = clean("" if value is None else value)
+    if not text.isprintable():  # dropped before the spaces are joined: "\0 \0" is no text, not " "
+        text = "".join(c for c in text if c.isprintable() or c.isspace())
+    text = " ".join(text.split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

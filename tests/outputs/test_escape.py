@@ -97,6 +97,7 @@ def test_terminal_shows_control_characters_escaped() -> None:
 def test_one_line_and_the_encodable_forms() -> None:
     assert one_line(" a\r\n\tb \x1b[0m \u2028c ") == "a b [0m c"
     assert one_line("x" * 10, limit=5) == "xxxx…"
+    assert one_line("\x00 \x07\u200b") == ""  # no stray space left where control characters were
     assert clean("a\ud800b") == "a\ufffdb"
     assert xml_text("a\x00\x1bb\ud800\ufffe\tc\n") == "ab\tc\n"
     assert html_text('<a href="x">\n&') == "&lt;a href=&quot;x&quot;&gt; &amp;"

@@ -514,6 +514,7 @@ literal(const char *at, const char *end, const char *text)
     return ((size_t)(end - at) >= length && memcmp(at, text, length) == 0) ? at + length : NULL;
 }
 
+#ifndef GK_NO_PROPERTIES_PRECUT  /* bench/precut.py builds it without, to measure what it saves */
 /* A character reference to a character XML allows ("&#10;", "&#x9;"); the position after it, or NULL. */
 static const char *
 character_reference(const char *at, const char *end)
@@ -654,6 +655,8 @@ first_properties_block(const char *start, const char *end)
     }
 }
 
+#endif  /* GK_NO_PROPERTIES_PRECUT */
+
 /* The position of `text` in [at, end), or NULL. */
 static const char *
 find(const char *at, const char *end, const char *text)
@@ -714,6 +717,11 @@ parse_document(Scanner *self, const char *data, Py_ssize_t length)
     if (length >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
         head += 3;
     }
+#ifdef GK_NO_PROPERTIES_PRECUT
+    (void)head;
+    (void)end;
+    return expat->Parse(self->parser, data, (int)length, 1);
+#else
     const char *block = first_properties_block(head, end);
     const char *after = block != NULL ? properties_block(block, end) : NULL;
     if (after == NULL) {
@@ -726,6 +734,7 @@ parse_document(Scanner *self, const char *data, Py_ssize_t length)
         after = block;
     }
     return expat->Parse(self->parser, after, (int)(end - after), 1);
+#endif
 }
 
 static int

@@ -85,7 +85,12 @@ def _release_of(store: Server, verdict: dict[str, Any]) -> str | None:
     return name if response.status_code == 201 else None
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    # the fixture is the module's server, shared on purpose; big verdicts take a while to draw
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(drawn=schema_verdicts(), trends=TRENDS)
 def test_every_schema_valid_verdict_renders_everywhere(
     store: Server, drawn: dict[str, Any], trends: dict[str, float]

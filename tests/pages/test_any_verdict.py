@@ -2,8 +2,9 @@
 
 Verdicts are drawn from schemas/verdict.schema.json (`tests.strategies.schema_verdicts`): optional members
 absent, nullable ones null, open objects with extra members, any text.  Each is uploaded to a real
-`gatekeeper serve` (on SQLite and on PostgreSQL) and looked at the way a release manager and a script would: the verdict, overview,
-project and release pages, and the API's get, list, latest, history and release readiness.
+`gatekeeper serve` (on SQLite and on PostgreSQL) and looked at the way a release manager and a script
+would: the verdict, overview, project and release pages, and the API's get, list, latest, history and
+release readiness.
 """
 
 from __future__ import annotations

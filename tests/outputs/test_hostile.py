@@ -51,7 +51,7 @@ HOSTILE = (
 )
 #: Only JSON can carry these (XML 1.0 cannot): they reach the verdict through the SARIF log.
 JSON_ONLY = ("\x1b[31mred\x1b[0m\x1b]0;title\x07", "\u202eevil\u202c", "nul \x00 byte")
-#: A SARIF message may escape a lone surrogate; the embedded store cannot record it (see test_lone_surrogates).
+#: A SARIF message may escape a lone surrogate: every format shows it as U+FFFD or escaped (its own test below).
 SURROGATE = "lone \ud800 surrogate"
 PROJECT = "bank/`` <img src=x onerror=alert(1)> ``"
 BRANCH = "x``<h1>injected</h1>``"  # a valid git branch name

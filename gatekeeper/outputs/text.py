@@ -66,9 +66,13 @@ def render(verdict: dict[str, Any], *, color: bool = False) -> str:
     lines += _details(verdict.get("details") or {})
     lines += _waivers(verdict["waivers"])
     inputs = verdict["inputs"]
-    if inputs:
-        formats = sorted({terminal(report["format"]) for report in inputs})
-        lines += ["", f"  read {_plural(len(inputs), 'report')} ({', '.join(formats)})"]
+    omitted = verdict.get("inputs_omitted") or {}  # reports past the verdict's size bound, counted only
+    if inputs or omitted:
+        formats = sorted(
+            {terminal(report["format"]) for report in inputs} | {terminal(f) for f in omitted.get("formats", {})}
+        )
+        read = len(inputs) + omitted.get("count", 0)
+        lines += ["", f"  read {_plural(read, 'report')} ({', '.join(formats)})"]
     return "\n".join(lines) + "\n"
 
 

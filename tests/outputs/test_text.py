@@ -65,3 +65,14 @@ def test_text_from_reports_cannot_send_escape_codes_or_break_lines() -> None:
     text = render(verdict, color=False)
     assert "\x1b" not in text and "\x07" not in text
     assert "9 of 10 passed\\n\\x1b[31mred\\x1b[0m" in text
+
+
+def test_reports_past_the_verdicts_size_bound_are_counted_in_the_summary() -> None:
+    """A verdict lists its first reports and counts the rest (`inputs_omitted`): the summary line says
+    how many were read in all, not how many are listed."""
+    verdict = CASES["passing"]()
+    listed = len(verdict["inputs"])
+    verdict["inputs_omitted"] = {"count": 9_999, "formats": {"lcov": 9_999}, "counts": {"coverage.lines.total": 5}}
+    summary = render(verdict).splitlines()[-1]
+    formats = sorted({report["format"] for report in verdict["inputs"]} | {"lcov"})
+    assert summary == f"  read {listed + 9_999:,} reports ({', '.join(formats)})"

@@ -16,7 +16,18 @@ from enum import Enum
 from gatekeeper import metrics as metric_names
 from gatekeeper.context import Context
 from gatekeeper.model import Evidence
-from gatekeeper.policy import Condition, Gate, GateSeverity, IfAbsent, Policy
+from gatekeeper.policy import (
+    Comparison,
+    Condition,
+    Gate,
+    GateSeverity,
+    Group,
+    IfAbsent,
+    Operator,
+    Policy,
+    Ratchet,
+    assert_never,
+)
 from gatekeeper.waivers import WaiverOutcome, apply_waivers
 
 
@@ -39,7 +50,7 @@ class GateResult:
     id: str
     criterion: str
     metric: str  # the metric, or "all(...)"/"any(...)" for a group
-    operator: str  # ">=", "<=", "==", "all", "any"
+    operator: Operator | None  # None: the gate did not apply on this branch
     threshold: float | None
     actual: float | None
     status: GateStatus
@@ -182,7 +193,7 @@ def applies(gate: Gate, branch: str | None) -> bool:
 @dataclass(frozen=True, slots=True)
 class _Check:
     holds: bool | None  # None: a metric it needs is absent
-    operator: str
+    operator: Operator
     threshold: float | None
     actual: float | None
     text: str  # the facts that decided it, e.g. "line coverage 71.4% < 80% (1,203 of 1,685 lines)"
@@ -220,23 +231,19 @@ def _absent_text(checks: list[_Check], baseline: Baseline | None) -> str:
 
 
 def _check(condition: Condition, metrics: metric_names.Metrics, baseline: Baseline | None) -> _Check:
-    if condition.all or condition.any:
-        group = "all" if condition.all else "any"
-        return _check_group(group, condition.all or condition.any, metrics, baseline)
+    if isinstance(condition, Group):
+        return _check_group(condition, metrics, baseline)
+    if isinstance(condition, Ratchet):
+        return _check_ratchet(condition, metrics, baseline)
+    if isinstance(condition, Comparison):
+        return _check_comparison(condition, metrics)
+    assert_never(condition)
+
+
+def _check_comparison(condition: Comparison, metrics: metric_names.Metrics) -> _Check:
     metric = condition.metric
-    assert metric is not None
     actual = metrics.get(metric)
-    if condition.max_decrease is not None or condition.max_increase is not None:
-        return _check_ratchet(metric, actual, condition, metrics, baseline)
-    threshold: float | None
-    if condition.equals is not None:
-        operator, threshold = "==", condition.equals
-    elif condition.min is not None and condition.max is not None:
-        operator, threshold = "between", condition.min
-    elif condition.min is not None:
-        operator, threshold = ">=", condition.min
-    else:
-        operator, threshold = "<=", condition.max
+    operator, threshold = condition.operator, condition.threshold
     label, _ = LABELS.get(metric, (metric, ""))
     if actual is None:
         return _Check(None, operator, threshold, None, f"{label}: {_nothing_gives([metric])}", (metric,))
@@ -245,20 +252,18 @@ def _check(condition: Condition, metrics: metric_names.Metrics, baseline: Baseli
     return _Check(holds, operator, threshold, actual, text)
 
 
-def _check_group(
-    group: str, conditions: tuple[Condition, ...], metrics: metric_names.Metrics, baseline: Baseline | None
-) -> _Check:
+def _check_group(group: Group, metrics: metric_names.Metrics, baseline: Baseline | None) -> _Check:
     """`all` holds when every child holds, `any` when one does.
 
     An absent child decides only when nothing else does: an `all` with a failing child fails and an
     `any` with a holding child holds, whatever is absent.
     """
-    children = [_check(child, metrics, baseline) for child in conditions]
+    children = [_check(child, metrics, baseline) for child in group.conditions]
     holding = [c for c in children if c.holds is True]
     failing = [c for c in children if c.holds is False]
     absent = [c for c in children if c.holds is None]
     holds: bool | None
-    if group == "all":
+    if group.operator is Operator.ALL:
         holds = False if failing else (None if absent else True)
     else:
         holds = True if holding else (None if absent else False)
@@ -270,25 +275,17 @@ def _check_group(
         facts = [*(c.text for c in failing), _absent_text(absent, baseline)]
     missing = tuple(name for c in absent for name in c.absent) if holds is None else ()
     unbased = tuple(name for c in absent for name in c.unbased) if holds is None else ()
-    return _Check(holds, group, None, None, " and ".join(facts), missing, unbased=unbased)
+    return _Check(holds, group.operator, None, None, " and ".join(facts), missing, unbased=unbased)
 
 
-def _check_ratchet(
-    metric: str,
-    actual: float | None,
-    condition: Condition,
-    metrics: metric_names.Metrics,
-    baseline: Baseline | None,
-) -> _Check:
+def _check_ratchet(condition: Ratchet, metrics: metric_names.Metrics, baseline: Baseline | None) -> _Check:
     """A metric against its own value in the baseline: it may fall (or rise) at most so much.
 
     "line coverage 78.2% vs 79.5% in the baseline: down 1.3 points (may fall at most 0.5 points)"
     """
+    metric, operator, allowed, decrease = condition.metric, condition.operator, condition.allowed, condition.decrease
+    actual = metrics.get(metric)
     label, unit = LABELS.get(metric, (metric, ""))
-    decrease = condition.max_decrease is not None
-    allowed = condition.max_decrease if decrease else condition.max_increase
-    assert allowed is not None
-    operator = "max_decrease" if decrease else "max_increase"
     if actual is None:
         return _Check(None, operator, allowed, None, f"{label}: {_nothing_gives([metric])}", (metric,))
     before = baseline.metrics.get(metric) if baseline is not None else None
@@ -324,7 +321,7 @@ def _check_ratchet(
 _TOLERANCE = 1e-9  # float noise in a ratchet's difference: 79.0 - 78.5 may be 0.5000000000000071
 
 
-def _compare(actual: float, condition: Condition) -> bool:
+def _compare(actual: float, condition: Comparison) -> bool:
     if condition.equals is not None:
         return math.isclose(actual, condition.equals, rel_tol=0, abs_tol=1e-9)
     if condition.min is not None and actual < condition.min:
@@ -333,7 +330,7 @@ def _compare(actual: float, condition: Condition) -> bool:
 
 
 def _comparison_text(
-    metric: str, actual: float, condition: Condition, holds: bool, metrics: metric_names.Metrics
+    metric: str, actual: float, condition: Comparison, holds: bool, metrics: metric_names.Metrics
 ) -> str:
     label, unit = LABELS.get(metric, (metric, ""))
     parts = _parts(metric, metrics)
@@ -357,12 +354,15 @@ def evaluate_gate(
     gate: Gate, metrics: metric_names.Metrics, branch: str | None, baseline: Baseline | None = None
 ) -> GateResult:
     condition = gate.condition
-    metric = condition.metric or f"{'all' if condition.all else 'any'}({', '.join(condition.metrics())})"
+    if isinstance(condition, Group):
+        metric = f"{condition.operator.value}({', '.join(condition.metrics())})"
+    else:
+        metric = condition.metric
     result = GateResult(
         id=gate.id,
         criterion=gate.criterion,
         metric=metric,
-        operator="",
+        operator=None,
         threshold=None,
         actual=None,
         status=GateStatus.PASS,

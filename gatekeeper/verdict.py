@@ -74,7 +74,7 @@ def build(
                 "id": gate.id,
                 "criterion": gate.criterion,
                 "metric": gate.metric,
-                "operator": gate.operator,
+                "operator": gate.operator.value if gate.operator is not None else "",
                 "threshold": gate.threshold,
                 "actual": gate.actual,
                 "status": gate.status.value,

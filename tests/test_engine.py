@@ -23,7 +23,7 @@ from gatekeeper.engine import (
     format_threshold,
 )
 from gatekeeper.model import Evidence, Finding, Severity, TestResults
-from gatekeeper.policy import Condition, Gate, GateSeverity, IfAbsent, Policy
+from gatekeeper.policy import Comparison, Condition, Gate, GateSeverity, Group, IfAbsent, Operator, Policy
 
 TODAY = date(2026, 3, 15)
 COVERAGE = {
@@ -51,8 +51,8 @@ def gate(
     )
 
 
-def leaf(metric: str, **bounds: float) -> Condition:
-    return Condition(metric=metric, **bounds)  # type: ignore[arg-type]
+def leaf(metric: str, **bounds: float) -> Comparison:
+    return Comparison(metric=metric, **bounds)
 
 
 # --- comparisons and their messages ----------------------------------------------------------------
@@ -185,8 +185,11 @@ def test_thresholds_read_as_written() -> None:
 # --- all / any ---------------------------------------------------------------------------------------
 
 SECURITY = {"findings.critical": 0.0, "findings.high": 2.0}
-BOTH = Condition(all=(leaf("findings.critical", max=0), leaf("findings.high", max=0)))
-EITHER = Condition(any=(leaf("coverage.lines.percent", min=80), leaf("coverage.branches.percent", min=60)))
+BOTH = Group(operator=Operator.ALL, conditions=(leaf("findings.critical", max=0), leaf("findings.high", max=0)))
+EITHER = Group(
+    operator=Operator.ANY,
+    conditions=(leaf("coverage.lines.percent", min=80), leaf("coverage.branches.percent", min=60)),
+)
 
 
 def test_all_fails_on_one_failing_child_and_names_it() -> None:
@@ -252,7 +255,7 @@ def test_a_group_whose_children_are_all_absent_names_the_metrics_once() -> None:
 
 
 def test_nested_groups_gather_their_absent_metrics() -> None:
-    nested = Condition(any=(leaf("findings.total", equals=0), BOTH))
+    nested = Group(operator=Operator.ANY, conditions=(leaf("findings.total", equals=0), BOTH))
     assert evaluate_gate(gate(nested), {}, None).message == (
         "no report gives findings.total, findings.critical, findings.high (if_absent: fail)"
     )

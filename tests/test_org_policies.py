@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper import remote
 from gatekeeper.errors import PolicyError
-from gatekeeper.policy import Policy, load_policy, resource_path
+from gatekeeper.policy import Policy, fetch, load_policy, resource_path
 from gatekeeper.status import ExitStatus
 
 CENTRAL = """\
@@ -65,8 +64,9 @@ def line_of(path: Path, fragment: str) -> int:
     return next(number for number, line in enumerate(lines, 1) if fragment in line)
 
 
-def locked(child: Path, line: int, gate: str, parent: Path, parent_line: int, action: str = "overridden") -> str:
-    """The one-line error: the child's file:line (a column may follow) naming the parent's file:line."""
+def locked(child: Path, line: int, gate: str, parent: Path | str, parent_line: int, action: str = "overridden") -> str:
+    """The one-line error: the child's file:line (a column may follow) naming the parent's file:line (a
+    bundled pack by its name, a fetched policy by its URL)."""
     return (
         rf"{re.escape(str(child))}:{line}(:\d+)?: gate '{gate}' is locked by "
         rf"{re.escape(str(parent))}:{parent_line} and cannot be {action}"
@@ -242,7 +242,8 @@ gates:
 """)  # fmt: skip
     pack = resource_path("rules", "caict-cd", "level-3.yaml")
     locked_at = line_of(pack, "id: no-critical-or-high-findings")
-    assert_problems(team, locked(team, 4, "no-critical-or-high-findings", pack, locked_at))
+    # The pack by its bundled name, never by where it is installed (a site-packages path in a CI log).
+    assert_problems(team, locked(team, 4, "no-critical-or-high-findings", "caict-cd/level-3", locked_at))
 
 
 # --- pinned URLs -----------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ def test_a_pinned_policy_is_fetched_once_and_cached(tmp_path: Path, cache: Path,
     assert policy.gates[2].condition.min == 80
     cached = cache / "policies" / f"{digest(CENTRAL)}.yaml"
     assert cached.read_text(encoding="utf-8") == CENTRAL
-    assert policy.chain == (str(team), str(cached))
+    assert policy.chain == (str(team), f"{url} (cached as {cached})")
     assert server.requests == ["/policies/central.yaml"]
 
     load_policy(team)
@@ -361,7 +362,7 @@ gates:
     max: 3
 """)  # fmt: skip
     cached = cache / "policies" / f"{digest(CENTRAL)}.yaml"
-    assert_problems(team, locked(team, 4, "no-high-findings", cached, LOCKED_AT))
+    assert_problems(team, locked(team, 4, "no-high-findings", f"{url} (cached as {cached})", LOCKED_AT))
 
 
 def test_a_digest_mismatch_is_refused_naming_the_extends(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
@@ -536,7 +537,7 @@ def test_a_redirect_is_checked_like_the_first_url(
     ],
 )  # fmt: skip
 def test_the_rule_for_each_redirect(source: str, target: str, allowed: bool) -> None:
-    assert (remote.redirect_problem(source, target) is None) is allowed
+    assert (fetch.redirect_problem(source, target) is None) is allowed
 
 
 def test_an_allowed_redirect_is_followed(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
@@ -551,8 +552,8 @@ def test_a_redirect_loop_ends(tmp_path: Path, cache: Path, server: PolicyServer)
     server.redirects["/b.yaml"] = server.url("/a.yaml")
     url = server.url("/a.yaml")
     team = pinned_team(tmp_path, url, digest(CENTRAL))
-    assert problems_of(team) == [f"{team}:3:3: extends {url}: more than {remote.MAX_REDIRECTS} redirects; refused"]
-    assert len(server.requests) == remote.MAX_REDIRECTS + 1
+    assert problems_of(team) == [f"{team}:3:3: extends {url}: more than {fetch.MAX_REDIRECTS} redirects; refused"]
+    assert len(server.requests) == fetch.MAX_REDIRECTS + 1
 
 
 def test_an_endless_answer_is_cut_at_the_size_limit(tmp_path: Path, cache: Path, server: PolicyServer) -> None:
@@ -566,7 +567,7 @@ def test_a_trickling_answer_is_cut_at_the_deadline(
     tmp_path: Path, cache: Path, server: PolicyServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A byte every 50 ms keeps every read within the socket timeout; the deadline is for the whole fetch."""
-    monkeypatch.setattr(remote, "FETCH_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(fetch, "FETCH_TIMEOUT_SECONDS", 1.0)
     server.streams["/policies/slow.yaml"] = (b"#", 0.05)
     url = server.url("/policies/slow.yaml")
     team = pinned_team(tmp_path, url, digest(CENTRAL))

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper import policy as policy_module
 from gatekeeper.errors import PolicyError
-from gatekeeper.policy import MAX_EXTENDS_DEPTH, MAX_POLICY_BYTES, MAX_POLICY_FILES, load_policy
+from gatekeeper.policy import MAX_EXTENDS_DEPTH, MAX_POLICY_BYTES, MAX_POLICY_FILES, load_policy, located
 
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
 SECRET = "s3cr3t-XYZ"
@@ -145,13 +144,13 @@ waivers:
 
 def test_each_file_of_a_diamond_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[Path] = []
-    real = policy_module._read_yaml
+    real = located.read_yaml
 
-    def counting(path: Path) -> policy_module._Located:
+    def counting(path: Path, name: str) -> located.Located:
         reads.append(path.resolve())
-        return real(path)
+        return real(path, name)
 
-    monkeypatch.setattr(policy_module, "_read_yaml", counting)
+    monkeypatch.setattr(located, "read_yaml", counting)
     policy = load_policy(diamond(tmp_path, 25))
     assert len(reads) == len(set(reads)) == 25
     assert [gate.id for gate in policy.gates] == ["tests-present"]

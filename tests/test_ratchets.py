@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.engine import Baseline, GateResult, GateStatus, evaluate_gate
-from gatekeeper.policy import Condition, Gate, GateSeverity, IfAbsent
+from gatekeeper.policy import Comparison, Condition, Gate, GateSeverity, Group, IfAbsent, Operator, Ratchet
 from gatekeeper.store.sqlite import SqliteStore
 from tests.conftest import REPO
 
@@ -53,7 +53,11 @@ def ratchet(
 
 
 def coverage_ratchet(actual: float, before: float, allowed: float = 0.5) -> GateResult:
-    return ratchet(Condition(metric=LINES, max_decrease=allowed), {LINES: actual}, baseline(**{LINES: before}))
+    return ratchet(
+        Ratchet(metric=LINES, operator=Operator.MAX_DECREASE, allowed=allowed),
+        {LINES: actual},
+        baseline(**{LINES: before}),
+    )
 
 
 # --- max_decrease on coverage ----------------------------------------------------------------------
@@ -115,7 +119,7 @@ def test_messages_never_round_a_difference_away(
 
 
 def test_a_warning_ratchet_warns() -> None:
-    condition = Condition(metric=LINES, max_decrease=0)
+    condition = Ratchet(metric=LINES, operator=Operator.MAX_DECREASE, allowed=0)
     result = ratchet(condition, {LINES: 70.0}, baseline(**{LINES: 75.0}), severity=GateSeverity.WARN)
     assert result.status is GateStatus.WARN
 
@@ -132,7 +136,7 @@ def test_a_warning_ratchet_warns() -> None:
     ],
 )
 def test_max_increase_zero_on_high_findings(now: float, before: float, status: GateStatus, message: str) -> None:
-    condition = Condition(metric="findings.high", max_increase=0)
+    condition = Ratchet(metric="findings.high", operator=Operator.MAX_INCREASE, allowed=0)
     result = ratchet(condition, {"findings.high": now}, baseline(**{"findings.high": before}))
     assert (result.status, result.message, result.operator) == (status, message, "max_increase")
 
@@ -152,7 +156,7 @@ def test_max_increase_zero_on_high_findings(now: float, before: float, status: G
 def test_no_baseline_follows_if_absent_and_says_there_is_none(
     if_absent: IfAbsent, severity: GateSeverity, status: GateStatus
 ) -> None:
-    condition = Condition(metric=LINES, max_decrease=0.5)
+    condition = Ratchet(metric=LINES, operator=Operator.MAX_DECREASE, allowed=0.5)
     result = ratchet(condition, {LINES: 80.0}, None, if_absent=if_absent, severity=severity)
     assert result.status is status
     assert result.message == f"line coverage: no baseline verdict to compare with (if_absent: {if_absent.value})"
@@ -161,7 +165,7 @@ def test_no_baseline_follows_if_absent_and_says_there_is_none(
 
 def test_a_baseline_without_the_metric_says_so() -> None:
     """A baseline made before branch coverage was measured cannot ratchet it."""
-    condition = Condition(metric="coverage.branches.percent", max_decrease=0)
+    condition = Ratchet(metric="coverage.branches.percent", operator=Operator.MAX_DECREASE, allowed=0)
     result = ratchet(condition, {"coverage.branches.percent": 61.0}, baseline(**{LINES: 80.0}),
                      if_absent=IfAbsent.SKIP)  # fmt: skip
     assert result.status is GateStatus.SKIP
@@ -171,7 +175,7 @@ def test_a_baseline_without_the_metric_says_so() -> None:
 
 
 def test_a_metric_no_report_gives_is_absent_whatever_the_baseline() -> None:
-    condition = Condition(metric=LINES, max_decrease=0.5)
+    condition = Ratchet(metric=LINES, operator=Operator.MAX_DECREASE, allowed=0.5)
     result = ratchet(condition, {}, baseline(**{LINES: 80.0}))
     assert result.status is GateStatus.FAIL
     assert result.message == "line coverage: no report gives coverage.lines.percent (if_absent: fail)"
@@ -179,12 +183,13 @@ def test_a_metric_no_report_gives_is_absent_whatever_the_baseline() -> None:
 
 # --- ratchets in groups ----------------------------------------------------------------------------
 
-NO_NEW_FINDINGS = Condition(
-    all=(
-        Condition(metric="findings.critical", max_increase=0),
-        Condition(metric="findings.high", max_increase=0),
-        Condition(metric="findings.medium", max_increase=0),
-    )
+NO_NEW_FINDINGS = Group(
+    operator=Operator.ALL,
+    conditions=(
+        Ratchet(metric="findings.critical", operator=Operator.MAX_INCREASE, allowed=0),
+        Ratchet(metric="findings.high", operator=Operator.MAX_INCREASE, allowed=0),
+        Ratchet(metric="findings.medium", operator=Operator.MAX_INCREASE, allowed=0),
+    ),
 )
 FINDINGS = {"findings.critical": 0.0, "findings.high": 1.0, "findings.medium": 4.0}
 
@@ -218,8 +223,12 @@ def test_a_group_without_baseline_says_there_is_no_baseline() -> None:
 
 
 def test_a_group_tells_a_missing_report_from_a_missing_baseline_value() -> None:
-    condition = Condition(
-        all=(Condition(metric="tests.pass_percent", min=100), Condition(metric=LINES, max_decrease=0))
+    condition = Group(
+        operator=Operator.ALL,
+        conditions=(
+            Comparison(metric="tests.pass_percent", min=100),
+            Ratchet(metric=LINES, operator=Operator.MAX_DECREASE, allowed=0),
+        ),
     )
     result = ratchet(condition, {LINES: 80.0}, baseline(**{"tests.pass_percent": 100}), if_absent=IfAbsent.WARN)
     assert result.status is GateStatus.WARN
@@ -230,7 +239,10 @@ def test_a_group_tells_a_missing_report_from_a_missing_baseline_value() -> None:
 
 def test_any_group_holds_on_a_ratchet_or_an_absolute_bound() -> None:
     """Coverage may fall only while it stays high: `any` of a floor and a ratchet."""
-    condition = Condition(any=(Condition(metric=LINES, min=90), Condition(metric=LINES, max_decrease=0)))
+    condition = Group(
+        operator=Operator.ANY,
+        conditions=(Comparison(metric=LINES, min=90), Ratchet(metric=LINES, operator=Operator.MAX_DECREASE, allowed=0)),
+    )
     base = baseline(**{LINES: 95.0})
     assert ratchet(condition, {LINES: 92.0}, base).status is GateStatus.PASS
     low = ratchet(condition, {LINES: 85.0}, base)

@@ -9,7 +9,7 @@ import pytest
 from gatekeeper.context import Context
 from gatekeeper.engine import Decision, decide
 from gatekeeper.model import Evidence, Finding, Severity
-from gatekeeper.policy import Condition, Gate, Policy, Waiver
+from gatekeeper.policy import Comparison, Gate, Policy, Waiver
 from gatekeeper.waivers import apply_waivers, is_expired, matches
 
 TODAY = date(2026, 3, 15)
@@ -158,7 +158,7 @@ def test_waived_findings_leave_the_metrics_and_are_counted() -> None:
     policy = Policy(
         name="p",
         path="p.yaml",
-        gates=(Gate(id="no-high", condition=Condition(metric="findings.high", max=0)),),
+        gates=(Gate(id="no-high", condition=Comparison(metric="findings.high", max=0)),),
         waivers=(
             Waiver(reason="asserts in tests", tool="bandit", rule="B101", path="tests/**"),
             Waiver(reason="shell=True on a constant", tool="bandit", rule="B602", expires=date(2026, 3, 15)),

@@ -21,7 +21,18 @@ from typing import Any, TextIO
 from gatekeeper.engine import LABELS, Baseline, GateResult, GateStatus, evaluate_gate, format_number, format_threshold
 from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.outputs.escape import md_code, md_text, terminal
-from gatekeeper.policy import Condition, Gate, GateSeverity, Policy, load_policy
+from gatekeeper.policy import (
+    Comparison,
+    Condition,
+    Gate,
+    GateSeverity,
+    Group,
+    GroupOperator,
+    Operator,
+    Policy,
+    Ratchet,
+    load_policy,
+)
 from gatekeeper.status import ExitStatus
 
 _NAMED = 5  # findings named in one piece of advice; the rest are counted
@@ -220,7 +231,7 @@ def _record(gate: Mapping[str, Any]) -> GateResult:
         id=gate["id"],
         criterion=gate["criterion"],
         metric=gate["metric"],
-        operator=gate["operator"],
+        operator=Operator(gate["operator"]) if gate["operator"] else None,
         threshold=gate["threshold"],
         actual=gate["actual"],
         status=GateStatus(gate["status"]),
@@ -313,13 +324,13 @@ class _Node:
 
 
 def _node(condition: Condition, facts: _Facts) -> _Node:
-    if condition.all or condition.any:
-        children = [_node(child, facts) for child in (condition.all or condition.any)]
+    if isinstance(condition, Group):
+        children = [_node(child, facts) for child in condition.conditions]
         failing = [c for c in children if c.holds is False]
         holding = [c for c in children if c.holds is True]
         absent = [c for c in children if c.holds is None]
         missing = [m for c in absent for m in c.missing]
-        if condition.all:
+        if condition.operator is Operator.ALL:
             holds = False if failing else (None if absent else True)
             fixes = [fix for c in failing for fix in c.fixes]
             margins = [margin for c in holding for margin in c.margins]
@@ -334,13 +345,12 @@ def _node(condition: Condition, facts: _Facts) -> _Node:
     return _leaf(condition, facts)
 
 
-def _leaf(condition: Condition, facts: _Facts) -> _Node:
+def _leaf(condition: Comparison | Ratchet, facts: _Facts) -> _Node:
     metric = condition.metric
-    assert metric is not None
     actual = facts.metrics.get(metric)
     if actual is None:
         return _Node(None, missing=[(_provider(metric, facts), metric)])
-    if condition.max_decrease is not None or condition.max_increase is not None:
+    if isinstance(condition, Ratchet):
         return _ratchet(metric, actual, condition, facts)
     if condition.equals is not None:
         target = condition.equals
@@ -525,7 +535,7 @@ def _below(metric: str, actual: float, maximum: float) -> str:
     return f"{_label(metric)} may rise {_amount(metric, room)} to the maximum {_show(metric, maximum)}"
 
 
-def _ratchet(metric: str, actual: float, condition: Condition, facts: _Facts) -> _Node:
+def _ratchet(metric: str, actual: float, condition: Ratchet, facts: _Facts) -> _Node:
     """A metric against its baseline value: how far it may still fall (rise), or must recover."""
     before = facts.baseline_values.get(metric)
     if before is None:
@@ -540,9 +550,7 @@ def _ratchet(metric: str, actual: float, condition: Condition, facts: _Facts) ->
                 )
             ],
         )
-    decrease = condition.max_decrease is not None
-    allowed = condition.max_decrease if decrease else condition.max_increase
-    assert allowed is not None
+    decrease, allowed = condition.decrease, condition.allowed
     limit = before - allowed if decrease else before + allowed
     room = actual - limit if decrease else limit - actual
     way = "less" if decrease else "plus"
@@ -638,15 +646,17 @@ _RATCHET = re.compile(
 _ABSENT = re.compile(r"(?:^|: )no (?:report|pipeline start time) gives (?P<names>[a-z_.]+(?:, [a-z_.]+)*)")
 
 
-def _comparison(metric: str, key: str, value: float) -> Condition:
+def _comparison(metric: str, key: str, value: float) -> Comparison | Ratchet:
     """One comparison, its threshold under `key` (min, max, equals, max_decrease or max_increase)."""
-    return Condition(
+    if key == "max_decrease":
+        return Ratchet(metric=metric, operator=Operator.MAX_DECREASE, allowed=value)
+    if key == "max_increase":
+        return Ratchet(metric=metric, operator=Operator.MAX_INCREASE, allowed=value)
+    return Comparison(
         metric=metric,
         min=value if key == "min" else None,
         max=value if key == "max" else None,
         equals=value if key == "equals" else None,
-        max_decrease=value if key == "max_decrease" else None,
-        max_increase=value if key == "max_increase" else None,
     )
 
 
@@ -657,8 +667,10 @@ def _number(text: str) -> float:
 def _gate_from_record(record: GateResult, facts: _Facts) -> Gate | None:
     """The gate's condition, as far as the verdict's record of it tells (no policy file at hand)."""
     condition: Condition | None
-    if record.operator in (">=", "<=", "==", "max_decrease", "max_increase") and record.threshold is not None:
-        key = {">=": "min", "<=": "max", "==": "equals"}.get(record.operator, record.operator)
+    if record.operator is None:
+        condition = None
+    elif record.operator in (">=", "<=", "==", "max_decrease", "max_increase") and record.threshold is not None:
+        key = {">=": "min", "<=": "max", "==": "equals"}.get(record.operator.value, record.operator.value)
         condition = _comparison(record.metric, key, record.threshold)
     elif record.operator in ("between", "all", "any"):
         names = re.findall(r"[a-z_]+(?:\.[a-z_]+)+", record.metric)
@@ -666,11 +678,13 @@ def _gate_from_record(record: GateResult, facts: _Facts) -> Gate | None:
         if not leaves:
             return None
         if record.operator == "between":
-            low = next((leaf.min for leaf in leaves if leaf.min is not None), None)
-            high = next((leaf.max for leaf in leaves if leaf.max is not None), None)
-            condition = Condition(metric=record.metric, min=low, max=high) if (low, high) != (None, None) else None
+            bounds = [leaf for leaf in leaves if isinstance(leaf, Comparison)]
+            low = next((leaf.min for leaf in bounds if leaf.min is not None), None)
+            high = next((leaf.max for leaf in bounds if leaf.max is not None), None)
+            condition = Comparison(metric=record.metric, min=low, max=high) if (low, high) != (None, None) else None
         else:
-            condition = Condition(all=tuple(leaves)) if record.operator == "all" else Condition(any=tuple(leaves))
+            group: GroupOperator = Operator.ALL if record.operator == "all" else Operator.ANY
+            condition = Group(operator=group, conditions=tuple(leaves))
     else:
         condition = None
     if condition is None:
@@ -678,13 +692,13 @@ def _gate_from_record(record: GateResult, facts: _Facts) -> Gate | None:
     return Gate(id=record.id, condition=condition, severity=record.severity)
 
 
-def _facts(text: str, names: Sequence[str], facts: _Facts) -> list[Condition]:
+def _facts(text: str, names: Sequence[str], facts: _Facts) -> list[Comparison | Ratchet]:
     """Conditions read back from one fact of an engine message ("high findings 3 > 0")."""
     text = re.sub(r" \(if_absent: \w+\)$", "", text)
     by_label = {_label(name): name for name in names}
     absent = _ABSENT.search(text)
     if absent:
-        return [Condition(metric=name, min=0) for name in absent["names"].split(", ") if name in names]
+        return [Comparison(metric=name, min=0) for name in absent["names"].split(", ") if name in names]
     ratchet = _RATCHET.match(text)
     if ratchet and ratchet["label"] in by_label:
         metric = by_label[ratchet["label"]]
@@ -693,7 +707,8 @@ def _facts(text: str, names: Sequence[str], facts: _Facts) -> list[Condition]:
         return [_comparison(metric, key, _number(ratchet["allowed"]))]
     between = _BETWEEN.match(text)
     if between and between["label"] in by_label:
-        return [Condition(metric=by_label[between["label"]], min=_number(between["low"]), max=_number(between["high"]))]
+        low, high = _number(between["low"]), _number(between["high"])
+        return [Comparison(metric=by_label[between["label"]], min=low, max=high)]
     comparison = _COMPARISON.match(text)
     if comparison and comparison["label"] in by_label:
         key = {"<": "min", "≥": "min", ">": "max", "≤": "max", "=": "equals", "≠": "equals"}[comparison["symbol"]]

@@ -9,8 +9,8 @@ from datetime import date
 from typing import TextIO
 
 from gatekeeper.engine import applies
-from gatekeeper.errors import PolicyError
-from gatekeeper.policy import Policy, load_policy, validate_policy
+from gatekeeper.policy import Gate, Policy, PolicyProblems, Problem, load_policy, validate_policy
+from gatekeeper.policy.model import gate_document
 from gatekeeper.status import ExitStatus
 
 
@@ -20,16 +20,16 @@ def validate(files: Sequence[str], today: date, out: TextIO) -> ExitStatus:
     Files that hold are confirmed on `out`; the problems of the others are raised together, so the
     CLI prints them (as `file:line:column: problem`) and exits 2.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     for file in files:
         try:
             policy = validate_policy(file, today)
-        except PolicyError as error:
-            problems.extend(error.problems)
+        except PolicyProblems as error:
+            problems.extend(error.found)
             continue
         out.write(f"{file}: ok ({summary(policy)})\n")
     if problems:
-        raise PolicyError(problems)
+        raise PolicyProblems(problems)
     return ExitStatus.PASS
 
 
@@ -49,7 +49,8 @@ def show(file: str, branch: str | None, out: TextIO) -> ExitStatus:
     """The effective policy as YAML that itself loads as a policy: what `check` will enforce, in one file.
 
     With a branch, only the gates that apply on it; the header names the files of the chain and the
-    digest that verdicts record (that of the whole effective policy).
+    digest that verdicts record (that of the whole effective policy).  A comment above each gate says
+    where each of its keys came from: an override by id changes only the keys it states.
     """
     import yaml
 
@@ -69,8 +70,30 @@ def show(file: str, branch: str | None, out: TextIO) -> ExitStatus:
             "on it (the digest above is that of all gates)"
         )
     out.write("\n".join(header) + "\n")
-    out.write(yaml.safe_dump(shown.as_document(), sort_keys=False, allow_unicode=True, width=100))
+    text = yaml.safe_dump(shown.as_document(), sort_keys=False, allow_unicode=True, width=100)
+    origins = iter(shown.gates)
+    for line in text.splitlines(keepends=True):
+        if line.startswith("- id: "):  # a gate of the top-level `gates:` list (nested lists are indented)
+            out.write(f"# {_comment(_provenance(next(origins)))}\n")
+        out.write(line)
     return ExitStatus.PASS
+
+
+def _provenance(gate: Gate) -> str:
+    """ "line-coverage: min from team.yaml:9; id, criterion, metric from caict-cd/level-3:31; severity,
+    if_absent by default": where each key of the effective gate was stated."""
+    stated = dict(gate.origins)
+    by_place: dict[str, list[str]] = {}
+    defaults = []
+    for key in gate_document(gate):
+        if key in stated:
+            by_place.setdefault(stated[key], []).append(key)
+        else:
+            defaults.append(key)
+    parts = [f"{', '.join(keys)} from {place}" for place, keys in by_place.items()]
+    if defaults:
+        parts.append(f"{', '.join(defaults)} by default")
+    return f"{gate.id}: {'; '.join(parts)}"
 
 
 def _comment(text: str) -> str:

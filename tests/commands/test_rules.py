@@ -21,7 +21,7 @@ from gatekeeper.commands.rules import list_packs, show, validate
 from gatekeeper.engine import applies
 from gatekeeper.errors import PolicyError
 from gatekeeper.packs import rules_directory
-from gatekeeper.policy import Condition, Gate, load_policy, never_applies
+from gatekeeper.policy import Comparison, Gate, load_policy, never_applies
 from gatekeeper.status import ExitStatus
 from tests.conftest import REPO
 from tests.test_policy import _expectations
@@ -100,7 +100,7 @@ def test_an_expired_waiver_is_not_expired_the_day_it_expires() -> None:
 )
 def test_never_applies_agrees_with_the_engine(patterns: list[str], reachable: bool) -> None:
     assert (never_applies(patterns) is None) is reachable
-    gate = Gate(id="g", condition=Condition(metric="tests.total", min=1), branches=tuple(patterns))
+    gate = Gate(id="g", condition=Comparison(metric="tests.total", min=1), branches=tuple(patterns))
     samples = ["main", "Main", "develop", "release/1.2", "release/legacy-1", "hotfix-1", "hotfix-12", "b1", "x/y"]
     assert any(applies(gate, branch) for branch in samples) is reachable
 

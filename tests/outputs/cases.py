@@ -27,7 +27,7 @@ from gatekeeper.model import (
     TestResults,
     line_mask,
 )
-from gatekeeper.policy import Condition, Gate, GateSeverity, IfAbsent, Policy, Waiver
+from gatekeeper.policy import Comparison, Gate, GateSeverity, Group, IfAbsent, Operator, Policy, Waiver
 from gatekeeper.verdict import Verdict, build, build_error
 
 TODAY = date(2026, 3, 15)
@@ -71,42 +71,43 @@ POLICY = Policy(
         Gate(
             id="tests-present",
             criterion="3.2.1 Every build runs the automated test suite",
-            condition=Condition(metric="tests.total", min=1),
+            condition=Comparison(metric="tests.total", min=1),
         ),
         Gate(
             id="tests-all-pass",
             criterion="3.2.2 All automated tests pass before delivery",
-            condition=Condition(metric="tests.pass_percent", min=100),
+            condition=Comparison(metric="tests.pass_percent", min=100),
         ),
         Gate(
             id="line-coverage",
             criterion="3.2.4 Unit test line coverage ≥ 80%",
-            condition=Condition(metric="coverage.lines.percent", min=80),
+            condition=Comparison(metric="coverage.lines.percent", min=80),
         ),
         Gate(
             id="branch-coverage",
             criterion="3.2.5 Branch coverage is measured | reported",
-            condition=Condition(metric="coverage.branches.percent", min=60),
+            condition=Comparison(metric="coverage.branches.percent", min=60),
             severity=GateSeverity.WARN,
             if_absent=IfAbsent.SKIP,
         ),
         Gate(
             id="no-critical-or-high-findings",
             criterion="3.4.1 No critical or high security findings are released",
-            condition=Condition(
-                all=(Condition(metric="findings.critical", max=0), Condition(metric="findings.high", max=0))
+            condition=Group(
+                operator=Operator.ALL,
+                conditions=(Comparison(metric="findings.critical", max=0), Comparison(metric="findings.high", max=0)),
             ),
         ),
         Gate(
             id="few-medium-findings",
             criterion="3.4.2 Medium findings are tracked",
-            condition=Condition(metric="findings.medium", max=1),
+            condition=Comparison(metric="findings.medium", max=1),
             severity=GateSeverity.WARN,
         ),
         Gate(
             id="release-no-flaky-tests",
             criterion="3.2.6 Release branches have no flaky tests",
-            condition=Condition(metric="tests.flaky", equals=0),
+            condition=Comparison(metric="tests.flaky", equals=0),
             branches=("main", "release/*"),
         ),
     ),

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from gatekeeper.errors import PolicyError
-from gatekeeper.policy import MAX_POLICY_BYTES
+from gatekeeper.policy.located import MAX_POLICY_BYTES
 
 CACHE_ENV = "GATEKEEPER_CACHE"
 FETCH_TIMEOUT_SECONDS = 30.0  # for the whole fetch, redirects included: a trickling server cannot stall a run

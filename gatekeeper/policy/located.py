@@ -1,0 +1,175 @@
+"""YAML with positions: a policy document as plain data, plus where each value and key was written.
+
+Bounded against hostile input (aliases that expand, nesting deep enough to overflow the stack, files
+of any size), and quoting nothing of the text in its messages: `extends` may name any file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.policy.problems import PolicyProblems, Problem
+
+Location = tuple[int, int]  # 1-based line, column
+JsonPath = tuple[str | int, ...]
+#: Guards against YAML aliases that expand exponentially ("billion laughs") or refer to themselves.
+_MAX_NODES = 20_000  # a large real policy has a few thousand
+_MAX_DEPTH = 64  # also bounds PyYAML's recursive composer, which would overflow Python's stack at ~300
+#: The largest policy file read (local or fetched); real policies are a few KiB.
+MAX_POLICY_BYTES = 1 << 20
+
+
+@dataclass(slots=True)
+class Located:
+    """A YAML document as plain data, plus where each value (and each mapping key) was written."""
+
+    data: Any
+    values: dict[JsonPath, Location]
+    keys: dict[JsonPath, Location]
+    problems: list[tuple[Location, str]] = field(default_factory=list)
+    nodes: int = 0
+
+    def where(self, path: JsonPath, key: str | None = None) -> Location:
+        if key is not None:
+            at = (*path, key)  # (mypy reads a starred tuple inside [] as 3.11-only syntax)
+            if at in self.keys:
+                return self.keys[at]
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, (1, 1))
+
+
+def read_yaml(path: Path, name: str) -> Located:
+    """At most MAX_POLICY_BYTES of `path` (`extends: /dev/zero` must not fill the memory), as YAML;
+    problems name the file `name`."""
+
+    def problem(message: str) -> PolicyProblems:
+        return PolicyProblems([Problem(name, 0, 0, message)])
+
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_POLICY_BYTES + 1)
+        if len(data) > MAX_POLICY_BYTES:
+            raise problem(f"larger than {MAX_POLICY_BYTES} bytes; not a policy")
+        text = data.decode("utf-8")
+    except FileNotFoundError:
+        raise problem("no such policy file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise problem(f"cannot read policy: {error}") from None
+    return locate_yaml(name, text, "policy file")
+
+
+def locate_yaml(path: str | Path, text: str, kind: str) -> Located:
+    """`text`, read from `path`, as plain data with the position of every value; invalid YAML, an empty
+    document or one that grows too large (aliases) or too deep is a PolicyError at its `file:line:column`.
+
+    No message quotes the text: `extends` may name any file, and its errors land in CI logs.
+    """
+    import yaml
+
+    located = Located(data=None, values={}, keys={})
+    try:
+        node = yaml.compose(text, Loader=_depth_bounded_loader())
+        if node is None:
+            raise PolicyProblems([Problem(str(path), 1, 1, f"the {kind} is empty")])
+        located.data = _to_python(node, (), located, yaml.SafeLoader(""))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise PolicyProblems([Problem(str(path), line, column, f"invalid YAML: {_unquoted(problem)}")]) from None
+    except _TooLarge as error:
+        raise PolicyProblems([Problem(str(path), *error.where, f"the {kind} is {error.problem}")]) from None
+    return located
+
+
+#: What PyYAML may quote in a message without quoting the file: one character (escaped or not), a
+#: character code, or a token's name such as '<block end>'.
+_HARMLESS_QUOTE = re.compile(r"\\?.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|#x[0-9a-f]{4}|<[a-z ]+>")
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def _unquoted(problem: str) -> str:
+    """PyYAML's problem with what it quotes from the text (an alias, a tag, a scalar) left out."""
+
+    def keep(match: re.Match[str]) -> str:
+        inner = match[1] if match[1] is not None else match[2]
+        return match[0] if _HARMLESS_QUOTE.fullmatch(inner) else "(…)"
+
+    return _QUOTED.sub(keep, problem)
+
+
+@cache
+def _depth_bounded_loader() -> type[Any]:
+    """SafeLoader whose composer stops past _MAX_DEPTH: it recurses once per level, so YAML nested a few
+    thousand deep would end in a RecursionError (a crash, exit 3) instead of a policy error."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > _MAX_DEPTH + 1:
+                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # (untyped in the stubs)
+                    raise _TooLarge((mark.line + 1, mark.column + 1), f"nested more than {_MAX_DEPTH} deep")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return Loader
+
+
+class _TooLarge(Exception):
+    def __init__(self, where: Location, problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
+        self.problem = problem
+
+
+def _to_python(node: Any, path: JsonPath, located: Located, loader: Any) -> Any:
+    """Plain data from a YAML node tree, recording the position of every value and key."""
+    import yaml
+
+    where = (node.start_mark.line + 1, node.start_mark.column + 1)
+    located.values[path] = where
+    located.nodes += 1
+    if located.nodes > _MAX_NODES or len(path) > _MAX_DEPTH:
+        # Named at the top-level key whose value grew too large: that is where to look.
+        at = located.keys.get(path[:1], where)
+        raise _TooLarge(at, "too large or too deeply nested (are YAML aliases expanding?)")
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            key_where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            at = (*path, key)
+            if key in result:
+                # YAML would silently keep the last one: a second `min:` or `gates:` hides the first.
+                first = located.keys[at]
+                located.problems.append(
+                    (key_where, f"{label(path)}key '{key}' is given twice (first on line {first[0]})")
+                )
+            located.keys[at] = key_where
+            result[key] = _to_python(value_node, at, located, loader)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, (*path, index), located, loader) for index, item in enumerate(node.value)]
+    try:
+        value = loader.construct_object(node)
+    except (ValueError, yaml.constructor.ConstructorError):
+        return node.value  # e.g. the impossible date 2027-13-30: the schema reports it, with its line
+    if isinstance(value, date):
+        return value.isoformat()  # dates stay strings: the schema checks their form
+    return value
+
+
+def label(path: JsonPath) -> str:
+    """`gates.3.min: ` before a message about that place in the document; nothing at the top level."""
+    return "".join(f"{part}." for part in path)[:-1] + ": " if path else ""

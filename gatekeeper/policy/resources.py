@@ -1,0 +1,37 @@
+"""Bundled files (schemas/, rules/) and the packs' names: what `extends:` takes and what messages say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # gatekeeper/
+_SUFFIXES = (".yaml", ".yml")
+
+
+def resource_path(kind: str, *parts: str) -> Path:
+    """A bundled file (schemas/, rules/): beside the package in a checkout, inside it when installed."""
+    for base in (_PACKAGE / kind, _PACKAGE.parent / kind):
+        candidate = base.joinpath(*parts)
+        if candidate.exists():
+            return candidate
+    return _PACKAGE.joinpath(kind, *parts)
+
+
+def bundled_pack(name: str) -> Path | None:
+    """`caict-cd/level-3` -> the bundled rules/caict-cd/level-3.yaml, if there is one."""
+    relative = name if name.endswith(_SUFFIXES) else f"{name}.yaml"
+    parts = relative.split("/")
+    if ".." in parts or "\\" in relative:
+        return None  # a pack name never leaves rules/ (a fetched policy may extend only packs)
+    candidate = resource_path("rules", *parts)
+    return candidate if candidate.is_file() else None
+
+
+def pack_name(path: Path) -> str | None:
+    """The bundled pack a file is (`caict-cd/level-3`), or None: messages name a pack so, never by where
+    it is installed (an absolute site-packages path means nothing to the author of a policy)."""
+    try:
+        relative = path.resolve().relative_to(resource_path("rules").resolve())
+    except ValueError:
+        return None
+    return relative.with_suffix("").as_posix() if relative.suffix in _SUFFIXES else None

@@ -4,10 +4,13 @@
  * one-file-per-class directories the Python calls cost twice what expat does, mostly for elements that
  * never matter (a passing case, ~50 <property> elements per file).  Here expat's callbacks are C
  * functions: a passing case is counted and its `time` added without creating a Python object, and a
- * <properties> block is skipped (or, when strictly well-formed, cut out before expat reads it).  Everything else -- suites, result elements, failure text, closing a
- * case that did not simply pass -- is handed to the same Python `_Handler` as the streaming parser,
- * with the same arguments, in the same order, so both paths give equal evidence (tests check this on
- * every JUnit file we have and on generated ones).
+ * <properties> block is skipped with no Python call.  Everything else -- suites, result elements,
+ * failure text, closing a case that did not simply pass -- is handed to the same Python `_Handler` as
+ * the streaming parser, with the same arguments, in the same order, so both paths give equal evidence
+ * (tests check this on every JUnit file we have and on generated ones).  Every byte goes through expat:
+ * a hand-written tokenizer that cut a well-formed <properties> block out before expat saw it saved
+ * 11% of the CLI's instructions on Surefire's directory, too little for a second XML reader of
+ * untrusted bytes (bench/precut.py, bench/README.md).
  *
  * Expat itself is Python's own (pyexpat's C API capsule), so it is the same library and version as
  * the pure-Python path.  This path declines a document with a DOCTYPE before expat sees it (the
@@ -483,13 +486,7 @@ on_doctype(void *user, const XML_Char *name, const XML_Char *sysid, const XML_Ch
 }
 
 
-/* ---- Surefire's <properties> block, skipped before expat sees it ----
- * Half the bytes of a Surefire file are its ~50 <property> elements, and expat's work grows with the
- * bytes, though nothing in the block counts.  So when a whole document is fed at once, a first block
- * that only markup tags precede, and that matches a strict grammar guaranteeing it is well-formed XML,
- * is cut out: expat parses what comes before it, then what comes after.  Anything else -- a comment,
- * an entity reference, a byte outside printable ASCII, another attribute -- and the block is parsed
- * as usual.  Line numbers in expat's errors would move, but this path reports no errors (see top). */
+/* ---- the document's prolog, checked before expat sees it ---- */
 
 static int
 is_space(char c)
@@ -513,149 +510,6 @@ literal(const char *at, const char *end, const char *text)
     size_t length = strlen(text);
     return ((size_t)(end - at) >= length && memcmp(at, text, length) == 0) ? at + length : NULL;
 }
-
-#ifndef GK_NO_PROPERTIES_PRECUT  /* bench/precut.py builds it without, to measure what it saves */
-/* A character reference to a character XML allows ("&#10;", "&#x9;"); the position after it, or NULL. */
-static const char *
-character_reference(const char *at, const char *end)
-{
-    at = literal(at, end, "&#");
-    if (at == NULL) {
-        return NULL;
-    }
-    int hexadecimal = at < end && *at == 'x';
-    at += hexadecimal;
-    unsigned long code = 0;
-    int digits = 0;
-    for (; at < end && *at != ';'; at++, digits++) {
-        char c = *at;
-        int value = (c >= '0' && c <= '9') ? c - '0'
-                    : (hexadecimal && c >= 'a' && c <= 'f') ? c - 'a' + 10
-                    : (hexadecimal && c >= 'A' && c <= 'F') ? c - 'A' + 10
-                    : -1;
-        if (value < 0 || digits >= 8) {
-            return NULL;
-        }
-        code = code * (hexadecimal ? 16 : 10) + (unsigned long)value;
-    }
-    int allowed = code == 0x9 || code == 0xA || code == 0xD || (code >= 0x20 && code <= 0xD7FF)
-                  || (code >= 0xE000 && code <= 0xFFFD) || (code >= 0x10000 && code <= 0x10FFFF);
-    return (digits > 0 && at < end && allowed) ? at + 1 : NULL;
-}
-
-/* A quoted attribute value of printable ASCII, with the five predefined entity references and character
- * references (Surefire writes line.separator as "&#10;"). */
-static const char *
-attribute_value(const char *at, const char *end)
-{
-    static const char *const references[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"};
-    if (at >= end || (*at != '"' && *at != '\'')) {
-        return NULL;
-    }
-    char quote = *at++;
-    while (at < end && *at != quote) {
-        unsigned char c = (unsigned char)*at;
-        if (c == '&') {
-            const char *next = character_reference(at, end);
-            for (int i = 0; i < 5 && next == NULL; i++) {
-                next = literal(at, end, references[i]);
-            }
-            if (next == NULL) {
-                return NULL;
-            }
-            at = next;
-            continue;
-        }
-        if (c == '<' || c > 0x7e || (c < 0x20 && !is_space((char)c))) {
-            return NULL;
-        }
-        at++;
-    }
-    return at < end ? at + 1 : NULL;
-}
-
-/* One <property> element with `name`/`value` attributes (each at most once); NULL if not exactly that. */
-static const char *
-property_element(const char *at, const char *end)
-{
-    int seen_name = 0, seen_value = 0;
-    at = literal(at, end, "<property");
-    while (at != NULL && at < end) {
-        const char *after_spaces = skip_spaces(at, end);
-        const char *closed = literal(after_spaces, end, "/>");
-        if (closed != NULL) {
-            return closed;
-        }
-        if (after_spaces < end && *after_spaces == '>') {
-            at = literal(skip_spaces(after_spaces + 1, end), end, "</property");
-            at = at != NULL ? skip_spaces(at, end) : NULL;
-            return (at != NULL && at < end && *at == '>') ? at + 1 : NULL;
-        }
-        if (after_spaces == at) {  /* an attribute must follow white space */
-            return NULL;
-        }
-        const char *name_end;
-        if ((name_end = literal(after_spaces, end, "name")) != NULL && !seen_name) {
-            seen_name = 1;
-        }
-        else if ((name_end = literal(after_spaces, end, "value")) != NULL && !seen_value) {
-            seen_value = 1;
-        }
-        else {
-            return NULL;
-        }
-        at = skip_spaces(name_end, end);
-        if (at >= end || *at != '=') {
-            return NULL;
-        }
-        at = attribute_value(skip_spaces(at + 1, end), end);
-    }
-    return NULL;
-}
-
-/* The end of a strictly well-formed <properties> block starting at `at`, or NULL. */
-static const char *
-properties_block(const char *at, const char *end)
-{
-    at = literal(at, end, "<properties");
-    at = at != NULL ? skip_spaces(at, end) : NULL;
-    if (at == NULL || at >= end || *at != '>') {
-        return NULL;
-    }
-    at++;
-    for (;;) {
-        at = skip_spaces(at, end);
-        const char *closing = literal(at, end, "</properties");
-        if (closing != NULL) {
-            at = skip_spaces(closing, end);
-            return (at < end && *at == '>') ? at + 1 : NULL;
-        }
-        if ((at = property_element(at, end)) == NULL) {
-            return NULL;
-        }
-    }
-}
-
-/* Where the first <properties> block starts, if only an XML declaration and element tags precede it
- * (so it is an element of the content, not text inside a comment, a CDATA section or an instruction). */
-static const char *
-first_properties_block(const char *start, const char *end)
-{
-    for (const char *at = start;; at++) {
-        at = memchr(at, '<', (size_t)(end - at));
-        if (at == NULL) {
-            return NULL;
-        }
-        if (literal(at, end, "<properties") != NULL) {
-            return at;
-        }
-        if (at + 1 < end && (at[1] == '!' || (at[1] == '?' && (at != start || !literal(at, end, "<?xml "))))) {
-            return NULL;
-        }
-    }
-}
-
-#endif  /* GK_NO_PROPERTIES_PRECUT */
 
 /* The position of `text` in [at, end), or NULL. */
 static const char *
@@ -706,35 +560,6 @@ plain_prolog(const char *at, const char *end)
             return 0;
         }
     }
-}
-
-/* Parse `data` with expat, cutting out its first <properties> block where that is safe (see above). */
-static int
-parse_document(Scanner *self, const char *data, Py_ssize_t length)
-{
-    const char *end = data + length;
-    const char *head = data;
-    if (length >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
-        head += 3;
-    }
-#ifdef GK_NO_PROPERTIES_PRECUT
-    (void)head;
-    (void)end;
-    return expat->Parse(self->parser, data, (int)length, 1);
-#else
-    const char *block = first_properties_block(head, end);
-    const char *after = block != NULL ? properties_block(block, end) : NULL;
-    if (after == NULL) {
-        return expat->Parse(self->parser, data, (int)length, 1);
-    }
-    if (expat->Parse(self->parser, data, (int)(block - data), 0) != XML_STATUS_OK || self->stopped) {
-        return XML_STATUS_ERROR;
-    }
-    if (!self->root_seen || self->case_open) {  /* not where the streaming parser skips a block */
-        after = block;
-    }
-    return expat->Parse(self->parser, after, (int)(end - after), 1);
-#endif
 }
 
 static int
@@ -834,9 +659,6 @@ Scanner_feed(Scanner *self, PyObject *args)
     int status;
     if (!self->fed && !plain_prolog(data.buf, (const char *)data.buf + data.len)) {
         status = XML_STATUS_ERROR;
-    }
-    else if (final && !self->fed) {
-        status = parse_document(self, data.buf, data.len);
     }
     else {
         status = expat->Parse(self->parser, data.buf, (int)data.len, final);

@@ -24,7 +24,7 @@ from gatekeeper.model import Evidence, Finding, Outcome, ReportInput, Severity, 
 from gatekeeper.parsers import merge
 from gatekeeper.server import DEFAULT_MAX_BODY
 from gatekeeper.verdict import LIST_LIMIT, MAX_BYTES, build
-from tests.client.realserver import ServeProcess, require_server
+from tests.client.realserver import ServeProcess, upload_server
 from tests.client.test_spool import run
 from tests.outputs import cases
 
@@ -43,14 +43,8 @@ gates:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServeProcess, str]]:
     """One real server with its default body limit, and an upload token."""
-    require_server()
-    server = ServeProcess(tmp_path_factory.mktemp("server"))
-    token = server.token("--scope", "upload", "--project", "group/*")
-    server.start()
-    try:
-        yield server, token
-    finally:
-        server.stop()
+    with upload_server(tmp_path_factory.mktemp("server")) as served:
+        yield served
 
 
 def check_and_upload(cwd: Path, served: tuple[ServeProcess, str], *reports: str) -> tuple[int, dict[str, Any]]:

@@ -139,6 +139,19 @@ class ServeProcess:
             engine.dispose()
 
 
+@contextmanager
+def upload_server(directory: Path) -> Iterator[tuple[ServeProcess, str]]:
+    """A real server on loopback, working in `directory`, and an upload token for `group/*`."""
+    require_server()
+    server = ServeProcess(directory)
+    token = server.token("--scope", "upload", "--project", "group/*")
+    server.start()
+    try:
+        yield server, token
+    finally:
+        server.stop()
+
+
 def real_verdict(directory: Path, project: str = "group/app") -> dict[str, Any]:
     """A verdict `gatekeeper check` made, valid against the schema the server enforces."""
     reports = ("junit.xml", "coverage.xml")

@@ -17,7 +17,7 @@ import pytest
 
 from gatekeeper.spool import Spool, flush
 from tests.client.loopback import LoopbackStore, free_port, verdict
-from tests.client.realserver import ServeProcess, copy_with_new_id, real_verdict, require_server
+from tests.client.realserver import ServeProcess, copy_with_new_id, real_verdict, upload_server
 from tests.client.test_spool import run
 from tests.test_cli_check import PASSING_JUNIT
 
@@ -40,14 +40,8 @@ def check(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproces
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ServeProcess, str]]:
     """The real server on loopback, and an upload token for group/*."""
-    require_server()
-    server = ServeProcess(tmp_path)
-    token = server.token("--scope", "upload", "--project", "group/*")
-    server.start()
-    try:
-        yield server, token
-    finally:
-        server.stop()
+    with upload_server(tmp_path) as served:
+        yield served
 
 
 def unwritable(tmp_path: Path) -> Path:

@@ -10,20 +10,14 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.spool import Spool
-from tests.client.realserver import ServeProcess, copy_with_new_id, real_verdict, require_server
+from tests.client.realserver import ServeProcess, copy_with_new_id, real_verdict, upload_server
 from tests.client.test_spool import run
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ServeProcess, str]]:
-    require_server()
-    server = ServeProcess(tmp_path)
-    token = server.token("--scope", "upload", "--project", "group/*")
-    server.start()
-    try:
-        yield server, token
-    finally:
-        server.stop()
+    with upload_server(tmp_path) as served:
+        yield served
 
 
 def test_upload_reupload_conflict_and_auth(tmp_path: Path, served: tuple[ServeProcess, str]) -> None:

@@ -61,15 +61,20 @@ def _condition_semantics(
             yield located.where((*path, bound)), f"{label((*path, bound))}{bound} must be a number, not .nan"
     low, high = condition.get("min"), condition.get("max")
     if _is_number(low) and _is_number(high) and low > high:
-        yield located.where((*path, "min")), f"{label((*path, 'min'))}min {low} is above max {high}"
+        yield located.where((*path, "min")), f"{label((*path, 'min'))}min {_shown(low)} is above max {_shown(high)}"
     if metric.endswith("percent"):
         for bound in ("min", "max", "equals"):
             value = condition.get(bound)
             if _is_number(value) and not 0 <= value <= 100:
                 yield (
                     located.where((*path, bound)),
-                    f"{label((*path, bound))}{bound} {value} is outside 0-100 for the percentage {metric}",
+                    f"{label((*path, bound))}{bound} {_shown(value)} is outside 0-100 for the percentage {metric}",
                 )
+
+
+def _shown(value: float) -> str:
+    """A threshold as its author wrote it: an inherited 90 was read as 90.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _is_number(value: object) -> TypeGuard[float]:
@@ -131,7 +136,7 @@ def _ratchet_bounds(condition: dict[str, Any], path: JsonPath, located: Located)
         if _is_number(value) and value > 100:
             yield (
                 located.where((*path, bound)),
-                f"{label((*path, bound))}{bound} {value} is outside 0-100 for the percentage {metric}: "
+                f"{label((*path, bound))}{bound} {_shown(value)} is outside 0-100 for the percentage {metric}: "
                 "the ratchet can never fail",
             )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from gatekeeper.policy import Policy, load_policy, resource_path
+from gatekeeper.policy import Policy, load_policy, pack_name, resource_path
 
 #: maturity model name (as policies write it) -> folder of its level packs under rules/
 MODEL_PACKS = {"caict-devops-cd": "caict-cd"}
@@ -37,10 +37,9 @@ def list_packs() -> list[Pack]:
     packs = []
     for path in sorted(root.rglob("*.yaml")):
         policy = load_policy(path)
-        name = path.relative_to(root).with_suffix("").as_posix()
         packs.append(
             Pack(
-                name=name,
+                name=pack_name(path) or path.stem,
                 path=path,
                 policy=policy.name,
                 model=policy.model,

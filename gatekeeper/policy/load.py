@@ -203,8 +203,7 @@ class _Loader:
             parent = inherited.get(gate_id) if isinstance(gate_id, str) else None
             enabled = gate.get("enabled") is not False
             if parent is not None and parent.locked:
-                key = "id" if enabled else "enabled"
-                where = located.where(("gates", index), key) if key != "id" else located.where(("gates", index, "id"))
+                where = located.where(("gates", index, "id")) if enabled else located.where(("gates", index), "enabled")
                 action = "overridden" if enabled else "switched off"
                 problems.append((where, f"gate '{gate_id}' is locked by {parent.source} and cannot be {action}"))
                 sound = False
@@ -220,10 +219,9 @@ class _Loader:
             document, origins = _merged(parent, gate, f"{name}:{line}")
             shape = condition_problems(document, ("gates", index), located)
             problems.extend(shape)
-            if parent is not None:
+            if parent is not None:  # an inherited bound may not stand beside a stated one (min above max)
                 problems.extend(gate_semantics(document, ("gates", index), located))
-            if shape:
-                sound = False
+            sound = sound and not shape
             if sound:
                 merged.append((True, _gate(document, name, line, origins)))
         return merged if sound else None

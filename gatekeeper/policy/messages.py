@@ -105,7 +105,7 @@ def not_a_policy(data: object) -> str | None:
 def _known_keys(schema: dict[str, Any]) -> set[str]:
     """The keys a (sub)schema allows: its own properties, and a condition's when it refers to one."""
     known = set(schema.get("properties", {}))
-    if "allOf" in schema or schema.get("$ref") == "#/$defs/condition":
+    if schema.get("$ref") == "#/$defs/condition":
         known |= set(_schema()["$defs"]["condition"]["properties"])
     return known
 

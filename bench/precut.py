@@ -36,7 +36,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 #: The last revision with the pre-cut and its switch (`GK_NO_PROPERTIES_PRECUT`).
-REVISION = "2eab8ce"
+REVISION = "2eab8ce09b9aad9739d1cff1bd9da7487194a536"
 SOURCE = "gatekeeper/parsers/_junit_speedups.c"
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 

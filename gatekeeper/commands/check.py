@@ -143,7 +143,7 @@ def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> bool:
 
 def _push(verdict: Verdict, url: str, timeout: float) -> bool:
     """Push to the Pushgateway; a failure is one line on stderr, never spooled (it keeps only the latest)."""
-    from gatekeeper.push import push
+    from gatekeeper.sinks.push import push
 
     try:
         result = push(verdict, url, timeout=timeout)

@@ -19,9 +19,8 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from gatekeeper.errors import GatekeeperError, InputError, UsageError
-from gatekeeper.spool import FlushReport, Spool, SpoolError, flush
-from gatekeeper.status import ExitStatus
-from gatekeeper.upload import (
+from gatekeeper.sinks.spool import FlushReport, Spool, SpoolError, flush
+from gatekeeper.sinks.upload import (
     TOKEN_ENV,
     URL_ENV,
     DeliveryResult,
@@ -34,6 +33,7 @@ from gatekeeper.upload import (
     new_session,
     verdict_id_of,
 )
+from gatekeeper.status import ExitStatus
 
 MAX_VERDICT_BYTES = 16 << 20
 

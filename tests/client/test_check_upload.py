@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.spool import Spool
+from gatekeeper.sinks.spool import Spool
 from tests.client.loopback import LoopbackStore, free_port
 from tests.client.test_spool import run
 from tests.test_cli_check import FAILING_JUNIT, PASSING_JUNIT

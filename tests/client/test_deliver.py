@@ -1,11 +1,11 @@
-"""`gatekeeper.upload.deliver` against a real HTTP server on loopback: what is retried, what is not."""
+"""`gatekeeper.sinks.upload.deliver` against a real HTTP server on loopback: what is retried, what is not."""
 
 from __future__ import annotations
 
 import pytest
 
 from gatekeeper.errors import UsageError
-from gatekeeper.upload import ID_PATTERN, Outcome, deliver, retry_after, verdict_url
+from gatekeeper.sinks.upload import ID_PATTERN, Outcome, deliver, retry_after, verdict_url
 from tests.client.loopback import LoopbackStore, free_port, serving, verdict
 
 

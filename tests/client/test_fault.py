@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.spool import Spool, flush
-from gatekeeper.upload import Outcome, deliver, new_session
+from gatekeeper.sinks.spool import Spool, flush
+from gatekeeper.sinks.upload import Outcome, deliver, new_session
 from tests.client.realserver import ServeProcess, copy_with_new_id, postgres_database, real_verdict, require_server
 
 CLIENTS = 20

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from gatekeeper.push import group_path, metric_name, render
+from gatekeeper.sinks.push import group_path, metric_name, render
 from tests.client.loopback import free_port, verdict
 from tests.client.test_check_upload import FAILING_JUNIT
 from tests.client.test_spool import run
@@ -123,7 +123,7 @@ def test_check_push_is_scraped_back_with_values_and_grouping_labels(tmp_path: Pa
 
 
 def test_a_second_push_replaces_the_group(pushgateway: str) -> None:
-    from gatekeeper.push import push
+    from gatekeeper.sinks.push import push
 
     first = verdict(
         1,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.spool import Spool, flush
+from gatekeeper.sinks.spool import Spool, flush
 from tests.client.loopback import LoopbackStore, free_port, verdict
 from tests.client.realserver import ServeProcess, copy_with_new_id, real_verdict, upload_server
 from tests.client.test_spool import run

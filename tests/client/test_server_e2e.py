@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.spool import Spool
+from gatekeeper.sinks.spool import Spool
 from tests.client.realserver import ServeProcess, copy_with_new_id, real_verdict, upload_server
 from tests.client.test_spool import run
 

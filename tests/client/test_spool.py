@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.spool import Spool, flush
+from gatekeeper.sinks.spool import Spool, flush
 from tests.client.loopback import LoopbackStore, free_port, serving, verdict
 
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))

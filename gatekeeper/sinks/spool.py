@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import GatekeeperError, UsageError
+from gatekeeper.sinks.upload import DeliveryResult, Outcome, body_of, deliver, verdict_id_of
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import make_workspace_directory
-from gatekeeper.upload import DeliveryResult, Outcome, body_of, deliver, verdict_id_of
 
 SPOOL_ENV = "GATEKEEPER_SPOOL"
 REJECTED = "rejected"
@@ -238,7 +238,7 @@ def flush(
     attempts: int = 6,
 ) -> FlushReport:
     """Deliver the spool at `directory` to the store server at `url`, oldest first."""
-    from gatekeeper.upload import new_session
+    from gatekeeper.sinks.upload import new_session
 
     session = new_session(url)
     try:

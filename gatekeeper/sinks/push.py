@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from gatekeeper.errors import UsageError
-from gatekeeper.upload import backoff, new_session
+from gatekeeper.sinks.upload import backoff, new_session
 
 PUSHGATEWAY_ENV = "GATEKEEPER_PUSHGATEWAY"
 JOB = "gatekeeper"

@@ -18,10 +18,10 @@ def create(database_url: str, scope: str, projects: tuple[str, ...], expires: st
     if projects and scope != auth.Scope.UPLOAD.value:
         raise UsageError("--project limits upload tokens only; read and admin tokens see every project")
     if expires is not None:
-        from gatekeeper.store.sqlite import _utc_text
+        from gatekeeper.store.codec import utc_text
 
         try:
-            _utc_text(expires, naive_is_utc=True)
+            utc_text(expires, naive_is_utc=True)
         except ValueError as error:
             raise UsageError(f"--expires: {error}") from None
     engine = open_database(database_url)

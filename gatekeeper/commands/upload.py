@@ -68,12 +68,12 @@ def read_verdict(path: str) -> dict[str, Any]:
         raise InputError(path, "not UTF-8 text, so not a verdict") from None
     if len(text) > MAX_VERDICT_BYTES:
         raise InputError(path, f"larger than {MAX_VERDICT_BYTES >> 20} MiB, so not a verdict")
-    from gatekeeper.parsers._json import CHUNK_SIZE, MAX_DEPTH, DepthGuard
+    from gatekeeper.parsers import json_depth_problem
 
-    data = text.encode("utf-8", "surrogatepass")  # stdin may hold surrogate escapes: refused below
-    guard = DepthGuard(MAX_DEPTH)  # before json.loads, which would hit the recursion limit
-    if not all(guard.feed(data[start : start + CHUNK_SIZE]) for start in range(0, len(data), CHUNK_SIZE)):
-        raise InputError(path, f"JSON nested deeper than {MAX_DEPTH} levels, so not a verdict")
+    # Before json.loads; stdin may hold surrogate escapes: refused below.
+    problem = json_depth_problem(text.encode("utf-8", "surrogatepass"))
+    if problem is not None:
+        raise InputError(path, f"{problem}, so not a verdict")
     try:
         verdict = json.loads(text)
     except ValueError as error:

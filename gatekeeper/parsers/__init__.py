@@ -170,6 +170,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def json_depth_problem(data: bytes) -> str | None:
+    """Why a UTF-8 JSON text read whole (a verdict, a request body) is refused for its nesting, or None.
+
+    Deeper than the readers' MAX_DEPTH, `json.loads` would hit Python's recursion limit; the guard
+    counts brackets first, without building anything."""
+    from gatekeeper.parsers._json import CHUNK_SIZE, MAX_DEPTH, DepthGuard
+
+    guard = DepthGuard(MAX_DEPTH)
+    if all(guard.feed(data[start : start + CHUNK_SIZE]) for start in range(0, len(data), CHUNK_SIZE)):
+        return None
+    return f"JSON nested deeper than {MAX_DEPTH} levels"
+
+
 def read_report(path: Path, format_name: str | None = None) -> ReportInput:
     """Detect (unless forced) and parse one report file."""
     from gatekeeper.parsers.detect import detect

@@ -41,7 +41,7 @@ from gatekeeper.server.auth import (
     TokenCache,
 )
 from gatekeeper.server.observability import RequestObserver, ServerMetrics, configure_logging, drain_logs
-from gatekeeper.store.sqlite import _utc_text
+from gatekeeper.store.codec import utc_text
 
 try:
     import orjson as _orjson
@@ -126,7 +126,7 @@ def _instant(name: str, value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return _utc_text(value, naive_is_utc=True)
+        return utc_text(value, naive_is_utc=True)
     except ValueError as error:
         raise HTTPException(422, f"{name}: {error}") from None
 
@@ -188,13 +188,14 @@ def parse_body(body: bytes) -> Any:
     one `json.loads` gives; NaN and Infinity are refused by both.  Unstorable for nesting deeper than
     MAX_DEPTH (Python's recursion limit would fail later, in a 500) and for a lone surrogate (not
     Unicode: neither database can store it)."""
-    from gatekeeper.parsers._json import MAX_DEPTH, DepthGuard
+    from gatekeeper.parsers import json_depth_problem
 
     encoding = json.detect_encoding(body)
     # The guard reads UTF-8: UTF-16's bytes hide or fake quotes and brackets (U+2200 holds 0x22).
     utf8 = body if encoding == "utf-8" else body.decode(encoding, "surrogatepass").encode("utf-8", "surrogatepass")
-    if not DepthGuard().feed(utf8):
-        raise Unstorable(f"JSON nested deeper than {MAX_DEPTH} levels")
+    problem = json_depth_problem(utf8)
+    if problem is not None:
+        raise Unstorable(problem)
     if _orjson is not None:
         try:
             return _orjson.loads(body)  # UTF-8 without lone surrogates only

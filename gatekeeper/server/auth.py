@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine, select, update
 
 from gatekeeper.server.db import tokens
-from gatekeeper.store.sqlite import _utc_text
+from gatekeeper.store.codec import utc_text
 
 PREFIX = "gk"
 #: How long, in seconds, the server reuses a successful token check by default (`serve --token-cache-seconds`).
@@ -85,7 +85,7 @@ class Token:
 
 def now_text() -> str:
     """Now, as stored text: compared as text with `expires_at`."""
-    return _utc_text(datetime.now(timezone.utc))
+    return utc_text(datetime.now(timezone.utc))
 
 
 def _digest(secret: str) -> str:
@@ -103,7 +103,7 @@ def create(
         scope=scope,
         projects=tuple(projects),
         created_at=now_text(),
-        expires_at=None if expires_at is None else _utc_text(expires_at, naive_is_utc=True),
+        expires_at=None if expires_at is None else utc_text(expires_at, naive_is_utc=True),
         revoked_at=None,
     )
     with engine.begin() as connection:

@@ -50,8 +50,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from gatekeeper.errors import StoreError
-from gatekeeper.store import VerdictSummary, make_workspace_directory
-from gatekeeper.store.sqlite import _canonical, _metric_rows, _utc_text
+from gatekeeper.store import VerdictSummary, codec, make_workspace_directory
 
 metadata = MetaData()
 
@@ -165,13 +164,13 @@ def claimed_time(value: Any, now: datetime) -> str:
     if utc > now + MAX_CLAIM_AHEAD:
         raise ValueError(
             f"{value!r} is more than {MAX_CLAIM_AHEAD.days} day ahead of the server's clock "
-            f"({_utc_text(now)}); check the CI runner's clock"
+            f"({codec.utc_text(now)}); check the CI runner's clock"
         )
     if utc < now - MAX_CLAIM_AGE:
         raise ValueError(
-            f"{value!r} is more than {MAX_CLAIM_AGE.days} days before the server's clock ({_utc_text(now)})"
+            f"{value!r} is more than {MAX_CLAIM_AGE.days} days before the server's clock ({codec.utc_text(now)})"
         )
-    return _utc_text(utc)
+    return codec.utc_text(utc)
 
 
 # -- engine and migrations -------------------------------------------------------------------------
@@ -244,7 +243,7 @@ def verdict_row(verdict: Mapping[str, Any], received: datetime) -> dict[str, Any
         "pipeline": context.get("pipeline"),
         "policy_name": policy.get("name"),
         "level_achieved": maturity.get("level_achieved"),
-        "received_at": _utc_text(received),
+        "received_at": codec.utc_text(received),
     }
     for name, value in row.items():
         # PostgreSQL text cannot hold NUL; refuse it on both databases so they agree.
@@ -263,7 +262,7 @@ def metric_rows(verdict_id: str, metrics: Any) -> list[dict[str, Any]]:
     """Numeric metrics as rows; a value a double cannot hold is refused rather than rounded to inf."""
     rows = []
     try:
-        for _, name, value in _metric_rows(verdict_id, metrics):
+        for _, name, value in codec.metric_rows(verdict_id, metrics):
             if value != value or value in (float("inf"), float("-inf")):
                 raise OverflowError
             if "\x00" in name:
@@ -338,7 +337,11 @@ def _store(connection: Connection, row: dict[str, Any], metrics: list[dict[str, 
 def _outcome(row: dict[str, Any], found: str | None) -> Outcome:
     if found is None:
         return "created"
-    return "same" if _canonical(json.loads(found)) == _canonical(json.loads(row["body"])) else "conflict"
+    return (
+        "same"
+        if codec.canonical_json(json.loads(found)) == codec.canonical_json(json.loads(row["body"]))
+        else "conflict"
+    )
 
 
 def get_body(engine: Engine, verdict_id: str) -> str | None:

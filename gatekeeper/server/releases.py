@@ -21,7 +21,7 @@ from gatekeeper.release import NAME_PATTERN, InvalidRelease, Member, Readiness, 
 from gatekeeper.server import DEFAULT_MAX_BODY
 from gatekeeper.server.auth import Scope, Token
 from gatekeeper.server.db import NEWEST_FIRST, metadata, verdicts
-from gatekeeper.store.sqlite import _utc_text
+from gatekeeper.store.codec import utc_text
 
 releases = Table(
     "releases",
@@ -50,7 +50,7 @@ def put_release(engine: Engine, release: Release) -> bool:
     from gatekeeper.server.db import _insert
 
     body = json.dumps(release.to_document(), separators=(",", ":"), ensure_ascii=False)
-    now = _utc_text(datetime.now(timezone.utc))
+    now = utc_text(datetime.now(timezone.utc))
     row = {"name": release.name, "level": release.level, "created_at": now, "updated_at": now, "body": body}
     with engine.begin() as connection:
         inserted = connection.execute(_insert(engine, releases).returning(releases.c.name), row).first()

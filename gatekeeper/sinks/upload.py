@@ -216,7 +216,7 @@ def deliver(
             except requests.RequestException as error:  # an invalid URL, too many redirects...: not transient
                 return DeliveryResult(verdict_id, Outcome.UNDELIVERED, None, tried, _reason(error))
             else:
-                status, detail = response.status_code, _detail(response)
+                status, detail = response.status_code, response_detail(response)
                 response.close()
                 if 200 <= status < 300:
                     return DeliveryResult(verdict_id, Outcome.DELIVERED, status, tried, detail)
@@ -247,7 +247,7 @@ def deliver(
     return DeliveryResult(verdict_id, Outcome.UNDELIVERED, status, tried, detail)
 
 
-def _detail(response: requests.Response) -> str:
+def response_detail(response: requests.Response) -> str:
     """The server's own explanation when it gives one (`detail` / `error` / `message`), else the reason."""
     text = ""
     try:

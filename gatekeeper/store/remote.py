@@ -185,15 +185,15 @@ class RemoteStore:
         code = response.status_code
         if code < 300 or (missing_ok and code in (404, 422)):
             return response
-        from gatekeeper.sinks.upload import _detail
+        from gatekeeper.sinks.upload import response_detail
 
         if code == 401:
             hint = f"set {TOKEN_ENV} to a read token" if self.token is None else f"{TOKEN_ENV} is not a live token"
             problem = f"refused the request (401: missing, invalid, expired or revoked token): {hint}"
         elif code == 403:
-            problem = f"refused the request (403: {_detail(response)})"
+            problem = f"refused the request (403: {response_detail(response)})"
         else:
-            problem = f"answered HTTP {code}: {_detail(response)}"
+            problem = f"answered HTTP {code}: {response_detail(response)}"
         raise StoreError(self.base, problem)
 
     def _object(self, response: requests.Response) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
+from gatekeeper.store.codec import canonical_json, metric_rows, utc_text
 
 _T = TypeVar("_T")
 
@@ -39,7 +40,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """
         CREATE TABLE verdicts (
             id TEXT PRIMARY KEY NOT NULL,
-            created_at TEXT NOT NULL,  -- UTC, fixed width (see _utc_text): text order is time order
+            created_at TEXT NOT NULL,  -- UTC, fixed width (see codec.utc_text): text order is time order
             status TEXT NOT NULL CHECK (status IN ('pass', 'warn', 'fail', 'error')),
             project TEXT,
             branch TEXT,
@@ -260,10 +261,10 @@ class SqliteStore:
     def add(self, verdict: Mapping[str, Any]) -> bool:
         """Record a verdict.  False when this id is already stored with the same body (a re-upload);
         StoreError when it is stored with a different body, since ids must identify one verdict."""
-        row = _row(self.path, verdict) | {"received_at": _utc_text(self.clock())}
+        row = _row(self.path, verdict) | {"received_at": utc_text(self.clock())}
         body = row["body"]
-        canonical = _canonical(json.loads(body))
-        metrics = _metric_rows(row["id"], verdict.get("metrics"))
+        canonical = canonical_json(json.loads(body))
+        metrics = metric_rows(row["id"], verdict.get("metrics"))
 
         def add_once() -> bool:
             with self._write():
@@ -280,7 +281,7 @@ class SqliteStore:
                         "INSERT INTO verdict_metrics (verdict_id, name, value) VALUES (?, ?, ?)", metrics
                     )
                     return True
-            if _canonical(json.loads(found[0])) != canonical:
+            if canonical_json(json.loads(found[0])) != canonical:
                 raise StoreError(
                     self.path,
                     f"a different verdict with id {row['id']!r} is already stored; ids must be unique",
@@ -397,7 +398,7 @@ class SqliteStore:
         """Define or redefine a release by name; True when it was new.  Redefining keeps its creation
         time, so lists keep their order."""
         body = json.dumps(release.to_document(), separators=(",", ":"), ensure_ascii=False)
-        now = _utc_text(self.clock())
+        now = utc_text(self.clock())
 
         def put_once() -> bool:
             # Read, then write, under the write lock taken up front: no other writer can come between.
@@ -513,11 +514,6 @@ def _store_error(path: Path, error: sqlite3.Error, timeout: float) -> StoreError
 # -- verdict <-> row -------------------------------------------------------------------------------
 
 
-def _canonical(document: Any) -> str:
-    """One spelling per JSON value, so two dumps of the same verdict compare equal."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def _load(path: Path, body: str) -> dict[str, Any]:
     try:
         document = json.loads(body)
@@ -544,7 +540,7 @@ def _row(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
     if status not in VERDICT_STATUSES:
         raise bad(f"'status' must be one of {', '.join(VERDICT_STATUSES)}, not {status!r}")
     try:
-        created_at = _utc_text(verdict.get("created_at"))
+        created_at = utc_text(verdict.get("created_at"))
     except ValueError as error:
         raise bad(f"'created_at': {error}") from None
 
@@ -585,51 +581,6 @@ def _row(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _metric_rows(verdict_id: str, metrics: Any) -> builtins.list[tuple[str, str, float]]:
-    """Numeric metrics as rows for history and trends; anything else stays only in the body."""
-    if not isinstance(metrics, Mapping):
-        return []
-    return [
-        (verdict_id, str(name), float(value))
-        for name, value in metrics.items()
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-    ]
-
-
-#: The one stored form of a time on both stores and both server databases: UTC, microseconds, and a
-#: zero-padded four-digit year, so that text order is time order (27 characters, `…T14:03:00.123456Z`).
-TIME_FORMAT = "{0.year:04d}-{0.month:02d}-{0.day:02d}T{0.hour:02d}:{0.minute:02d}:{0.second:02d}.{0.microsecond:06d}Z"
-
-
-def _utc_text(value: Any, *, naive_is_utc: bool = False) -> str:
-    """An ISO-8601 instant (or aware datetime) as fixed-width UTC text (TIME_FORMAT), so text order is
-    time order.  Not strftime: its `%Y` leaves years before 1000 unpadded on glibc ('999-…' sorted
-    after '2026-…').
-
-    A verdict's time must say its zone; a filter's (`since`) may be a bare date or time, read as UTC.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"  # fromisoformat accepts "Z" only from Python 3.11
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"not an ISO-8601 timestamp: {value!r}") from None
-    else:
-        raise ValueError(f"must be an ISO-8601 timestamp string, not {value!r}")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        if not naive_is_utc:
-            raise ValueError(f"{value!s} has no time zone; give UTC ('Z') or an offset")
-        moment = moment.replace(tzinfo=timezone.utc)
-    try:
-        return TIME_FORMAT.format(moment.astimezone(timezone.utc))
-    except OverflowError:
-        raise ValueError(f"{value!s} is out of range") from None
-
-
 def _where(
     path: Path,
     *,
@@ -657,7 +608,7 @@ def _where(
             parameters.append(value)
     if since is not None:
         try:
-            parameters.append(_utc_text(since, naive_is_utc=True))
+            parameters.append(utc_text(since, naive_is_utc=True))
         except ValueError as error:
             raise StoreError(path, f"since: {error}") from None
         clauses.append("created_at >= ?")

@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import select, text
 
 from gatekeeper.server import db
+from gatekeeper.store.codec import utc_text
 from tests.verdicts import GATEKEEPER
 
 
@@ -125,11 +126,11 @@ def test_migration_0004_pads_times_adds_received_at_and_orders_by_it(fresh_datab
                     " ('r', 3, '999-01-01T00:00:00.000000Z', '999-01-02T00:00:00.000000Z', '{}')"
                 )
             )
-        before = db._utc_text(datetime.now(timezone.utc))
+        before = utc_text(datetime.now(timezone.utc))
 
         migrations.upgrade(engine)
 
-        after = db._utc_text(datetime.now(timezone.utc))
+        after = utc_text(datetime.now(timezone.utc))
         assert migrations.current(engine) == migrations.head() == "0004_received_at"
         with engine.connect() as connection:
             rows = {

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from alembic import op
 
-from gatekeeper.store.sqlite import TIME_FORMAT, _utc_text
+from gatekeeper.store.codec import TIME_FORMAT, utc_text
 
 revision = "0004_received_at"
 down_revision = "0003_bytewise_id"
@@ -71,7 +71,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     _pad_times(connection)
     op.add_column("verdicts", sa.Column("received_at", sa.String(32), nullable=False, server_default=""))
-    now = _utc_text(datetime.now(timezone.utc))
+    now = utc_text(datetime.now(timezone.utc))
     verdicts = sa.table("verdicts", sa.column("created_at"), sa.column("received_at"))
     connection.execute(
         sa.update(verdicts).values(

@@ -1,0 +1,65 @@
+"""How every store writes what it shares: canonical JSON, metric rows, stored times.
+
+The embedded store (`gatekeeper.store.sqlite`) and the store server (`gatekeeper.server`) must agree on
+these byte for byte (idempotent uploads compare canonical bodies; "latest" and every order compare
+time text), so both import them from here rather than one reaching into the other's private helpers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = ["TIME_FORMAT", "canonical_json", "metric_rows", "utc_text"]
+
+#: The one stored form of a time on both stores and both server databases: UTC, microseconds, and a
+#: zero-padded four-digit year, so that text order is time order (27 characters, `…T14:03:00.123456Z`).
+TIME_FORMAT = "{0.year:04d}-{0.month:02d}-{0.day:02d}T{0.hour:02d}:{0.minute:02d}:{0.second:02d}.{0.microsecond:06d}Z"
+
+
+def canonical_json(document: Any) -> str:
+    """One spelling per JSON value, so two dumps of the same verdict compare equal."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def metric_rows(verdict_id: str, metrics: Any) -> list[tuple[str, str, float]]:
+    """Numeric metrics as (verdict id, name, value) rows for history and trends; anything else stays
+    only in the body."""
+    if not isinstance(metrics, Mapping):
+        return []
+    return [
+        (verdict_id, str(name), float(value))
+        for name, value in metrics.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+
+
+def utc_text(value: Any, *, naive_is_utc: bool = False) -> str:
+    """An ISO-8601 instant (or aware datetime) as fixed-width UTC text (TIME_FORMAT), so text order is
+    time order.  Not strftime: its `%Y` leaves years before 1000 unpadded on glibc ('999-…' sorted
+    after '2026-…').
+
+    A verdict's time must say its zone; a filter's (`since`) may be a bare date or time, read as UTC.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"  # fromisoformat accepts "Z" only from Python 3.11
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 timestamp: {value!r}") from None
+    else:
+        raise ValueError(f"must be an ISO-8601 timestamp string, not {value!r}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        if not naive_is_utc:
+            raise ValueError(f"{value!s} has no time zone; give UTC ('Z') or an offset")
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return TIME_FORMAT.format(moment.astimezone(timezone.utc))
+    except OverflowError:
+        raise ValueError(f"{value!s} is out of range") from None

@@ -133,7 +133,7 @@ def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> bool:
     out.flush()
     delivered = True
     if options.upload:
-        from gatekeeper.commands.upload import deliver_checked
+        from gatekeeper.sinks.delivery import deliver_checked
 
         delivered = deliver_checked(verdict, options.upload, options.spool, options.upload_timeout, sys.stderr)
     if options.push:

@@ -13,8 +13,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from gatekeeper.commands.verdicts import _plain
 from gatekeeper.errors import StoreError, UsageError
+from gatekeeper.outputs.escape import terminal_cell
 from gatekeeper.release import Member, MemberReadiness, Readiness, Release, assess, load_release
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import default_store_path
@@ -106,7 +106,7 @@ def _write_text(readiness: Readiness, out: TextIO) -> None:
     for member, row in zip(readiness.members, rows, strict=True):
         out.write("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
         for blocker in member.blockers:
-            out.write(f"      {_plain(blocker)}\n")
+            out.write(f"      {terminal_cell(blocker)}\n")
 
 
 def _row(member: MemberReadiness) -> tuple[str, ...]:
@@ -115,8 +115,8 @@ def _row(member: MemberReadiness) -> tuple[str, ...]:
     label = who.label if who.commit is None or len(who.commit) <= 12 else f"{who.project} commit {who.commit[:12]}"
     return (
         member.state.value,
-        _plain(label),
-        _plain(member.status),
+        terminal_cell(label),
+        terminal_cell(member.status),
         "-" if member.level is None else f"level {member.level}",
-        "-" if member.verdict_id is None else f"verdict {_plain(member.verdict_id)[:12]}",
+        "-" if member.verdict_id is None else f"verdict {terminal_cell(member.verdict_id)[:12]}",
     )

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from gatekeeper.outputs import renderer_for
-from gatekeeper.outputs.escape import clean, terminal
+from gatekeeper.outputs.escape import clean, terminal_cell
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
-
-_NONE = "-"
 
 
 def list_verdicts(
@@ -132,13 +130,13 @@ def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
     header = ("created (UTC)", "status", "project", "branch", "commit", "level", "id")
     rows = [
         (
-            _plain(summary.created_at[:19].replace("T", " ")),
-            _plain(summary.status),
-            _plain(summary.project),
-            _plain(summary.branch),
-            _plain(summary.commit)[:10],
-            _NONE if summary.level_achieved is None else str(summary.level_achieved),
-            _plain(summary.id[:12]),
+            terminal_cell(summary.created_at[:19].replace("T", " ")),
+            terminal_cell(summary.status),
+            terminal_cell(summary.project),
+            terminal_cell(summary.branch),
+            terminal_cell(summary.commit)[:10],
+            terminal_cell(summary.level_achieved),
+            terminal_cell(summary.id[:12]),
         )
         for summary in summaries
     ]
@@ -150,8 +148,3 @@ def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
 def _write_json(summaries: list[VerdictSummary], out: TextIO) -> None:
     """The summaries as JSON; a lone surrogate in a stored value becomes U+FFFD, as in `check --format json`."""
     out.write(clean(json.dumps([asdict(summary) for summary in summaries], indent=2, ensure_ascii=False)) + "\n")
-
-
-def _plain(value: Any) -> str:
-    """A stored value as one terminal-safe line: control characters (ANSI escapes, newlines) escaped."""
-    return _NONE if value is None else terminal(value)

@@ -65,6 +65,11 @@ def terminal(value: object) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def terminal_cell(value: object) -> str:
+    """A stored value in a terminal table or list: "-" when absent, else one terminal-safe line."""
+    return "-" if value is None else terminal(value)
+
+
 def md_text(value: object, limit: int | None = None) -> str:
     """Plain text safe anywhere in a markdown line, a table cell included: one line, metacharacters escaped."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(value, limit))

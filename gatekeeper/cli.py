@@ -17,20 +17,15 @@ from gatekeeper.outputs import RENDERERS
 from gatekeeper.status import ExitStatus
 
 
-def _one_line(text: str) -> str:
-    """Messages are one line for the user, even when a library hands us a multi-line one."""
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
-
-
 def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
     """The one place that turns outcomes and exceptions into messages and exit codes."""
-    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.errors import GatekeeperError, one_line
 
     try:
         status = command()
     except GatekeeperError as error:
         for problem in getattr(error, "problems", None) or [str(error)]:
-            click.echo(f"gatekeeper: error: {_one_line(problem)}", err=True)
+            click.echo(f"gatekeeper: error: {one_line(problem)}", err=True)
         if debug:
             raise
         sys.exit(error.status)
@@ -47,7 +42,7 @@ def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
             raise
         click.echo(
             f"gatekeeper: internal error (a bug, please report it): {type(error).__name__}: "
-            f"{_one_line(str(error))}; "
+            f"{one_line(str(error))}; "
             "run again with --debug for the traceback",
             err=True,
         )

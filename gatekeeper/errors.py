@@ -7,6 +7,15 @@ from pathlib import Path
 from gatekeeper.status import ExitStatus
 
 
+def one_line(message: object) -> str:
+    """A message as one line for the user, whitespace runs (a library's multi-line message, an indented
+    excerpt) as one space; an exception with no message is named by its type."""
+    text = " ".join(str(message).split())
+    if not text and isinstance(message, BaseException):
+        return type(message).__name__
+    return text
+
+
 class GatekeeperError(Exception):
     """Root of every error a user can cause; `cli` prints `str(error)` and exits with `status`."""
 

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from gatekeeper import baseline
 from gatekeeper.context import Context, detect_context, pipeline_seconds
 from gatekeeper.engine import Baseline, Decision, decide
-from gatekeeper.errors import GatekeeperError, InputError, UsageError
+from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.outputs import renderer_for
 from gatekeeper.packs import model_levels
@@ -148,7 +148,7 @@ def _push(verdict: Verdict, url: str, timeout: float) -> bool:
     try:
         result = push(verdict, url, timeout=timeout)
     except GatekeeperError as error:
-        print(f"gatekeeper: warning: metrics not pushed: {' '.join(str(error).split())}", file=sys.stderr)
+        print(f"gatekeeper: warning: metrics not pushed: {one_line(error)}", file=sys.stderr)
         return False
     if not result.ok:
         code = f"HTTP {result.status_code}" if result.status_code is not None else "no response"

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.errors import InputError
+from gatekeeper.errors import InputError, one_line
 from gatekeeper.model import Coverage, Evidence, FileCoverage, line_mask
 from gatekeeper.parsers._coverage import MAX_LINE
 from gatekeeper.parsers._json import items, kvitems, no_cyclic_gc
@@ -124,11 +124,11 @@ def parse_data_file(path: Path) -> Evidence:
                     raise InputError(path, "the coverage.py data file holds no measured files")
                 cov.json_report(outfile=str(report), ignore_errors=True)
             except CoverageException as error:
-                raise InputError(path, f"cannot read as coverage.py data: {_one_line(error)}") from None
+                raise InputError(path, f"cannot read as coverage.py data: {one_line(error)}") from None
             except sqlite3.Error as error:
-                raise InputError(path, f"not a coverage.py data file: {_one_line(error)}") from None
+                raise InputError(path, f"not a coverage.py data file: {one_line(error)}") from None
         evidence = _parse_json(report, path)
-    messages = [_one_line(w.message) for w in caught if issubclass(w.category, CoverageWarning)]
+    messages = [one_line(w.message) for w in caught if issubclass(w.category, CoverageWarning)]
     unreadable = sum(1 for m in messages if "couldnt-parse" in m)
     reported = len(evidence.coverage.files) if evidence.coverage else 0
     if reported == 0 and unreadable:
@@ -161,8 +161,4 @@ def _check_schema(path: Path) -> None:
         finally:
             connection.close()
     except sqlite3.Error as error:
-        raise InputError(path, f"not a coverage.py data file: {_one_line(error)}") from None
-
-
-def _one_line(error: BaseException | Warning | str) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+        raise InputError(path, f"not a coverage.py data file: {one_line(error)}") from None

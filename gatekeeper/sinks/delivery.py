@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from gatekeeper.errors import GatekeeperError, UsageError
+from gatekeeper.errors import GatekeeperError, UsageError, one_line
 from gatekeeper.sinks.spool import FlushReport, Spool, SpoolError
 from gatekeeper.sinks.upload import (
     TOKEN_ENV,
@@ -122,7 +122,7 @@ def deliver_checked(verdict: dict[str, Any], url: str, spool_dir: str | None, ti
         spool = Spool(spool_dir)
         sent = deliver_all([verdict], base, token(err, base), spool, timeout)
     except GatekeeperError as error:
-        err.write(f"gatekeeper: warning: verdict not uploaded: {' '.join(str(error).split())}\n")
+        err.write(f"gatekeeper: warning: verdict not uploaded: {one_line(error)}\n")
         return False
     if sent.spool_problem is not None:
         err.write(f"gatekeeper: warning: {sent.spool_problem}\n")

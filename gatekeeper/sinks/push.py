@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from gatekeeper.errors import UsageError
-from gatekeeper.sinks.upload import backoff, new_session
+from gatekeeper.errors import UsageError, one_line
+from gatekeeper.sinks.upload import backoff, error_reason, new_session
 
 PUSHGATEWAY_ENV = "GATEKEEPER_PUSHGATEWAY"
 JOB = "gatekeeper"
@@ -153,12 +153,12 @@ def push(
             try:
                 response = session.put(target, data=body, headers=headers, timeout=min(request_timeout, remaining))
             except (requests.ConnectionError, requests.Timeout) as error:
-                status, detail = None, f"{type(error).__name__}: {error}"
+                status, detail = None, error_reason(error)
             except requests.RequestException as error:
-                return PushResult(False, None, tried, f"{type(error).__name__}: {error}")
+                return PushResult(False, None, tried, error_reason(error))
             else:
                 status = response.status_code
-                detail = " ".join(response.text.split())[:300] or response.reason or f"HTTP {status}"
+                detail = one_line(response.text)[:300] or response.reason or f"HTTP {status}"
                 if 200 <= status < 300:
                     return PushResult(True, status, tried, "pushed")
                 if status < 500 and status not in (408, 429):
@@ -167,7 +167,7 @@ def push(
             if attempt + 1 >= attempts or time.monotonic() + pause >= deadline:
                 break
             time.sleep(pause)
-    return PushResult(False, status, tried, " ".join(detail.split())[:300])
+    return PushResult(False, status, tried, detail)
 
 
 def _escape(value: str) -> str:

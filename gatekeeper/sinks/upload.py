@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from gatekeeper.errors import UsageError
+from gatekeeper.errors import UsageError, one_line
 
 if TYPE_CHECKING:
     import requests
@@ -212,9 +212,9 @@ def deliver(
                     target, data=body, headers=headers, timeout=min(request_timeout, remaining), allow_redirects=False
                 )
             except (requests.ConnectionError, requests.Timeout) as error:
-                status, detail = None, _reason(error)
+                status, detail = None, error_reason(error)
             except requests.RequestException as error:  # an invalid URL, too many redirects...: not transient
-                return DeliveryResult(verdict_id, Outcome.UNDELIVERED, None, tried, _reason(error))
+                return DeliveryResult(verdict_id, Outcome.UNDELIVERED, None, tried, error_reason(error))
             else:
                 status, detail = response.status_code, response_detail(response)
                 response.close()
@@ -262,12 +262,9 @@ def response_detail(response: requests.Response) -> str:
                 break
     if not text:
         text = response.reason or ""
-    return _one_line(text)[:300] or f"HTTP {response.status_code}"
+    return one_line(text)[:300] or f"HTTP {response.status_code}"
 
 
-def _reason(error: BaseException) -> str:
-    return _one_line(f"{type(error).__name__}: {error}")[:300]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def error_reason(error: BaseException) -> str:
+    """A network error as one short line: its type (ConnectTimeout, SSLError...) and requests' message."""
+    return one_line(f"{type(error).__name__}: {error}")[:300]

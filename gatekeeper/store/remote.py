@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from gatekeeper.errors import one_line
 from gatekeeper.release import Release, release_from_document
 from gatekeeper.sinks.upload import API_PREFIX, TOKEN_ENV, check_url
 from gatekeeper.store import StoreError, VerdictSummary
@@ -234,5 +235,5 @@ def _summary(item: Mapping[str, Any]) -> VerdictSummary:
 
 def _reason(error: BaseException) -> str:
     """requests' messages nest the cause deep inside; the innermost one says what happened."""
-    text = " ".join(str(error).split())
+    text = one_line(error)
     return text[-200:] if len(text) > 200 else text

@@ -11,11 +11,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import Enum
 
 from gatekeeper import metrics as metric_names
 from gatekeeper.context import Context
+from gatekeeper.model import Decision as Decision
 from gatekeeper.model import Evidence
+from gatekeeper.model import GateStatus as GateStatus
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -31,20 +32,6 @@ from gatekeeper.policy import (
 from gatekeeper.waivers import WaiverOutcome, apply_waivers
 
 
-class GateStatus(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"  # a blocking gate failed
-    WARN = "warn"  # a warning gate failed, or an absent metric with if_absent: warn
-    SKIP = "skip"  # not applicable on this branch, or an absent metric with if_absent: skip
-
-
-class Decision(str, Enum):
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    ERROR = "error"
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateResult:
     id: str
@@ -57,6 +44,13 @@ class GateResult:
     severity: GateSeverity
     message: str
     baseline: float | None = None  # a ratchet's value in the baseline verdict
+    #: The gate as the effective policy stated it (a verdict from gatekeeper.verdict/v2 on records it,
+    #: so the gate is explained from data): None only for a v1 record whose condition cannot be read back.
+    condition: Condition | None = None
+    if_absent: IfAbsent = IfAbsent.FAIL
+    branches: tuple[str, ...] = ()
+    #: Each ratchet's metric and its value in the baseline verdict (None: none to compare with).
+    baselines: tuple[tuple[str, float | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -350,6 +344,12 @@ def _comparison_text(
     return f"{label} {shown} {symbol} {format_threshold(threshold, unit)}{parts}"
 
 
+def ratchet_baselines(condition: Condition, baseline: Baseline | None) -> tuple[tuple[str, float | None], ...]:
+    """Each ratchet's metric in `condition` with the value the baseline verdict gives it (None: none)."""
+    metrics = [c.metric for c in condition.walk() if isinstance(c, Ratchet)]
+    return tuple((m, baseline.metrics.get(m) if baseline is not None else None) for m in dict.fromkeys(metrics))
+
+
 def evaluate_gate(
     gate: Gate, metrics: metric_names.Metrics, branch: str | None, baseline: Baseline | None = None
 ) -> GateResult:
@@ -368,6 +368,10 @@ def evaluate_gate(
         status=GateStatus.PASS,
         severity=gate.severity,
         message="",
+        condition=condition,
+        if_absent=gate.if_absent,
+        branches=gate.branches,
+        baselines=ratchet_baselines(condition, baseline),
     )
     if not applies(gate, branch):
         patterns = ", ".join(gate.branches)

@@ -3,6 +3,9 @@
 Counts cross module boundaries, never percentages (those are derived in `metrics`).  Passing test
 cases are only counted; cases are kept in detail only where a person needs to read them (failed,
 errored, flaky), so memory does not grow with the size of a green test suite.
+
+The closed sets a verdict records (`Decision`, `GateStatus`) are here too, where the stores and the
+server can read them without importing the engine.
 """
 
 from __future__ import annotations
@@ -11,6 +14,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
+
+
+class Decision(str, Enum):
+    """A verdict's status: the one place `pass|warn|fail|error` is spelled (stores, CLI, server read it)."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+class GateStatus(str, Enum):
+    """A gate's status in a verdict."""
+
+    PASS = "pass"
+    FAIL = "fail"  # a blocking gate failed
+    WARN = "warn"  # a warning gate failed, or an absent metric with if_absent: warn
+    SKIP = "skip"  # not applicable on this branch, or an absent metric with if_absent: skip
 
 
 class Outcome(str, Enum):

@@ -14,18 +14,32 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from gatekeeper import __version__
+from gatekeeper import __version__, verdict_v1
+from gatekeeper import metrics as metric_names
 from gatekeeper.context import Context
-from gatekeeper.engine import Baseline, Decision, Maturity, Outcome
+from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
 from gatekeeper.model import Finding, ReportInput, Severity, TestCase
-from gatekeeper.policy import Policy, Waiver
+from gatekeeper.policy import (
+    Comparison,
+    Condition,
+    GateSeverity,
+    Group,
+    IfAbsent,
+    Operator,
+    Policy,
+    Ratchet,
+    RatchetOperator,
+    Waiver,
+    assert_never,
+)
 from gatekeeper.waivers import WaiverUse
 
-SCHEMA = "gatekeeper.verdict/v1"
+SCHEMA = "gatekeeper.verdict/v2"
+SCHEMA_V1 = "gatekeeper.verdict/v1"  # read, never written: its gates carry no condition
 LIST_LIMIT = 100  # reports, failed tests and findings listed in full; the rest are counted
 NOTE_LIMIT = 10  # notes listed per report; the rest are counted in a last note
 NAME_LIMIT = 300  # characters kept of a path, a name, a rule or a fingerprint from a report
@@ -69,21 +83,7 @@ def build(
         "baseline": _baseline(outcome.baseline),
         "context": _context(context),
         "metrics": dict(outcome.metrics),
-        "gates": [
-            {
-                "id": gate.id,
-                "criterion": gate.criterion,
-                "metric": gate.metric,
-                "operator": gate.operator.value if gate.operator is not None else "",
-                "threshold": gate.threshold,
-                "actual": gate.actual,
-                "status": gate.status.value,
-                "severity": gate.severity.value,
-                "message": gate.message,
-                **({"baseline": gate.baseline} if gate.baseline is not None else {}),
-            }
-            for gate in outcome.gates
-        ],
+        "gates": [_gate(gate) for gate in outcome.gates],
     }
     waivers = {
         "applied": [_waiver_use(use) for use in outcome.waivers.applied],
@@ -113,7 +113,9 @@ def build_error(
         "reason": _text(problem, TEXT_LIMIT),
         "created_at": created_at or now_utc(),
         "tool": {"name": "gatekeeper", "version": __version__},
-        "policy": _policy(policy) if policy else {"name": None, "digest": None, "path": None, "files": []},
+        "policy": _policy(policy)
+        if policy
+        else {"name": None, "digest": None, "path": None, "files": [], "baseline_branch": None},
         "maturity": {
             "model": policy.model if policy else None,
             "level": policy.level if policy else None,
@@ -138,8 +140,6 @@ def _fitted(
 ) -> Verdict:
     """`head` and the report-sized parts, each list cut to its first `limit` entries (the rest counted):
     LIST_LIMIT, halved while the JSON is over MAX_BYTES (only pathological reports come to that)."""
-    from gatekeeper.commands.metrics import input_counts
-
     counts = [input_counts(report) for report in inputs]
     limit = LIST_LIMIT
     while True:
@@ -161,6 +161,99 @@ def _fitted(
         if limit == 0 or _size(verdict) <= MAX_BYTES:
             return verdict
         limit //= 2
+
+
+def _gate(gate: GateResult) -> dict[str, Any]:
+    """A gate record: the result, then (v2) its condition as the effective policy stated it."""
+    assert gate.condition is not None, "the engine records every gate's condition"
+    return {
+        "id": gate.id,
+        "criterion": gate.criterion,
+        "metric": gate.metric,
+        "operator": gate.operator.value if gate.operator is not None else "",
+        "threshold": gate.threshold,
+        "actual": gate.actual,
+        "status": gate.status.value,
+        "severity": gate.severity.value,
+        "message": gate.message,
+        **({"baseline": gate.baseline} if gate.baseline is not None else {}),
+        "condition": condition_json(gate.condition, dict(gate.baselines)),
+        "if_absent": gate.if_absent.value,
+        **({"when": {"branch": list(gate.branches)}} if gate.branches else {}),
+    }
+
+
+def condition_json(condition: Condition, baselines: dict[str, float | None]) -> dict[str, Any]:
+    """A condition as the policy keys that state it; a ratchet adds the baseline value it compared with."""
+    if isinstance(condition, Group):
+        return {condition.operator.value: [condition_json(child, baselines) for child in condition.conditions]}
+    if isinstance(condition, Ratchet):
+        return {
+            "metric": condition.metric,
+            condition.operator.value: condition.allowed,
+            "baseline": baselines.get(condition.metric),
+        }
+    if isinstance(condition, Comparison):
+        bounds = {"min": condition.min, "max": condition.max, "equals": condition.equals}
+        return {"metric": condition.metric, **{key: value for key, value in bounds.items() if value is not None}}
+    assert_never(condition)
+
+
+def condition_from_json(document: Mapping[str, Any], baselines: dict[str, float | None]) -> Condition:
+    """A v2 gate record's condition (schema-valid); each ratchet's baseline value goes to `baselines`."""
+    for operator in (Operator.ALL, Operator.ANY):
+        if operator.value in document:
+            children = tuple(condition_from_json(child, baselines) for child in document[operator.value])
+            return Group(operator=operator, conditions=children)
+    ratchets: tuple[RatchetOperator, ...] = (Operator.MAX_DECREASE, Operator.MAX_INCREASE)
+    for ratchet in ratchets:
+        if ratchet.value in document:
+            baselines.setdefault(document["metric"], document["baseline"])
+            return Ratchet(metric=document["metric"], operator=ratchet, allowed=document[ratchet.value])
+    return Comparison(
+        metric=document["metric"], min=document.get("min"), max=document.get("max"), equals=document.get("equals")
+    )
+
+
+def gate_from_json(record: Mapping[str, Any]) -> GateResult:
+    """A gate record of a schema-valid verdict, v2 (its condition is data) or v1 (read back from the
+    message by the frozen v1 reader, `verdict_v1`)."""
+    operator = Operator(record["operator"]) if record["operator"] else None
+    baselines: dict[str, float | None] = {}
+    if record.get("baseline") is not None:
+        baselines[record["metric"]] = record["baseline"]
+    if "condition" in record:
+        condition: Condition | None = condition_from_json(record["condition"], baselines)
+        if_absent = IfAbsent(record["if_absent"])
+        branches = tuple(record["when"]["branch"]) if "when" in record else ()
+    else:
+        condition = verdict_v1.condition(record["metric"], operator, record["threshold"], record["message"], baselines)
+        if_absent = IfAbsent.FAIL  # v1 does not record it
+        branches = verdict_v1.branches(record["message"])
+    return GateResult(
+        id=record["id"],
+        criterion=record["criterion"],
+        metric=record["metric"],
+        operator=operator,
+        threshold=record["threshold"],
+        actual=record["actual"],
+        status=GateStatus(record["status"]),
+        severity=GateSeverity(record["severity"]),
+        message=record["message"],
+        baseline=record.get("baseline"),
+        condition=condition,
+        if_absent=if_absent,
+        branches=branches,
+        baselines=tuple(baselines.items()),
+    )
+
+
+def input_counts(report: ReportInput) -> dict[str, Any]:
+    """The headline counts of one report on its own (a verdict's `inputs[].counts`, `gatekeeper metrics`)."""
+    return {name: value for name, value in metric_names.compute(report.evidence).items() if name in _INPUT_COUNTS}
+
+
+_INPUT_COUNTS = ("tests.total", "tests.failed", "tests.errors", "coverage.lines.total", "findings.total")
 
 
 def _inputs_omitted(reports: Sequence[ReportInput], counts: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -222,7 +315,13 @@ def _baseline(baseline: Baseline | None) -> dict[str, Any] | None:
 
 
 def _policy(policy: Policy) -> dict[str, Any]:
-    return {"name": policy.name, "digest": policy.digest, "path": policy.path, "files": list(policy.chain)}
+    return {
+        "name": policy.name,
+        "digest": policy.digest,
+        "path": policy.path,
+        "files": list(policy.chain),
+        "baseline_branch": policy.baseline_branch,
+    }
 
 
 def _input(report: ReportInput, counts: dict[str, Any], limit: int) -> dict[str, Any]:

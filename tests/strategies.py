@@ -83,9 +83,9 @@ def _schema_strategy(schema: Any, root: dict[str, Any]) -> st.SearchStrategy[Any
     Hypothesis releases changed (`many.more()`), and it does not follow 2020-12's `$defs`."""
     from hypothesis_jsonschema import from_schema
 
-    if "$ref" in schema:
+    if "$ref" in schema:  # deferred: a condition nests conditions
         _, _, name = schema["$ref"].rpartition("/")
-        return _schema_strategy(root["$defs"][name], root)
+        return st.deferred(lambda: _schema_strategy(root["$defs"][name], root))
     if "oneOf" in schema or "anyOf" in schema:
         return st.one_of([_schema_strategy(branch, root) for branch in schema.get("oneOf") or schema["anyOf"]])
     if "const" in schema:
@@ -102,7 +102,8 @@ def _schema_strategy(schema: Any, root: dict[str, Any]) -> st.SearchStrategy[Any
     if extremes:
         options.append(st.sampled_from(extremes))
     if "array" in types:
-        options.append(st.lists(_schema_strategy(schema.get("items", {}), root), max_size=3))
+        least = schema.get("minItems", 0)
+        options.append(st.lists(_schema_strategy(schema.get("items", {}), root), min_size=least, max_size=least + 2))
     if "object" in types or (not types and "properties" in schema):
         options.append(_object_strategy(schema, root))
     if not options:  # no type at all: any JSON value
@@ -121,7 +122,8 @@ def _object_strategy(schema: dict[str, Any], root: dict[str, Any]) -> st.SearchS
     )
     extra_values = schema.get("additionalProperties", {})
     if extra_values is False:
-        return fixed
+        least = schema.get("minProperties", 0)
+        return fixed.filter(lambda drawn: len(drawn) >= least) if least else fixed
     pattern = schema.get("propertyNames", {}).get("pattern")
     names = st.from_regex(pattern, fullmatch=True) if pattern else st.text(max_size=10)
     values = json_values if extra_values in ({}, True) else _schema_strategy(extra_values, root)
@@ -136,6 +138,27 @@ def schema_verdicts() -> st.SearchStrategy[dict[str, Any]]:
     from pathlib import Path
 
     schema = json.loads((Path(__file__).parents[1] / "schemas" / "verdict.schema.json").read_text(encoding="utf-8"))
-    return st.tuples(_schema_strategy(schema, schema), recent_times()).map(
-        lambda drawn: drawn[0] | {"created_at": drawn[1]}
-    )
+    versions = st.one_of([_schema_strategy(version, version) for version in _versions(schema)])
+    return st.tuples(versions, recent_times()).map(lambda drawn: drawn[0] | {"created_at": drawn[1]})
+
+
+def _versions(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_version(schema, tag) for tag in schema["properties"]["schema"]["enum"]]
+
+
+def _version(schema: dict[str, Any], tag: str) -> dict[str, Any]:
+    """The schema of one version's verdicts: the strategies here do not read `if`/`then`/`else`, so the
+    gate members a version requires (v2: `condition`, `if_absent`) or forbids (v1) are written out."""
+    import copy
+
+    version = copy.deepcopy(schema)
+    for key in ("if", "then", "else"):
+        del version[key]
+    version["properties"]["schema"] = {"const": tag}
+    gate = version["$defs"]["gate"]
+    if tag == schema["if"]["properties"]["schema"]["const"]:
+        gate["required"] += schema["then"]["properties"]["gates"]["items"]["required"]
+    else:
+        for name in schema["else"]["properties"]["gates"]["items"]["properties"]:
+            del gate["properties"][name]
+    return version

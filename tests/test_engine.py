@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -446,3 +447,75 @@ def test_decide_does_not_change_its_inputs() -> None:
     decide(evidence, rules, Context(), TODAY)
     assert evidence == ran(5)
     assert rules == policy(PRESENT)
+
+
+# --- the verdict records each gate's condition as data (gatekeeper.verdict/v2) -------------------------
+
+
+def test_every_gate_record_carries_its_condition_as_the_policy_stated_it(tmp_path: Path) -> None:
+    """Comparison, range, equals, nested group and both ratchets (with the baseline value they used,
+    null when the baseline lacks it), if_absent and the branch patterns: what the effective policy said."""
+    import json
+
+    from gatekeeper.engine import Baseline, Decision, Maturity, Outcome, evaluate
+    from gatekeeper.policy import load_policy
+    from gatekeeper.verdict import build, gate_from_json
+    from gatekeeper.waivers import apply_waivers
+    from tests.outputs.cases import validate
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "policy: kinds\n"
+        "gates:\n"
+        "  - {id: min, metric: coverage.lines.percent, min: 80}\n"
+        "  - {id: range, metric: tests.total, min: 30, max: 500, if_absent: warn}\n"
+        "  - {id: equals, metric: findings.critical, equals: 0, severity: warn}\n"
+        "  - {id: group, any: [{metric: findings.high, max: 1}, {all: [{metric: tests.total, min: 1},"
+        " {metric: coverage.lines.percent, max_decrease: 0.5}]}]}\n"
+        "  - {id: rise, metric: findings.high, max_increase: 0, if_absent: skip}\n"
+        "  - {id: absent, metric: coverage.branches.percent, min: 50, if_absent: skip,"
+        " when: {branch: ['main', '!release/*']}}\n",
+        encoding="utf-8",
+    )
+    policy = load_policy(path)
+    baseline = Baseline(verdict_id="b", source="store", branch="main", created_at=None, metrics={"findings.high": 1})
+    metrics = {"coverage.lines.percent": 71.5, "tests.total": 40, "findings.critical": 0, "findings.high": 2}
+    gates = evaluate(policy, metrics, Context(branch="main"), baseline)
+    outcome = Outcome(
+        status=Decision.FAIL,
+        reason="r",
+        metrics=metrics,
+        gates=gates,
+        waivers=apply_waivers((), (), date(2026, 6, 1)),
+        maturity=Maturity(model=None, level=None, level_achieved=None),
+        baseline=baseline,
+    )
+    verdict = json.loads(json.dumps(build(outcome=outcome, policy=policy, context=Context(), inputs=[], duration_ms=1)))
+    assert verdict["schema"] == "gatekeeper.verdict/v2"
+    assert verdict["policy"]["baseline_branch"] == "main"
+    records = {record["id"]: record for record in verdict["gates"]}
+    assert records["min"]["condition"] == {"metric": "coverage.lines.percent", "min": 80}
+    assert records["range"]["condition"] == {"metric": "tests.total", "min": 30, "max": 500}
+    assert records["range"]["if_absent"] == "warn"
+    assert records["equals"]["condition"] == {"metric": "findings.critical", "equals": 0}
+    assert records["group"]["condition"] == {
+        "any": [
+            {"metric": "findings.high", "max": 1},
+            {
+                "all": [
+                    {"metric": "tests.total", "min": 1},
+                    {"metric": "coverage.lines.percent", "max_decrease": 0.5, "baseline": None},
+                ]
+            },
+        ]
+    }
+    assert records["rise"]["condition"] == {"metric": "findings.high", "max_increase": 0, "baseline": 1}
+    assert records["absent"]["when"] == {"branch": ["main", "!release/*"]}
+    assert (records["absent"]["if_absent"], records["absent"]["status"]) == ("skip", "skip")
+    assert "when" not in records["min"]
+    validate(verdict)
+    # read back: the same conditions, typed, as the policy has them
+    for gate in policy.gates:
+        record = gate_from_json(records[gate.id])
+        assert record.condition == gate.condition, gate.id
+        assert (record.if_absent, record.branches) == (gate.if_absent, gate.branches)

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from gatekeeper import metrics as metric_names
 from gatekeeper.model import ReportInput
 from gatekeeper.parsers import merge, read_reports
 from gatekeeper.status import ExitStatus
-
-
-def input_counts(report: ReportInput) -> dict[str, Any]:
-    """The headline counts of one report on its own."""
-    return {
-        name: value
-        for name, value in metric_names.compute(report.evidence).items()
-        if name in ("tests.total", "tests.failed", "tests.errors", "coverage.lines.total", "findings.total")
-    }
+from gatekeeper.verdict import input_counts
 
 
 def run(arguments: Sequence[str], output_format: str, out: TextIO) -> ExitStatus:

@@ -3,15 +3,16 @@ change it — in numbers a developer can act on ("needs 145 more covered lines")
 achieved and what holds the next one back.
 
 Everything is worked out from the verdict itself (metrics, gate results, details), so a verdict
-downloaded from CI explains itself anywhere.  Where the policy file it names is at hand with the same
-digest, its conditions are used; otherwise they are read back from the verdict's gate records.
+downloaded from CI explains itself anywhere.  A gatekeeper.verdict/v2 gate records its condition as
+data, exactly as the effective policy stated it, so the explanation is the same with the policy file at
+hand or without it.  A v1 gate does not: the policy file is used where it is at hand with the same
+digest, else the frozen v1 reader (`gatekeeper.verdict_v1`) reads the condition back from its message.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,13 +28,13 @@ from gatekeeper.policy import (
     Gate,
     GateSeverity,
     Group,
-    GroupOperator,
     Operator,
     Policy,
     Ratchet,
     load_policy,
 )
 from gatekeeper.status import ExitStatus
+from gatekeeper.verdict import SCHEMA_V1, gate_from_json
 
 _NAMED = 5  # findings named in one piece of advice; the rest are counted
 _TESTS_NAMED = 10
@@ -71,7 +72,9 @@ class Explanation:
     next_level: int | None  # the level above the one achieved, if the model has one
     next_level_gates: tuple[GateExplanation, ...]
     expired_waivers: tuple[str, ...]
-    conditions_from: str  # where the gate conditions came from: the policy file, or the verdict
+    #: where the gate conditions came from: "policy" (the file), "verdict" (v2: recorded as data) or
+    #: "v1 messages" (a v1 verdict without its policy file: read back from the gate messages)
+    conditions_from: str
 
 
 def run(
@@ -171,8 +174,8 @@ class _Facts:
 def explain(verdict: Mapping[str, Any], policy: Policy | None = None) -> Explanation:
     """Each gate of the verdict, then the maturity; `policy`, if given, supplies the gate conditions."""
     details = verdict.get("details") or {}
-    records = [_record(gate) for gate in verdict["gates"]]
-    values = {r.metric: r.baseline for r in records if r.baseline is not None}
+    records = [gate_from_json(gate) for gate in verdict["gates"]]
+    values = {metric: value for r in records for metric, value in r.baselines if value is not None}
     facts = _Facts(
         metrics=verdict["metrics"],
         tests=details.get("tests", []),
@@ -180,14 +183,14 @@ def explain(verdict: Mapping[str, Any], policy: Policy | None = None) -> Explana
         findings=details.get("findings", []),
         findings_omitted=details.get("findings_omitted", 0),
         baseline=None,
-        baseline_branch=policy.baseline_branch if policy is not None else None,
+        baseline_branch=policy.baseline_branch if policy is not None else verdict["policy"].get("baseline_branch"),
         branch=verdict["context"].get("branch"),
         baseline_values=dict(values),
     )
     gates = {gate.id: gate for gate in policy.gates} if policy is not None else {}
     explained = []
     for record in records:
-        gate = gates.get(record.id) or _gate_from_record(record, facts)
+        gate = gates.get(record.id) or _gate_of(record)
         explained.append(explain_gate(record, gate, facts))
     if verdict.get("baseline") is not None:
         facts.baseline = Baseline(
@@ -222,22 +225,24 @@ def explain(verdict: Mapping[str, Any], policy: Policy | None = None) -> Explana
         next_level=next_level,
         next_level_gates=_next_level_gates(maturity.get("model"), next_level, levels, facts),
         expired_waivers=tuple(_expired(use) for use in verdict["waivers"].get("expired", [])),
-        conditions_from="policy" if policy is not None else "verdict",
+        conditions_from="policy"
+        if policy is not None
+        else "v1 messages"
+        if verdict["schema"] == SCHEMA_V1
+        else "verdict",
     )
 
 
-def _record(gate: Mapping[str, Any]) -> GateResult:
-    return GateResult(
-        id=gate["id"],
-        criterion=gate["criterion"],
-        metric=gate["metric"],
-        operator=Operator(gate["operator"]) if gate["operator"] else None,
-        threshold=gate["threshold"],
-        actual=gate["actual"],
-        status=GateStatus(gate["status"]),
-        severity=GateSeverity(gate["severity"]),
-        message=gate["message"],
-        baseline=gate.get("baseline"),
+def _gate_of(record: GateResult) -> Gate | None:
+    """The gate as its record tells it (v2: the recorded condition; v1: read back from the message)."""
+    if record.condition is None:
+        return None
+    return Gate(
+        id=record.id,
+        condition=record.condition,
+        severity=record.severity,
+        if_absent=record.if_absent,
+        branches=record.branches,
     )
 
 
@@ -294,8 +299,8 @@ def explain_gate(record: GateResult, gate: Gate | None, facts: _Facts) -> GateEx
             advice=tuple(advice),
         )
 
-    if record.status is GateStatus.SKIP and record.message.startswith("not applied on branch"):
-        patterns = gate.branches if gate is not None and gate.branches else _branches_of(record.message)
+    if record.status is GateStatus.SKIP and record.operator is None:  # not applied on this branch
+        patterns = gate.branches if gate is not None and gate.branches else record.branches
         return result("applies", [_where_it_applies(patterns)])
     if gate is None:
         return result("to pass" if record.status in (GateStatus.FAIL, GateStatus.WARN) else "margin", [])
@@ -627,99 +632,13 @@ def _where_it_applies(patterns: Sequence[str]) -> str:
     return text
 
 
-def _branches_of(message: str) -> tuple[str, ...]:
-    match = re.search(r"\(when branch: (.*)\)$", message)
-    return tuple(part.strip() for part in match[1].split(", ")) if match else ()
-
-
-# --- conditions read back from a verdict's gate record -----------------------------------------------
-
-_NUMBER = r"-?[\d,]*\.?\d+(?:e[+-]?\d+)?"
-_COMPARISON = re.compile(
-    rf"^(?P<label>.+?) (?P<actual>{_NUMBER})(?:%|s)? (?P<symbol>[<>≥≤=≠]) (?P<threshold>{_NUMBER})"
-)
-_BETWEEN = re.compile(rf"^(?P<label>.+?) \S+ between (?P<low>{_NUMBER})(?:%|s)? and (?P<high>{_NUMBER})")
-_RATCHET = re.compile(
-    rf"^(?P<label>.+?) \S+ vs (?P<before>{_NUMBER})(?:%|s)? in the baseline: .*\(may (?P<way>fall|rise) at most "
-    rf"(?P<allowed>{_NUMBER})"
-)
-_ABSENT = re.compile(r"(?:^|: )no (?:report|pipeline start time) gives (?P<names>[a-z_.]+(?:, [a-z_.]+)*)")
-
-
-def _comparison(metric: str, key: str, value: float) -> Comparison | Ratchet:
-    """One comparison, its threshold under `key` (min, max, equals, max_decrease or max_increase)."""
-    if key == "max_decrease":
-        return Ratchet(metric=metric, operator=Operator.MAX_DECREASE, allowed=value)
-    if key == "max_increase":
-        return Ratchet(metric=metric, operator=Operator.MAX_INCREASE, allowed=value)
-    return Comparison(
-        metric=metric,
-        min=value if key == "min" else None,
-        max=value if key == "max" else None,
-        equals=value if key == "equals" else None,
-    )
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
-
-
-def _gate_from_record(record: GateResult, facts: _Facts) -> Gate | None:
-    """The gate's condition, as far as the verdict's record of it tells (no policy file at hand)."""
-    condition: Condition | None
-    if record.operator is None:
-        condition = None
-    elif record.operator in (">=", "<=", "==", "max_decrease", "max_increase") and record.threshold is not None:
-        key = {">=": "min", "<=": "max", "==": "equals"}.get(record.operator.value, record.operator.value)
-        condition = _comparison(record.metric, key, record.threshold)
-    elif record.operator in ("between", "all", "any"):
-        names = re.findall(r"[a-z_]+(?:\.[a-z_]+)+", record.metric)
-        leaves = [leaf for fact in record.message.split(" and ") for leaf in _facts(fact, names, facts)]
-        if not leaves:
-            return None
-        if record.operator == "between":
-            bounds = [leaf for leaf in leaves if isinstance(leaf, Comparison)]
-            low = next((leaf.min for leaf in bounds if leaf.min is not None), None)
-            high = next((leaf.max for leaf in bounds if leaf.max is not None), None)
-            condition = Comparison(metric=record.metric, min=low, max=high) if (low, high) != (None, None) else None
-        else:
-            group: GroupOperator = Operator.ALL if record.operator == "all" else Operator.ANY
-            condition = Group(operator=group, conditions=tuple(leaves))
-    else:
-        condition = None
-    if condition is None:
-        return None
-    return Gate(id=record.id, condition=condition, severity=record.severity)
-
-
-def _facts(text: str, names: Sequence[str], facts: _Facts) -> list[Comparison | Ratchet]:
-    """Conditions read back from one fact of an engine message ("high findings 3 > 0")."""
-    text = re.sub(r" \(if_absent: \w+\)$", "", text)
-    by_label = {_label(name): name for name in names}
-    absent = _ABSENT.search(text)
-    if absent:
-        return [Comparison(metric=name, min=0) for name in absent["names"].split(", ") if name in names]
-    ratchet = _RATCHET.match(text)
-    if ratchet and ratchet["label"] in by_label:
-        metric = by_label[ratchet["label"]]
-        facts.baseline_values.setdefault(metric, _number(ratchet["before"]))
-        key = "max_decrease" if ratchet["way"] == "fall" else "max_increase"
-        return [_comparison(metric, key, _number(ratchet["allowed"]))]
-    between = _BETWEEN.match(text)
-    if between and between["label"] in by_label:
-        low, high = _number(between["low"]), _number(between["high"])
-        return [Comparison(metric=by_label[between["label"]], min=low, max=high)]
-    comparison = _COMPARISON.match(text)
-    if comparison and comparison["label"] in by_label:
-        key = {"<": "min", "≥": "min", ">": "max", "≤": "max", "=": "equals", "≠": "equals"}[comparison["symbol"]]
-        return [_comparison(by_label[comparison["label"]], key, _number(comparison["threshold"]))]
-    return []
-
-
 # --- rendering -------------------------------------------------------------------------------------
 
 
-_FROM_VERDICT = "the policy file with the verdict's digest is not at hand: conditions read back from the verdict"
+_FROM_V1 = (
+    "a gatekeeper.verdict/v1 verdict, whose policy file with the same digest is not at hand: "
+    "conditions read back from its gate messages"
+)
 
 
 def _title(explanation: Explanation) -> str:
@@ -760,8 +679,8 @@ def render_text(explanation: Explanation) -> str:
             lines += _gate_text(gate, "  ")
     elif explanation.level_achieved is not None and explanation.levels:
         lines += ["  the highest level of the model is achieved"]
-    if explanation.conditions_from == "verdict" and explanation.gates:
-        lines += ["", f"({_FROM_VERDICT})"]
+    if explanation.conditions_from == "v1 messages" and explanation.gates:
+        lines += ["", f"({_FROM_V1})"]
     # Each line is made terminal-safe whole: names and messages from reports cannot break or colour it.
     return "\n".join(terminal(line) for line in lines).rstrip("\n") + "\n"
 
@@ -788,8 +707,8 @@ def render_markdown(explanation: Explanation) -> str:
         lines += ["", f"### To reach level {explanation.next_level}", ""]
         for gate in explanation.next_level_gates:
             lines += _gate_markdown(gate)
-    if explanation.conditions_from == "verdict" and explanation.gates:
-        lines += ["", f"_{md_text(_FROM_VERDICT)}_"]
+    if explanation.conditions_from == "v1 messages" and explanation.gates:
+        lines += ["", f"_{md_text(_FROM_V1)}_"]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -517,3 +517,85 @@ def test_a_run_that_could_not_decide_says_so(tmp_path: Path) -> None:
     assert text.getvalue().startswith(f"ERROR  caict-cd-level-3: {tmp_path / 'missing.xml'}: no such file")
     assert "the gate could not decide: fix the input named above" in text.getvalue()
     assert "caict-devops-cd: no level assessed (the run could not decide)" in text.getvalue()
+
+
+# --- v2: conditions as data; v1: the frozen reader -----------------------------------------------------
+
+V1 = REPO / "tests" / "data" / "verdicts" / "v1"
+V1_CASES = sorted(path.parent.name for path in V1.glob("*/verdict.json"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_v2_verdict_explains_the_same_with_and_without_its_policy(case: Case, tmp_path: Path) -> None:
+    """Every gate kind (comparison, range, group, ratchet, absent metric, skipped by branch): the whole
+    explanation, text and markdown, is the same whether the policy file is at hand or gone."""
+    verdict, policy_path = _verdict(case, tmp_path)
+    assert verdict["schema"] == "gatekeeper.verdict/v2"
+    with_policy = explain(verdict, load_policy(policy_path))
+    policy_path.unlink()
+    alone = explain(verdict, None)
+    assert (with_policy.conditions_from, alone.conditions_from) == ("policy", "verdict")
+    assert render_text(alone) == render_text(with_policy)
+    assert render_markdown(alone) == render_markdown(with_policy)
+    (gate,) = alone.gates
+    assert gate.advice, "every table case has advice"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_v2_gate_is_explained_from_its_condition_never_its_message(case: Case, tmp_path: Path) -> None:
+    """The message reworded (as a later engine may word it) changes nothing but the `why` it shows."""
+    verdict, policy_path = _verdict(case, tmp_path)
+    policy_path.unlink()
+    before = explain(verdict, None)
+    for gate in verdict["gates"]:
+        gate["message"] = "reworded: " + gate["message"].replace(" ", "  ")
+    after = explain(verdict, None)
+    assert [(g.id, g.status, g.label, g.advice) for g in after.gates] == [
+        (g.id, g.status, g.label, g.advice) for g in before.gates
+    ]
+
+
+@pytest.mark.parametrize("name", V1_CASES)
+def test_a_recorded_v1_verdict_explains_the_same_with_and_without_its_policy(name: str) -> None:
+    """v1 verdicts written by the release before v2: the policy at hand, or the frozen v1 reader of the
+    gate messages, give the same explanation of every gate (only the note on where conditions came
+    from differs)."""
+    verdict = _load(V1 / name / "verdict.json")
+    assert verdict["schema"] == "gatekeeper.verdict/v1"
+    policy_path = LEVEL_3 if name.startswith("example-") else V1 / name / "policy.yaml"
+    with_policy = explain(verdict, load_policy(policy_path))
+    alone = explain(verdict, None)
+    assert alone.conditions_from == "v1 messages"
+    assert [(g.id, g.status, g.why, g.label, g.advice) for g in alone.gates] == [
+        (g.id, g.status, g.why, g.label, _v1_said(g.advice)) for g in with_policy.gates
+    ]
+    text = render_text(alone)
+    assert text.endswith("conditions read back from its gate messages)\n")
+    said = _v1_said(render_text(with_policy))
+    assert said == text[: text.rindex("(a gatekeeper.verdict/v1")].rstrip("\n") + "\n"
+
+
+def _v1_said(advice: Any) -> Any:
+    """What a v1 verdict alone can say: v1 does not record the policy's baseline branch (v2 does)."""
+    if isinstance(advice, tuple):
+        return tuple(_v1_said(item) for item in advice)
+    return advice.replace("of this project on main", "of this project on the policy's baseline branch")
+
+
+@pytest.mark.parametrize("name", [name for name in V1_CASES if not name.startswith("example-")])
+def test_a_recorded_v1_verdict_explains_as_its_v2_successor(name: str, tmp_path: Path) -> None:
+    """The same table case decided today (v2) gives the same advice as the v1 verdict the release
+    before recorded: the v1 reader reads the old wording back to the same conditions."""
+    case = next(case for case in CASES if case.name == name)
+    v2, _ = _verdict(case, tmp_path)
+    v1 = _load(V1 / name / "verdict.json")
+    assert [(g.id, g.status, g.label, g.advice) for g in explain(v1, None).gates] == [
+        (g.id, g.status, g.label, _v1_said(g.advice)) for g in explain(v2, None).gates
+    ]
+
+
+def test_explain_reads_a_v1_verdict_on_the_command_line(tmp_path: Path) -> None:
+    result = _run("explain", str(V1 / "example-failing" / "verdict.json"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "to pass: fix or waive the 3 high findings" in result.stdout
+    assert "conditions read back from its gate messages" in result.stdout

@@ -13,6 +13,7 @@ from typing import NoReturn
 import click
 
 from gatekeeper import __version__
+from gatekeeper.model import Decision
 from gatekeeper.outputs import RENDERERS
 from gatekeeper.status import ExitStatus
 
@@ -393,7 +394,7 @@ def verdicts() -> None:
 @_server_option
 @click.option("--project", default=None, help="Only this project.")
 @click.option("--branch", default=None, help="Only this branch.")
-@click.option("--status", type=click.Choice(["pass", "warn", "fail", "error"]), default=None)
+@click.option("--status", type=click.Choice([decision.value for decision in Decision]), default=None)
 @click.option("--since", default=None, metavar="ISO-8601", help="At or after this time (a date means UTC midnight).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)

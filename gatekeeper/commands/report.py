@@ -19,6 +19,7 @@ from typing import TextIO
 
 from gatekeeper import charts
 from gatekeeper.errors import InputError, UsageError
+from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
@@ -27,6 +28,7 @@ from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_s
 MAX_VERDICTS = 1000
 _AGE = re.compile(r"^(\d{1,5})([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_STATUSES = tuple(decision.value for decision in Decision)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,9 +189,9 @@ def render_html(report: Report) -> str:
         f'<span class="status">{html_text(latest.status.upper())}</span> at {html_text(_time(latest.created_at))} UTC'
         f"{_level_text(latest)}.</p>",
         "<table><caption>Verdicts by status</caption><thead><tr>"
-        + "".join(f'<th scope="col">{status}</th>' for status in ("pass", "warn", "fail", "error"))
+        + "".join(f'<th scope="col">{status}</th>' for status in _STATUSES)
         + "</tr></thead><tbody><tr>"
-        + "".join(f'<td class="num">{statuses.get(status, 0)}</td>' for status in ("pass", "warn", "fail", "error"))
+        + "".join(f'<td class="num">{statuses.get(status, 0)}</td>' for status in _STATUSES)
         + "</tr></tbody></table>",
         "<h2>Trends</h2>",
         '<div class="charts">',
@@ -271,7 +273,7 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
         "",
         "| pass | warn | fail | error |",
         "|---:|---:|---:|---:|",
-        "| " + " | ".join(str(statuses.get(status, 0)) for status in ("pass", "warn", "fail", "error")) + " |",
+        "| " + " | ".join(str(statuses.get(status, 0)) for status in _STATUSES) + " |",
         "",
         "## Trends",
         "",

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -28,6 +28,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope as ASGIScope
 
 from gatekeeper import __version__
+from gatekeeper.model import Decision
 from gatekeeper.server import DEFAULT_MAX_BODY, db, migrations
 from gatekeeper.server.auth import (
     DEFAULT_TOKEN_CACHE_SECONDS,
@@ -419,7 +420,7 @@ def create_app(
         branch: Annotated[str | None, Query(**TEXT)] = None,
         commit: Annotated[str | None, Query(**TEXT)] = None,
         pipeline: Annotated[str | None, Query(**TEXT)] = None,
-        status: Literal["pass", "warn", "fail", "error"] | None = None,
+        status: Decision | None = None,
         since: Annotated[str | None, Query(description="ISO-8601, inclusive; a bare date is UTC midnight")] = None,
         until: Annotated[str | None, Query(description="ISO-8601, exclusive")] = None,
         id_prefix: Annotated[
@@ -436,7 +437,7 @@ def create_app(
             branch=branch,
             commit=commit,
             pipeline=pipeline,
-            status=status,
+            status=status.value if status is not None else None,
             since=_instant("since", since),
             until=_instant("until", until),
             id_prefix=id_prefix,

@@ -17,12 +17,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from gatekeeper.errors import UsageError, one_line
+from gatekeeper.model import Decision
 from gatekeeper.sinks.upload import backoff, error_reason, new_session
 
 PUSHGATEWAY_ENV = "GATEKEEPER_PUSHGATEWAY"
 JOB = "gatekeeper"
 PREFIX = "gatekeeper_"
-STATUSES = ("pass", "warn", "fail", "error")
+STATUSES = tuple(decision.value for decision in Decision)
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
 

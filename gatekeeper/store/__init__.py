@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gatekeeper.errors import StoreError
+from gatekeeper.model import Decision
 
 __all__ = [
     "STORE_ENV",
@@ -30,8 +31,8 @@ __all__ = [
 #: The environment variable naming the embedded store file (the CLI's `--store` defaults to it).
 STORE_ENV = "GATEKEEPER_STORE"
 
-#: Verdict statuses a store accepts; the contract in DESIGN.md ("Verdict").
-VERDICT_STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "error")
+#: Verdict statuses a store accepts; the contract in DESIGN.md ("Verdict"), spelled once in model.Decision.
+VERDICT_STATUSES: tuple[str, ...] = tuple(decision.value for decision in Decision)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

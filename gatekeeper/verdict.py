@@ -1,7 +1,10 @@
-"""The verdict: one JSON document per run, the contract every output, store and page reads.
+"""The verdict: one per run, the contract every output, store and page reads.
 
-Validated by schemas/verdict.schema.json.  Apart from `id`, `created_at` and `duration_ms`, the same
-inputs give the same verdict, byte for byte.
+In code it is typed (`Verdict` and its records, frozen); as JSON (`Verdict.to_json()`, and `parse()` /
+`Verdict.from_json()` of a document validated by schemas/verdict.schema.json, v1 or v2) it exists only
+at the edges: files, stores, uploads.  The engine's verdict is gatekeeper.verdict/v2: each gate records
+its condition as data.  Apart from `id`, `created_at` and `duration_ms`, the same inputs give the same
+verdict, byte for byte.
 
 Its size is bounded whatever the reports hold, so the store server's default body limit (1 MiB) always
 takes it: each report-sized list (inputs, failed tests, findings) keeps its first LIST_LIMIT entries and
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,7 +26,9 @@ from gatekeeper import __version__, verdict_v1
 from gatekeeper import metrics as metric_names
 from gatekeeper.context import Context
 from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
+from gatekeeper.errors import InputError
 from gatekeeper.model import Finding, ReportInput, Severity, TestCase
+from gatekeeper.model import Outcome as TestOutcome
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -46,8 +52,7 @@ NAME_LIMIT = 300  # characters kept of a path, a name, a rule or a fingerprint f
 TEXT_LIMIT = 1000  # characters kept of a message, a note or the reason
 MAX_BYTES = 768 * 1024  # the compact JSON's bound, under the store server's 1 MiB default body limit
 _SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}
-
-Verdict = dict[str, Any]
+_TOOL_NAME = "gatekeeper"
 
 
 def new_id() -> str:
@@ -56,6 +61,156 @@ def new_id() -> str:
 
 def now_utc() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- the typed verdict ------------------------------------------------------------------------------
+#
+# Every reader takes these; JSON exists only at the edges: `Verdict.to_json()` (what is written, stored
+# and uploaded) and `Verdict.from_json()` (a document already validated by schemas/verdict.schema.json,
+# v1 or v2).  A document the engine wrote comes back byte for byte: to_json(from_json(d)) == d.  An
+# optional member another writer left out reads as None (or empty) and is written out as such.
+
+#: A gate record of a verdict is the engine's gate result (the same fields, v2's condition included).
+GateRecord = GateResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tool:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyRecord:
+    """The effective policy a verdict was decided by; all None in a run that had none."""
+
+    name: str | None
+    digest: str | None
+    path: str | None = None
+    files: tuple[str, ...] = ()
+    baseline_branch: str | None = None  # v2; None in v1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LevelRecord:
+    level: int
+    status: Decision
+    blocking_gates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaturityRecord:
+    model: str | None
+    level: int | None
+    level_achieved: int | None
+    levels: tuple[LevelRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaselineRecord:
+    id: str
+    source: str
+    branch: str | None = None
+    created_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputRecord:
+    path: str
+    format: str
+    sha256: str
+    counts: Mapping[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputsOmitted:
+    """The reports past the verdict's size bound: how many, of which formats, their counts summed."""
+
+    count: int
+    formats: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaiverRecord:
+    match: Mapping[str, str]
+    reason: str
+    findings: int
+    owner: str | None = None
+    expires: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Waivers:
+    applied: tuple[WaiverRecord, ...] = ()
+    expired: tuple[WaiverRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestRecord:
+    name: str
+    outcome: TestOutcome
+    suite: str = ""
+    classname: str = ""
+    flaky: bool = False
+    duration_seconds: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingRecord:
+    tool: str
+    rule: str
+    severity: Severity
+    path: str
+    line: int | None = None
+    message: str = ""
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Details:
+    tests: tuple[TestRecord, ...] = ()
+    tests_omitted: int = 0
+    findings: tuple[FindingRecord, ...] = ()
+    findings_omitted: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """One run of the gate: what it read, what it decided and why (schemas/verdict.schema.json)."""
+
+    schema: str
+    id: str
+    status: Decision
+    reason: str
+    created_at: str
+    tool: Tool
+    policy: PolicyRecord
+    maturity: MaturityRecord
+    context: Context
+    metrics: Mapping[str, float]
+    gates: tuple[GateRecord, ...]
+    inputs: tuple[InputRecord, ...]
+    waivers: Waivers
+    duration_ms: int
+    baseline: BaselineRecord | None = None
+    inputs_omitted: InputsOmitted | None = None
+    details: Details | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The document (key order as v2 writes it): what is written, stored and uploaded."""
+        return _verdict_json(self)
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Verdict:
+        """A verdict from a document schemas/verdict.schema.json accepts (v1 or v2): validate first."""
+        return _verdict_from_json(document)
+
+
+_TOOL = Tool(name=_TOOL_NAME, version=__version__)
 
 
 def build(
@@ -68,28 +223,30 @@ def build(
     verdict_id: str | None = None,
     created_at: str | None = None,
 ) -> Verdict:
-    """The verdict document of a decided run."""
+    """The verdict of a decided run."""
     findings = sorted(outcome.waivers.kept, key=lambda f: (_SEVERITY_ORDER[f.severity], f.path, f.line or 0))
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
-    head: Verdict = {
-        "schema": SCHEMA,
-        "id": verdict_id or new_id(),
-        "status": outcome.status.value,
-        "reason": _text(outcome.reason, TEXT_LIMIT),
-        "created_at": created_at or now_utc(),
-        "tool": {"name": "gatekeeper", "version": __version__},
-        "policy": _policy(policy),
-        "maturity": _maturity(outcome.maturity),
-        "baseline": _baseline(outcome.baseline),
-        "context": _context(context),
-        "metrics": dict(outcome.metrics),
-        "gates": [_gate(gate) for gate in outcome.gates],
-    }
-    waivers = {
-        "applied": [_waiver_use(use) for use in outcome.waivers.applied],
-        "expired": [_waiver_use(use) for use in outcome.waivers.expired],
-    }
-    return _fitted(head, inputs, waivers, failed_tests, findings, duration_ms)
+    head = Verdict(
+        schema=SCHEMA,
+        id=verdict_id or new_id(),
+        status=outcome.status,
+        reason=_text(outcome.reason, TEXT_LIMIT),
+        created_at=created_at or now_utc(),
+        tool=_TOOL,
+        policy=_policy(policy),
+        maturity=_maturity(outcome.maturity),
+        baseline=_baseline(outcome.baseline),
+        context=_context(context),
+        metrics=dict(outcome.metrics),
+        gates=outcome.gates,
+        inputs=(),
+        waivers=Waivers(
+            applied=tuple(_waiver_use(use) for use in outcome.waivers.applied),
+            expired=tuple(_waiver_use(use) for use in outcome.waivers.expired),
+        ),
+        duration_ms=duration_ms,
+    )
+    return _fitted(head, inputs, failed_tests, findings)
 
 
 def build_error(
@@ -106,67 +263,56 @@ def build_error(
 
     It is recorded all the same, so that nobody reads silence as a pass.
     """
-    head: Verdict = {
-        "schema": SCHEMA,
-        "id": verdict_id or new_id(),
-        "status": Decision.ERROR.value,
-        "reason": _text(problem, TEXT_LIMIT),
-        "created_at": created_at or now_utc(),
-        "tool": {"name": "gatekeeper", "version": __version__},
-        "policy": _policy(policy)
-        if policy
-        else {"name": None, "digest": None, "path": None, "files": [], "baseline_branch": None},
-        "maturity": {
-            "model": policy.model if policy else None,
-            "level": policy.level if policy else None,
-            "level_achieved": None,
-            "levels": [],
-        },
-        "baseline": None,
-        "context": _context(context),
-        "metrics": {},
-        "gates": [],
-    }
-    return _fitted(head, inputs, {"applied": [], "expired": []}, [], [], duration_ms)
+    head = Verdict(
+        schema=SCHEMA,
+        id=verdict_id or new_id(),
+        status=Decision.ERROR,
+        reason=_text(problem, TEXT_LIMIT),
+        created_at=created_at or now_utc(),
+        tool=_TOOL,
+        policy=_policy(policy) if policy else PolicyRecord(name=None, digest=None),
+        maturity=MaturityRecord(
+            model=policy.model if policy else None, level=policy.level if policy else None, level_achieved=None
+        ),
+        context=_context(context),
+        metrics={},
+        gates=(),
+        inputs=(),
+        waivers=Waivers(),
+        duration_ms=duration_ms,
+    )
+    return _fitted(head, inputs, [], [])
 
 
 def _fitted(
-    head: Verdict,
-    inputs: Sequence[ReportInput],
-    waivers: dict[str, Any],
-    tests: Sequence[TestCase],
-    findings: Sequence[Finding],
-    duration_ms: int,
+    head: Verdict, inputs: Sequence[ReportInput], tests: Sequence[TestCase], findings: Sequence[Finding]
 ) -> Verdict:
     """`head` and the report-sized parts, each list cut to its first `limit` entries (the rest counted):
     LIST_LIMIT, halved while the JSON is over MAX_BYTES (only pathological reports come to that)."""
     counts = [input_counts(report) for report in inputs]
     limit = LIST_LIMIT
     while True:
-        verdict = {
-            **head,
-            "inputs": [
+        verdict = replace(
+            head,
+            inputs=tuple(
                 _input(report, tally, limit) for report, tally in zip(inputs[:limit], counts[:limit], strict=True)
-            ],
-            **_inputs_omitted(inputs[limit:], counts[limit:]),
-            "waivers": waivers,
-            "details": {
-                "tests": [_test_case(case) for case in tests[:limit]],
-                "tests_omitted": max(len(tests) - limit, 0),
-                "findings": [_finding(finding) for finding in findings[:limit]],
-                "findings_omitted": max(len(findings) - limit, 0),
-            },
-            "duration_ms": duration_ms,
-        }
-        if limit == 0 or _size(verdict) <= MAX_BYTES:
+            ),
+            inputs_omitted=_inputs_omitted(inputs[limit:], counts[limit:]),
+            details=Details(
+                tests=tuple(_test_case(case) for case in tests[:limit]),
+                tests_omitted=max(len(tests) - limit, 0),
+                findings=tuple(_finding(finding) for finding in findings[:limit]),
+                findings_omitted=max(len(findings) - limit, 0),
+            ),
+        )
+        if limit == 0 or _size(verdict.to_json()) <= MAX_BYTES:
             return verdict
         limit //= 2
 
 
-def _gate(gate: GateResult) -> dict[str, Any]:
+def _gate(gate: GateResult, *, v1: bool = False) -> dict[str, Any]:
     """A gate record: the result, then (v2) its condition as the effective policy stated it."""
-    assert gate.condition is not None, "the engine records every gate's condition"
-    return {
+    record = {
         "id": gate.id,
         "criterion": gate.criterion,
         "metric": gate.metric,
@@ -177,6 +323,12 @@ def _gate(gate: GateResult) -> dict[str, Any]:
         "severity": gate.severity.value,
         "message": gate.message,
         **({"baseline": gate.baseline} if gate.baseline is not None else {}),
+    }
+    if v1:  # a v1 record is written back as v1 recorded it: no condition
+        return record
+    assert gate.condition is not None, "a v2 gate records its condition"
+    return {
+        **record,
         "condition": condition_json(gate.condition, dict(gate.baselines)),
         "if_absent": gate.if_absent.value,
         **({"when": {"branch": list(gate.branches)}} if gate.branches else {}),
@@ -256,20 +408,20 @@ def input_counts(report: ReportInput) -> dict[str, Any]:
 _INPUT_COUNTS = ("tests.total", "tests.failed", "tests.errors", "coverage.lines.total", "findings.total")
 
 
-def _inputs_omitted(reports: Sequence[ReportInput], counts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _inputs_omitted(reports: Sequence[ReportInput], counts: Sequence[dict[str, Any]]) -> InputsOmitted | None:
     """`inputs_omitted` for the reports not listed: how many, of which formats, and their counts summed."""
     if not reports:
-        return {}
+        return None
     totals: dict[str, Any] = {}
     formats: dict[str, int] = {}
     for report, tally in zip(reports, counts, strict=True):
         formats[report.format] = formats.get(report.format, 0) + 1
         for name, value in tally.items():
             totals[name] = totals.get(name, 0) + value
-    return {"inputs_omitted": {"count": len(reports), "formats": formats, "counts": totals}}
+    return InputsOmitted(count=len(reports), formats=formats, counts=totals)
 
 
-def _size(verdict: Verdict) -> int:
+def _size(verdict: dict[str, Any]) -> int:
     """Bytes of the compact UTF-8 JSON an upload sends (key order does not change the size)."""
     text = json.dumps(verdict, ensure_ascii=False, separators=(",", ":"))
     return len(text.encode("utf-8", "surrogatepass"))
@@ -285,96 +437,337 @@ def _text(value: str, limit: int, *, keep_end: bool = False) -> str:
     return value
 
 
-def _context(context: Context) -> dict[str, str | None]:
+def _context(context: Context) -> Context:
     """The CI context, as valid Unicode: a variable with bytes that are not UTF-8 reaches Python as lone
     surrogates, which no UTF-8 sink (the upload, the spool, a file) can write."""
-    return {key: value if value is None else _text(value, len(value)) for key, value in context.as_dict().items()}
+    values = {key: value if value is None else _text(value, len(value)) for key, value in context.as_dict().items()}
+    return _context_of(values)
 
 
-def _maturity(maturity: Maturity) -> dict[str, Any]:
-    return {
-        "model": maturity.model,
-        "level": maturity.level,
-        "level_achieved": maturity.level_achieved,
-        "levels": [
-            {"level": r.level, "status": r.status.value, "blocking_gates": list(r.blocking_gates)}
-            for r in maturity.levels
-        ],
-    }
+def _context_of(values: Mapping[str, str | None]) -> Context:
+    """A Context from the verdict's `context` members (an absent optional one is None)."""
+    return Context(
+        ci=values.get("ci"),
+        project=values.get("project"),
+        branch=values.get("branch"),
+        commit=values.get("commit"),
+        pipeline=values.get("pipeline"),
+        job=values.get("job"),
+        url=values.get("url"),
+        started_at=values.get("started_at"),
+    )
 
 
-def _baseline(baseline: Baseline | None) -> dict[str, Any] | None:
+def _maturity(maturity: Maturity) -> MaturityRecord:
+    return MaturityRecord(
+        model=maturity.model,
+        level=maturity.level,
+        level_achieved=maturity.level_achieved,
+        levels=tuple(
+            LevelRecord(level=r.level, status=r.status, blocking_gates=r.blocking_gates) for r in maturity.levels
+        ),
+    )
+
+
+def _baseline(baseline: Baseline | None) -> BaselineRecord | None:
     if baseline is None:
         return None
-    return {
-        "id": baseline.verdict_id,
-        "source": baseline.source,
-        "branch": baseline.branch,
-        "created_at": baseline.created_at,
-    }
+    return BaselineRecord(
+        id=baseline.verdict_id, source=baseline.source, branch=baseline.branch, created_at=baseline.created_at
+    )
 
 
-def _policy(policy: Policy) -> dict[str, Any]:
-    return {
-        "name": policy.name,
-        "digest": policy.digest,
-        "path": policy.path,
-        "files": list(policy.chain),
-        "baseline_branch": policy.baseline_branch,
-    }
+def _policy(policy: Policy) -> PolicyRecord:
+    return PolicyRecord(
+        name=policy.name,
+        digest=policy.digest,
+        path=policy.path,
+        files=policy.chain,
+        baseline_branch=policy.baseline_branch,
+    )
 
 
-def _input(report: ReportInput, counts: dict[str, Any], limit: int) -> dict[str, Any]:
+def _input(report: ReportInput, counts: dict[str, Any], limit: int) -> InputRecord:
     notes = report.evidence.notes
     shown = min(NOTE_LIMIT, limit)
+    return InputRecord(
+        path=_text(report.path, NAME_LIMIT, keep_end=True),
+        format=report.format,
+        sha256=report.sha256,
+        counts=counts,
+        notes=tuple(_text(note, TEXT_LIMIT) for note in notes[:shown])
+        + ((f"… and {len(notes) - shown} more notes",) if len(notes) > shown else ()),
+    )
+
+
+def _waiver_use(use: WaiverUse) -> WaiverRecord:
+    waiver: Waiver = use.waiver
+    return WaiverRecord(
+        match=waiver.match(),
+        reason=waiver.reason,
+        owner=waiver.owner or None,
+        expires=waiver.expires.isoformat() if waiver.expires else None,
+        source=waiver.source,
+        findings=use.findings,
+    )
+
+
+def _test_case(case: TestCase) -> TestRecord:
+    return TestRecord(
+        suite=_text(case.suite, NAME_LIMIT),
+        classname=_text(case.classname, NAME_LIMIT),
+        name=_text(case.name, NAME_LIMIT),
+        outcome=case.outcome,
+        flaky=case.flaky,
+        duration_seconds=case.duration_seconds,
+        message=_text(case.message, TEXT_LIMIT),
+    )
+
+
+def _finding(finding: Finding) -> FindingRecord:
+    return FindingRecord(
+        tool=_text(finding.tool, NAME_LIMIT),
+        rule=_text(finding.rule, NAME_LIMIT),
+        severity=finding.severity,
+        path=_text(finding.path, NAME_LIMIT, keep_end=True),
+        line=finding.line,
+        message=_text(finding.message, TEXT_LIMIT // 2),
+        fingerprint=_text(finding.fingerprint, NAME_LIMIT),
+    )
+
+
+def dumps(verdict: Verdict | Mapping[str, Any]) -> str:
+    """The verdict as pretty JSON (stable key order as built); a stored document as it was stored."""
+    document = verdict.to_json() if isinstance(verdict, Verdict) else verdict
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- JSON: the edges --------------------------------------------------------------------------------
+
+
+def _verdict_json(verdict: Verdict) -> dict[str, Any]:
+    v1 = verdict.schema == SCHEMA_V1
+    policy = verdict.policy
+    document: dict[str, Any] = {
+        "schema": verdict.schema,
+        "id": verdict.id,
+        "status": verdict.status.value,
+        "reason": verdict.reason,
+        "created_at": verdict.created_at,
+        "tool": {"name": verdict.tool.name, "version": verdict.tool.version},
+        "policy": {
+            "name": policy.name,
+            "digest": policy.digest,
+            "path": policy.path,
+            "files": list(policy.files),
+            **({} if v1 else {"baseline_branch": policy.baseline_branch}),
+        },
+        "maturity": {
+            "model": verdict.maturity.model,
+            "level": verdict.maturity.level,
+            "level_achieved": verdict.maturity.level_achieved,
+            "levels": [
+                {"level": r.level, "status": r.status.value, "blocking_gates": list(r.blocking_gates)}
+                for r in verdict.maturity.levels
+            ],
+        },
+        "baseline": None if verdict.baseline is None else _baseline_json(verdict.baseline),
+        "context": verdict.context.as_dict(),
+        "metrics": dict(verdict.metrics),
+        "gates": [_gate(gate, v1=v1) for gate in verdict.gates],
+        "inputs": [
+            {
+                "path": r.path,
+                "format": r.format,
+                "sha256": r.sha256,
+                "counts": dict(r.counts),
+                "notes": list(r.notes),
+            }
+            for r in verdict.inputs
+        ],
+    }
+    if verdict.inputs_omitted is not None:
+        omitted = verdict.inputs_omitted
+        document["inputs_omitted"] = {
+            "count": omitted.count,
+            "formats": dict(omitted.formats),
+            "counts": dict(omitted.counts),
+        }
+    document["waivers"] = {
+        "applied": [_waiver_json(use) for use in verdict.waivers.applied],
+        "expired": [_waiver_json(use) for use in verdict.waivers.expired],
+    }
+    if verdict.details is not None:
+        details = verdict.details
+        document["details"] = {
+            "tests": [_test_json(case) for case in details.tests],
+            "tests_omitted": details.tests_omitted,
+            "findings": [_finding_json(finding) for finding in details.findings],
+            "findings_omitted": details.findings_omitted,
+        }
+    document["duration_ms"] = verdict.duration_ms
+    return document
+
+
+def _baseline_json(baseline: BaselineRecord) -> dict[str, Any]:
+    return {"id": baseline.id, "source": baseline.source, "branch": baseline.branch, "created_at": baseline.created_at}
+
+
+def _waiver_json(use: WaiverRecord) -> dict[str, Any]:
     return {
-        "path": _text(report.path, NAME_LIMIT, keep_end=True),
-        "format": report.format,
-        "sha256": report.sha256,
-        "counts": counts,
-        "notes": [_text(note, TEXT_LIMIT) for note in notes[:shown]]
-        + ([f"… and {len(notes) - shown} more notes"] if len(notes) > shown else []),
+        "match": dict(use.match),
+        "reason": use.reason,
+        "owner": use.owner,
+        "expires": use.expires,
+        "source": use.source,
+        "findings": use.findings,
     }
 
 
-def _waiver(waiver: Waiver) -> dict[str, Any]:
+def _test_json(case: TestRecord) -> dict[str, Any]:
     return {
-        "match": waiver.match(),
-        "reason": waiver.reason,
-        "owner": waiver.owner or None,
-        "expires": waiver.expires.isoformat() if waiver.expires else None,
-        "source": waiver.source,
-    }
-
-
-def _waiver_use(use: WaiverUse) -> dict[str, Any]:
-    return {**_waiver(use.waiver), "findings": use.findings}
-
-
-def _test_case(case: TestCase) -> dict[str, Any]:
-    return {
-        "suite": _text(case.suite, NAME_LIMIT),
-        "classname": _text(case.classname, NAME_LIMIT),
-        "name": _text(case.name, NAME_LIMIT),
+        "suite": case.suite,
+        "classname": case.classname,
+        "name": case.name,
         "outcome": case.outcome.value,
         "flaky": case.flaky,
         "duration_seconds": case.duration_seconds,
-        "message": _text(case.message, TEXT_LIMIT),
+        "message": case.message,
     }
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding_json(finding: FindingRecord) -> dict[str, Any]:
     return {
-        "tool": _text(finding.tool, NAME_LIMIT),
-        "rule": _text(finding.rule, NAME_LIMIT),
+        "tool": finding.tool,
+        "rule": finding.rule,
         "severity": finding.severity.value,
-        "path": _text(finding.path, NAME_LIMIT, keep_end=True),
+        "path": finding.path,
         "line": finding.line,
-        "message": _text(finding.message, TEXT_LIMIT // 2),
-        "fingerprint": _text(finding.fingerprint, NAME_LIMIT),
+        "message": finding.message,
+        "fingerprint": finding.fingerprint,
     }
 
 
-def dumps(verdict: Verdict) -> str:
-    """The verdict as pretty JSON (stable key order as built)."""
-    return json.dumps(verdict, indent=2, ensure_ascii=False) + "\n"
+def parse(document: object, name: str) -> Verdict:
+    """A verdict from JSON data read from `name` (a file, a store): validated against
+    schemas/verdict.schema.json first, so a document that is no verdict is named with the first thing
+    wrong (InputError) rather than half read."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    from gatekeeper.policy import resource_path
+
+    schema = json.loads(resource_path("schemas", "verdict.schema.json").read_text(encoding="utf-8"))
+    error = best_match(Draft202012Validator(schema).iter_errors(document))
+    if error is not None:
+        where = ".".join(str(part) for part in error.absolute_path)
+        raise InputError(name, f"not a gatekeeper verdict: {where + ': ' if where else ''}{error.message}")
+    assert isinstance(document, Mapping)
+    return Verdict.from_json(document)
+
+
+def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
+    policy, maturity, baseline = document["policy"], document["maturity"], document.get("baseline")
+    omitted, details = document.get("inputs_omitted"), document.get("details")
+    return Verdict(
+        schema=document["schema"],
+        id=document["id"],
+        status=Decision(document["status"]),
+        reason=document["reason"],
+        created_at=document["created_at"],
+        tool=Tool(name=document["tool"]["name"], version=document["tool"]["version"]),
+        policy=PolicyRecord(
+            name=policy["name"],
+            digest=policy["digest"],
+            path=policy.get("path"),
+            files=tuple(policy.get("files", ())),
+            baseline_branch=policy.get("baseline_branch"),
+        ),
+        maturity=MaturityRecord(
+            model=maturity["model"],
+            level=maturity["level"],
+            level_achieved=maturity["level_achieved"],
+            levels=tuple(
+                LevelRecord(
+                    level=entry["level"],
+                    status=Decision(entry["status"]),
+                    blocking_gates=tuple(entry.get("blocking_gates", ())),
+                )
+                for entry in maturity.get("levels", ())
+            ),
+        ),
+        baseline=None
+        if baseline is None
+        else BaselineRecord(
+            id=baseline["id"],
+            source=baseline["source"],
+            branch=baseline.get("branch"),
+            created_at=baseline.get("created_at"),
+        ),
+        context=_context_of(document["context"]),
+        metrics=dict(document["metrics"]),
+        gates=tuple(gate_from_json(gate) for gate in document["gates"]),
+        inputs=tuple(
+            InputRecord(
+                path=entry["path"],
+                format=entry["format"],
+                sha256=entry["sha256"],
+                counts=dict(entry.get("counts", {})),
+                notes=tuple(entry.get("notes", ())),
+            )
+            for entry in document["inputs"]
+        ),
+        inputs_omitted=None
+        if omitted is None
+        else InputsOmitted(
+            count=omitted["count"], formats=dict(omitted.get("formats", {})), counts=dict(omitted.get("counts", {}))
+        ),
+        waivers=Waivers(
+            applied=tuple(_waiver_from_json(use) for use in document["waivers"]["applied"]),
+            expired=tuple(_waiver_from_json(use) for use in document["waivers"]["expired"]),
+        ),
+        details=None
+        if details is None
+        else Details(
+            tests=tuple(_test_from_json(case) for case in details.get("tests", ())),
+            tests_omitted=details.get("tests_omitted", 0),
+            findings=tuple(_finding_from_json(finding) for finding in details.get("findings", ())),
+            findings_omitted=details.get("findings_omitted", 0),
+        ),
+        duration_ms=document["duration_ms"],
+    )
+
+
+def _waiver_from_json(use: Mapping[str, Any]) -> WaiverRecord:
+    return WaiverRecord(
+        match=dict(use["match"]),
+        reason=use["reason"],
+        findings=use["findings"],
+        owner=use.get("owner"),
+        expires=use.get("expires"),
+        source=use.get("source", ""),
+    )
+
+
+def _test_from_json(case: Mapping[str, Any]) -> TestRecord:
+    return TestRecord(
+        name=case["name"],
+        outcome=TestOutcome(case["outcome"]),
+        suite=case.get("suite", ""),
+        classname=case.get("classname", ""),
+        flaky=case.get("flaky", False),
+        duration_seconds=case.get("duration_seconds", 0.0),
+        message=case.get("message", ""),
+    )
+
+
+def _finding_from_json(finding: Mapping[str, Any]) -> FindingRecord:
+    return FindingRecord(
+        tool=finding["tool"],
+        rule=finding["rule"],
+        severity=Severity(finding["severity"]),
+        path=finding["path"],
+        line=finding.get("line"),
+        message=finding.get("message", ""),
+        fingerprint=finding.get("fingerprint", ""),
+    )

@@ -490,7 +490,9 @@ def test_every_gate_record_carries_its_condition_as_the_policy_stated_it(tmp_pat
         maturity=Maturity(model=None, level=None, level_achieved=None),
         baseline=baseline,
     )
-    verdict = json.loads(json.dumps(build(outcome=outcome, policy=policy, context=Context(), inputs=[], duration_ms=1)))
+    verdict = json.loads(
+        json.dumps(build(outcome=outcome, policy=policy, context=Context(), inputs=[], duration_ms=1).to_json())
+    )
     assert verdict["schema"] == "gatekeeper.verdict/v2"
     assert verdict["policy"]["baseline_branch"] == "main"
     records = {record["id"]: record for record in verdict["gates"]}

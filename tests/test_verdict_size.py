@@ -194,7 +194,7 @@ def test_any_verdict_fits_and_keeps_its_counts(reports: list[ReportInput]) -> No
     outcome = decide(evidence, cases.POLICY, Context(project="group/app"), cases.TODAY)
     verdict = build(
         outcome=outcome, policy=cases.POLICY, context=Context(project="group/app"), inputs=reports, duration_ms=1
-    )
+    ).to_json()
     body = json.dumps(verdict, ensure_ascii=False, separators=(",", ":")).encode("utf-8")  # strict: no surrogate
     target(float(len(body)))  # steer towards the largest verdicts
     assert len(body) <= MAX_BYTES

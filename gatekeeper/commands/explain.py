@@ -34,7 +34,7 @@ from gatekeeper.policy import (
     load_policy,
 )
 from gatekeeper.status import ExitStatus
-from gatekeeper.verdict import SCHEMA_V1, gate_from_json
+from gatekeeper.verdict import SCHEMA_V1, Details, FindingRecord, TestRecord, Verdict, WaiverRecord, parse
 
 _NAMED = 5  # findings named in one piece of advice; the rest are counted
 _TESTS_NAMED = 10
@@ -95,9 +95,9 @@ def run(
 # --- reading the verdict ---------------------------------------------------------------------------
 
 
-def _read_verdict(source: str, store: str | None) -> dict[str, Any]:
+def _read_verdict(source: str, store: str | None) -> Verdict:
     if store is not None:
-        return _from_store(store, source)
+        return parse(_from_store(store, source), f"{store}: {source}")
     name = "<stdin>" if source == "-" else source
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
@@ -109,9 +109,7 @@ def _read_verdict(source: str, store: str | None) -> dict[str, Any]:
         verdict = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(name, f"not a verdict: invalid JSON at line {error.lineno}: {error.msg}") from None
-    _check_schema(name, verdict)
-    assert isinstance(verdict, dict)
-    return verdict
+    return parse(verdict, name)
 
 
 def _from_store(store: str, verdict_id: str) -> dict[str, Any]:
@@ -127,23 +125,9 @@ def _from_store(store: str, verdict_id: str) -> dict[str, Any]:
         return opened.get(verdict_id)
 
 
-def _check_schema(name: str, verdict: object) -> None:
-    """A file that is not a verdict is named, with the first thing wrong, rather than half explained."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
-
-    from gatekeeper.policy import resource_path
-
-    schema = json.loads(resource_path("schemas", "verdict.schema.json").read_text(encoding="utf-8"))
-    error = best_match(Draft202012Validator(schema).iter_errors(verdict))
-    if error is not None:
-        where = ".".join(str(part) for part in error.absolute_path)
-        raise InputError(name, f"not a gatekeeper verdict: {where + ': ' if where else ''}{error.message}")
-
-
-def _policy_of(verdict: Mapping[str, Any]) -> Policy | None:
+def _policy_of(verdict: Verdict) -> Policy | None:
     """The policy the verdict names, if it is here and unchanged (same digest); else None."""
-    path, digest = verdict["policy"].get("path"), verdict["policy"].get("digest")
+    path, digest = verdict.policy.path, verdict.policy.digest
     if not path or not digest or not Path(path).is_file():
         return None
     try:
@@ -161,9 +145,9 @@ class _Facts:
     """What the advice is worked out from: the verdict's metrics and details."""
 
     metrics: Mapping[str, float]
-    tests: Sequence[Mapping[str, Any]]
+    tests: Sequence[TestRecord]
     tests_omitted: int
-    findings: Sequence[Mapping[str, Any]]
+    findings: Sequence[FindingRecord]
     findings_omitted: int
     baseline: Baseline | None
     baseline_branch: str | None
@@ -171,65 +155,59 @@ class _Facts:
     baseline_values: dict[str, float] = field(default_factory=dict)
 
 
-def explain(verdict: Mapping[str, Any], policy: Policy | None = None) -> Explanation:
+def explain(verdict: Verdict, policy: Policy | None = None) -> Explanation:
     """Each gate of the verdict, then the maturity; `policy`, if given, supplies the gate conditions."""
-    details = verdict.get("details") or {}
-    records = [gate_from_json(gate) for gate in verdict["gates"]]
-    values = {metric: value for r in records for metric, value in r.baselines if value is not None}
+    details = verdict.details or Details()
+    values = {metric: value for r in verdict.gates for metric, value in r.baselines if value is not None}
     facts = _Facts(
-        metrics=verdict["metrics"],
-        tests=details.get("tests", []),
-        tests_omitted=details.get("tests_omitted", 0),
-        findings=details.get("findings", []),
-        findings_omitted=details.get("findings_omitted", 0),
+        metrics=verdict.metrics,
+        tests=details.tests,
+        tests_omitted=details.tests_omitted,
+        findings=details.findings,
+        findings_omitted=details.findings_omitted,
         baseline=None,
-        baseline_branch=policy.baseline_branch if policy is not None else verdict["policy"].get("baseline_branch"),
-        branch=verdict["context"].get("branch"),
+        baseline_branch=policy.baseline_branch if policy is not None else verdict.policy.baseline_branch,
+        branch=verdict.context.branch,
         baseline_values=dict(values),
     )
     gates = {gate.id: gate for gate in policy.gates} if policy is not None else {}
     explained = []
-    for record in records:
+    for record in verdict.gates:
         gate = gates.get(record.id) or _gate_of(record)
         explained.append(explain_gate(record, gate, facts))
-    if verdict.get("baseline") is not None:
+    if verdict.baseline is not None:
         facts.baseline = Baseline(
-            verdict_id=verdict["baseline"]["id"],
-            source=verdict["baseline"]["source"],
-            branch=verdict["baseline"].get("branch"),
-            created_at=verdict["baseline"].get("created_at"),
+            verdict_id=verdict.baseline.id,
+            source=verdict.baseline.source,
+            branch=verdict.baseline.branch,
+            created_at=verdict.baseline.created_at,
             metrics=facts.baseline_values,
         )
-    maturity = verdict["maturity"]
+    maturity = verdict.maturity
     levels = tuple(
-        LevelSummary(
-            level=entry["level"], status=entry["status"], blocking_gates=tuple(entry.get("blocking_gates", ()))
-        )
-        for entry in maturity.get("levels", [])
+        LevelSummary(level=entry.level, status=entry.status.value, blocking_gates=entry.blocking_gates)
+        for entry in maturity.levels
     )
-    achieved = maturity.get("level_achieved")
+    achieved = maturity.level_achieved
     next_level = None
     if achieved is not None and levels and achieved < max(entry.level for entry in levels):
         next_level = achieved + 1
+    from_record = "v1 messages" if verdict.schema == SCHEMA_V1 else "verdict"
     return Explanation(
-        verdict_id=verdict["id"],
-        status=verdict["status"],
-        reason=verdict["reason"],
-        policy=verdict["policy"].get("name"),
+        verdict_id=verdict.id,
+        status=verdict.status.value,
+        reason=verdict.reason,
+        policy=verdict.policy.name,
         branch=facts.branch,
         gates=tuple(explained),
-        model=maturity.get("model"),
-        level=maturity.get("level"),
+        model=maturity.model,
+        level=maturity.level,
         level_achieved=achieved,
         levels=levels,
         next_level=next_level,
-        next_level_gates=_next_level_gates(maturity.get("model"), next_level, levels, facts),
-        expired_waivers=tuple(_expired(use) for use in verdict["waivers"].get("expired", [])),
-        conditions_from="policy"
-        if policy is not None
-        else "v1 messages"
-        if verdict["schema"] == SCHEMA_V1
-        else "verdict",
+        next_level_gates=_next_level_gates(maturity.model, next_level, levels, facts),
+        expired_waivers=tuple(_expired(use) for use in verdict.waivers.expired),
+        conditions_from="policy" if policy is not None else from_record,
     )
 
 
@@ -246,12 +224,12 @@ def _gate_of(record: GateResult) -> Gate | None:
     )
 
 
-def _expired(use: Mapping[str, Any]) -> str:
-    match = " ".join(f"{key}={value}" for key, value in use["match"].items())
-    source = f", {use['source']}" if use.get("source") else ""
-    count = use.get("findings", 0)
+def _expired(use: WaiverRecord) -> str:
+    match = " ".join(f"{key}={value}" for key, value in use.match.items())
+    source = f", {use.source}" if use.source else ""
+    count = use.findings
     would = f"; it would have waived {count} finding{'' if count == 1 else 's'}, now counted" if count else ""
-    return f"{match} (expired {use.get('expires')}{source}){would}: renew it with a new date, or fix the findings"
+    return f"{match} (expired {use.expires}{source}){would}: renew it with a new date, or fix the findings"
 
 
 def _next_level_gates(
@@ -462,10 +440,10 @@ def _fix_tests(target: float, facts: _Facts) -> str:
 
 
 def _test_names(facts: _Facts, outcomes: Sequence[str], *, flaky: bool = False) -> str:
-    cases = [case for case in facts.tests if (case.get("flaky", False) if flaky else case.get("outcome") in outcomes)]
+    cases = [case for case in facts.tests if (case.flaky if flaky else case.outcome.value in outcomes)]
     if not cases:
         return ""
-    names = [f"{case['classname']}.{case['name']}" if case.get("classname") else case["name"] for case in cases]
+    names = [f"{case.classname}.{case.name}" if case.classname else case.name for case in cases]
     shown = names[:_TESTS_NAMED]
     rest = len(names) - len(shown) + (facts.tests_omitted if not flaky else 0)
     more = f" and {rest} more (see the test report)" if rest > 0 else ""
@@ -476,13 +454,13 @@ _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 def _finding_list(facts: _Facts, severity: str | None) -> str:
-    found = [f for f in facts.findings if severity is None or f.get("severity") == severity]
+    found = [f for f in facts.findings if severity is None or f.severity.value == severity]
     if not found:
         return " (see the scan report)"
     shown = []
     for finding in found[:_NAMED]:
-        at = f"{finding['path']}:{finding['line']}" if finding.get("line") is not None else finding["path"]
-        shown.append(f"{finding['tool']} {finding['rule']} at {at}")
+        at = f"{finding.path}:{finding.line}" if finding.line is not None else finding.path
+        shown.append(f"{finding.tool} {finding.rule} at {at}")
     rest = len(found) - len(shown) + (facts.findings_omitted if severity is None else 0)
     more = f" and {rest} more (see the verdict's details)" if rest > 0 else ""
     return ": " + ", ".join(shown) + more

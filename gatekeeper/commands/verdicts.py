@@ -12,6 +12,7 @@ from gatekeeper.outputs import renderer_for
 from gatekeeper.outputs.escape import clean, terminal_cell
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
+from gatekeeper.verdict import dumps, parse
 
 
 def list_verdicts(
@@ -122,7 +123,10 @@ def show_verdict(
             verdict = store.get(verdict_id)
     finally:
         store.close()
-    out.write(renderer_for(output_format)(verdict))
+    if output_format == "json":  # the document as it was stored (the JSON edge)
+        out.write(clean(dumps(verdict)))
+    else:
+        out.write(renderer_for(output_format)(parse(verdict, f"{path}: verdict {verdict_id}")))
     return ExitStatus.PASS
 
 

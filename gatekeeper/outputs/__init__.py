@@ -1,17 +1,20 @@
 """Renderers of a verdict document, one module per format, chosen through a registry.
 
-Each takes the verdict as JSON-ready data (the contract), so stored and uploaded verdicts render the
-same way as fresh ones.
+Each takes the typed verdict (`gatekeeper.verdict.Verdict`): a fresh one from the engine, or a stored
+or uploaded document read by `Verdict.from_json` after schema validation, so both render the same way.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from gatekeeper.verdict import Verdict
 
 
 class Renderer(Protocol):
-    def __call__(self, verdict: dict[str, Any], *, color: bool = False) -> str: ...
+    def __call__(self, verdict: Verdict, *, color: bool = False) -> str: ...
 
 
 #: format name -> module in this package exposing `render`.

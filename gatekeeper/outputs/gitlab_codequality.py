@@ -16,7 +16,9 @@ import hashlib
 import json
 from typing import Any
 
+from gatekeeper.model import Decision, GateStatus
 from gatekeeper.outputs.escape import clean, one_line
+from gatekeeper.verdict import Details, Verdict
 
 #: a gate's status -> GitLab severity: a failed blocking gate blocks the merge, a warning does not.
 _GATE_SEVERITY = {"fail": "blocker", "warn": "minor"}
@@ -62,19 +64,19 @@ def _issue(
     }
 
 
-def _gate_issues(verdict: dict[str, Any], policy_path: str, policy_name: str) -> list[dict[str, Any]]:
+def _gate_issues(verdict: Verdict, policy_path: str, policy_name: str) -> list[dict[str, Any]]:
     issues = []
-    for gate in verdict["gates"]:
-        severity = _GATE_SEVERITY.get(gate["status"])
+    for gate in verdict.gates:
+        severity = _GATE_SEVERITY.get(gate.status.value)
         if severity is None:
             continue
-        verb = "failed" if gate["status"] == "fail" else "warns"
-        criterion = f" (criterion: {gate['criterion']})" if gate.get("criterion") else ""
+        verb = "failed" if gate.status is GateStatus.FAIL else "warns"
+        criterion = f" (criterion: {gate.criterion})" if gate.criterion else ""
         issues.append(
             _issue(
-                description=f"quality gate {gate['id']} {verb}: {gate['message']}{criterion}",
-                check_name=f"gatekeeper/gate/{gate['id']}",
-                fingerprint=_fingerprint("gate", policy_name, gate["id"]),
+                description=f"quality gate {gate.id} {verb}: {gate.message}{criterion}",
+                check_name=f"gatekeeper/gate/{gate.id}",
+                fingerprint=_fingerprint("gate", policy_name, gate.id),
                 severity=severity,
                 path=policy_path,
                 line=1,
@@ -83,29 +85,28 @@ def _gate_issues(verdict: dict[str, Any], policy_path: str, policy_name: str) ->
     return issues
 
 
-def _finding_issues(verdict: dict[str, Any], policy_path: str, policy_name: str) -> list[dict[str, Any]]:
-    details = verdict.get("details") or {}
+def _finding_issues(verdict: Verdict, policy_path: str, policy_name: str) -> list[dict[str, Any]]:
+    details = verdict.details or Details()
     issues = []
     seen: set[str] = set()
-    for finding in details.get("findings", []):
-        identity = finding.get("fingerprint") or "\0".join(
-            str(finding.get(key) or "") for key in ("rule", "path", "line", "message")
-        )
-        fingerprint = _fingerprint("finding", finding["tool"], identity)
+    for finding in details.findings:
+        parts = (finding.rule, finding.path, finding.line, finding.message)
+        identity = finding.fingerprint or "\0".join(str(part or "") for part in parts)
+        fingerprint = _fingerprint("finding", finding.tool, identity)
         if fingerprint in seen:  # GitLab shows only the first issue of a fingerprint: keep the list honest
             continue
         seen.add(fingerprint)
         issues.append(
             _issue(
-                description=f"{finding['tool']} {finding['rule']}: {finding.get('message') or ''}",
-                check_name=f"{finding['tool']}/{finding['rule']}",
+                description=f"{finding.tool} {finding.rule}: {finding.message}",
+                check_name=f"{finding.tool}/{finding.rule}",
                 fingerprint=fingerprint,
-                severity=_FINDING_SEVERITY.get(finding["severity"], "info"),
-                path=_repo_path(finding["path"]) or policy_path,
-                line=finding.get("line") or 1,
+                severity=_FINDING_SEVERITY.get(finding.severity.value, "info"),
+                path=_repo_path(finding.path) or policy_path,
+                line=finding.line or 1,
             )
         )
-    omitted = details.get("findings_omitted", 0)
+    omitted = details.findings_omitted
     if omitted:
         issues.append(
             _issue(
@@ -120,15 +121,14 @@ def _finding_issues(verdict: dict[str, Any], policy_path: str, policy_name: str)
     return issues
 
 
-def render(verdict: dict[str, Any], *, color: bool = False) -> str:
-    policy = verdict.get("policy") or {}
-    policy_name = str(policy.get("name") or "")
-    policy_path = _repo_path(policy.get("path")) or _NO_POLICY_PATH
+def render(verdict: Verdict, *, color: bool = False) -> str:
+    policy_name = verdict.policy.name or ""
+    policy_path = _repo_path(verdict.policy.path) or _NO_POLICY_PATH
     issues: list[dict[str, Any]] = []
-    if verdict["status"] == "error":
+    if verdict.status is Decision.ERROR:
         issues.append(
             _issue(
-                description=f"the quality gate could not decide: {verdict['reason']}",
+                description=f"the quality gate could not decide: {verdict.reason}",
                 check_name="gatekeeper/undecided",
                 fingerprint=_fingerprint("undecided", policy_name),
                 severity="blocker",

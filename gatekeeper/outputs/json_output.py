@@ -6,11 +6,9 @@ and read by strict JSON parsers; JSON's own escaping covers everything else.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gatekeeper.outputs.escape import clean
-from gatekeeper.verdict import dumps
+from gatekeeper.verdict import Verdict, dumps
 
 
-def render(verdict: dict[str, Any], *, color: bool = False) -> str:
+def render(verdict: Verdict, *, color: bool = False) -> str:
     return clean(dumps(verdict))

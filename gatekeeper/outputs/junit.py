@@ -7,10 +7,11 @@ is one <error> case.
 
 from __future__ import annotations
 
-from typing import Any
 from xml.etree import ElementTree
 
+from gatekeeper.model import Decision, GateStatus
 from gatekeeper.outputs.escape import xml_text
+from gatekeeper.verdict import Verdict
 
 
 def _seconds(milliseconds: int) -> str:
@@ -19,39 +20,40 @@ def _seconds(milliseconds: int) -> str:
     return f"{whole}.{part:03d}"
 
 
-def render(verdict: dict[str, Any], *, color: bool = False) -> str:
-    policy = verdict["policy"].get("name") or "gatekeeper"
-    gates = verdict["gates"]
+def render(verdict: Verdict, *, color: bool = False) -> str:
+    policy = verdict.policy.name or "gatekeeper"
+    gates = verdict.gates
+    undecided = verdict.status is Decision.ERROR
     counts = {
-        "tests": str(len(gates) + (1 if verdict["status"] == "error" else 0)),
-        "failures": str(sum(1 for gate in gates if gate["status"] == "fail")),
-        "errors": str(1 if verdict["status"] == "error" else 0),
-        "skipped": str(sum(1 for gate in gates if gate["status"] == "skip")),
-        "time": _seconds(verdict["duration_ms"]),
+        "tests": str(len(gates) + (1 if undecided else 0)),
+        "failures": str(sum(1 for gate in gates if gate.status is GateStatus.FAIL)),
+        "errors": str(1 if undecided else 0),
+        "skipped": str(sum(1 for gate in gates if gate.status is GateStatus.SKIP)),
+        "time": _seconds(verdict.duration_ms),
     }
     suites = ElementTree.Element("testsuites", {"name": "gatekeeper", **counts})
     suite = ElementTree.SubElement(
         suites,
         "testsuite",
-        {"name": xml_text(f"quality gate: {policy}"), **counts, "timestamp": xml_text(verdict["created_at"])},
+        {"name": xml_text(f"quality gate: {policy}"), **counts, "timestamp": xml_text(verdict.created_at)},
     )
     classname = xml_text(f"gatekeeper.{policy}")
     for gate in gates:
-        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=xml_text(gate["id"]), time="0")
-        message = xml_text(gate["message"])
-        if gate["status"] == "fail":
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=xml_text(gate.id), time="0")
+        message = xml_text(gate.message)
+        if gate.status is GateStatus.FAIL:
             failure = ElementTree.SubElement(case, "failure", message=message, type="gate")
-            criterion = xml_text(gate["criterion"])
+            criterion = xml_text(gate.criterion)
             failure.text = f"{message}\ncriterion: {criterion}" if criterion else message
-        elif gate["status"] == "skip":
+        elif gate.status is GateStatus.SKIP:
             ElementTree.SubElement(case, "skipped", message=message)
         else:
             out = ElementTree.SubElement(case, "system-out")
-            out.text = f"WARNING: {message}" if gate["status"] == "warn" else message
-    if verdict["status"] == "error":
+            out.text = f"WARNING: {message}" if gate.status is GateStatus.WARN else message
+    if undecided:
         case = ElementTree.SubElement(suite, "testcase", classname=classname, name="inputs", time="0")
-        error = ElementTree.SubElement(case, "error", message=xml_text(verdict["reason"]), type="input")
-        error.text = f"the gate could not decide: {xml_text(verdict['reason'])}"
+        error = ElementTree.SubElement(case, "error", message=xml_text(verdict.reason), type="input")
+        error.text = f"the gate could not decide: {xml_text(verdict.reason)}"
     ElementTree.indent(suites)
     body = ElementTree.tostring(suites, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

@@ -8,9 +8,12 @@ cannot end its code span, a branch name cannot inject HTML, and only an http(s) 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
+from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import md_code, md_link, md_text
+from gatekeeper.policy import GateSeverity
+from gatekeeper.verdict import Details, GateRecord, Verdict, WaiverRecord, Waivers
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "⛔", "skip": "⏭️"}
 _LIST_LIMIT = 20
@@ -27,96 +30,98 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-def render(verdict: dict[str, Any], *, color: bool = False) -> str:
-    status = verdict["status"]
-    policy = verdict["policy"].get("name") or "no policy"
+def render(verdict: Verdict, *, color: bool = False) -> str:
+    status = verdict.status.value
+    policy = verdict.policy.name or "no policy"
     out = [f"### {_ICON.get(status, '')} Quality gate: {md_text(status.upper())} — {md_text(policy)}", ""]
-    reason = md_text(verdict["reason"])
-    out.append(f"**Could not decide:** {reason}" if status == "error" else f"**{reason}**" if reason else "")
+    reason = md_text(verdict.reason)
+    undecided = verdict.status is Decision.ERROR
+    out.append(f"**Could not decide:** {reason}" if undecided else f"**{reason}**" if reason else "")
     out += _facts(verdict)
-    out += _gates(verdict["gates"])
-    out += _waivers(verdict["waivers"])
-    out += _details(verdict.get("details") or {})
-    version = md_text(verdict["tool"]["version"])
-    out += ["", f"<sub>gatekeeper {version} · verdict {md_code(verdict['id'])}</sub>", ""]
+    out += _gates(verdict.gates)
+    out += _waivers(verdict.waivers)
+    out += _details(verdict.details or Details())
+    version = md_text(verdict.tool.version)
+    out += ["", f"<sub>gatekeeper {version} · verdict {md_code(verdict.id)}</sub>", ""]
     return "\n".join(out)
 
 
-def _gates(gates: list[dict[str, Any]]) -> list[str]:
+def _gates(gates: Sequence[GateRecord]) -> list[str]:
     """The gate table; the criterion column only when the policy ties its gates to criteria."""
     if not gates:
         return []
-    criteria = any(gate["criterion"] for gate in gates)
+    criteria = any(gate.criterion for gate in gates)
     if criteria:
         out = ["", "| | Gate | Result | Criterion |", "|---|---|---|---|"]
     else:
         out = ["", "| | Gate | Result |", "|---|---|---|"]
     for gate in gates:
-        icon = _ICON.get(gate["status"], "")
-        severity = " (warn only)" if gate["severity"] == "warn" else ""
-        row = f"| {icon} | {md_code(gate['id'], table=True)}{severity} | {md_text(gate['message'])} |"
-        out.append(row + (f" {md_text(gate['criterion'])} |" if criteria else ""))
+        icon = _ICON.get(gate.status.value, "")
+        severity = " (warn only)" if gate.severity is GateSeverity.WARN else ""
+        row = f"| {icon} | {md_code(gate.id, table=True)}{severity} | {md_text(gate.message)} |"
+        out.append(row + (f" {md_text(gate.criterion)} |" if criteria else ""))
     return out
 
 
-def _facts(verdict: dict[str, Any]) -> list[str]:
-    context = verdict["context"]
-    keys = ("project", "branch", "commit", "pipeline")
-    facts = [f"{key}: {md_code(context[key], _NAME_LIMIT)}" for key in keys if context.get(key)]
-    maturity = verdict.get("maturity") or {}
-    if maturity.get("model"):
-        level = f" level {md_text(maturity['level'])}" if maturity.get("level") is not None else ""
-        facts.append(f"model: {md_text(maturity['model'])}{level}")
-    if context.get("url"):
-        facts.append(md_link("CI job", context["url"]))
+def _facts(verdict: Verdict) -> list[str]:
+    context = verdict.context
+    named = {"project": context.project, "branch": context.branch, "commit": context.commit}
+    named["pipeline"] = context.pipeline
+    facts = [f"{key}: {md_code(value, _NAME_LIMIT)}" for key, value in named.items() if value]
+    maturity = verdict.maturity
+    if maturity.model:
+        level = f" level {md_text(maturity.level)}" if maturity.level is not None else ""
+        facts.append(f"model: {md_text(maturity.model)}{level}")
+    if context.url:
+        facts.append(md_link("CI job", context.url))
     return ["", " · ".join(facts)] if facts else []
 
 
-def _waivers(waivers: dict[str, Any]) -> list[str]:
-    applied = [use for use in waivers["applied"] if use["findings"]]
-    expired = waivers["expired"]
+def _waivers(waivers: Waivers) -> list[str]:
+    applied = [use for use in waivers.applied if use.findings]
+    expired = waivers.expired
     if not applied and not expired:
         return []
     out = ["", "**Waivers**", ""]
     for use in applied:
-        expires = f", expires {md_text(use['expires'])}" if use.get("expires") else ""
-        out.append(f"- {_match(use)}: {_plural(use['findings'], 'finding')} waived — {md_text(use['reason'])}{expires}")
+        expires = f", expires {md_text(use.expires)}" if use.expires else ""
+        out.append(f"- {_match(use)}: {_plural(use.findings, 'finding')} waived — {md_text(use.reason)}{expires}")
     for use in expired:
-        would = f"; it would have waived {_plural(use['findings'], 'finding')}" if use["findings"] else ""
-        out.append(f"- ⚠️ expired {md_text(use.get('expires') or '')}: {_match(use)} no longer applies{would}")
+        would = f"; it would have waived {_plural(use.findings, 'finding')}" if use.findings else ""
+        out.append(f"- ⚠️ expired {md_text(use.expires or '')}: {_match(use)} no longer applies{would}")
     return out
 
 
-def _details(details: dict[str, Any]) -> list[str]:
+def _details(details: Details) -> list[str]:
     out: list[str] = []
-    tests = details.get("tests", [])
+    tests = details.tests
     if tests:
         out += ["", "<details><summary>Failed, errored and flaky tests</summary>", ""]
         for case in tests[:_LIST_LIMIT]:
-            name = ".".join(p for p in (case.get("classname"), case["name"]) if p)
-            outcome = "flaky (passed on re-run)" if case.get("flaky") else md_text(case["outcome"])
-            message = md_text(_first_line(case.get("message")), _MESSAGE_LIMIT)
+            name = ".".join(p for p in (case.classname, case.name) if p)
+            outcome = "flaky (passed on re-run)" if case.flaky else md_text(case.outcome.value)
+            message = md_text(_first_line(case.message), _MESSAGE_LIMIT)
             out.append(f"- {md_code(name, _NAME_LIMIT)} {outcome}" + (f": {message}" if message else ""))
-        more = len(tests) - _LIST_LIMIT + details.get("tests_omitted", 0)
+        more = len(tests) - _LIST_LIMIT + details.tests_omitted
         if more > 0:
             out.append(f"- … and {more:,} more")
         out += ["", "</details>"]
-    findings = details.get("findings", [])
+    findings = details.findings
     if findings:
         out += ["", "<details><summary>Security findings (after waivers)</summary>", ""]
         for finding in findings[:_LIST_LIMIT]:
-            location = f"{finding['path']}:{finding['line']}" if finding.get("line") else finding["path"]
-            message = md_text(_first_line(finding.get("message")), _MESSAGE_LIMIT)
+            location = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            message = md_text(_first_line(finding.message), _MESSAGE_LIMIT)
             out.append(
-                f"- **{md_text(finding['severity'])}** {md_text(finding['tool'], _NAME_LIMIT)} "
-                f"{md_code(finding['rule'], _NAME_LIMIT)} at {md_code(location, _NAME_LIMIT)}: {message}"
+                f"- **{md_text(finding.severity.value)}** {md_text(finding.tool, _NAME_LIMIT)} "
+                f"{md_code(finding.rule, _NAME_LIMIT)} at {md_code(location, _NAME_LIMIT)}: {message}"
             )
-        more = len(findings) - _LIST_LIMIT + details.get("findings_omitted", 0)
+        more = len(findings) - _LIST_LIMIT + details.findings_omitted
         if more > 0:
             out.append(f"- … and {more:,} more")
         out += ["", "</details>"]
     return out
 
 
-def _match(use: dict[str, Any]) -> str:
-    return " ".join(md_code(f"{key}={value}", _NAME_LIMIT) for key, value in use["match"].items())
+def _match(use: WaiverRecord) -> str:
+    return " ".join(md_code(f"{key}={value}", _NAME_LIMIT) for key, value in use.match.items())

@@ -8,11 +8,11 @@ escape codes to the terminal, nor break a line.
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
+from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import terminal
+from gatekeeper.verdict import Details, Verdict, WaiverRecord, Waivers
 
 _STYLE = {
     "pass": ("PASS", "green"),
@@ -39,85 +39,84 @@ def _first_line(text: str, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def render(verdict: dict[str, Any], *, color: bool = False) -> str:
-    policy = terminal(verdict["policy"].get("name") or "(no policy)")
-    maturity = verdict.get("maturity") or {}
-    if maturity.get("model"):
-        level = f" level {maturity['level']}" if maturity.get("level") is not None else ""
-        policy += f" ({terminal(maturity['model'])}{level})"
-    reason = terminal(verdict["reason"])
-    if verdict["status"] == "error":
+def render(verdict: Verdict, *, color: bool = False) -> str:
+    policy = terminal(verdict.policy.name or "(no policy)")
+    maturity = verdict.maturity
+    if maturity.model:
+        level = f" level {maturity.level}" if maturity.level is not None else ""
+        policy += f" ({terminal(maturity.model)}{level})"
+    reason = terminal(verdict.reason)
+    if verdict.status is Decision.ERROR:
         reason = f"could not decide: {reason}"
-    lines = [f"{_badge(verdict['status'], color)} {reason}"]
-    context = verdict["context"]
+    lines = [f"{_badge(verdict.status.value, color)} {reason}"]
+    context = verdict.context
+    facts = {"project": context.project, "branch": context.branch, "commit": context.commit}
+    facts["pipeline"] = context.pipeline
     where = "  ".join(
-        f"{key} {terminal(str(context[key])[:12] if key == 'commit' else context[key])}"
-        for key in ("project", "branch", "commit", "pipeline")
-        if context.get(key)
+        f"{key} {terminal(value[:12] if key == 'commit' else value)}" for key, value in facts.items() if value
     )
     lines.append(f"      policy {policy}" + (f"  {where}" if where else ""))
-    gates = verdict["gates"]
+    gates = verdict.gates
     if gates:
-        width = max(len(terminal(gate["id"])) for gate in gates)
+        width = max(len(terminal(gate.id)) for gate in gates)
         lines.append("")
         for gate in gates:
-            gate_id, message = terminal(gate["id"]), terminal(gate["message"])
-            lines.append(f"  {_badge(gate['status'], color)} {gate_id:<{width}}  {message}")
-    lines += _details(verdict.get("details") or {})
-    lines += _waivers(verdict["waivers"])
-    inputs = verdict["inputs"]
-    omitted = verdict.get("inputs_omitted") or {}  # reports past the verdict's size bound, counted only
+            gate_id, message = terminal(gate.id), terminal(gate.message)
+            lines.append(f"  {_badge(gate.status.value, color)} {gate_id:<{width}}  {message}")
+    lines += _details(verdict.details or Details())
+    lines += _waivers(verdict.waivers)
+    inputs = verdict.inputs
+    omitted = verdict.inputs_omitted  # reports past the verdict's size bound, counted only
     if inputs or omitted:
-        formats = sorted(
-            {terminal(report["format"]) for report in inputs} | {terminal(f) for f in omitted.get("formats", {})}
-        )
-        read = len(inputs) + omitted.get("count", 0)
+        listed = {terminal(report.format) for report in inputs}
+        formats = sorted(listed | {terminal(f) for f in (omitted.formats if omitted else {})})
+        read = len(inputs) + (omitted.count if omitted else 0)
         lines += ["", f"  read {_plural(read, 'report')} ({', '.join(formats)})"]
     return "\n".join(lines) + "\n"
 
 
-def _details(details: dict[str, Any]) -> list[str]:
+def _details(details: Details) -> list[str]:
     lines: list[str] = []
-    tests = details.get("tests", [])
+    tests = details.tests
     if tests:
         lines += ["", "  failed, errored and flaky tests:"]
         for case in tests[:_LIST_LIMIT]:
-            name = terminal(".".join(part for part in (case.get("classname"), case["name"]) if part))
-            outcome = "flaky" if case.get("flaky") else terminal(case["outcome"])
-            message = _first_line(case.get("message", ""))
+            name = terminal(".".join(part for part in (case.classname, case.name) if part))
+            outcome = "flaky" if case.flaky else terminal(case.outcome.value)
+            message = _first_line(case.message)
             lines.append(f"    {outcome:<7} {name}" + (f": {message}" if message else ""))
-        more = len(tests) - _LIST_LIMIT + details.get("tests_omitted", 0)
+        more = len(tests) - _LIST_LIMIT + details.tests_omitted
         if more > 0:
             lines.append(f"    … and {more:,} more")
-    findings = details.get("findings", [])
+    findings = details.findings
     if findings:
         lines += ["", "  findings (after waivers):"]
         for finding in findings[:_LIST_LIMIT]:
-            line = f":{finding['line']}" if finding.get("line") else ""
-            location = terminal(f"{finding['path']}{line}")
-            message = _first_line(finding.get("message", ""), 100)
-            what = f"{terminal(finding['severity']):<8} {terminal(finding['tool'])} {terminal(finding['rule'])}"
+            line = f":{finding.line}" if finding.line else ""
+            location = terminal(f"{finding.path}{line}")
+            message = _first_line(finding.message, 100)
+            what = f"{terminal(finding.severity.value):<8} {terminal(finding.tool)} {terminal(finding.rule)}"
             lines.append(f"    {what} at {location}: {message}")
-        more = len(findings) - _LIST_LIMIT + details.get("findings_omitted", 0)
+        more = len(findings) - _LIST_LIMIT + details.findings_omitted
         if more > 0:
             lines.append(f"    … and {more:,} more")
     return lines
 
 
-def _waivers(waivers: dict[str, Any]) -> list[str]:
-    applied = [use for use in waivers["applied"] if use["findings"]]
-    expired = waivers["expired"]
+def _waivers(waivers: Waivers) -> list[str]:
+    applied = [use for use in waivers.applied if use.findings]
+    expired = waivers.expired
     if not applied and not expired:
         return []
     lines = [""]
     for use in applied:
-        waived = _plural(use["findings"], "finding")
-        lines.append(f"  waived {waived}: {_match(use)} ({terminal(use['reason'])})")
+        waived = _plural(use.findings, "finding")
+        lines.append(f"  waived {waived}: {_match(use)} ({terminal(use.reason)})")
     for use in expired:
-        would = f"; it would have waived {_plural(use['findings'], 'finding')}" if use["findings"] else ""
-        lines.append(f"  expired waiver ({terminal(use.get('expires'))}): {_match(use)} no longer applies{would}")
+        would = f"; it would have waived {_plural(use.findings, 'finding')}" if use.findings else ""
+        lines.append(f"  expired waiver ({terminal(use.expires)}): {_match(use)} no longer applies{would}")
     return lines
 
 
-def _match(use: dict[str, Any]) -> str:
-    return " ".join(terminal(f"{key}={value}") for key, value in use["match"].items())
+def _match(use: WaiverRecord) -> str:
+    return " ".join(terminal(f"{key}={value}") for key, value in use.match.items())

@@ -29,7 +29,7 @@ from gatekeeper.errors import InputError
 from gatekeeper.model import Finding, Severity
 from gatekeeper.policy import load_policy
 from gatekeeper.status import ExitStatus
-from gatekeeper.verdict import build
+from gatekeeper.verdict import Verdict, build, parse
 from gatekeeper.waivers import apply_waivers
 from tests.conftest import REPO
 
@@ -87,6 +87,11 @@ def _load(path: Path) -> dict[str, Any]:
     return verdict
 
 
+def _typed(document: dict[str, Any]) -> Verdict:
+    """The verdict as every reader takes it: the document validated, then typed."""
+    return parse(document, "test")
+
+
 def _gate(explanation: Explanation, gate_id: str) -> GateExplanation:
     return next(gate for gate in explanation.gates if gate.id == gate_id)
 
@@ -96,7 +101,7 @@ def _gate(explanation: Explanation, gate_id: str) -> GateExplanation:
 
 def test_the_failing_example_names_its_failed_tests_and_high_findings(verdicts: dict[str, Path]) -> None:
     verdict = _load(verdicts["failing"])
-    explanation = explain(verdict, load_policy(LEVEL_3))
+    explanation = explain(_typed(verdict), load_policy(LEVEL_3))
     tests = _gate(explanation, "tests-all-pass")
     assert tests.status is Status.FAIL and tests.label == "to pass"
     failed = [case for case in verdict["details"]["tests"] if case["outcome"] in ("failed", "error")]
@@ -124,7 +129,7 @@ def test_the_failing_example_names_its_failed_tests_and_high_findings(verdicts: 
 
 
 def test_the_failing_example_says_what_holds_level_1_back(verdicts: dict[str, Path]) -> None:
-    explanation = explain(_load(verdicts["failing"]), load_policy(LEVEL_3))
+    explanation = explain(_typed(_load(verdicts["failing"])), load_policy(LEVEL_3))
     assert (explanation.level_achieved, explanation.next_level) == (0, 1)
     (gate,) = explanation.next_level_gates
     assert gate.id == "tests-all-pass"
@@ -136,7 +141,7 @@ def test_the_failing_example_says_what_holds_level_1_back(verdicts: dict[str, Pa
 
 
 def test_the_passing_example_on_a_feature_branch(verdicts: dict[str, Path]) -> None:
-    explanation = explain(_load(verdicts["passing"]), load_policy(LEVEL_3))
+    explanation = explain(_typed(_load(verdicts["passing"])), load_policy(LEVEL_3))
     assert explanation.status == "pass"
     deploy = _gate(explanation, "deploy-branch-evidence")
     assert deploy.status is Status.SKIP
@@ -152,8 +157,8 @@ def test_the_passing_example_on_a_feature_branch(verdicts: dict[str, Path]) -> N
 @pytest.mark.parametrize("example", ["failing", "passing"])
 def test_the_verdict_alone_explains_as_much_as_the_policy(verdicts: dict[str, Path], example: str) -> None:
     verdict = _load(verdicts[example])
-    with_policy = explain(verdict, load_policy(LEVEL_3))
-    alone = explain(verdict, None)
+    with_policy = explain(_typed(verdict), load_policy(LEVEL_3))
+    alone = explain(_typed(verdict), None)
     assert alone.conditions_from == "verdict"
     assert [(g.id, g.status, g.label, g.advice) for g in alone.gates] == [
         (g.id, g.status, g.label, g.advice) for g in with_policy.gates
@@ -461,7 +466,7 @@ def _verdict(case: Case, workspace: Path) -> tuple[dict[str, Any], Path]:
         baseline=baseline,
     )
     verdict = build(outcome=outcome, policy=policy, context=context, inputs=[report], duration_ms=1)
-    return json.loads(json.dumps(verdict)), policy_path
+    return json.loads(json.dumps(verdict.to_json())), policy_path
 
 
 @pytest.mark.parametrize("with_policy", [True, False], ids=["policy", "verdict-alone"])
@@ -470,7 +475,7 @@ def test_advice_names_the_numbers(case: Case, with_policy: bool, tmp_path: Path)
     verdict, policy_path = _verdict(case, tmp_path)
     if not with_policy:
         policy_path.unlink()
-    explanation = explain(verdict, load_policy(policy_path) if with_policy else None)
+    explanation = explain(_typed(verdict), load_policy(policy_path) if with_policy else None)
     (gate,) = explanation.gates
     assert gate.status is case.status, gate.why
     assert len(gate.advice) == 1, gate.advice
@@ -498,7 +503,7 @@ def test_an_expired_waiver_is_listed_with_what_it_would_have_waived(tmp_path: Pa
         maturity=Maturity(model=None, level=None, level_achieved=None),
     )
     verdict = build(outcome=outcome, policy=policy, context=Context(), inputs=[], duration_ms=1)
-    explanation = explain(json.loads(json.dumps(verdict)), policy)
+    explanation = explain(_typed(json.loads(json.dumps(verdict.to_json()))), policy)
     (expired,) = explanation.expired_waivers
     assert expired.startswith(f"tool=bandit rule=B602 (expired 2026-01-31, {policy_path}:5)")
     assert "it would have waived 1 finding, now counted" in expired
@@ -531,9 +536,9 @@ def test_a_v2_verdict_explains_the_same_with_and_without_its_policy(case: Case, 
     explanation, text and markdown, is the same whether the policy file is at hand or gone."""
     verdict, policy_path = _verdict(case, tmp_path)
     assert verdict["schema"] == "gatekeeper.verdict/v2"
-    with_policy = explain(verdict, load_policy(policy_path))
+    with_policy = explain(_typed(verdict), load_policy(policy_path))
     policy_path.unlink()
-    alone = explain(verdict, None)
+    alone = explain(_typed(verdict), None)
     assert (with_policy.conditions_from, alone.conditions_from) == ("policy", "verdict")
     assert render_text(alone) == render_text(with_policy)
     assert render_markdown(alone) == render_markdown(with_policy)
@@ -546,10 +551,10 @@ def test_a_v2_gate_is_explained_from_its_condition_never_its_message(case: Case,
     """The message reworded (as a later engine may word it) changes nothing but the `why` it shows."""
     verdict, policy_path = _verdict(case, tmp_path)
     policy_path.unlink()
-    before = explain(verdict, None)
+    before = explain(_typed(verdict), None)
     for gate in verdict["gates"]:
         gate["message"] = "reworded: " + gate["message"].replace(" ", "  ")
-    after = explain(verdict, None)
+    after = explain(_typed(verdict), None)
     assert [(g.id, g.status, g.label, g.advice) for g in after.gates] == [
         (g.id, g.status, g.label, g.advice) for g in before.gates
     ]
@@ -563,8 +568,8 @@ def test_a_recorded_v1_verdict_explains_the_same_with_and_without_its_policy(nam
     verdict = _load(V1 / name / "verdict.json")
     assert verdict["schema"] == "gatekeeper.verdict/v1"
     policy_path = LEVEL_3 if name.startswith("example-") else V1 / name / "policy.yaml"
-    with_policy = explain(verdict, load_policy(policy_path))
-    alone = explain(verdict, None)
+    with_policy = explain(_typed(verdict), load_policy(policy_path))
+    alone = explain(_typed(verdict), None)
     assert alone.conditions_from == "v1 messages"
     assert [(g.id, g.status, g.why, g.label, g.advice) for g in alone.gates] == [
         (g.id, g.status, g.why, g.label, _v1_said(g.advice)) for g in with_policy.gates
@@ -589,8 +594,8 @@ def test_a_recorded_v1_verdict_explains_as_its_v2_successor(name: str, tmp_path:
     case = next(case for case in CASES if case.name == name)
     v2, _ = _verdict(case, tmp_path)
     v1 = _load(V1 / name / "verdict.json")
-    assert [(g.id, g.status, g.label, g.advice) for g in explain(v1, None).gates] == [
-        (g.id, g.status, g.label, _v1_said(g.advice)) for g in explain(v2, None).gates
+    assert [(g.id, g.status, g.label, g.advice) for g in explain(_typed(v1), None).gates] == [
+        (g.id, g.status, g.label, _v1_said(g.advice)) for g in explain(_typed(v2), None).gates
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -28,7 +29,9 @@ from gatekeeper.model import (
     line_mask,
 )
 from gatekeeper.policy import Comparison, Gate, GateSeverity, Group, IfAbsent, Operator, Policy, Waiver
-from gatekeeper.verdict import Verdict, build, build_error
+from gatekeeper.verdict import Tool, build, build_error
+
+Verdict = dict[str, Any]  # the document: what the renderers (not yet typed) and the golden files take
 
 TODAY = date(2026, 3, 15)
 CREATED_AT = "2026-03-15T09:30:00.000000Z"
@@ -162,8 +165,7 @@ def _decided(name: str, inputs: list[ReportInput], context: Context) -> Verdict:
         verdict_id=f"00000000-0000-4000-8000-{name.encode().hex()[:12]:0<12}",
         created_at=CREATED_AT,
     )
-    verdict["tool"]["version"] = TOOL_VERSION
-    return verdict
+    return replace(verdict, tool=Tool(name="gatekeeper", version=TOOL_VERSION)).to_json()
 
 
 def _case(classname: str, name: str, outcome: Outcome, message: str, *, flaky: bool = False) -> TestCase:
@@ -324,8 +326,7 @@ def error() -> Verdict:
         verdict_id="00000000-0000-4000-8000-6572726f7200",
         created_at=CREATED_AT,
     )
-    verdict["tool"]["version"] = TOOL_VERSION
-    return verdict
+    return replace(verdict, tool=Tool(name="gatekeeper", version=TOOL_VERSION)).to_json()
 
 
 CASES: dict[str, Callable[[], Verdict]] = {
@@ -361,3 +362,17 @@ def validate(verdict: dict[str, Any]) -> None:
     schema = json.loads(resource_path("schemas", "verdict.schema.json").read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     Draft202012Validator(schema, format_checker=checker).validate(verdict)
+
+
+def renderer(name: str) -> Callable[..., str]:
+    """The renderer of one format over a document: validated and typed first, as `verdicts show` reads
+    a stored verdict (the renderers take the typed verdict)."""
+    from gatekeeper.outputs import renderer_for
+    from gatekeeper.verdict import parse
+
+    render = renderer_for(name)
+
+    def typed(document: Verdict, *, color: bool = False) -> str:
+        return render(parse(document, "test verdict"), color=color)
+
+    return typed

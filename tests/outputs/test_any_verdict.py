@@ -19,8 +19,10 @@ from gatekeeper.commands.explain import explain, render_markdown, render_text
 from gatekeeper.commands.report import Report, render_html
 from gatekeeper.commands.report import render_markdown as report_markdown
 from gatekeeper.context import http_url
-from gatekeeper.outputs import RENDERERS, renderer_for
+from gatekeeper.outputs import RENDERERS
 from gatekeeper.store import VerdictSummary
+from gatekeeper.verdict import parse
+from tests.outputs.cases import renderer
 from tests.outputs.safety import (
     assert_no_control_characters,
     assert_safe_html_report,
@@ -49,7 +51,7 @@ def _links(verdict: dict[str, Any]) -> set[str]:
 @SETTINGS
 def test_every_schema_valid_verdict_renders_safely_in_every_check_format(verdict: dict[str, Any]) -> None:
     for name in RENDERERS:
-        text = renderer_for(name)(verdict)
+        text = renderer(name)(verdict)
         where = f"--format {name}"
         if name == "markdown":
             assert_safe_markdown(text, where, links=_links(verdict))
@@ -64,13 +66,13 @@ def test_every_schema_valid_verdict_renders_safely_in_every_check_format(verdict
                 assert_no_control_characters(issue["description"], where)
         else:
             assert name == "json"
-            assert assert_safe_json(text, where) == verdict
+            assert assert_safe_json(text, where) == parse(verdict, "drawn").to_json()
 
 
 @given(verdict=schema_verdicts())
 @SETTINGS
 def test_every_schema_valid_verdict_explains_safely(verdict: dict[str, Any]) -> None:
-    explanation = explain(verdict)
+    explanation = explain(parse(verdict, "drawn"))
     assert_no_control_characters(render_text(explanation), "explain")
     assert_safe_markdown(render_markdown(explanation), "explain --format markdown", headings=("h2", "h3"))
 

@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from gatekeeper.outputs import renderer_for
 from tests.conftest import REPO
-from tests.outputs.cases import CASES
+from tests.outputs.cases import CASES, renderer
 
 SCHEMA = json.loads((REPO / "tests" / "data" / "gitlab-codequality.schema.json").read_text(encoding="utf-8"))
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
-render = renderer_for("gitlab-codequality")
+render = renderer("gitlab-codequality")
 
 
 def issues(verdict: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.outputs import RENDERERS, renderer_for
-from tests.outputs.cases import CASES, validate
+from gatekeeper.outputs import RENDERERS
+from tests.outputs.cases import CASES, renderer, validate
 
 GOLDEN = Path(__file__).parent / "golden"
 SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "junit": "xml", "gitlab-codequality": "codequality.json"}
@@ -27,7 +27,7 @@ def test_every_renderer_has_a_golden_suffix() -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("output_format", sorted(RENDERERS))
 def test_golden(case: str, output_format: str) -> None:
-    rendered = renderer_for(output_format)(CASES[case]())
+    rendered = renderer(output_format)(CASES[case]())
     golden = GOLDEN / f"{case}.{SUFFIX[output_format]}"
     if UPDATE:
         golden.write_text(rendered, encoding="utf-8")
@@ -47,7 +47,7 @@ def test_a_verdict_renders_the_same_after_storage(case: str) -> None:
     verdict = CASES[case]()
     stored = json.loads(json.dumps(verdict))
     for name in RENDERERS:
-        assert renderer_for(name)(stored) == renderer_for(name)(verdict)
+        assert renderer(name)(stored) == renderer(name)(verdict)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
-from gatekeeper.outputs import renderer_for
 from gatekeeper.verdict import SCHEMA
-from tests.outputs.cases import CASES, validate
+from tests.outputs.cases import CASES, renderer, validate
 
 
 def test_json_output_parses_back_to_the_verdict() -> None:
     for make in CASES.values():
         verdict = make()
-        text = renderer_for("json")(verdict)
+        text = renderer("json")(verdict)
         assert text.endswith("}\n")
         parsed = json.loads(text)
         assert parsed == verdict
@@ -21,6 +20,6 @@ def test_json_output_parses_back_to_the_verdict() -> None:
 
 
 def test_json_keeps_non_ascii_readable() -> None:
-    text = renderer_for("json")(CASES["failing"]())
+    text = renderer("json")(CASES["failing"]())
     assert "≥" in text
     assert "\\u2265" not in text

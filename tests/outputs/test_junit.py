@@ -6,10 +6,9 @@ from typing import Any
 
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from gatekeeper.outputs import renderer_for
-from tests.outputs.cases import CASES
+from tests.outputs.cases import CASES, renderer
 
-render = renderer_for("junit")
+render = renderer("junit")
 
 
 def _cases(verdict: dict[str, Any]) -> dict[str, Any]:

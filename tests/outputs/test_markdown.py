@@ -6,10 +6,9 @@ import re
 
 import pytest
 
-from gatekeeper.outputs import renderer_for
-from tests.outputs.cases import CASES
+from tests.outputs.cases import CASES, renderer
 
-render = renderer_for("markdown")
+render = renderer("markdown")
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 

@@ -6,11 +6,10 @@ import re
 
 import pytest
 
-from gatekeeper.outputs import renderer_for
-from tests.outputs.cases import CASES
+from tests.outputs.cases import CASES, renderer
 
 ANSI = re.compile(r"\x1b\[")
-render = renderer_for("text")
+render = renderer("text")
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,12 @@ back as uploaded; a document that mixes them (a v1 gate with a condition, a v2 g
 from __future__ import annotations
 
 import copy
+import html
 import json
 import uuid
 from typing import Any
+
+import requests
 
 from tests.conftest import REPO
 from tests.server.conftest import Server, on_day
@@ -24,11 +27,16 @@ def test_a_v1_and_a_v2_verdict_are_both_stored_as_uploaded(server: Server, make_
     v2 = make_verdict(kind="failing", project="versions", branch="main")
     assert v2["schema"] == "gatekeeper.verdict/v2"
     assert all("condition" in gate and "if_absent" in gate for gate in v2["gates"])
+    pages = requests.Session()
+    pages.cookies.set("gatekeeper_session", server.tokens["read"], domain="127.0.0.1", path="/")
     for verdict in (_v1("example-failing"), _v1("ratchet-fell-too-far"), v2):
         response = server.put(verdict)
         assert response.status_code == 201, response.text
         stored = server.get(f"/api/v1/verdicts/{verdict['id']}")
         assert (stored.status_code, stored.json()) == (200, verdict)
+        page = pages.get(f"{server.url}/verdicts/{verdict['id']}", timeout=30)  # the page reads both
+        assert page.status_code == 200, page.text
+        assert all(html.escape(gate["id"]) in page.text for gate in verdict["gates"])
 
 
 def test_a_verdict_that_mixes_the_versions_is_refused(server: Server, make_verdict: Any) -> None:

@@ -18,17 +18,8 @@ from urllib.parse import urlsplit
 
 from gatekeeper.errors import GatekeeperError, UsageError, one_line
 from gatekeeper.sinks.spool import FlushReport, Spool, SpoolError
-from gatekeeper.sinks.upload import (
-    TOKEN_ENV,
-    URL_ENV,
-    DeliveryResult,
-    Outcome,
-    check_url,
-    deliver,
-    is_loopback,
-    new_session,
-    verdict_id_of,
-)
+from gatekeeper.sinks.upload import DeliveryResult, Outcome, deliver, verdict_id_of
+from gatekeeper.store.http import TOKEN_ENV, URL_ENV, check_url, is_loopback, new_session
 
 
 def store_url(url: str | None) -> str:

@@ -18,7 +18,8 @@ from urllib.parse import quote, urlsplit
 
 from gatekeeper.errors import UsageError, one_line
 from gatekeeper.model import Decision
-from gatekeeper.sinks.upload import backoff, error_reason, new_session
+from gatekeeper.sinks.upload import backoff
+from gatekeeper.store.http import error_reason, new_session
 
 PUSHGATEWAY_ENV = "GATEKEEPER_PUSHGATEWAY"
 JOB = "gatekeeper"

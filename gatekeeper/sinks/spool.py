@@ -238,7 +238,7 @@ def flush(
     attempts: int = 6,
 ) -> FlushReport:
     """Deliver the spool at `directory` to the store server at `url`, oldest first."""
-    from gatekeeper.sinks.upload import new_session
+    from gatekeeper.store.http import new_session
 
     session = new_session(url)
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email.utils
 import enum
-import ipaddress
 import json
 import random
 import re
@@ -20,16 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from gatekeeper.errors import UsageError, one_line
+from gatekeeper.errors import UsageError
+from gatekeeper.store.http import API_PREFIX, error_reason, new_session, response_detail
 
 if TYPE_CHECKING:
     import requests
-
-URL_ENV = "GATEKEEPER_URL"
-TOKEN_ENV = "GATEKEEPER_TOKEN"  # never a flag: flags show in process lists and CI logs
-API_PREFIX = "/api/v1"
 
 DEFAULT_ATTEMPTS = 6
 DEFAULT_TIMEOUT_SECONDS = 60.0  # the whole delivery, retries included
@@ -103,14 +99,6 @@ def verdict_url(base: str, verdict_id: str) -> str:
     return f"{base}{API_PREFIX}/verdicts/{quote(verdict_id, safe='')}"
 
 
-def check_url(url: str) -> str:
-    """A usable base URL, or a usage error naming what is wrong (before anything is sent)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"store URL must be http(s)://HOST[:PORT][/PATH]: {url!r}")
-    return url
-
-
 def body_of(verdict: dict[str, Any]) -> bytes:
     """One canonical serialisation, so a retried or spooled verdict is byte-for-byte the same body."""
     return json.dumps(verdict, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -121,29 +109,6 @@ def verdict_id_of(verdict: Any) -> str:
     if not isinstance(verdict_id, str) or not verdict_id.strip():
         raise UsageError("not a verdict: it has no `id` (the upload's idempotency key)")
     return verdict_id
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def new_session(url: str) -> requests.Session:
-    """A session that never sends this machine's traffic through a proxy.
-
-    CI runners often set http_proxy without no_proxy; a proxy would take 127.0.0.1 to be itself.
-    """
-    import requests
-
-    session = requests.Session()
-    if is_loopback(url):
-        session.trust_env = False
-    return session
 
 
 def backoff(attempt: int, base: float = BASE_DELAY_SECONDS, cap: float = MAX_DELAY_SECONDS) -> float:
@@ -245,26 +210,3 @@ def deliver(
         if own_session:
             http.close()
     return DeliveryResult(verdict_id, Outcome.UNDELIVERED, status, tried, detail)
-
-
-def response_detail(response: requests.Response) -> str:
-    """The server's own explanation when it gives one (`detail` / `error` / `message`), else the reason."""
-    text = ""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict):
-        for key in ("detail", "error", "message"):
-            if payload.get(key):
-                value = payload[key]
-                text = value if isinstance(value, str) else json.dumps(value)
-                break
-    if not text:
-        text = response.reason or ""
-    return one_line(text)[:300] or f"HTTP {response.status_code}"
-
-
-def error_reason(error: BaseException) -> str:
-    """A network error as one short line: its type (ConnectTimeout, SSLError...) and requests' message."""
-    return one_line(f"{type(error).__name__}: {error}")[:300]

@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from gatekeeper.errors import one_line
 from gatekeeper.release import Release, release_from_document
-from gatekeeper.sinks.upload import API_PREFIX, TOKEN_ENV, check_url
 from gatekeeper.store import StoreError, VerdictSummary
+from gatekeeper.store.http import API_PREFIX, TOKEN_ENV, check_url
 
 if TYPE_CHECKING:
     import requests
@@ -33,7 +33,7 @@ class RemoteStore:
     """The `VerdictStore` read methods over `GET /api/v1/…`; the token comes from GATEKEEPER_TOKEN."""
 
     def __init__(self, url: str, token: str | None = None, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
-        from gatekeeper.sinks.upload import new_session
+        from gatekeeper.store.http import new_session
 
         base = check_url(url).rstrip("/")
         self.base = base[: -len(API_PREFIX)] if base.endswith(API_PREFIX) else base
@@ -186,7 +186,7 @@ class RemoteStore:
         code = response.status_code
         if code < 300 or (missing_ok and code in (404, 422)):
             return response
-        from gatekeeper.sinks.upload import response_detail
+        from gatekeeper.store.http import response_detail
 
         if code == 401:
             hint = f"set {TOKEN_ENV} to a read token" if self.token is None else f"{TOKEN_ENV} is not a live token"

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from gatekeeper.sinks.spool import Spool
-from gatekeeper.sinks.upload import Outcome, deliver, new_session
+from gatekeeper.sinks.upload import Outcome, deliver
+from gatekeeper.store.http import new_session
 from tests.client.realserver import ServeProcess, copy_with_new_id, postgres_database, real_verdict, require_server
 from tests.verdicts import GATEKEEPER
 

@@ -52,6 +52,21 @@ def http_url(value: object) -> str | None:
     return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """Whether `host` (a URL's hostname or a bind address) is this machine: `localhost` or a loopback IP.
+
+    The one rule for "this machine" wherever plain http or an unauthenticated endpoint is allowed only
+    locally: a policy URL, a store server URL, `serve --metrics-public`."""
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _strip_remote(branch: str | None) -> str | None:
     """Jenkins' GIT_BRANCH is often `origin/main` (or `refs/remotes/origin/main`); the gate wants `main`."""
     for prefix in ("refs/remotes/origin/", "refs/heads/", "origin/"):

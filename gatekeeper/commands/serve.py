@@ -7,6 +7,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from gatekeeper.context import is_loopback_host
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 
@@ -56,22 +57,13 @@ def worker_app() -> Any:
     return _app(ServeOptions(**options | {"metrics_branches": tuple(options["metrics_branches"])}))
 
 
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def run(options: ServeOptions) -> ExitStatus:
     """Migrate the database, then serve; the migration runs first so a bad URL is a one-line error.
 
     One worker serves the app built here; more are separate processes (one GIL each), each with its
     own engine and connection pool, started by uvicorn from `worker_app`.  uvicorn picks uvloop and
     httptools when they are installed (`uvicorn[standard]`)."""
-    if options.metrics_public and not _loopback(options.host):
+    if options.metrics_public and not is_loopback_host(options.host):
         raise UsageError(
             f"--metrics-public needs a loopback --host (127.0.0.1, ::1, localhost), not {options.host!r}: "
             "anyone who can reach the port could read /metrics; give Prometheus a read token instead"

@@ -9,7 +9,6 @@ FETCH_TIMEOUT_SECONDS in all, through at most MAX_REDIRECTS redirects.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from gatekeeper.context import is_loopback_host
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy.located import MAX_POLICY_BYTES
 
@@ -40,21 +40,10 @@ def _allowed(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return True
-    return parts.scheme == "http" and _on_this_machine(parts.hostname)
+    return parts.scheme == "http" and is_loopback_host(parts.hostname)
 
 
 _RULE = "only https:// URLs (or http:// on this machine) may be fetched"
-
-
-def _on_this_machine(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -71,7 +60,7 @@ def _open(url: str, timeout: float) -> Any:
     itself, and a local mirror would be unreachable.
     """
     handlers: list[urllib.request.BaseHandler] = [_NoRedirects()]
-    if _on_this_machine(urlsplit(url).hostname):
+    if is_loopback_host(urlsplit(url).hostname):
         handlers.append(urllib.request.ProxyHandler({}))
     return urllib.request.build_opener(*handlers).open(url, timeout=timeout)
 
@@ -106,7 +95,7 @@ def redirect_problem(source: str, target: str) -> str | None:
     way from another machine to this one (a policy server must not make us call our own local services)."""
     if not _allowed(target):
         return _RULE
-    if _on_this_machine(urlsplit(target).hostname) and not _on_this_machine(urlsplit(source).hostname):
+    if is_loopback_host(urlsplit(target).hostname) and not is_loopback_host(urlsplit(source).hostname):
         return "another machine may not send a fetch to this one"
     return None
 

@@ -8,11 +8,11 @@ line for what went wrong.  The Pushgateway sink uses the same session and error 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from gatekeeper.context import is_loopback_host
 from gatekeeper.errors import UsageError, one_line
 
 if TYPE_CHECKING:
@@ -32,13 +32,7 @@ def check_url(url: str) -> str:
 
 
 def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname)
 
 
 def new_session(url: str) -> requests.Session:

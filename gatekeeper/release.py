@@ -18,9 +18,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.errors import InputError, PolicyError
+from gatekeeper.model import Decision, GateStatus
+from gatekeeper.policy.model import GateSeverity, assert_never
+
+if TYPE_CHECKING:
+    from gatekeeper.verdict import Verdict
 
 #: A release name: it appears in URLs (`/api/v1/releases/NAME`) and file names, so a safe alphabet.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$"
@@ -139,6 +144,7 @@ class Readiness:
         }
 
 
+#: A store's lookup of a member's latest verdict: the stored document (the JSON edge), or None.
 VerdictLookup = Callable[[Member], Mapping[str, Any] | None]
 
 
@@ -146,11 +152,32 @@ def assess(release: Release, verdict_for: VerdictLookup) -> Readiness:
     """Each member's state from its latest verdict (`verdict_for` returns it, or None when there is none)."""
     return Readiness(
         release=release,
-        members=tuple(assess_member(member, verdict_for(member), release.level) for member in release.members),
+        members=tuple(_assess_stored(member, verdict_for(member), release.level) for member in release.members),
     )
 
 
-def assess_member(member: Member, verdict: Mapping[str, Any] | None, required: int | None) -> MemberReadiness:
+def _assess_stored(member: Member, document: Mapping[str, Any] | None, required: int | None) -> MemberReadiness:
+    """A stored verdict read typed (v1 or v2); one that is no verdict (a store may hold anything) is an error."""
+    from gatekeeper.verdict import parse
+
+    if document is None:
+        return assess_member(member, None, required)
+    stored_id = document.get("id")
+    try:
+        verdict = parse(document, f"verdict {_text(stored_id)}")
+    except InputError as error:
+        return MemberReadiness(
+            member=member,
+            state=MemberState.ERROR,
+            verdict_id=stored_id if isinstance(stored_id, str) else None,
+            status=None,
+            level=None,
+            blockers=(_text(str(error)),),
+        )
+    return assess_member(member, verdict, required)
+
+
+def assess_member(member: Member, verdict: Verdict | None, required: int | None) -> MemberReadiness:
     """One member's state.  The first problem names the state (missing, error, failed, weaker level);
     the blockers list every problem, so a fix for one does not reveal the next only on the next run."""
     if verdict is None:
@@ -163,55 +190,40 @@ def assess_member(member: Member, verdict: Mapping[str, Any] | None, required: i
             level=None,
             blockers=(f"no verdict for {what}",),
         )
-    status = verdict.get("status")
-    status_text = status if isinstance(status, str) else None
-    level = _policy_level(verdict)
+    level = verdict.maturity.level
     problems: list[tuple[MemberState, str]] = []
-    if status == "error":
-        problems.append((MemberState.ERROR, f"the gate could not decide: {_text(verdict.get('reason'))}"))
-    elif status == "fail":
+    if verdict.status is Decision.ERROR:
+        problems.append((MemberState.ERROR, f"the gate could not decide: {_text(verdict.reason)}"))
+    elif verdict.status is Decision.FAIL:
         problems.extend((MemberState.FAILED, sentence) for sentence in _failed_gates(verdict))
-    elif status not in ("pass", "warn"):
-        problems.append((MemberState.ERROR, f"the verdict has no known status ({status!r})"))
+    elif verdict.status in (Decision.PASS, Decision.WARN):
+        pass
+    else:
+        assert_never(verdict.status)
     if required is not None and (level is None or level < required):
         if level is None:
-            policy = _policy_name(verdict)
-            sentence = f"policy {policy} enforces no maturity level; required {required}"
+            sentence = f"policy {_text(verdict.policy.name)} enforces no maturity level; required {required}"
         else:
             sentence = f"policy level {level} < required {required}"
         problems.append((MemberState.WEAKER_LEVEL, sentence))
-    verdict_id = verdict.get("id")
     return MemberReadiness(
         member=member,
         state=problems[0][0] if problems else MemberState.CLEAR,
-        verdict_id=verdict_id if isinstance(verdict_id, str) else None,
-        status=status_text,
+        verdict_id=verdict.id,
+        status=verdict.status.value,
         level=level,
         blockers=tuple(sentence for _, sentence in problems),
     )
 
 
-def _failed_gates(verdict: Mapping[str, Any]) -> list[str]:
+def _failed_gates(verdict: Verdict) -> list[str]:
     """`gate tests-all-pass failed: test pass rate 91.9% < 100% (…)` for each failed blocking gate."""
-    gates = verdict.get("gates")
     sentences = [
-        f"gate {_text(gate.get('id'))} failed: {_text(gate.get('message'))}"
-        for gate in (gates if isinstance(gates, list) else [])
-        if isinstance(gate, Mapping) and gate.get("status") == "fail" and gate.get("severity", "block") == "block"
+        f"gate {_text(gate.id)} failed: {_text(gate.message)}"
+        for gate in verdict.gates
+        if gate.status is GateStatus.FAIL and gate.severity is GateSeverity.BLOCK
     ]
-    return sentences or [f"the verdict failed: {_text(verdict.get('reason'))}"]
-
-
-def _policy_level(verdict: Mapping[str, Any]) -> int | None:
-    maturity = verdict.get("maturity")
-    level = maturity.get("level") if isinstance(maturity, Mapping) else None
-    return level if isinstance(level, int) and not isinstance(level, bool) else None
-
-
-def _policy_name(verdict: Mapping[str, Any]) -> str:
-    policy = verdict.get("policy")
-    name = policy.get("name") if isinstance(policy, Mapping) else None
-    return _text(name)
+    return sentences or [f"the verdict failed: {_text(verdict.reason)}"]
 
 
 def _text(value: Any) -> str:

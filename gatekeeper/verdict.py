@@ -15,6 +15,7 @@ Metrics and gates are never cut: the decision and its figures are always whole.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -652,18 +653,25 @@ def parse(document: object, name: str) -> Verdict:
     """A verdict from JSON data read from `name` (a file, a store): validated against
     schemas/verdict.schema.json first, so a document that is no verdict is named with the first thing
     wrong (InputError) rather than half read."""
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    from gatekeeper.policy import resource_path
-
-    schema = json.loads(resource_path("schemas", "verdict.schema.json").read_text(encoding="utf-8"))
-    error = best_match(Draft202012Validator(schema).iter_errors(document))
+    error = best_match(_validator().iter_errors(document))
     if error is not None:
         where = ".".join(str(part) for part in error.absolute_path)
         raise InputError(name, f"not a gatekeeper verdict: {where + ': ' if where else ''}{error.message}")
     assert isinstance(document, Mapping)
     return Verdict.from_json(document)
+
+
+@functools.cache
+def _validator() -> Any:
+    """schemas/verdict.schema.json's validator, built once (a release check reads a verdict per member)."""
+    from jsonschema import Draft202012Validator
+
+    from gatekeeper.policy import resource_path
+
+    schema = json.loads(resource_path("schemas", "verdict.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
 
 
 def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:

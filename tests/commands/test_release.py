@@ -13,6 +13,7 @@ import pytest
 
 from gatekeeper.errors import InputError, PolicyError
 from gatekeeper.release import Member, MemberState, Release, assess, assess_member, load_release
+from gatekeeper.verdict import parse
 from tests.verdicts import GATEKEEPER, REPO, check_example
 
 EXAMPLES = REPO / "examples"
@@ -239,23 +240,23 @@ def load_release_roundtrip(release: Release) -> Release:
 
 
 def test_assess_lists_every_problem_and_names_the_first_as_state() -> None:
-    verdict: dict[str, Any] = {
-        "id": "v1",
-        "status": "fail",
-        "reason": "1 blocking gate failed",
-        "policy": {"name": "caict-cd-level-2"},
-        "maturity": {"level": 2},
-        "gates": [
-            {"id": "a", "status": "fail", "severity": "block", "message": "a broke"},
-            {"id": "b", "status": "fail", "severity": "warn", "message": "only a warning"},
-            {"id": "c", "status": "pass", "severity": "block", "message": "fine"},
-        ],
-    }
+    from tests.store import make_verdict
+
+    verdict: dict[str, Any] = make_verdict("v1-failed", status="fail") | {"reason": "1 blocking gate failed"}
+    verdict["policy"]["name"], verdict["maturity"]["level"] = "caict-cd-level-2", 2
+    gate = verdict["gates"][0]
+    verdict["gates"] = [
+        gate | {"id": "a", "status": "fail", "severity": "block", "message": "a broke"},
+        gate | {"id": "b", "status": "fail", "severity": "warn", "message": "only a warning"},
+        gate | {"id": "c", "status": "pass", "severity": "block", "message": "fine"},
+    ]
     member = Member(project="p", commit="c1")
-    state = assess_member(member, verdict, 3)
+    state = assess_member(member, parse(verdict, "v1-failed"), 3)
     assert state.state is MemberState.FAILED
     assert state.blockers == ("gate a failed: a broke", "policy level 2 < required 3")
-    no_level = assess_member(member, {"id": "v2", "status": "pass", "policy": {"name": "starter"}, "maturity": {}}, 1)
+    starter = make_verdict("v2-starter")
+    starter["policy"]["name"], starter["maturity"]["level"] = "starter", None
+    no_level = assess_member(member, parse(starter, "v2-starter"), 1)
     assert no_level.state is MemberState.WEAKER_LEVEL
     assert no_level.blockers == ("policy starter enforces no maturity level; required 1",)
     readiness = assess(Release(name="r", level=None, members=(member,)), lambda _member: None)

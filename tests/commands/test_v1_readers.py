@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.release import Member, MemberState, assess_member
+from gatekeeper.release import Member, MemberState, Release, assess
 from gatekeeper.store.sqlite import SqliteStore
 from tests.conftest import REPO
 from tests.outputs.cases import CASES
@@ -84,6 +84,17 @@ def test_explain_and_report_read_a_store_holding_v1_and_v2(store: tuple[Path, di
 
 def test_a_release_reads_a_v1_verdict() -> None:
     v1 = json.loads((V1 / "example-failing" / "verdict.json").read_text(encoding="utf-8"))
-    readiness = assess_member(Member(project="p", commit="c"), v1, 3)
+    readiness = assess(Release(name="r", level=3, members=(Member(project="p", commit="c"),)), lambda _: v1).members[0]
     assert readiness.state is MemberState.FAILED
     assert readiness.blockers[0].startswith("gate tests-all-pass failed: test pass rate 91.9% < 100%")
+
+
+def test_a_stored_document_that_is_no_verdict_holds_its_release_back() -> None:
+    """A store may hold anything: a document the schema refuses is an error state naming what is wrong."""
+    document = {"id": "not-a-verdict", "status": "pass"}
+    (readiness,) = assess(
+        Release(name="r", level=None, members=(Member(project="p", commit="c"),)), lambda _: document
+    ).members
+    assert readiness.state is MemberState.ERROR
+    assert readiness.verdict_id == "not-a-verdict"
+    assert readiness.blockers[0].startswith("verdict not-a-verdict: not a gatekeeper verdict: ")

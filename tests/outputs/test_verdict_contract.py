@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -147,3 +151,32 @@ def test_every_schema_valid_verdict_reads_typed(document: dict[str, Any]) -> Non
     if document["schema"] == "gatekeeper.verdict/v2":
         assert all(gate.condition is not None for gate in verdict.gates)
     parse(verdict.to_json(), "written back")  # what it writes is a verdict too
+
+
+def test_check_writes_the_same_v2_verdict_byte_for_byte_apart_from_id_and_times(tmp_path: Path) -> None:
+    """Two runs of `gatekeeper check` on the same reports: the JSON files differ only in id, created_at
+    and duration_ms (the conditions and their order included)."""
+    reports = REPO / "examples" / "failing" / "reports"
+    texts = []
+    for run in ("first", "second"):
+        out = tmp_path / f"{run}.json"
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("gatekeeper")),
+                "check",
+                "-p",
+                str(REPO / "rules/caict-cd/level-3.yaml"),
+            ]
+            + [str(reports / name) for name in ("junit.xml", "coverage.xml", "bandit.json")]
+            + ["--branch", "main", "--no-store", "-o", f"json={out}"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB", "CI_", "JENKINS"))},
+        )
+        assert result.returncode == 1, result.stderr
+        texts.append(re.sub(r'"(id|created_at|duration_ms)": ("[^"]*"|\d+)', r'"\1": …', out.read_text("utf-8")))
+    assert texts[0] == texts[1]
+    assert '"schema": "gatekeeper.verdict/v2"' in texts[0] and '"condition": {' in texts[0]

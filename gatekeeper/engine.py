@@ -44,11 +44,11 @@ class GateResult:
     severity: GateSeverity
     message: str
     baseline: float | None = None  # a ratchet's value in the baseline verdict
-    #: The gate as the effective policy stated it (a verdict from gatekeeper.verdict/v2 on records it,
-    #: so the gate is explained from data): None only for a v1 record whose condition cannot be read back.
+    #: The gate's condition as the effective policy stated it (gatekeeper.verdict/v2 records it, so the
+    #: gate is explained from data): None only for a v1 record whose message the v1 reader cannot read.
     condition: Condition | None = None
-    if_absent: IfAbsent = IfAbsent.FAIL
-    branches: tuple[str, ...] = ()
+    if_absent: IfAbsent = IfAbsent.FAIL  # a v1 record does not say: read as the default, fail
+    branches: tuple[str, ...] = ()  # the gate's `when: branch` patterns
     #: Each ratchet's metric and its value in the baseline verdict (None: none to compare with).
     baselines: tuple[tuple[str, float | None], ...] = ()
 

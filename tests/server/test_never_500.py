@@ -375,6 +375,7 @@ def test_database_errors_that_would_recur_are_422_and_a_lost_connection_503(post
     connection) meet the same refusal on every retry: 422; a terminated connection: 503 retry later.
     (The requests above no longer reach it: their values are checked first; this is what catches the next.)"""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from sqlalchemy import insert, select, text
     from sqlalchemy.exc import DBAPIError
@@ -397,7 +398,10 @@ def test_database_errors_that_would_recur_are_422_and_a_lost_connection_503(post
             for statement in failing:
                 with pytest.raises(DBAPIError) as raised, engine.begin() as connection:
                     connection.execute(statement)
-                response = asyncio.run(handler(None, raised.value))
+                # In a thread of its own: a session-scoped Playwright browser (tests/pages) may hold a
+                # running event loop in this worker's main thread, where asyncio.run() refuses to start.
+                with ThreadPoolExecutor(1) as thread:
+                    response = thread.submit(asyncio.run, handler(None, raised.value)).result()
                 assert response.status_code == status, (statement, raised.value)
                 assert ("retry-after" in response.headers) == (status == 503)
     finally:

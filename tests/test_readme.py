@@ -47,3 +47,19 @@ def test_metric_table_names_every_metric() -> None:
 def test_exit_code_table_matches_the_enum() -> None:
     codes = {int(code) for code in re.findall(r"^\| (\d+) \|", section("Exit codes"), re.MULTILINE)}
     assert codes == {status.value for status in ExitStatus}
+
+
+def test_policy_reference_says_how_an_override_merges_as_the_schema_allows() -> None:
+    """An override by id changes only the keys it states and `null` removes an inherited one: the README
+    says so, and the schema takes null on exactly the gate keys an override may remove (all but the id
+    and the enabled/locked switches)."""
+    reference = section("Policy reference")
+    assert "**Overriding a gate by id merges.**" in reference
+    assert "`null` removes an inherited key" in reference
+    gate = json.loads((REPO / "schemas" / "policy.schema.json").read_text())["$defs"]["gate"]["properties"]
+
+    def nullable(key: dict[str, object]) -> bool:
+        types, values = key.get("type"), key.get("enum")
+        return (isinstance(types, list) and "null" in types) or (isinstance(values, list) and None in values)
+
+    assert {name for name, key in gate.items() if not nullable(key)} == {"id", "enabled", "locked"}

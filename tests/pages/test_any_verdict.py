@@ -9,6 +9,7 @@ release readiness.
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 import uuid
@@ -117,6 +118,9 @@ def test_every_schema_valid_verdict_renders_everywhere(
     with pages:
         page = _ok(pages.get(f"{store.url}/verdicts/{verdict_id}", timeout=30))
         assert verdict_id in page.text
+        # the typed verdict's closed sets show as their values, never as `Decision.PASS`
+        assert f'class="status status-{verdict["status"]}"' in page.text
+        assert not re.search(r"\b(Decision|GateStatus|GateSeverity|Operator|Severity|Outcome)\.[A-Z]", page.text)
         _ok(pages.get(f"{store.url}/", timeout=30))
         if context["project"]:
             _ok(pages.get(f"{store.url}/", params={"project": context["project"]}, timeout=30))

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import copy
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import requests
 
+from gatekeeper.model import Decision
+from gatekeeper.policy import Operator
 from gatekeeper.server.web import present
+from gatekeeper.verdict import parse
+from tests.outputs.cases import CASES
 from tests.pages.conftest import Seeded, _put
 
 
@@ -89,6 +94,10 @@ def test_presentation_helpers() -> None:
     assert not present.waiver_expiry("2027-06-30", today).soon
     assert present.waiver_expiry("2026-11-20", today).text == "expired 5 d ago"
     assert present.waiver_expiry(None, today).text == "no expiry"
-    assert present.threshold({"operator": ">=", "threshold": 80.0}) == "≥ 80"
-    assert present.threshold({"operator": "all", "threshold": None}) == "all of its conditions"
+    gate = parse(CASES["failing"](), "case").gates[0]
+    assert present.threshold(replace(gate, operator=Operator.AT_LEAST, threshold=80.0)) == "≥ 80"
+    assert present.threshold(replace(gate, operator=Operator.MAX_DECREASE, threshold=1)) == "falls at most 1"
+    assert present.threshold(replace(gate, operator=Operator.ALL, threshold=None)) == "all of its conditions"
+    assert present.threshold(replace(gate, operator=None, threshold=None)) == "—"
+    assert present.shown(Decision.PASS) == "pass" and present.shown(3) == 3
     assert present.number(83.756) == "83.8" and present.number(1234) == "1,234" and present.number(None) == "—"

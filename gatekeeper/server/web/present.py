@@ -3,48 +3,19 @@ here (pure) so the templates only lay them out."""
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from gatekeeper.verdict import GateRecord
 
 #: A waiver whose expiry is this close (days) is flagged on the verdict page.
 EXPIRY_WARNING_DAYS = 30
 
 _OPERATORS = {">=": "≥", "<=": "≤", "==": "=", "max_decrease": "falls at most", "max_increase": "rises at most"}
-
-
-def complete(verdict: dict[str, Any]) -> dict[str, Any]:
-    """The verdict with every member schemas/verdict.schema.json names, at any depth, present: None where
-    the verdict leaves an optional one out.  The templates then ask `x.y or …` of any verdict the schema
-    allows, and a missing optional member (say `maturity.levels`) never stops a page."""
-    schema = _verdict_schema()
-    completed: dict[str, Any] = _complete(verdict, schema, schema)
-    return completed
-
-
-@functools.cache
-def _verdict_schema() -> dict[str, Any]:
-    from gatekeeper.policy import resource_path
-
-    schema: dict[str, Any] = json.loads(resource_path("schemas", "verdict.schema.json").read_text(encoding="utf-8"))
-    return schema
-
-
-def _complete(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
-    if "$ref" in schema:
-        schema = root["$defs"][schema["$ref"].rpartition("/")[2]]
-    if isinstance(value, dict):
-        # an object, or the object branch of a `oneOf` such as `baseline` (null or an object)
-        shapes = [schema, *schema.get("oneOf", ())]
-        properties: dict[str, Any] = next((shape["properties"] for shape in shapes if "properties" in shape), {})
-        members = {name: _complete(member, properties.get(name, {}), root) for name, member in value.items()}
-        return dict.fromkeys(properties) | members
-    if isinstance(value, list):
-        return [_complete(item, schema.get("items", {}), root) for item in value]
-    return value
 
 
 def ago(then: datetime, now: datetime) -> str:
@@ -70,14 +41,20 @@ def number(value: Any) -> str:
     return str(value)
 
 
-def threshold(gate: dict[str, Any]) -> str:
+def threshold(gate: GateRecord) -> str:
     """A gate's criterion as 'operator threshold' ('≥ 80', 'falls at most 1'); groups say 'all of'/'any of'."""
-    operator = str(gate.get("operator") or "")
+    if gate.operator is None:
+        return "—"
+    operator = gate.operator.value
     if operator in ("all", "any"):
         return f"{operator} of its conditions"
-    if not operator:
-        return "—"
-    return f"{_OPERATORS.get(operator, operator)} {number(gate.get('threshold'))}"
+    return f"{_OPERATORS.get(operator, operator)} {number(gate.threshold)}"
+
+
+def shown(value: Any) -> Any:
+    """What a template prints for a value: a closed set's member as its value (`pass`, never
+    `Decision.PASS`, which is what str() gives a str enum before Python 3.11's StrEnum)."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def link(url: Any) -> str | None:

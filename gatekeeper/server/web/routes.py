@@ -28,6 +28,7 @@ from gatekeeper.server import db
 from gatekeeper.server.app import ID_PATTERN
 from gatekeeper.server.auth import Authenticator, Scope, Throttled, Token
 from gatekeeper.server.web import present, queries
+from gatekeeper.verdict import Verdict
 
 #: The cookie holding the signed-in token.
 COOKIE = "gatekeeper_session"
@@ -68,6 +69,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=present.shown,
     )
     environment.globals.update(
         number=present.number,
@@ -308,26 +310,19 @@ async def verdict_page(request: Request, verdict_id: str) -> Response:
     stored = await run_in_threadpool(db.get_stored, _engine(request), verdict_id)
     if stored is None:
         return _not_found(f"No verdict with id {verdict_id!r}.")
-    verdict = present.complete(json.loads(stored.body))
+    verdict = Verdict.from_json(json.loads(stored.body))  # the schema accepted it (v1 or v2) on upload
     today = _now().date()
-    applied = [(waiver, present.waiver_expiry(waiver.get("expires"), today)) for waiver in _waivers(verdict, "applied")]
+    applied = [(waiver, present.waiver_expiry(waiver.expires, today)) for waiver in verdict.waivers.applied]
     return _render(
         "verdict.html",
         section="overview",
         verdict=verdict,
         stored=stored,  # its created_at (the uploader's claim) and received_at (this server's), in UTC
-        gates=verdict.get("gates") or [],
-        maturity=verdict.get("maturity") or {},
-        job_link=present.link((verdict.get("context") or {}).get("url")),
+        job_link=present.link(verdict.context.url),
         applied=applied,
-        expired=_waivers(verdict, "expired"),
         expiring=[(waiver, expiry) for waiver, expiry in applied if expiry.soon],
         expiry_days=present.EXPIRY_WARNING_DAYS,
     )
-
-
-def _waivers(verdict: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [waiver for waiver in (verdict.get("waivers") or {}).get(kind) or [] if isinstance(waiver, dict)]
 
 
 # -- releases (their model and queries: gatekeeper.release, gatekeeper.server.releases) ------------

@@ -120,7 +120,7 @@ def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> bool:
     Returns whether every requested remote sink (--upload, --push) got the verdict; only
     --require-upload turns a False into an exit code.
     """
-    document = verdict.to_json()  # the JSON edge: the store and the sinks take the document
+    document = verdict.to_json()  # the JSON edge: the store and the upload take the document
     if options.store is not None:
         _record(document, options.store)
     out.write(renderer_for(options.output_format)(verdict, color=options.color))
@@ -138,11 +138,11 @@ def _deliver(verdict: Verdict, options: CheckOptions, out: TextIO) -> bool:
 
         delivered = deliver_checked(document, options.upload, options.spool, options.upload_timeout, sys.stderr)
     if options.push:
-        delivered = _push(document, options.push, options.upload_timeout) and delivered
+        delivered = _push(verdict, options.push, options.upload_timeout) and delivered
     return delivered
 
 
-def _push(verdict: dict[str, Any], url: str, timeout: float) -> bool:
+def _push(verdict: Verdict, url: str, timeout: float) -> bool:
     """Push to the Pushgateway; a failure is one line on stderr, never spooled (it keeps only the latest)."""
     from gatekeeper.sinks.push import push
 

@@ -13,19 +13,22 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from gatekeeper.errors import UsageError, one_line
-from gatekeeper.model import Decision
+from gatekeeper.model import Decision, GateStatus
+from gatekeeper.policy.model import assert_never
 from gatekeeper.sinks.upload import backoff
 from gatekeeper.store.http import error_reason, new_session
 
 PUSHGATEWAY_ENV = "GATEKEEPER_PUSHGATEWAY"
 JOB = "gatekeeper"
 PREFIX = "gatekeeper_"
-STATUSES = tuple(decision.value for decision in Decision)
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
+
+if TYPE_CHECKING:
+    from gatekeeper.verdict import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ def group_path(project: str | None, branch: str | None) -> str:
     return "/".join(parts)
 
 
-def render(verdict: dict[str, Any]) -> str:
+def render(verdict: Verdict) -> str:
     """The verdict's figures in the Prometheus text exposition format (version 0.0.4)."""
     lines: list[str] = []
 
@@ -67,65 +70,56 @@ def render(verdict: dict[str, Any]) -> str:
             rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
             lines.append(f"{name}{{{rendered}}} {_number(value)}" if rendered else f"{name} {_number(value)}")
 
-    for key, value in sorted((verdict.get("metrics") or {}).items()):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue  # absent stays absent; never invent a zero
+    for key, value in sorted(verdict.metrics.items()):  # a metric the run could not compute is absent: no zero
         gauge(metric_name(key), f"gatekeeper metric {key}", [({}, value)])
-    status = verdict.get("status")
     gauge(
         PREFIX + "verdict_status",
         "1 for the verdict's status (pass, warn, fail, error), 0 for the others",
-        [({"status": s}, 1 if s == status else 0) for s in STATUSES],
+        [({"status": decision.value}, 1 if decision is verdict.status else 0) for decision in Decision],
     )
-    maturity = verdict.get("maturity") or {}
-    if isinstance(maturity.get("level_achieved"), int):
+    maturity = verdict.maturity
+    model = {"model": maturity.model or ""}
+    if maturity.level_achieved is not None:
         gauge(
             PREFIX + "maturity_level_achieved",
             "highest maturity level whose gates hold",
-            [({"model": str(maturity.get("model") or "")}, maturity["level_achieved"])],
+            [(model, maturity.level_achieved)],
         )
-    if isinstance(maturity.get("level"), int):
-        gauge(
-            PREFIX + "maturity_level_target",
-            "maturity level the policy aims at",
-            [({"model": str(maturity.get("model") or "")}, maturity["level"])],
-        )
-    gates = [g for g in verdict.get("gates") or [] if isinstance(g, dict) and g.get("id")]
+    if maturity.level is not None:
+        gauge(PREFIX + "maturity_level_target", "maturity level the policy aims at", [(model, maturity.level)])
     gauge(
         PREFIX + "gate_failed",
         "1 if the gate failed or warned, 0 if it held or was skipped",
         [
-            (
-                {"gate": str(g["id"]), "severity": str(g.get("severity") or "")},
-                1 if g.get("status") in ("fail", "warn") else 0,
-            )
-            for g in gates
+            ({"gate": gate.id, "severity": gate.severity.value}, 1 if _failed(gate.status) else 0)
+            for gate in verdict.gates
         ],
     )
-    created = _epoch(verdict.get("created_at"))
+    created = _epoch(verdict.created_at)
     if created is not None:
         gauge(PREFIX + "verdict_timestamp_seconds", "when the verdict was made (Unix time)", [({}, created)])
-    context = verdict.get("context") or {}
-    gauge(
-        PREFIX + "verdict_info",
-        "the verdict this group was pushed from (always 1)",
-        [
-            (
-                {
-                    "id": str(verdict.get("id") or ""),
-                    "commit": str(context.get("commit") or ""),
-                    "pipeline": str(context.get("pipeline") or ""),
-                    "policy": str((verdict.get("policy") or {}).get("name") or ""),
-                },
-                1,
-            )
-        ],
-    )
+    context = verdict.context
+    info = {
+        "id": verdict.id,
+        "commit": context.commit or "",
+        "pipeline": context.pipeline or "",
+        "policy": verdict.policy.name or "",
+    }
+    gauge(PREFIX + "verdict_info", "the verdict this group was pushed from (always 1)", [(info, 1)])
     return "\n".join(lines) + "\n"
 
 
+def _failed(status: GateStatus) -> bool:
+    """A gate that failed or warned counts 1 on the dashboard; one that held or was skipped 0."""
+    if status is GateStatus.FAIL or status is GateStatus.WARN:
+        return True
+    if status is GateStatus.PASS or status is GateStatus.SKIP:
+        return False
+    assert_never(status)
+
+
 def push(
-    verdict: dict[str, Any],
+    verdict: Verdict,
     url: str,
     *,
     attempts: int = 3,
@@ -138,8 +132,7 @@ def push(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"Pushgateway URL must be http(s)://HOST[:PORT][/PATH]: {url!r}")
-    context = verdict.get("context") or {}
-    target = f"{url.rstrip('/')}/metrics/{group_path(context.get('project'), context.get('branch'))}"
+    target = f"{url.rstrip('/')}/metrics/{group_path(verdict.context.project, verdict.context.branch)}"
     body = render(verdict).encode("utf-8")
     headers = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
     deadline = time.monotonic() + timeout
@@ -182,11 +175,10 @@ def _number(value: float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _epoch(value: Any) -> float | None:
+def _epoch(value: str) -> float | None:
+    """The verdict's `created_at` as Unix time; None if another writer's text is no ISO time."""
     from datetime import datetime
 
-    if not isinstance(value, str):
-        return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:

@@ -8,15 +8,18 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
 from gatekeeper.sinks.push import group_path, metric_name, render
-from tests.client.loopback import free_port, verdict
+from gatekeeper.verdict import MaturityRecord, Verdict, parse
+from tests.client.loopback import free_port
 from tests.client.test_check_upload import FAILING_JUNIT
 from tests.client.test_spool import run
+from tests.outputs.cases import CASES
 
 BINARY = shutil.which("prometheus-pushgateway")
 POLICY = """policy: push-test
@@ -66,6 +69,18 @@ def pushgateway() -> Iterator[str]:
 Sample = tuple[str, frozenset[tuple[str, str]]]
 SAMPLE = re.compile(r"^(gatekeeper_\w+)(?:\{(.*)\})? (\S+)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def verdict(number: int, metrics: dict[str, float], maturity: MaturityRecord | None = None) -> Verdict:
+    """A real verdict (the passing case) of project group/app on main, with these metrics (and maturity)."""
+    case = parse(CASES["passing"](), "passing case")
+    return replace(
+        case,
+        id=f"00000000-0000-4000-8000-{number:012d}",
+        context=replace(case.context, project="group/app", branch="main"),
+        metrics=metrics,
+        maturity=maturity or case.maturity,
+    )
 
 
 def scrape(url: str) -> dict[Sample, float]:
@@ -128,7 +143,7 @@ def test_a_second_push_replaces_the_group(pushgateway: str) -> None:
     first = verdict(
         1,
         metrics={"tests.total": 5, "coverage.lines.percent": 80.5},
-        maturity={"model": "m", "level": 3, "level_achieved": 2},
+        maturity=MaturityRecord(model="m", level=3, level_achieved=2),
     )
     assert push(first, pushgateway).ok
     samples = scrape(pushgateway)
@@ -146,6 +161,19 @@ def test_names_and_grouping_paths() -> None:
     assert metric_name("weird-name.x") == "gatekeeper_weird_name_x"
     assert group_path("app", "main") == "job/gatekeeper/project/app/branch/main"
     assert group_path("g/app", None) == "job/gatekeeper/project@base64/Zy9hcHA=/branch@base64/="
-    text = render(verdict(3, metrics={"tests.total": 3, "tests.pass_percent": None, "x.flag": True}))
+    text = render(verdict(3, metrics={"tests.total": 3}))
     assert "gatekeeper_tests_total 3" in text
-    assert "pass_percent" not in text and "x_flag" not in text  # absent stays absent
+    # absent stays absent: a metric the run did not compute, a level none achieved (the case's is None)
+    assert "pass_percent" not in text and "maturity_level_achieved" not in text
+    assert 'gatekeeper_maturity_level_target{model="caict-devops-cd"} 3' in text
+    assert 'gatekeeper_verdict_status{status="pass"} 1' in text and "Decision." not in text
+
+
+def test_a_gate_that_failed_or_warned_counts_one() -> None:
+    failing = parse(CASES["failing"](), "failing case")
+    text = render(failing)
+    for gate in failing.gates:
+        failed = 1 if gate.status.value in ("fail", "warn") else 0
+        assert f'gatekeeper_gate_failed{{gate="{gate.id}",severity="{gate.severity.value}"}} {failed}' in text
+    assert {gate.status.value for gate in failing.gates} >= {"fail", "pass"}
+    assert 'gatekeeper_verdict_status{status="fail"} 1' in text

@@ -1,7 +1,6 @@
 """The verdict's contract in the code (issue 14, item 1): its closed sets are spelled once, the verdict
-module (core) imports no command, readers take the typed verdict (JSON only at the edges: the list
-below names what is not typed yet), and the typed verdict reads v1 and v2 and writes back what the
-engine wrote, byte for byte."""
+module (core) imports no command, readers take the typed verdict (JSON only at the edges listed
+below), and the typed verdict reads v1 and v2 and writes back what the engine wrote, byte for byte."""
 
 from __future__ import annotations
 
@@ -61,7 +60,6 @@ EDGES = {
     ("gatekeeper/verdict.py", "dumps"),
     ("gatekeeper/verdict.py", "_verdict_json"),  # to_json
     ("gatekeeper/commands/check.py", "_record"),  # the embedded store keeps the document
-    ("gatekeeper/commands/check.py", "_push"),  # sinks send the document
     ("gatekeeper/commands/upload.py", "read_verdict"),  # a file to upload, sent as it is
     ("gatekeeper/store/__init__.py", "add"),
     ("gatekeeper/store/sqlite.py", "add"),
@@ -81,12 +79,6 @@ EDGES = {
     ("gatekeeper/sinks/delivery.py", "deliver_checked"),
     ("gatekeeper/sinks/delivery.py", "send"),
     ("gatekeeper/sinks/delivery.py", "_keep"),
-}
-#: Readers that still index the document: NOT YET TYPED (issue 14, item 1, left for a next step).  Each
-#: one converted comes off this list; the test fails until it does, so the gap stays visible.
-NOT_YET_TYPED = {
-    ("gatekeeper/sinks/push.py", "render"),
-    ("gatekeeper/sinks/push.py", "push"),
 }
 
 
@@ -114,8 +106,8 @@ def _verdicts_as_dicts() -> set[tuple[str, str]]:
 
 def test_no_function_outside_the_json_edges_takes_or_returns_a_verdict_as_a_dict() -> None:
     found = _verdicts_as_dicts()
-    assert found - EDGES - NOT_YET_TYPED == set(), "take the typed gatekeeper.verdict.Verdict"
-    assert NOT_YET_TYPED - found == set(), "typed now: take it off NOT_YET_TYPED"
+    assert found - EDGES == set(), "take the typed gatekeeper.verdict.Verdict"
+    assert EDGES - found == set(), "no longer an edge: take it off EDGES"
     typed = {"gatekeeper/engine.py", "gatekeeper/verdict_v1.py", "gatekeeper/commands/explain.py"}
     typed |= {name for name, _ in found if name.startswith("gatekeeper/outputs/")}
     assert not {name for name, _ in found} & typed

@@ -10,6 +10,9 @@ by copying our output), with comments explaining every non-obvious number.  Keys
 - `findings`: optional, per finding in report order, a subset of its fields to check
   (rule, severity, path, line, tool);
 - `notable`: optional, per failed/errored/flaky test case in report order, a subset of its fields.
+
+In-repo cases live at `cases/<family>/<file>` beside this test, with `expected/cases/<family>/<file>.yaml`:
+a case whose name starts with `cases/` is read from here instead of the corpus, so it never skips.
 """
 
 from __future__ import annotations
@@ -26,8 +29,19 @@ from gatekeeper.parsers import read_report
 from gatekeeper.parsers.detect import detect
 from tests.conftest import CORPUS
 
-EXPECTED = Path(__file__).parent / "expected"
+HERE = Path(__file__).parent
+EXPECTED = HERE / "expected"
+IN_REPO = "cases/"
 CASES = sorted(p.relative_to(EXPECTED).as_posix()[: -len(".yaml")] for p in EXPECTED.rglob("*.yaml"))
+
+
+def case_path(name: str) -> Path:
+    """Where case `name` is read from: this directory for an in-repo case, else the shared corpus."""
+    return HERE / name if name.startswith(IN_REPO) else CORPUS / name
+
+
+def in_repo_files() -> list[str]:
+    return sorted(p.relative_to(HERE).as_posix() for p in (HERE / IN_REPO).rglob("*") if p.is_file())
 
 
 def corpus_files() -> list[str]:
@@ -39,6 +53,10 @@ def corpus_files() -> list[str]:
 
 
 def test_every_corpus_file_has_an_expectation() -> None:
+    missing = [name for name in in_repo_files() if name not in CASES]
+    assert not missing, f"in-repo case files without expected/…yaml: {missing}"
+    orphans = [name for name in CASES if name.startswith(IN_REPO) and not (HERE / name).is_file()]
+    assert not orphans, f"expected/…yaml without an in-repo case file: {orphans}"
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS} (set GATEKEEPER_CORPUS to its location)")
     missing = [name for name in corpus_files() if name not in CASES]
@@ -54,8 +72,8 @@ def _subset(actual: object, wanted: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", CASES)
 def test_corpus_file(name: str) -> None:
-    path = CORPUS / name
-    if not path.exists():
+    path = case_path(name)
+    if not path.exists() and not name.startswith(IN_REPO):
         pytest.skip(f"shared corpus not found at {CORPUS} (set GATEKEEPER_CORPUS to its location)")
     expected = yaml.safe_load((EXPECTED / f"{name}.yaml").read_text(encoding="utf-8"))
     if "format" in expected:

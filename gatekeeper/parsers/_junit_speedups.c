@@ -369,9 +369,18 @@ on_start(void *user, const XML_Char *name, const XML_Char **atts)
         return;
     }
     if (!self->root_seen) {
+        /* handler.start_root is true for a bare <testcase> root: one case, as in the streaming parser. */
         self->root_seen = 1;
         result = call_with_element(self, "start_root", name, atts);
-        self->mark_suite = 1;
+        int bare = result ? PyObject_IsTrue(result) : -1;
+        Py_XDECREF(result);
+        if (bare < 0 || (bare && keep_case_attributes(self, atts) < 0)) {
+            stop(self);
+            return;
+        }
+        self->case_open = bare;
+        self->mark_suite = !bare;
+        return;
     }
     else if (self->case_open) {
         self->depth++;

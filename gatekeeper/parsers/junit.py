@@ -2,7 +2,8 @@
 
 One `<testcase>` is one test, whatever a file's `tests=` attributes claim: they are wrong in Surefire
 re-runs, gotestsum and trimmed files.  Only a leaf `<testsuite>` (no `<testcase>` and no nested suite
-inside) falls back to its own count attributes, and the evidence notes that it did.
+inside) falls back to its own count attributes, and the evidence notes that it did.  A file whose root
+is a bare `<testcase>` is that one test case (as Jenkins reads it), with a note.
 
 Streams with expat; passing cases are only counted, so memory stays flat at any size.  Speed is the
 work per element (expat itself is fast), so the hot path -- a passing `<testcase/>` -- runs in C where
@@ -114,10 +115,18 @@ class _Handler:
         self.body: list[str] | None = None
         self.body_length = 0
 
-    def start_root(self, name: str, attributes: dict[str, str]) -> None:
+    def start_root(self, name: str, attributes: dict[str, str]) -> bool:
+        """Open the root suite; True when the root is a bare `<testcase>`, which the caller opens as a case.
+
+        Jenkins' junit model reads a file holding one `<testcase>` as one test, so it is one here too.
+        """
+        if name == "testcase":
+            self.counter.notes.append("the root element is a bare <testcase>: read as one test case")
+            return True
         if name not in _SUITE_ELEMENTS:
             raise NotJUnit(name)
         self.start_suite(name, attributes)
+        return False
 
     def start_suite(self, name: str, attributes: dict[str, str]) -> None:
         if self.suites:
@@ -279,9 +288,11 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
             parser.EndElementHandler = end_properties
 
     def start_root(name: str, attributes: dict[str, str]) -> None:
-        nonlocal mark_suite
-        handler.start_root(name, attributes)
-        mark_suite = True
+        nonlocal case, mark_suite
+        if handler.start_root(name, attributes):
+            case = attributes
+        else:
+            mark_suite = True
         parser.StartElementHandler = start
 
     def start_in_properties(name: str, attributes: dict[str, str]) -> None:
@@ -393,5 +404,6 @@ def parse(path: Path) -> Evidence:
         return evidence((Scanner is not None and read_accelerated(path)) or read_streaming(path))
     except NotJUnit as error:
         raise InputError(
-            path, f"not a JUnit report: the root element is <{error.root}>, not <testsuites> or <testsuite>"
+            path,
+            f"not a JUnit report: the root element is <{error.root}>, not <testsuites>, <testsuite> or <testcase>",
         ) from None

@@ -10,7 +10,7 @@ import pytest
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Outcome, TestResults
-from gatekeeper.parsers import read_report
+from gatekeeper.parsers import junit, read_report
 from gatekeeper.parsers.detect import detect
 from gatekeeper.parsers.junit import MESSAGE_LIMIT, parse
 from tests.conftest import CORPUS
@@ -274,7 +274,7 @@ def test_bom_crlf_and_utf16_reports_are_read(tmp_path: Path) -> None:
     ("xml", "root"),
     [
         ('<coverage line-rate="1"><packages/></coverage>', "coverage"),
-        ('<testcase name="t"><failure/></testcase>', "testcase"),
+        ('<testrun name="t"><testcase name="t"/></testrun>', "testrun"),
         ("<html><body><testsuite/></body></html>", "html"),
     ],
 )
@@ -286,6 +286,39 @@ def test_non_junit_root_forced_as_junit_is_one_line_input_error(tmp_path: Path, 
     message = str(raised.value)
     assert message.startswith(f"{path}: not a JUnit report: the root element is <{root}>")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("xml", "expected"),
+    [
+        ('<testcase name="t" time="0.5"/>', (1, 0, 0, 0, 0)),
+        ('<testcase name="t"><system-out>x</system-out></testcase>', (1, 0, 0, 0, 0)),
+        ('<testcase name="t" time="0.5"><failure message="m"/></testcase>', (0, 1, 0, 0, 0)),
+        ('<testcase name="t"><skipped/></testcase>', (0, 0, 0, 1, 0)),
+        ('<testcase name="t" status="disabled"/>', (0, 0, 0, 1, 0)),
+        ('<testcase name="t"><flakyFailure message="m"/></testcase>', (1, 0, 0, 0, 1)),
+    ],
+)
+def test_a_bare_testcase_root_is_one_test_case_with_a_note(
+    tmp_path: Path, xml: str, expected: tuple[int, int, int, int, int]
+) -> None:
+    """Jenkins' junit model reads a file holding one <testcase> as one test (DESIGN.md); detection agrees."""
+    path = tmp_path / "TEST-one.xml"
+    path.write_text(xml, encoding="utf-8")
+    assert detect(path) == "junit"
+    evidence = read_report(path).evidence
+    assert evidence.tests is not None
+    assert counts(evidence.tests) == expected
+    assert evidence.notes == ("the root element is a bare <testcase>: read as one test case",)
+    assert junit.evidence(junit.read_streaming(path)) == evidence  # the C scanner and the streaming parser agree
+
+
+def test_a_failed_bare_testcase_is_notable_with_no_suite(tmp_path: Path) -> None:
+    results = results_of(tmp_path, '<testcase classname="C" name="t" time="2"><error>boom\nat x</error></testcase>')
+    assert counts(results) == (0, 0, 1, 0, 0)
+    assert results.duration_seconds == 2.0
+    (case,) = results.notable
+    assert (case.suite, case.classname, case.name, case.outcome, case.message) == ("", "C", "t", Outcome.ERROR, "boom")
 
 
 def test_a_case_directly_under_testsuites_is_counted(tmp_path: Path) -> None:

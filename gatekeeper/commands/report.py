@@ -4,20 +4,26 @@ the trend charts the server's pages draw, for teams that run no server (or want 
 HTML is one self-contained file (inline SVG and CSS, nothing fetched).  Markdown cannot hold SVG
 inline where it is usually read (GitHub and GitLab strip it), so with `-o FILE` each chart is written
 next to FILE as `FILE-STEM.CHART.svg` and shown as an image; on standard output the figures appear as
-tables only.  Both always carry the figures as tables.  What verdicts say (branch, pipeline, ids) is
-embedded through gatekeeper.outputs.escape, as in every other output.
+tables only.  Both always carry the figures as tables, each row with its verdict's branch and commit.
+
+Branches are never mixed in one series: without `--branch`, a project with verdicts on several
+branches is reported on its default branch only (`main` or `master` if it has one, else the branch
+with most verdicts in the period), and the report says so and names the others.  What verdicts say
+(branch, pipeline, ids) is embedded through gatekeeper.outputs.escape, as in every other output.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TextIO
 
 from gatekeeper import charts
+from gatekeeper.charts import Step
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
@@ -54,6 +60,19 @@ class Report:
     verdicts: tuple[VerdictSummary, ...]  # newest first
     truncated: bool
     charts: tuple[charts.Chart, ...]
+    branch_note: str = ""  # why this branch, when the user gave none
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Each verdict's status and level achieved, for the status strip."""
+        return tuple(
+            Step(at=_parse_time(item.created_at), status=item.status, level=item.level_achieved)
+            for item in self.verdicts
+        )
+
+    def verdict_at(self, at: datetime) -> VerdictSummary | None:
+        """The verdict a chart's row stands for (its time), for the row's branch and commit."""
+        return next((item for item in self.verdicts if _parse_time(item.created_at) == at), None)
 
     @property
     def statuses(self) -> Counter[str]:
@@ -77,18 +96,46 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def default_branch(summaries: Sequence[VerdictSummary]) -> tuple[str | None, str]:
+    """The one branch a report without --branch shows when the period has several (None: there is one
+    or none), and the sentence that says so."""
+    counts = Counter(summary.branch for summary in summaries)
+    named = [branch for branch in counts if branch]
+    if len(counts) <= 1 or not named:
+        return None, ""
+    chosen = next(
+        (branch for branch in ("main", "master") if branch in named),
+        max(named, key=lambda branch: counts[branch]),  # ties: the newest verdict's branch (named is newest first)
+    )
+    others = ", ".join(f"{branch or '(no branch)'} ({counts[branch]})" for branch in counts if branch != chosen)
+    return chosen, (
+        f"Branch {chosen} only, the project's default branch (branches are not mixed in one trend); "
+        f"the period also has verdicts on {others}: give --branch to report one of them."
+    )
+
+
 def read(
     source: VerdictStore, source_name: str, project: str, branch: str | None, since: datetime, now: datetime
 ) -> Report:
-    """The period's verdicts (newest first, at most MAX_VERDICTS) and their trend figures."""
+    """The period's verdicts of one branch (newest first, at most MAX_VERDICTS) and their trend figures."""
     summaries = source.list(project=project, branch=branch, since=since, limit=MAX_VERDICTS + 1)
     if not summaries:
         scope = f"project {project!r}" + (f" on branch {branch!r}" if branch else "")
         raise StoreError(source_name, f"no verdicts of {scope} since {since:%Y-%m-%d %H:%M} UTC")
+    note = ""
+    if branch is None:
+        chosen, note = default_branch(summaries)
+        if chosen is not None:
+            branch = chosen
+            summaries = source.list(project=project, branch=branch, since=since, limit=MAX_VERDICTS + 1)
     kept = tuple(summaries[:MAX_VERDICTS])
     values = []
     for summary in kept:
-        at = datetime.fromisoformat(summary.created_at.replace("Z", "+00:00"))
+        at = _parse_time(summary.created_at)
         metrics = source.get(summary.id).get("metrics") or {}
         values += [
             (at, name, float(metrics[name]))
@@ -103,7 +150,8 @@ def read(
         source=source_name,
         verdicts=kept,
         truncated=len(summaries) > MAX_VERDICTS,
-        charts=charts.trend_charts(values),
+        charts=charts.trend_charts(values, steps=(_parse_time(item.created_at) for item in kept)),
+        branch_note=note,
     )
 
 
@@ -188,6 +236,7 @@ def render_html(report: Report) -> str:
         f"<p>{_period(report)} from {html_text(report.source)}. Latest verdict: "
         f'<span class="status">{html_text(latest.status.upper())}</span> at {html_text(_time(latest.created_at))} UTC'
         f"{_level_text(latest)}.</p>",
+        f'<p id="branch-note">{html_text(report.branch_note)}</p>' if report.branch_note else "",
         "<table><caption>Verdicts by status</caption><thead><tr>"
         + "".join(f'<th scope="col">{status}</th>' for status in _STATUSES)
         + "</tr></thead><tbody><tr>"
@@ -195,13 +244,16 @@ def render_html(report: Report) -> str:
         + "</tr></tbody></table>",
         "<h2>Trends</h2>",
         '<div class="charts">',
+        '<figure id="chart-status"><figcaption>Status and level achieved, one step per verdict</figcaption>',
+        charts.render_strip(report.steps),
+        "</figure>",
     ]
     for chart in report.charts:
         out += [
             f'<figure id="chart-{chart.key}">'
             f"<figcaption>{html_text(chart.title)} ({html_text(chart.unit)})</figcaption>",
             charts.render_svg(chart),
-            _html_table(chart),
+            _html_table(report, chart),
             "</figure>",
         ]
     out += ["</div>", "<h2>Verdicts</h2>", _html_verdicts(report), "</main></body></html>", ""]
@@ -221,10 +273,11 @@ def _level_text(summary: VerdictSummary) -> str:
     return "" if summary.level_achieved is None else f", maturity level {summary.level_achieved} achieved"
 
 
-def _html_table(chart: charts.Chart) -> str:
+def _html_table(report: Report, chart: charts.Chart) -> str:
     head = "".join(f'<th scope="col">{html_text(series.name)}</th>' for series in chart.series)
     rows = "".join(
-        f'<tr><th scope="row">{at:%Y-%m-%d %H:%M}</th>'
+        f'<tr><th scope="row">{at:{_ROW_TIME}}</th>'
+        + "".join(f"<td>{html_text(cell)}</td>" for cell in _branch_commit(report, at))
         + "".join(f'<td class="num">{_figure(value)}</td>' for value in values)
         + "</tr>"
         for at, values in charts.table_rows(chart)
@@ -232,8 +285,20 @@ def _html_table(chart: charts.Chart) -> str:
     return (
         f"<details><summary>{html_text(chart.title)} as a table</summary><table>"
         f"<caption>{html_text(chart.title)}, oldest first</caption>"
-        f'<thead><tr><th scope="col">verdict time (UTC)</th>{head}</tr></thead><tbody>{rows}</tbody></table></details>'
+        f'<thead><tr><th scope="col">verdict time (UTC)</th><th scope="col">branch</th><th scope="col">commit</th>'
+        f"{head}</tr></thead><tbody>{rows}</tbody></table></details>"
     )
+
+
+#: A chart row's time: to the second, so verdicts of the same minute are told apart.
+_ROW_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def _branch_commit(report: Report, at: datetime) -> tuple[str, str]:
+    verdict = report.verdict_at(at)
+    if verdict is None:
+        return "-", "-"
+    return verdict.branch or "-", (verdict.commit or "-")[:12]
 
 
 def _html_verdicts(report: Report) -> str:
@@ -271,6 +336,7 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
         f"{_period(report)} from {md_text(report.source)}. Latest verdict: **{md_text(latest.status.upper())}** at "
         f"{md_text(_time(latest.created_at))} UTC{_level_text(latest)}.",
         "",
+        *([md_text(report.branch_note), ""] if report.branch_note else []),
         "| pass | warn | fail | error |",
         "|---:|---:|---:|---:|",
         "| " + " | ".join(str(statuses.get(status, 0)) for status in _STATUSES) + " |",
@@ -284,14 +350,15 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
         out += [f"### {md_text(chart.title)} ({md_text(chart.unit)})", ""]
         if chart.key in images:
             out += [f"![{md_text(charts.describe(chart))}]({md_path(images[chart.key])})", ""]
-        out += ["| verdict time (UTC) | " + " | ".join(md_text(series.name) for series in chart.series) + " |"]
-        out += ["|---|" + "---:|" * len(chart.series)]
+        names = " | ".join(md_text(series.name) for series in chart.series)
+        out += [f"| verdict time (UTC) | branch | commit | {names} |", "|---|---|---|" + "---:|" * len(chart.series)]
         rows = charts.table_rows(chart)
-        out += [
-            f"| {at:%Y-%m-%d %H:%M} | " + " | ".join(_figure(value) for value in values) + " |" for at, values in rows
-        ]
+        for at, values in rows:
+            branch, commit = _branch_commit(report, at)
+            figures = " | ".join(_figure(value) for value in values)
+            out.append(f"| {at:{_ROW_TIME}} | {md_text(branch)} | {md_code(commit, table=True)} | {figures} |")
         if not rows:
-            out += ["| no data in this period |" + " |" * len(chart.series)]
+            out += ["| no data in this period | | |" + " |" * len(chart.series)]
         out.append("")
     out += [
         "## Verdicts",

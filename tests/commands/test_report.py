@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import io
 import os
+import re
+import shutil
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
@@ -95,11 +97,18 @@ def test_html_report_has_the_charts_the_figures_and_the_verdicts(workspace: Path
     outline.feed(html)
     assert outline.open == []  # every element closed
     assert outline.texts["h1"] == ["Quality report: bank/ledger"]
-    assert outline.texts["title"][1:] == ["Tests passing", "Coverage", "Security findings by severity"]
+    assert outline.texts["title"][1:] == [
+        "Status and level achieved",
+        "Tests passing",
+        "Coverage",
+        "Security findings by severity",
+    ]
     assert "Verdicts, newest first" in outline.texts["caption"]
     assert outline.texts["span"] == ["PASS"]  # the latest verdict's status
     assert "2 verdicts from" in html and "maturity level 3 achieved" in html
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4  # the status strip and three trends
+    assert 'data-status="fail"' in html and 'data-status="pass"' in html  # one step per verdict, oldest first
+    assert html.index('data-status="fail"') < html.index('data-status="pass"')
     assert '<td class="num">91.9</td>' in html and '<td class="num">100</td>' in html  # pass % of both runs
     assert "1" * 12 in html and "2" * 12 in html and "0" * 12 not in html  # the 45-day-old verdict is out
 
@@ -116,7 +125,7 @@ def test_markdown_report_writes_its_charts_next_to_it(workspace: Path, tmp_path:
         assert f"](ledger.{key}.svg)" in text
         root = ET.parse(tmp_path / f"ledger.{key}.svg").getroot()
         assert root.tag == f"{SVG}svg" and root.find(f"{SVG}title") is not None
-    assert "| verdict time (UTC) | critical | high | medium | low |" in text
+    assert "| verdict time (UTC) | branch | commit | critical | high | medium | low |" in text
     assert text.count("| 0 | 3 | 3 | 4 |") == 2  # the failing run and its old copy: 3 high, 3 medium, 4 low
     assert "`" + "0" * 12 + "`" in text
 
@@ -126,7 +135,40 @@ def test_markdown_on_standard_output_keeps_the_figures_as_tables(workspace: Path
     assert result.returncode == 0, result.stderr
     assert "Charts are written next to the report with `-o FILE`" in result.stdout
     assert ".svg)" not in result.stdout
-    assert "| verdict time (UTC) | lines % | branches % |" in result.stdout
+    assert "| verdict time (UTC) | branch | commit | lines % | branches % |" in result.stdout
+
+
+def test_without_branch_the_report_keeps_to_the_default_branch_and_says_so(workspace: Path, tmp_path: Path) -> None:
+    """A feature branch's verdicts are not drawn into main's trends; each chart row names its branch and commit."""
+    shutil.copytree(workspace / ".gatekeeper", tmp_path / ".gatekeeper")
+    with SqliteStore(tmp_path / ".gatekeeper" / "verdicts.db") as store:
+        newest = store.get(store.list(project="bank/ledger", limit=1)[0].id)
+        for index in range(2):  # more verdicts on the feature branch than on main, and the newest
+            feature = copy.deepcopy(newest)
+            feature["id"] = str(uuid.uuid4())
+            feature["created_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            feature["context"].update(branch="feature/faster-import", commit=f"{index + 7}" * 40)
+            feature["metrics"]["tests.pass_percent"] = 99.93
+            store.add(feature)
+    result = gatekeeper("report", "--project", "bank/ledger", "--format", "markdown", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("# Quality report: bank/ledger on main\n")
+    assert "Branch main only, the project's default branch" in text
+    assert "also has verdicts on feature/faster-import (2): give --branch" in text
+    assert "feature/faster-import |" not in text and "99.9" not in text  # no row of the feature branch
+    assert "2 verdicts from" in text
+    tests_table = text[text.index("### Tests passing") : text.index("### Coverage")]
+    assert "| verdict time (UTC) | branch | commit | pass % |" in tests_table
+    assert re.search(r"\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| main \| `1{12}` \| 91.9 \|", tests_table)
+    assert re.search(r"\| main \| `2{12}` \| 100 \|", tests_table)
+
+    feature_only = gatekeeper(
+        "report", "--project", "bank/ledger", "--branch", "feature/faster-import", "--format", "markdown", cwd=tmp_path
+    )
+    assert feature_only.returncode == 0, feature_only.stderr
+    assert "only, the project's default branch" not in feature_only.stdout
+    assert "| feature/faster-import | `777777777777` | 99.9 |" in feature_only.stdout
 
 
 @pytest.mark.parametrize(

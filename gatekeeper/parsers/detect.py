@@ -30,8 +30,11 @@ _DECISIVE_KEYS = {
 }
 #: Keys of the first entry of a top-level "results" array.
 _RESULT_ITEM_KEYS = {"check_id": "semgrep", "test_id": "bandit", "issue_severity": "bandit"}
-#: Keys of the first entry of a top-level array (gitleaks v7 and v8 spellings).
+#: Keys of the first entry of a top-level array (gitleaks v7 and v8 spellings), wherever they stand in it.
 _GITLEAKS_KEYS = frozenset({"RuleID", "Description", "Secret", "Match", "rule", "offender", "leakURL"})
+#: Top-level keys semgrep always writes: with `results` an empty array and nothing decisive, an empty scan
+#: (unless bandit's `metrics` is there too).
+_SEMGREP_EMPTY_KEYS = frozenset({"results", "errors"})
 
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -91,7 +94,7 @@ def _detect_xml(path: Path, head: bytes) -> str | None:
 
 
 def _format_of_root(name: str, attributes: dict[str, str]) -> str | None:
-    if name in ("testsuites", "testsuite"):
+    if name in ("testsuites", "testsuite", "testcase"):  # a bare <testcase> is one test case
         return "junit"
     if name == "coverage":
         return "clover" if "clover" in attributes or "generated" in attributes else "cobertura"
@@ -107,10 +110,14 @@ def _detect_json(path: Path) -> str | None:
         if stream.read(len(_BOM)) != _BOM:
             stream.seek(0)
         top = ""
+        keys: set[str] = set()  # the top-level keys met so far
+        empty_results = False  # a top-level `results` that is an empty array
+        previous = ("", "")  # the last (prefix, event)
         try:
             for count, (prefix, event, value) in enumerate(_shallow_events(ijson.basic_parse(stream))):
                 if count > _JSON_EVENT_LIMIT:
                     return None
+                last, previous = previous, (prefix or "", event)
                 if count == 0:
                     if event == "null":
                         return "gitleaks"  # gitleaks writes a bare `null` when it finds nothing
@@ -124,11 +131,22 @@ def _detect_json(path: Path) -> str | None:
                         return "gitleaks"
                     if count == 1 and event != "start_map":
                         return None
-                    if prefix == "item" and event == "map_key":
-                        return "gitleaks" if value in _GITLEAKS_KEYS else None
+                    # Any key of the first entry settles it: gitleaks 7 starts its entries with `line`.
+                    if prefix == "item" and event == "map_key" and value in _GITLEAKS_KEYS:
+                        return "gitleaks"
+                    if prefix == "item" and event == "end_map":  # the first entry ended without one
+                        return None
                 elif prefix == "" and event == "map_key":
                     if value in _DECISIVE_KEYS:
                         return _DECISIVE_KEYS[value]
+                    keys.add(value)
+                elif prefix == "" and event == "end_map":
+                    # semgrep with no results and no `paths` (older versions, or trimmed by hand).
+                    return (
+                        "semgrep" if empty_results and keys >= _SEMGREP_EMPTY_KEYS and "metrics" not in keys else None
+                    )
+                elif prefix == "results" and event == "end_array" and last == ("results", "start_array"):
+                    empty_results = True
                 elif prefix == "$schema" and event == "string":
                     if "sarif" in value.lower():
                         return "sarif"

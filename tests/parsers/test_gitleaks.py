@@ -12,6 +12,7 @@ import pytest
 from gatekeeper import metrics
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Finding, Severity
+from gatekeeper.parsers import read_report
 from gatekeeper.parsers._security import fingerprint
 from gatekeeper.parsers.gitleaks import parse
 
@@ -84,6 +85,20 @@ def test_v8_leak(tmp_path: Path) -> None:
         finding.line,
     ) == ("gitleaks", "generic-api-key", Severity.HIGH, "", "tests/api.py", 21)
     assert finding.message == "Generic API Key secret in commit 69235ea9ea4d"
+
+
+def test_a_v7_report_is_read_without_naming_its_format(tmp_path: Path) -> None:
+    """gitleaks 7's leaks start with `line` (issue 15): detection reads every key of the first leak."""
+    path = tmp_path / "report.json"
+    reordered = dict(reversed(list(v7(line=3).items())))
+    path.write_text(json.dumps([v7(), reordered]), encoding="utf-8")
+    report = read_report(path)
+    assert report.format == "gitleaks"
+    assert report.evidence.findings is not None
+    assert [(f.rule, f.path, f.line) for f in report.evidence.findings] == [
+        ("AWS Access Key", "config/settings.py", 7),
+        ("AWS Access Key", "config/settings.py", 3),
+    ]
 
 
 def test_v7_leak(tmp_path: Path) -> None:

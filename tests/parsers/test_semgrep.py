@@ -12,6 +12,7 @@ import pytest
 from gatekeeper import metrics
 from gatekeeper.errors import InputError
 from gatekeeper.model import Finding, Severity
+from gatekeeper.parsers import read_report
 from gatekeeper.parsers.semgrep import parse
 
 
@@ -106,6 +107,22 @@ def test_empty_results_are_zero_not_absent(tmp_path: Path) -> None:
     evidence = parse(write(tmp_path, {"errors": [], "paths": {"scanned": []}, "results": [], "version": "1.0"}))
     assert evidence.findings == ()
     assert metrics.compute(evidence)["findings.total"] == 0
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"results": [], "errors": []},
+        {"version": "1.52.0", "results": [], "errors": []},
+        {"version": "1.52.0", "results": [], "errors": [], "paths": {"scanned": ["a.py"]}},
+    ],
+)
+def test_an_empty_scan_is_read_as_semgrep_without_naming_its_format(tmp_path: Path, document: object) -> None:
+    """`{"results": [], "errors": []}` is an empty semgrep scan, not "unrecognised" (issue 15)."""
+    report = read_report(write(tmp_path, document))
+    assert report.format == "semgrep"
+    assert report.evidence.findings == ()
+    assert metrics.compute(report.evidence)["findings.total"] == 0
 
 
 BANDIT_RESULT = {"filename": "a.py", "issue_severity": "LOW", "line_number": 1, "test_id": "B101"}

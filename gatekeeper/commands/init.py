@@ -2,14 +2,19 @@
 is one command and a review, not an afternoon with the README.
 
 The snippets are ci-snippets/ of this repository, shipped inside the package (gatekeeper/ci_snippets
-when installed).  Nothing that exists is overwritten without --force, and a CI file the team already
-has (.gitlab-ci.yml, a Jenkinsfile, its workflows) is never edited: the next step says what to add.
+when installed).  Nothing that exists is overwritten without --force (it is kept, and the files still
+missing are written, so a second CI's snippet can be added later), and a CI file the team already has
+(.gitlab-ci.yml, a Jenkinsfile, its workflows) is never edited: the next step says what to add.
+
+The report files already in the repository (found by content, as `check` finds them) fill the policy's
+`reports:` and the snippets' report lists, so the first `gatekeeper check` reads what the build writes.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -62,12 +67,15 @@ def run(options: InitOptions, out: TextIO) -> ExitStatus:
     if not root.is_dir():
         raise UsageError(f"{options.directory}: no such directory")
     plan = make_plan(root, options)
-    if not options.force:
-        for planned in plan.files:
-            if (root / planned.path).exists():
-                raise UsageError(f"{root / planned.path}: already exists; gatekeeper init --force overwrites it")
+    kept = [] if options.force else [planned for planned in plan.files if (root / planned.path).exists()]
+    if len(kept) == len(plan.files):
+        names = ", ".join(str(root / planned.path) for planned in kept)
+        raise UsageError(f"{names}: already exist{'s' if len(kept) == 1 else ''}; gatekeeper init --force overwrites")
     for planned in plan.files:
         target = root / planned.path
+        if planned in kept:
+            out.write(f"kept {planned.path}  (it exists; gatekeeper init --force overwrites it)\n")
+            continue
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(planned.text, encoding="utf-8")
@@ -87,9 +95,14 @@ def make_plan(root: Path, options: InitOptions) -> Plan:
     if options.level is not None and options.level not in LEVELS:
         raise UsageError(f"--level {options.level}: the levels are 1 to 5")
     ci = options.ci or detect(root)
-    policy = Planned(path=POLICY_FILE, text=policy_text(_name(root), options.level), why=_policy_why(options.level))
-    snippets = PLANNERS[ci](root)
-    check_first = f"try it: gatekeeper rules validate {POLICY_FILE} && gatekeeper check --policy {POLICY_FILE} REPORTS…"
+    reports = find_reports(root)
+    policy = Planned(path=POLICY_FILE, text=policy_text(_name(root), options.level, reports),
+                     why=_policy_why(options.level, reports))  # fmt: skip
+    snippets = PLANNERS[ci](root, reports or PLACEHOLDER_REPORTS)
+    to_check = "" if reports else " REPORTS…"  # with none found, the policy names none either
+    check_first = (
+        f"try it: gatekeeper rules validate {POLICY_FILE} && gatekeeper check --policy {POLICY_FILE}{to_check}"
+    )
     return Plan(ci=ci, files=(policy, *snippets.files), next_steps=(check_first, *snippets.next_steps))
 
 
@@ -105,14 +118,81 @@ def detect(root: Path) -> Ci:
     raise UsageError(f"{root}: more than one CI found, {named}: choose one with --ci")
 
 
+# -- the reports already in the repository ---------------------------------------------------------------
+
+#: What the snippets name when the repository holds no report yet: what their example pipelines write.
+PLACEHOLDER_REPORTS = ("build/test-results/", "coverage.xml", "bandit.json")
+#: Directories no build writes its reports into: tools' environments and caches (every hidden directory is
+#: skipped too), and test fixtures (report files a project's own tests read, not what its build writes).
+SKIPPED_DIRECTORIES = frozenset(
+    {"node_modules", "venv", "env", "__pycache__", "site-packages", "vendor", "fixtures", "testdata", "resources"}
+)
+#: How report files are named (detection then decides by content); any other file is not opened.
+REPORT_SUFFIXES = frozenset({".xml", ".json", ".sarif", ".info", ".lcov", ".out"})
+MAX_DEPTH = 6  # build/test-results/test/TEST-x.xml is 4 deep; target/site/jacoco/jacoco.xml 4
+MAX_EXAMINED = 2000  # files opened at most, so init stays quick in a monorepo
+MAX_NAMED = 12  # report paths named in the policy at most (directories count once)
+
+
+def find_reports(root: Path) -> tuple[str, ...]:
+    """The report files in the repository, relative to it: detected by content (as `check` does), a directory
+    holding several of them named once (`dir/`, which `check` walks); a bounded walk."""
+    from gatekeeper.errors import InputError
+    from gatekeeper.parsers.detect import detect
+
+    found: list[str] = []
+    for number, path in enumerate(_candidates(root)):
+        if number >= MAX_EXAMINED:
+            break
+        try:
+            if path.stat().st_size and detect(path) is not None:
+                found.append(path.relative_to(root).as_posix())
+        except (InputError, OSError):
+            continue
+    return _collapsed(found)[:MAX_NAMED]
+
+
+def _candidates(root: Path) -> Iterator[Path]:
+    for directory, subdirectories, files in os.walk(root):
+        depth = len(Path(directory).relative_to(root).parts)
+        subdirectories[:] = (
+            []
+            if depth >= MAX_DEPTH
+            else sorted(d for d in subdirectories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
+        )
+        for name in sorted(files):
+            if Path(name).suffix in REPORT_SUFFIXES:
+                yield Path(directory) / name
+
+
+def _collapsed(paths: list[str]) -> tuple[str, ...]:
+    """Several reports in one directory (not the repository's top) become that directory: a Surefire or Gradle
+    results directory holds one file per test class, and the next run may add one."""
+    by_directory: dict[str, list[str]] = {}
+    for path in paths:
+        by_directory.setdefault(path.rpartition("/")[0], []).append(path)
+    named: list[str] = []
+    for directory, inside in by_directory.items():
+        if directory and len(inside) > 1:
+            named.append(f"{directory}/")
+        else:
+            named.extend(inside)
+    directories = [name for name in named if name.endswith("/")]
+    return tuple(name for name in named if not any(name != d and name.startswith(d) for d in directories))
+
+
 # -- the policy ---------------------------------------------------------------------------------------
 
 
-def policy_text(name: str, level: int | None) -> str:
-    """The starter policy's gates copied (to tune in place), or an `extends` of a maturity-level pack."""
+def policy_text(name: str, level: int | None, reports: tuple[str, ...] = ()) -> str:
+    """The starter policy's gates copied (to tune in place), or an `extends` of a maturity-level pack; the
+    reports found, if any, as its `reports:` (what `check` reads when given no report)."""
+    listed = "".join(f"  - {_quoted(report)}\n" for report in reports)
+    reports_block = f"reports:  # found in the repository by `gatekeeper init`\n{listed}" if reports else ""
     if level is None:
         starter = resource_path("rules", "starter.yaml").read_text(encoding="utf-8")
         body = re.sub(r"(?m)^policy: .*$", f"policy: {_quoted(name)}", _without_leading_comments(starter), count=1)
+        body = re.sub(r"(?m)^(format: .*\n)", lambda match: match.group(1) + reports_block, body, count=1)
         return (
             f"# The quality gate of {name}, from gatekeeper's starter policy (`gatekeeper init`): tune the\n"
             '# thresholds to what the team enforces. Keys: README, "Policy reference"; your numbers:\n'
@@ -125,13 +205,15 @@ def policy_text(name: str, level: int | None) -> str:
         f"# under waivers:. `gatekeeper rules show {POLICY_FILE}` prints the effective policy.\n"
         f"policy: {_quoted(name)}\n"
         "format: 1\n"
+        f"{reports_block}"
         f"extends: caict-cd/level-{level}\n"
         "gates: []\n"
     )
 
 
-def _policy_why(level: int | None) -> str:
-    return "the starter policy's gates" if level is None else f"extends caict-cd/level-{level}"
+def _policy_why(level: int | None, reports: tuple[str, ...]) -> str:
+    why = "the starter policy's gates" if level is None else f"extends caict-cd/level-{level}"
+    return f"{why}; reports: {' '.join(reports)}" if reports else why
 
 
 def _without_leading_comments(text: str) -> str:
@@ -149,7 +231,7 @@ def _quoted(value: str) -> str:
     """A YAML scalar that stays a string whatever the directory is called."""
     import json
 
-    return value if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) else json.dumps(value)
+    return value if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", value) else json.dumps(value)
 
 
 # -- the snippets -------------------------------------------------------------------------------------
@@ -177,23 +259,37 @@ class Snippets:
     next_steps: tuple[str, ...]
 
 
-Planner = Callable[[Path], Snippets]
+Planner = Callable[[Path, tuple[str, ...]], Snippets]
+
+#: A shell line that runs a project's tests (what a workflow's test job has and its other jobs lack).
+TEST_COMMAND = re.compile(
+    r"(?m)(^|[\s;&|(])(pytest|py\.test|tox|nox|jest|vitest|ctest|phpunit|rspec"
+    r"|python3?\s+-m\s+(pytest|unittest)|(mvn|mvnw|\./mvnw)\b[^\n]*\s(test|verify|install)"
+    r"|(gradle|gradlew|\./gradlew)\b[^\n]*\s(test|check|build)|(npm|yarn|pnpm)\s+(run\s+)?test"
+    r"|(go|cargo|dotnet)\s+test|make\s+(test|check))\b"
+)
 
 
-def _github(root: Path) -> Snippets:
+def _github(root: Path, reports: tuple[str, ...]) -> Snippets:
     action = Planned(path=".github/actions/gatekeeper/action.yml", text=snippet("github/action.yml"),
                      why="the composite action: job summary, annotations, verdict")  # fmt: skip
     workflows = root / ".github" / "workflows"
-    existing = sorted(p.name for p in workflows.glob("*.y*ml")) if workflows.is_dir() else []
+    existing = sorted(p for p in workflows.glob("*.y*ml") if p.is_file()) if workflows.is_dir() else []
     if existing:
+        testing = [found for path in existing for found in testing_jobs(path)]
+        where = (
+            f"to the job that runs the tests ({', '.join(testing)})"
+            if testing
+            else f"to your workflow ({', '.join(p.name for p in existing)})"
+        )
         return Snippets(
             files=(action,),
             next_steps=(
-                f"add the gate to your workflow ({', '.join(existing)}), after the tests and scans:\n"
+                f"add the gate {where}, after the tests and scans:\n"
                 "       - uses: ./.github/actions/gatekeeper\n"
                 "         with:\n"
                 f"           policy: {POLICY_FILE}\n"
-                "           reports: build/test-results/ coverage.xml bandit.json",
+                f"           reports: {' '.join(reports)}",
                 "commit gatekeeper.yaml and .github/actions/gatekeeper/",
             ),
         )
@@ -208,20 +304,45 @@ def _github(root: Path) -> Snippets:
     )
 
 
+def testing_jobs(workflow: Path) -> list[str]:
+    """`job` in file.yml for each job of a GitHub workflow whose `run:` steps run tests; a workflow that does
+    not parse is judged on its whole text (named without a job)."""
+    import yaml
+
+    try:
+        text = workflow.read_text(encoding="utf-8", errors="replace")
+        document = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
+        document, text = None, ""
+    jobs = document.get("jobs") if isinstance(document, dict) else None
+    if not isinstance(jobs, dict):
+        return [workflow.name] if TEST_COMMAND.search(text) else []
+    found = []
+    for job_id, job in jobs.items():
+        steps = job.get("steps") if isinstance(job, dict) else None
+        runs = [str(step.get("run", "")) for step in steps or () if isinstance(step, dict)]
+        if any(TEST_COMMAND.search(run) for run in runs):
+            found.append(f"`{job_id}` in {workflow.name}")
+    return found
+
+
 GITLAB_TEMPLATE = "ci/gatekeeper.gitlab-ci.yml"
-GITLAB_INCLUDE = (
-    "include:\n"
-    f"  - local: {GITLAB_TEMPLATE}\n"
-    "    inputs:\n"
-    f"      policy: {POLICY_FILE}\n"
-    "      reports: build/test-results/ coverage.xml bandit.json\n"
-)
 
 
-def _gitlab(root: Path) -> Snippets:
+def gitlab_include(reports: tuple[str, ...]) -> str:
+    return (
+        "include:\n"
+        f"  - local: {GITLAB_TEMPLATE}\n"
+        "    inputs:\n"
+        f"      policy: {POLICY_FILE}\n"
+        f"      reports: {' '.join(reports)}\n"
+    )
+
+
+def _gitlab(root: Path, reports: tuple[str, ...]) -> Snippets:
     template = Planned(path=GITLAB_TEMPLATE, text=snippet("gitlab/gatekeeper.gitlab-ci.yml"),
                        why="the gatekeeper job: gate junit, code quality, verdict artifacts")  # fmt: skip
-    include = _indented(GITLAB_INCLUDE)
+    include = _indented(gitlab_include(reports))
     if (root / ".gitlab-ci.yml").exists():
         return Snippets(
             files=(template,),
@@ -232,7 +353,7 @@ def _gitlab(root: Path) -> Snippets:
             ),
         )
     pipeline = Planned(path=".gitlab-ci.yml", text="# The pipeline: gatekeeper's quality gate (`gatekeeper init`).\n"
-                       + GITLAB_INCLUDE, why="includes the gatekeeper job")  # fmt: skip
+                       + gitlab_include(reports), why="includes the gatekeeper job")  # fmt: skip
     return Snippets(
         files=(template, pipeline),
         next_steps=(
@@ -243,14 +364,14 @@ def _gitlab(root: Path) -> Snippets:
 
 
 JENKINS_LIBRARY = "ci/jenkins-library"
-JENKINS_STAGE = (
-    "stage('Quality gate') {\n"
-    f"    steps {{ gatekeeper(policy: '{POLICY_FILE}', reports: ['build/test-results/', 'coverage.xml']) }}\n"
-    "}\n"
-)
 
 
-def _jenkins(root: Path) -> Snippets:
+def jenkins_stage(reports: tuple[str, ...]) -> str:
+    listed = ", ".join(f"'{report}'" for report in reports)
+    return f"stage('Quality gate') {{\n    steps {{ gatekeeper(policy: '{POLICY_FILE}', reports: [{listed}]) }}\n}}\n"
+
+
+def _jenkins(root: Path, reports: tuple[str, ...]) -> Snippets:
     library = (
         Planned(path=f"{JENKINS_LIBRARY}/vars/gatekeeper.groovy", text=snippet("jenkins/vars/gatekeeper.groovy"),
                 why="the shared-library step"),
@@ -263,7 +384,7 @@ def _jenkins(root: Path) -> Snippets:
         " System > Global Pipeline Libraries as `gatekeeper`"
     )
     if (root / "Jenkinsfile").exists():
-        stage = _indented(JENKINS_STAGE)
+        stage = _indented(jenkins_stage(reports))
         return Snippets(
             files=library,
             next_steps=(

@@ -3,6 +3,7 @@ the policy it writes validates and gates the bundled example, and that it never 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -208,17 +209,13 @@ def test_more_than_one_ci_found_asks_to_choose(tmp_path: Path) -> None:
     assert files_in(root) == {"Jenkinsfile"}
 
 
-def test_an_existing_file_is_never_overwritten_without_force(tmp_path: Path) -> None:
+def test_an_existing_file_is_kept_and_the_missing_ones_written(tmp_path: Path) -> None:
     root = repository(tmp_path, ".gitlab-ci.yml", "ci/gatekeeper.gitlab-ci.yml")
     result = gatekeeper("init", cwd=root)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    existing = "ci/gatekeeper.gitlab-ci.yml"  # as the command was given it: relative to the working directory
-    assert (
-        result.stderr.strip() == f"gatekeeper: error: {existing}: already exists; gatekeeper init --force overwrites it"
-    )
-    # Nothing was written, not even the files that did not exist.
-    assert files_in(root) == {".gitlab-ci.yml", "ci/gatekeeper.gitlab-ci.yml"}
+    assert result.returncode == 0, result.stderr
+    assert "kept ci/gatekeeper.gitlab-ci.yml  (it exists; gatekeeper init --force overwrites it)" in result.stdout
+    assert "wrote gatekeeper.yaml" in result.stdout
+    assert files_in(root) == {".gitlab-ci.yml", "ci/gatekeeper.gitlab-ci.yml", "gatekeeper.yaml"}
     assert (root / "ci/gatekeeper.gitlab-ci.yml").read_text(encoding="utf-8") == "# the team's own\n"
 
     forced = gatekeeper("init", "--force", cwd=root)
@@ -227,13 +224,119 @@ def test_an_existing_file_is_never_overwritten_without_force(tmp_path: Path) -> 
     assert (root / ".gitlab-ci.yml").read_text(encoding="utf-8") == "# the team's own\n"  # never edited
 
 
-def test_a_second_run_refuses_on_the_policy_it_wrote(tmp_path: Path) -> None:
+def test_a_second_run_with_everything_in_place_refuses_and_writes_nothing(tmp_path: Path) -> None:
     root = repository(tmp_path, ".github/")
     assert gatekeeper("init", cwd=root).returncode == 0
+    before = {name: (root / name).read_bytes() for name in files_in(root)}
     again = gatekeeper("init", "--level", "3", cwd=root)
     assert again.returncode == 2
-    assert "error: gatekeeper.yaml: already exists" in again.stderr
-    assert "extends" not in (root / "gatekeeper.yaml").read_text(encoding="utf-8")
+    assert again.stdout == ""
+    assert again.stderr.strip() == (
+        "gatekeeper: error: gatekeeper.yaml, .github/actions/gatekeeper/action.yml: already exist;"
+        " gatekeeper init --force overwrites"
+    )
+    assert {name: (root / name).read_bytes() for name in files_in(root)} == before
+
+
+def test_a_second_ci_is_added_without_force_and_the_policy_kept(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/")
+    assert gatekeeper("init", cwd=root).returncode == 0
+    policy = (root / "gatekeeper.yaml").read_bytes()
+    result = gatekeeper("init", "--ci", "gitlab", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("kept gatekeeper.yaml  (it exists; gatekeeper init --force overwrites it)\n")
+    assert "wrote ci/gatekeeper.gitlab-ci.yml" in result.stdout and "wrote .gitlab-ci.yml" in result.stdout
+    assert (root / "gatekeeper.yaml").read_bytes() == policy
+    assert_copied(root, "ci/gatekeeper.gitlab-ci.yml", "gitlab/gatekeeper.gitlab-ci.yml")
+    assert {".github/actions/gatekeeper/action.yml", ".github/workflows/gatekeeper.yml"} <= files_in(root)
+
+
+# --- what the repository already has ----------------------------------------------------------------------
+
+CI_WORKFLOW = """\
+name: CI
+on: [push]
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: ruff check .
+  unit:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Test
+        run: |
+          pip install -e .
+          python -m pytest --junitxml=build/test-results/test/TEST-all.xml
+"""
+RELEASE_WORKFLOW = "name: Release\non: [push]\njobs:\n  publish:\n    steps:\n      - run: python -m build\n"
+
+
+def test_github_names_the_job_that_runs_the_tests(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/workflows/")
+    (root / ".github/workflows/ci.yml").write_text(CI_WORKFLOW, encoding="utf-8")
+    (root / ".github/workflows/release.yml").write_text(RELEASE_WORKFLOW, encoding="utf-8")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "add the gate to the job that runs the tests (`unit` in ci.yml), after the tests and scans:" in result.stdout
+    assert "release.yml" not in result.stdout and "`lint`" not in result.stdout
+
+
+def test_github_with_no_test_job_found_lists_the_workflows(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/workflows/")
+    (root / ".github/workflows/release.yml").write_text(RELEASE_WORKFLOW, encoding="utf-8")
+    (root / ".github/workflows/docs.yml").write_text("{not: yaml: at all\n", encoding="utf-8")
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "add the gate to your workflow (docs.yml, release.yml), after the tests and scans:" in result.stdout
+
+
+def test_the_reports_in_the_repository_fill_the_policy_and_the_snippet(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/workflows/", "package.json", "docs/conf.json")
+    (root / ".github/workflows/ci.yml").write_text(CI_WORKFLOW, encoding="utf-8")
+    results = root / "build/test-results/test"
+    results.mkdir(parents=True)
+    for name in ("TEST-a.xml", "TEST-b.xml"):  # one file per test class, as Gradle and Surefire write them
+        (results / name).write_bytes((PASSING / "junit.xml").read_bytes())
+    (root / "coverage.xml").write_bytes((PASSING / "coverage.xml").read_bytes())
+    (root / "bandit.json").write_bytes((PASSING / "bandit.json").read_bytes())
+    # Reports no build of this repository wrote: a dependency's, a tool environment's, a test fixture.
+    for decoy in ("node_modules/dep/junit.xml", ".venv/lib/coverage.xml", "tests/fixtures/junit.xml"):
+        (root / decoy).parent.mkdir(parents=True, exist_ok=True)
+        (root / decoy).write_bytes((PASSING / "junit.xml").read_bytes())
+    (root / "empty.xml").write_bytes(b"")
+
+    result = gatekeeper("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    found = ["bandit.json", "coverage.xml", "build/test-results/test/"]
+    policy = yaml.safe_load((root / "gatekeeper.yaml").read_text(encoding="utf-8"))
+    assert policy["reports"] == found
+    step = yaml.safe_load(result.stdout.split("after the tests and scans:\n", 1)[1].split("\n  3.", 1)[0])
+    assert step[0]["with"]["reports"] == " ".join(found)
+    assert "gatekeeper check --policy gatekeeper.yaml\n" in result.stdout  # no REPORTS… left to fill in
+
+    # `check` with no report named reads what the policy names: both test files, the coverage and the scan.
+    checked = gatekeeper("check", "--policy", "gatekeeper.yaml", "--no-store", "--format", "json", cwd=root)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    verdict = json.loads(checked.stdout)
+    assert sorted(Path(report["path"]).name for report in verdict["inputs"]) == sorted(
+        ["TEST-a.xml", "TEST-b.xml", "coverage.xml", "bandit.json"]
+    )
+
+
+def test_reports_found_fill_the_gitlab_include_and_the_jenkins_stage(tmp_path: Path) -> None:
+    root = repository(tmp_path, "Jenkinsfile")
+    (root / "target/site/jacoco").mkdir(parents=True)
+    (root / "target/site/jacoco/coverage.xml").write_bytes((PASSING / "coverage.xml").read_bytes())
+    jenkins = gatekeeper("init", cwd=root)
+    assert jenkins.returncode == 0, jenkins.stderr
+    assert "gatekeeper(policy: 'gatekeeper.yaml', reports: ['target/site/jacoco/coverage.xml'])" in jenkins.stdout
+    gitlab = gatekeeper("init", "--ci", "gitlab", cwd=root)
+    assert gitlab.returncode == 0, gitlab.stderr
+    pipeline = yaml.safe_load((root / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    assert pipeline["include"][0]["inputs"]["reports"] == "target/site/jacoco/coverage.xml"
 
 
 def test_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:

@@ -101,8 +101,8 @@ class Frame:
 
     @property
     def step_width(self) -> float:
-        """The room one verdict has on the x axis."""
-        return (self.right - self.left) / max(len(self.steps), 1)
+        """The room one verdict has on the x axis: the distance between steps, at most 24 px."""
+        return min((self.right - self.left) / max(len(self.steps) - 1, 1), 24.0)
 
     def index_x(self, index: int) -> float:
         """The x of the step `index`; a single step sits in the middle."""

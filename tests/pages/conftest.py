@@ -33,6 +33,8 @@ JOB_URL = "https://gitlab.example.com/bank/ledger/-/jobs/9001"
 OTHER_PROJECTS = 55
 #: Verdicts of bank/ledger on main: more than one page of its verdict list.
 LEDGER_VERDICTS = 60
+#: The pass rate of a run the charts must draw apart from 100%.
+NEAR_PERCENT = 99.93
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Seeded:
     latest_failing: dict[str, Any]
     feature: dict[str, Any]
     level1: dict[str, Any]
+    near: dict[str, Any]
     soon: date
     late: date
     ids: dict[str, str] = field(default_factory=dict)
@@ -149,6 +152,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             _put(server, admin, verdict)
         latest_failing = _variant(failing, now - timedelta(minutes=5))
         _put(server, admin, latest_failing)
+        # before it on the feature branch, a run that passed 99.93% of its tests (one failure in 1,430)
+        near = _variant(passing, now - timedelta(hours=4), branch="feature/faster-import", commit="e" * 40)
+        near["metrics"]["tests.pass_percent"] = NEAR_PERCENT
+        _put(server, admin, near)
         feature = _variant(passing, now - timedelta(hours=3), branch="feature/faster-import", commit="b" * 40)
         _put(server, admin, feature)
         _put(server, admin, level1)
@@ -188,6 +195,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             latest_failing=latest_failing,
             feature=feature,
             level1=level1,
+            near=near,
             soon=soon,
             late=late,
         )

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
 import re
+import subprocess
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.pages.conftest import JOB_URL, LAPTOP, LEDGER_VERDICTS, OTHER_PROJECTS, Seeded, screenshot, sign_in
+from gatekeeper.store.sqlite import SqliteStore
+from tests.pages.conftest import (
+    JOB_URL,
+    LAPTOP,
+    LEDGER_VERDICTS,
+    NEAR_PERCENT,
+    OTHER_PROJECTS,
+    Seeded,
+    screenshot,
+    sign_in,
+)
+from tests.verdicts import GATEKEEPER, check_example
 
 
 def rows(page: Any, table: str) -> list[list[str]]:
@@ -46,6 +63,11 @@ def check_structure(page: Any) -> None:
         "unnamed_charts": 0,
         "scripts": 0,
     }, page.url
+
+
+#: Where each point of a chart's first series is drawn on screen (centre y, in CSS pixels), oldest first.
+POINT_HEIGHTS = """chart => Array.from(document.querySelectorAll(`#chart-${chart} g.series-0 circle`))
+    .map(circle => { const box = circle.getBoundingClientRect(); return box.top + box.height / 2; })"""
 
 
 def test_pages_need_sign_in_and_a_reading_token(page: Any, seeded: Seeded) -> None:
@@ -117,12 +139,28 @@ def test_project_page_charts_trends_and_pages_its_verdicts(page: Any, seeded: Se
     sign_in(page, seeded, "/project?name=bank/ledger&branch=main")
     assert page.get_by_role("heading", level=1).inner_text() == "bank/ledger on main"
     charts = page.get_by_role("img")
-    assert charts.count() == 3
-    names = [charts.nth(index).get_attribute("aria-labelledby") for index in range(3)]
-    assert names == ["tests-title tests-desc", "coverage-title coverage-desc", "findings-title findings-desc"]
+    assert charts.count() == 4
+    names = [charts.nth(index).get_attribute("aria-labelledby") for index in range(4)]
+    assert names == [
+        "status-title status-desc",
+        "tests-title tests-desc",
+        "coverage-title coverage-desc",
+        "findings-title findings-desc",
+    ]
     description = page.locator("#tests-desc").text_content()
     assert description is not None and f"{LEDGER_VERDICTS} verdicts" in description
     assert "Latest: pass % 91.9." in description  # the newest verdict: 34 of 37 tests passed
+    # the status strip: a step per verdict, alternating pass and fail, the newest failing at level 0
+    statuses = page.eval_on_selector_all("#chart-status g.step", "steps => steps.map(s => s.dataset.status)")
+    assert len(statuses) == LEDGER_VERDICTS and statuses[-1] == "fail" and set(statuses) == {"pass", "fail"}
+    strip = page.locator("#status-desc").text_content()
+    assert strip is not None and strip.endswith("Latest: fail, level 0.")
+    # one step per verdict: the points sit evenly apart, though the newest came 55 minutes after the one before
+    xs = page.eval_on_selector_all(
+        "#chart-tests g.series-0 circle", "cs => cs.map(c => c.getBoundingClientRect().left)"
+    )
+    gaps = [b - a for a, b in itertools.pairwise(xs)]
+    assert len(xs) == LEDGER_VERDICTS and max(gaps) - min(gaps) < 0.5
     assert page.locator("#chart-findings polyline").count() == 4
     # the data table behind each chart, oldest first
     page.get_by_text("Security findings by severity as a table").click()
@@ -143,7 +181,71 @@ def test_project_page_charts_trends_and_pages_its_verdicts(page: Any, seeded: Se
     assert page.get_by_role("link", name="Older verdicts →").count() == 0
 
     page.get_by_role("link", name="feature/faster-import").click()
-    assert [row[2] for row in rows(page, "verdict-list")] == ["feature/faster-import"]
+    assert [row[2] for row in rows(page, "verdict-list")] == ["feature/faster-import"] * 2
+
+
+def test_a_99_93_percent_run_is_drawn_below_a_100_percent_run(page: Any, seeded: Seeded) -> None:
+    """On the feature branch (a 99.93% run, then a 100% run) the tests chart's axis starts at 99.9,
+    says so, and the two points are drawn at visibly different heights."""
+    sign_in(page, seeded, "/project?name=bank/ledger&branch=feature/faster-import")
+    near, full = page.evaluate(POINT_HEIGHTS, "tests")
+    assert near - full > 40  # CSS pixels: 99.93 sits 30% up a 99.9-100 axis, 100 at its top
+    assert page.locator("#chart-tests text.scale").text_content() == "y axis from 99.9 to 100, not from 0"
+    assert "Scale: y axis from 99.9 to 100, not from 0." in (page.locator("#tests-desc").text_content() or "")
+    labels = page.eval_on_selector_all("#chart-tests text.step", "ts => ts.map(t => t.textContent)")
+    assert len(labels) == 2 and all(re.fullmatch(r"\d{4}-\d\d-\d\d\d\d:\d\d:\d\d", label) for label in labels)
+    check_structure(page)
+    screenshot(page, "project-near-100")
+
+
+def test_html_report_in_chromium(page: Any, tmp_path: Path) -> None:
+    """`gatekeeper report --format html` (the installed console script) as a reader opens it: no script,
+    the same accessible charts, and a 99.93% run drawn apart from a 100% run."""
+    store = tmp_path / "verdicts.db"
+    check_example(tmp_path, "failing", "--project", "bank/ledger", "--branch", "feature/retry", store=store)
+    passing = check_example(tmp_path, "passing", "--project", "bank/ledger", "--branch", "main", store=store)
+    with SqliteStore(store) as opened:
+        for seconds, percent in ((1, NEAR_PERCENT), (2, 100.0)):  # seconds apart: the same minute as a rule
+            run = copy.deepcopy(passing)
+            run["id"] = str(uuid.uuid4())
+            run["created_at"] = (datetime.now(timezone.utc) + timedelta(seconds=seconds)).strftime(
+                "%Y-%m-%dT%H:%M:%S.%fZ"
+            )
+            run["metrics"]["tests.pass_percent"] = percent
+            opened.add(run)
+    target = tmp_path / "report.html"
+    result = subprocess.run(
+        [
+            GATEKEEPER,
+            "report",
+            "--project",
+            "bank/ledger",
+            "--store",
+            str(store),
+            "--format",
+            "html",
+            "-o",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    page.goto(target.as_uri())
+    assert page.get_by_role("heading", level=1).inner_text() == "Quality report: bank/ledger on main"
+    note = page.locator("#branch-note").inner_text()
+    assert note.startswith("Branch main only") and "feature/retry (1)" in note  # the failing run is not drawn
+    assert page.get_by_role("img").count() == 4
+    first, near, full = page.evaluate(POINT_HEIGHTS, "tests")  # 100%, 99.93%, 100%: one step each
+    assert near - full > 40 and first == full  # CSS pixels: 99.93% well below 100%
+    assert page.locator("#chart-tests text.scale").text_content() == "y axis from 99.9 to 100, not from 0"
+    statuses = page.eval_on_selector_all("#chart-status g.step", "steps => steps.map(s => s.dataset.status)")
+    assert statuses == ["pass", "pass", "pass"]
+    check_structure(page)
+    screenshot(page, "report")
 
 
 def test_verdict_page_shows_gates_context_and_expiring_waivers(page: Any, seeded: Seeded) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from gatekeeper.charts import Step
 from gatekeeper.server.db import NEWEST_FIRST, SUMMARY_COLUMNS, summary, verdict_metrics, verdicts
 from gatekeeper.store import VerdictSummary
 
@@ -88,16 +89,33 @@ def branches(engine: Engine, project: str) -> list[str | None]:
         return [row.branch for row in connection.execute(query)]
 
 
+def _newest(project: str, branch: str | None, limit: int) -> Any:
+    """The project's (branch's) newest `limit` verdicts as received, from the index: what the trends chart."""
+    newest = select(verdicts.c.id, verdicts.c.created_at, verdicts.c.status, verdicts.c.level_achieved).where(
+        verdicts.c.project == project
+    )
+    if branch is not None:
+        newest = newest.where(verdicts.c.branch == branch)
+    return newest.order_by(*NEWEST_FIRST).limit(limit)
+
+
+def trend_steps(engine: Engine, project: str, branch: str | None, limit: int = TREND_VERDICTS) -> list[Step]:
+    """The charted verdicts' times, statuses and levels achieved: the x axis of every trend chart
+    (one step per verdict) and the status strip."""
+    with engine.connect() as connection:
+        return [
+            Step(at=parse_time(row.created_at), status=row.status, level=row.level_achieved)
+            for row in connection.execute(_newest(project, branch, limit))
+        ]
+
+
 def trend_values(
     engine: Engine, project: str, branch: str | None, metrics: tuple[str, ...], limit: int = TREND_VERDICTS
 ) -> list[tuple[datetime, str, float]]:
     """(verdict time, metric, value) of the project's (branch's) newest `limit` verdicts as received:
     those ids first, from the index, then their metric rows by primary key.  The time is the one the
     verdict claims (`created_at`, within the window the upload allowed)."""
-    newest = select(verdicts.c.id, verdicts.c.created_at).where(verdicts.c.project == project)
-    if branch is not None:
-        newest = newest.where(verdicts.c.branch == branch)
-    recent = newest.order_by(*NEWEST_FIRST).limit(limit).subquery()
+    recent = _newest(project, branch, limit).subquery()
     query = (
         select(recent.c.created_at, verdict_metrics.c.name, verdict_metrics.c.value)
         .join(verdict_metrics, verdict_metrics.c.verdict_id == recent.c.id)

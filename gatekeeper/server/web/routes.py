@@ -280,9 +280,12 @@ async def project_page(
         filters = db.Filters(project=name, branch=branch)
         items, last = db.list_verdicts(engine, filters, PAGE_SIZE, after)
         values = queries.trend_values(engine, name, branch, charts.TREND_METRICS)
-        return items, last, values, queries.branches(engine, name), queries.count_verdicts(engine, name, branch)
+        steps = queries.trend_steps(engine, name, branch)
+        return items, last, values, steps, queries.branches(engine, name), queries.count_verdicts(engine, name, branch)
 
-    items, last, values, branches, total = await run_in_threadpool(read)
+    items, last, values, steps, branches, total = await run_in_threadpool(read)
+    from markupsafe import Markup
+
     if total == 0:
         return _not_found(f"No verdicts of project {name!r}{f' on branch {branch!r}' if branch else ''}.")
     return _render(
@@ -291,7 +294,9 @@ async def project_page(
         project=name,
         branch=branch,
         branches=branches,
-        charts=charts.trend_charts(values),
+        charts=charts.trend_charts(values, steps=(step.at for step in steps)),
+        strip=Markup(charts.render_strip(steps)),  # charts.py escapes every text it writes
+        steps=sorted(steps, key=lambda step: step.at),
         trend_verdicts=queries.TREND_VERDICTS,
         items=items,
         total=total,

@@ -26,6 +26,7 @@ SHIPPED = {
 NOT_SHIPPED = {"ci-snippets/jenkins/.groovylintrc.json"}
 #: What setuptools' warnings look like in a build's output (`SetuptoolsDeprecationWarning: …`, the `!!` boxes).
 WARNING = re.compile(r"\w*Warning: |^\s*!!\s*$", re.MULTILINE)
+EXPERIMENTAL_EXT_MODULES = "Warning: `[tool.setuptools.ext-modules]` in `pyproject.toml` is still *experimental*"
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,10 @@ def test_building_the_wheel_prints_no_setuptools_warning(build: tuple[str, Path]
     output, _ = build
     # "WARNING: Location … is ignored" comes from the machine's pip configuration, not from the build.
     ours = "\n".join(line for line in output.splitlines() if not line.startswith("WARNING: Location"))
+    # One notice is setuptools' own, about a table it has not yet declared stable: the optional C
+    # extensions in `[tool.setuptools.ext-modules]` (a setup.py would silence it, but the repository's top
+    # level is fixed). Every other warning, e.g. a directory that ships without being declared, fails.
+    ours = "\n".join(line for line in ours.splitlines() if EXPERIMENTAL_EXT_MODULES not in line)
     assert WARNING.findall(ours) == [], ours
 
 

@@ -419,8 +419,9 @@ def render_strip(steps: Sequence[Step], *, key: str = "status", width: int = 640
         f"<desc id={quoteattr(desc_id)}>{escape(describe_strip(ordered))}</desc>",
         f'<rect x="0" y="0" width="{width}" height="{_STRIP_HEIGHT}" fill="#ffffff"/>',
         '<g class="axes" font-size="11" fill="#3d3d3d">',
-        f'<text x="{box.left - 6}" y="{box.top + 13}" text-anchor="end">status</text>',
-        f'<text x="{box.left - 6}" y="{box.bottom - 4}" text-anchor="end">level</text>',
+        # left of the first cell, which reaches half a step (at most 12 px) left of the axis
+        f'<text x="{box.left - 16}" y="{box.top + 13}" text-anchor="end">status</text>',
+        f'<text x="{box.left - 16}" y="{box.bottom - 4}" text-anchor="end">level</text>',
         *_x_labels(box),
         "</g>",
     ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
@@ -371,6 +371,16 @@ def trend_charts(values: Iterable[tuple[datetime, str, float]], steps: Iterable[
         )
         for trend in TRENDS
     )
+
+
+def default_branch(counts: Mapping[str | None, int]) -> str | None:
+    """The one branch trends show when none is chosen and a project has several (branches are never
+    mixed in one series): main or master if it has one, else the branch with most verdicts (ties: the
+    first in `counts`).  None when there is nothing to choose: one branch, or none named."""
+    named = [branch for branch in counts if branch]
+    if len(counts) <= 1 or not named:
+        return None
+    return next((branch for branch in ("main", "master") if branch in named), max(named, key=counts.__getitem__))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -229,3 +229,12 @@ def test_status_strip_shows_each_verdicts_status_and_level_on_the_charts_steps()
     centres = [float(cell[0].attrib["x"]) + float(cell[0].attrib["width"]) / 2 for cell in cells]
     assert centres == pytest.approx(xs, abs=0.2)
     assert "no verdicts" in charts.describe_strip([])
+
+
+def test_default_branch_keeps_branches_apart() -> None:
+    assert charts.default_branch({"feature/x": 9, "main": 2}) == "main"
+    assert charts.default_branch({"feature/x": 1, "master": 1, None: 4}) == "master"
+    assert charts.default_branch({"dev": 2, "feature/x": 5}) == "feature/x"  # the most verdicts
+    assert charts.default_branch({"b": 2, "a": 2}) == "b"  # a tie: the first given
+    assert charts.default_branch({"main": 3}) is None  # one branch: nothing to choose
+    assert charts.default_branch({None: 3}) is None

@@ -103,14 +103,10 @@ def _parse_time(text: str) -> datetime:
 def default_branch(summaries: Sequence[VerdictSummary]) -> tuple[str | None, str]:
     """The one branch a report without --branch shows when the period has several (None: there is one
     or none), and the sentence that says so."""
-    counts = Counter(summary.branch for summary in summaries)
-    named = [branch for branch in counts if branch]
-    if len(counts) <= 1 or not named:
+    counts = Counter(summary.branch for summary in summaries)  # newest first: a tie goes to the newest
+    chosen = charts.default_branch(counts)
+    if chosen is None:
         return None, ""
-    chosen = next(
-        (branch for branch in ("main", "master") if branch in named),
-        max(named, key=lambda branch: counts[branch]),  # ties: the newest verdict's branch (named is newest first)
-    )
     others = ", ".join(f"{branch or '(no branch)'} ({counts[branch]})" for branch in counts if branch != chosen)
     return chosen, (
         f"Branch {chosen} only, the project's default branch (branches are not mixed in one trend); "

@@ -184,6 +184,15 @@ def test_project_page_charts_trends_and_pages_its_verdicts(page: Any, seeded: Se
     assert [row[2] for row in rows(page, "verdict-list")] == ["feature/faster-import"] * 2
 
 
+def test_all_branches_page_charts_the_default_branch_only_and_says_so(page: Any, seeded: Seeded) -> None:
+    sign_in(page, seeded, "/project?name=bank/ledger")
+    assert page.get_by_role("heading", level=2).first.inner_text() == "Trends over the newest 100 verdicts on main"
+    assert page.locator("#trends-note").inner_text().startswith("The trends show main only")
+    statuses = page.eval_on_selector_all("#chart-status g.step", "steps => steps.map(s => s.dataset.status)")
+    assert len(statuses) == LEDGER_VERDICTS  # not the feature branch's two verdicts besides
+    assert page.locator("#verdict-list caption").inner_text().startswith(f"{LEDGER_VERDICTS + 2} verdicts")
+
+
 def test_a_99_93_percent_run_is_drawn_below_a_100_percent_run(page: Any, seeded: Seeded) -> None:
     """On the feature branch (a 99.93% run, then a 100% run) the tests chart's axis starts at 99.9,
     says so, and the two points are drawn at visibly different heights."""

@@ -77,16 +77,16 @@ def overview(
     return states, len(found) > limit
 
 
-def branches(engine: Engine, project: str) -> list[str | None]:
-    """The branches a project has verdicts on (from the index alone)."""
+def branch_counts(engine: Engine, project: str) -> dict[str | None, int]:
+    """How many verdicts a project has on each branch, in branch order (from the index alone)."""
     query = (
-        select(verdicts.c.branch)
+        select(verdicts.c.branch, func.count())
         .where(verdicts.c.project == project)
         .group_by(verdicts.c.branch)
         .order_by(verdicts.c.branch)
     )
     with engine.connect() as connection:
-        return [row.branch for row in connection.execute(query)]
+        return {row[0]: int(row[1]) for row in connection.execute(query)}
 
 
 def _newest(project: str, branch: str | None, limit: int) -> Any:

@@ -279,11 +279,13 @@ async def project_page(
     def read() -> tuple[Any, ...]:
         filters = db.Filters(project=name, branch=branch)
         items, last = db.list_verdicts(engine, filters, PAGE_SIZE, after)
-        values = queries.trend_values(engine, name, branch, charts.TREND_METRICS)
-        steps = queries.trend_steps(engine, name, branch)
-        return items, last, values, steps, queries.branches(engine, name), queries.count_verdicts(engine, name, branch)
+        counts = queries.branch_counts(engine, name)
+        charted = branch if branch is not None else charts.default_branch(counts)  # never branches mixed
+        values = queries.trend_values(engine, name, charted, charts.TREND_METRICS)
+        steps = queries.trend_steps(engine, name, charted)
+        return items, last, values, steps, charted, list(counts), queries.count_verdicts(engine, name, branch)
 
-    items, last, values, steps, branches, total = await run_in_threadpool(read)
+    items, last, values, steps, charted, branches, total = await run_in_threadpool(read)
     from markupsafe import Markup
 
     if total == 0:
@@ -294,6 +296,7 @@ async def project_page(
         project=name,
         branch=branch,
         branches=branches,
+        charted=charted,
         charts=charts.trend_charts(values, steps=(step.at for step in steps)),
         strip=Markup(charts.render_strip(steps)),  # charts.py escapes every text it writes
         steps=sorted(steps, key=lambda step: step.at),

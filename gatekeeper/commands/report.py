@@ -188,12 +188,14 @@ def _write(path: Path, text: str) -> None:
 
 def _write_images(report: Report, target: Path) -> dict[str, str]:
     """Each chart as an SVG file next to the markdown file; their names relative to it, by chart key."""
+    drawn = {"status": charts.render_strip(report.steps)} | {
+        chart.key: charts.render_svg(chart) for chart in report.charts
+    }
     names = {}
-    for chart in report.charts:
-        name = f"{target.stem}.{chart.key}.svg"
-        svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + charts.render_svg(chart) + "\n"
-        _write(target.with_name(name), svg)
-        names[chart.key] = name
+    for key, svg in drawn.items():
+        name = f"{target.stem}.{key}.svg"
+        _write(target.with_name(name), '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n")
+        names[key] = name
     return names
 
 
@@ -342,6 +344,8 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
     ]
     if not images:
         out += ["Charts are written next to the report with `-o FILE`; here are their figures.", ""]
+    if "status" in images:  # its figures are the verdict list's status and level columns
+        out += [f"![{md_text(charts.describe_strip(report.steps))}]({md_path(images['status'])})", ""]
     for chart in report.charts:
         out += [f"### {md_text(chart.title)} ({md_text(chart.unit)})", ""]
         if chart.key in images:

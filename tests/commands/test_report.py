@@ -121,7 +121,7 @@ def test_markdown_report_writes_its_charts_next_to_it(workspace: Path, tmp_path:
     text = target.read_text()
     assert text.startswith("# Quality report: bank/ledger\n")
     assert "| 1 | 0 | 2 | 0 |" in text  # pass, warn, fail, error over 60 days
-    for key in ("tests", "coverage", "findings"):
+    for key in ("status", "tests", "coverage", "findings"):
         assert f"](ledger.{key}.svg)" in text
         root = ET.parse(tmp_path / f"ledger.{key}.svg").getroot()
         assert root.tag == f"{SVG}svg" and root.find(f"{SVG}title") is not None

@@ -22,6 +22,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "coverage.branches.covered",
     "coverage.branches.total",
     "coverage.branches.percent",
+    "coverage.percent",
     "findings.total",
     *(f"findings.{severity.value}" for severity in Severity),
     "findings.waived",
@@ -85,12 +86,22 @@ def _coverage_metrics(coverage: Coverage, metrics: Metrics) -> None:
         branches_percent = percent(branches_covered, branches_total)
         if branches_percent is not None:
             metrics["coverage.branches.percent"] = branches_percent
+    # `coverage report`'s total and SonarQube's coverage: lines and branches counted together.
+    combined = percent(lines_covered + (branches_covered or 0), lines_total + (branches_total or 0))
+    if combined is not None:
+        metrics["coverage.percent"] = combined
 
 
 def _finding_metrics(findings: tuple[Finding, ...], metrics: Metrics) -> None:
-    metrics["findings.total"] = len(findings)
+    """Active findings by severity; those the tool itself suppressed (SARIF suppressions) count as waived."""
+    metrics["findings.total"] = 0
     for severity in Severity:
         metrics[f"findings.{severity.value}"] = 0
+    waived = 0
     for finding in findings:
-        metrics[f"findings.{finding.severity.value}"] += 1
-    metrics["findings.waived"] = 0
+        if finding.suppression is not None:
+            waived += 1
+        else:
+            metrics["findings.total"] += 1
+            metrics[f"findings.{finding.severity.value}"] += 1
+    metrics["findings.waived"] = waived

@@ -224,8 +224,19 @@ class Coverage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Suppression:
+    """Why the tool itself set a finding aside (SARIF `suppressions`): where (`inSource`, `external`) and why."""
+
+    kind: str
+    justification: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
-    """One security finding, normalised; `tool_severity` keeps what the tool said, for overrides."""
+    """One security finding, normalised; `tool_severity` keeps what the tool said, for overrides.
+
+    A finding with a `suppression` is no active finding: it counts as waived.
+    """
 
     tool: str
     rule: str
@@ -235,6 +246,7 @@ class Finding:
     line: int | None
     message: str
     fingerprint: str
+    suppression: Suppression | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

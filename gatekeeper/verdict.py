@@ -28,7 +28,7 @@ from gatekeeper import metrics as metric_names
 from gatekeeper.context import Context
 from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
 from gatekeeper.errors import InputError
-from gatekeeper.model import Finding, ReportInput, Severity, TestCase
+from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase
 from gatekeeper.model import Outcome as TestOutcome
 from gatekeeper.policy import (
     Comparison,
@@ -169,6 +169,8 @@ class FindingRecord:
     line: int | None = None
     message: str = ""
     fingerprint: str = ""
+    #: Set on a finding its tool suppressed (SARIF): where the suppression lives and its justification.
+    suppression: Suppression | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +179,9 @@ class Details:
     tests_omitted: int = 0
     findings: tuple[FindingRecord, ...] = ()
     findings_omitted: int = 0
+    #: Findings the tool suppressed (counted in findings.waived), each with its suppression; v2, optional.
+    suppressed: tuple[FindingRecord, ...] = ()
+    suppressed_omitted: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,7 +230,8 @@ def build(
     created_at: str | None = None,
 ) -> Verdict:
     """The verdict of a decided run."""
-    findings = sorted(outcome.waivers.kept, key=lambda f: (_SEVERITY_ORDER[f.severity], f.path, f.line or 0))
+    findings = sorted(outcome.waivers.kept, key=_finding_order)
+    suppressed = sorted((f for f in outcome.waivers.waived if f.suppression is not None), key=_finding_order)
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
     head = Verdict(
         schema=SCHEMA,
@@ -247,7 +253,11 @@ def build(
         ),
         duration_ms=duration_ms,
     )
-    return _fitted(head, inputs, failed_tests, findings)
+    return _fitted(head, inputs, failed_tests, findings, suppressed)
+
+
+def _finding_order(finding: Finding) -> tuple[int, str, int]:
+    return _SEVERITY_ORDER[finding.severity], finding.path, finding.line or 0
 
 
 def build_error(
@@ -282,11 +292,15 @@ def build_error(
         waivers=Waivers(),
         duration_ms=duration_ms,
     )
-    return _fitted(head, inputs, [], [])
+    return _fitted(head, inputs, [], [], [])
 
 
 def _fitted(
-    head: Verdict, inputs: Sequence[ReportInput], tests: Sequence[TestCase], findings: Sequence[Finding]
+    head: Verdict,
+    inputs: Sequence[ReportInput],
+    tests: Sequence[TestCase],
+    findings: Sequence[Finding],
+    suppressed: Sequence[Finding],
 ) -> Verdict:
     """`head` and the report-sized parts, each list cut to its first `limit` entries (the rest counted):
     LIST_LIMIT, halved while the JSON is over MAX_BYTES (only pathological reports come to that)."""
@@ -304,6 +318,8 @@ def _fitted(
                 tests_omitted=max(len(tests) - limit, 0),
                 findings=tuple(_finding(finding) for finding in findings[:limit]),
                 findings_omitted=max(len(findings) - limit, 0),
+                suppressed=tuple(_finding(finding) for finding in suppressed[:limit]),
+                suppressed_omitted=max(len(suppressed) - limit, 0),
             ),
         )
         if limit == 0 or _size(verdict.to_json()) <= MAX_BYTES:
@@ -534,6 +550,12 @@ def _finding(finding: Finding) -> FindingRecord:
         line=finding.line,
         message=_text(finding.message, TEXT_LIMIT // 2),
         fingerprint=_text(finding.fingerprint, NAME_LIMIT),
+        suppression=None
+        if finding.suppression is None
+        else Suppression(
+            kind=_text(finding.suppression.kind, NAME_LIMIT),
+            justification=_text(finding.suppression.justification, TEXT_LIMIT // 2),
+        ),
     )
 
 
@@ -606,6 +628,9 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
             "findings": [_finding_json(finding) for finding in details.findings],
             "findings_omitted": details.findings_omitted,
         }
+        if details.suppressed or details.suppressed_omitted:  # absent when none, as before there were any
+            document["details"]["suppressed"] = [_finding_json(finding) for finding in details.suppressed]
+            document["details"]["suppressed_omitted"] = details.suppressed_omitted
     document["duration_ms"] = verdict.duration_ms
     return document
 
@@ -646,6 +671,16 @@ def _finding_json(finding: FindingRecord) -> dict[str, Any]:
         "line": finding.line,
         "message": finding.message,
         "fingerprint": finding.fingerprint,
+        **(
+            {}
+            if finding.suppression is None
+            else {
+                "suppression": {
+                    "kind": finding.suppression.kind,
+                    "justification": finding.suppression.justification,
+                }
+            }
+        ),
     }
 
 
@@ -741,6 +776,8 @@ def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
             tests_omitted=details.get("tests_omitted", 0),
             findings=tuple(_finding_from_json(finding) for finding in details.get("findings", ())),
             findings_omitted=details.get("findings_omitted", 0),
+            suppressed=tuple(_finding_from_json(finding) for finding in details.get("suppressed", ())),
+            suppressed_omitted=details.get("suppressed_omitted", 0),
         ),
         duration_ms=document["duration_ms"],
     )
@@ -770,6 +807,7 @@ def _test_from_json(case: Mapping[str, Any]) -> TestRecord:
 
 
 def _finding_from_json(finding: Mapping[str, Any]) -> FindingRecord:
+    suppression = finding.get("suppression")
     return FindingRecord(
         tool=finding["tool"],
         rule=finding["rule"],
@@ -778,4 +816,5 @@ def _finding_from_json(finding: Mapping[str, Any]) -> FindingRecord:
         line=finding.get("line"),
         message=finding.get("message", ""),
         fingerprint=finding.get("fingerprint", ""),
+        suppression=None if suppression is None else Suppression(**suppression),
     )

@@ -89,7 +89,10 @@ def is_expired(waiver: Waiver, today: date) -> bool:
 
 
 def apply_waivers(findings: tuple[Finding, ...], waivers: tuple[Waiver, ...], today: date) -> WaiverOutcome:
-    """Split findings into kept and waived; report which waivers applied and which have expired."""
+    """Split findings into kept and waived; report which waivers applied and which have expired.
+
+    A finding its tool already suppressed (SARIF `suppressions`) is waived whatever the policy says.
+    """
     active = [w for w in waivers if not is_expired(w, today)]
     expired = [w for w in waivers if is_expired(w, today)]
     applied_counts = dict.fromkeys(range(len(active)), 0)
@@ -97,6 +100,9 @@ def apply_waivers(findings: tuple[Finding, ...], waivers: tuple[Waiver, ...], to
     kept: list[Finding] = []
     waived: list[Finding] = []
     for finding in findings:
+        if finding.suppression is not None:
+            waived.append(finding)
+            continue
         index = next((i for i, w in enumerate(active) if matches(w, finding)), None)
         if index is None:
             kept.append(finding)

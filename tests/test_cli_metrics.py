@@ -208,3 +208,118 @@ def test_the_import_probe_sees_a_heavy_import(tmp_path: Path) -> None:
     report = tmp_path / "scan.sarif"
     report.write_text('{"version": "2.1.0", "runs": []}', encoding="utf-8")
     assert "ijson" in imported_modules("metrics", str(report))
+
+
+# --- issue 15: SARIF suppressions, Cobertura totals that disagree, the combined coverage figure -------------
+
+
+def _sarif(path: Path) -> Path:
+    """One active result, one suppressed in source (no status: accepted), one whose suppression is under review."""
+
+    def result(line: int, **fields: Any) -> dict[str, Any]:
+        location = {"physicalLocation": {"artifactLocation": {"uri": "src/app.py"}, "region": {"startLine": line}}}
+        base = {"ruleId": "B101", "level": "error", "message": {"text": f"issue {line}"}, "locations": [location]}
+        return base | fields
+
+    results = [
+        result(1),
+        result(2, suppressions=[{"kind": "inSource", "justification": "asserts are expected here"}]),
+        result(3, suppressions=[{"kind": "external", "status": "underReview"}]),
+        result(4, kind="informational"),
+    ]
+    document = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Bandit"}}, "results": results}]}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_sarif_suppressed_results_count_as_waived(tmp_path: Path) -> None:
+    path = _sarif(tmp_path / "scan.sarif")
+    document = metrics_json(str(path), cwd=tmp_path)
+    metrics = document["metrics"]
+    assert (metrics["findings.total"], metrics["findings.high"], metrics["findings.waived"]) == (2, 2, 1)
+    (report,) = document["inputs"]
+    assert "1 result(s) suppressed (SARIF suppressions): counted as waived" in report["notes"]
+    assert "1 result(s) of kind pass/notApplicable/informational are not findings" in report["notes"]
+
+
+def test_check_lists_suppressed_findings_with_kind_and_justification(tmp_path: Path) -> None:
+    """The verdict's details name each suppressed finding with its suppression; the schema takes it."""
+    from gatekeeper import verdict
+
+    path = _sarif(tmp_path / "scan.sarif")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "policy: suppressions\nformat: 1\ngates:\n  - id: no-high\n    metric: findings.high\n    max: 2\n",
+        encoding="utf-8",
+    )
+    run = gatekeeper(
+        "check", "-p", str(policy), "--project", "demo", "--store", str(tmp_path / "v.db"), "--format", "json",
+        str(path), cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert document["metrics"]["findings.waived"] == 1 and document["metrics"]["findings.total"] == 2
+    (suppressed,) = document["details"]["suppressed"]
+    assert suppressed["line"] == 2 and suppressed["rule"] == "B101"
+    assert suppressed["suppression"] == {"kind": "inSource", "justification": "asserts are expected here"}
+    assert [finding["line"] for finding in document["details"]["findings"]] == [1, 3]
+    typed = verdict.parse(document, "stdout")  # valid against the schema, and read back typed
+    assert typed.to_json() == document
+
+
+def _coverage(directory: Path, *arguments: str) -> str:
+    """coverage.py itself (the one installed beside gatekeeper), run in `directory`."""
+    run = subprocess.run(
+        [sys.executable, "-m", "coverage", *arguments], cwd=directory, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_coverage_percent_is_what_coverage_report_prints(tmp_path: Path) -> None:
+    """A real `coverage run --branch`: coverage.percent is `coverage report`'s total, from XML and JSON alike."""
+    (tmp_path / "tiny.py").write_text(
+        "def sign(x):\n    if x > 0:\n        return 1\n    if x < 0:\n        return -1\n    return 0\n\n"
+        "for value in (5, 7):\n    sign(value)\n",
+        encoding="utf-8",
+    )
+    _coverage(tmp_path, "run", "--branch", "tiny.py")
+    total = float(_coverage(tmp_path, "report", "--format=total", "--precision=6"))
+    _coverage(tmp_path, "xml", "-o", "coverage.xml")
+    _coverage(tmp_path, "json", "-o", "coverage.json")
+    for report in ("coverage.xml", "coverage.json"):
+        metrics = metrics_json(report, cwd=tmp_path)["metrics"]
+        assert metrics["coverage.branches.total"] > 0 and metrics["coverage.branches.covered"] > 0
+        assert metrics["coverage.percent"] != metrics["coverage.lines.percent"]  # branches do count
+        assert metrics["coverage.percent"] == pytest.approx(total, abs=1e-6), report
+
+
+def test_coverage_percent_is_absent_without_line_or_branch_data(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xml"
+    path.write_text('<coverage lines-valid="0" lines-covered="0"><packages/></coverage>', encoding="utf-8")
+    metrics = metrics_json(str(path), cwd=tmp_path)["metrics"]
+    assert metrics["coverage.lines.total"] == 0 and "coverage.percent" not in metrics
+
+
+def test_cobertura_totals_that_disagree_with_entries_are_noted(tmp_path: Path) -> None:
+    """coverage.py with two `<source>` roots holding files of the same name (tlz/, toolz/ __init__.py):
+    its entries share one file name, merged by line, while its root counts both files."""
+    for package, body in (
+        ("tlz", "def a(x):\n    if x:\n        return 1\n    return 2\n"),
+        ("toolz", "V = 1\nW = 2\n"),
+    ):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text(body, encoding="utf-8")
+    (tmp_path / "main.py").write_text("import tlz, toolz\ntlz.a(True)\n", encoding="utf-8")
+    (tmp_path / ".coveragerc").write_text("[run]\nbranch = true\nsource = tlz, toolz\n", encoding="utf-8")
+    _coverage(tmp_path, "run", "main.py")
+    _coverage(tmp_path, "xml", "-o", "coverage.xml")
+    run = gatekeeper("metrics", "coverage.xml", cwd=tmp_path)
+    assert run.returncode == 0 and run.stderr == ""
+    # The root: 4 + 2 = 6 lines, 3 + 2 = 5 covered; the entries, merged as one __init__.py: lines 1-4, 1-3 covered.
+    assert (
+        "note: Cobertura root totals disagree with its <class> entries (lines-valid=6 but its entries hold 4; "
+        "lines-covered=5 but its entries hold 3): the entries are counted"
+    ) in run.stdout
+    rows = dict(line.split() for line in run.stdout.splitlines() if line.startswith("coverage.lines."))
+    assert rows["coverage.lines.total"] == "4"

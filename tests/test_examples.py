@@ -128,6 +128,7 @@ def test_coverage_is_coverage_pys_own_totals(
         "coverage.branches.covered": totals["covered_branches"],
         "coverage.branches.total": totals["num_branches"],
         "coverage.branches.percent": pytest.approx(totals["percent_branches_covered"]),
+        "coverage.percent": pytest.approx(totals["percent_covered"]),  # what `coverage report` prints
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Finding, Severity
+from gatekeeper.model import Finding, Severity, Suppression
 
 #: SARIF `level` -> severity (DESIGN.md); the spec's default level is "warning".
 SARIF_LEVELS = {
@@ -137,6 +137,7 @@ class ReportFindings:
         line: int | None,
         message: str,
         material: str,
+        suppression: Suppression | None = None,
     ) -> Finding:
         """The finding, its message cut for people (`short_message`), its fingerprint from `material`."""
         share = self._strings.setdefault
@@ -156,6 +157,7 @@ class ReportFindings:
             line=line,
             message=message,
             fingerprint=self._fingerprint(tool, rule, path, material),
+            suppression=suppression,
         )
 
     def _fingerprint(self, tool: str, rule: str, path: str, text: str) -> str:

@@ -15,6 +15,10 @@ Counting rules (DESIGN.md: counts, merged by line):
 - A report with no class-level `<line>` at all but root totals (`lines-valid` > 0) gives totals only,
   with a note.  Its branch totals count only when `branches-valid` > 0: coverage.py without --branch
   writes branches-valid="0" too, so 0/0 with no per-line data means "not measured", not "no branches".
+- Where the root's totals (`lines-valid`, `lines-covered`, and with branch data `branches-valid`,
+  `branches-covered`) disagree with the entries, the entries count and a note gives both figures:
+  coverage.py writes one `<class>` for two files of the same name under different `<source>` roots
+  (`tlz/__init__.py`, `toolz/__init__.py`), so its entries hold a line fewer than its root says.
 """
 
 from __future__ import annotations
@@ -98,7 +102,32 @@ class _Handler:
         records = self.records
         if self.has_branch_data:
             records = [r if r.branches is not None else replace(r, branches={}) for r in records]
-        return Coverage.of(records), ()
+        coverage = Coverage.of(records)
+        return coverage, self._disagreements(coverage)
+
+    def _disagreements(self, coverage: Coverage) -> tuple[str, ...]:
+        """A note per root total that differs from what the entries hold (the entries are counted)."""
+        root = self.root or {}
+        files = coverage.files.values()
+        counted = {
+            "lines-valid": sum(f.lines_total for f in files),
+            "lines-covered": sum(f.lines_covered for f in files),
+        }
+        if self.has_branch_data:
+            counted["branches-valid"] = sum(f.branches_total for f in files)
+            counted["branches-covered"] = sum(f.branches_covered for f in files)
+        differ = [
+            f"{name}={root[name]} but its entries hold {value}"
+            for name, value in counted.items()
+            if name in root and to_int(root[name]) != value
+        ]
+        if not differ:
+            return ()
+        return (
+            "Cobertura root totals disagree with its <class> entries ("
+            + "; ".join(differ)
+            + "): the entries are counted",
+        )
 
     def _totals_only(self) -> tuple[Coverage, tuple[str, ...]]:
         root = self.root or {}

@@ -26,10 +26,12 @@ Severity, as DESIGN.md says, and where the spec or the tools leave room:
   bandit's UNDEFINED (written as warning) becomes medium here where bandit JSON says info.
 - `tool_severity` is the `security-severity` value when that decided, else the level in effect.
 
-What counts: results whose `kind` is `pass` or `notApplicable` are not problems, results with an
-accepted suppression (`# nosec`-style in source, or external) are already waived, and results with
-`baselineState: absent` are gone from the code; none of them is a finding, and the input's notes say
-how many were left out.
+What counts: results whose `kind` is `pass`, `notApplicable` or `informational` are not problems, and
+results with `baselineState: absent` are gone from the code; neither is a finding, and the input's notes
+say how many were left out.  A result is suppressed (spec §3.27.23, §3.35) when its `suppressions` array
+holds a suppression and none of them has `status` `underReview` or `rejected` (a suppression without a
+status is taken as accepted): it becomes a finding that carries its first suppression's `kind`
+(`inSource`, `external`) and `justification`, counted as waived, never as an active finding.
 
 Rule id: `ruleId`, else `rule.id`, else the id of the rule found by index.  gitleaks 7.4 writes neither
 and only says "<rule> secret detected": the rule is the run's rule whose id starts the message
@@ -52,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Evidence, Finding, Severity
+from gatekeeper.model import Evidence, Finding, Severity, Suppression
 from gatekeeper.parsers import _json
 from gatekeeper.parsers._security import (
     REQUIRES_LOGIN,
@@ -72,8 +74,10 @@ from gatekeeper.parsers._security import (
 )
 
 TITLE = "SARIF"
-#: Result kinds that report a problem or something for a person to look at (all but pass, notApplicable).
-_NOT_PROBLEMS = frozenset({"pass", "notApplicable"})
+#: Result kinds that report no problem (SARIF §3.27.9): the rule held, did not apply, or only informs.
+_NOT_PROBLEMS = frozenset({"pass", "notApplicable", "informational"})
+#: A suppression with one of these statuses does not (yet) suppress its result (§3.35.3).
+_NOT_IN_FORCE = frozenset({"underReview", "rejected"})
 _ARGUMENT = re.compile(r"\{(\d{1,9})\}")
 #: Stands for an absent or malformed JSON object (`rule`, `message`); read only, never changed.
 _EMPTY: dict[str, Any] = {}
@@ -210,9 +214,9 @@ class _Reader:
     def notes(self) -> tuple[str, ...]:
         notes = []
         if self.not_problems:
-            notes.append(f"{self.not_problems} result(s) of kind pass/notApplicable are not findings")
+            notes.append(f"{self.not_problems} result(s) of kind pass/notApplicable/informational are not findings")
         if self.suppressed:
-            notes.append(f"{self.suppressed} result(s) suppressed in source (SARIF suppressions) not counted")
+            notes.append(f"{self.suppressed} result(s) suppressed (SARIF suppressions): counted as waived")
         if self.absent:
             notes.append(f"{self.absent} result(s) with baselineState 'absent' (fixed) not counted")
         return tuple(notes)
@@ -229,13 +233,13 @@ class _Reader:
         if isinstance(kind, str) and kind in _NOT_PROBLEMS:
             self.not_problems += 1
             return None
-        suppressions = result.get("suppressions")
-        if suppressions is not None and _is_suppressed(suppressions):
-            self.suppressed += 1
-            return None
         if result.get("baselineState") == "absent":
             self.absent += 1
             return None
+        suppressions = result.get("suppressions")
+        suppression = _suppression(suppressions) if suppressions is not None else None
+        if suppression is not None:
+            self.suppressed += 1
         rule = tool.rule_of(result)
         message = result.get("message")
         text = message.get("text") if type(message) is dict else None
@@ -269,6 +273,7 @@ class _Reader:
             line=line,
             message=text,
             material=material,
+            suppression=suppression,
         )
 
     def _severity(self, result: dict[str, Any], rule: _Rule | None, run: int, index: int) -> tuple[Severity, str]:
@@ -521,9 +526,17 @@ def _careful_location(result: dict[str, Any], artifacts: _Artifacts) -> tuple[st
     return uri, as_index(region.get("startLine")), text
 
 
-def _is_suppressed(suppressions: object) -> bool:
-    """A suppression counts unless it is still under review or was rejected (spec §3.35.3)."""
-    return any(isinstance(s, dict) and s.get("status", "accepted") == "accepted" for s in as_list(suppressions))
+def _suppression(suppressions: object) -> Suppression | None:
+    """The result's first suppression if the result is suppressed, else None.
+
+    Suppressed: the array holds a suppression object and none is `underReview` or `rejected` (§3.27.23);
+    one such status keeps the result active however many others accept it.
+    """
+    objects = [s for s in as_list(suppressions) if isinstance(s, dict)]
+    if not objects or any(s.get("status") in _NOT_IN_FORCE for s in objects):
+        return None
+    first = objects[0]
+    return Suppression(kind=as_str(first.get("kind")) or "unknown", justification=as_str(first.get("justification")))
 
 
 def _nth(values: list[str], index: int, default: str) -> str:

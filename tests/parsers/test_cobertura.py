@@ -278,3 +278,38 @@ def test_classes_without_any_line_fall_back_to_root_totals(tmp_path: Path) -> No
     coverage = coverage_of(tmp_path, report(klass("a.py", ""), root='lines-valid="10" lines-covered="12"'))
     # no per-line data at all; lines-covered above lines-valid is clamped, never over 100 %
     assert coverage == Coverage(files={}, totals_only=CoverageTotals(lines_covered=10, lines_total=10))
+
+
+def test_root_totals_that_disagree_with_the_entries_are_noted_and_the_entries_counted(tmp_path: Path) -> None:
+    """coverage.py's two `<source>` roots with a same-named file: the root counts both files, the entries one."""
+    lines = '<line number="1" hits="1"/><line number="2" hits="1" branch="true" condition-coverage="50% (1/2)"/>'
+    root = 'lines-valid="3" lines-covered="3" branches-valid="2" branches-covered="1"'
+    evidence = parse(write(tmp_path, report(klass("__init__.py", lines), root=root)))
+    assert evidence.notes == (
+        "Cobertura root totals disagree with its <class> entries (lines-valid=3 but its entries hold 2; "
+        "lines-covered=3 but its entries hold 2): the entries are counted",
+    )
+    counted = metrics.compute(evidence)
+    assert (counted["coverage.lines.covered"], counted["coverage.lines.total"]) == (2, 2)
+
+
+def test_root_totals_that_agree_or_are_not_given_add_no_note(tmp_path: Path) -> None:
+    lines = '<line number="1" hits="1"/><line number="2" hits="0"/>'
+    assert parse(write(tmp_path, report(klass("a.py", lines), root='lines-valid="2" lines-covered="1"'))).notes == ()
+    assert parse(write(tmp_path, report(klass("a.py", lines)))).notes == ()
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # (covered lines + covered branches) / (lines + branches): (1 + 1) / (2 + 2) = 50
+        ('<line number="1" hits="1" branch="true" condition-coverage="50% (1/2)"/><line number="2" hits="0"/>', 50.0),
+        # no branch data: lines alone, 1 / 2
+        ('<line number="1" hits="1"/><line number="2" hits="0"/>', 50.0),
+        # branches 2/2 and lines 1/2: (1 + 2) / (2 + 2) = 75
+        ('<line number="1" hits="1" branch="true" condition-coverage="100% (2/2)"/><line number="2" hits="0"/>', 75.0),
+    ],
+)
+def test_coverage_percent_counts_lines_and_branches_together(tmp_path: Path, lines: str, expected: float) -> None:
+    counted = metrics.compute(parse(write(tmp_path, report(klass("a.py", lines)))))
+    assert counted["coverage.percent"] == pytest.approx(expected)

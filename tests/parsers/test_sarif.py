@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gatekeeper import metrics
 from gatekeeper.errors import InputError
-from gatekeeper.model import Evidence, Finding, Severity
+from gatekeeper.model import Evidence, Finding, Severity, Suppression
 from gatekeeper.parsers import read_report, sarif
 from gatekeeper.parsers._security import uri_to_path
 from gatekeeper.parsers.sarif import parse
@@ -101,7 +101,7 @@ def test_without_any_level_the_spec_default_warning_is_medium(tmp_path: Path) ->
     assert (finding.severity, finding.tool_severity) == (Severity.MEDIUM, "warning")
 
 
-@pytest.mark.parametrize("kind", ["review", "open", "informational"])
+@pytest.mark.parametrize("kind", ["review", "open"])
 def test_a_kind_other_than_fail_defaults_to_none_even_over_the_rule_default(tmp_path: Path, kind: str) -> None:
     rules = [{"id": "R1", "defaultConfiguration": {"level": "error"}}]
     finding = one(tmp_path, result(kind=kind), rules)
@@ -243,24 +243,36 @@ def test_a_message_from_the_rules_message_strings(tmp_path: Path) -> None:
 # --- what is not a finding --------------------------------------------------------------------------------
 
 
-def test_pass_and_not_applicable_results_are_not_findings(tmp_path: Path) -> None:
-    evidence = read(tmp_path, run([result(kind="pass"), result(kind="notApplicable"), result(kind="review")]))
+def test_pass_not_applicable_and_informational_results_are_not_findings(tmp_path: Path) -> None:
+    kinds = ("pass", "notApplicable", "informational", "review")
+    evidence = read(tmp_path, run([result(kind=kind) for kind in kinds]))
     assert evidence.findings is not None and len(evidence.findings) == 1
-    assert any("2 result(s) of kind pass/notApplicable" in note for note in evidence.notes)
+    assert any("3 result(s) of kind pass/notApplicable/informational" in note for note in evidence.notes)
+    assert metrics.compute(evidence)["findings.total"] == 1
 
 
-def test_accepted_suppressions_and_absent_results_are_not_counted(tmp_path: Path) -> None:
+def test_suppressed_results_are_waived_findings_with_their_kind_and_justification(tmp_path: Path) -> None:
+    """SARIF §3.27.23: non-empty `suppressions`, none underReview or rejected (no status: accepted)."""
     results = [
-        result(suppressions=[{"kind": "inSource"}]),  # status absent: accepted
-        result(suppressions=[{"kind": "external", "status": "accepted"}]),
-        result(suppressions=[{"kind": "external", "status": "underReview"}]),  # still counts
-        result(suppressions=[{"kind": "external", "status": "rejected"}]),  # still counts
-        result(baselineState="absent"),
-        result(baselineState="new"),
+        result(line=1, suppressions=[{"kind": "inSource", "justification": "constant input"}]),
+        result(line=2, suppressions=[{"kind": "external", "status": "accepted", "justification": "triaged"}]),
+        result(line=3, suppressions=[{"kind": "external", "status": "underReview"}]),  # still active
+        result(line=4, suppressions=[{"kind": "external", "status": "rejected"}]),  # still active
+        result(line=5, suppressions=[{"kind": "inSource"}, {"kind": "external", "status": "rejected"}]),  # active
+        result(line=6, suppressions=[]),  # empty: not suppressed
+        result(line=7, baselineState="absent"),
+        result(line=8, baselineState="new"),
     ]
     evidence = read(tmp_path, run(results))
-    assert evidence.findings is not None and len(evidence.findings) == 3
-    assert any("2 result(s) suppressed" in note for note in evidence.notes)
+    assert evidence.findings is not None
+    suppressed = {f.line: f.suppression for f in evidence.findings if f.suppression is not None}
+    assert suppressed == {
+        1: Suppression(kind="inSource", justification="constant input"),
+        2: Suppression(kind="external", justification="triaged"),
+    }
+    counted = metrics.compute(evidence)
+    assert (counted["findings.total"], counted["findings.waived"]) == (5, 2)
+    assert any("2 result(s) suppressed (SARIF suppressions): counted as waived" in n for n in evidence.notes)
     assert any("1 result(s) with baselineState 'absent'" in note for note in evidence.notes)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TextIO
 
 from gatekeeper.errors import StoreError, UsageError
 from gatekeeper.outputs.escape import terminal_cell
+from gatekeeper.outputs.words import plural, short_commit
 from gatekeeper.release import Member, MemberReadiness, Readiness, Release, assess, load_release
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import default_store_path
@@ -55,7 +56,7 @@ def define(file: str, store_path: str | Path | None, server: str | None, out: Te
         created = store.put_release(release)
     level = f", required policy level {release.level}" if release.level is not None else ""
     verb = "defined" if created else "redefined"
-    out.write(f"release {release.name} {verb} in {where} ({len(release.members)} members{level})\n")
+    out.write(f"release {release.name} {verb} in {where} ({plural(len(release.members), 'member')}{level})\n")
     return ExitStatus.PASS
 
 
@@ -98,9 +99,10 @@ def _write_text(readiness: Readiness, out: TextIO) -> None:
     total = len(readiness.members)
     blocked = sum(1 for member in readiness.members if not member.clear)
     if readiness.ready:
-        out.write(f"READY    release {release.name}: all {total} members clear{required}\n")
+        everyone = "its one member is" if total == 1 else f"all {total:,} members"
+        out.write(f"READY    release {release.name}: {everyone} clear{required}\n")
     else:
-        out.write(f"BLOCKED  release {release.name}: {blocked} of {total} members blocked{required}\n")
+        out.write(f"BLOCKED  release {release.name}: {blocked:,} of {plural(total, 'member')} blocked{required}\n")
     rows = [_row(member) for member in readiness.members]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))] if rows else []
     for member, row in zip(readiness.members, rows, strict=True):
@@ -112,7 +114,8 @@ def _write_text(readiness: Readiness, out: TextIO) -> None:
 def _row(member: MemberReadiness) -> tuple[str, ...]:
     """A member's table row; a full commit hash is abbreviated as git does (the JSON keeps it whole)."""
     who = member.member
-    label = who.label if who.commit is None or len(who.commit) <= 12 else f"{who.project} commit {who.commit[:12]}"
+    short = short_commit(who.commit)
+    label = who.label if who.commit is None or short == who.commit else f"{who.project} commit {short}"
     return (
         member.state.value,
         terminal_cell(label),

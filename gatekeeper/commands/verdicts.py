@@ -10,6 +10,7 @@ from typing import TextIO
 
 from gatekeeper.outputs import renderer_for
 from gatekeeper.outputs.escape import clean, terminal_cell
+from gatekeeper.outputs.words import short_commit
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 from gatekeeper.verdict import dumps, parse
@@ -138,7 +139,7 @@ def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
             terminal_cell(summary.status),
             terminal_cell(summary.project),
             terminal_cell(summary.branch),
-            terminal_cell(summary.commit)[:10],
+            terminal_cell(short_commit(summary.commit, "")) or "-",
             terminal_cell(summary.level_achieved),
             terminal_cell(summary.id[:12]),
         )

@@ -18,6 +18,7 @@ from typing import Any
 
 from gatekeeper.model import Decision, GateStatus
 from gatekeeper.outputs.escape import clean, one_line
+from gatekeeper.outputs.words import plural
 from gatekeeper.verdict import Details, Verdict
 
 #: a gate's status -> GitLab severity: a failed blocking gate blocks the merge, a warning does not.
@@ -108,9 +109,10 @@ def _finding_issues(verdict: Verdict, policy_path: str, policy_name: str) -> lis
         )
     omitted = details.findings_omitted
     if omitted:
+        more = f"{plural(omitted, 'more unwaived finding')} {'is' if omitted == 1 else 'are'} not listed"
         issues.append(
             _issue(
-                description=f"{omitted} more unwaived findings are not listed: see the verdict and the scan reports",
+                description=f"{more}: see the verdict and the scan reports",
                 check_name="gatekeeper/findings-omitted",
                 fingerprint=_fingerprint("findings-omitted", policy_name),
                 severity="info",

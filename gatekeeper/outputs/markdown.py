@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import md_code, md_link, md_text
+from gatekeeper.outputs.words import level_reached, plural, short_commit
 from gatekeeper.policy import GateSeverity
 from gatekeeper.verdict import Details, GateRecord, Verdict, WaiverRecord, Waivers
 
@@ -24,10 +25,6 @@ _MESSAGE_LIMIT = 200
 def _first_line(value: object) -> str:
     text = str(value or "").strip()
     return text.splitlines()[0] if text else ""
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def render(verdict: Verdict, *, color: bool = False) -> str:
@@ -65,13 +62,14 @@ def _gates(gates: Sequence[GateRecord]) -> list[str]:
 
 def _facts(verdict: Verdict) -> list[str]:
     context = verdict.context
-    named = {"project": context.project, "branch": context.branch, "commit": context.commit}
+    named = {"project": context.project, "branch": context.branch, "commit": short_commit(context.commit, "")}
     named["pipeline"] = context.pipeline
     facts = [f"{key}: {md_code(value, _NAME_LIMIT)}" for key, value in named.items() if value]
     maturity = verdict.maturity
     if maturity.model:
-        level = f" level {md_text(maturity.level)}" if maturity.level is not None else ""
-        facts.append(f"model: {md_text(maturity.model)}{level}")
+        level = f", enforces level {maturity.level}" if maturity.level is not None else ""
+        reached = f"; {md_text(level_reached(maturity.level_achieved, maturity.levels))}" if maturity.levels else ""
+        facts.append(f"model: {md_text(maturity.model)}{level}{reached}")
     if context.url:
         facts.append(md_link("CI job", context.url))
     return ["", " · ".join(facts)] if facts else []
@@ -85,9 +83,9 @@ def _waivers(waivers: Waivers) -> list[str]:
     out = ["", "**Waivers**", ""]
     for use in applied:
         expires = f", expires {md_text(use.expires)}" if use.expires else ""
-        out.append(f"- {_match(use)}: {_plural(use.findings, 'finding')} waived — {md_text(use.reason)}{expires}")
+        out.append(f"- {_match(use)}: {plural(use.findings, 'finding')} waived — {md_text(use.reason)}{expires}")
     for use in expired:
-        would = f"; it would have waived {_plural(use.findings, 'finding')}" if use.findings else ""
+        would = f"; it would have waived {plural(use.findings, 'finding')}" if use.findings else ""
         out.append(f"- ⚠️ expired {md_text(use.expires or '')}: {_match(use)} no longer applies{would}")
     return out
 

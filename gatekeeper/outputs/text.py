@@ -12,6 +12,7 @@ import click
 
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import terminal
+from gatekeeper.outputs.words import level_reached, plural, short_commit
 from gatekeeper.verdict import Details, Verdict, WaiverRecord, Waivers
 
 _STYLE = {
@@ -29,10 +30,6 @@ def _badge(status: str, color: bool) -> str:
     return click.style(f"{word:<5}", fg=colour, bold=status != "skip") if color else f"{word:<5}"
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
 def _first_line(text: str, limit: int = 160) -> str:
     """A message as one log line: its first line, cut at `limit` characters."""
     line = terminal(text.strip().splitlines()[0]) if text.strip() else ""
@@ -43,8 +40,9 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
     policy = terminal(verdict.policy.name or "(no policy)")
     maturity = verdict.maturity
     if maturity.model:
-        level = f" level {maturity.level}" if maturity.level is not None else ""
-        policy += f" ({terminal(maturity.model)}{level})"
+        level = f", enforces level {maturity.level}" if maturity.level is not None else ""
+        reached = f"; {level_reached(maturity.level_achieved, maturity.levels)}" if maturity.levels else ""
+        policy += f" ({terminal(maturity.model)}{level}{reached})"
     reason = terminal(verdict.reason)
     if verdict.status is Decision.ERROR:
         reason = f"could not decide: {reason}"
@@ -53,7 +51,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
     facts = {"project": context.project, "branch": context.branch, "commit": context.commit}
     facts["pipeline"] = context.pipeline
     where = "  ".join(
-        f"{key} {terminal(value[:12] if key == 'commit' else value)}" for key, value in facts.items() if value
+        f"{key} {terminal(short_commit(value) if key == 'commit' else value)}" for key, value in facts.items() if value
     )
     lines.append(f"      policy {policy}" + (f"  {where}" if where else ""))
     gates = verdict.gates
@@ -71,7 +69,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
         listed = {terminal(report.format) for report in inputs}
         formats = sorted(listed | {terminal(f) for f in (omitted.formats if omitted else {})})
         read = len(inputs) + (omitted.count if omitted else 0)
-        lines += ["", f"  read {_plural(read, 'report')} ({', '.join(formats)})"]
+        lines += ["", f"  read {plural(read, 'report')} ({', '.join(formats)})"]
     return "\n".join(lines) + "\n"
 
 
@@ -110,10 +108,10 @@ def _waivers(waivers: Waivers) -> list[str]:
         return []
     lines = [""]
     for use in applied:
-        waived = _plural(use.findings, "finding")
+        waived = plural(use.findings, "finding")
         lines.append(f"  waived {waived}: {_match(use)} ({terminal(use.reason)})")
     for use in expired:
-        would = f"; it would have waived {_plural(use.findings, 'finding')}" if use.findings else ""
+        would = f"; it would have waived {plural(use.findings, 'finding')}" if use.findings else ""
         lines.append(f"  expired waiver ({terminal(use.expires)}): {_match(use)} no longer applies{would}")
     return lines
 

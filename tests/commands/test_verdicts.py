@@ -50,7 +50,7 @@ def test_list_table(filled: Path) -> None:
     assert list_verdicts(filled, "group/app", None, None, 2, "table", out) is ExitStatus.PASS
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["created", "(UTC)", "status", "project", "branch", "commit", "level", "id"]
-    newest = ["2026-11-22", "10:00:00", "pass", "group/app", "main", "0123456789", "-", "33333333-ccc"]
+    newest = ["2026-11-22", "10:00:00", "pass", "group/app", "main", "0123456789ab", "-", "33333333-ccc"]
     assert lines[1].split() == newest
     assert lines[2].split()[2:5] == ["pass", "group/app", "dev"]
     assert lines[3] == "(2 of 3 shown; --limit N shows more)"

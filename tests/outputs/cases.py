@@ -28,6 +28,7 @@ from gatekeeper.model import (
     TestResults,
     line_mask,
 )
+from gatekeeper.packs import model_levels
 from gatekeeper.policy import Comparison, Gate, GateSeverity, Group, IfAbsent, Operator, Policy, Waiver
 from gatekeeper.verdict import Tool, build, build_error
 
@@ -151,11 +152,13 @@ def _inputs(
     ]
 
 
-def _decided(name: str, inputs: list[ReportInput], context: Context) -> Verdict:
+def _decided(name: str, inputs: list[ReportInput], context: Context, *, levels: bool = False) -> Verdict:
+    """The case decided by POLICY; with `levels`, its model's level packs are assessed too (as `check` does)."""
     evidence = Evidence()
     for report in inputs:
         evidence = evidence + report.evidence
-    outcome = decide(evidence, POLICY, context, TODAY)
+    packs = model_levels(POLICY.model) if levels else ()
+    outcome = decide(evidence, POLICY, context, TODAY, levels=packs)
     verdict = build(
         outcome=outcome,
         policy=POLICY,
@@ -246,7 +249,7 @@ def failing() -> Verdict:
         job="quality-gate",
         url="https://jenkins.example.com/job/payments/job/api/512/",
     )
-    return _decided("failing", _inputs(tests, coverage, findings), context)
+    return _decided("failing", _inputs(tests, coverage, findings), context, levels=True)
 
 
 def warning() -> Verdict:
@@ -310,7 +313,7 @@ def passing() -> Verdict:
         job="gate",
         url="https://github.com/acme/payments-api/actions/runs/7781234567",
     )
-    return _decided("passing", _inputs(tests, coverage, findings), context)
+    return _decided("passing", _inputs(tests, coverage, findings), context, levels=True)
 
 
 def error() -> Verdict:

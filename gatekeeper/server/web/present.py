@@ -9,7 +9,12 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from gatekeeper.outputs.words import level_reached, plural, short_commit
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from gatekeeper.outputs.words import LevelLike
     from gatekeeper.verdict import GateRecord
 
 #: A waiver whose expiry is this close (days) is flagged on the verdict page.
@@ -97,3 +102,22 @@ def waiver_expiry(expires: Any, today: date) -> WaiverExpiry:
     except ValueError:
         return WaiverExpiry(days_left=None)
     return WaiverExpiry(days_left=(day - today).days)
+
+
+def commit(value: Any) -> str:
+    """A commit hash in the one short form every output uses; a dash where there is none."""
+    return short_commit(value if isinstance(value, str) else None, "—")
+
+
+def level(achieved: Any) -> str:
+    """A level achieved in a table cell: its number, "none" for level 0 (no level reached), a dash for none assessed."""
+    return "none" if achieved == 0 and not isinstance(achieved, bool) else number(achieved)
+
+
+def reached(achieved: int | None, levels: Sequence[LevelLike] = ()) -> str:
+    """The level achieved in words: "level 2 achieved", "no level reached: level 1 is held back by …"."""
+    return level_reached(achieved, levels)
+
+
+#: Registered as the templates' filters: `{{ item.commit | commit }}`, `{{ x.level_achieved | level }}`.
+FILTERS = {"commit": commit, "level": level, "reached": reached, "plural": plural}

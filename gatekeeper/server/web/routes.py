@@ -79,6 +79,7 @@ def _environment() -> Environment:
         ago=lambda text, now: present.ago(queries.parse_time(text), now),
         svg=_svg,
     )
+    environment.filters.update(present.FILTERS)
     return environment
 
 

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from gatekeeper.engine import LABELS, Baseline, GateResult, GateStatus, evaluate_gate, format_number, format_threshold
 from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.outputs.escape import md_code, md_text, terminal
+from gatekeeper.outputs.words import level_reached, plural
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -34,6 +35,7 @@ from gatekeeper.policy import (
     load_policy,
 )
 from gatekeeper.status import ExitStatus
+from gatekeeper.store import default_store_path
 from gatekeeper.verdict import SCHEMA_V1, Details, FindingRecord, TestRecord, Verdict, WaiverRecord, parse
 
 _NAMED = 5  # findings named in one piece of advice; the rest are counted
@@ -96,6 +98,10 @@ def run(
 
 
 def _read_verdict(source: str, store: str | None) -> Verdict:
+    if store is None and source != "-" and not Path(source).exists() and _looks_like_id(source):
+        store = str(default_store_path())  # `explain latest`, `explain 3f9c2a`: as `verdicts show` reads them
+        if not Path(store).exists():
+            raise InputError(source, f"no such verdict file, and no store at {store} to look it up in as an id")
     if store is not None:
         return parse(_from_store(store, source), f"{store}: {source}")
     name = "<stdin>" if source == "-" else source
@@ -110,6 +116,11 @@ def _read_verdict(source: str, store: str | None) -> Verdict:
     except json.JSONDecodeError as error:
         raise InputError(name, f"not a verdict: invalid JSON at line {error.lineno}: {error.msg}") from None
     return parse(verdict, name)
+
+
+def _looks_like_id(source: str) -> bool:
+    """'latest', or what could be a verdict id or its prefix (no path separator, no file suffix)."""
+    return source == "latest" or (source.replace("-", "").isalnum() and "." not in source)
 
 
 def _from_store(store: str, verdict_id: str) -> dict[str, Any]:
@@ -227,8 +238,7 @@ def _gate_of(record: GateResult) -> Gate | None:
 def _expired(use: WaiverRecord) -> str:
     match = " ".join(f"{key}={value}" for key, value in use.match.items())
     source = f", {use.source}" if use.source else ""
-    count = use.findings
-    would = f"; it would have waived {count} finding{'' if count == 1 else 's'}, now counted" if count else ""
+    would = f"; it would have waived {plural(use.findings, 'finding')}, now counted" if use.findings else ""
     return f"{match} (expired {use.expires}{source}){would}: renew it with a new date, or fix the findings"
 
 
@@ -383,10 +393,6 @@ def _duration(seconds: float) -> str:
     return f"{format_number(seconds / 60)} min"
 
 
-def _plural(count: float, noun: str) -> str:
-    return f"{format_number(count)} {noun}{'' if count == 1 else 's'}"
-
-
 def _parts(metric: str) -> tuple[str, str, str] | None:
     """A coverage percentage's (covered, total, noun)."""
     kind = {"coverage.lines.percent": "lines", "coverage.branches.percent": "branches"}.get(metric)
@@ -412,7 +418,7 @@ def _raise(metric: str, actual: float, target: float, facts: _Facts) -> str:
     if metric == "tests.pass_percent":
         return _fix_tests(target, facts)
     if metric == "tests.total":
-        cases = _plural(target - actual, "more test case")
+        cases = plural(target - actual, "more test case")
         return f"needs {cases} in the test reports (at least {_show(metric, target)})"
     if metric in ("coverage.lines.total", "coverage.branches.total"):
         return (
@@ -431,9 +437,9 @@ def _fix_tests(target: float, facts: _Facts) -> str:
     more = _needed(target, ran, passed)
     kinds = [f"{format_number(n)} {what}" for n, what in ((failed, "failed"), (errors, "errored")) if n]
     what = (
-        f"the {_plural(not_passing, 'test')} that did not pass"
+        f"the {plural(not_passing, 'test')} that did not pass"
         if more >= not_passing
-        else (f"{format_number(more)} of the {_plural(not_passing, 'test')} that did not pass")
+        else (f"{format_number(more)} of the {plural(not_passing, 'test')} that did not pass")
     )
     names = _test_names(facts, ("failed", "error"))
     return f"fix {what} ({', '.join(kinds)}){names}"
@@ -472,16 +478,16 @@ def _lower(metric: str, actual: float, target: float, facts: _Facts) -> str:
     if family == "findings" and kind in (*_SEVERITIES, "total"):
         severity = None if kind == "total" else kind
         noun = "finding" if severity is None else f"{severity} finding"
-        count = _plural(actual, noun)
+        count = plural(actual, noun)
         what = f"the {count}" if target <= 0 else f"{format_number(excess)} of the {count}"
         return f"fix or waive {what} (a waiver needs a reason, an owner and an expiry){_finding_list(facts, severity)}"
     if metric in ("tests.failed", "tests.errors"):
         outcome = "failed" if metric == "tests.failed" else "error"
-        count = _plural(actual, "failed test" if outcome == "failed" else "errored test")
+        count = plural(actual, "failed test" if outcome == "failed" else "errored test")
         what = f"the {count}" if target <= 0 else f"{format_number(excess)} of the {count}"
         return f"fix {what}{_test_names(facts, (outcome,))}"
     if metric == "tests.flaky":
-        what = f"the {_plural(actual, 'flaky test')}" if target <= 0 else f"{format_number(excess)} flaky tests"
+        what = f"the {plural(actual, 'flaky test')}" if target <= 0 else plural(excess, "flaky test")
         return f"make {what} pass on the first run{_test_names(facts, (), flaky=True)}"
     if metric.endswith("_seconds"):
         return f"{_label(metric)} must drop by {_duration(excess)} (to at most {_duration(target)})"
@@ -501,9 +507,10 @@ def _above(metric: str, actual: float, minimum: float, facts: _Facts) -> str:
     if parts is not None and parts[0] in facts.metrics and parts[1] in facts.metrics:
         covered, total = facts.metrics[parts[0]], facts.metrics[parts[1]]
         spare = covered - math.ceil(minimum * total / 100 - 1e-9)
-        noun = "lines" if parts[2] == "line" else "branches"
+        nouns = "covered lines" if parts[2] == "line" else "covered branches"
+        covered_noun = plural(spare, f"covered {parts[2]}", nouns)
         return (
-            f"{_label(metric)} may fall {_amount(metric, room)} ({format_number(spare)} covered {noun}) "
+            f"{_label(metric)} may fall {_amount(metric, room)} ({covered_noun}) "
             f"to the minimum {_show(metric, minimum)}"
         )
     return f"{_label(metric)} may fall {_amount(metric, room)} to the minimum {_show(metric, minimum)}"
@@ -550,8 +557,8 @@ def _ratchet(metric: str, actual: float, condition: Ratchet, facts: _Facts) -> _
         parts = _parts(metric)
         if parts is not None and parts[0] in facts.metrics and parts[1] in facts.metrics:
             more = _needed(limit, facts.metrics[parts[1]], facts.metrics[parts[0]])
-            noun = "lines" if parts[2] == "line" else "branches"
-            fix += f", about {format_number(more)} more covered {noun}"
+            nouns = "more covered lines" if parts[2] == "line" else "more covered branches"
+            fix += f", about {plural(more, f'more covered {parts[2]}', nouns)}"
         return _Node(False, fixes=[fix])
     if metric.startswith("findings."):
         fix = _lower(metric, actual, limit, facts)
@@ -581,7 +588,7 @@ def _provider(metric: str, facts: _Facts) -> str:
         total = metrics["tests.total"]
         if total == 0:
             return "no test ran: the test reports hold no test cases"
-        return f"no test ran: all {_plural(total, 'test')} in the reports were skipped"
+        return f"no test ran: all {plural(total, 'test')} in the reports were skipped"
     if metric.startswith("coverage.branches.") and "coverage.lines.total" in metrics:
         provider = _PROVIDERS["coverage.branches"].replace("add a coverage", "use a coverage")
         return f"the coverage reports have no branch data; {provider}"
@@ -632,7 +639,8 @@ def _maturity_lines(explanation: Explanation) -> list[str]:
         return [f"{explanation.model}: no level assessed ({why})"]
     top = max(entry.level for entry in explanation.levels)
     enforced = f"; the policy enforces level {explanation.level}" if explanation.level is not None else ""
-    lines = [f"{explanation.model}: level {explanation.level_achieved} of {top} achieved{enforced}"]
+    reached = level_reached(explanation.level_achieved, explanation.levels)
+    lines = [f"{explanation.model} (levels 1-{top}): {reached}{enforced}"]
     for entry in explanation.levels:
         held = f", held back by {', '.join(entry.blocking_gates)}" if entry.blocking_gates else ""
         lines.append(f"level {entry.level}: {entry.status}{held}")

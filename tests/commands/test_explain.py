@@ -135,7 +135,7 @@ def test_the_failing_example_says_what_holds_level_1_back(verdicts: dict[str, Pa
     assert gate.id == "tests-all-pass"
     assert gate.advice[0].startswith("fix the 3 tests that did not pass")
     text = render_text(explanation)
-    assert "caict-devops-cd: level 0 of 5 achieved; the policy enforces level 3" in text
+    assert "caict-devops-cd (levels 1-5): no level reached: level 1 is held back by tests-all-pass; the policy" in text
     assert "level 3: fail, held back by tests-all-pass, no-critical-or-high-findings" in text
     assert "to reach level 1:" in text
 
@@ -188,6 +188,32 @@ def test_explain_the_latest_verdict_in_a_store(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "for coverage.lines.total, add a coverage report (Cobertura, JaCoCo, LCOV, coverage.py" in result.stdout
     assert "for findings.critical and findings.high, add a security scan report (SARIF, bandit" in result.stdout
+
+
+def test_explain_latest_and_a_prefix_read_the_default_store_as_verdicts_show_does(tmp_path: Path) -> None:
+    """No --store: `explain latest` and `explain PREFIX` read .gatekeeper/verdicts.db, as `verdicts show` does
+    (they said "no such verdict file"); level 0 reads as no level reached (issue 15, items 7 and 12)."""
+    reports = EXAMPLES / "failing" / "reports"
+    names = (str(reports / name) for name in ("junit.xml", "coverage.xml", "bandit.json"))
+    missing = _run("explain", "latest", cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.strip().endswith("no store at .gatekeeper/verdicts.db to look it up in as an id")
+    assert len(missing.stderr.splitlines()) == 1
+    checked = _run("check", "-p", str(LEVEL_3), *names, "--project", "group/app", "--format", "json", cwd=tmp_path)
+    assert checked.returncode == 1, checked.stderr
+    verdict_id = json.loads(checked.stdout)["id"]
+    shown = _run("verdicts", "show", "latest", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    for source in ("latest", verdict_id[:8]):
+        result = _run("explain", source, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("FAIL  caict-cd-level-3: 2 blocking gates failed: tests-all-pass")
+        assert "caict-devops-cd (levels 1-5): no level reached: level 1 is held back by tests-all-pass" in result.stdout
+        assert "level 0" not in result.stdout
+    markdown = _run("explain", "latest", "--format", "markdown", cwd=tmp_path)
+    assert "no level reached: level 1 is held back by tests-all-pass" in markdown.stdout
+    unknown = _run("explain", "ffffffff", cwd=tmp_path)
+    assert unknown.returncode == 2 and "ffffffff" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from gatekeeper.engine import Baseline, Decision, decide
 from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.outputs import renderer_for
+from gatekeeper.outputs.words import plural
 from gatekeeper.packs import model_levels
 from gatekeeper.parsers import iter_reports, merge
 from gatekeeper.policy import Policy, load_policy
@@ -43,6 +44,12 @@ class CheckOptions:
     undecided: InputError | None = None  # found before the reports (a scanner crashed): an error verdict
 
 
+_NO_PROJECT = (
+    "gatekeeper: warning: the verdict names no project (no CI project detected): "
+    "give `check --project NAME` so the store, baselines and releases can find it"
+)
+
+
 def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     started = time.monotonic()
     policy = load_policy(options.policy)
@@ -64,6 +71,8 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         )
         _deliver(verdict, options, out)
         raise
+    if not context.project:  # stored, it is a verdict of no project: no trend, baseline or release finds it
+        print(_NO_PROJECT, file=sys.stderr)  # (after the reports: a bad one is the one thing to say first)
     now = datetime.now(timezone.utc)
     seconds = pipeline_seconds(context, now)
     outcome = decide(
@@ -153,10 +162,8 @@ def _push(verdict: Verdict, url: str, timeout: float) -> bool:
         return False
     if not result.ok:
         code = f"HTTP {result.status_code}" if result.status_code is not None else "no response"
-        print(
-            f"gatekeeper: warning: metrics not pushed to {url} ({code}, {result.attempts} attempt(s)): {result.detail}",
-            file=sys.stderr,
-        )
+        tried = plural(result.attempts, "attempt")
+        print(f"gatekeeper: warning: metrics not pushed to {url} ({code}, {tried}): {result.detail}", file=sys.stderr)
     return result.ok
 
 

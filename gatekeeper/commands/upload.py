@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from gatekeeper.errors import InputError, UsageError
+from gatekeeper.outputs.words import plural
 from gatekeeper.sinks.delivery import deliver_all, result_line, store_url, token
 from gatekeeper.sinks.spool import FlushReport, Spool, flush
 from gatekeeper.sinks.upload import DeliveryResult, body_of, id_problem, verdict_id_of
@@ -127,7 +128,7 @@ def spool_list(spool_dir: str | None, output_format: str, out: TextIO) -> ExitSt
 def _summarise_earlier(results: list[DeliveryResult], report: FlushReport, spool: Spool, out: TextIO) -> None:
     delivered = sum(r.delivered for r in results)
     if delivered:
-        out.write(f"delivered {delivered} earlier spooled verdict(s)\n")
+        out.write(f"delivered {plural(delivered, 'earlier spooled verdict')}\n")
     for result in results:
         if not result.delivered:
             out.write(f"earlier spooled {result_line(result, spool, report.problems.get(result.verdict_id))}\n")

@@ -380,6 +380,8 @@ def create_app(
             return _problem(422, f"$.id {verdict['id']!r} differs from the id in the path {verdict_id!r}", "$.id")
         project = verdict["context"]["project"]
         if not token.allows_project(project):
+            if project is None:  # never "project None": say what is missing and where it is set
+                return _problem(403, "this token may not upload a verdict of no project: give `check --project NAME`")
             return _problem(403, f"this token may not upload verdicts of project {project!r}")
         try:
             outcome, row = await run_in_threadpool(db.add_verdict, engine, verdict)

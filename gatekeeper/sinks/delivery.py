@@ -127,13 +127,16 @@ def deliver_checked(verdict: dict[str, Any], url: str, spool_dir: str | None, ti
         err.write(
             f"gatekeeper: warning: verdict not uploaded: {result_line(result, spool, sent.problems.get(verdict_id))}\n"
         )
+    else:  # one line, on stderr: standard output is the rendered verdict (JSON for a script, perhaps)
+        err.write(f"gatekeeper: {result_line(result, spool)} on {base}\n")
     return result.delivered
 
 
 def result_line(result: DeliveryResult, spool: Spool, problem: str | None = None) -> str:
     """One line on one verdict: what happened, the server's reason, and where it is kept (or why not)."""
-    if result.delivered:
-        return f"delivered {result.verdict_id}" + (f"; {problem}" if problem else "")
+    if result.delivered:  # 200: the server had it already (an idempotent re-upload); 201: stored now
+        done = "already stored" if result.status_code == 200 else "delivered"
+        return f"{done} {result.verdict_id}" + (f"; {problem}" if problem else "")
     if result.final:
         return f"{result.outcome.value} {result.describe()}; {problem or f'kept in {spool.rejected_directory}'}"
     if problem:

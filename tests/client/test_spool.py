@@ -180,3 +180,14 @@ def test_a_verdict_file_no_server_takes_is_exit_2_naming_the_file(tmp_path: Path
     [line] = result.stderr.splitlines()
     assert line.startswith("gatekeeper: error: bad.json: ") and wanted in line
     assert not (tmp_path / ".gatekeeper").exists()  # nothing spooled
+
+
+def test_upload_counts_earlier_spooled_verdicts_in_words(tmp_path: Path, store: LoopbackStore) -> None:
+    """ "delivered 1 earlier spooled verdict", never "verdict(s)" (issue 15, item 13)."""
+    down = f"http://127.0.0.1:{free_port()}"
+    spooled = run("upload", write(tmp_path / "v1.json", verdict(1)), "--url", down, "--timeout", "1", cwd=tmp_path)
+    assert spooled.returncode == 4, spooled.stderr
+    result = run("upload", write(tmp_path / "v2.json", verdict(2)), "--url", store.url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["delivered 1 earlier spooled verdict", f"delivered {verdict(2)['id']}"]
+    assert store.order == [verdict(1)["id"], verdict(2)["id"]]

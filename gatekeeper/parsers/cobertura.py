@@ -106,7 +106,7 @@ class _Handler:
         return coverage, self._disagreements(coverage)
 
     def _disagreements(self, coverage: Coverage) -> tuple[str, ...]:
-        """A note per root total that differs from what the entries hold (the entries are counted)."""
+        """One note naming each root total that differs from what the entries hold (the entries count)."""
         root = self.root or {}
         files = coverage.files.values()
         counted = {

@@ -313,7 +313,7 @@ def passing() -> Verdict:
         job="gate",
         url="https://github.com/acme/payments-api/actions/runs/7781234567",
     )
-    return _decided("passing", _inputs(tests, coverage, findings), context, levels=True)
+    return _decided("passing", _inputs(tests, coverage, findings), context)
 
 
 def error() -> Verdict:

@@ -121,7 +121,10 @@ def test_duplicate_findings_windows_paths_and_omitted_findings() -> None:
     assert md5[0]["location"] == {"path": "src/app/hash.py", "lines": {"begin": 1}}
     assert md5[0]["severity"] == "info"
     omitted = next(issue for issue in report if issue["check_name"] == "gatekeeper/findings-omitted")
-    assert omitted["description"].startswith("250 more")
+    assert omitted["description"].startswith("250 more unwaived findings are not listed")
+    verdict["details"]["findings_omitted"] = 1
+    omitted = next(issue for issue in issues(verdict) if issue["check_name"] == "gatekeeper/findings-omitted")
+    assert omitted["description"].startswith("1 more unwaived finding is not listed")  # issue 15, item 13
 
 
 def test_check_writes_the_report_for_the_failing_example(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from gatekeeper.charts import Step
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
+from gatekeeper.outputs.words import level_reached, short_commit
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 
@@ -268,7 +269,8 @@ def _period(report: Report) -> str:
 
 
 def _level_text(summary: VerdictSummary) -> str:
-    return "" if summary.level_achieved is None else f", maturity level {summary.level_achieved} achieved"
+    """ ", level 3 achieved", or for level 0 ", no level reached" (never "level 0 achieved")."""
+    return "" if summary.level_achieved is None else f", {level_reached(summary.level_achieved)}"
 
 
 def _html_table(report: Report, chart: charts.Chart) -> str:
@@ -296,13 +298,13 @@ def _branch_commit(report: Report, at: datetime) -> tuple[str, str]:
     verdict = report.verdict_at(at)
     if verdict is None:
         return "-", "-"
-    return verdict.branch or "-", (verdict.commit or "-")[:12]
+    return verdict.branch or "-", short_commit(verdict.commit)
 
 
 def _html_verdicts(report: Report) -> str:
     rows = "".join(
         f'<tr><th scope="row">{html_text(_time(item.created_at))}</th><td class="status">{html_text(item.status)}</td>'
-        f"<td>{html_text(item.branch or '-')}</td><td><code>{html_text((item.commit or '-')[:12])}</code></td>"
+        f"<td>{html_text(item.branch or '-')}</td><td><code>{html_text(short_commit(item.commit))}</code></td>"
         f'<td>{html_text(item.pipeline or "-")}</td><td class="num">{_figure(item.level_achieved)}</td>'
         f"<td><code>{html_text(item.id)}</code></td></tr>"
         for item in report.verdicts
@@ -368,7 +370,7 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
     ]
     out += [
         f"| {md_text(_time(item.created_at))} | {md_text(item.status)} | {md_text(item.branch or '-')} "
-        f"| {md_code((item.commit or '-')[:12], table=True)} | {md_text(item.pipeline or '-')} "
+        f"| {md_code(short_commit(item.commit), table=True)} | {md_text(item.pipeline or '-')} "
         f"| {_figure(item.level_achieved)} | {md_code(item.id, table=True)} |"
         for item in report.verdicts
     ]

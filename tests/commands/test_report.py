@@ -105,7 +105,7 @@ def test_html_report_has_the_charts_the_figures_and_the_verdicts(workspace: Path
     ]
     assert "Verdicts, newest first" in outline.texts["caption"]
     assert outline.texts["span"] == ["PASS"]  # the latest verdict's status
-    assert "2 verdicts from" in html and "maturity level 3 achieved" in html
+    assert "2 verdicts from" in html and "UTC, level 3 achieved." in html
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4  # the status strip and three trends
     assert 'data-status="fail"' in html and 'data-status="pass"' in html  # one step per verdict, oldest first
     assert html.index('data-status="fail"') < html.index('data-status="pass"')
@@ -136,6 +136,7 @@ def test_markdown_on_standard_output_keeps_the_figures_as_tables(workspace: Path
     assert "Charts are written next to the report with `-o FILE`" in result.stdout
     assert ".svg)" not in result.stdout
     assert "| verdict time (UTC) | branch | commit | lines % | branches % |" in result.stdout
+    assert "Latest verdict: **PASS**" in result.stdout and "UTC, level 3 achieved." in result.stdout
 
 
 def test_without_branch_the_report_keeps_to_the_default_branch_and_says_so(workspace: Path, tmp_path: Path) -> None:
@@ -163,6 +164,7 @@ def test_without_branch_the_report_keeps_to_the_default_branch_and_says_so(works
     assert re.search(r"\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| main \| `1{12}` \| 91.9 \|", tests_table)
     assert re.search(r"\| main \| `2{12}` \| 100 \|", tests_table)
 
+    assert "| main | `111111111111` |" in text  # the one short form of a commit (outputs.words)
     feature_only = gatekeeper(
         "report", "--project", "bank/ledger", "--branch", "feature/faster-import", "--format", "markdown", cwd=tmp_path
     )

@@ -104,7 +104,7 @@ def test_overview_shows_every_project_and_branch_paginated(page: Any, seeded: Se
     by_pair = {(row[0], row[1]): row for row in table}
     main = by_pair[("bank/ledger", "main")]
     assert main[2] == "FAIL"  # the newest verdict failed
-    assert main[3] == "0"  # maturity level achieved
+    assert main[3] == "none"  # maturity level achieved: level 0 is no level reached
     # the last 20 verdicts: 10 passing copies and 10 failing (the newest among them)
     assert main[4] == "50% (10 of 20)"
     assert re.fullmatch(r"\d+ min ago", main[5])
@@ -174,6 +174,7 @@ def test_project_page_charts_trends_and_pages_its_verdicts(page: Any, seeded: Se
     assert len(first) == 50
     assert page.locator("#verdict-list caption").inner_text().startswith(f"{LEDGER_VERDICTS} verdicts of bank/ledger")
     assert first[0][1] == "FAIL"
+    assert first[0][3] == "f" * 12 and first[0][5] == "none"  # the short commit; level 0 is no level reached
     page.get_by_role("link", name="Older verdicts →").click()
     rest = rows(page, "verdict-list")
     assert len(rest) == LEDGER_VERDICTS - 50

@@ -583,7 +583,11 @@ def explain(
 
 @main.command()
 @click.option("--project", required=True, help="The project to report on.")
-@click.option("--branch", default=None, help="Only this branch [default: every branch].")
+@click.option(
+    "--branch",
+    default=None,
+    help="Only this branch [default: the default branch: main or master, else the one with most verdicts].",
+)
 @click.option(
     "--since",
     default="30d",

@@ -71,8 +71,6 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         )
         _deliver(verdict, options, out)
         raise
-    if not context.project:  # stored, it is a verdict of no project: no trend, baseline or release finds it
-        print(_NO_PROJECT, file=sys.stderr)  # (after the reports: a bad one is the one thing to say first)
     now = datetime.now(timezone.utc)
     seconds = pipeline_seconds(context, now)
     outcome = decide(
@@ -85,6 +83,8 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         levels=model_levels(policy.model),
     )
     verdict = build(outcome=outcome, policy=policy, context=context, inputs=inputs, duration_ms=_since(started))
+    if not context.project:  # stored, it is a verdict of no project: no trend, baseline or release finds it
+        print(_NO_PROJECT, file=sys.stderr)  # (once decided: a bad input is the one thing to say before)
     delivered = _deliver(verdict, options, out)
     status = exit_status(outcome.status, options.warn_exit_code)
     if options.require_upload and not delivered and status not in (ExitStatus.GATE_FAILED, ExitStatus.UNDECIDED):

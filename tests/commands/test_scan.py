@@ -77,9 +77,10 @@ def gatekeeper(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.
 
 
 def scan_json(reports_dir: Path, *args: str, env: dict[str, str], cwd: Path = REPO) -> tuple[int, dict[str, Any], str]:
-    """Run `scan … --format json`; (exit status, verdict, stderr)."""
+    """Run `scan … --format json` for a named project (no warning that the verdict names none); (exit status,
+    verdict, stderr)."""
     result = gatekeeper("scan", *args, "--reports-dir", str(reports_dir), "--no-store", "--format", "json",
-                        env=env, cwd=cwd)  # fmt: skip
+                        "--project", "example/sample", env=env, cwd=cwd)  # fmt: skip
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout), result.stderr
 

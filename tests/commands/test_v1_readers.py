@@ -34,9 +34,9 @@ def _gatekeeper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def store(tmp_path: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """A store with the recorded v1 example (project group/app) and a v2 verdict of the same project."""
     v1: dict[str, Any] = json.loads((V1 / "example-failing" / "verdict.json").read_text(encoding="utf-8"))
-    v1["context"] |= {"project": "group/app", "commit": "c1"}
+    v1["context"] |= {"project": "group/app", "branch": "main", "commit": "c1"}
     v2 = CASES["passing"]()
-    v2["context"] |= {"project": "group/app", "commit": "c2"}
+    v2["context"] |= {"project": "group/app", "branch": "main", "commit": "c2"}  # report: the default branch
     path = tmp_path / "verdicts.db"
     with SqliteStore(path) as opened:
         opened.add(v1)

@@ -16,7 +16,7 @@ from gatekeeper.engine import Baseline, Decision, decide
 from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.outputs import renderer_for
-from gatekeeper.outputs.words import plural
+from gatekeeper.words import plural
 from gatekeeper.packs import model_levels
 from gatekeeper.parsers import iter_reports, merge
 from gatekeeper.policy import Policy, load_policy

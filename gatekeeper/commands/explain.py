@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from gatekeeper.engine import LABELS, Baseline, GateResult, GateStatus, evaluate_gate, format_number, format_threshold
 from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.outputs.escape import md_code, md_text, terminal
-from gatekeeper.outputs.words import level_reached, plural
+from gatekeeper.words import level_reached, plural
 from gatekeeper.policy import (
     Comparison,
     Condition,

@@ -27,7 +27,7 @@ from gatekeeper.charts import Step
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
-from gatekeeper.outputs.words import level_reached, short_commit
+from gatekeeper.words import level_reached, short_commit
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from gatekeeper.errors import InputError, UsageError
-from gatekeeper.outputs.words import plural
+from gatekeeper.words import plural
 from gatekeeper.sinks.delivery import deliver_all, result_line, store_url, token
 from gatekeeper.sinks.spool import FlushReport, Spool, flush
 from gatekeeper.sinks.upload import DeliveryResult, body_of, id_problem, verdict_id_of

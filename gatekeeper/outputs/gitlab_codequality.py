@@ -18,7 +18,7 @@ from typing import Any
 
 from gatekeeper.model import Decision, GateStatus
 from gatekeeper.outputs.escape import clean, one_line
-from gatekeeper.outputs.words import plural
+from gatekeeper.words import plural
 from gatekeeper.verdict import Details, Verdict
 
 #: a gate's status -> GitLab severity: a failed blocking gate blocks the merge, a warning does not.

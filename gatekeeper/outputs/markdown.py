@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import md_code, md_link, md_text
-from gatekeeper.outputs.words import level_reached, plural, short_commit
+from gatekeeper.words import level_reached, plural, short_commit
 from gatekeeper.policy import GateSeverity
 from gatekeeper.verdict import Details, GateRecord, Verdict, WaiverRecord, Waivers
 

@@ -12,7 +12,7 @@ import click
 
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import terminal
-from gatekeeper.outputs.words import level_reached, plural, short_commit
+from gatekeeper.words import level_reached, plural, short_commit
 from gatekeeper.verdict import Details, Verdict, WaiverRecord, Waivers
 
 _STYLE = {

@@ -1,9 +1,9 @@
-"""The phrasings every output shares (gatekeeper.outputs.words): counted nouns, the short commit, level 0."""
+"""The phrasings every output shares (gatekeeper.words): counted nouns, the short commit, level 0."""
 
 from __future__ import annotations
 
 from gatekeeper.model import Decision
-from gatekeeper.outputs.words import COMMIT_SHORT, level_reached, plural, short_commit
+from gatekeeper.words import COMMIT_SHORT, level_reached, plural, short_commit
 from gatekeeper.verdict import LevelRecord
 
 

@@ -9,12 +9,12 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gatekeeper.outputs.words import level_reached, plural, short_commit
+from gatekeeper.words import level_reached, plural, short_commit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from gatekeeper.outputs.words import LevelLike
+    from gatekeeper.words import LevelLike
     from gatekeeper.verdict import GateRecord
 
 #: A waiver whose expiry is this close (days) is flagged on the verdict page.

@@ -1,4 +1,4 @@
-"""The few phrasings every output shares, spelled once: a commit's short form, a counted noun, and
+"""The few phrasings every message shares, spelled once: a commit's short form, a counted noun, and
 the maturity level achieved (level 0 is "no level reached", never "level 0 achieved").
 
 Text, markdown, `explain`, `verdicts list`, `release`, `report` and the pages use these, so a commit

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from gatekeeper import metrics as metric_names
+from gatekeeper.change import Change
 from gatekeeper.context import Context
 from gatekeeper.model import Decision as Decision
 from gatekeeper.model import Evidence
@@ -88,6 +89,7 @@ class Outcome:
     waivers: WaiverOutcome
     maturity: Maturity
     baseline: Baseline | None = None
+    change: Change | None = None  # the change the new-code gates judged (None: no change given)
 
 
 #: How a metric reads in a message: (label, unit). Counts have no unit.
@@ -403,11 +405,13 @@ def decide(
     baseline: Baseline | None = None,
     observed: Mapping[str, float] | None = None,
     levels: Sequence[Policy] = (),
+    change: Change | None = None,
 ) -> Outcome:
     """Apply waivers, compute metrics, evaluate every gate, and reach one decision with its reason.
 
     `observed` adds metrics that come from the run rather than the reports (pipeline.duration_seconds);
-    `levels` are the model's level packs, evaluated on the same metrics to find the level achieved.
+    `levels` are the model's level packs, evaluated on the same metrics to find the level achieved;
+    `change` is the merge request's change the new-code metrics judge (None: there is none to judge).
     """
     outcome = apply_waivers(evidence.findings or (), policy.waivers, today)
     if evidence.findings is not None:
@@ -427,6 +431,7 @@ def decide(
         waivers=outcome,
         maturity=maturity,
         baseline=baseline,
+        change=change,
     )
 
 

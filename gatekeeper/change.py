@@ -52,6 +52,8 @@ class Change:
     base: str | None = None
     head: str | None = None
     files: Mapping[str, ChangedFile] = field(default_factory=dict)
+    #: What was done to find it (a shallow clone deepened, a target branch fetched): warnings for the log.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def lines_added(self) -> int:

@@ -1,0 +1,134 @@
+"""The change itself: from git between the merge-base and HEAD, or from a unified diff file.
+
+git's diff runs once, with `--raw -z` for the files (exact paths and statuses, NUL-separated) and
+`-p -U0` for the lines; the patch's sections come in the raw entries' order, one each, and are
+paired by position — a count that differs is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from gatekeeper.change import Change, ChangedFile, FileStatus
+from gatekeeper.diff.base import Base
+from gatekeeper.diff.git import Repository
+from gatekeeper.diff.unified import DiffError, FileDiff, sections
+from gatekeeper.errors import InputError, UsageError
+
+_STATUS = {
+    "A": FileStatus.ADDED,
+    "M": FileStatus.MODIFIED,
+    "T": FileStatus.MODIFIED,  # a type change (file to symlink) keeps its path
+    "R": FileStatus.RENAMED,
+    "C": FileStatus.COPIED,
+    "D": FileStatus.DELETED,
+}
+
+#: A --diff-file larger than this is not a merge request's diff but a mistake (a tarball, a core dump).
+MAX_DIFF_FILE_BYTES = 1 << 30
+
+
+def diff_arguments(base: Base, *, renames: bool, ignore_whitespace: bool) -> list[str]:
+    """`git diff` as the change is computed: also what diff-cover runs, less its -M the user cannot see."""
+    arguments = [
+        "diff", "--raw", "-z", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
+        "--src-prefix=a/", "--dst-prefix=b/",
+        *(["-M", "-C"] if renames else ["--no-renames"]),
+        *(["--ignore-all-space", "--ignore-blank-lines"] if ignore_whitespace else []),
+    ]  # fmt: skip
+    return [*arguments, base.merge_base, base.head, "--"]
+
+
+def from_git(
+    repository: Repository, base: Base, *, source: str, renames: bool = True, ignore_whitespace: bool = False
+) -> Change:
+    """The change from the merge-base to HEAD, as git sees it."""
+    output = repository.run(diff_arguments(base, renames=renames, ignore_whitespace=ignore_whitespace))
+    entries, patch_start = _raw_entries(output)
+    patch = list(sections(io.BytesIO(memoryview(output)[patch_start:])))
+    if len(patch) != len(entries):
+        raise UsageError(
+            f"git diff gave {len(entries)} files but {len(patch)} patches: its output is not understood, "
+            "so no change is measured (please report this)"
+        )
+    files = [_file(status, paths, section) for (status, paths), section in zip(entries, patch, strict=True)]
+    return Change(source=source, base=base.merge_base, head=base.head, files=_by_path(files), notes=base.notes)
+
+
+def _raw_entries(output: bytes) -> tuple[list[tuple[str, tuple[str, ...]]], int]:
+    """`:mode mode sha sha STATUS\\0path\\0[path\\0]` entries, and where the patch after them starts."""
+    entries: list[tuple[str, tuple[str, ...]]] = []
+    position = 0
+    while output.startswith(b":", position):
+        end = output.index(b"\0", position)
+        status = output[position:end].rsplit(b" ", 1)[-1].decode("ascii", "replace")[:1]
+        count = 2 if status in ("R", "C") else 1
+        paths = []
+        for _ in range(count):
+            start, end = end + 1, output.index(b"\0", end + 1)
+            paths.append(os.fsdecode(output[start:end]))
+        entries.append((status, tuple(paths)))
+        position = end + 1
+    if output.startswith(b"\0", position):  # the NUL that ends the raw part before the patch
+        position += 1
+    return entries, position
+
+
+def _file(status: str, paths: tuple[str, ...], section: FileDiff) -> ChangedFile:
+    from_patch = section.changed_file()
+    kind = _STATUS.get(status, FileStatus.MODIFIED)
+    return replace(
+        from_patch,
+        path=paths[-1],
+        status=kind,
+        old_path=paths[0] if kind in (FileStatus.RENAMED, FileStatus.COPIED) else None,
+    )
+
+
+def _by_path(files: Iterable[ChangedFile]) -> dict[str, ChangedFile]:
+    """Files keyed by path; a path named twice (concatenated diffs) keeps the union of its lines."""
+    result: dict[str, ChangedFile] = {}
+    for changed in files:
+        previous = result.get(changed.path)
+        if previous is not None:
+            changed = replace(
+                previous,
+                added=previous.added | changed.added,
+                lines_added=(previous.added | changed.added).bit_count(),
+                lines_removed=previous.lines_removed + changed.lines_removed,
+                binary=previous.binary or changed.binary,
+            )
+        result[changed.path] = changed
+    return result
+
+
+def from_file(path: str) -> Change:
+    """The change a unified diff file describes (`git diff > change.diff`, `diff -ru`, a patch mail)."""
+    target = Path(path)
+    try:
+        status = target.stat()
+    except FileNotFoundError:
+        raise InputError(path, "no such file (--diff-file)") from None
+    except OSError as error:
+        raise InputError(path, f"cannot read the --diff-file: {error.strerror or error}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise InputError(path, "--diff-file is not a regular file")
+    if status.st_size == 0:
+        raise InputError(path, "--diff-file is empty (0 bytes): no diff was written")
+    if status.st_size > MAX_DIFF_FILE_BYTES:
+        raise InputError(path, f"--diff-file is {status.st_size:,} bytes: not a merge request's diff")
+    try:
+        with open(target, "rb") as stream:
+            files = [section.changed_file() for section in sections(stream)]
+    except OSError as error:
+        raise InputError(path, f"cannot read the --diff-file: {error.strerror or error}") from None
+    except DiffError as error:
+        raise InputError(path, f"--diff-file is not a usable unified diff: {error}") from None
+    if not files:
+        raise InputError(path, "--diff-file is not a unified diff: no `diff --git` or `---`/`+++` file header in it")
+    return Change(source=f"--diff-file {path}", files=_by_path(files))

@@ -142,6 +142,40 @@ def _detect(env: Mapping[str, str], notes: list[str]) -> Context:
     return Context()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffBase:
+    """What a merge-request pipeline names as the change's base: a commit or `origin/<target branch>`.
+
+    Raw CI values, hostile like any: `gatekeeper.diff` validates them with git before any use.
+    """
+
+    revision: str
+    variable: str  # where it was read, for messages
+    branch: str | None = None  # the target branch, so a clone that lacks it can fetch it
+
+
+def detect_diff_base(environ: Mapping[str, str] | None = None) -> DiffBase | None:
+    """The merge request's base from GitLab, GitHub Actions or Jenkins variables; None outside one.
+
+    GitLab gives the merge-base itself; GitHub (pull-request events) and Jenkins (multibranch change
+    requests) give the target branch, taken as the remote's `origin/<branch>`.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("GITLAB_CI") and env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"):
+        return DiffBase(
+            revision=env["CI_MERGE_REQUEST_DIFF_BASE_SHA"],
+            variable="CI_MERGE_REQUEST_DIFF_BASE_SHA",
+            branch=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
+        )
+    if env.get("GITHUB_ACTIONS") and env.get("GITHUB_BASE_REF"):
+        target = env["GITHUB_BASE_REF"]
+        return DiffBase(revision=f"origin/{target}", variable="GITHUB_BASE_REF", branch=target)
+    if env.get("CHANGE_TARGET") and (env.get("JENKINS_URL") or env.get("JENKINS_HOME")):
+        target = env["CHANGE_TARGET"]
+        return DiffBase(revision=f"origin/{target}", variable="CHANGE_TARGET", branch=target)
+    return None
+
+
 def parse_timestamp(value: str) -> datetime | None:
     """A CI timestamp: ISO-8601 (a trailing Z is UTC; no zone is UTC) or Unix epoch seconds/milliseconds."""
     text = value.strip()

@@ -154,6 +154,27 @@ def _output_pair(value: str) -> tuple[str, str]:
     "reference branch in the store].",
 )
 @click.option(
+    "--diff-base",
+    default=None,
+    metavar="REF",
+    help="Judge the change from the merge-base of REF and HEAD (new-code metrics) [default: the merge request's "
+    "base from GitLab, GitHub Actions or Jenkins, else none]. A shallow clone is deepened as needed.",
+)
+@click.option(
+    "--diff-file",
+    default=None,
+    metavar="PATH",
+    help="Judge the change this unified diff describes (e.g. `git diff BASE...HEAD > PATH`) instead.",
+)
+@click.option(
+    "--diff-ignore-whitespace", is_flag=True, help="Lines whose change is only whitespace are not changed lines."
+)
+@click.option(
+    "--diff-no-renames",
+    is_flag=True,
+    help="Count a renamed file's lines as all new (rename and copy detection off), as a diff without -M does.",
+)
+@click.option(
     "--store",
     "store",
     default=None,
@@ -220,6 +241,10 @@ def check(
     push: str | None = None,
     require_upload: bool = False,
     upload_timeout: float = 60.0,
+    diff_base: str | None = None,
+    diff_file: str | None = None,
+    diff_ignore_whitespace: bool = False,
+    diff_no_renames: bool = False,
     undecided: Exception | None = None,  # not an option: `scan` passes a scanner's crash here
 ) -> None:
     """Check REPORTS against the gates of a policy and decide pass, warn or fail.
@@ -231,6 +256,7 @@ def check(
     from datetime import datetime
 
     from gatekeeper.commands.check import CheckOptions, run
+    from gatekeeper.diff.load import ChangeRequest
     from gatekeeper.errors import InputError
     from gatekeeper.store import default_store_path
 
@@ -256,6 +282,12 @@ def check(
         require_upload=require_upload,
         upload_timeout=upload_timeout,
         undecided=undecided if isinstance(undecided, InputError) else None,
+        change=ChangeRequest(
+            diff_base=diff_base,
+            diff_file=diff_file,
+            renames=not diff_no_renames,
+            ignore_whitespace=diff_ignore_whitespace,
+        ),
     )
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 

@@ -5,23 +5,25 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from gatekeeper import baseline
-from gatekeeper.context import Context, detect_context, pipeline_seconds
+from gatekeeper.context import Context, detect_context, detect_diff_base, pipeline_seconds
+from gatekeeper.diff.load import ChangeRequest, load_change, repository_paths
+from gatekeeper.diff.paths import align_inputs
 from gatekeeper.engine import Baseline, Decision, decide
 from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.outputs import renderer_for
-from gatekeeper.words import plural
 from gatekeeper.packs import model_levels
 from gatekeeper.parsers import iter_reports, merge
 from gatekeeper.policy import Policy, load_policy
 from gatekeeper.status import ExitStatus
 from gatekeeper.verdict import Verdict, build, build_error
+from gatekeeper.words import plural
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +44,8 @@ class CheckOptions:
     upload_timeout: float = 60.0  # seconds for the whole delivery, retries included
     spool: str | None = None  # None: $GATEKEEPER_SPOOL or .gatekeeper/spool
     undecided: InputError | None = None  # found before the reports (a scanner crashed): an error verdict
+    #: The change to judge: --diff-base or --diff-file, else the merge request's base the CI names.
+    change: ChangeRequest = field(default_factory=ChangeRequest)
 
 
 _NO_PROJECT = (
@@ -55,6 +59,9 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     policy = load_policy(options.policy)
     context = detect_context().with_overrides(**(options.overrides or {}))
     for note in context.notes:
+        print(f"gatekeeper: warning: {note}", file=sys.stderr)
+    loaded = load_change(options.change, detect_diff_base(), Path.cwd())  # before the reports: a bad base is exit 2
+    for note in loaded.warnings:
         print(f"gatekeeper: warning: {note}", file=sys.stderr)
     arguments = list(options.reports) or list(policy.reports)
     if not arguments and options.undecided is None:
@@ -73,6 +80,8 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         raise
     now = datetime.now(timezone.utc)
     seconds = pipeline_seconds(context, now)
+    if loaded.change is not None:  # the one call site: report paths become repository paths the change names
+        inputs = align_inputs(inputs, repository_paths(loaded.change, Path.cwd()))
     outcome = decide(
         merge(inputs),
         policy,
@@ -81,6 +90,7 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         baseline=_baseline(options, policy, context),
         observed={} if seconds is None else {"pipeline.duration_seconds": seconds},
         levels=model_levels(policy.model),
+        change=loaded.change,
     )
     verdict = build(outcome=outcome, policy=policy, context=context, inputs=inputs, duration_ms=_since(started))
     if not context.project:  # stored, it is a verdict of no project: no trend, baseline or release finds it

@@ -28,8 +28,13 @@ class BaseRequest:
     """
 
     revision: str
-    source: str
+    named_by: str  # the flag or CI variable that named it, for messages
     branch: str | None = None
+
+    @property
+    def source(self) -> str:
+        """How the change was found, as the verdict says it: `--diff-base origin/main`, `GITHUB_BASE_REF`."""
+        return f"{self.named_by} {self.revision}" if self.named_by.startswith("-") else self.named_by
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +49,7 @@ class Base:
 
 def find_base(repository: Repository, request: BaseRequest, steps: tuple[int, ...] = DEEPEN_STEPS) -> Base:
     """The merge-base of the request's target and HEAD, deepening a shallow clone until it is there."""
-    revision = safe_revision(request.revision, request.source)
+    revision = safe_revision(request.revision, request.named_by)
     remote, branch = _remote_branch(repository, request)
     notes: list[str] = []
     head = repository.commit("HEAD")
@@ -90,7 +95,7 @@ def _remote_branch(repository: Repository, request: BaseRequest) -> tuple[str | 
                 remote, branch = name, request.revision[len(name) + 1 :]
                 break
     if branch is not None:
-        branch = valid_branch(repository, branch, f"{request.source}: target branch")
+        branch = valid_branch(repository, branch, f"{request.named_by} (target branch)")
     if remote is None:
         remote = "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
     return remote, branch

@@ -146,7 +146,7 @@ def open_repository(directory: Path) -> Repository:
 def safe_revision(revision: str, what: str) -> str:
     """`revision` if it can only be read as a revision, never as an option; else a UsageError naming `what`."""
     if not revision or revision.startswith("-") or not revision.isprintable() or any(c.isspace() for c in revision):
-        raise UsageError(f"{what} {revision[:80]!a} is not a git revision (empty, an option, or with spaces)")
+        raise UsageError(f"{what}: {revision[:80]!a} is not a git revision (empty, an option, or with spaces)")
     if len(revision) > 256:
         raise UsageError(f"{what} is not a git revision: {len(revision):,} characters long")
     return revision
@@ -156,7 +156,7 @@ def valid_branch(repository: Repository, branch: str, what: str) -> str:
     """`branch` if git accepts it as a branch name (`check-ref-format --branch`), else a UsageError."""
     safe_revision(branch, what)
     if branch.startswith("refs/") or not repository.succeeds(["check-ref-format", "--branch", branch]):
-        raise UsageError(f"{what} {branch[:80]!a} is not a valid branch name")
+        raise UsageError(f"{what}: {branch[:80]!a} is not a valid branch name")
     return branch
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatekeeper.change import Change
 from gatekeeper.context import DiffBase
 from gatekeeper.errors import UsageError, one_line
+
+if TYPE_CHECKING:
+    from gatekeeper.diff.paths import RepositoryPaths
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,11 +47,11 @@ def load_change(request: ChangeRequest, detected: DiffBase | None, directory: Pa
     if request.diff_file is not None:
         return LoadedChange(change=from_file(request.diff_file))
     if request.diff_base is not None:
-        wanted = BaseRequest(revision=request.diff_base, source=f"--diff-base {request.diff_base}")
+        wanted = BaseRequest(revision=request.diff_base, named_by="--diff-base")
     elif detected is not None:
         if detected.variable.endswith("_SHA") and not is_commit_id(detected.revision):
             raise UsageError(f"{detected.variable} {detected.revision[:80]!a} is not a commit id (40 or 64 hex digits)")
-        wanted = BaseRequest(revision=detected.revision, source=detected.variable, branch=detected.branch)
+        wanted = BaseRequest(revision=detected.revision, named_by=detected.variable, branch=detected.branch)
     else:
         return LoadedChange(change=None)
     try:
@@ -63,3 +67,19 @@ def load_change(request: ChangeRequest, detected: DiffBase | None, directory: Pa
         repository, base, source=wanted.source, renames=request.renames, ignore_whitespace=request.ignore_whitespace
     )
     return LoadedChange(change=change, warnings=change.notes)
+
+
+def repository_paths(change: Change, directory: Path) -> RepositoryPaths:
+    """The repository's tracked files to map report paths onto; outside a clone, only the change's own."""
+    from gatekeeper.diff.git import open_repository
+    from gatekeeper.diff.paths import RepositoryPaths
+
+    try:
+        repository = open_repository(directory)
+    except UsageError:
+        return RepositoryPaths.of(change.files, None, complete=False)
+    try:
+        here = directory.resolve().relative_to(repository.root.resolve()).as_posix()
+    except ValueError:
+        here = "."
+    return RepositoryPaths.of(repository.files(), repository.root, here="" if here == "." else here)

@@ -34,15 +34,17 @@ class RepositoryPaths:
     by_name: dict[str, tuple[str, ...]]
     #: False when only the change's files are known (a --diff-file outside a clone): nothing to note then.
     complete: bool = True
+    #: Where gatekeeper runs, relative to the root ("" at the root): relative report paths start there first.
+    here: str = ""
 
     @classmethod
-    def of(cls, files: Iterable[str], root: Path | None, *, complete: bool = True) -> RepositoryPaths:
+    def of(cls, files: Iterable[str], root: Path | None, *, complete: bool = True, here: str = "") -> RepositoryPaths:
         names: dict[str, list[str]] = {}
         unique = frozenset(files)
         for path in unique:
             names.setdefault(path.rsplit("/", 1)[-1], []).append(path)
         roots = () if root is None else tuple(dict.fromkeys((root.as_posix(), root.resolve().as_posix())))
-        return cls(unique, roots, {name: tuple(paths) for name, paths in names.items()}, complete)
+        return cls(unique, roots, {name: tuple(paths) for name, paths in names.items()}, complete, here.strip("/"))
 
 
 class _Mapper:
@@ -66,7 +68,11 @@ class _Mapper:
     def _map(self, path: str) -> str | None:
         files = self.repository.files
         path = _clean(path)
-        candidates = [path] + [_clean(f"{source}/{path}") for source in self.sources if not _ABSOLUTE.match(path)]
+        candidates = [path]
+        if not _ABSOLUTE.match(path):
+            here = self.repository.here
+            candidates = [_clean(f"{here}/{path}")] if here else []
+            candidates += [path, *(_clean(f"{source}/{path}") for source in self.sources)]
         for candidate in candidates:
             relative = self._under_root(candidate)
             if relative is not None and relative in files:

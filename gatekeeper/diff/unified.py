@@ -93,8 +93,8 @@ def unquote(raw: bytes) -> str:
 def _header_path(raw: bytes, prefix: bytes | None) -> str | None:
     """The path of a `---`/`+++` line's rest: timestamp or TAB cut, quotes undone, `a/`/`b/` stripped."""
     raw = raw.rstrip(b"\r\n")
-    if not raw.startswith(b'"'):
-        raw = raw.split(b"\t", 1)[0]  # `diff -u` appends a timestamp after a TAB; git a TAB after a spaced name
+    # `diff -u` writes a timestamp after a TAB, git a TAB after a name with a space; a quoted name ends at its quote
+    raw = raw[: _closing_quote(raw) + 1] if raw.startswith(b'"') else raw.split(b"\t", 1)[0]
     path = unquote(raw)
     if path == _DEV_NULL:
         return None
@@ -103,15 +103,24 @@ def _header_path(raw: bytes, prefix: bytes | None) -> str | None:
     return path
 
 
+def _closing_quote(raw: bytes) -> int:
+    """Where the C-quoted string `raw` starts with ends (its closing quote), or its last byte if unclosed."""
+    i = 1
+    while i < len(raw):
+        if raw[i : i + 1] == b"\\":
+            i += 2
+        elif raw[i : i + 1] == b'"':
+            return i
+        else:
+            i += 1
+    return len(raw) - 1
+
+
 def _git_header_paths(rest: bytes) -> tuple[str | None, str | None]:
     """`a/x b/y` of a `diff --git` line; only trusted for identical names (a space makes it ambiguous)."""
     rest = rest.rstrip(b"\r\n")
     if rest.startswith(b'"'):
-        end = rest.find(b'" ', 1)
-        while end > 0 and rest[end - 1 : end] == b"\\" and rest[end - 2 : end] != b"\\\\":
-            end = rest.find(b'" ', end + 1)
-        if end < 0:
-            return None, None
+        end = _closing_quote(rest)
         old, new = rest[: end + 1], rest[end + 2 :]
     else:
         half = (len(rest) - 1) // 2
@@ -188,6 +197,8 @@ def sections(lines: Iterable[bytes]) -> Iterator[FileDiff]:
             continue
         if current is None:
             continue
+        if current.paths_seen and line[:1] in (b"+", b"-") and line.rstrip() != b"--":  # `-- ` opens a mail's signature
+            raise DiffError(number, "a changed line outside any hunk: the hunk is longer than its @@ header says")
         if line.startswith((b"Binary files ", b"GIT binary patch")):
             current.binary = True
         elif line.startswith(b"new file mode"):

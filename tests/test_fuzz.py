@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from gatekeeper.errors import InputError
 from gatekeeper.parsers import FORMATS, read_report
-from tests.conftest import CORPUS
+from tests.conftest import corpus_reports
 from tests.strategies import json_values, mutated
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -88,10 +88,8 @@ HAND_WRITTEN_TEXT = [
 
 
 def _corpus_seeds() -> Iterator[bytes]:
-    if not CORPUS.is_dir():
-        return
-    for path in sorted(CORPUS.rglob("*")):
-        if path.is_file() and path.name != "PROVENANCE.md" and path.stat().st_size <= SEED_SIZE_LIMIT:
+    for path in corpus_reports():
+        if path.stat().st_size <= SEED_SIZE_LIMIT:
             yield path.read_bytes()
 
 

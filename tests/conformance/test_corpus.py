@@ -1,7 +1,9 @@
-"""Conformance: every file of the shared corpus reads to the metrics a person counted by hand.
+"""Conformance: every report of the corpus reads to the metrics a person counted by hand.
 
-Each corpus file `X` has `expected/X.yaml` beside this test, written by reading the report itself (not
-by copying our output), with comments explaining every non-obvious number.  Keys:
+The corpus is tests/data/corpus/ (PROVENANCE.md there says where each report comes from), or the one
+`$GATEKEEPER_CORPUS` names.  Each corpus file `X` has `expected/X.yaml` beside this test, written by
+reading the report itself (not by copying our output), with comments explaining every non-obvious number.
+Keys:
 
 - `format`: the format detection must find;
 - `metrics`: the exact metric dict (every metric present must be listed; floats to 1e-6);
@@ -12,7 +14,7 @@ by copying our output), with comments explaining every non-obvious number.  Keys
 - `notable`: optional, per failed/errored/flaky test case in report order, a subset of its fields.
 
 In-repo cases live at `cases/<family>/<file>` beside this test, with `expected/cases/<family>/<file>.yaml`:
-a case whose name starts with `cases/` is read from here instead of the corpus, so it never skips.
+a case whose name starts with `cases/` is read from here instead of the corpus.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gatekeeper import metrics
 from gatekeeper.errors import InputError
 from gatekeeper.parsers import read_report
 from gatekeeper.parsers.detect import detect
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, corpus_reports
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / "expected"
@@ -36,7 +38,7 @@ CASES = sorted(p.relative_to(EXPECTED).as_posix()[: -len(".yaml")] for p in EXPE
 
 
 def case_path(name: str) -> Path:
-    """Where case `name` is read from: this directory for an in-repo case, else the shared corpus."""
+    """Where case `name` is read from: this directory for an in-repo case, else the corpus."""
     return HERE / name if name.startswith(IN_REPO) else CORPUS / name
 
 
@@ -45,11 +47,7 @@ def in_repo_files() -> list[str]:
 
 
 def corpus_files() -> list[str]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(
-        p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file() and p.name != "PROVENANCE.md"
-    )
+    return [p.relative_to(CORPUS).as_posix() for p in corpus_reports()]
 
 
 def test_every_corpus_file_has_an_expectation() -> None:
@@ -57,10 +55,10 @@ def test_every_corpus_file_has_an_expectation() -> None:
     assert not missing, f"in-repo case files without expected/…yaml: {missing}"
     orphans = [name for name in CASES if name.startswith(IN_REPO) and not (HERE / name).is_file()]
     assert not orphans, f"expected/…yaml without an in-repo case file: {orphans}"
-    if not CORPUS.is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS} (set GATEKEEPER_CORPUS to its location)")
     missing = [name for name in corpus_files() if name not in CASES]
     assert not missing, f"corpus files without expected/…yaml: {missing}"
+    absent = [name for name in CASES if not name.startswith(IN_REPO) and not (CORPUS / name).is_file()]
+    assert not absent, f"expected/…yaml without a report in the corpus at {CORPUS}: {absent}"
 
 
 def _subset(actual: object, wanted: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +71,7 @@ def _subset(actual: object, wanted: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("name", CASES)
 def test_corpus_file(name: str) -> None:
     path = case_path(name)
-    if not path.exists() and not name.startswith(IN_REPO):
-        pytest.skip(f"shared corpus not found at {CORPUS} (set GATEKEEPER_CORPUS to its location)")
+    assert path.is_file(), f"{name}: no such report in {path.parent}"
     expected = yaml.safe_load((EXPECTED / f"{name}.yaml").read_text(encoding="utf-8"))
     if "format" in expected:
         assert detect(path) == expected["format"]

@@ -122,9 +122,7 @@ def _clean(path: str) -> str:
     return leading + folded.lstrip("/") if leading else ("" if folded == "." else folded)
 
 
-def align(
-    evidence: Evidence, repository: RepositoryPaths, sources: Sequence[str] = (), *, report: str = "the report"
-) -> Evidence:
+def align(evidence: Evidence, repository: RepositoryPaths, sources: Sequence[str] = ()) -> Evidence:
     """`evidence` with its coverage files and finding paths re-keyed onto repository paths.
 
     Files that map onto no repository path keep their report path, and one note lists them.
@@ -142,7 +140,7 @@ def align(
         )
     notes = evidence.notes
     if mapper.unmapped and repository.complete:
-        notes = (*notes, _unmapped_note(mapper.unmapped, report))
+        notes = (*notes, _unmapped_note(mapper.unmapped))
     return replace(evidence, coverage=coverage, findings=findings, notes=notes)
 
 
@@ -151,15 +149,12 @@ def _rekey(record: FileCoverage, mapper: Callable[[str], str]) -> FileCoverage:
     return record if path == record.path else replace(record, path=path)
 
 
-def _unmapped_note(paths: Sequence[str], report: str) -> str:
+def _unmapped_note(paths: Sequence[str]) -> str:
     from gatekeeper.words import plural
 
     named = ", ".join(paths[:NAMED_IN_NOTE])
     more = f" and {len(paths) - NAMED_IN_NOTE:,} more" if len(paths) > NAMED_IN_NOTE else ""
-    return (
-        f"{plural(len(paths), 'file')} of {report} map to no file of the repository (not judged as changed "
-        f"code): {named}{more}"
-    )
+    return f"not files of the repository, so not judged as changed code ({plural(len(paths), 'file')}): {named}{more}"
 
 
 def align_inputs(inputs: Sequence[ReportInput], repository: RepositoryPaths) -> list[ReportInput]:
@@ -167,7 +162,7 @@ def align_inputs(inputs: Sequence[ReportInput], repository: RepositoryPaths) -> 
     aligned = []
     for report in inputs:
         sources = cobertura_sources(Path(report.path)) if report.format == "cobertura" else ()
-        evidence = align(report.evidence, repository, sources, report=report.path)
+        evidence = align(report.evidence, repository, sources)
         aligned.append(replace(report, evidence=evidence))
     return aligned
 

@@ -1,8 +1,9 @@
 """The change itself: from git between the merge-base and HEAD, or from a unified diff file.
 
 git's diff runs once, with `--raw -z` for the files (exact paths and statuses, NUL-separated) and
-`-p -U0` for the lines; the patch's sections come in the raw entries' order, one each, and are
-paired by position — a count that differs is an error, never a guess.
+`-p -U0` for the lines; the patch's sections come in the raw entries' order and are paired by path
+(with `--ignore-all-space` a file changed only in whitespace has no section: it adds no line).  A
+section that pairs with no entry is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from gatekeeper.change import Change, ChangedFile, FileStatus
 from gatekeeper.diff.base import Base
 from gatekeeper.diff.git import Repository
-from gatekeeper.diff.unified import DiffError, FileDiff, sections
+from gatekeeper.diff.unified import DiffError, sections
 from gatekeeper.errors import InputError, UsageError
 
 _STATUS = {
@@ -50,13 +51,21 @@ def from_git(
     """The change from the merge-base to HEAD, as git sees it."""
     output = repository.run(diff_arguments(base, renames=renames, ignore_whitespace=ignore_whitespace))
     entries, patch_start = _raw_entries(output)
-    patch = list(sections(io.BytesIO(memoryview(output)[patch_start:])))
-    if len(patch) != len(entries):
+    patches = (section.changed_file() for section in sections(io.BytesIO(memoryview(output)[patch_start:])))
+    files = []
+    section = next(patches, None)
+    for status, paths in entries:
+        if section is not None and section.path == paths[-1]:
+            files.append(_file(status, paths, section))
+            section = next(patches, None)
+        elif not ignore_whitespace:  # -w leaves out the patch of a file changed only in whitespace, nothing else
+            raise UsageError(
+                f"git diff gave no patch for {paths[-1]!a}: its output is not understood (please report it)"
+            )
+    if section is not None:
         raise UsageError(
-            f"git diff gave {len(entries)} files but {len(patch)} patches: its output is not understood, "
-            "so no change is measured (please report this)"
+            f"git diff gave a patch for {section.changed_file().path!a} it did not list (please report it)"
         )
-    files = [_file(status, paths, section) for (status, paths), section in zip(entries, patch, strict=True)]
     return Change(source=source, base=base.merge_base, head=base.head, files=_by_path(files), notes=base.notes)
 
 
@@ -79,8 +88,7 @@ def _raw_entries(output: bytes) -> tuple[list[tuple[str, tuple[str, ...]]], int]
     return entries, position
 
 
-def _file(status: str, paths: tuple[str, ...], section: FileDiff) -> ChangedFile:
-    from_patch = section.changed_file()
+def _file(status: str, paths: tuple[str, ...], from_patch: ChangedFile) -> ChangedFile:
     kind = _STATUS.get(status, FileStatus.MODIFIED)
     return replace(
         from_patch,

@@ -63,9 +63,7 @@ def from_git(
                 f"git diff gave no patch for {paths[-1]!a}: its output is not understood (please report it)"
             )
     if section is not None:
-        raise UsageError(
-            f"git diff gave a patch for {section.changed_file().path!a} it did not list (please report it)"
-        )
+        raise UsageError(f"git diff gave a patch for {section.path!a} it did not list (please report it)")
     return Change(source=source, base=base.merge_base, head=base.head, files=_by_path(files), notes=base.notes)
 
 

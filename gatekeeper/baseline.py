@@ -12,6 +12,7 @@ from typing import Any
 
 from gatekeeper.engine import Baseline
 from gatekeeper.errors import InputError
+from gatekeeper.known import KeySet, case_key, finding_key
 
 _LOOKBACK = 20  # recent verdicts searched for one that decided (error verdicts have no metrics)
 
@@ -55,4 +56,32 @@ def _from_verdict(document: Any, *, source: str, where: str | Path) -> Baseline:
         branch=context.get("branch"),
         created_at=document.get("created_at"),
         metrics=metrics,
+        findings=_known(document, "findings"),
+        failed_tests=_known(document, "failed_tests"),
     )
+
+
+def _known(document: dict[str, Any], kind: str) -> KeySet | None:
+    """The keys of the verdict's findings (or failing tests): as it recorded them (`baseline_keys`), or, in
+    a verdict from before it did, from its details where they list every one; None when it cannot tell."""
+    recorded = document.get("baseline_keys")
+    if isinstance(recorded, dict) and isinstance(recorded.get(kind), dict):
+        entry = recorded[kind]
+        count, width, digests = entry.get("count"), entry.get("bytes"), entry.get("digests")
+        if isinstance(count, int) and isinstance(width, int) and (digests is None or isinstance(digests, str)):
+            return KeySet.decoded(count, width, digests)
+        return None
+    details = document.get("details")
+    if not isinstance(details, dict):
+        return None
+    if kind == "findings":
+        if "findings.total" not in document["metrics"] or details.get("findings_omitted"):
+            return None
+        if details.get("suppressed_omitted"):
+            return None
+        listed = [*details.get("findings", ()), *details.get("suppressed", ())]
+        return KeySet.of(finding_key(f["tool"], f["rule"], f.get("fingerprint", "")) for f in listed)
+    if "tests.total" not in document["metrics"] or details.get("tests_omitted"):
+        return None
+    failing = [t for t in details.get("tests", ()) if t["outcome"] in ("failed", "error")]
+    return KeySet.of(case_key(t.get("classname", ""), t.get("suite", ""), t["name"]) for t in failing)

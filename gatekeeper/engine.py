@@ -15,9 +15,11 @@ from datetime import date
 from gatekeeper import metrics as metric_names
 from gatekeeper.change import Change
 from gatekeeper.context import Context
+from gatekeeper.known import KeySet
 from gatekeeper.model import Decision as Decision
 from gatekeeper.model import Evidence
 from gatekeeper.model import GateStatus as GateStatus
+from gatekeeper.newcode import NewCode, judge
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -31,6 +33,7 @@ from gatekeeper.policy import (
     assert_never,
 )
 from gatekeeper.waivers import WaiverOutcome, apply_waivers
+from gatekeeper.words import plural
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +55,8 @@ class GateResult:
     branches: tuple[str, ...] = ()  # the gate's `when: branch` patterns
     #: Each ratchet's metric and its value in the baseline verdict (None: none to compare with).
     baselines: tuple[tuple[str, float | None], ...] = ()
+    #: Below this many changed coverable lines (coverage.new_lines.total) the gate does not judge.
+    min_new_lines: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +68,9 @@ class Baseline:
     branch: str | None
     created_at: str | None
     metrics: Mapping[str, float]
+    #: Every finding's and failing test's key it knew (None: a verdict that did not record them).
+    findings: KeySet | None = None
+    failed_tests: KeySet | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +98,7 @@ class Outcome:
     maturity: Maturity
     baseline: Baseline | None = None
     change: Change | None = None  # the change the new-code gates judged (None: no change given)
+    new_code: NewCode | None = None  # the change judged: its changed-lines coverage, new findings and failures
 
 
 #: How a metric reads in a message: (label, unit). Counts have no unit.
@@ -116,6 +125,22 @@ LABELS: dict[str, tuple[str, str]] = {
     "findings.info": ("info findings", ""),
     "findings.waived": ("waived findings", ""),
     "pipeline.duration_seconds": ("pipeline feedback time", "s"),
+    "change.files": ("changed files", ""),
+    "change.lines_added": ("added lines", ""),
+    "change.lines_removed": ("removed lines", ""),
+    "coverage.new_lines.covered": ("covered changed lines", ""),
+    "coverage.new_lines.total": ("changed coverable lines", ""),
+    "coverage.new_lines.percent": ("changed-line coverage", "%"),
+    "coverage.new_branches.covered": ("covered changed branches", ""),
+    "coverage.new_branches.total": ("changed branches", ""),
+    "coverage.new_branches.percent": ("changed-branch coverage", "%"),
+    "findings.new.total": ("new findings", ""),
+    "findings.new.critical": ("new critical findings", ""),
+    "findings.new.high": ("new high findings", ""),
+    "findings.new.medium": ("new medium findings", ""),
+    "findings.new.low": ("new low findings", ""),
+    "findings.new.info": ("new info findings", ""),
+    "tests.new_failures": ("new test failures", ""),
 }
 #: For a percentage, the counts it is made of: (numerator, denominator, noun).
 _PARTS = {
@@ -198,17 +223,30 @@ class _Check:
     unbased: tuple[str, ...] = ()  # the metrics a ratchet needed and the baseline could not give
 
 
-def _nothing_gives(names: list[str]) -> str:
-    """Why values are absent: no report gave them, or, for the run's own figures, no start time did."""
-    from_reports = [name for name in names if name in metric_names.REPORT_METRICS]
-    from_run = [name for name in names if name not in metric_names.REPORT_METRICS]
-    phrases = [f"no report gives {', '.join(from_reports)}"] if from_reports else []
-    if from_run:
-        phrases.append(f"no pipeline start time gives {', '.join(from_run)}")
-    return " and ".join(phrases)
+def _nothing_gives(names: list[str], metrics: metric_names.Metrics) -> str:
+    """Why values are absent: no report gave them, or, for the run's own figures, no start time did; a
+    new-code figure needs a change to judge (and a new failure, a baseline verdict that knows its failures)."""
+    reasons: dict[str, list[str]] = {}
+    for name in names:
+        reasons.setdefault(_why_absent(name, metrics), []).append(name)
+    return " and ".join(why.format(names=", ".join(group)) for why, group in reasons.items())
 
 
-def _absent_text(checks: list[_Check], baseline: Baseline | None) -> str:
+def _why_absent(name: str, metrics: metric_names.Metrics) -> str:
+    if name in metric_names.NEW_CODE_METRICS:
+        if "change.files" not in metrics:
+            return "no change gives {names} (check --diff-base REF, or --diff-file)"
+        if name == "tests.new_failures" and "tests.total" in metrics:
+            return "no baseline verdict that records its failures gives {names}"
+        for prefix, what in (("coverage.new_lines.", "line"), ("coverage.new_branches.", "branch")):
+            if name.startswith(prefix) and metrics.get(prefix + "total") == 0:
+                return f"the coverage report measures no changed {what} ({{names}})"
+    if name in metric_names.REPORT_METRICS or name in metric_names.NEW_CODE_METRICS:
+        return "no report gives {names}"
+    return "no pipeline start time gives {names}"
+
+
+def _absent_text(checks: list[_Check], baseline: Baseline | None, metrics: metric_names.Metrics) -> str:
     """One phrase for every absent value: "no report gives findings.critical, findings.high".
 
     A ratchet that lacks its baseline value says so, not that a report is missing: "no baseline
@@ -218,7 +256,7 @@ def _absent_text(checks: list[_Check], baseline: Baseline | None) -> str:
         return checks[0].text  # a single comparison keeps its label: "tests: no report gives tests.total"
     names = list(dict.fromkeys(name for check in checks for name in check.absent))
     unbased = list(dict.fromkeys(name for check in checks for name in check.unbased))
-    phrases = [_nothing_gives(names)] if names else []
+    phrases = [_nothing_gives(names, metrics)] if names else []
     if unbased and baseline is None:
         phrases.append(f"no baseline verdict to compare with ({', '.join(unbased)})")
     elif unbased:
@@ -242,7 +280,7 @@ def _check_comparison(condition: Comparison, metrics: metric_names.Metrics) -> _
     operator, threshold = condition.operator, condition.threshold
     label, _ = LABELS.get(metric, (metric, ""))
     if actual is None:
-        return _Check(None, operator, threshold, None, f"{label}: {_nothing_gives([metric])}", (metric,))
+        return _Check(None, operator, threshold, None, f"{label}: {_nothing_gives([metric], metrics)}", (metric,))
     holds = _compare(actual, condition)
     text = _comparison_text(metric, actual, condition, holds, metrics)
     return _Check(holds, operator, threshold, actual, text)
@@ -268,7 +306,7 @@ def _check_group(group: Group, metrics: metric_names.Metrics, baseline: Baseline
     elif holds is False:
         facts = [c.text for c in failing]
     else:
-        facts = [*(c.text for c in failing), _absent_text(absent, baseline)]
+        facts = [*(c.text for c in failing), _absent_text(absent, baseline, metrics)]
     missing = tuple(name for c in absent for name in c.absent) if holds is None else ()
     unbased = tuple(name for c in absent for name in c.unbased) if holds is None else ()
     return _Check(holds, group.operator, None, None, " and ".join(facts), missing, unbased=unbased)
@@ -283,7 +321,7 @@ def _check_ratchet(condition: Ratchet, metrics: metric_names.Metrics, baseline: 
     actual = metrics.get(metric)
     label, unit = LABELS.get(metric, (metric, ""))
     if actual is None:
-        return _Check(None, operator, allowed, None, f"{label}: {_nothing_gives([metric])}", (metric,))
+        return _Check(None, operator, allowed, None, f"{label}: {_nothing_gives([metric], metrics)}", (metric,))
     before = baseline.metrics.get(metric) if baseline is not None else None
     if before is None:
         why = "no baseline verdict" if baseline is None else f"the baseline verdict has no {metric}"
@@ -374,11 +412,15 @@ def evaluate_gate(
         if_absent=gate.if_absent,
         branches=gate.branches,
         baselines=ratchet_baselines(condition, baseline),
+        min_new_lines=gate.min_new_lines,
     )
     if not applies(gate, branch):
         patterns = ", ".join(gate.branches)
         message = f"not applied on branch '{branch}' (when branch: {patterns})"
         return replace(result, status=GateStatus.SKIP, message=message)
+    too_small = _too_small(gate, metrics)
+    if too_small is not None:
+        return replace(result, status=GateStatus.SKIP, message=too_small)
     check = _check(condition, metrics, baseline)
     result = replace(
         result, operator=check.operator, threshold=check.threshold, actual=check.actual, baseline=check.baseline
@@ -394,6 +436,17 @@ def evaluate_gate(
         return replace(result, status=GateStatus.PASS, message=check.text)
     status = GateStatus.FAIL if gate.severity is GateSeverity.BLOCK else GateStatus.WARN
     return replace(result, status=status, message=check.text)
+
+
+def _too_small(gate: Gate, metrics: metric_names.Metrics) -> str | None:
+    """Why a gate with `min_new_lines` does not judge a change this small (SonarQube's 20-line rule: one
+    uncovered line of a one-line fix is no reason to block); None when it judges.  Without a change or a
+    coverage report to count its lines, the gate judges as usual (and its absent metrics say why)."""
+    changed = metrics.get("coverage.new_lines.total")
+    if gate.min_new_lines is None or changed is None or changed >= gate.min_new_lines:
+        return None
+    counted = plural(changed, "changed coverable line")
+    return f"not judged: {counted}, fewer than min_new_lines {gate.min_new_lines:,}"
 
 
 def decide(
@@ -419,6 +472,11 @@ def decide(
     metrics = metric_names.compute(evidence)
     if evidence.findings is not None:
         metrics["findings.waived"] = len(outcome.waived)
+    new_code = None
+    if change is not None:
+        known = baseline or Baseline(verdict_id="", source="", branch=None, created_at=None, metrics={})
+        new_code = judge(evidence, change, known_findings=known.findings, known_failures=known.failed_tests)
+        metrics.update(metric_names.new_code_metrics(new_code))
     metrics.update(observed or {})
     results = evaluate(policy, metrics, context, baseline)
     status, reason = _decision(results)
@@ -432,6 +490,7 @@ def decide(
         maturity=maturity,
         baseline=baseline,
         change=change,
+        new_code=new_code,
     )
 
 

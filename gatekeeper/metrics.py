@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gatekeeper.model import Coverage, Evidence, Finding, Severity, TestResults
+from gatekeeper.newcode import NewCode
 
 Metrics = dict[str, float]
 
@@ -27,9 +28,25 @@ METRIC_NAMES: tuple[str, ...] = (
     *(f"findings.{severity.value}" for severity in Severity),
     "findings.waived",
     "pipeline.duration_seconds",
+    "change.files",
+    "change.lines_added",
+    "change.lines_removed",
+    "coverage.new_lines.covered",
+    "coverage.new_lines.total",
+    "coverage.new_lines.percent",
+    "coverage.new_branches.covered",
+    "coverage.new_branches.total",
+    "coverage.new_branches.percent",
+    "findings.new.total",
+    *(f"findings.new.{severity.value}" for severity in Severity),
+    "tests.new_failures",
 )
+#: The metrics of the change a merge request makes (`check --diff-base`): absent when there is none to judge.
+NEW_CODE_METRICS = tuple(name for name in METRIC_NAMES if name.startswith("change.") or ".new" in name)
 #: The metrics reports can give (the rest come from the run itself, e.g. the pipeline's timestamps).
-REPORT_METRICS = tuple(name for name in METRIC_NAMES if not name.startswith("pipeline."))
+REPORT_METRICS = tuple(
+    name for name in METRIC_NAMES if not name.startswith("pipeline.") and name not in NEW_CODE_METRICS
+)
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -105,3 +122,40 @@ def _finding_metrics(findings: tuple[Finding, ...], metrics: Metrics) -> None:
             metrics["findings.total"] += 1
             metrics[f"findings.{finding.severity.value}"] += 1
     metrics["findings.waived"] = waived
+
+
+def new_code_metrics(new: NewCode) -> Metrics:
+    """The change's metrics: its size, its changed-lines coverage, the findings and failures it adds.
+
+    Coverage counts only changed lines the report measures (diff-cover's count); each family is absent
+    when its evidence is (no coverage report, no scan, no test report or no baseline to compare with).
+    """
+    metrics: Metrics = {
+        "change.files": len(new.change.files),
+        "change.lines_added": new.change.lines_added,
+        "change.lines_removed": new.change.lines_removed,
+    }
+    if new.coverage:
+        covered = sum(f.covered.bit_count() for f in new.files)
+        total = sum(f.measured.bit_count() for f in new.files if f.measured is not None)
+        _counted("coverage.new_lines", covered, total, metrics)
+    if new.branch_data:
+        pairs = [f.branches for f in new.files if f.branches is not None]
+        _counted("coverage.new_branches", sum(c for c, _ in pairs), sum(t for _, t in pairs), metrics)
+    if new.findings is not None:
+        metrics["findings.new.total"] = len(new.findings)
+        for severity in Severity:
+            metrics[f"findings.new.{severity.value}"] = 0
+        for finding in new.findings:
+            metrics[f"findings.new.{finding.severity.value}"] += 1
+    if new.failures is not None:
+        metrics["tests.new_failures"] = len(new.failures)
+    return metrics
+
+
+def _counted(prefix: str, covered: int, total: int, metrics: Metrics) -> None:
+    metrics[f"{prefix}.covered"] = covered
+    metrics[f"{prefix}.total"] = total
+    share = percent(covered, total)
+    if share is not None:
+        metrics[f"{prefix}.percent"] = share

@@ -25,11 +25,14 @@ from typing import Any
 
 from gatekeeper import __version__, verdict_v1
 from gatekeeper import metrics as metric_names
+from gatekeeper.change import FileStatus
 from gatekeeper.context import Context
 from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
 from gatekeeper.errors import InputError
-from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase
+from gatekeeper.known import KeySet, case_key, finding_key
+from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, mask_lines
 from gatekeeper.model import Outcome as TestOutcome
+from gatekeeper.newcode import FileNewCode, NewCode
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -47,6 +50,7 @@ from gatekeeper.waivers import WaiverUse
 
 SCHEMA = "gatekeeper.verdict/v2"
 SCHEMA_V1 = "gatekeeper.verdict/v1"  # read, never written: its gates carry no condition
+RANGE_LIMIT = 50  # ranges of uncovered changed lines listed per file; the lines past them are counted
 LIST_LIMIT = 100  # reports, failed tests and findings listed in full; the rest are counted
 NOTE_LIMIT = 10  # notes listed per report; the rest are counted in a last note
 NAME_LIMIT = 300  # characters kept of a path, a name, a rule or a fingerprint from a report
@@ -185,6 +189,49 @@ class Details:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChangedFileRecord:
+    """One file of the change judged: what it changed, and its changed lines the coverage report misses.
+
+    `new_lines` is (covered, total) over its changed lines the coverage report measures, None when the
+    report does not list the file; `uncovered` lists those missed as (first, last) ranges, the first
+    RANGE_LIMIT of them, and `uncovered_omitted` counts the missed lines past them.
+    """
+
+    path: str
+    status: FileStatus
+    lines_added: int
+    lines_removed: int
+    old_path: str | None = None
+    new_lines: tuple[int, int] | None = None
+    new_branches: tuple[int, int] | None = None
+    uncovered: tuple[tuple[int, int], ...] = ()
+    uncovered_omitted: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeRecord:
+    """The change a verdict judged (v2, optional): where it came from, its size, and its first files, those
+    with uncovered changed lines first."""
+
+    source: str
+    base: str | None
+    head: str | None
+    lines_added: int
+    lines_removed: int
+    files: tuple[ChangedFileRecord, ...] = ()
+    files_omitted: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaselineKeys:
+    """Every finding's and failing test's key as a short digest (gatekeeper.known), for the runs that take
+    this verdict as their baseline to tell what is new; a kind is None when no report of it was read."""
+
+    findings: KeySet | None = None
+    failed_tests: KeySet | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
     """One run of the gate: what it read, what it decided and why (schemas/verdict.schema.json)."""
 
@@ -205,6 +252,8 @@ class Verdict:
     baseline: BaselineRecord | None = None
     inputs_omitted: InputsOmitted | None = None
     details: Details | None = None
+    change: ChangeRecord | None = None  # v2: the change the new-code metrics judged
+    baseline_keys: BaselineKeys | None = None  # v2: what a later run compares with to tell new from known
 
     def to_json(self) -> dict[str, Any]:
         """The document (key order as v2 writes it): what is written, stored and uploaded."""
@@ -243,6 +292,8 @@ def build(
         policy=_policy(policy),
         maturity=_maturity(outcome.maturity),
         baseline=_baseline(outcome.baseline),
+        change=None if outcome.new_code is None else _change(outcome.new_code),
+        baseline_keys=_baseline_keys(outcome, inputs),
         context=_context(context),
         metrics=dict(outcome.metrics),
         gates=outcome.gates,
@@ -313,6 +364,7 @@ def _fitted(
                 _input(report, tally, limit) for report, tally in zip(inputs[:limit], counts[:limit], strict=True)
             ),
             inputs_omitted=_inputs_omitted(inputs[limit:], counts[limit:]),
+            change=None if head.change is None else _cut_change(head.change, limit),
             details=Details(
                 tests=tuple(_test_case(case) for case in tests[:limit]),
                 tests_omitted=max(len(tests) - limit, 0),
@@ -349,6 +401,7 @@ def _gate(gate: GateResult, *, v1: bool = False) -> dict[str, Any]:
         "condition": condition_json(gate.condition, dict(gate.baselines)),
         "if_absent": gate.if_absent.value,
         **({"when": {"branch": list(gate.branches)}} if gate.branches else {}),
+        **({"min_new_lines": gate.min_new_lines} if gate.min_new_lines is not None else {}),
     }
 
 
@@ -414,6 +467,7 @@ def gate_from_json(record: Mapping[str, Any]) -> GateResult:
         if_absent=if_absent,
         branches=branches,
         baselines=tuple(baselines.items()),
+        min_new_lines=record.get("min_new_lines"),
     )
 
 
@@ -484,6 +538,96 @@ def _maturity(maturity: Maturity) -> MaturityRecord:
             LevelRecord(level=r.level, status=r.status, blocking_gates=r.blocking_gates) for r in maturity.levels
         ),
     )
+
+
+def _change(new: NewCode) -> ChangeRecord:
+    """The change as the verdict records it: every file (cut in `_fitted`), those with changed lines
+    the coverage report misses first, as they are what a reviewer acts on."""
+    files = sorted(new.files, key=lambda f: (not f.uncovered, f.path))
+    change = new.change
+    return ChangeRecord(
+        source=_text(change.source, NAME_LIMIT),
+        base=None if change.base is None else _text(change.base, NAME_LIMIT),
+        head=None if change.head is None else _text(change.head, NAME_LIMIT),
+        lines_added=change.lines_added,
+        lines_removed=change.lines_removed,
+        files=tuple(_changed_file(f) for f in files),
+    )
+
+
+def _changed_file(new: FileNewCode) -> ChangedFileRecord:
+    changed = new.changed
+    missed = line_ranges(new.uncovered)
+    return ChangedFileRecord(
+        path=_text(changed.path, NAME_LIMIT, keep_end=True),
+        status=changed.status,
+        old_path=None if changed.old_path is None else _text(changed.old_path, NAME_LIMIT, keep_end=True),
+        lines_added=changed.lines_added,
+        lines_removed=changed.lines_removed,
+        new_lines=None if new.measured is None else (new.covered.bit_count(), new.measured.bit_count()),
+        new_branches=new.branches,
+        uncovered=tuple(missed),
+    )
+
+
+def _cut_change(change: ChangeRecord, limit: int) -> ChangeRecord:
+    """The first `limit` files, each with its first RANGE_LIMIT (or `limit`) ranges; the rest counted."""
+    ranges = min(RANGE_LIMIT, limit)
+
+    def cut(record: ChangedFileRecord) -> ChangedFileRecord:
+        past = record.uncovered[ranges:]
+        omitted = record.uncovered_omitted + sum(last - first + 1 for first, last in past)
+        return replace(record, uncovered=record.uncovered[:ranges], uncovered_omitted=omitted)
+
+    files = change.files
+    return replace(
+        change,
+        files=tuple(cut(record) for record in files[:limit]),
+        files_omitted=change.files_omitted + max(len(files) - limit, 0),
+    )
+
+
+def line_ranges(mask: int) -> list[tuple[int, int]]:
+    """The lines of a bitmask as (first, last) ranges: lines 3, 4, 5 and 9 are (3, 5), (9, 9)."""
+    ranges: list[tuple[int, int]] = []
+    for line in mask_lines(mask):
+        if ranges and ranges[-1][1] == line - 1:
+            ranges[-1] = (ranges[-1][0], line)
+        else:
+            ranges.append((line, line))
+    return ranges
+
+
+def ranges_text(ranges: Sequence[tuple[int, int]]) -> str:
+    """Ranges as diff-cover and people write them: "6-7,30"."""
+    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in ranges)
+
+
+def ranges_of(text: str) -> tuple[tuple[int, int], ...]:
+    """The ranges `ranges_text` wrote (a schema-valid string)."""
+    pairs = []
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        pairs.append((int(first), int(last or first)))
+    return tuple(pairs)
+
+
+def _baseline_keys(outcome: Outcome, inputs: Sequence[ReportInput]) -> BaselineKeys:
+    """Every finding's key (waived and suppressed ones too: known is known) and every failing test's."""
+    findings = None
+    if "findings.total" in outcome.metrics:
+        everything = (*outcome.waivers.kept, *outcome.waivers.waived)
+        findings = KeySet.of(finding_key(f.tool, f.rule, f.fingerprint) for f in everything)
+    failed = None
+    if "tests.total" in outcome.metrics:
+        failed = KeySet.of(
+            case_key(case.classname, case.suite, case.name)
+            for report in inputs
+            if report.evidence.tests
+            for case in report.evidence.tests.notable
+            if case.outcome in (TestOutcome.FAILED, TestOutcome.ERROR)
+        )
+    return BaselineKeys(findings=findings, failed_tests=failed)
 
 
 def _baseline(baseline: Baseline | None) -> BaselineRecord | None:
@@ -609,6 +753,8 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
             for r in verdict.inputs
         ],
     }
+    if verdict.change is not None:  # v2, where a change was judged
+        document["change"] = _change_json(verdict.change)
     if verdict.inputs_omitted is not None:
         omitted = verdict.inputs_omitted
         document["inputs_omitted"] = {
@@ -631,8 +777,82 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         if details.suppressed or details.suppressed_omitted:  # absent when none, as before there were any
             document["details"]["suppressed"] = [_finding_json(finding) for finding in details.suppressed]
             document["details"]["suppressed_omitted"] = details.suppressed_omitted
+    if verdict.baseline_keys is not None:  # v2
+        document["baseline_keys"] = _baseline_keys_json(verdict.baseline_keys)
     document["duration_ms"] = verdict.duration_ms
     return document
+
+
+def _change_json(change: ChangeRecord) -> dict[str, Any]:
+    return {
+        "source": change.source,
+        "base": change.base,
+        "head": change.head,
+        "lines_added": change.lines_added,
+        "lines_removed": change.lines_removed,
+        "files": [_changed_file_json(record) for record in change.files],
+        "files_omitted": change.files_omitted,
+    }
+
+
+def _changed_file_json(record: ChangedFileRecord) -> dict[str, Any]:
+    def counts(pair: tuple[int, int] | None) -> dict[str, int] | None:
+        return None if pair is None else {"covered": pair[0], "total": pair[1]}
+
+    return {
+        "path": record.path,
+        "status": record.status.value,
+        **({"old_path": record.old_path} if record.old_path is not None else {}),
+        "lines_added": record.lines_added,
+        "lines_removed": record.lines_removed,
+        "new_lines": counts(record.new_lines),
+        **({"new_branches": counts(record.new_branches)} if record.new_branches is not None else {}),
+        "uncovered": ranges_text(record.uncovered),
+        "uncovered_omitted": record.uncovered_omitted,
+    }
+
+
+def _baseline_keys_json(keys: BaselineKeys) -> dict[str, Any]:
+    kinds = {"findings": keys.findings, "failed_tests": keys.failed_tests}
+    return {
+        kind: {"count": found.count, "bytes": found.width, "digests": found.encoded()}
+        for kind, found in kinds.items()
+        if found is not None
+    }
+
+
+def _change_from_json(change: Mapping[str, Any]) -> ChangeRecord:
+    def counts(pair: Mapping[str, int] | None) -> tuple[int, int] | None:
+        return None if pair is None else (pair["covered"], pair["total"])
+
+    return ChangeRecord(
+        source=change["source"],
+        base=change.get("base"),
+        head=change.get("head"),
+        lines_added=change["lines_added"],
+        lines_removed=change["lines_removed"],
+        files=tuple(
+            ChangedFileRecord(
+                path=record["path"],
+                status=FileStatus(record["status"]),
+                old_path=record.get("old_path"),
+                lines_added=record["lines_added"],
+                lines_removed=record["lines_removed"],
+                new_lines=counts(record.get("new_lines")),
+                new_branches=counts(record.get("new_branches")),
+                uncovered=ranges_of(record.get("uncovered", "")),
+                uncovered_omitted=record.get("uncovered_omitted", 0),
+            )
+            for record in change.get("files", ())
+        ),
+        files_omitted=change.get("files_omitted", 0),
+    )
+
+
+def _key_set_from_json(document: Mapping[str, Any] | None) -> KeySet | None:
+    if document is None:
+        return None
+    return KeySet.decoded(document["count"], document["bytes"], document.get("digests"))
 
 
 def _baseline_json(baseline: BaselineRecord) -> dict[str, Any]:
@@ -780,6 +1000,13 @@ def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
             suppressed_omitted=details.get("suppressed_omitted", 0),
         ),
         duration_ms=document["duration_ms"],
+        change=None if document.get("change") is None else _change_from_json(document["change"]),
+        baseline_keys=None
+        if document.get("baseline_keys") is None
+        else BaselineKeys(
+            findings=_key_set_from_json(document["baseline_keys"].get("findings")),
+            failed_tests=_key_set_from_json(document["baseline_keys"].get("failed_tests")),
+        ),
     )
 
 

@@ -288,6 +288,7 @@ def _gate(document: dict[str, Any], name: str, line: int, origins: dict[str, str
         if_absent=IfAbsent(document.get("if_absent", "fail")),
         branches=(branches,) if isinstance(branches, str) else tuple(branches),
         locked=document.get("locked", False),
+        min_new_lines=document.get("min_new_lines"),
         file=name,
         line=line,
         origins=tuple((key, origins[key]) for key in document if key in origins),

@@ -143,6 +143,8 @@ class Gate:
     if_absent: IfAbsent = IfAbsent.FAIL
     branches: tuple[str, ...] = ()
     locked: bool = False  # policies that extend this one may not override or switch it off
+    #: A new-code gate: below this many changed coverable lines (coverage.new_lines.total) it does not judge.
+    min_new_lines: int | None = None
     file: str = ""  # where the gate is (last) defined, a bundled pack by its name, and the line: for messages
     line: int = 0
     #: (key, file:line of the gate entry that states it) for each key stated, in document order: an
@@ -245,6 +247,8 @@ def gate_document(gate: Gate) -> dict[str, Any]:
         document["when"] = {"branch": list(gate.branches)}
     if gate.locked:
         document["locked"] = True
+    if gate.min_new_lines is not None:
+        document["min_new_lines"] = gate.min_new_lines
     return document
 
 

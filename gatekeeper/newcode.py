@@ -1,0 +1,109 @@
+"""New code: what a change adds, judged on the reports and on the baseline verdict.
+
+Changed lines are counted as diff-cover counts them: a changed line counts when the coverage report
+measures it (lists it as a statement), and a changed file the report does not list adds nothing.  A
+finding is new when it sits on a changed line or when the baseline verdict does not know its key; the
+scanner's own SARIF `baselineState` wins over both.  A failure is new when the baseline verdict did not
+fail that test too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatekeeper.change import Change, ChangedFile
+from gatekeeper.known import KeySet, case_key, finding_key
+from gatekeeper.model import Coverage, Evidence, FileCoverage, Finding, Outcome, TestCase
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileNewCode:
+    """One changed file against the coverage report: its changed lines the report measures and covers."""
+
+    changed: ChangedFile
+    measured: int | None = None  # changed lines the report measures (a bitmask); None: the report has no such file
+    covered: int = 0
+    branches: tuple[int, int] | None = None  # (covered, total) branches on changed lines; None: no branch data
+
+    @property
+    def path(self) -> str:
+        return self.changed.path
+
+    @property
+    def uncovered(self) -> int:
+        """The changed lines the report measures and no test ran, as a bitmask."""
+        return (self.measured or 0) & ~self.covered
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewCode:
+    """The change, judged: per file its changed-lines coverage, and the findings and failures it adds.
+
+    `findings` is None without a scan report; `failures` is None without a test report or without a
+    baseline verdict that knows its failures (nothing to tell new ones by).
+    """
+
+    change: Change
+    files: tuple[FileNewCode, ...] = ()  # in path order
+    coverage: bool = False  # a coverage report with per-file data was read
+    branch_data: bool = False  # ... and it has branch data
+    findings: tuple[Finding, ...] | None = None
+    failures: tuple[TestCase, ...] | None = None
+    by_fingerprint: bool = False  # findings were compared with every key of the baseline's findings too
+
+
+def judge(
+    evidence: Evidence,
+    change: Change,
+    *,
+    known_findings: KeySet | None = None,
+    known_failures: KeySet | None = None,
+) -> NewCode:
+    """The change judged on `evidence` (after waivers), and on what the baseline verdict knew."""
+    coverage = evidence.coverage
+    measured = coverage is not None and (bool(coverage.files) or coverage.totals_only is None)
+    files = tuple(_file(changed, coverage) for _, changed in sorted(change.files.items()))
+    by_fingerprint = known_findings is not None and known_findings.complete
+    return NewCode(
+        change=change,
+        files=files,
+        coverage=measured,
+        branch_data=measured and coverage is not None and any(f.branches is not None for f in coverage.files.values()),
+        findings=None
+        if evidence.findings is None
+        else tuple(
+            finding
+            for finding in evidence.findings
+            if finding.suppression is None and _is_new(finding, change, known_findings if by_fingerprint else None)
+        ),
+        failures=None
+        if evidence.tests is None or known_failures is None or not known_failures.complete
+        else tuple(
+            case
+            for case in evidence.tests.notable
+            if case.outcome in (Outcome.FAILED, Outcome.ERROR)
+            and not known_failures.knows(case_key(case.classname, case.suite, case.name))
+        ),
+        by_fingerprint=by_fingerprint,
+    )
+
+
+def _file(changed: ChangedFile, coverage: Coverage | None) -> FileNewCode:
+    report: FileCoverage | None = coverage.files.get(changed.path) if coverage is not None else None
+    if report is None:
+        return FileNewCode(changed=changed)
+    added = changed.added
+    branches = None
+    if report.branches is not None:
+        pairs = [counts for line, counts in report.branches.items() if added >> line & 1]
+        branches = (sum(covered for covered, _ in pairs), sum(total for _, total in pairs))
+    return FileNewCode(
+        changed=changed, measured=report.statements & added, covered=report.covered & added, branches=branches
+    )
+
+
+def _is_new(finding: Finding, change: Change, known: KeySet | None) -> bool:
+    changed = change.files.get(finding.path)
+    if changed is not None and finding.line is not None and changed.added >> finding.line & 1:
+        return True
+    return known is not None and not known.knows(finding_key(finding.tool, finding.rule, finding.fingerprint))

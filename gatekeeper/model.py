@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 
 class Decision(str, Enum):
@@ -231,11 +231,23 @@ class Suppression:
     justification: str = ""
 
 
+#: SARIF `baselineState` (§3.27.24): how a result compares with the baseline run its tool was given.
+BaselineState = Literal["new", "unchanged", "updated", "absent"]
+
+#: How many of a report's findings a parser keeps in full detail (message, suppression justification):
+#: the first in `finding_order`, counted apart for active and for suppressed findings.  Ten times what a
+#: verdict lists (verdict.LIST_LIMIT), so the verdict's list stays whole when policy waivers set aside up
+#: to 900 of them; the others keep only what the gate counts and matches, so memory per finding stays small.
+DETAILED_FINDINGS = 1000
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One security finding, normalised; `tool_severity` keeps what the tool said, for overrides.
 
-    A finding with a `suppression` is no active finding: it counts as waived.
+    A finding with a `suppression` is no active finding: it counts as waived.  Findings of a large report
+    are compact: past the first DETAILED_FINDINGS in `finding_order`, `message` is "" and a suppression
+    keeps its kind but not its justification; everything a gate, a waiver or a baseline reads stays.
     """
 
     tool: str
@@ -247,6 +259,16 @@ class Finding:
     message: str
     fingerprint: str
     suppression: Suppression | None = None
+    baseline_state: BaselineState | None = None
+
+
+#: Most severe first: the rank `finding_order` sorts by.
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
+
+
+def finding_order(finding: Finding) -> tuple[int, str, int]:
+    """The order a verdict lists findings in: most severe first, then by path and line."""
+    return SEVERITY_RANK[finding.severity], finding.path, finding.line or 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

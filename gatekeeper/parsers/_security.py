@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import insort
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Finding, Severity, Suppression
+from gatekeeper.model import DETAILED_FINDINGS, SEVERITY_RANK, BaselineState, Finding, Severity, Suppression
 
 #: SARIF `level` -> severity (DESIGN.md); the spec's default level is "warning".
 SARIF_LEVELS = {
@@ -109,24 +110,42 @@ def fingerprint(tool: str, rule: str, path: str, text: str) -> str:
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+#: A finding's place in `finding_order`, its index in the report, and the detail it keeps while among the
+#: first DETAILED_FINDINGS: (rank, path, line or 0, index, message, suppression).
+_Detail = tuple[int, str, int, int, str, Suppression | None]
+
+
 @dataclass(slots=True)
 class ReportFindings:
-    """Makes one report's findings.
+    """Collects one report's findings, compact.
 
-    Fingerprints are unique within the report: the n-th finding with the same material (n > 0) gets n
-    hashed in, as semgrep and GitHub do, so two identical findings in one file stay two findings for a
-    baseline, and the first keeps the plain `fingerprint`.  And each tool name, rule id, severity word and
-    path is kept as one string object however often it recurs, and so is a message that repeats its
-    rule's last one: each decoded result brings its own copies, and a report's findings repeat them
-    (100,000 bandit results: 76 -> 47 MiB).  Messages are compared, not hashed: long ones are mostly
-    one result's own words, and hashing each would cost more than it saves.
+    A finding holds what the gate needs: tool, rule, severity and the tool's word for it, path, line,
+    fingerprint, suppression kind and baseline state.  The message (and a suppression's justification) is
+    kept only for the report's first DETAILED_FINDINGS in `finding_order`, active and suppressed findings
+    apart, since a verdict lists only its first few of each: a sorted list of at most that many details,
+    which a finding enters only if it comes before the last (rarely, once the list is full).  `findings()`
+    puts them back.  SARIF messages are up to 500 characters, and a cut one ends in "…", which makes
+    Python store it two bytes a character: 100,000 results held 1 KiB of message each.
+
+    Each tool name, rule id, severity word, path and suppression kind is kept as one object however often
+    it recurs, and so is a kept message that repeats its rule's last one: each decoded result brings its
+    own copies.  Fingerprints are unique within the report: the n-th finding with the same material
+    (n > 0) gets n hashed in, as semgrep and GitHub do, so two identical findings in one file stay two
+    findings for a baseline, and the first keeps the plain `fingerprint`.
     """
 
+    _findings: list[Finding] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)
     _strings: dict[str, str] = field(default_factory=dict)
+    _kinds: dict[str, Suppression] = field(default_factory=dict)
     _last_messages: dict[str, str] = field(default_factory=dict)
+    _active_details: list[_Detail] = field(default_factory=list)
+    _suppressed_details: list[_Detail] = field(default_factory=list)
 
-    def finding(
+    def __len__(self) -> int:
+        return len(self._findings)
+
+    def add(
         self,
         *,
         tool: str,
@@ -138,27 +157,49 @@ class ReportFindings:
         message: str,
         material: str,
         suppression: Suppression | None = None,
-    ) -> Finding:
-        """The finding, its message cut for people (`short_message`), its fingerprint from `material`."""
+        baseline_state: BaselineState | None = None,
+    ) -> None:
+        """One finding, its fingerprint from `material`; its message kept if it is among the first."""
         share = self._strings.setdefault
-        rule = share(rule, rule)
-        message = short_message(message)
-        last = self._last_messages.get(rule)
-        if last == message:
-            message = last
-        else:
-            self._last_messages[rule] = message
-        return Finding(
-            tool=share(tool, tool),
-            rule=rule,
-            severity=severity,
-            tool_severity=share(tool_severity, tool_severity),
-            path=share(path, path),
-            line=line,
-            message=message,
-            fingerprint=self._fingerprint(tool, rule, path, material),
-            suppression=suppression,
+        tool, rule, path = share(tool, tool), share(rule, rule), share(path, path)
+        index = len(self._findings)
+        details = self._active_details if suppression is None else self._suppressed_details
+        if len(details) < DETAILED_FINDINGS or (SEVERITY_RANK[severity], path, line or 0, index) < details[-1]:
+            message = short_message(message)
+            last = self._last_messages.get(rule)
+            if last == message:
+                message = last
+            else:
+                self._last_messages[rule] = message
+            insort(details, (SEVERITY_RANK[severity], path, line or 0, index, message, suppression))
+            if len(details) > DETAILED_FINDINGS:
+                del details[-1]
+        if suppression is not None:
+            suppression = self._kinds.get(suppression.kind) or self._kinds.setdefault(
+                suppression.kind, Suppression(kind=suppression.kind)
+            )
+        self._findings.append(
+            Finding(
+                tool=tool,
+                rule=rule,
+                severity=severity,
+                tool_severity=share(tool_severity, tool_severity),
+                path=path,
+                line=line,
+                message="",
+                fingerprint=self._fingerprint(tool, rule, path, material),
+                suppression=suppression,
+                baseline_state=baseline_state,
+            )
         )
+
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding in report order, the first ones in detail."""
+        findings = self._findings
+        for *_, index, message, suppression in (*self._active_details, *self._suppressed_details):
+            findings[index] = replace(findings[index], message=message, suppression=suppression)
+        self._active_details, self._suppressed_details = [], []
+        return tuple(findings)
 
     def _fingerprint(self, tool: str, rule: str, path: str, text: str) -> str:
         base = fingerprint(tool, rule, path, text)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Evidence, Finding
+from gatekeeper.model import Evidence
 from gatekeeper.parsers._security import (
     BANDIT_SEVERITIES,
     ReportFindings,
@@ -38,17 +38,17 @@ def parse(path: Path) -> Evidence:
     """One finding per bandit result; `results: []` is zero findings."""
     expect_root(path, TITLE, "object")
     report = ReportFindings()
-    results = enumerate(stream(path, "results.item"))
-    findings = [_finding(path, index, raw, report) for index, raw in results]
-    if not findings:
+    for index, raw in enumerate(stream(path, "results.item")):
+        _add(path, index, raw, report)
+    if not report:
         found = shape(path)
         require_array(path, TITLE, found, "results")
         if not _BANDIT_KEYS & found.keys.keys():
             raise not_a(path, TITLE, 'no "generated_at" or "metrics" beside "results"')
-    return Evidence(findings=tuple(findings))
+    return Evidence(findings=report.findings())
 
 
-def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Finding:
+def _add(path: Path, index: int, raw: object, report: ReportFindings) -> None:
     if not isinstance(raw, dict) or not isinstance(raw.get("test_id"), str):
         hint = " (a semgrep result?)" if isinstance(raw, dict) and "check_id" in raw else ""
         raise not_a(path, TITLE, f"results[{index}] has no test_id{hint}")
@@ -62,7 +62,7 @@ def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Fin
     line = as_index(result.get("line_number"))
     message = str(result.get("issue_text", ""))
     material = _flagged_line(result, line) or message
-    return report.finding(
+    report.add(
         tool=TOOL,
         rule=rule,
         severity=BANDIT_SEVERITIES[word],

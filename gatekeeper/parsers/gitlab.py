@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Evidence, Finding
+from gatekeeper.model import Evidence
 from gatekeeper.parsers._security import (
     SEVERITY_WORDS,
     ReportFindings,
@@ -50,18 +50,16 @@ def parse(path: Path) -> Evidence:
     tool = _name(scan.get("scanner")) or _name(scan.get("analyzer"))
     secrets = scan.get("type") == "secret_detection"
     report = ReportFindings()
-    findings = [
-        _finding(path, index, raw, tool, secrets, report)
-        for index, raw in enumerate(stream(path, "vulnerabilities.item"))
-    ]
-    if not findings:
+    for index, raw in enumerate(stream(path, "vulnerabilities.item")):
+        _add(path, index, raw, tool, secrets, report)
+    if not report:
         require_array(path, TITLE, shape(path), "vulnerabilities")
     status = as_str(scan.get("status"))
     notes = (f"scan status is {status!r}, not 'success'",) if status not in ("", "success") else ()
-    return Evidence(findings=tuple(findings), notes=notes)
+    return Evidence(findings=report.findings(), notes=notes)
 
 
-def _finding(path: Path, index: int, raw: object, tool: str, secrets: bool, report: ReportFindings) -> Finding:
+def _add(path: Path, index: int, raw: object, tool: str, secrets: bool, report: ReportFindings) -> None:
     if not isinstance(raw, dict) or not ("identifiers" in raw or "location" in raw):
         raise not_a(path, TITLE, f"vulnerabilities[{index}] has neither identifiers nor location")
     vulnerability: dict[str, Any] = raw
@@ -80,7 +78,7 @@ def _finding(path: Path, index: int, raw: object, tool: str, secrets: bool, repo
         material = digest(extract) if secret else extract
     else:
         material = _text(vulnerability, "description", "name", "message")
-    return report.finding(
+    report.add(
         tool=tool,
         rule=rule,
         severity=SEVERITY_WORDS[word.lower()],

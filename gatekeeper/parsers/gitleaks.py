@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.model import Evidence, Finding, Severity
+from gatekeeper.model import Evidence, Severity
 from gatekeeper.parsers._security import (
     ReportFindings,
     as_index,
@@ -33,11 +33,12 @@ def parse(path: Path) -> Evidence:
     """One finding per leak; `null` and `[]` are zero findings."""
     expect_root(path, TITLE, "array", "null")
     report = ReportFindings()
-    findings = [_finding(path, index, raw, report) for index, raw in enumerate(stream(path, "item"))]
-    return Evidence(findings=tuple(findings))
+    for index, raw in enumerate(stream(path, "item")):
+        _add(path, index, raw, report)
+    return Evidence(findings=report.findings())
 
 
-def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Finding:
+def _add(path: Path, index: int, raw: object, report: ReportFindings) -> None:
     if not isinstance(raw, dict) or not _str(raw, "RuleID", "rule"):
         raise not_a(path, TITLE, f"entry [{index}] has no RuleID (v8) or rule (v7)")
     leak: dict[str, Any] = raw
@@ -49,7 +50,7 @@ def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Fin
     message = f"{description} secret in commit {commit[:12]}" if commit else f"{description} secret"
     secret = _str(leak, "Secret", "offender", "Match")
     material = description if secret in _REDACTED else digest(secret)
-    return report.finding(
+    report.add(
         tool=TOOL,
         rule=rule,
         severity=SEVERITY,

@@ -31,7 +31,9 @@ results with `baselineState: absent` are gone from the code; neither is a findin
 say how many were left out.  A result is suppressed (spec §3.27.23, §3.35) when its `suppressions` array
 holds a suppression and none of them has `status` `underReview` or `rejected` (a suppression without a
 status is taken as accepted): it becomes a finding that carries its first suppression's `kind`
-(`inSource`, `external`) and `justification`, counted as waived, never as an active finding.
+(`inSource`, `external`) and `justification`, counted as waived, never as an active finding.  A
+result's other `baselineState` (`new`, `unchanged`, `updated`) is kept on its finding; any other value
+is bad input.
 
 Rule id: `ruleId`, else `rule.id`, else the id of the rule found by index.  gitleaks 7.4 writes neither
 and only says "<rule> secret detected": the rule is the run's rule whose id starts the message
@@ -54,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Evidence, Finding, Severity, Suppression
+from gatekeeper.model import BaselineState, Evidence, Severity, Suppression
 from gatekeeper.parsers import _json
 from gatekeeper.parsers._security import (
     REQUIRES_LOGIN,
@@ -79,6 +81,13 @@ _NOT_PROBLEMS = frozenset({"pass", "notApplicable", "informational"})
 #: A suppression with one of these statuses does not (yet) suppress its result (§3.35.3).
 _NOT_IN_FORCE = frozenset({"underReview", "rejected"})
 _ARGUMENT = re.compile(r"\{(\d{1,9})\}")
+#: `baselineState` values (§3.27.24), each kept as one shared string; "absent" results are no findings.
+_BASELINE_STATES: dict[str, BaselineState] = {
+    "new": "new",
+    "unchanged": "unchanged",
+    "updated": "updated",
+    "absent": "absent",
+}
 #: Stands for an absent or malformed JSON object (`rule`, `message`); read only, never changed.
 _EMPTY: dict[str, Any] = {}
 
@@ -221,8 +230,11 @@ class _Reader:
             notes.append(f"{self.absent} result(s) with baselineState 'absent' (fixed) not counted")
         return tuple(notes)
 
-    def finding(self, raw: object, tool: _Tool, artifacts: _Artifacts, run: int, index: int) -> Finding | None:
-        """Result `index` of run `run` as a finding, or None (counted) if it is not one.
+    def evidence(self) -> Evidence:
+        return Evidence(findings=self.report.findings(), notes=self.notes())
+
+    def read(self, raw: object, tool: _Tool, artifacts: _Artifacts, run: int, index: int) -> None:
+        """Result `index` of run `run` as a finding, or counted if it is not one.
 
         The hot loop of the parser: plain `isinstance` checks instead of helper calls where it counts.
         """
@@ -232,10 +244,17 @@ class _Reader:
         kind = result.get("kind")
         if isinstance(kind, str) and kind in _NOT_PROBLEMS:
             self.not_problems += 1
-            return None
-        if result.get("baselineState") == "absent":
-            self.absent += 1
-            return None
+            return
+        state = result.get("baselineState")
+        if state is not None:
+            if state == "absent":
+                self.absent += 1
+                return
+            state = _BASELINE_STATES.get(state) if isinstance(state, str) else None
+            if state is None:
+                said = result["baselineState"]
+                known = ", ".join(_BASELINE_STATES)
+                raise not_a(self.path, TITLE, f"{_where(run, index)} has baselineState {said!r} (SARIF: {known})")
         suppressions = result.get("suppressions")
         suppression = _suppression(suppressions) if suppressions is not None else None
         if suppression is not None:
@@ -264,7 +283,7 @@ class _Reader:
             hashes = result.get("partialFingerprints")
             line_hash = hashes.get("primaryLocationLineHash") if isinstance(hashes, dict) else None
             material = (line_hash if isinstance(line_hash, str) else "") or text
-        return self.report.finding(
+        self.report.add(
             tool=tool.name,
             rule=rule_id,
             severity=severity,
@@ -274,6 +293,7 @@ class _Reader:
             message=text,
             material=material,
             suppression=suppression,
+            baseline_state=state,
         )
 
     def _severity(self, result: dict[str, Any], rule: _Rule | None, run: int, index: int) -> tuple[Severity, str]:
@@ -361,7 +381,6 @@ class _OnePass:
     """
 
     path: Path
-    findings: list[Finding] = field(default_factory=list)
     reader: _Reader = field(init=False)
     #: `runs[0]`'s artifacts when they come after its results: streamed then, as the two passes do.
     streamed: _Artifacts = field(init=False)
@@ -397,7 +416,7 @@ class _OnePass:
                 return None
         if runs > 1 and self.streamed.uris is not None:
             return None  # the stream holds every run's artifacts: right for one run only
-        return Evidence(findings=tuple(self.findings), notes=self.reader.notes())
+        return self.reader.evidence()
 
     def _run(self, text: _json.Text, run: int) -> bool:
         """Read `runs[run]` at the cursor; False if it is not laid out for one pass."""
@@ -419,11 +438,9 @@ class _OnePass:
                 if tool is None:
                     return False  # results first: they would have to wait for the tool
                 text.skip("[")
-                finding, findings = self.reader.finding, self.findings
+                read = self.reader.read
                 for index, _ in enumerate(text.elements()):
-                    result = finding(text.value(), tool, artifacts, run, index)
-                    if result is not None:
-                        findings.append(result)
+                    read(text.value(), tool, artifacts, run, index)
             else:
                 text.value()
         return tool is not None
@@ -439,20 +456,20 @@ def _two_passes(path: Path) -> Evidence:
         if found.counted:
             raise not_a(path, TITLE, f"{found.counted} run(s) without a tool")
         return Evidence(findings=(), notes=("SARIF file has no runs: it names no tool and gives no results",))
-    results = _single_run(path, tools[0], reader) if len(tools) == 1 else _runs_one_by_one(path, reader)
-    findings = tuple(results)
-    return Evidence(findings=findings, notes=reader.notes())
+    if len(tools) == 1:
+        _single_run(path, tools[0], reader)
+    else:
+        _runs_one_by_one(path, reader)
+    return reader.evidence()
 
 
-def _single_run(path: Path, tool: _Tool, reader: _Reader) -> Iterator[Finding]:
+def _single_run(path: Path, tool: _Tool, reader: _Reader) -> None:
     artifacts = _Artifacts(stream(path, "runs.item.artifacts.item"))
     for index, raw in enumerate(stream(path, "runs.item.results.item")):
-        finding = reader.finding(raw, tool, artifacts, 0, index)
-        if finding is not None:
-            yield finding
+        reader.read(raw, tool, artifacts, 0, index)
 
 
-def _runs_one_by_one(path: Path, reader: _Reader) -> Iterator[Finding]:
+def _runs_one_by_one(path: Path, reader: _Reader) -> None:
     """More than one run: hold one run at a time, so each result meets its own run's rules."""
     for run_index, run in enumerate(stream(path, "runs.item")):
         where = f"runs[{run_index}]"
@@ -461,9 +478,7 @@ def _runs_one_by_one(path: Path, reader: _Reader) -> Iterator[Finding]:
         tool = _Tool.of(run.get("tool"), where, path)
         artifacts = _Artifacts.listed(as_list(run.get("artifacts")))
         for index, raw in enumerate(as_list(run.get("results"))):
-            finding = reader.finding(raw, tool, artifacts, run_index, index)
-            if finding is not None:
-                yield finding
+            reader.read(raw, tool, artifacts, run_index, index)
 
 
 def _message(result: dict[str, Any], rule: _Rule | None) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import InputError
-from gatekeeper.model import Evidence, Finding
+from gatekeeper.model import Evidence
 from gatekeeper.parsers._security import (
     REQUIRES_LOGIN,
     SEMGREP_SEVERITIES,
@@ -41,32 +41,29 @@ def parse(path: Path) -> Evidence:
     """One finding per semgrep result; `results: []` is zero findings."""
     expect_root(path, TITLE, "object")
     report = ReportFindings()
-    findings: list[Finding] = []
     ignored = 0
     for index, raw in enumerate(stream(path, "results.item")):
-        finding = _finding(path, index, raw, report)
-        if finding is None:
+        if not _add(path, index, raw, report):
             ignored += 1
-        else:
-            findings.append(finding)
-    if not findings and not ignored:
+    if not report and not ignored:
         found = shape(path)
         require_array(path, TITLE, found, "results")
         for key, other in _FOREIGN_KEYS.items():
             if key in found.keys:
                 raise not_a(path, TITLE, f'top-level "{key}" is {other}\'s')
     notes = (f"{ignored} result(s) ignored in source (nosemgrep) not counted",) if ignored else ()
-    return Evidence(findings=tuple(findings), notes=notes)
+    return Evidence(findings=report.findings(), notes=notes)
 
 
-def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Finding | None:
+def _add(path: Path, index: int, raw: object, report: ReportFindings) -> bool:
+    """Add the result's finding; False for a result ignored in source."""
     if not isinstance(raw, dict) or not isinstance(raw.get("check_id"), str):
         hint = " (a bandit result?)" if isinstance(raw, dict) and "test_id" in raw else ""
         raise not_a(path, TITLE, f"results[{index}] has no check_id{hint}")
     result: dict[str, Any] = raw
     extra = as_dict(result.get("extra"))
     if extra.get("is_ignored") is True:
-        return None
+        return False
     word = str(extra.get("severity", "")).upper()
     if word not in SEMGREP_SEVERITIES:
         raise InputError(path, f"results[{index}] has unknown extra.severity {extra.get('severity')!r}")
@@ -77,7 +74,7 @@ def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Fin
     lines = extra.get("lines")
     matched = isinstance(lines, str) and lines.strip() not in ("", REQUIRES_LOGIN)
     material = lines if matched and isinstance(lines, str) else message
-    return report.finding(
+    report.add(
         tool=TOOL,
         rule=rule,
         severity=SEMGREP_SEVERITIES[word],
@@ -87,3 +84,4 @@ def _finding(path: Path, index: int, raw: object, report: ReportFindings) -> Fin
         message=message,
         material=material,
     )
+    return True

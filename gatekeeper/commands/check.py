@@ -87,7 +87,7 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         policy,
         context,
         options.today or now.date(),
-        baseline=_baseline(options, policy, context),
+        baseline=_baseline(options, policy, context, judging_change=loaded.change is not None),
         observed={} if seconds is None else {"pipeline.duration_seconds": seconds},
         levels=model_levels(policy.model),
         change=loaded.change,
@@ -105,12 +105,13 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     return status
 
 
-def _baseline(options: CheckOptions, policy: Policy, context: Context) -> Baseline | None:
-    """Only ratchets need one (the policy's, or its model's level packs'); an unreadable store leaves none."""
+def _baseline(options: CheckOptions, policy: Policy, context: Context, *, judging_change: bool) -> Baseline | None:
+    """Ratchets need one (the policy's, or its model's level packs'), and so does a change, whose new findings
+    and failures are those the baseline did not have; an unreadable store leaves none."""
     if options.baseline is not None:
         return baseline.from_file(options.baseline)
     policies = (policy, *model_levels(policy.model))
-    if options.store is None or not any(p.has_ratchets for p in policies):
+    if options.store is None or not (judging_change or any(p.has_ratchets for p in policies)):
         return None
     try:
         return baseline.from_store(options.store, context.project, policy.baseline_branch)

@@ -34,12 +34,16 @@ _STATUS = {
 MAX_DIFF_FILE_BYTES = 1 << 30
 
 
-def diff_arguments(base: Base, *, renames: bool, ignore_whitespace: bool) -> list[str]:
-    """`git diff` as the change is computed: also what diff-cover runs, less its -M the user cannot see."""
+#: git's words when a change has too many files for its rename (or copy) detection to try every pair.
+_RENAME_LIMIT = "rename detection was skipped"
+
+
+def diff_arguments(base: Base, *, renames: bool, ignore_whitespace: bool, copies: bool = True) -> list[str]:
+    """`git diff` as the change is computed."""
     arguments = [
         "diff", "--raw", "-z", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
         "--src-prefix=a/", "--dst-prefix=b/",
-        *(["-M", "-C"] if renames else ["--no-renames"]),
+        *((["-M", "-C"] if copies else ["-M"]) if renames else ["--no-renames"]),
         *(["--ignore-all-space", "--ignore-blank-lines"] if ignore_whitespace else []),
     ]  # fmt: skip
     return [*arguments, base.merge_base, base.head, "--"]
@@ -48,8 +52,25 @@ def diff_arguments(base: Base, *, renames: bool, ignore_whitespace: bool) -> lis
 def from_git(
     repository: Repository, base: Base, *, source: str, renames: bool = True, ignore_whitespace: bool = False
 ) -> Change:
-    """The change from the merge-base to HEAD, as git sees it."""
-    output = repository.run(diff_arguments(base, renames=renames, ignore_whitespace=ignore_whitespace))
+    """The change from the merge-base to HEAD, as git sees it.
+
+    Copy detection makes every modified file a candidate source; in a large change git then skips
+    rename detection altogether, so the diff runs again without copies, and a warning says what was
+    given up rather than a renamed file silently counting as all new.
+    """
+    arguments = diff_arguments(base, renames=renames, ignore_whitespace=ignore_whitespace)
+    output, warned = repository.run_warned(arguments)
+    notes = list(base.notes)
+    if renames and _RENAME_LIMIT in warned:
+        output, warned = repository.run_warned(
+            diff_arguments(base, renames=True, ignore_whitespace=ignore_whitespace, copies=False)
+        )
+        notes.append("copy detection skipped: the change has too many files for git to compare them all")
+    if renames and _RENAME_LIMIT in warned:
+        notes.append(
+            "rename detection skipped by git (too many files): renamed files count as all new; "
+            "raise git's diff.renameLimit to detect them"
+        )
     entries, patch_start = _raw_entries(output)
     patches = (section.changed_file() for section in sections(io.BytesIO(memoryview(output)[patch_start:])))
     files = []
@@ -64,7 +85,7 @@ def from_git(
             )
     if section is not None:
         raise UsageError(f"git diff gave a patch for {section.path!a} it did not list (please report it)")
-    return Change(source=source, base=base.merge_base, head=base.head, files=_by_path(files), notes=base.notes)
+    return Change(source=source, base=base.merge_base, head=base.head, files=_by_path(files), notes=tuple(notes))
 
 
 def _raw_entries(output: bytes) -> tuple[list[tuple[str, tuple[str, ...]]], int]:

@@ -70,6 +70,9 @@ class Repository:
         """git's standard output; a non-zero exit is `GitFailed`, a missing git or a timeout a UsageError."""
         return run_git(arguments, self.root, timeout=timeout)
 
+    def run_warned(self, arguments: Sequence[str], *, timeout: float = LOCAL_TIMEOUT) -> tuple[bytes, str]:
+        return run_git_warned(arguments, self.root, timeout=timeout)
+
     def succeeds(self, arguments: Sequence[str]) -> bool:
         try:
             self.run(arguments)
@@ -111,6 +114,11 @@ class Repository:
 
 def run_git(arguments: Sequence[str], cwd: Path, *, timeout: float = LOCAL_TIMEOUT) -> bytes:
     """One git command as an argument list, in `cwd`, with the pinned config and environment."""
+    return run_git_warned(arguments, cwd, timeout=timeout)[0]
+
+
+def run_git_warned(arguments: Sequence[str], cwd: Path, *, timeout: float = LOCAL_TIMEOUT) -> tuple[bytes, str]:
+    """`run_git`, with what git warned about on stderr while succeeding (a rename limit hit, say)."""
     command = ["git", "--no-pager", *_PINNED_CONFIG, *arguments]
     try:
         completed = subprocess.run(  # an argument list, no shell; git found on PATH
@@ -128,7 +136,7 @@ def run_git(arguments: Sequence[str], cwd: Path, *, timeout: float = LOCAL_TIMEO
         raise UsageError(f"git {arguments[0]} took longer than {timeout:.0f} s and was stopped") from None
     if completed.returncode != 0:
         raise GitFailed(arguments, completed.returncode, completed.stderr.decode("utf-8", "replace"))
-    return completed.stdout
+    return completed.stdout, completed.stderr.decode("utf-8", "replace")
 
 
 def open_repository(directory: Path) -> Repository:

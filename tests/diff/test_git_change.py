@@ -139,3 +139,26 @@ def test_the_diff_file_of_the_same_change_counts_the_same_lines(repo: Repo, tmp_
     assert from_file is not None
     assert summary(from_file) == summary(from_git)
     assert from_file.source == f"--diff-file {patch}" and from_file.base is None
+
+
+def test_too_many_files_for_copy_detection_still_finds_renames_and_says_so(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with diff.renameLimit 1, -C (app.py modified + doc.txt deleted = 2 sources) is over the limit and git
+    # skips rename detection altogether; -M alone (1 source, 1 destination) finds the rename
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "diff.renameLimit")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "1")
+    repo.git("mv", "doc.txt", "guide.txt")
+    repo.write("guide.txt", lines(19, "text ") + "text twenty\n")
+    repo.commit("move and edit", **{"app.py": lines(10).replace("line1\n", "first\n")})
+    change = change_of(repo)
+    assert summary(change)["guide.txt"] == (FileStatus.RENAMED, [20], 1, "doc.txt", False)
+    assert change.notes == ("copy detection skipped: the change has too many files for git to compare them all",)
+    # two renames (2 sources x 2 destinations) are over the limit even without copies: said, never silent
+    repo.git("mv", "app.py", "application.py")
+    repo.write("application.py", lines(10).replace("line1\n", "first\n").replace("line9\n", "ninth\n"))
+    repo.commit("another move")
+    change = change_of(repo)
+    assert summary(change)["guide.txt"][0] is FileStatus.ADDED
+    assert "rename detection skipped by git (too many files)" in change.notes[-1]

@@ -180,9 +180,8 @@ def _cobertura(report: Path, repo: Path, tree: dict[str, tuple[int, list[str]]])
                     hits = int(_covered(i, n))
                     if n % 10 == 3:
                         half = "50% (1/2)" if hits else "0% (0/2)"
-                        out.write(
-                            f'\t\t\t\t\t\t<line number="{n}" hits="{hits}" branch="true" condition-coverage="{half}"/>\n'
-                        )
+                        branch = f'branch="true" condition-coverage="{half}"'
+                        out.write(f'\t\t\t\t\t\t<line number="{n}" hits="{hits}" {branch}/>\n')
                     else:
                         out.write(f'\t\t\t\t\t\t<line number="{n}" hits="{hits}"/>\n')
                 out.write("\t\t\t\t\t</lines>\n\t\t\t\t</class>\n")

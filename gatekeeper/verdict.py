@@ -30,7 +30,7 @@ from gatekeeper.context import Context
 from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
 from gatekeeper.errors import InputError
 from gatekeeper.known import KeySet, case_key, finding_key
-from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, mask_lines
+from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, finding_order, mask_lines
 from gatekeeper.model import Outcome as TestOutcome
 from gatekeeper.newcode import FileNewCode, NewCode
 from gatekeeper.policy import (
@@ -56,7 +56,6 @@ NOTE_LIMIT = 10  # notes listed per report; the rest are counted in a last note
 NAME_LIMIT = 300  # characters kept of a path, a name, a rule or a fingerprint from a report
 TEXT_LIMIT = 1000  # characters kept of a message, a note or the reason
 MAX_BYTES = 768 * 1024  # the compact JSON's bound, under the store server's 1 MiB default body limit
-_SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}
 _TOOL_NAME = "gatekeeper"
 
 
@@ -279,8 +278,8 @@ def build(
     created_at: str | None = None,
 ) -> Verdict:
     """The verdict of a decided run."""
-    findings = sorted(outcome.waivers.kept, key=_finding_order)
-    suppressed = sorted((f for f in outcome.waivers.waived if f.suppression is not None), key=_finding_order)
+    findings = sorted(outcome.waivers.kept, key=finding_order)
+    suppressed = sorted((f for f in outcome.waivers.waived if f.suppression is not None), key=finding_order)
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
     head = Verdict(
         schema=SCHEMA,
@@ -305,10 +304,6 @@ def build(
         duration_ms=duration_ms,
     )
     return _fitted(head, inputs, failed_tests, findings, suppressed)
-
-
-def _finding_order(finding: Finding) -> tuple[int, str, int]:
-    return _SEVERITY_ORDER[finding.severity], finding.path, finding.line or 0
 
 
 def build_error(

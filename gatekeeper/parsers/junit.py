@@ -22,7 +22,7 @@ from xml.parsers import expat
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Outcome, TestCase, TestResults
-from gatekeeper.parsers import pieces
+from gatekeeper.parsers import open_report, pieces
 from gatekeeper.parsers._xml import make_parser, parse_file, to_float, to_int
 
 try:
@@ -369,7 +369,7 @@ def read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
     handler = _Handler()
     scanner = Scanner(handler, to_float, _RECORD_NAMES, _SUITE_NAMES)
     handler.parser = scanner
-    with open(path, "rb") as stream:
+    with open_report(path) as stream:
         remaining = pieces(stream)
         chunk = next(remaining, b"")
         while True:

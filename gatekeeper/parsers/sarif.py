@@ -57,7 +57,7 @@ from typing import Any
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import BaselineState, Evidence, Severity, Suppression
-from gatekeeper.parsers import _json
+from gatekeeper.parsers import _json, open_report
 from gatekeeper.parsers._security import (
     REQUIRES_LOGIN,
     SARIF_LEVELS,
@@ -390,7 +390,7 @@ class _OnePass:
         self.streamed = _Artifacts(stream(self.path, "runs.item.artifacts.item"))
 
     def read(self) -> Evidence | None:
-        with open(self.path, "rb") as raw:
+        with open_report(self.path) as raw:
             text = _json.Text(raw, self.path)
             if text.next_char() != "{":
                 return None

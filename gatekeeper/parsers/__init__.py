@@ -8,12 +8,14 @@ read, so start-up stays fast.  Formats are recognised by content (`detect`), nev
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import stat
 from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TextIO, cast
 
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.model import Evidence, ReportInput
@@ -56,11 +58,17 @@ FORMATS: dict[str, Format] = {
 
 def parser_for(format_name: str) -> Parser:
     """The parse function of a format, importing its module on first use."""
-    fmt = FORMATS[format_name]
-    module = importlib.import_module(f"gatekeeper.parsers.{fmt.module}")
-    function_name = "parse_data_file" if format_name == "coverage-data" else "parse"
-    parser: Parser = getattr(module, function_name)
+    parser = _PARSERS.get(format_name)
+    if parser is None:
+        fmt = FORMATS[format_name]
+        module = importlib.import_module(f"gatekeeper.parsers.{fmt.module}")
+        function_name = "parse_data_file" if format_name == "coverage-data" else "parse"
+        parser = _PARSERS[format_name] = getattr(module, function_name)
     return parser
+
+
+#: Parse functions already looked up: a directory of 2,000 reports asks 2,000 times.
+_PARSERS: dict[str, Parser] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +142,26 @@ def _expand_one(pattern: str, forced: str | None) -> Iterator[ReportArgument]:
 
 
 def _walk(directory: Path, forced: str | None) -> Iterator[ReportArgument]:
-    """Regular files under `directory`, sorted; hidden directories, pipes and broken links are skipped."""
-    for root, subdirectories, files in os.walk(directory):
-        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
-        for name in sorted(files):
-            path = Path(root) / name
-            if path.is_file():
-                yield ReportArgument(path, forced, explicit=False)
+    """Regular files under `directory`, sorted, each directory's own before its subdirectories';
+    hidden directories, links to directories, pipes and broken links are skipped, as are unreadable
+    directories.  `os.scandir` tells files from directories without a `stat` per file."""
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return
+    subdirectories = []
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                if not entry.name.startswith(".") and not entry.is_symlink():
+                    subdirectories.append(entry)
+            elif entry.is_file():
+                yield ReportArgument(Path(entry.path), forced, explicit=False)
+        except OSError:
+            continue
+    for subdirectory in subdirectories:
+        yield from _walk(Path(subdirectory.path), forced)
 
 
 def pieces(stream: BinaryIO) -> Iterator[bytes]:
@@ -148,7 +169,11 @@ def pieces(stream: BinaryIO) -> Iterator[bytes]:
 
     `read(CHUNK_SIZE)` allocates CHUNK_SIZE before it reads: fresh pages from the kernel each time, whose
     page faults cost more than parsing on a directory of 2,000 small Surefire files (bench/README.md).
+    A report opened by `open_report` is already read that way (`Source`).
     """
+    if isinstance(stream, _Stream):
+        yield from stream.pieces()
+        return
     try:
         small = os.fstat(stream.fileno()).st_size <= CHUNK_SIZE
     except (AttributeError, OSError, ValueError):  # not a file (io.UnsupportedOperation is an OSError)
@@ -160,14 +185,129 @@ def pieces(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def sha256_of(path: Path) -> str:
-    import hashlib  # here, not at the top: OpenSSL's import is a tenth of the parsers' start-up
+class Source:
+    """One report file, read once for its detection, its parse and its sha256 (`read_report`).
 
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for piece in pieces(stream):
-            digest.update(piece)
-    return digest.hexdigest()
+    Its first piece (the whole file, up to CHUNK_SIZE) is read when it is opened and serves detection;
+    each stream `open_report` then hands a parser reads from that piece, then from the file by offset,
+    so streams open side by side (SARIF's results and artifacts) never disturb each other.  The sha256
+    takes each byte once, as a stream first reads past what is hashed; `sha256` reads only what no
+    parser read (one that stops early, or coverage.py's data file, which SQLite reads).
+    """
+
+    __slots__ = ("_end", "_fd", "_hash", "_hashed", "head", "identity", "path")
+
+    def __init__(self, path: Path, fd: int, status: os.stat_result) -> None:
+        import hashlib  # here, not at the top: OpenSSL's import is a tenth of the parsers' start-up
+
+        self.path = path
+        self.identity = (status.st_dev, status.st_ino)  # the same file however it is named
+        self._fd = fd
+        # A file up to CHUNK_SIZE is read whole in one exact read: a short read of a regular file is its end.
+        wanted = status.st_size + 1 if status.st_size < CHUNK_SIZE else CHUNK_SIZE
+        self.head = os.read(fd, wanted)
+        self._end: int | None = len(self.head) if len(self.head) < wanted else None
+        self._hash = hashlib.sha256(self.head)
+        self._hashed = len(self.head)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes from `offset`: fewer only at the end of the file."""
+        head = self.head
+        if offset < len(head):
+            part = head[offset : offset + size]  # the head itself, not a copy, when it is all wanted
+            if len(part) == size or self._end is not None:
+                return part
+            return part + self._read(size - len(part), len(head))
+        if self._end is not None and offset >= self._end:
+            return b""
+        return self._read(size, offset)
+
+    def _read(self, size: int, offset: int) -> bytes:
+        data = os.pread(self._fd, size, offset)
+        if len(data) < size:
+            self._end = offset + len(data)
+        if offset <= self._hashed < offset + len(data):
+            self._hash.update(memoryview(data)[self._hashed - offset :])
+            self._hashed = offset + len(data)
+        return data
+
+    def sha256(self) -> str:
+        """The file's SHA-256, reading whatever the parser did not."""
+        while self._end is None or self._hashed < self._end:
+            if not self._read(CHUNK_SIZE, self._hashed):
+                break
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class _Stream(io.BufferedIOBase):
+    """A binary file object over a `Source`, at a position of its own."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self._source = source
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(CHUNK_SIZE), b""))
+        data = self._source.read_at(self._at, size)
+        self._at += len(data)
+        return data
+
+    def read1(self, size: int = -1, /) -> bytes:
+        return self.read(size)
+
+    def readinto(self, buffer: Any, /) -> int:
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._at
+        elif whence == io.SEEK_END:
+            offset += os.fstat(self._source._fd).st_size
+        if offset < 0:
+            raise ValueError(f"negative seek position {offset}")
+        self._at = offset
+        return offset
+
+    def tell(self) -> int:
+        return self._at
+
+    def pieces(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK_SIZE):
+            yield chunk
+
+
+#: The report `read_report` is reading: `open_report` reads its file through it.
+_READING: ContextVar[Source | None] = ContextVar("gatekeeper_report_source", default=None)
+
+
+def open_report(path: Path) -> BinaryIO:
+    """`open(path, "rb")` for a parser or for detection: the one way they open a report.
+
+    While `read_report` reads `path` this is a stream over its `Source`, so detection, parsing (in any
+    number of passes and streams) and the sha256 share one read of each byte; otherwise a plain file.
+    """
+    source = _READING.get()
+    if source is not None and (path is source.path or path == source.path):
+        return cast(BinaryIO, _Stream(source))
+    return open(path, "rb")
+
+
+def open_report_text(path: Path) -> TextIO:
+    """`open_report` as UTF-8 text, undecodable bytes replaced (the text formats: LCOV, coverprofile)."""
+    return io.TextIOWrapper(open_report(path), encoding="utf-8", errors="replace")
 
 
 def json_depth_problem(data: bytes) -> str | None:
@@ -184,17 +324,66 @@ def json_depth_problem(data: bytes) -> str | None:
 
 
 def read_report(path: Path, format_name: str | None = None) -> ReportInput:
-    """Detect (unless forced) and parse one report file."""
+    """Detect (unless forced) and parse one report file, and take its sha256, reading it once."""
+    source = _open(path, quiet=False)
+    assert source is not None
+    try:
+        report = _read(source, format_name, quiet=False)
+    finally:
+        source.close()
+    assert report is not None
+    return report
+
+
+def _open(path: Path, quiet: bool) -> Source | None:
+    """The file as a `Source`, or the one-line reason it cannot be read (None instead, when `quiet`).
+
+    Only a regular file with something in it is opened: a pipe would block, opening some devices does
+    something, and an empty file is no report.
+    """
+    try:
+        status = os.stat(path)
+        if stat.S_ISREG(status.st_mode) and status.st_size:
+            fd = os.open(path, _OPEN_FLAGS)
+            try:
+                return Source(path, fd, status)
+            except BaseException:
+                os.close(fd)
+                raise
+        problem = "cannot read"  # it was readable a moment ago (`_check_readable` says otherwise)
+    except OSError as error:
+        problem = f"cannot read: {error.strerror or error}"
+    if quiet:
+        return None
+    _check_readable(path)  # no such file, a directory, a pipe, permission denied, empty: as always
+    raise InputError(path, problem)
+
+
+#: Non-blocking: should the regular file become a pipe between `stat` and `open`, opening it returns.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read(source: Source, format_name: str | None, quiet: bool) -> ReportInput | None:
+    """Detect (unless forced), parse and hash an open report; None when `quiet` and it is no report."""
     from gatekeeper.parsers.detect import detect
 
-    _check_readable(path)
+    path = source.path
     fmt = format_name
+    reading = _READING.set(source)
     try:
-        fmt = fmt or detect(path)
         if fmt is None:
-            raise InputError(path, "not a report gatekeeper can read (use FORMAT:PATH to force a format)")
+            try:
+                fmt = detect(path)
+            except (InputError, OSError):
+                if quiet:
+                    return None
+                raise
+            if fmt is None:
+                if quiet:
+                    return None
+                raise InputError(path, "not a report gatekeeper can read (use FORMAT:PATH to force a format)")
         evidence = parser_for(fmt)(path)
-        digest = sha256_of(path)
+        digest = source.sha256()
     except InputError as error:
         if "\n" not in error.problem:
             raise
@@ -206,10 +395,13 @@ def read_report(path: Path, format_name: str | None = None) -> ReportInput:
         raise InputError(path, f"cannot read as {fmt or 'a report'}: {first}") from None
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror or error}") from None
+    finally:
+        _READING.reset(reading)
     return ReportInput(path=str(path), format=fmt, sha256=digest, evidence=evidence)
 
 
 def _check_readable(path: Path) -> None:
+    """Why `path` cannot be read, as one line."""
     try:
         status = path.stat()
     except FileNotFoundError:
@@ -226,16 +418,6 @@ def _check_readable(path: Path) -> None:
         raise InputError(path, "is empty (0 bytes): no report was written")
 
 
-def _detect_quietly(path: Path) -> str | None:
-    """The format of a file found by a walk; anything unrecognisable is simply not a report."""
-    from gatekeeper.parsers.detect import detect
-
-    try:
-        return detect(path)
-    except (InputError, OSError):
-        return None
-
-
 def read_reports(arguments: Sequence[str]) -> list[ReportInput]:
     """Every report the arguments name (see `iter_reports`)."""
     return list(iter_reports(arguments))
@@ -248,24 +430,29 @@ def iter_reports(arguments: Sequence[str]) -> Iterator[ReportInput]:
     are skipped if unrecognised, but a directory with no report in it at all is an error, as a glob
     that matches nothing is: a gate must not pass because it was pointed at the wrong place.
     """
-    seen: set[str] = set()
-    directories: dict[str, str] = {}
+    seen: set[tuple[int, int]] = set()  # (device, inode): a file named two ways, or linked, is read once
     for argument in arguments:
         forced, pattern = split_forced_format(argument)
         looked_at = 0
         recognised = 0
         for candidate in _expand_one(pattern, forced):
             looked_at += 1
-            fmt = candidate.forced_format
-            if fmt is None and not candidate.explicit:
-                fmt = _detect_quietly(candidate.path)
-                if fmt is None:
+            quiet = candidate.forced_format is None and not candidate.explicit
+            source = _open(candidate.path, quiet)
+            if source is None:
+                continue
+            try:
+                if source.identity in seen:  # read already, so a report
+                    recognised += 1
                     continue
+                report = _read(source, candidate.forced_format, quiet)
+            finally:
+                source.close()
+            if report is None:
+                continue
             recognised += 1
-            identity = _identity(candidate.path, directories)
-            if identity not in seen:
-                seen.add(identity)
-                yield read_report(candidate.path, fmt)
+            seen.add(source.identity)
+            yield report
         if not recognised:
             files = f"{looked_at} file{'s' if looked_at != 1 else ''}"
             raise InputError(pattern, f"no report found here ({files} looked at, none is a report format)")

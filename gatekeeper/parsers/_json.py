@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gatekeeper.errors import InputError
+from gatekeeper.parsers import open_report
 
 try:  # the guard's loop in C (_json_speedups.c), when the optional extension was built
     from gatekeeper.parsers._json_speedups import scan as _scan
@@ -153,7 +154,7 @@ def items(path: Path, prefix: str) -> Generator[Any, None, None]:
     """Each JSON value at `prefix` (ijson syntax: "results.item"), streamed; bad JSON is an InputError."""
     import ijson
 
-    with open(path, "rb") as raw:
+    with open_report(path) as raw:
         try:
             yield from ijson.items(_Guarded(raw, path), prefix, use_float=True, buf_size=CHUNK_SIZE)
         except ijson.JSONError as error:
@@ -185,7 +186,7 @@ def kvitems(path: Path, key: str) -> Generator[tuple[str, Any], None, None]:
     nobody reads included); bench/README.md.  The same guarantees: bytes pass the `DepthGuard` first
     (json's decoder recurses), a BOM is skipped, and every problem is one line.
     """
-    with open(path, "rb") as raw:
+    with open_report(path) as raw:
         text = Text(raw, path)
         if text.next_char() != "{":
             text.value()  # not an object: nothing to yield, but the document must still be JSON
@@ -341,7 +342,7 @@ class Text:
         offset = self._dropped + at
         decode = codecs.getincrementaldecoder("utf-8")("replace").decode
         line, line_start, seen = 1, 0, 0
-        with open(self._path, "rb") as raw:
+        with open_report(self._path) as raw:
             if raw.read(len(_BOM)) != _BOM:
                 raw.seek(0)
             while seen < offset and (chunk := raw.read(self._want)):

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import DETAILED_FINDINGS, SEVERITY_RANK, BaselineState, Finding, Severity, Suppression
+from gatekeeper.parsers import open_report
 
 #: SARIF `level` -> severity (DESIGN.md); the spec's default level is "warning".
 SARIF_LEVELS = {
@@ -285,7 +286,7 @@ _BOM = b"\xef\xbb\xbf"
 def json_root(path: Path) -> str:
     """What the document at `path` starts as, from its first bytes: "object", "array", "null", "xml",
     "empty" or "other" -- enough to reject a file of the wrong kind before streaming it."""
-    with open(path, "rb") as handle:
+    with open_report(path) as handle:
         head = handle.read(_SNIFF_BYTES)
     if head.startswith(_BOM):
         head = head[len(_BOM) :]
@@ -341,7 +342,7 @@ def shape(path: Path, counted: str | None = None) -> Shape:
     count = 0
     pending: str | None = None
     item_prefix = f"{counted}.item" if counted else None
-    with open(path, "rb") as handle:
+    with open_report(path) as handle:
         if handle.read(len(_BOM)) != _BOM:
             handle.seek(0)
         try:

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from xml.parsers import expat
 
 from gatekeeper.errors import InputError
-from gatekeeper.parsers import pieces
+from gatekeeper.parsers import open_report, pieces
 
 
 class _Refused(Exception):
@@ -95,7 +95,7 @@ def describe(error: expat.ExpatError, at_end: bool) -> str:
 
 def parse_file(parser: expat.XMLParserType, path: Path) -> None:
     """Open and stream one XML file through `parser`."""
-    with open(path, "rb") as stream:
+    with open_report(path) as stream:
         feed(parser, stream, path)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, Evidence, FileCoverage
+from gatekeeper.parsers import open_report_text
 from gatekeeper.parsers._coverage import MAX_LINE
 
 _MODES = frozenset({"set", "count", "atomic"})
@@ -33,7 +34,7 @@ _MODES = frozenset({"set", "count", "atomic"})
 
 def parse(path: Path) -> Evidence:
     """Line coverage per source file of one Go coverprofile."""
-    with open(path, encoding="utf-8", errors="replace") as stream:
+    with open_report_text(path) as stream:
         return _parse(stream, path)
 
 

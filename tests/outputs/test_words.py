@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gatekeeper.model import Decision
-from gatekeeper.words import COMMIT_SHORT, level_reached, plural, short_commit
 from gatekeeper.verdict import LevelRecord
+from gatekeeper.words import COMMIT_SHORT, level_reached, plural, short_commit
 
 
 def test_plural_counts_one_as_one() -> None:

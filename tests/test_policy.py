@@ -165,6 +165,9 @@ def test_a_bundled_pack_resolves_by_name() -> None:
         "line-coverage",
         "no-critical-or-high-findings",
         "few-medium-findings",
+        "new-lines-covered",
+        "no-new-critical-or-high-findings",
+        "no-new-test-failures",
         "no-errors",
     ]
     assert policy.gates[2].condition.min == 75
@@ -230,4 +233,4 @@ def test_the_policy_schema_is_a_valid_schema() -> None:
 def test_the_bundled_starter_pack_is_valid() -> None:
     starter = load_policy(Path(__file__).parents[1] / "rules" / "starter.yaml")
     assert starter.name == "starter"
-    assert len(starter.gates) == 5
+    assert len(starter.gates) == 8

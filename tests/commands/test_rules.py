@@ -120,7 +120,7 @@ def test_validate_reports_the_good_files_and_every_problem_of_the_bad_ones() -> 
     out = io.StringIO()
     with pytest.raises(PolicyError) as raised:
         validate([str(bad[0]), str(good), str(bad[1])], TODAY, out)
-    assert out.getvalue() == f"{good}: ok (5 gates)\n"
+    assert out.getvalue() == f"{good}: ok (8 gates)\n"
     assert len(raised.value.problems) == 1 + 4
     assert raised.value.problems[0].startswith(f"{bad[0]}:")
     assert all(problem.startswith(f"{bad[1]}:") for problem in raised.value.problems[1:])
@@ -131,7 +131,7 @@ def test_validate_on_the_command_line(tmp_path: Path) -> None:
     stale = str(SEMANTIC / "expired-waiver.yaml")
     result = _run("rules", "validate", "--today", "2026-06-01", starter, stale, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert result.stdout == f"{starter}: ok (5 gates)\n"
+    assert result.stdout == f"{starter}: ok (8 gates)\n"
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"gatekeeper: error: {stale}:12:14: waivers.0.expires: the waiver expired on 2026-03-31")
     result = _run("rules", "validate", "--today", "2026-03-31", starter, stale, cwd=tmp_path)
@@ -230,7 +230,7 @@ def test_list_names_every_pack() -> None:
     assert lines[0].split() == ["extends:", "policy", "model", "level", "gates"]
     assert {line.split()[0] for line in lines[1:]} == _pack_names()
     assert "caict-cd/level-3  caict-cd-level-3  caict-devops-cd  3      7" in lines
-    assert any(line.split() == ["starter", "starter", "-", "-", "5"] for line in lines)
+    assert any(line.split() == ["starter", "starter", "-", "-", "8"] for line in lines)
 
 
 def test_list_json() -> None:

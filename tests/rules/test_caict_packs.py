@@ -175,6 +175,8 @@ def weakenings(upper: Gate, lower: Gate) -> list[str]:
         found.append(f"when: branches {list(upper.branches)} narrower than {list(lower.branches)}")
     if _locked(lower) and not _locked(upper):
         found.append("no longer locked")
+    if (upper.min_new_lines or 0) > (lower.min_new_lines or 0):  # judges fewer changes
+        found.append(f"min_new_lines {upper.min_new_lines} after {lower.min_new_lines}")
     return found
 
 

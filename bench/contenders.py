@@ -175,6 +175,20 @@ def json_load_bandit(path: Path, _: str) -> Counts:
     return {"findings.total": len(document["results"])}
 
 
+def json_load_semgrep(path: Path, _: str) -> Counts:
+    """`json.load` of a semgrep report, then its results not ignored in source counted."""
+    with open(path, encoding="utf-8") as stream:
+        document = json.load(stream)
+    return {"findings.total": sum(not r["extra"].get("is_ignored") for r in document["results"])}
+
+
+def json_load_gitlab(path: Path, _: str) -> Counts:
+    """`json.load` of a GitLab security report, then its vulnerabilities counted."""
+    with open(path, encoding="utf-8") as stream:
+        document = json.load(stream)
+    return {"findings.total": len(document["vulnerabilities"])}
+
+
 # ----------------------------------------------------------------------------------------- bare loops
 def pyexpat_count(path: Path, tag: str) -> Counts:
     """The floor for XML: expat with one Python start handler that counts `tag`, fed 1 MiB chunks."""
@@ -257,6 +271,8 @@ CONTENDERS: dict[str, Callable[[Path, str], Counts]] = {
     "json.load-coverage": json_load_coverage,
     "json.load-sarif": json_load_sarif,
     "json.load-bandit": json_load_bandit,
+    "json.load-semgrep": json_load_semgrep,
+    "json.load-gitlab": json_load_gitlab,
     "pyexpat-count": pyexpat_count,
     "line-loop-lcov": line_loop_lcov,
 }

@@ -805,6 +805,127 @@ def write_bandit(path: Path, results: int, rng: random.Random) -> Expected:
     return expected
 
 
+# ------------------------------------------------------------------------------------------ semgrep
+_SEMGREP_SEVERITIES = ("ERROR", "WARNING", "INFO")
+
+
+def write_semgrep(path: Path, results: int, rng: random.Random) -> Expected:
+    """semgrep 1.x JSON (`semgrep --json`): 400 rules, each result with its rule's message and metadata,
+    the matched lines (or "requires login"), positions with offsets, as semgrep writes them."""
+    expected = Expected()
+    rules = []
+    for index in range(400):
+        cwe = rng.choice(_CWES)
+        rules.append(
+            {
+                "check_id": f"javascript.{rng.choice(WORDS)}.security.{rng.choice(VERBS)}-{rng.choice(WORDS)}-{index}",
+                "severity": rng.choice(_SEMGREP_SEVERITIES),
+                "message": " ".join(rng.choice(WORDS) for _ in range(rng.randrange(20, 60))),
+                "metadata": {
+                    "cwe": [f"{cwe}: {' '.join(rng.choice(WORDS) for _ in range(6))}"],
+                    "owasp": [f"A0{rng.randrange(1, 10)}:2021 - {rng.choice(WORDS).title()}"],
+                    "category": "security",
+                    "technology": ["express", "javascript"],
+                    "confidence": rng.choice(("LOW", "MEDIUM", "HIGH")),
+                    "likelihood": rng.choice(("LOW", "MEDIUM", "HIGH")),
+                    "impact": rng.choice(("LOW", "MEDIUM", "HIGH")),
+                    "references": [f"https://owasp.org/Top10/{rng.choice(WORDS)}"],
+                    "source": f"https://semgrep.dev/r/javascript.{rng.choice(WORDS)}.{index}",
+                },
+            }
+        )
+    files = ["src/" + "/".join(_module_path(rng, rng.randrange(1, 4))) + ".js" for _ in range(4000)]
+    with open(path, "w", encoding="utf-8", newline="\n") as stream:
+        out = Writer(stream)
+        out.write('{"version": "1.69.0", "results": [')
+        for index in range(results):
+            rule = rng.choice(rules)
+            line = rng.randrange(1, 3000)
+            code = f"    const {rng.choice(WORDS)} = {rng.choice(VERBS)}(req.query.{rng.choice(WORDS)})"
+            result = {
+                "check_id": rule["check_id"],
+                "path": rng.choice(files),
+                "start": {"line": line, "col": 5, "offset": line * 40},
+                "end": {"line": line, "col": len(code) + 1, "offset": line * 40 + len(code)},
+                "extra": {
+                    "message": rule["message"],
+                    "metadata": rule["metadata"],
+                    "severity": rule["severity"],
+                    "fingerprint": "requires login",
+                    "lines": code if rng.random() < 0.5 else "requires login",
+                    "metavars": {"$X": {"start": {"line": line, "col": 11}, "abstract_content": rng.choice(WORDS)}},
+                    "is_ignored": False,
+                    "validation_state": "NO_VALIDATOR",
+                    "engine_kind": "OSS",
+                },
+            }
+            out.write(("" if index == 0 else ", ") + json.dumps(result))
+            expected.add("findings.total")
+        out.write('], "errors": [], "paths": {"scanned": []}, "skipped_rules": []}\n')
+        out.flush()
+    return expected
+
+
+# ------------------------------------------------------------------------------------- GitLab SAST
+_GITLAB_SEVERITIES = ("Critical", "High", "Medium", "Low", "Info", "Unknown")
+
+
+def write_gitlab(path: Path, results: int, rng: random.Random) -> Expected:
+    """A GitLab SAST report (schema 15, as the semgrep analyzer writes it): 300 rules, each vulnerability
+    with its rule's name and description, identifiers, location, and the scan section last."""
+    expected = Expected()
+    rules = []
+    for index in range(300):
+        cwe = rng.choice(_CWES)
+        rules.append(
+            {
+                "name": f"{rng.choice(WORDS).title()} {rng.choice(VERBS)} with untrusted {rng.choice(WORDS)}",
+                "description": " ".join(rng.choice(WORDS) for _ in range(rng.randrange(30, 90))),
+                "severity": rng.choice(_GITLAB_SEVERITIES),
+                "identifiers": [
+                    {
+                        "type": "semgrep_id",
+                        "name": f"bandit.B{index:03d}-1",
+                        "value": f"bandit.B{index:03d}-1",
+                        "url": f"https://semgrep.dev/r/gitlab.bandit.B{index:03d}-1",
+                    },
+                    {"type": "cwe", "name": cwe, "value": cwe.split("-")[1], "url": "https://cwe.mitre.org/"},
+                ],
+            }
+        )
+    files = ["src/" + "/".join(_module_path(rng, rng.randrange(1, 4))) + ".py" for _ in range(3000)]
+    with open(path, "w", encoding="utf-8", newline="\n") as stream:
+        out = Writer(stream)
+        out.write('{"version": "15.0.7", "vulnerabilities": [')
+        for index in range(results):
+            rule = rng.choice(rules)
+            line = rng.randrange(1, 3000)
+            vulnerability = {
+                "id": f"{rng.getrandbits(128):032x}",
+                "category": "sast",
+                "name": rule["name"],
+                "description": rule["description"],
+                "cve": f"semgrep_id:{rule['identifiers'][0]['value']}:{line}:{line}",
+                "severity": rule["severity"],
+                "scanner": {"id": "semgrep", "name": "Semgrep"},
+                "location": {"file": rng.choice(files), "start_line": line, "end_line": line + rng.randrange(0, 3)},
+                "identifiers": rule["identifiers"],
+            }
+            out.write(("" if index == 0 else ", ") + json.dumps(vulnerability))
+            expected.add("findings.total")
+        scan = {
+            "analyzer": {"id": "semgrep", "name": "Semgrep", "version": "5.0.0", "vendor": {"name": "GitLab"}},
+            "scanner": {"id": "semgrep", "name": "Semgrep", "version": "1.69.0", "vendor": {"name": "GitLab"}},
+            "type": "sast",
+            "start_time": "2026-12-07T12:00:00",
+            "end_time": "2026-12-07T12:05:00",
+            "status": "success",
+        }
+        out.write('], "scan": ' + json.dumps(scan) + "}\n")
+        out.flush()
+    return expected
+
+
 # ------------------------------------------------------------------------------------------- driver
 @dataclass(frozen=True, slots=True)
 class Report:
@@ -845,6 +966,8 @@ REPORTS = (
     ),
     Report("sarif", "results.sarif", "sarif", lambda p, s, r: write_sarif(p, round(100_000 * s), r)),
     Report("bandit", "bandit.json", "bandit", lambda p, s, r: write_bandit(p, round(100_000 * s), r)),
+    Report("semgrep", "semgrep.json", "semgrep", lambda p, s, r: write_semgrep(p, round(100_000 * s), r)),
+    Report("gitlab", "gl-sast-report.json", "gitlab-security", lambda p, s, r: write_gitlab(p, round(100_000 * s), r)),
 )
 
 

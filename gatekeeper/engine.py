@@ -20,7 +20,6 @@ from gatekeeper.model import Decision as Decision
 from gatekeeper.model import Evidence
 from gatekeeper.model import GateStatus as GateStatus
 from gatekeeper.newcode import NewCode, judge
-from gatekeeper.newcode import NewCode, judge
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -58,8 +57,6 @@ class GateResult:
     baselines: tuple[tuple[str, float | None], ...] = ()
     #: Below this many changed coverable lines (coverage.new_lines.total) the gate does not judge.
     min_new_lines: int | None = None
-    #: Below this many changed coverable lines (coverage.new_lines.total) the gate does not judge.
-    min_new_lines: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,9 +68,6 @@ class Baseline:
     branch: str | None
     created_at: str | None
     metrics: Mapping[str, float]
-    #: Every finding's and failing test's key it knew (None: a verdict that did not record them).
-    findings: KeySet | None = None
-    failed_tests: KeySet | None = None
     #: Every finding's and failing test's key it knew (None: a verdict that did not record them).
     findings: KeySet | None = None
     failed_tests: KeySet | None = None
@@ -104,7 +98,6 @@ class Outcome:
     maturity: Maturity
     baseline: Baseline | None = None
     change: Change | None = None  # the change the new-code gates judged (None: no change given)
-    new_code: NewCode | None = None  # the change judged: its changed-lines coverage, new findings and failures
     new_code: NewCode | None = None  # the change judged: its changed-lines coverage, new findings and failures
 
 
@@ -154,6 +147,12 @@ _PARTS = {
     "tests.pass_percent": ("tests.passed", None, "tests that ran passed"),
     "coverage.lines.percent": ("coverage.lines.covered", "coverage.lines.total", "lines"),
     "coverage.branches.percent": ("coverage.branches.covered", "coverage.branches.total", "branches"),
+    "coverage.new_lines.percent": ("coverage.new_lines.covered", "coverage.new_lines.total", "changed lines"),
+    "coverage.new_branches.percent": (
+        "coverage.new_branches.covered",
+        "coverage.new_branches.total",
+        "changed branches",
+    ),
 }
 
 
@@ -443,17 +442,6 @@ def evaluate_gate(
         return replace(result, status=GateStatus.PASS, message=check.text)
     status = GateStatus.FAIL if gate.severity is GateSeverity.BLOCK else GateStatus.WARN
     return replace(result, status=status, message=check.text)
-
-
-def _too_small(gate: Gate, metrics: metric_names.Metrics) -> str | None:
-    """Why a gate with `min_new_lines` does not judge a change this small (SonarQube's 20-line rule: one
-    uncovered line of a one-line fix is no reason to block); None when it judges.  Without a change or a
-    coverage report to count its lines, the gate judges as usual (and its absent metrics say why)."""
-    changed = metrics.get("coverage.new_lines.total")
-    if gate.min_new_lines is None or changed is None or changed >= gate.min_new_lines:
-        return None
-    counted = plural(changed, "changed coverable line")
-    return f"not judged: {counted}, fewer than min_new_lines {gate.min_new_lines:,}"
 
 
 def _too_small(gate: Gate, metrics: metric_names.Metrics) -> str | None:

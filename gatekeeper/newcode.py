@@ -9,11 +9,12 @@ fail that test too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gatekeeper.change import Change, ChangedFile
 from gatekeeper.known import KeySet, case_key, finding_key
-from gatekeeper.model import Coverage, Evidence, FileCoverage, Finding, Outcome, TestCase
+from gatekeeper.model import Coverage, Evidence, FileCoverage, Finding, Outcome, TestCase, mask_lines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,3 +108,28 @@ def _is_new(finding: Finding, change: Change, known: KeySet | None) -> bool:
     if changed is not None and finding.line is not None and changed.added >> finding.line & 1:
         return True
     return known is not None and not known.knows(finding_key(finding.tool, finding.rule, finding.fingerprint))
+
+
+def line_ranges(mask: int) -> list[tuple[int, int]]:
+    """The lines of a bitmask as (first, last) ranges: lines 3, 4, 5 and 9 are (3, 5), (9, 9)."""
+    ranges: list[tuple[int, int]] = []
+    for line in mask_lines(mask):
+        if ranges and ranges[-1][1] == line - 1:
+            ranges[-1] = (ranges[-1][0], line)
+        else:
+            ranges.append((line, line))
+    return ranges
+
+
+def ranges_text(ranges: Sequence[tuple[int, int]]) -> str:
+    """Ranges as diff-cover and people write them: "6-7,30"."""
+    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in ranges)
+
+
+def ranges_of(text: str) -> tuple[tuple[int, int], ...]:
+    """The ranges `ranges_text` wrote (a schema-valid string)."""
+    pairs = []
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        pairs.append((int(first), int(last or first)))
+    return tuple(pairs)

@@ -30,9 +30,9 @@ from gatekeeper.context import Context
 from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
 from gatekeeper.errors import InputError
 from gatekeeper.known import KeySet, case_key, finding_key
-from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, finding_order, mask_lines
+from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, finding_order
 from gatekeeper.model import Outcome as TestOutcome
-from gatekeeper.newcode import FileNewCode, NewCode
+from gatekeeper.newcode import FileNewCode, NewCode, line_ranges, ranges_of, ranges_text
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -580,31 +580,6 @@ def _cut_change(change: ChangeRecord, limit: int) -> ChangeRecord:
         files=tuple(cut(record) for record in files[:limit]),
         files_omitted=change.files_omitted + max(len(files) - limit, 0),
     )
-
-
-def line_ranges(mask: int) -> list[tuple[int, int]]:
-    """The lines of a bitmask as (first, last) ranges: lines 3, 4, 5 and 9 are (3, 5), (9, 9)."""
-    ranges: list[tuple[int, int]] = []
-    for line in mask_lines(mask):
-        if ranges and ranges[-1][1] == line - 1:
-            ranges[-1] = (ranges[-1][0], line)
-        else:
-            ranges.append((line, line))
-    return ranges
-
-
-def ranges_text(ranges: Sequence[tuple[int, int]]) -> str:
-    """Ranges as diff-cover and people write them: "6-7,30"."""
-    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in ranges)
-
-
-def ranges_of(text: str) -> tuple[tuple[int, int], ...]:
-    """The ranges `ranges_text` wrote (a schema-valid string)."""
-    pairs = []
-    for part in filter(None, text.split(",")):
-        first, _, last = part.partition("-")
-        pairs.append((int(first), int(last or first)))
-    return tuple(pairs)
 
 
 def _baseline_keys(outcome: Outcome, inputs: Sequence[ReportInput]) -> BaselineKeys:

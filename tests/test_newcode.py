@@ -29,9 +29,10 @@ from gatekeeper.model import (
     TestResults,
     line_mask,
 )
+from gatekeeper.newcode import line_ranges, ranges_of, ranges_text
 from gatekeeper.parsers import read_report
 from gatekeeper.policy import Comparison, Gate, IfAbsent, Policy, Waiver
-from gatekeeper.verdict import LIST_LIMIT, RANGE_LIMIT, build, line_ranges, parse, ranges_of, ranges_text
+from gatekeeper.verdict import LIST_LIMIT, RANGE_LIMIT, build, parse
 from tests.outputs.cases import validate
 
 TODAY = date(2026, 3, 15)

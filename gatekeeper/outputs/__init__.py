@@ -24,6 +24,7 @@ RENDERERS: dict[str, str] = {
     "markdown": "markdown",
     "junit": "junit",
     "gitlab-codequality": "gitlab_codequality",
+    "github-annotations": "github_annotations",
 }
 
 

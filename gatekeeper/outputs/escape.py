@@ -117,3 +117,16 @@ def xml_text(value: object) -> str:
     """Text XML 1.0 can carry (ElementTree escapes the markup characters itself); newlines are kept."""
     text = str(value)
     return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
+
+
+def gh_data(value: object) -> str:
+    """A GitHub Actions workflow command's message: %, CR and LF escaped as the runner requires, so a
+    value cannot end the command and start another; other control characters dropped."""
+    text = clean("" if value is None else value)
+    text = "".join(c for c in text if c.isprintable() or c in "\r\n")
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def gh_property(value: object) -> str:
+    """A workflow command's property value (file, title): also `:` and `,`, which end a property."""
+    return gh_data(value).replace(":", "%3A").replace(",", "%2C")

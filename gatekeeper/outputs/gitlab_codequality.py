@@ -4,7 +4,8 @@ GitLab reads a subset of the Code Climate issue format: a JSON array of objects 
 `check_name`, `fingerprint`, `severity` (info, minor, major, critical, blocker), `location.path` and
 `location.lines.begin` (https://docs.gitlab.com/ci/testing/code_quality/, "Code Quality report format";
 the schema written down from it is tests/data/gitlab-codequality.schema.json). One issue per failed or
-warned gate, one per unwaived finding the verdict lists. Fingerprints never include a run's figures, so
+warned gate, one per unwaived finding the verdict lists, and one per range of changed lines no test ran
+(`location.lines.begin`-`end`, where the merge request's diff shows it). Fingerprints never include a run's figures, so
 the same problem keeps its fingerprint from run to run and the merge request shows it as unchanged, not
 as fixed-and-new.  Text from reports is made one line of printable characters (escape.one_line), as
 every other output does: GitLab shows it in the merge request.
@@ -17,6 +18,7 @@ import json
 from typing import Any
 
 from gatekeeper.model import Decision, GateStatus
+from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import clean, one_line
 from gatekeeper.words import plural
 from gatekeeper.verdict import Details, Verdict
@@ -140,4 +142,33 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
         )
     issues += _gate_issues(verdict, policy_path, policy_name)
     issues += _finding_issues(verdict, policy_path, policy_name)
+    issues += _uncovered_issues(verdict)
     return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+
+
+def _uncovered_issues(verdict: Verdict) -> list[dict[str, Any]]:
+    """One issue per range of changed lines no test ran, at those lines, so the merge request's diff shows
+    where the change needs tests.  Its fingerprint is the file and the range's text: the same untested
+    lines stay one issue from run to run."""
+    if verdict.change is None:
+        return []
+    issues = []
+    for record in verdict.change.files:
+        path = _repo_path(record.path)
+        if record.new_lines is None:  # not measured: nothing uncovered to point at
+            continue
+        covered, total = record.new_lines
+        counts = f"{covered:,} of {plural(total, 'changed line')} of the file covered"
+        for first, last in record.uncovered:
+            lines = f"line {first}" if first == last else f"lines {first}-{last}"
+            issue = _issue(
+                description=f"{lines} changed by this merge request and run by no test ({counts})",
+                check_name="gatekeeper/uncovered-changed-lines",
+                fingerprint=_fingerprint("uncovered", path, ranges_text([(first, last)])),
+                severity="minor",
+                path=path,
+                line=first,
+            )
+            issue["location"]["lines"]["end"] = last
+            issues.append(issue)
+    return issues

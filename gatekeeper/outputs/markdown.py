@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gatekeeper.engine import format_number
 from gatekeeper.model import Decision
+from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_link, md_text
 from gatekeeper.words import level_reached, plural, short_commit
 from gatekeeper.policy import GateSeverity
@@ -36,6 +38,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
     out.append(f"**Could not decide:** {reason}" if undecided else f"**{reason}**" if reason else "")
     out += _facts(verdict)
     out += _gates(verdict.gates)
+    out += _change(verdict)
     out += _waivers(verdict.waivers)
     out += _details(verdict.details or Details())
     version = md_text(verdict.tool.version)
@@ -73,6 +76,35 @@ def _facts(verdict: Verdict) -> list[str]:
     if context.url:
         facts.append(md_link("CI job", context.url))
     return ["", " · ".join(facts)] if facts else []
+
+
+def _change(verdict: Verdict) -> list[str]:
+    """The change judged: its size, its changed-lines coverage, and per file the changed lines no test ran."""
+    change = verdict.change
+    if change is None:
+        return []
+    files = len(change.files) + change.files_omitted
+    base = f" against {md_code(short_commit(change.base), _NAME_LIMIT)}" if change.base else ""
+    size = f"{plural(files, 'file')}, {plural(change.lines_added, 'line')} added, {change.lines_removed:,} removed"
+    out = ["", f"**Change**{base} ({md_text(change.source, _NAME_LIMIT)}): {size}"]
+    metrics = verdict.metrics
+    if "coverage.new_lines.total" in metrics:
+        covered, total = metrics["coverage.new_lines.covered"], metrics["coverage.new_lines.total"]
+        share = metrics.get("coverage.new_lines.percent")
+        shown = f" ({format_number(share, '%')})" if share is not None else ""
+        out[-1] += f"; changed lines covered: {covered:,.0f} of {total:,.0f}{shown}"
+    missed = [record for record in change.files if record.uncovered or record.uncovered_omitted]
+    if not missed:
+        return out
+    out += ["", "Changed lines no test ran:", ""]
+    for record in missed:
+        more = f" and {plural(record.uncovered_omitted, 'more line')}" if record.uncovered_omitted else ""
+        counts = f" ({record.new_lines[0]:,} of {record.new_lines[1]:,} covered)" if record.new_lines else ""
+        lines = md_text(ranges_text(record.uncovered).replace(",", ", "))
+        out.append(f"- {md_code(record.path, _NAME_LIMIT)}: lines {lines}{more}{counts}")
+    if change.files_omitted:
+        out.append(f"- … and {plural(change.files_omitted, 'more changed file')} not listed")
+    return out
 
 
 def _waivers(waivers: Waivers) -> list[str]:

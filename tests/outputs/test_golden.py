@@ -16,7 +16,14 @@ from gatekeeper.outputs import RENDERERS
 from tests.outputs.cases import CASES, renderer, validate
 
 GOLDEN = Path(__file__).parent / "golden"
-SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "junit": "xml", "gitlab-codequality": "codequality.json"}
+SUFFIX = {
+    "text": "txt",
+    "json": "json",
+    "markdown": "md",
+    "junit": "xml",
+    "gitlab-codequality": "codequality.json",
+    "github-annotations": "annotations.txt",
+}
 UPDATE = os.environ.get("GATEKEEPER_UPDATE_GOLDEN") == "1"
 
 

@@ -104,6 +104,9 @@ def _file(changed: ChangedFile, coverage: Coverage | None) -> FileNewCode:
 
 
 def _is_new(finding: Finding, change: Change, known: KeySet | None) -> bool:
+    state = finding.baseline_state  # the scanner compared with its own baseline: it knows best
+    if state is not None:
+        return state == "new"
     changed = change.files.get(finding.path)
     if changed is not None and finding.line is not None and changed.added >> finding.line & 1:
         return True

@@ -172,8 +172,9 @@ def test_min_new_lines_is_recorded_in_the_verdict_and_read_back() -> None:
 # -- new findings and failures, against a real baseline verdict ----------------------------------------
 
 
-def sarif(path: Path, *results: tuple[str, str, int, str]) -> ReportInput:
-    """A SARIF file of (rule, file, line, snippet) results, read by the real parser."""
+def sarif(path: Path, *results: tuple[str, str, int, str], states: tuple[str | None, ...] = ()) -> ReportInput:
+    """A SARIF file of (rule, file, line, snippet) results, each with its baselineState if given, read
+    by the real parser."""
     document = {
         "version": "2.1.0",
         "runs": [
@@ -193,7 +194,8 @@ def sarif(path: Path, *results: tuple[str, str, int, str]) -> ReportInput:
                             }
                         ],
                     }
-                    for rule, uri, line, snippet in results
+                    | ({"baselineState": state} if state else {})
+                    for (rule, uri, line, snippet), state in zip(results, states or (None,) * len(results), strict=True)
                 ],
             }
         ],
@@ -274,6 +276,21 @@ def test_without_a_baseline_only_findings_on_changed_lines_are_new(tmp_path: Pat
     )
     metrics = judged(change_of(changed("src/app.py", [10, 11])), None, report)
     assert metrics["findings.new.total"] == 1
+
+
+def test_the_scanners_baseline_state_wins(tmp_path: Path) -> None:
+    before = sarif(tmp_path / "before.sarif", ("S1", "src/app.py", 10, "eval(user_input)"))
+    known = baseline_from(tmp_path, before)
+    after = sarif(
+        tmp_path / "after.sarif",
+        ("S1", "src/app.py", 10, "eval(user_input)"),  # known and on no changed line, but the scanner says new
+        ("S2", "src/app.py", 3, "exec(code)"),  # on a changed line and unknown, but the scanner says unchanged
+        ("S3", "src/other.py", 7, "pickle.loads(b)"),  # unknown to the baseline, but updated: seen before
+        ("S4", "src/other.py", 9, "yaml.load(x)"),  # no state: unknown to the baseline, so new
+        states=("new", "unchanged", "updated", None),
+    )
+    metrics = judged(change_of(changed("src/app.py", [3])), known, after)
+    assert metrics["findings.new.total"] == 2  # S1 (the scanner's word) and S4 (by fingerprint)
 
 
 def test_waived_findings_are_not_new() -> None:

@@ -101,7 +101,8 @@ def _change(verdict: Verdict) -> list[str]:
         more = f" and {plural(record.uncovered_omitted, 'more line')}" if record.uncovered_omitted else ""
         counts = f" ({record.new_lines[0]:,} of {record.new_lines[1]:,} covered)" if record.new_lines else ""
         lines = md_text(ranges_text(record.uncovered).replace(",", ", "))
-        out.append(f"- {md_code(record.path, _NAME_LIMIT)}: lines {lines}{more}{counts}")
+        single = len(record.uncovered) == 1 and record.uncovered[0][0] == record.uncovered[0][1] and not more
+        out.append(f"- {md_code(record.path, _NAME_LIMIT)}: {'line' if single else 'lines'} {lines}{more}{counts}")
     if change.files_omitted:
         out.append(f"- … and {plural(change.files_omitted, 'more changed file')} not listed")
     return out

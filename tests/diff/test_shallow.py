@@ -160,3 +160,25 @@ def test_no_merge_request_no_change_and_outside_a_clone_a_ci_base_is_a_warning(t
     assert loaded.change is None
     assert loaded.warnings and "CI_MERGE_REQUEST_DIFF_BASE_SHA is set but" in loaded.warnings[0]
     assert "not a git repository" in loaded.warnings[0]
+
+
+def test_githubs_checkout_of_the_pull_request_merge_ref_at_depth_1(upstream: Repo, tmp_path: Path) -> None:
+    # as actions/checkout does it: only refs/pull/N/merge (main's tip merged with the branch), depth 1
+    remote = Repo(tmp_path / "remote")
+    shutil.copytree(upstream.root, remote.root)
+    remote.git("checkout", "-q", "--detach", "main")
+    remote.git("merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature")
+    remote.git("update-ref", "refs/pull/7/merge", "HEAD")
+    remote.git("checkout", "-q", "main")
+    clone = Repo.init(tmp_path / "clone")
+    clone.git("remote", "add", "origin", f"file://{remote.root}")
+    clone.git("fetch", "-q", "--no-tags", "--depth=1", "origin", "+refs/pull/7/merge:refs/remotes/pull/7/merge")
+    clone.git("checkout", "-q", "--detach", "refs/remotes/pull/7/merge")
+    detected = detect_diff_base(
+        {"GITHUB_ACTIONS": "true", "GITHUB_BASE_REF": "main", "GITHUB_EVENT_NAME": "pull_request"}
+    )
+    loaded = load_change(ChangeRequest(), detected, clone.root)
+    assert loaded.change is not None
+    # judged against main's tip (the merge's first parent), so only the branch's feature.py is new
+    assert loaded.change.base == upstream.git("rev-parse", "main")
+    assert {path: mask_lines(f.added) for path, f in loaded.change.files.items()} == {"feature.py": list(range(1, 9))}

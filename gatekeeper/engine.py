@@ -32,6 +32,7 @@ from gatekeeper.policy import (
     Ratchet,
     assert_never,
 )
+from gatekeeper.quarantine import QuarantineOutcome, apply_quarantine
 from gatekeeper.waivers import WaiverOutcome, apply_waivers
 from gatekeeper.words import plural
 
@@ -97,6 +98,8 @@ class Outcome:
     waivers: WaiverOutcome
     maturity: Maturity
     baseline: Baseline | None = None
+    #: The policy's quarantine applied to the tests; None when the policy has none (or no tests were read).
+    quarantine: QuarantineOutcome | None = None
     change: Change | None = None  # the change the new-code gates judged (None: no change given)
     new_code: NewCode | None = None  # the change judged: its changed-lines coverage, new findings and failures
 
@@ -109,6 +112,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "tests.errors": ("errored tests", ""),
     "tests.skipped": ("skipped tests", ""),
     "tests.flaky": ("flaky tests", ""),
+    "tests.quarantined": ("quarantined tests", ""),
     "tests.pass_percent": ("test pass rate", "%"),
     "tests.duration_seconds": ("test duration", "s"),
     "coverage.lines.covered": ("covered lines", ""),
@@ -193,7 +197,8 @@ def _parts(metric: str, metrics: metric_names.Metrics) -> str:
     if denominator is None:  # tests.pass_percent is over the tests that ran (not skipped)
         if "tests.total" not in metrics:
             return ""
-        whole = metrics["tests.total"] - metrics.get("tests.skipped", 0)
+        # … nor quarantined (gatekeeper.quarantine): a quarantined failure counts on neither side
+        whole = metrics["tests.total"] - metrics.get("tests.skipped", 0) - metrics.get("tests.quarantined", 0)
     elif denominator in metrics:
         whole = metrics[denominator]
     else:
@@ -247,7 +252,9 @@ def _why_absent(name: str, metrics: metric_names.Metrics) -> str:
         for prefix, what in (("coverage.new_lines.", "line"), ("coverage.new_branches.", "branch")):
             if name.startswith(prefix) and metrics.get(prefix + "total") == 0:
                 return f"the coverage report measures no changed {what} ({{names}})"
-    if name in metric_names.REPORT_METRICS or name in metric_names.NEW_CODE_METRICS:
+    if name == "tests.quarantined" and "tests.total" in metrics:
+        return "no quarantine in the policy gives {names}"
+    if name in metric_names.REPORT_METRICS or name in metric_names.NEW_CODE_METRICS or name.startswith("tests."):
         return "no report gives {names}"
     return "no pipeline start time gives {names}"
 
@@ -475,6 +482,10 @@ def decide(
     outcome = apply_waivers(evidence.findings or (), policy.waivers, today)
     if evidence.findings is not None:
         evidence = replace(evidence, findings=outcome.kept)
+    quarantine = None
+    if evidence.tests is not None and policy.quarantine:
+        quarantine = apply_quarantine(evidence.tests, policy.quarantine, today)
+        evidence = replace(evidence, tests=quarantine.tests)
     metrics = metric_names.compute(evidence)
     if evidence.findings is not None:
         metrics["findings.waived"] = len(outcome.waived)
@@ -495,6 +506,7 @@ def decide(
         waivers=outcome,
         maturity=maturity,
         baseline=baseline,
+        quarantine=quarantine,
         change=change,
         new_code=new_code,
     )

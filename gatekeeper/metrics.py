@@ -15,6 +15,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "tests.errors",
     "tests.skipped",
     "tests.flaky",
+    "tests.quarantined",
     "tests.pass_percent",
     "tests.duration_seconds",
     "coverage.lines.covered",
@@ -43,9 +44,12 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 #: The metrics of the change a merge request makes (`check --diff-base`): absent when there is none to judge.
 NEW_CODE_METRICS = tuple(name for name in METRIC_NAMES if name.startswith("change.") or ".new" in name)
-#: The metrics reports can give (the rest come from the run itself, e.g. the pipeline's timestamps).
+#: The metrics reports can give (the rest come from the run itself, e.g. the pipeline's timestamps, or
+#: from the policy with the reports: tests.quarantined).
 REPORT_METRICS = tuple(
-    name for name in METRIC_NAMES if not name.startswith("pipeline.") and name not in NEW_CODE_METRICS
+    name
+    for name in METRIC_NAMES
+    if not name.startswith("pipeline.") and name not in NEW_CODE_METRICS and name != "tests.quarantined"
 )
 
 
@@ -73,7 +77,10 @@ def _test_metrics(tests: TestResults, metrics: Metrics) -> None:
     metrics["tests.errors"] = tests.errors
     metrics["tests.skipped"] = tests.skipped
     metrics["tests.flaky"] = tests.flaky
-    pass_percent = percent(tests.passed, tests.total - tests.skipped)
+    if tests.quarantined is not None:  # where a policy quarantines: 0 included
+        metrics["tests.quarantined"] = tests.quarantined
+    # A quarantined failure ran, but counts on neither side of the rate (gatekeeper.quarantine).
+    pass_percent = percent(tests.passed, tests.total - tests.skipped - (tests.quarantined or 0))
     if pass_percent is not None:
         metrics["tests.pass_percent"] = pass_percent
     metrics["tests.duration_seconds"] = tests.duration_seconds

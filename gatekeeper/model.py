@@ -64,6 +64,8 @@ class TestCase:
     duration_seconds: float = 0.0
     message: str = ""
     flaky: bool = False
+    #: How often the report ran it (re-runs: Surefire's rerun/flaky elements, repeated cases); 1 when once.
+    attempts: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,12 +79,15 @@ class TestResults:
     errors: int = 0
     skipped: int = 0
     flaky: int = 0
+    #: Failures a policy quarantine covers, moved out of `failed`/`errors` (gatekeeper.quarantine);
+    #: None where no policy quarantine was applied, so `tests.quarantined` is absent, not 0.
+    quarantined: int | None = None
     duration_seconds: float = 0.0
     notable: tuple[TestCase, ...] = ()
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.errors + self.skipped
+        return self.passed + self.failed + self.errors + self.skipped + (self.quarantined or 0)
 
     def __add__(self, other: TestResults) -> TestResults:
         return TestResults(
@@ -91,6 +96,9 @@ class TestResults:
             errors=self.errors + other.errors,
             skipped=self.skipped + other.skipped,
             flaky=self.flaky + other.flaky,
+            quarantined=None
+            if self.quarantined is None and other.quarantined is None
+            else (self.quarantined or 0) + (other.quarantined or 0),
             duration_seconds=self.duration_seconds + other.duration_seconds,
             notable=self.notable + other.notable,
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +29,7 @@ from gatekeeper.change import FileStatus
 from gatekeeper.context import Context
 from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
 from gatekeeper.errors import InputError
+from gatekeeper.flaky import FlakyHistory, case_id
 from gatekeeper.known import KeySet, case_key, finding_key
 from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, finding_order
 from gatekeeper.model import Outcome as TestOutcome
@@ -46,6 +47,7 @@ from gatekeeper.policy import (
     Waiver,
     assert_never,
 )
+from gatekeeper.quarantine import QuarantineOutcome, QuarantineUse
 from gatekeeper.waivers import WaiverUse
 
 SCHEMA = "gatekeeper.verdict/v2"
@@ -153,6 +155,22 @@ class Waivers:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineRecord:
+    test: str  # the entry's glob over classname.name
+    reason: str
+    owner: str
+    expires: str
+    tests: int  # failing tests it covered (for an expired one: would have covered)
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quarantines:
+    applied: tuple[QuarantineRecord, ...] = ()
+    expired: tuple[QuarantineRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TestRecord:
     name: str
     outcome: TestOutcome
@@ -161,6 +179,9 @@ class TestRecord:
     flaky: bool = False
     duration_seconds: float | None = None
     message: str = ""
+    attempts: int = 1  # how often the report ran it (re-runs); written when more than once
+    quarantine: str | None = None  # the glob of the quarantine entry that keeps its failure from blocking
+    history: FlakyHistory | None = None  # its record in the store, where it failed and passed on one commit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,6 +274,8 @@ class Verdict:
     details: Details | None = None
     change: ChangeRecord | None = None  # v2: the change the new-code metrics judged
     baseline_keys: BaselineKeys | None = None  # v2: what a later run compares with to tell new from known
+    #: The policy's quarantine entries that applied or expired; None when the policy has none.
+    quarantine: Quarantines | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The document (key order as v2 writes it): what is written, stored and uploaded."""
@@ -276,8 +299,9 @@ def build(
     duration_ms: int,
     verdict_id: str | None = None,
     created_at: str | None = None,
+    histories: Mapping[str, FlakyHistory] | None = None,
 ) -> Verdict:
-    """The verdict of a decided run."""
+    """The verdict of a decided run; `histories` (by test id) add the store's flaky record to listed tests."""
     findings = sorted(outcome.waivers.kept, key=finding_order)
     suppressed = sorted((f for f in outcome.waivers.waived if f.suppression is not None), key=finding_order)
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
@@ -302,8 +326,16 @@ def build(
             expired=tuple(_waiver_use(use) for use in outcome.waivers.expired),
         ),
         duration_ms=duration_ms,
+        quarantine=None if outcome.quarantine is None else _quarantines(outcome.quarantine),
     )
-    return _fitted(head, inputs, failed_tests, findings, suppressed)
+    covered = {} if outcome.quarantine is None else {case: entry.test for case, entry in outcome.quarantine.quarantined}
+    known = histories or {}
+
+    def record(case: TestCase) -> TestRecord:
+        test = case_id(case.classname, case.name)
+        return replace(_test_case(case), quarantine=covered.get(case), history=known.get(test))
+
+    return _fitted(head, inputs, failed_tests, findings, suppressed, record)
 
 
 def build_error(
@@ -347,6 +379,7 @@ def _fitted(
     tests: Sequence[TestCase],
     findings: Sequence[Finding],
     suppressed: Sequence[Finding],
+    test_record: Callable[[TestCase], TestRecord] | None = None,
 ) -> Verdict:
     """`head` and the report-sized parts, each list cut to its first `limit` entries (the rest counted):
     LIST_LIMIT, halved while the JSON is over MAX_BYTES (only pathological reports come to that)."""
@@ -361,7 +394,7 @@ def _fitted(
             inputs_omitted=_inputs_omitted(inputs[limit:], counts[limit:]),
             change=None if head.change is None else _cut_change(head.change, limit),
             details=Details(
-                tests=tuple(_test_case(case) for case in tests[:limit]),
+                tests=tuple((test_record or _test_case)(case) for case in tests[:limit]),
                 tests_omitted=max(len(tests) - limit, 0),
                 findings=tuple(_finding(finding) for finding in findings[:limit]),
                 findings_omitted=max(len(findings) - limit, 0),
@@ -643,6 +676,25 @@ def _waiver_use(use: WaiverUse) -> WaiverRecord:
     )
 
 
+def _quarantines(outcome: QuarantineOutcome) -> Quarantines:
+    return Quarantines(
+        applied=tuple(_quarantine_use(use) for use in outcome.applied),
+        expired=tuple(_quarantine_use(use) for use in outcome.expired),
+    )
+
+
+def _quarantine_use(use: QuarantineUse) -> QuarantineRecord:
+    entry = use.entry
+    return QuarantineRecord(
+        test=entry.test,
+        reason=entry.reason,
+        owner=entry.owner,
+        expires=entry.expires.isoformat(),
+        tests=use.tests,
+        source=entry.source,
+    )
+
+
 def _test_case(case: TestCase) -> TestRecord:
     return TestRecord(
         suite=_text(case.suite, NAME_LIMIT),
@@ -652,6 +704,7 @@ def _test_case(case: TestCase) -> TestRecord:
         flaky=case.flaky,
         duration_seconds=case.duration_seconds,
         message=_text(case.message, TEXT_LIMIT),
+        attempts=case.attempts,
     )
 
 
@@ -749,6 +802,13 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
             document["details"]["suppressed_omitted"] = details.suppressed_omitted
     if verdict.baseline_keys is not None:  # v2
         document["baseline_keys"] = _baseline_keys_json(verdict.baseline_keys)
+    if verdict.quarantine is not None:  # absent when the policy quarantines nothing, as before there was any
+        document["quarantine"] = {
+            "applied": [_quarantine_json(use) for use in verdict.quarantine.applied],
+            "expired": [_quarantine_json(use) for use in verdict.quarantine.expired],
+        }
+    if verdict.baseline_keys is not None:  # v2
+        document["baseline_keys"] = _baseline_keys_json(verdict.baseline_keys)
     document["duration_ms"] = verdict.duration_ms
     return document
 
@@ -840,8 +900,19 @@ def _waiver_json(use: WaiverRecord) -> dict[str, Any]:
     }
 
 
-def _test_json(case: TestRecord) -> dict[str, Any]:
+def _quarantine_json(use: QuarantineRecord) -> dict[str, Any]:
     return {
+        "test": use.test,
+        "reason": use.reason,
+        "owner": use.owner,
+        "expires": use.expires,
+        "source": use.source,
+        "tests": use.tests,
+    }
+
+
+def _test_json(case: TestRecord) -> dict[str, Any]:
+    document: dict[str, Any] = {
         "suite": case.suite,
         "classname": case.classname,
         "name": case.name,
@@ -849,6 +920,26 @@ def _test_json(case: TestRecord) -> dict[str, Any]:
         "flaky": case.flaky,
         "duration_seconds": case.duration_seconds,
         "message": case.message,
+    }
+    # v2, each only where it says something, so a verdict without re-runs, quarantine or history is as before
+    if case.attempts > 1:
+        document["attempts"] = case.attempts
+    if case.quarantine is not None:
+        document["quarantine"] = case.quarantine
+    if case.history is not None:
+        document["history"] = _history_json(case.history)
+    return document
+
+
+def _history_json(history: FlakyHistory) -> dict[str, Any]:
+    return {
+        "flaky": history.flaky,
+        "failures": history.failures,
+        "passes": history.passes,
+        "flaky_commits": history.flaky_commits,
+        "passes_since": history.passes_since,
+        "window_days": history.window_days,
+        "clear_after": history.clear_after,
     }
 
 
@@ -977,6 +1068,23 @@ def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
             findings=_key_set_from_json(document["baseline_keys"].get("findings")),
             failed_tests=_key_set_from_json(document["baseline_keys"].get("failed_tests")),
         ),
+        quarantine=None
+        if document.get("quarantine") is None
+        else Quarantines(
+            applied=tuple(_quarantine_from_json(use) for use in document["quarantine"]["applied"]),
+            expired=tuple(_quarantine_from_json(use) for use in document["quarantine"]["expired"]),
+        ),
+    )
+
+
+def _quarantine_from_json(use: Mapping[str, Any]) -> QuarantineRecord:
+    return QuarantineRecord(
+        test=use["test"],
+        reason=use["reason"],
+        owner=use["owner"],
+        expires=use["expires"],
+        tests=use["tests"],
+        source=use.get("source", ""),
     )
 
 
@@ -1000,6 +1108,20 @@ def _test_from_json(case: Mapping[str, Any]) -> TestRecord:
         flaky=case.get("flaky", False),
         duration_seconds=case.get("duration_seconds", 0.0),
         message=case.get("message", ""),
+        attempts=case.get("attempts", 1),
+        quarantine=case.get("quarantine"),
+        history=None if case.get("history") is None else _history_from_json(case["history"]),
+    )
+
+
+def _history_from_json(history: Mapping[str, Any]) -> FlakyHistory:
+    return FlakyHistory(
+        failures=history["failures"],
+        passes=history["passes"],
+        flaky_commits=history["flaky_commits"],
+        passes_since=history["passes_since"],
+        window_days=history["window_days"],
+        clear_after=history["clear_after"],
     )
 
 

@@ -6,23 +6,24 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from gatekeeper import baseline
+from gatekeeper import baseline, flaky
 from gatekeeper.context import Context, detect_context, detect_diff_base, pipeline_seconds
 from gatekeeper.diff.load import ChangeRequest, load_change, repository_paths
 from gatekeeper.diff.paths import align_inputs
 from gatekeeper.engine import Baseline, Decision, decide
 from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
+from gatekeeper.flaky import FlakyHistory
 from gatekeeper.model import ReportInput
 from gatekeeper.outputs import renderer_for
 from gatekeeper.packs import model_levels
 from gatekeeper.parsers import iter_reports, merge
 from gatekeeper.policy import Policy, load_policy
 from gatekeeper.status import ExitStatus
-from gatekeeper.verdict import Verdict, build, build_error
+from gatekeeper.verdict import Verdict, build, build_error, new_id
 from gatekeeper.words import plural
 
 
@@ -92,7 +93,16 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         levels=model_levels(policy.model),
         change=loaded.change,
     )
-    verdict = build(outcome=outcome, policy=policy, context=context, inputs=inputs, duration_ms=_since(started))
+    verdict_id = new_id()
+    verdict = build(
+        outcome=outcome,
+        policy=policy,
+        context=context,
+        inputs=inputs,
+        duration_ms=_since(started),
+        verdict_id=verdict_id,
+        histories=_flaky_histories(options, policy, context, inputs, verdict_id, options.today or now.date()),
+    )
     if not context.project:  # stored, it is a verdict of no project: no trend, baseline or release finds it
         print(_NO_PROJECT, file=sys.stderr)  # (once decided: a bad input is the one thing to say before)
     delivered = _deliver(verdict, options, out)
@@ -118,6 +128,32 @@ def _baseline(options: CheckOptions, policy: Policy, context: Context, *, judgin
     except GatekeeperError as error:
         print(f"gatekeeper: warning: no baseline: {error}", file=sys.stderr)
         return None
+
+
+def _flaky_histories(
+    options: CheckOptions, policy: Policy, context: Context, inputs: list[ReportInput], verdict_id: str, today: date
+) -> dict[str, FlakyHistory] | None:
+    """The store's flaky record (gatekeeper.flaky) of the tests this run lists, this run the newest of the
+    window; None without a store, a project or a listed test.  An unreadable store leaves none."""
+    notable = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
+    if options.store is None or not context.project or not notable or not Path(options.store).exists():
+        return None
+    from gatekeeper.store.sqlite import SqliteStore
+
+    since = (today - timedelta(days=policy.flaky_window_days)).isoformat()
+    try:
+        with SqliteStore(options.store, create=False) as store:
+            runs = store.test_runs(context.project, context.job, since)
+    except GatekeeperError as error:
+        print(f"gatekeeper: warning: no flaky history: {one_line(error)}", file=sys.stderr)
+        return None
+    current = flaky.run_of(verdict_id, context.commit, notable, complete=True)
+    return flaky.history(
+        [*runs, current],
+        window_days=policy.flaky_window_days,
+        clear_after=policy.flaky_clear_after,
+        tests=[flaky.case_id(case.classname, case.name) for case in notable],
+    )
 
 
 def exit_status(decision: Decision, warn_exit_code: int | None) -> ExitStatus:

@@ -14,9 +14,9 @@ from gatekeeper.engine import format_number
 from gatekeeper.model import Decision
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_link, md_text
-from gatekeeper.words import level_reached, plural, short_commit
 from gatekeeper.policy import GateSeverity
-from gatekeeper.verdict import Details, GateRecord, Verdict, WaiverRecord, Waivers
+from gatekeeper.verdict import Details, GateRecord, Quarantines, TestRecord, Verdict, WaiverRecord, Waivers
+from gatekeeper.words import level_reached, plural, short_commit
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "⛔", "skip": "⏭️"}
 _LIST_LIMIT = 20
@@ -40,6 +40,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
     out += _gates(verdict.gates)
     out += _change(verdict)
     out += _waivers(verdict.waivers)
+    out += _quarantine(verdict.quarantine)
     out += _details(verdict.details or Details())
     version = md_text(verdict.tool.version)
     out += ["", f"<sub>gatekeeper {version} · verdict {md_code(verdict.id)}</sub>", ""]
@@ -132,7 +133,7 @@ def _details(details: Details) -> list[str]:
             name = ".".join(p for p in (case.classname, case.name) if p)
             outcome = "flaky (passed on re-run)" if case.flaky else md_text(case.outcome.value)
             message = md_text(_first_line(case.message), _MESSAGE_LIMIT)
-            out.append(f"- {md_code(name, _NAME_LIMIT)} {outcome}" + (f": {message}" if message else ""))
+            out.append(f"- {md_code(name, _NAME_LIMIT)} {outcome}{_marks(case)}" + (f": {message}" if message else ""))
         more = len(tests) - _LIST_LIMIT + details.tests_omitted
         if more > 0:
             out.append(f"- … and {more:,} more")
@@ -151,6 +152,38 @@ def _details(details: Details) -> list[str]:
         if more > 0:
             out.append(f"- … and {more:,} more")
         out += ["", "</details>"]
+    return out
+
+
+def _marks(case: TestRecord) -> str:
+    """What a listed test's failure means beyond its outcome: quarantined, or flaky in the store's history."""
+    marks = []
+    if case.quarantine is not None:
+        marks.append(f"quarantined by {md_code(case.quarantine, _NAME_LIMIT)}")
+    if case.history is not None and case.history.flaky:
+        marks.append(f"flaky in history: failed and passed on {plural(case.history.flaky_commits, 'commit')}")
+    return f" ({'; '.join(marks)})" if marks else ""
+
+
+def _quarantine(quarantine: Quarantines | None) -> list[str]:
+    """Entries that kept failures from blocking, with their owners; expired ones that no longer do."""
+    if quarantine is None:
+        return []
+    applied = [use for use in quarantine.applied if use.tests]
+    if not applied and not quarantine.expired:
+        return []
+    out = ["", "**Quarantine**", ""]
+    for use in applied:
+        out.append(
+            f"- {md_code(use.test, _NAME_LIMIT)}: {plural(use.tests, 'failing test')} not blocking — "
+            f"{md_text(use.reason)} (owner {md_text(use.owner)}, until {md_text(use.expires)})"
+        )
+    for use in quarantine.expired:
+        would = f"; it would have covered {plural(use.tests, 'failing test')}" if use.tests else ""
+        out.append(
+            f"- ⚠️ expired {md_text(use.expires)}: {md_code(use.test, _NAME_LIMIT)} (owner {md_text(use.owner)}) "
+            f"no longer applies{would}"
+        )
     return out
 
 

@@ -12,8 +12,8 @@ import click
 
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import terminal
+from gatekeeper.verdict import Details, Quarantines, TestRecord, Verdict, WaiverRecord, Waivers
 from gatekeeper.words import level_reached, plural, short_commit
-from gatekeeper.verdict import Details, Verdict, WaiverRecord, Waivers
 
 _STYLE = {
     "pass": ("PASS", "green"),
@@ -63,6 +63,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
             lines.append(f"  {_badge(gate.status.value, color)} {gate_id:<{width}}  {message}")
     lines += _details(verdict.details or Details())
     lines += _waivers(verdict.waivers)
+    lines += _quarantine(verdict.quarantine)
     inputs = verdict.inputs
     omitted = verdict.inputs_omitted  # reports past the verdict's size bound, counted only
     if inputs or omitted:
@@ -82,7 +83,7 @@ def _details(details: Details) -> list[str]:
             name = terminal(".".join(part for part in (case.classname, case.name) if part))
             outcome = "flaky" if case.flaky else terminal(case.outcome.value)
             message = _first_line(case.message)
-            lines.append(f"    {outcome:<7} {name}" + (f": {message}" if message else ""))
+            lines.append(f"    {outcome:<7} {name}{_marks(case)}" + (f": {message}" if message else ""))
         more = len(tests) - _LIST_LIMIT + details.tests_omitted
         if more > 0:
             lines.append(f"    … and {more:,} more")
@@ -113,6 +114,38 @@ def _waivers(waivers: Waivers) -> list[str]:
     for use in expired:
         would = f"; it would have waived {plural(use.findings, 'finding')}" if use.findings else ""
         lines.append(f"  expired waiver ({terminal(use.expires)}): {_match(use)} no longer applies{would}")
+    return lines
+
+
+def _marks(case: TestRecord) -> str:
+    """What a listed test's failure means beyond its outcome: quarantined, or flaky in the store's history."""
+    marks = []
+    if case.quarantine is not None:
+        marks.append("quarantined")
+    if case.history is not None and case.history.flaky:
+        marks.append(f"flaky in history: failed and passed on {plural(case.history.flaky_commits, 'commit')}")
+    return f" ({'; '.join(marks)})" if marks else ""
+
+
+def _quarantine(quarantine: Quarantines | None) -> list[str]:
+    """Entries that kept failures from blocking, with their owners; expired ones that no longer do."""
+    if quarantine is None:
+        return []
+    applied = [use for use in quarantine.applied if use.tests]
+    if not applied and not quarantine.expired:
+        return []
+    lines = [""]
+    for use in applied:
+        lines.append(
+            f"  quarantined {plural(use.tests, 'failing test')}: {terminal(use.test)} "
+            f"(owner {terminal(use.owner)}, until {terminal(use.expires)}: {terminal(use.reason)})"
+        )
+    for use in quarantine.expired:
+        would = f"; it would have covered {plural(use.tests, 'failing test')}" if use.tests else ""
+        lines.append(
+            f"  expired quarantine ({terminal(use.expires)}): {terminal(use.test)} (owner {terminal(use.owner)}) "
+            f"no longer applies{would}"
+        )
     return lines
 
 

@@ -15,7 +15,9 @@ nothing inside a `<properties>` block is a test or a suite.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.parsers import expat
@@ -23,6 +25,7 @@ from xml.parsers import expat
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Outcome, TestCase, TestResults
 from gatekeeper.parsers import open_report, pieces
+from gatekeeper.parsers._reruns import ERRORED, FAILED, PASSED, PYTEST_SUITE, SKIPPED, Repeat, find_repeats
 from gatekeeper.parsers._xml import make_parser, parse_file, to_float, to_int
 
 try:
@@ -35,8 +38,10 @@ _ERROR, _FAILURE, _SKIPPED = 3, 2, 1
 _RESULT_ELEMENTS = {"error": _ERROR, "failure": _FAILURE, "skipped": _SKIPPED}
 #: Surefire's records of failed attempts of a test that finally passed.
 _FLAKY_ELEMENTS = frozenset({"flakyFailure", "flakyError"})
+#: Surefire's records of re-runs that failed too (beside the case's `<failure>`): failed, never flaky.
+_RERUN_ELEMENTS = {"rerunFailure": _FAILURE, "rerunError": _ERROR}
 #: A case's children that change its outcome: a case with none of them is a plain pass.
-_RECORD_ELEMENTS = frozenset(_RESULT_ELEMENTS) | _FLAKY_ELEMENTS
+_RECORD_ELEMENTS = frozenset(_RESULT_ELEMENTS) | _FLAKY_ELEMENTS | frozenset(_RERUN_ELEMENTS)
 #: `status` values meaning a case did not run, where no result element says so.
 _NOT_RUN_STATUS = frozenset({"disabled", "skipped", "notrun", "not run", "ignored"})
 #: Elements that group cases; either may be the root.
@@ -58,14 +63,15 @@ class _Suite:
     import, and importing this module is on every run's path.)
     """
 
-    __slots__ = ("attributes", "element", "holds_cases", "holds_suites", "name")
+    __slots__ = ("attributes", "cases_before", "element", "holds_cases", "holds_suites", "name")
 
-    def __init__(self, element: str, name: str, attributes: dict[str, str]) -> None:
+    def __init__(self, element: str, name: str, attributes: dict[str, str], cases_before: int = 0) -> None:
         self.element = element
         self.name = name
         self.attributes = attributes
         self.holds_cases = False
         self.holds_suites = False
+        self.cases_before = cases_before  # cases read before it opened: what it holds is the difference
 
     @property
     def label(self) -> str:
@@ -110,7 +116,13 @@ class _Handler:
         # What the open case's result elements said; reset when a case is closed here.
         self.result = 0
         self.flaky_attempts = 0
+        self.rerun_attempts = 0  # Surefire's failed re-runs of a failed case
+        self.rerun_result = 0  # their severity, for a case with no result element of its own
         self.message: str | None = None
+        # Plain passes the hot path has counted so far (set by the reader), and the suites that hold
+        # more case elements than their `tests=` says: re-runs written as repeated cases (see _reruns).
+        self.passes: Callable[[], int] = lambda: 0
+        self.repeated_suites: dict[str, bool] = {}  # name -> pytest wrote it (see _reruns.find_repeats)
         # The start of a failure's body, collected only while one without a message attribute is open.
         self.body: list[str] | None = None
         self.body_length = 0
@@ -131,12 +143,23 @@ class _Handler:
     def start_suite(self, name: str, attributes: dict[str, str]) -> None:
         if self.suites:
             self.suites[-1].holds_suites = True
-        self.suites.append(_Suite(name, attributes.get("name", ""), attributes))
+        self.suites.append(_Suite(name, attributes.get("name", ""), attributes, self._cases()))
+
+    def _cases(self) -> int:
+        """Case elements read so far (leaf suites' attribute counts included: they hold none, so no matter)."""
+        counter = self.counter
+        return self.passes() + counter.passed + counter.failed + counter.errors + counter.skipped
 
     def case_record(self, name: str, attributes: dict[str, str]) -> None:
-        """A direct child of a test case that is a result element or a Surefire flaky record."""
+        """A direct child of a test case that is a result element or a Surefire flaky or re-run record."""
         severity = _RESULT_ELEMENTS.get(name)
-        if severity is not None:
+        rerun = _RERUN_ELEMENTS.get(name)
+        if rerun is not None:
+            self.rerun_attempts += 1
+            self.rerun_result = max(self.rerun_result, rerun)
+            if self.message is None and self.result == 0:
+                self.message = attributes.get("message") or None
+        elif severity is not None:
             if severity > self.result:
                 self.result = severity
                 self.message = attributes.get("message") or None
@@ -164,6 +187,13 @@ class _Handler:
         suite = self.suites.pop()
         if not suite.holds_cases and not suite.holds_suites:
             self._count_from_attributes(suite)
+        elif not suite.holds_suites and self._claims_fewer(suite):
+            self.repeated_suites[suite.name] = set(suite.attributes) <= PYTEST_SUITE
+
+    def _claims_fewer(self, suite: _Suite) -> bool:
+        """Whether a suite holds more case elements than its `tests=` says: re-runs as repeated cases."""
+        claimed = suite.attributes.get("tests")
+        return claimed is not None and claimed.strip().isdigit() and self._cases() - suite.cases_before > int(claimed)
 
     def end_body(self) -> None:
         """The first line of a failure's body stands in for its missing message attribute."""
@@ -176,7 +206,7 @@ class _Handler:
         """Count a case that is not a plain pass; returns its duration for the running sum."""
         counter = self.counter
         duration = to_float(case.get("time"))
-        result = self.result
+        result = self.result or self.rerun_result  # re-runs alone (no <failure> kept): failed all the same
         if result == 0:
             if case.get("status", "").lower() in _NOT_RUN_STATUS:
                 counter.skipped += 1
@@ -193,7 +223,7 @@ class _Handler:
         else:
             counter.errors += 1
             self._remember(case, Outcome.ERROR, duration)
-        self.result = self.flaky_attempts = 0
+        self.result = self.flaky_attempts = self.rerun_attempts = self.rerun_result = 0
         self.message = None
         if self.body is not None:
             self._collect_text(False)
@@ -212,6 +242,7 @@ class _Handler:
                 duration_seconds=duration,
                 message=message[:MESSAGE_LIMIT],
                 flaky=flaky,
+                attempts=1 + self.flaky_attempts + self.rerun_attempts,
             )
         )
 
@@ -347,6 +378,7 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
 
     parser.StartElementHandler = start_root
     parser.EndElementHandler = end
+    handler.passes = lambda: passed
     return lambda: (passed, duration)
 
 
@@ -369,6 +401,7 @@ def read_accelerated(path: Path) -> tuple[_Handler, tuple[int, float]] | None:
     handler = _Handler()
     scanner = Scanner(handler, to_float, _RECORD_NAMES, _SUITE_NAMES)
     handler.parser = scanner
+    handler.passes = lambda: int(scanner.counts()[0])
     with open_report(path) as stream:
         remaining = pieces(stream)
         chunk = next(remaining, b"")
@@ -401,9 +434,71 @@ def evidence(read: tuple[_Handler, tuple[int, float]]) -> Evidence:
 def parse(path: Path) -> Evidence:
     """Count the test cases of one JUnit XML file."""
     try:
-        return evidence((Scanner is not None and read_accelerated(path)) or read_streaming(path))
+        read = (Scanner is not None and read_accelerated(path)) or read_streaming(path)
+        if read[0].repeated_suites:
+            fold_repeats(read[0].counter, find_repeats(path, read[0].repeated_suites))
+        return evidence(read)
     except NotJUnit as error:
         raise InputError(
             path,
             f"not a JUnit report: the root element is <{error.root}>, not <testsuites>, <testsuite> or <testcase>",
         ) from None
+
+
+def fold_repeats(counter: _Counter, repeats: list[Repeat]) -> None:
+    """Count each repeated case once, by its last attempt (see _reruns): the earlier attempts' counts and
+    listed failures go; a last attempt that passed makes the test flaky, one that failed lists it once."""
+    from gatekeeper.words import plural  # a cold path
+
+    groups: dict[tuple[str, str, str], deque[tuple[Repeat, int]]] = {}
+    for repeat in repeats:
+        for outcome in repeat.earlier:
+            if outcome == PASSED:
+                counter.passed -= 1
+            elif outcome == SKIPPED:
+                counter.skipped -= 1
+            elif outcome == FAILED:
+                counter.failed -= 1
+            else:
+                counter.errors -= 1
+        # the listed (failed, errored) cases this repeat wrote, in order: its earlier failures, then its last
+        listed = sum(1 for outcome in (*repeat.earlier, repeat.last) if outcome in (FAILED, ERRORED))
+        if listed:
+            groups.setdefault((repeat.suite, repeat.classname, repeat.name), deque()).append((repeat, listed))
+    kept: list[TestCase] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    messages: dict[tuple[str, str, str], str] = {}
+    for case in counter.notable:
+        key = (case.suite, case.classname, case.name)
+        queue = groups.get(key)
+        if not queue or case.flaky:
+            kept.append(case)
+            continue
+        repeat, listed = queue[0]
+        index = seen.get(key, 0)
+        if index == listed - 1 and repeat.last in (FAILED, ERRORED):
+            kept.append(replace(case, attempts=repeat.attempts))
+        else:
+            messages[key] = case.message
+        seen[key] = index + 1
+        if index + 1 == listed:
+            queue.popleft()
+            seen[key] = 0
+    for repeat in repeats:
+        if repeat.last != PASSED:
+            continue
+        key = (repeat.suite, repeat.classname, repeat.name)
+        message = f"passed after {plural(len(repeat.earlier), 'failed attempt')}: {messages.get(key, '')}"
+        counter.flaky += 1
+        kept.append(
+            TestCase(
+                suite=repeat.suite,
+                classname=repeat.classname,
+                name=repeat.name,
+                outcome=Outcome.PASSED,
+                message=message.rstrip(": ")[:MESSAGE_LIMIT],
+                flaky=True,
+                attempts=repeat.attempts,
+            )
+        )
+    counter.notable = kept

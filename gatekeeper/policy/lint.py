@@ -12,6 +12,7 @@ from typing import Any, TypeGuard
 
 from gatekeeper.policy.located import JsonPath, Located, Location, label
 from gatekeeper.policy.model import THRESHOLD_KEYS
+from gatekeeper.words import plural
 
 
 def semantic_problems(located: Located) -> list[tuple[Location, str]]:
@@ -34,7 +35,35 @@ def semantic_problems(located: Located) -> list[tuple[Location, str]]:
             else:
                 seen[gate_id] = index
         problems.extend(gate_semantics(gate, ("gates", index), located))
+    problems.extend(_quarantine_globs(located))
     return problems
+
+
+def _quarantine_globs(located: Located) -> Iterator[tuple[Location, str]]:
+    """Quarantine globs that match every test, could match none, or repeat an earlier entry."""
+    entries = located.data.get("quarantine")
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        glob = entry.get("test") if isinstance(entry, dict) else None
+        if not isinstance(glob, str) or not glob:
+            continue  # the schema says so
+        at: JsonPath = ("quarantine", index, "test")
+        where, prefix = located.where(at), label(at)
+        if not glob.replace("*", "").replace("?", "").replace(".", ""):
+            yield where, f"{prefix}'{glob}' quarantines every test: name the tests (classname.name globs)"
+        elif "::" in glob:
+            dotted = glob.replace(".py::", ".").replace("::", ".").replace("/", ".")
+            yield (
+                where,
+                f"{prefix}'{glob}' is a pytest node id, which no JUnit report writes: "
+                f"match classname.name, here '{dotted}'",
+            )
+        elif glob != glob.strip():
+            yield where, f"{prefix}'{glob}' has spaces around it, so it matches no test id"
+        if glob in seen:
+            yield where, f"{prefix}'{glob}' is quarantined twice (first at quarantine.{seen[glob]})"
+        else:
+            seen[glob] = index
 
 
 def gate_semantics(gate: dict[str, Any], path: JsonPath, located: Located) -> Iterator[tuple[Location, str]]:
@@ -106,6 +135,7 @@ def authoring_problems(located: Located, today: date) -> list[tuple[Location, st
                 problems.append((located.where(at), f"{label(at)}the gate can never apply: {reason}"))
         for condition_path, condition in _conditions(gate, ("gates", index)):
             problems.extend(_ratchet_bounds(condition, condition_path, located))
+    problems.extend(_expired_quarantine(located, today))
     waivers = located.data.get("waivers")
     for index, waiver in enumerate(waivers if isinstance(waivers, list) else []):
         expires = waiver.get("expires") if isinstance(waiver, dict) else None
@@ -124,6 +154,25 @@ def authoring_problems(located: Located, today: date) -> list[tuple[Location, st
                 )
             )
     return problems
+
+
+def _expired_quarantine(located: Located, today: date) -> Iterator[tuple[Location, str]]:
+    """A quarantine past its date no longer applies at run time; to its author that is a mistake."""
+    entries = located.data.get("quarantine")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        expires = entry.get("expires") if isinstance(entry, dict) else None
+        try:
+            expiry = date.fromisoformat(expires) if isinstance(expires, str) else None
+        except ValueError:
+            continue  # not a date: the schema says so
+        if expiry is not None and today > expiry:
+            at: JsonPath = ("quarantine", index, "expires")
+            ago = plural((today - expiry).days, "day")
+            yield (
+                located.where(at),
+                f"{label(at)}the quarantine of '{entry.get('test')}' expired on {expiry.isoformat()} ({ago} ago): "
+                "its failures block again; fix the test, or renew the date",
+            )
 
 
 def _ratchet_bounds(condition: dict[str, Any], path: JsonPath, located: Located) -> Iterator[tuple[Location, str]]:

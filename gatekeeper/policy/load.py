@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import PolicyError
+from gatekeeper.flaky import CLEAR_AFTER, WINDOW_DAYS
 from gatekeeper.policy import located as yaml_reader
 from gatekeeper.policy.lint import authoring_problems, gate_semantics, semantic_problems
 from gatekeeper.policy.located import Located, Location
@@ -28,6 +29,7 @@ from gatekeeper.policy.model import (
     IfAbsent,
     Operator,
     Policy,
+    Quarantine,
     Ratchet,
     RatchetOperator,
     Waiver,
@@ -322,11 +324,14 @@ def _policy(
                 source=f"{name}:{located.where(('waivers', index))[0]}",
             )
         )
+    quarantine = _quarantine(name, located)
     effective = dict(inherited)
     inherited_waivers: dict[Waiver, None] = {}
+    inherited_quarantine: dict[Quarantine, None] = {}
     chain: dict[str, None] = {name: None}
     for parent in parents:
         inherited_waivers.update(dict.fromkeys(parent.waivers))
+        inherited_quarantine.update(dict.fromkeys(parent.quarantine))
         chain.update(dict.fromkeys(parent.chain))
     for enabled, gate in gates:
         if enabled:
@@ -345,12 +350,38 @@ def _policy(
         level=own("level", document.get("level"), first.level if first else None),
         gates=tuple(effective.values()),
         waivers=tuple(dict.fromkeys((*inherited_waivers, *waivers))),
+        quarantine=tuple(dict.fromkeys((*inherited_quarantine, *quarantine))),
         reports=tuple(document.get("reports", ())) or (first.reports if first else ()),
         baseline_branch=own(
             "baseline", document.get("baseline", {}).get("branch", "main"), first.baseline_branch if first else "main"
         ),
+        **_flaky(document.get("flaky", {}), first),
         chain=tuple(chain),
     )
+
+
+def _flaky(stated: dict[str, int], parent: Policy | None) -> dict[str, int]:
+    """The flaky window and clearing count: each as stated here, else as the first parent has it."""
+    window = parent.flaky_window_days if parent else WINDOW_DAYS
+    clear = parent.flaky_clear_after if parent else CLEAR_AFTER
+    return {
+        "flaky_window_days": stated.get("window_days", window),
+        "flaky_clear_after": stated.get("clear_after", clear),
+    }
+
+
+def _quarantine(name: str, located: Located) -> list[Quarantine]:
+    """This file's quarantine entries (the schema has checked them), each knowing its `file:line`."""
+    return [
+        Quarantine(
+            test=entry["test"],
+            reason=entry["reason"],
+            owner=entry["owner"],
+            expires=date.fromisoformat(entry["expires"]),
+            source=f"{name}:{located.where(('quarantine', index))[0]}",
+        )
+        for index, entry in enumerate(located.data.get("quarantine", []))
+    ]
 
 
 def _resolve_extends(path: Path, target: str | dict[str, str]) -> tuple[Path, str]:

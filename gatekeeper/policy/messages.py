@@ -171,6 +171,9 @@ def _explain(error: Any, error_path: JsonPath) -> str | None:
         return f"{where}expects a branch pattern or a list of patterns, e.g. [main, 'release/*']"
     if kind == "not" and "dependentSchemas" in error.schema_path:
         return f"{where}'equals' cannot be combined with 'min' or 'max'"
+    if kind == "required" and error_path[:1] == ("quarantine",):
+        missing = _quoted(error.message)
+        return f"{where}'{missing}' is required{_QUARANTINE_KEYS.get(missing, '')}"
     if kind == "required":
         missing = _quoted(error.message)
         why = {
@@ -214,8 +217,12 @@ def _explain(error: Any, error_path: JsonPath) -> str | None:
         return f"{where}name at least one of tool, rule, path, fingerprint"
     if kind == "minLength" and last == "fingerprint":
         return f"{where}a fingerprint prefix needs at least 6 characters, or it matches unrelated findings"
+    if kind == "minLength" and last == "reason" and error_path[:1] == ("quarantine",):
+        return f"{where}say why this test is quarantined (at least 3 characters)"
     if kind == "minLength" and last == "reason":
         return f"{where}say why these findings are accepted (at least 3 characters)"
+    if kind == "minLength" and error_path[:1] == ("quarantine",) and last in ("test", "owner"):
+        return f"{where}'{last}' is empty{_QUARANTINE_KEYS[str(last)]}"
     return f"{where}{error.message}"
 
 
@@ -270,3 +277,10 @@ def _condition_problem(instance: object, *, nested: bool) -> str:
 
 
 _THRESHOLDS = "'min', 'max', 'equals', 'max_decrease' or 'max_increase'"
+#: What each key of a quarantine entry is for, said when it is missing.
+_QUARANTINE_KEYS = {
+    "test": ": a glob over the test id, classname.name as the JUnit report writes them",
+    "reason": ": say why the test is quarantined",
+    "owner": ": who fixes the test and lifts the quarantine",
+    "expires": ": the date (YYYY-MM-DD) after which its failures block again",
+}

@@ -15,6 +15,8 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal, NoReturn
 
+from gatekeeper.flaky import CLEAR_AFTER, WINDOW_DAYS
+
 POLICY_FORMAT = 1
 #: The keys that give a comparison its threshold; the last two are ratchets against a baseline.
 THRESHOLD_KEYS = ("min", "max", "equals", "max_decrease", "max_increase")
@@ -178,6 +180,22 @@ class Waiver:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Quarantine:
+    """A known-flaky test whose failure does not block until `expires`: counted, listed, owned.
+
+    `test` is a glob over the test's id, `classname.name` as its JUnit report writes them (just `name`
+    when the case has no classname): `*` stands for any characters (dots included), `?` for one; every
+    other character, `[` and `]` of parametrised names included, stands for itself.
+    """
+
+    test: str
+    reason: str
+    owner: str
+    expires: date
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     name: str
     path: str
@@ -185,6 +203,11 @@ class Policy:
     level: int | None = None
     gates: tuple[Gate, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    quarantine: tuple[Quarantine, ...] = ()
+    #: Flaky in the store's history: failed and passed on one commit within this many days, until it
+    #: has passed `flaky_clear_after` times in a row since (gatekeeper.flaky).
+    flaky_window_days: int = WINDOW_DAYS
+    flaky_clear_after: int = CLEAR_AFTER
     reports: tuple[str, ...] = ()
     baseline_branch: str = "main"  # where ratchets find their baseline in the store
     #: this file, then the files it extends (a bundled pack by its name, e.g. caict-cd/level-2)
@@ -214,6 +237,10 @@ class Policy:
         document["gates"] = [gate_document(gate) for gate in self.gates]
         if self.waivers:
             document["waivers"] = [_waiver_document(waiver) for waiver in self.waivers]
+        if self.quarantine:
+            document["quarantine"] = [_quarantine_document(entry) for entry in self.quarantine]
+        if (self.flaky_window_days, self.flaky_clear_after) != (WINDOW_DAYS, CLEAR_AFTER):
+            document["flaky"] = {"window_days": self.flaky_window_days, "clear_after": self.flaky_clear_after}
         return document
 
 
@@ -259,3 +286,7 @@ def _waiver_document(waiver: Waiver) -> dict[str, Any]:
     if waiver.expires is not None:
         document["expires"] = waiver.expires.isoformat()
     return document
+
+
+def _quarantine_document(entry: Quarantine) -> dict[str, Any]:
+    return {"test": entry.test, "reason": entry.reason, "owner": entry.owner, "expires": entry.expires.isoformat()}

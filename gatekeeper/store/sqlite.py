@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from gatekeeper.flaky import TestRun, run_from_verdict
 from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 from gatekeeper.store.codec import canonical_json, metric_rows, utc_text
@@ -108,6 +109,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 #: The shortest id prefix `get` resolves, like git's abbreviated hashes.
 MIN_PREFIX = 6
+#: Verdicts `test_runs` reads at most (the newest of the window): bounds a busy project's history query.
+TEST_RUN_LIMIT = 500
 
 _SUMMARY_COLUMNS = (
     'id, created_at, status, project, branch, "commit", pipeline, policy_name, level_achieved, received_at'
@@ -391,6 +394,27 @@ class SqliteStore:
         with self._errors():
             found = self._retry(lambda: self._connection.execute(sql, parameters).fetchone())
         return None if found is None else _load(self.path, found[0])
+
+    def test_runs(
+        self, project: str, job: str | None, since: datetime | str, limit: int = TEST_RUN_LIMIT
+    ) -> builtins.list[TestRun]:
+        """What the verdicts of one job of a project that read tests say of them, oldest first: the
+        newest `limit` created since `since` (gatekeeper.flaky reads them for flaky history).
+
+        Same job (None: verdicts with none), since a pass is inferred from a verdict not naming a test:
+        another job runs other tests.  Verdicts that read no tests are left out by the query itself.
+        """
+        where, parameters = _where(self.path, project=project, since=since)
+        sql = (
+            f"SELECT body FROM verdicts{where} AND json_extract(body, '$.context.job') IS ? "
+            "AND json_extract(body, '$.metrics.\"tests.total\"') IS NOT NULL "
+            f"{_NEWEST_FIRST} LIMIT ?"
+        )
+        parameters += (job, max(limit, 0))
+        with self._errors():
+            rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
+        runs = (run_from_verdict(_load(self.path, row[0])) for row in reversed(rows))
+        return [run for run in runs if run is not None]
 
     # -- releases --------------------------------------------------------------------------------
 

@@ -1,0 +1,147 @@
+"""Flaky tests from history: a test that failed and passed on the same commit within a window is flaky,
+until it has passed `clear_after` times in a row since.
+
+The store keeps verdicts, and a verdict names only its notable tests (failed, errored, flaky), so a pass
+is inferred: a test passed in a verdict of the same project and job that read tests, listed every
+failure it had (`tests_omitted` 0) and does not name it.  The limits of that inference, said once: a
+test skipped, deselected or renamed in such a verdict reads as passed there, and a job whose name
+changes starts a new history.  A test that failed and then passed on re-run within one run (Surefire's
+flaky elements, repeated cases) failed and passed on that run's commit by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gatekeeper.model import Outcome, TestCase
+
+#: The defaults: Harness's rule (failed and passed on one commit within 14 days; cleared after 5 passes).
+WINDOW_DAYS = 14
+CLEAR_AFTER = 5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestRun:
+    """What one verdict says of its tests, as history needs it."""
+
+    __test__ = False  # not a pytest test class
+
+    verdict_id: str
+    commit: str | None
+    failed: frozenset[str]  # test ids that failed or errored (quarantined ones included)
+    flaky: frozenset[str]  # test ids that failed, then passed on re-run, within the run
+    complete: bool  # every failure is named, so a test it does not name passed (or did not run)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlakyHistory:
+    """One test's record over the window: how often it failed and (by inference) passed."""
+
+    failures: int  # runs in which it failed or errored
+    passes: int  # runs in which it passed, flaky re-runs included
+    flaky_commits: int  # commits on which it both failed and passed (since it was last cleared)
+    passes_since: int  # passes in a row since its last failure
+    window_days: int
+    clear_after: int
+
+    @property
+    def flaky(self) -> bool:
+        """Failed and passed on one commit, and not yet cleared by `clear_after` passes in a row."""
+        return self.flaky_commits > 0 and self.passes_since < self.clear_after
+
+
+def case_id(classname: str, name: str) -> str:
+    """A test's id across verdicts: `classname.name`, or `name` with no classname (as quarantine matches)."""
+    return f"{classname}.{name}" if classname else name
+
+
+def run_of(verdict_id: str, commit: str | None, notable: Iterable[TestCase], complete: bool) -> TestRun:
+    """The run a check is deciding, from its notable cases (the evidence holds every one of them)."""
+    failed, flaky = set(), set()
+    for case in notable:
+        if case.flaky:
+            flaky.add(case_id(case.classname, case.name))
+        elif case.outcome in (Outcome.FAILED, Outcome.ERROR):
+            failed.add(case_id(case.classname, case.name))
+    return TestRun(
+        verdict_id=verdict_id, commit=commit, failed=frozenset(failed), flaky=frozenset(flaky), complete=complete
+    )
+
+
+def run_from_verdict(document: Mapping[str, Any]) -> TestRun | None:
+    """A stored verdict document as a run, or None when it read no tests (nothing to infer from)."""
+    metrics = document.get("metrics")
+    if not isinstance(metrics, Mapping) or "tests.total" not in metrics:
+        return None
+    details = document.get("details")
+    details = details if isinstance(details, Mapping) else {}
+    failed, flaky = set(), set()
+    for case in details.get("tests") or ():
+        if not isinstance(case, Mapping):
+            continue
+        test = case_id(str(case.get("classname") or ""), str(case.get("name") or ""))
+        if case.get("flaky"):
+            flaky.add(test)
+        elif case.get("outcome") in (Outcome.FAILED.value, Outcome.ERROR.value):
+            failed.add(test)
+    context = document.get("context")
+    commit = context.get("commit") if isinstance(context, Mapping) else None
+    return TestRun(
+        verdict_id=str(document.get("id", "")),
+        commit=commit if isinstance(commit, str) and commit else None,
+        failed=frozenset(failed),
+        flaky=frozenset(flaky),
+        complete=not details.get("tests_omitted"),
+    )
+
+
+def history(
+    runs: Sequence[TestRun],
+    *,
+    window_days: int = WINDOW_DAYS,
+    clear_after: int = CLEAR_AFTER,
+    tests: Iterable[str] | None = None,
+) -> dict[str, FlakyHistory]:
+    """Each test's record over `runs` (oldest first, one job of one project, within the window).
+
+    `tests` limits the answer to those ids (a check asks about the tests it lists); by default every
+    test that failed at least once.  A run that does not name a test says nothing of it unless complete.
+    """
+    wanted = set(tests) if tests is not None else {t for run in runs for t in run.failed | run.flaky}
+    records: dict[str, FlakyHistory] = {}
+    for test in sorted(wanted):
+        failures = passes = passes_since = 0
+        failed_on: set[str] = set()
+        passed_on: set[str] = set()
+        flaky_on: set[str] = set()
+        for run in runs:
+            if test in run.flaky:  # failed and passed within the run: flaky on its commit by itself
+                failures += 1
+                passes += 1
+                passes_since = 0
+                flaky_on.add(run.commit or f"run {run.verdict_id}")
+            elif test in run.failed:
+                failures += 1
+                passes_since = 0
+                if run.commit:
+                    failed_on.add(run.commit)
+            elif run.complete:
+                passes += 1
+                passes_since += 1
+                if run.commit:
+                    passed_on.add(run.commit)
+                if passes_since == clear_after:  # cleared: what it did before no longer makes it flaky
+                    failed_on, passed_on, flaky_on = set(), set(), set()
+        if not failures:
+            continue
+        records[test] = FlakyHistory(
+            failures=failures,
+            passes=passes,
+            flaky_commits=len(flaky_on | (failed_on & passed_on)),
+            passes_since=passes_since,
+            window_days=window_days,
+            clear_after=clear_after,
+        )
+    return records

@@ -1,0 +1,190 @@
+"""Flaky tests from history: failed and passed on one commit within the window, cleared after passes in a
+row; read from verdicts in the real embedded store, and end to end through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from gatekeeper.flaky import FlakyHistory, TestRun, history, run_from_verdict
+from gatekeeper.store.sqlite import SqliteStore
+from tests.conftest import REPO
+
+GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
+VERDICT_SCHEMA = json.loads((REPO / "schemas" / "verdict.schema.json").read_text())
+
+
+def run(verdict_id: str, commit: str | None, failed: set[str] = set(), flaky: set[str] = set()) -> TestRun:  # noqa: B006
+    return TestRun(
+        verdict_id=verdict_id, commit=commit, failed=frozenset(failed), flaky=frozenset(flaky), complete=True
+    )
+
+
+def test_failed_then_passed_on_one_commit_is_flaky() -> None:
+    records = history([run("1", "c1", {"t.a"}), run("2", "c1"), run("3", "c2", {"t.a"})])
+    assert records["t.a"] == FlakyHistory(
+        failures=2, passes=1, flaky_commits=1, passes_since=0, window_days=14, clear_after=5
+    )
+    assert records["t.a"].flaky
+
+
+def test_failing_on_every_run_is_not_flaky() -> None:
+    records = history([run("1", "c1", {"t.a"}), run("2", "c1", {"t.a"}), run("3", "c2", {"t.a"})])
+    assert records["t.a"].flaky_commits == 0 and not records["t.a"].flaky
+
+
+def test_failed_and_passed_on_different_commits_is_not_flaky() -> None:
+    """A fix (or a break) between commits is no flakiness."""
+    records = history([run("1", "c1", {"t.a"}), run("2", "c2"), run("3", "c3", {"t.a"})])
+    assert not records["t.a"].flaky
+
+
+def test_a_re_run_pass_within_one_run_is_flaky_by_itself() -> None:
+    records = history([run("1", "c1", flaky={"t.a"})])
+    assert records["t.a"].flaky_commits == 1 and records["t.a"].flaky
+
+
+def test_passes_in_a_row_clear_it_and_a_later_failure_alone_is_a_real_one() -> None:
+    runs = [run("1", "c1", {"t.a"}), run("2", "c1")]  # flaky on c1; the pass on c1 is the first in a row
+    runs += [run(f"p{n}", f"d{n}") for n in range(4)]  # the fifth pass in a row clears it
+    cleared = history(runs)["t.a"]
+    assert (cleared.passes_since, cleared.flaky_commits, cleared.flaky) == (5, 0, False)
+    after = history([*runs, run("9", "e1", {"t.a"})])["t.a"]
+    assert (after.flaky_commits, after.flaky) == (0, False)
+    four = history([*runs[:-1], run("9", "e1", {"t.a"})])["t.a"]  # four passes do not clear it
+    assert (four.flaky_commits, four.flaky) == (1, True)
+
+
+def test_an_incomplete_verdict_says_nothing_of_tests_it_does_not_name() -> None:
+    partial = TestRun(verdict_id="2", commit="c1", failed=frozenset(), flaky=frozenset(), complete=False)
+    records = history([run("1", "c1", {"t.a"}), partial])
+    assert records["t.a"].passes == 0 and not records["t.a"].flaky
+
+
+def _verdict(verdict_id: str, commit: str, job: str | None, failed: list[str], *, omitted: int = 0) -> dict[str, Any]:
+    """A stored verdict as the store keeps it: what history reads is context, metrics and details."""
+    tests = [
+        {"classname": name.rsplit(".", 1)[0], "name": name.rsplit(".", 1)[1], "outcome": "failed", "flaky": False}
+        for name in failed
+    ]
+    return {
+        "schema": "gatekeeper.verdict/v2",
+        "id": verdict_id,
+        "status": "fail" if failed else "pass",
+        "created_at": "2026-12-01T10:00:00.000000Z",
+        "policy": {"name": "p"},
+        "maturity": {},
+        "context": {"project": "shop", "branch": "main", "commit": commit, "job": job},
+        "metrics": {"tests.total": 10, "tests.failed": len(failed)},
+        "details": {"tests": tests, "tests_omitted": omitted},
+    }
+
+
+def test_the_store_gives_one_jobs_runs_in_the_window_oldest_first(tmp_path: Path) -> None:
+    times = iter(datetime(2026, 12, 1, 10, minute, tzinfo=timezone.utc) for minute in range(60))
+    with SqliteStore(tmp_path / "verdicts.db", clock=lambda: next(times)) as store:
+        store.add(_verdict("v1", "c1", "unit", ["t.a"]))
+        store.add(_verdict("v2", "c1", "integration", []))  # another job runs other tests: says nothing
+        store.add(_verdict("v3", "c1", "unit", []))
+        store.add({**_verdict("v4", "c2", "unit", []), "metrics": {}})  # read no tests: left out
+        old = _verdict("v0", "c0", "unit", ["t.a"])
+        store.add({**old, "created_at": "2026-10-01T10:00:00.000000Z"})  # before the window
+        runs = store.test_runs("shop", "unit", "2026-11-17")
+    assert [r.verdict_id for r in runs] == ["v1", "v3"]
+    assert runs[0] == TestRun(verdict_id="v1", commit="c1", failed=frozenset({"t.a"}), flaky=frozenset(), complete=True)
+    assert history(runs)["t.a"].flaky
+
+
+def test_verdicts_with_omitted_tests_infer_no_pass() -> None:
+    read = run_from_verdict(_verdict("v", "c1", None, ["t.b"], omitted=3))
+    assert read is not None and not read.complete
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB", "CI_", "JENKINS"))}
+    environment.pop("GATEKEEPER_STORE", None)
+    return subprocess.run(
+        [GATEKEEPER, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+JUNIT = """<testsuite name="pytest" tests="2">
+<testcase classname="tests.test_shop" name="test_cart" time="0.1"/>
+<testcase classname="tests.test_shop" name="test_checkout" time="0.2">{result}</testcase>
+</testsuite>"""
+POLICY = """policy: shop
+gates:
+  - id: tests-all-pass
+    metric: tests.pass_percent
+    min: 100
+flaky:
+  clear_after: 2
+"""
+
+
+def test_check_marks_a_failure_flaky_from_the_store_and_clears_it(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "pass.xml").write_text(JUNIT.format(result=""))
+    (tmp_path / "fail.xml").write_text(JUNIT.format(result='<failure message="payment timed out"/>'))
+
+    def check(report: str, commit: str) -> dict[str, Any]:
+        out = tmp_path / "verdict.json"
+        arguments = ["check", "--policy", "policy.yaml", "--project", "shop", "--commit", commit]
+        done = cli(*arguments, "-o", f"json={out}", report, cwd=tmp_path)
+        assert done.returncode in (0, 1), done.stderr
+        document: dict[str, Any] = json.loads(out.read_text())
+        jsonschema.validate(document, VERDICT_SCHEMA)
+        return document
+
+    first = check("fail.xml", "c1")  # nothing known yet: a plain failure
+    assert "history" not in first["details"]["tests"][0]
+    check("pass.xml", "c1")  # the retried job passes on the same commit
+    third = check("fail.xml", "c2")
+    listed = third["details"]["tests"][0]
+    assert listed["name"] == "test_checkout"
+    assert listed["history"] == {
+        "flaky": True,
+        "failures": 2,
+        "passes": 1,
+        "flaky_commits": 1,
+        "passes_since": 0,
+        "window_days": 14,
+        "clear_after": 2,
+    }
+    assert third["metrics"]["tests.flaky"] == 0  # this run's re-run count; history does not change it
+    shown = cli("verdicts", "show", third["id"], "--store", ".gatekeeper/verdicts.db", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    check("pass.xml", "c3")
+    check("pass.xml", "c4")  # two passes in a row: cleared
+    fifth = check("fail.xml", "c5")["details"]["tests"][0]["history"]
+    assert (fifth["flaky"], fifth["flaky_commits"], fifth["failures"]) == (False, 0, 3)
+
+
+def test_check_text_output_names_history_flakiness(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "pass.xml").write_text(JUNIT.format(result=""))
+    (tmp_path / "fail.xml").write_text(JUNIT.format(result='<failure message="payment timed out"/>'))
+    for report in ("pass.xml", "fail.xml"):
+        done = cli("check", "--policy", "policy.yaml", "--project", "shop", "--commit", "c1", report, cwd=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "failed  tests.test_shop.test_checkout (flaky in history: failed and passed on 1 commit): payment timed out"
+        in done.stdout
+    )
+
+
+def test_a_missing_store_or_project_gives_no_history(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "fail.xml").write_text(JUNIT.format(result='<failure message="x"/>'))
+    out = tmp_path / "v.json"
+    done = cli("check", "--policy", "policy.yaml", "--no-store", "-o", f"json={out}", "fail.xml", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "history" not in json.loads(out.read_text())["details"]["tests"][0]
+    assert "Traceback" not in done.stderr

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, TextIO, cast
+from typing import BinaryIO, Protocol, TextIO, cast
 
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.model import Evidence, ReportInput
@@ -238,23 +238,45 @@ class Source:
                 break
         return self._hash.hexdigest()
 
+    def size(self) -> int:
+        """The file's size now."""
+        return os.fstat(self._fd).st_size
+
     def close(self) -> None:
         os.close(self._fd)
 
 
-class _Stream(io.BufferedIOBase):
-    """A binary file object over a `Source`, at a position of its own."""
+class _Stream:
+    """A binary file object over a `Source`, at a position of its own (what parsers, ijson, json and
+    `io.TextIOWrapper` call of one); plain and slotted, since a directory of small reports opens thousands."""
+
+    __slots__ = ("_at", "_source", "closed")
 
     def __init__(self, source: Source) -> None:
-        super().__init__()
         self._source = source
         self._at = 0
+        self.closed = False
+
+    def __enter__(self) -> _Stream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.closed = True
+
+    def close(self) -> None:
+        self.closed = True
 
     def readable(self) -> bool:
         return True
 
+    def writable(self) -> bool:
+        return False
+
     def seekable(self) -> bool:
         return True
+
+    def flush(self) -> None:
+        pass
 
     def read(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:
@@ -266,16 +288,11 @@ class _Stream(io.BufferedIOBase):
     def read1(self, size: int = -1, /) -> bytes:
         return self.read(size)
 
-    def readinto(self, buffer: Any, /) -> int:
-        data = self.read(len(memoryview(buffer).cast("B")))
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
-
     def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
         if whence == io.SEEK_CUR:
             offset += self._at
         elif whence == io.SEEK_END:
-            offset += os.fstat(self._source._fd).st_size
+            offset += self._source.size()
         if offset < 0:
             raise ValueError(f"negative seek position {offset}")
         self._at = offset
@@ -373,7 +390,7 @@ def _read(source: Source, format_name: str | None, quiet: bool) -> ReportInput |
     try:
         if fmt is None:
             try:
-                fmt = detect(path)
+                fmt = detect(path, source.head)
             except (InputError, OSError):
                 if quiet:
                     return None

@@ -42,10 +42,15 @@ _SEMGREP_EMPTY_KEYS = frozenset({"results", "errors"})
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def detect(path: Path) -> str | None:
-    """The format name of the report at `path`, or None when it is no report format we know."""
-    with open_report(path) as stream:
-        head = stream.read(SNIFF_BYTES)
+def detect(path: Path, start: bytes | None = None) -> str | None:
+    """The format name of the report at `path`, or None when it is no report format we know.
+
+    `start`: the file's first bytes when they are read already (at least SNIFF_BYTES, or the whole file).
+    """
+    if start is None:
+        with open_report(path) as stream:
+            start = stream.read(SNIFF_BYTES)
+    head = start[:SNIFF_BYTES]
     if head.startswith(_SQLITE_MAGIC):
         return "coverage-data"
     if head.startswith(_UTF16_BOMS):
@@ -53,17 +58,23 @@ def detect(path: Path) -> str | None:
         if head.decode("utf-16", errors="replace").lstrip()[:1] == "<":
             return _detect_xml(path, head)
         raise InputError(path, "a UTF-16 text file; JSON and text reports must be UTF-8")
-    if b"\x00" in head[:8192]:
+    if head.find(b"\x00", 0, 8192) >= 0:
         raise InputError(path, "a binary file, not a report")
     text = head[len(_BOM) :] if head.startswith(_BOM) else head
-    first = text.lstrip()[:1]
+    spaces = _SPACE.match(text)
+    at = spaces.end() if spaces else 0
+    first = text[at : at + 1]
     if first == b"<":
         if _PLAIN_JUNIT_START.match(text):
             return "junit"
         return _detect_xml(path, head)
-    if first in (b"{", b"[") or text.lstrip().startswith(b"null"):
+    if first in (b"{", b"[") or text.startswith(b"null", at):
         return _detect_json(path)
     return _detect_text(text)
+
+
+#: What `bytes.lstrip()` strips, found without copying the text after it.
+_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c]*")
 
 
 #: The start of most JUnit files (Surefire, pytest, Gradle): a UTF-8 declaration or none, then the root's

@@ -297,3 +297,20 @@ def test_rules_validate_end_to_end_one_line_per_problem(tmp_path: Path) -> None:
     assert len(lines) == 6 and "Traceback" not in done.stderr
     assert lines[0].startswith("gatekeeper: error: bad.yaml:7:11: quarantine.0.test: '*' quarantines every test")
     assert "bad.yaml:14:14: quarantine.1.expires: '2027-13-01' is not a date (YYYY-MM-DD)" in lines[2]
+
+
+def test_rules_show_writes_the_quarantine_back_as_a_policy(tmp_path: Path) -> None:
+    """The effective policy `rules show` prints loads again, quarantine and flaky settings included."""
+    _files(tmp_path)
+    with (tmp_path / "policy.yaml").open("a") as policy:
+        policy.write("flaky:\n  window_days: 7\n")
+    shown = cli("rules", "show", "policy.yaml", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    (tmp_path / "shown.yaml").write_text(shown.stdout)
+    again = load_policy(tmp_path / "shown.yaml")
+    original = load_policy(tmp_path / "policy.yaml")
+    assert [(e.test, e.owner, e.expires) for e in again.quarantine] == [
+        (e.test, e.owner, e.expires) for e in original.quarantine
+    ]
+    assert (again.flaky_window_days, again.flaky_clear_after) == (7, 5)
+    assert again.digest == original.digest

@@ -1,8 +1,9 @@
 """Quarantine: known-flaky tests whose failures do not block, yet stay counted, listed and owned.
 
-A quarantined failure is taken out of `tests.failed` / `tests.errors` and counted in
-`tests.quarantined`; `tests.total` still counts it (it ran) and `tests.pass_percent` leaves it out of
-both sides, as it does a skipped test, so `tests-all-pass` holds while the failure stays in the verdict.
+A quarantined failure is taken out of `tests.failed` / `tests.errors` (and out of the failures the
+new-code metrics count, `tests.new_failures`) and counted in `tests.quarantined`; `tests.total` still
+counts it (it ran) and `tests.pass_percent` leaves it out of both sides, as it does a skipped test, so
+`tests-all-pass` holds while the failure stays in the verdict (which lists each report's cases).
 An expired entry stops applying and says how many failures it would have covered, like a waiver.
 """
 
@@ -74,11 +75,13 @@ def apply_quarantine(tests: TestResults, entries: tuple[Quarantine, ...], today:
             failed += 1
         else:
             errors += 1
+    covered = {case for case, _ in quarantined}
     counted = replace(
         tests,
         failed=tests.failed - failed,
         errors=tests.errors - errors,
         quarantined=(tests.quarantined or 0) + failed + errors,
+        notable=tuple(case for case in tests.notable if case not in covered),  # so no new-failure count sees them
     )
     return QuarantineOutcome(
         tests=counted,

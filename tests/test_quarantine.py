@@ -177,6 +177,19 @@ def test_flaky_passes_are_not_quarantined(tmp_path: Path) -> None:
     assert outcome.quarantined == () and outcome.tests.quarantined == 0 and outcome.tests.passed == 1
 
 
+def test_quarantined_failures_leave_the_failures_new_code_counts() -> None:
+    """tests.new_failures reads the evidence's failures: a quarantined one must not block through it either."""
+    from gatekeeper.model import TestCase, TestResults
+    from gatekeeper.policy import Quarantine
+
+    covered = TestCase(suite="", classname="t", name="flaky", outcome=Outcome.FAILED)
+    real = TestCase(suite="", classname="t", name="broken", outcome=Outcome.FAILED)
+    tests = TestResults(failed=2, notable=(covered, real))
+    outcome = apply_quarantine(tests, (Quarantine(test="t.flaky", reason="why", owner="me", expires=TODAY),), TODAY)
+    assert outcome.tests.notable == (real,) and outcome.quarantined[0][0] == covered
+    assert (outcome.tests.failed, outcome.tests.quarantined, outcome.tests.total) == (1, 1, 2)
+
+
 BAD_POLICY = """policy: bad-quarantine
 gates:
   - id: tests-all-pass

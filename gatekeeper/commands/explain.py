@@ -21,6 +21,8 @@ from typing import Any, TextIO
 
 from gatekeeper.engine import LABELS, Baseline, GateResult, GateStatus, evaluate_gate, format_number, format_threshold
 from gatekeeper.errors import GatekeeperError, InputError
+from gatekeeper.metrics import NEW_CODE_METRICS
+from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_text, terminal
 from gatekeeper.words import level_reached, plural
 from gatekeeper.policy import (
@@ -36,7 +38,16 @@ from gatekeeper.policy import (
 )
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import default_store_path
-from gatekeeper.verdict import SCHEMA_V1, Details, FindingRecord, TestRecord, Verdict, WaiverRecord, parse
+from gatekeeper.verdict import (
+    SCHEMA_V1,
+    ChangeRecord,
+    Details,
+    FindingRecord,
+    TestRecord,
+    Verdict,
+    WaiverRecord,
+    parse,
+)
 
 _NAMED = 5  # findings named in one piece of advice; the rest are counted
 _TESTS_NAMED = 10
@@ -164,6 +175,7 @@ class _Facts:
     baseline_branch: str | None
     branch: str | None
     baseline_values: dict[str, float] = field(default_factory=dict)
+    change: ChangeRecord | None = None  # the change judged: its files' changed lines no test ran
 
 
 def explain(verdict: Verdict, policy: Policy | None = None) -> Explanation:
@@ -180,6 +192,7 @@ def explain(verdict: Verdict, policy: Policy | None = None) -> Explanation:
         baseline_branch=policy.baseline_branch if policy is not None else verdict.policy.baseline_branch,
         branch=verdict.context.branch,
         baseline_values=dict(values),
+        change=verdict.change,
     )
     gates = {gate.id: gate for gate in policy.gates} if policy is not None else {}
     explained = []
@@ -408,6 +421,8 @@ def _needed(target_percent: float, whole: float, have: float) -> int:
 
 def _raise(metric: str, actual: float, target: float, facts: _Facts) -> str:
     points = _amount(metric, target - actual)
+    if metric == "coverage.new_lines.percent" and "coverage.new_lines.total" in facts.metrics:
+        return _cover_changed_lines(target, facts, points)
     parts = _parts(metric)
     if parts is not None and parts[1] in facts.metrics and parts[0] in facts.metrics:
         covered, total = facts.metrics[parts[0]], facts.metrics[parts[1]]
@@ -426,6 +441,21 @@ def _raise(metric: str, actual: float, target: float, facts: _Facts) -> str:
             f"{_show(metric, target)} (point the coverage tool at your sources)"
         )
     return f"{_label(metric)} must rise by {points} (to at least {_show(metric, target)})"
+
+
+def _cover_changed_lines(target: float, facts: _Facts, points: str) -> str:
+    """How many of the change's uncovered lines need a test, and which they are, file by file."""
+    covered, total = facts.metrics["coverage.new_lines.covered"], facts.metrics["coverage.new_lines.total"]
+    more = _needed(target, total, covered)
+    advice = f"needs tests that run {plural(more, 'more changed line')} (or {points.replace(' point', ' more point')})"
+    change = facts.change
+    missed = [record for record in change.files if record.uncovered] if change is not None else []
+    if not missed:
+        return advice
+    spots = [f"{record.path} {ranges_text(record.uncovered).replace(',', ', ')}" for record in missed[:_NAMED]]
+    rest = len(missed) - len(spots) + (change.files_omitted if change is not None else 0)
+    more_files = f" and {plural(rest, 'more file')} (see the verdict's change)" if rest > 0 else ""
+    return f"{advice}, of the changed lines no test runs: {'; '.join(spots)}{more_files}"
 
 
 def _fix_tests(target: float, facts: _Facts) -> str:
@@ -584,6 +614,17 @@ _PROVIDERS = {
 def _provider(metric: str, facts: _Facts) -> str:
     """Which report would give an absent metric."""
     metrics = facts.metrics
+    if metric in NEW_CODE_METRICS and "change.files" not in metrics:
+        return (
+            "judge a change: `check --diff-base REF` (found by itself in GitLab, GitHub and Jenkins merge-request "
+            "pipelines) or `--diff-file PATH`; without one the new-code gates have nothing to judge"
+        )
+    if metric == "tests.new_failures" and "tests.total" in metrics:
+        where = f"on {facts.baseline_branch}" if facts.baseline_branch else "on the policy's baseline branch"
+        return (
+            f"record a verdict of this project {where} (its failing tests are the baseline), "
+            "or give `check --baseline VERDICT.json`"
+        )
     if metric == "tests.pass_percent" and "tests.total" in metrics:
         total = metrics["tests.total"]
         if total == 0:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
+from gatekeeper.words import plural
+
 #: Series colours: each has at least 4.5:1 contrast on white (WCAG 1.4.11 asks 3:1 for graphics).
 COLOURS = ("#0b5cad", "#b34700", "#1a7a3a", "#7b3fa0", "#3d3d3d")
 #: Dash patterns, so series stay apart in greyscale and for colour-blind readers.
@@ -189,7 +191,7 @@ def describe(chart: Chart) -> str:
     unit = f" ({chart.unit})" if chart.unit else ""
     note = scale_note(chart)
     scale = f" Scale: {note}." if note else ""
-    return f"{chart.title}{unit}, {len(times)} verdicts from {span}, one step each. Latest: {latest}.{scale}"
+    return f"{chart.title}{unit}, {plural(len(times), 'verdict')} from {span}, one step each. Latest: {latest}.{scale}"
 
 
 def render_svg(chart: Chart, *, width: int = 640, height: int = 240) -> str:
@@ -411,7 +413,7 @@ def describe_strip(steps: Sequence[Step]) -> str:
     level = "no level assessed" if latest.level is None else f"level {latest.level}"
     span = f"{ordered[0].at:%Y-%m-%d} to {latest.at:%Y-%m-%d}"
     return (
-        f"Status and level achieved, {len(ordered)} verdicts from {span}, one step each: {counts}. "
+        f"Status and level achieved, {plural(len(ordered), 'verdict')} from {span}, one step each: {counts}. "
         f"Latest: {latest.status}, {level}."
     )
 

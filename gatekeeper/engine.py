@@ -146,15 +146,21 @@ LABELS: dict[str, tuple[str, str]] = {
     "findings.new.info": ("new info findings", ""),
     "tests.new_failures": ("new test failures", ""),
 }
-#: For a percentage, the counts it is made of: (numerator, denominator, noun).
+#: For a percentage, the counts it is made of: (numerator, denominator, noun, nouns).
 _PARTS = {
-    "tests.pass_percent": ("tests.passed", None, "tests that ran passed"),
-    "coverage.lines.percent": ("coverage.lines.covered", "coverage.lines.total", "lines"),
-    "coverage.branches.percent": ("coverage.branches.covered", "coverage.branches.total", "branches"),
-    "coverage.new_lines.percent": ("coverage.new_lines.covered", "coverage.new_lines.total", "changed lines"),
+    "tests.pass_percent": ("tests.passed", None, "test that ran passed", "tests that ran passed"),
+    "coverage.lines.percent": ("coverage.lines.covered", "coverage.lines.total", "line", "lines"),
+    "coverage.branches.percent": ("coverage.branches.covered", "coverage.branches.total", "branch", "branches"),
+    "coverage.new_lines.percent": (
+        "coverage.new_lines.covered",
+        "coverage.new_lines.total",
+        "changed line",
+        "changed lines",
+    ),
     "coverage.new_branches.percent": (
         "coverage.new_branches.covered",
         "coverage.new_branches.total",
+        "changed branch",
         "changed branches",
     ),
 }
@@ -193,7 +199,7 @@ def _parts(metric: str, metrics: metric_names.Metrics) -> str:
     parts = _PARTS.get(metric)
     if parts is None:
         return ""
-    numerator, denominator, noun = parts
+    numerator, denominator, noun, nouns = parts
     if denominator is None:  # tests.pass_percent is over the tests that ran (not skipped)
         if "tests.total" not in metrics:
             return ""
@@ -205,7 +211,7 @@ def _parts(metric: str, metrics: metric_names.Metrics) -> str:
         return ""
     if numerator not in metrics:
         return ""
-    return f" ({format_number(metrics[numerator])} of {format_number(whole)} {noun})"
+    return f" ({format_number(metrics[numerator])} of {plural(whole, noun, nouns)})"
 
 
 def applies(gate: Gate, branch: str | None) -> bool:
@@ -344,7 +350,7 @@ def _check_ratchet(condition: Ratchet, metrics: metric_names.Metrics, baseline: 
     holds = (-change if decrease else change) <= allowed + _TOLERANCE
 
     def amount(shown: str) -> str:
-        return f"{shown} points" if unit == "%" else f"{shown}{unit}"
+        return f"{shown} {'point' if shown == '1' else 'points'}" if unit == "%" else f"{shown}{unit}"
 
     if abs(change) <= _TOLERANCE:
         moved = "unchanged"

@@ -238,8 +238,8 @@ def test_sarif_suppressed_results_count_as_waived(tmp_path: Path) -> None:
     metrics = document["metrics"]
     assert (metrics["findings.total"], metrics["findings.high"], metrics["findings.waived"]) == (2, 2, 1)
     (report,) = document["inputs"]
-    assert "1 result(s) suppressed (SARIF suppressions): counted as waived" in report["notes"]
-    assert "1 result(s) of kind pass/notApplicable/informational are not findings" in report["notes"]
+    assert "1 result suppressed (SARIF suppressions): counted as waived" in report["notes"]
+    assert "1 result of kind pass/notApplicable/informational is not a finding" in report["notes"]
 
 
 def test_check_lists_suppressed_findings_with_kind_and_justification(tmp_path: Path) -> None:

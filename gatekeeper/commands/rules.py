@@ -12,6 +12,7 @@ from gatekeeper.engine import applies
 from gatekeeper.policy import Gate, Policy, PolicyProblems, Problem, load_policy, validate_policy
 from gatekeeper.policy.model import gate_document
 from gatekeeper.status import ExitStatus
+from gatekeeper.words import plural
 
 
 def validate(files: Sequence[str], today: date, out: TextIO) -> ExitStatus:
@@ -65,9 +66,10 @@ def show(file: str, branch: str | None, out: TextIO) -> ExitStatus:
         f"# digest: {policy.digest} (what verdicts record as policy.digest)",
     ]
     if branch is not None:
+        apply = "applies" if len(shown.gates) == 1 else "apply"
         header.append(
-            f"# branch {_comment(branch)}: only the {len(shown.gates)} of {len(policy.gates)} gates that apply "
-            "on it (the digest above is that of all gates)"
+            f"# branch {_comment(branch)}: only the {len(shown.gates)} of {plural(len(policy.gates), 'gate')} "
+            f"that {apply} on it (the digest above is that of all gates)"
         )
     out.write("\n".join(header) + "\n")
     text = yaml.safe_dump(shown.as_document(), sort_keys=False, allow_unicode=True, width=100)

@@ -33,6 +33,7 @@ from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage
 from gatekeeper.parsers._coverage import MAX_LINE, LineOutOfRange, coverage_errors, line_number, positive
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
+from gatekeeper.words import plural
 
 
 def condition_coverage(value: str | None) -> tuple[int, int] | None:
@@ -143,7 +144,7 @@ class _Handler:
         )
         note = (
             f"Cobertura report has totals only, no per-file lines ({totals.lines_covered} of "
-            f"{totals.lines_total} lines covered): counted as given, not mergeable by line"
+            f"{plural(totals.lines_total, 'line')} covered): counted as given, not mergeable by line"
         )
         return Coverage(files={}, totals_only=totals), (note,)
 

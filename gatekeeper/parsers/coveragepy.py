@@ -25,6 +25,7 @@ from gatekeeper.model import Coverage, Evidence, FileCoverage, line_mask
 from gatekeeper.parsers._coverage import MAX_LINE
 from gatekeeper.parsers._json import items, kvitems, no_cyclic_gc
 from gatekeeper.parsers._security import normalise_path
+from gatekeeper.words import plural
 
 #: The newest JSON report format this module knows (coverage.py's jsonreport.FORMAT_VERSION).
 KNOWN_FORMAT = 3
@@ -134,17 +135,17 @@ def parse_data_file(path: Path) -> Evidence:
     if reported == 0 and unreadable:
         raise InputError(
             path,
-            f"none of the {measured} measured files could be analysed: source files not found "
+            f"0 of {plural(measured, 'measured file')} could be analysed: source files not found "
             "(run gatekeeper in the checkout that was measured)",
         )
     if reported == 0:
-        raise InputError(path, f"none of the {measured} measured files is reported (all omitted by configuration?)")
+        raise InputError(path, f"0 of {plural(measured, 'measured file')} reported (all omitted by configuration?)")
     notes = [f"coverage.py: {m}" for m in messages if "couldnt-parse" not in m]
     if unreadable:
         notes.insert(
             0,
-            f"{unreadable} of {measured} files measured in {path.name} could not be analysed "
-            "(source files not found) and are not counted",
+            f"{unreadable} of {plural(measured, 'file')} measured in {path.name} could not be analysed "
+            "(source not found): not counted",
         )
     return Evidence(coverage=evidence.coverage, notes=tuple(notes))
 

@@ -24,6 +24,7 @@ from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage
 from gatekeeper.parsers._coverage import coverage_errors, line_number
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
+from gatekeeper.words import plural
 
 #: Elements that own counters; a `<counter>` outside all of them is a report-level total.
 _COUNTER_OWNERS = frozenset({"group", "package", "class", "method", "sourcefile"})
@@ -155,10 +156,11 @@ class _Handler:
     def coverage(self) -> tuple[Coverage, tuple[str, ...]]:
         notes: list[str] = []
         if self.from_counters:
+            one = len(self.from_counters) == 1
             notes.append(
-                f"{len(self.from_counters)} JaCoCo sourcefile(s) have <line>s without mi/ci (e.g. gcovr's "
-                f"JaCoCo output, first: {self.from_counters[0]}): counted from their LINE/BRANCH counters "
-                "as totals, not mergeable by line"
+                f"{plural(len(self.from_counters), 'JaCoCo sourcefile')} {'has' if one else 'have'} <line>s "
+                f"without mi/ci (e.g. gcovr's JaCoCo output, first: {self.from_counters[0]}): counted from "
+                f"{'its' if one else 'their'} LINE/BRANCH counters as totals, not mergeable by line"
             )
         if self.sourcefiles == 0 and "LINE" in self.report_counters:
             self._add_totals(self.report_counters)

@@ -232,7 +232,9 @@ class _Handler:
     def _remember(self, case: dict[str, str], outcome: Outcome, duration: float, flaky: bool = False) -> None:
         message = self.message or ""
         if flaky:
-            message = f"passed after {self.flaky_attempts} failed attempt(s): {message}".rstrip(": ")
+            from gatekeeper.words import plural  # a cold path: the parse path imports only its own modules
+
+            message = f"passed after {plural(self.flaky_attempts, 'failed attempt')}: {message}".rstrip(": ")
         self.counter.notable.append(
             TestCase(
                 suite=self.suites[-1].name if self.suites else "",

@@ -74,6 +74,7 @@ from gatekeeper.parsers._security import (
     stream,
     uri_to_path,
 )
+from gatekeeper.words import plural
 
 TITLE = "SARIF"
 #: Result kinds that report no problem (SARIF §3.27.9): the rule held, did not apply, or only informs.
@@ -223,11 +224,12 @@ class _Reader:
     def notes(self) -> tuple[str, ...]:
         notes = []
         if self.not_problems:
-            notes.append(f"{self.not_problems} result(s) of kind pass/notApplicable/informational are not findings")
+            are = "is not a finding" if self.not_problems == 1 else "are not findings"
+            notes.append(f"{plural(self.not_problems, 'result')} of kind pass/notApplicable/informational {are}")
         if self.suppressed:
-            notes.append(f"{self.suppressed} result(s) suppressed (SARIF suppressions): counted as waived")
+            notes.append(f"{plural(self.suppressed, 'result')} suppressed (SARIF suppressions): counted as waived")
         if self.absent:
-            notes.append(f"{self.absent} result(s) with baselineState 'absent' (fixed) not counted")
+            notes.append(f"{plural(self.absent, 'result')} with baselineState 'absent' (fixed) not counted")
         return tuple(notes)
 
     def evidence(self) -> Evidence:
@@ -454,7 +456,7 @@ def _two_passes(path: Path) -> Evidence:
         found = shape(path, counted="runs")
         require_array(path, TITLE, found, "runs")
         if found.counted:
-            raise not_a(path, TITLE, f"{found.counted} run(s) without a tool")
+            raise not_a(path, TITLE, f"{plural(found.counted, 'run')} without a tool")
         return Evidence(findings=(), notes=("SARIF file has no runs: it names no tool and gives no results",))
     if len(tools) == 1:
         _single_run(path, tools[0], reader)

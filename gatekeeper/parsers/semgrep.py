@@ -30,6 +30,7 @@ from gatekeeper.parsers._security import (
     shape,
     stream,
 )
+from gatekeeper.words import plural
 
 TOOL = "semgrep"
 TITLE = "semgrep"
@@ -51,7 +52,7 @@ def parse(path: Path) -> Evidence:
         for key, other in _FOREIGN_KEYS.items():
             if key in found.keys:
                 raise not_a(path, TITLE, f'top-level "{key}" is {other}\'s')
-    notes = (f"{ignored} result(s) ignored in source (nosemgrep) not counted",) if ignored else ()
+    notes = (f"{plural(ignored, 'result')} ignored in source (nosemgrep) not counted",) if ignored else ()
     return Evidence(findings=report.findings(), notes=notes)
 
 

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from gatekeeper.errors import UsageError
 from gatekeeper.store.http import API_PREFIX, error_reason, new_session, response_detail
+from gatekeeper.words import plural
 
 if TYPE_CHECKING:
     import requests
@@ -75,7 +76,7 @@ class DeliveryResult:
         if self.attempts == 0:
             return f"{self.verdict_id} (not sent): {self.detail}"
         code = f"HTTP {self.status_code}" if self.status_code is not None else "no response"
-        return f"{self.verdict_id} ({code}, {self.attempts} attempt(s)): {self.detail}"
+        return f"{self.verdict_id} ({code}, {plural(self.attempts, 'attempt')}): {self.detail}"
 
 
 def id_problem(verdict_id: str) -> str | None:

@@ -197,7 +197,10 @@ def test_data_file_with_some_sources_gone_counts_the_rest_with_a_note(
     evidence = parse_data_file(measured / ".coverage")
     assert evidence.coverage is not None
     assert [Path(name).name for name in evidence.coverage.files] == ["shapes.py"]
-    assert any("1 of 2 files" in note and "source files not found" in note for note in evidence.notes)
+    assert any(
+        "1 of 2 files" in note and "could not be analysed (source not found): not counted" in note
+        for note in evidence.notes
+    )
 
 
 def test_data_file_with_no_source_left_is_an_input_error(measured: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,7 +53,7 @@ def test_a_case_that_failed_then_passed_on_rerun_is_passed_and_flaky(tmp_path: P
     assert counts(results) == (1, 0, 0, 0, 1)
     (case,) = results.notable
     assert (case.name, case.outcome, case.flaky) == ("t", Outcome.PASSED, True)
-    assert case.message == "passed after 2 failed attempt(s): first try"
+    assert case.message == "passed after 2 failed attempts: first try"
 
 
 def test_a_failure_with_reruns_that_all_failed_is_failed_not_flaky(tmp_path: Path) -> None:
@@ -372,7 +372,7 @@ def test_a_failed_case_leaves_nothing_behind_for_the_next_ones(tmp_path: Path) -
     assert counts(results) == (3, 1, 1, 0, 1)
     assert [(c.name, c.outcome, c.message) for c in results.notable] == [
         ("f", Outcome.FAILED, "first line"),
-        ("k", Outcome.PASSED, "passed after 1 failed attempt(s): once"),
+        ("k", Outcome.PASSED, "passed after 1 failed attempt: once"),
         ("e", Outcome.ERROR, "boom"),
     ]
 

@@ -247,7 +247,7 @@ def test_pass_not_applicable_and_informational_results_are_not_findings(tmp_path
     kinds = ("pass", "notApplicable", "informational", "review")
     evidence = read(tmp_path, run([result(kind=kind) for kind in kinds]))
     assert evidence.findings is not None and len(evidence.findings) == 1
-    assert any("3 result(s) of kind pass/notApplicable/informational" in note for note in evidence.notes)
+    assert any("3 results of kind pass/notApplicable/informational are not findings" in note for note in evidence.notes)
     assert metrics.compute(evidence)["findings.total"] == 1
 
 
@@ -272,8 +272,8 @@ def test_suppressed_results_are_waived_findings_with_their_kind_and_justificatio
     }
     counted = metrics.compute(evidence)
     assert (counted["findings.total"], counted["findings.waived"]) == (5, 2)
-    assert any("2 result(s) suppressed (SARIF suppressions): counted as waived" in n for n in evidence.notes)
-    assert any("1 result(s) with baselineState 'absent'" in note for note in evidence.notes)
+    assert any("2 results suppressed (SARIF suppressions): counted as waived" in n for n in evidence.notes)
+    assert any("1 result with baselineState 'absent' (fixed) not counted" in note for note in evidence.notes)
 
 
 # --- runs -------------------------------------------------------------------------------------------------
@@ -436,7 +436,7 @@ def write(tmp_path: Path, text: str, name: str = "report.json") -> Path:
         ("null", "JSON literal null"),
         ("", "an empty file"),
         ('{"runs": {"tool": {}}}', '"runs" is an object, not an array'),
-        ('{"runs": [{"results": []}]}', "1 run(s) without a tool"),
+        ('{"runs": [{"results": []}]}', "1 run without a tool"),
         ('{"runs": [{"tool": {"name": "sarif-1.0-style"}, "results": []}]}', "runs[0].tool has no driver"),
         (
             '{"runs": [{"tool": {"driver": {"name": "t"}}, "results": [{"ruleId": "R", "level": "fatal"}]}]}',

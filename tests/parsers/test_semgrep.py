@@ -100,7 +100,7 @@ def test_requires_login_is_no_material_the_message_is(tmp_path: Path) -> None:
 def test_ignored_results_are_not_counted_and_noted(tmp_path: Path) -> None:
     evidence = parse(write(tmp_path, {"errors": [], "results": [result(is_ignored=True), result(is_ignored=False)]}))
     assert evidence.findings is not None and len(evidence.findings) == 1
-    assert any("1 result(s) ignored in source" in note for note in evidence.notes)
+    assert any("1 result ignored in source (nosemgrep) not counted" in note for note in evidence.notes)
 
 
 def test_empty_results_are_zero_not_absent(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_explain_names_the_changed_lines_to_cover_to_reach_the_threshold() -> No
         "runs: src/app.py 6-7, 12; src/new.py 9-10"
     ) in text
     markdown = render_markdown(explain(verdict(CHANGE)))
-    assert "src/app.py 6\\-7, 12; src/new.py 9\\-10" in markdown
+    assert "src/app.py 6-7, 12; src/new.py 9-10" in markdown
 
 
 def test_without_a_change_explain_says_how_to_give_one() -> None:

@@ -156,8 +156,10 @@ def _details(details: Details) -> list[str]:
 
 
 def _marks(case: TestRecord) -> str:
-    """What a listed test's failure means beyond its outcome: quarantined, or flaky in the store's history."""
+    """What a listed test's failure means beyond its outcome: re-run, quarantined, or flaky in the store's history."""
     marks = []
+    if case.attempts > 1 and not case.flaky:
+        marks.append(f"failed on all {case.attempts} attempts")
     if case.quarantine is not None:
         marks.append(f"quarantined by {md_code(case.quarantine, _NAME_LIMIT)}")
     if case.history is not None and case.history.flaky:

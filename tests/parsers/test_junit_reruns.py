@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,23 @@ def test_another_writers_suite_with_a_passing_case_twice_holds_two_tests(reader:
     """Jenkins' own test data: tests="1", the same passing case twice, no pytest attributes: two tests."""
     tests = read_tests(corpus_path("edge/tests/jenkins-bad-duration.xml"))
     assert (tests.total, tests.passed, tests.flaky) == (2, 2, 0)
+
+
+def test_outputs_say_a_failure_failed_on_every_attempt(tmp_path: Path) -> None:
+    from gatekeeper.context import Context
+    from gatekeeper.engine import decide
+    from gatekeeper.outputs import renderer_for
+    from gatekeeper.parsers import merge, read_report
+    from gatekeeper.policy import load_policy
+    from gatekeeper.verdict import build
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("policy: p\ngates:\n  - id: t\n    metric: tests.pass_percent\n    min: 100\n")
+    report = read_report(RERUNFAILURES)
+    loaded = load_policy(policy)
+    outcome = decide(merge([report]), loaded, Context(), date(2026, 12, 7))
+    verdict = build(outcome=outcome, policy=loaded, context=Context(), inputs=[report], duration_ms=1)
+    text = renderer_for("text")(verdict)
+    assert "failed  rerun_suite.test_always_fails (failed on all 3 attempts): AssertionError: always wrong" in text
+    assert "flaky   rerun_suite.test_flaky_twice: passed after 2 failed attempts" in text
+    assert "`rerun_suite.test_errors_in_setup` error (failed on all 3 attempts)" in renderer_for("markdown")(verdict)

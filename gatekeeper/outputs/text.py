@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from gatekeeper.model import Decision
+from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import terminal
 from gatekeeper.verdict import Details, Quarantines, TestRecord, Verdict, WaiverRecord, Waivers
 from gatekeeper.words import level_reached, plural, short_commit
@@ -61,6 +62,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
         for gate in gates:
             gate_id, message = terminal(gate.id), terminal(gate.message)
             lines.append(f"  {_badge(gate.status.value, color)} {gate_id:<{width}}  {message}")
+    lines += _change(verdict)
     lines += _details(verdict.details or Details())
     lines += _waivers(verdict.waivers)
     lines += _quarantine(verdict.quarantine)
@@ -72,6 +74,27 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
         read = len(inputs) + (omitted.count if omitted else 0)
         lines += ["", f"  read {plural(read, 'report')} ({', '.join(formats)})"]
     return "\n".join(lines) + "\n"
+
+
+def _change(verdict: Verdict) -> list[str]:
+    """The change judged, in one line, then its files' changed lines no test ran (a few, the rest counted)."""
+    change = verdict.change
+    if change is None:
+        return []
+    files = len(change.files) + change.files_omitted
+    base = f" from {terminal(short_commit(change.base))}" if change.base else ""
+    size = f"{plural(files, 'file')}, {plural(change.lines_added, 'line')} added, {change.lines_removed:,} removed"
+    lines = ["", f"  change{base} ({terminal(change.source)}): {size}"]
+    missed = [record for record in change.files if record.uncovered]
+    if missed:
+        lines.append("  changed lines no test ran:")
+        for record in missed[:_LIST_LIMIT]:
+            more = f" and {plural(record.uncovered_omitted, 'more line')}" if record.uncovered_omitted else ""
+            lines.append(f"    {terminal(record.path)}: {ranges_text(record.uncovered).replace(',', ', ')}{more}")
+        rest = len(missed) - _LIST_LIMIT + change.files_omitted
+        if rest > 0:
+            lines.append(f"    … and {plural(rest, 'more file')}")
+    return lines
 
 
 def _details(details: Details) -> list[str]:

@@ -151,3 +151,11 @@ def test_a_verdict_without_a_change_renders_as_before(name: str) -> None:
     shown = build(outcome=outcome, policy=POLICY, context=Context(), inputs=[], duration_ms=1)
     text = render(name, shown)
     assert "uncovered" not in text and "Change" not in text
+
+
+def test_text_gives_the_change_and_its_uncovered_lines_in_one_line_each() -> None:
+    lines = render("text", verdict(HOSTILE)).splitlines()
+    assert "  change from 0123456789ab (--diff-base origin/main): 1 file, 6 lines added, 1 removed" in lines
+    shown = HOSTILE.replace("\n", "\\n")  # the newline shown escaped: the path stays one line
+    assert lines[-2:] == ["  changed lines no test ran:", f"    {shown}: 6-7, 12"]
+    assert_no_control_characters("\n".join(lines), "text")

@@ -15,10 +15,10 @@ from typing import Any, Protocol, TextIO
 
 from gatekeeper.errors import StoreError, UsageError
 from gatekeeper.outputs.escape import terminal_cell
-from gatekeeper.words import plural, short_commit
 from gatekeeper.release import Member, MemberReadiness, Readiness, Release, assess, load_release
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import default_store_path
+from gatekeeper.words import plural, short_commit
 
 
 class _ReleaseStore(Protocol):

@@ -27,9 +27,9 @@ from gatekeeper.charts import Step
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
-from gatekeeper.words import level_reached, short_commit
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
+from gatekeeper.words import level_reached, short_commit
 
 #: The newest verdicts of the period a report reads at most (the report says when it stopped there).
 MAX_VERDICTS = 1000

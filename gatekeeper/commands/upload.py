@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from gatekeeper.errors import InputError, UsageError
-from gatekeeper.words import plural
 from gatekeeper.sinks.delivery import deliver_all, result_line, store_url, token
 from gatekeeper.sinks.spool import FlushReport, Spool, flush
 from gatekeeper.sinks.upload import DeliveryResult, body_of, id_problem, verdict_id_of
 from gatekeeper.status import ExitStatus
+from gatekeeper.words import plural
 
 MAX_VERDICT_BYTES = 16 << 20
 

@@ -10,10 +10,10 @@ from typing import TextIO
 
 from gatekeeper.outputs import renderer_for
 from gatekeeper.outputs.escape import clean, terminal_cell
-from gatekeeper.words import short_commit
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 from gatekeeper.verdict import dumps, parse
+from gatekeeper.words import short_commit
 
 
 def list_verdicts(

@@ -20,8 +20,8 @@ from typing import Any
 from gatekeeper.model import Decision, GateStatus
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import clean, one_line
-from gatekeeper.words import plural
 from gatekeeper.verdict import Details, Verdict
+from gatekeeper.words import plural
 
 #: a gate's status -> GitLab severity: a failed blocking gate blocks the merge, a warning does not.
 _GATE_SEVERITY = {"fail": "blocker", "warn": "minor"}

@@ -14,8 +14,8 @@ from gatekeeper.words import level_reached, plural, short_commit
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from gatekeeper.words import LevelLike
     from gatekeeper.verdict import GateRecord
+    from gatekeeper.words import LevelLike
 
 #: A waiver whose expiry is this close (days) is flagged on the verdict page.
 EXPIRY_WARNING_DAYS = 30

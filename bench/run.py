@@ -205,6 +205,9 @@ CASES = (
             child("line loop", "floor", "line-loop-lcov"),
         ),
         targets=(
+            # Issue 16: "LCOV at the floor".
+            Target(kind="faster", bound=3.0, reference="diff-cover"),
+            Target(kind="within", bound=3.0, reference="line loop"),
             Target(kind="peak_mib", bound=64),
             Target(kind="peak_mib", bound=64, subject="gatekeeper CLI"),
         ),

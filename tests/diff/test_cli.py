@@ -214,3 +214,25 @@ def test_outside_a_git_repository_diff_base_exits_2(project: tuple[Repo, Path], 
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert f"gatekeeper: error: {tmp_path}: not a git repository" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        # calc.py, util.py, logo.png (binary: no lines), new.py, gone.py (3 removed), old_name.py deleted (12
+        # removed) and new_name.py added (12 added); added 5 + 1 + 12 + 5, removed 2 + 1 + 12 + 3
+        (["--diff-no-renames"], (7, 23, 18)),
+        # the rename is one file with one line changed: added 5 + 1 + 1 + 5, removed 2 + 1 + 1 + 3
+        ([], (6, 12, 7)),
+    ],
+)
+def test_the_changes_size_counts_deleted_and_binary_files(
+    project: tuple[Repo, Path], options: list[str], expected: tuple[int, int, int]
+) -> None:
+    repo, outside = project
+    result = gatekeeper(
+        repo.root, "--policy", str(outside / "policy.yaml"), str(outside / "coverage.xml"), "--format", "json",
+        "--diff-base", "main", *options,
+    )  # fmt: skip
+    metrics = json.loads(result.stdout)["metrics"]
+    assert (metrics["change.files"], metrics["change.lines_added"], metrics["change.lines_removed"]) == expected

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, Evidence, FileCoverage
-from gatekeeper.parsers import pieces
+from gatekeeper.parsers import open_report, pieces
 from gatekeeper.parsers._coverage import MAX_LINE, positive
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.words import plural
@@ -131,7 +131,7 @@ def _run(data: bytes, at: int, stop: int, key: bytes, fields: int) -> _Run | Non
 
 def parse(path: Path) -> Evidence:
     """Line and branch coverage per source file of one LCOV tracefile."""
-    with open(path, "rb") as stream:
+    with open_report(path) as stream:
         return _parse(pieces(stream), path)
 
 

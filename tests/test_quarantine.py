@@ -327,3 +327,44 @@ def test_rules_show_writes_the_quarantine_back_as_a_policy(tmp_path: Path) -> No
     ]
     assert (again.flaky_window_days, again.flaky_clear_after) == (7, 5)
     assert again.digest == original.digest
+
+
+def test_a_new_quarantined_failure_does_not_block_the_no_new_failures_gate(tmp_path: Path) -> None:
+    """The new-code gate counts failures the baseline did not know; a quarantined one is not counted."""
+    from gatekeeper import baseline as baselines
+    from gatekeeper.change import Change, ChangedFile, FileStatus
+    from gatekeeper.model import line_mask
+
+    policy_path, _ = _files(tmp_path)
+    with policy_path.open("a") as policy:
+        policy.write("  - test: tests.test_api.test_new_flake\n    reason: new and flaky\n    owner: me\n")
+        policy.write("    expires: 2099-01-01\n")
+    policy = load_policy(policy_path)
+    main = tmp_path / "main.xml"
+    main.write_text('<testsuite name="s" tests="1"><testcase classname="tests.test_api" name="test_ok"/></testsuite>')
+    main_report = read_report(main)
+    on_main = decide(merge([main_report]), policy, Context(branch="main"), TODAY)
+    baseline_file = tmp_path / "baseline.json"
+    document = build(
+        outcome=on_main, policy=policy, context=Context(branch="main"), inputs=[main_report], duration_ms=1
+    )
+    baseline_file.write_text(json.dumps(document.to_json()))
+    feature = tmp_path / "feature.xml"
+    feature.write_text(
+        '<testsuite name="s" tests="2"><testcase classname="tests.test_api" name="test_ok"/>'
+        '<testcase classname="tests.test_api" name="test_new_flake"><failure message="timing"/></testcase></testsuite>'
+    )
+    app = ChangedFile(
+        path="src/app.py", status=FileStatus.MODIFIED, added=line_mask([1]), lines_added=1, lines_removed=0
+    )
+    change = Change(source="--diff-base origin/main", base="b" * 40, head="h" * 40, files={app.path: app})
+    outcome = decide(
+        merge([read_report(feature)]),
+        policy,
+        Context(branch="feature"),
+        TODAY,
+        baseline=baselines.from_file(baseline_file),
+        change=change,
+    )
+    assert outcome.metrics["tests.new_failures"] == 0
+    assert outcome.metrics["tests.quarantined"] == 1 and outcome.status.value == "pass"

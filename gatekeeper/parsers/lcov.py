@@ -117,6 +117,8 @@ def _run(data: bytes, at: int, stop: int, key: bytes, fields: int) -> _Run | Non
     if (b",0" in text) if fields == 2 else _LEADING_ZERO.search(text):  # a count "00" (0) or "01" (1)
         return None
     values = text[len(key) - 1 : -1].replace(key, b",").split(b",")
+    if len(values) != fields * (len(bare) // len(shape)):  # a digit inside a key ("BRD1A:") hid it from replace
+        return None
     try:
         numbers = list(map(_NUMBERS.__getitem__, values[0::fields]))
     except KeyError:  # large numbers, leading zeros: rare

@@ -1,0 +1,221 @@
+"""The LCOV reader's two paths never disagree.
+
+`gatekeeper.parsers.lcov` reads record bodies in the common shape with C-speed operations and anything
+else line by line (the careful reader, which defines the format).  Here every tracefile, generated or
+mutated byte by byte, is read three ways and must give the same evidence, notes and errors:
+
+- the reference: the file opened in text mode (as the reader always read it: UTF-8 with replacement,
+  universal newlines), every line given to the careful reader;
+- the careful reader alone over the binary chunks (`fast=False`);
+- the parser as users run it, with the file cut into chunks at arbitrary places.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gatekeeper.errors import InputError
+from gatekeeper.model import Evidence
+from gatekeeper.parsers import lcov
+
+PATH = Path("lcov.info")
+
+
+def outcome(evidence: Evidence) -> tuple[Any, ...]:
+    """Everything a reader decides, in order: files, masks, branches (with their order) and notes."""
+    assert evidence.coverage is not None
+    files = tuple(
+        (name, f.statements, f.covered, None if f.branches is None else tuple(f.branches.items()))
+        for name, f in evidence.coverage.files.items()
+    )
+    return files, evidence.notes
+
+
+def reference(data: bytes, tmp_path: Path) -> tuple[Any, ...] | str:
+    """The text-mode line loop the reader was before its fast path, run through the careful reader."""
+    path = tmp_path / "reference.info"
+    path.write_bytes(data)
+    reader = lcov._Reader(PATH, fast=False)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            reader.careful([line.removesuffix("\n") for line in stream])
+        return outcome(reader.finish())
+    except InputError as error:
+        return str(error)
+
+
+def read(chunks: list[bytes], fast: bool) -> tuple[Any, ...] | str:
+    try:
+        return outcome(lcov._parse(chunks, PATH, fast=fast))
+    except InputError as error:
+        return str(error)
+
+
+def cut(data: bytes, rng: random.Random) -> list[bytes]:
+    """The bytes in chunks cut at random places (a `\\r\\n` may be cut in two)."""
+    points = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 12)))) if len(data) > 1 else []
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+
+def assert_agree(data: bytes, tmp_path: Path, seed: int = 0) -> tuple[Any, ...] | str:
+    expected = reference(data, tmp_path)
+    assert read([data], fast=False) == expected
+    assert read([data], fast=True) == expected
+    assert read(cut(data, random.Random(seed)), fast=True) == expected
+    assert read([data[i : i + 1] for i in range(len(data))], fast=True) == expected
+    return expected
+
+
+# ------------------------------------------------------------------------------------------ generated
+def tracefile(rng: random.Random, records: int) -> bytes:
+    """A tracefile in the shapes producers write (lcov 1.x/2.x, istanbul, gcovr, coverage.py)."""
+    out: list[str] = []
+    for index in range(records):
+        out += ["TN:"] if rng.random() < 0.7 else []
+        out.append(f"SF:/src/pkg/file_{index % 5}.c")
+        out += ["VER:abc"] if rng.random() < 0.2 else []
+        lines = sorted(rng.sample(range(rng.choice([1, 1, 9_990]), 10_040), rng.randint(0, 30)))
+        functions = [f"FN:{n},f{n}" for n in lines[:3]] + [f"FNDA:{rng.randint(0, 3)},f{n}" for n in lines[:3]]
+        da = [f"DA:{n},{rng.choice([0, 0, 1, 7, 12345, 2874063630])}" for n in lines]
+        brda = [
+            f"BRDA:{n},{block},{branch},{rng.choice(['-', '0', '1', '33'])}"
+            for block, n in enumerate(lines[: rng.randint(0, len(lines))])
+            for branch in range(rng.randint(1, 3))
+        ]
+        brda_totals = [f"BRF:{len(brda)}", f"BRH:{sum(not b.endswith((',0', ',-')) for b in brda)}"] if brda else []
+        sections = [[*functions, "FNF:3", "FNH:1"], [*da, "LF:9", "LH:3"], brda + brda_totals]
+        rng.shuffle(sections)
+        out += [line for section in sections for line in section]
+        out += ["end_of_record"] if rng.random() < 0.9 else []
+    ending = rng.choice(["\n", "\n", "\r\n"])
+    return (ending.join(out) + (ending if rng.random() < 0.8 else "")).encode()
+
+
+#: Bytes a mutation may put in: everything the two paths treat differently somewhere.
+PIECES = [
+    b"0", b"00", b"1", b"9", b"99999999999", b",", b"-", b" ", b"\t", b"\r", b"\n", b"\r\n", b"\x0b", b"\x0c",
+    b"\x1c", b"\x00", b":", b"+", b"_", b"DA:", b"BRDA:", b"SF:", b"BRF:", b"FN:", b"end_of_record", b"TN:",
+    b"\xc2\x85", b"\xe3\x80\x80", b"\xc3\xa9", b"\xff", b"\xe2\x82", b"DA:1,1,d41d8cd9", b"DA:5", b"BRDA:3,0,0",
+    b"1e3", b"3.0", b"-1", b"DA:00007,1", b"DA:0,0", b"\n\n",
+]  # fmt: skip
+
+
+def mutate(data: bytes, rng: random.Random, times: int) -> bytes:
+    """`data` with a few pieces inserted, bytes deleted or replaced at random places."""
+    for _ in range(times):
+        at = rng.randint(0, len(data))
+        action = rng.random()
+        if action < 0.5:
+            data = data[:at] + rng.choice(PIECES) + data[at:]
+        elif action < 0.75:
+            data = data[:at] + data[at + rng.randint(1, 4) :]
+        else:
+            data = data[:at] + rng.choice(PIECES) + data[at + rng.randint(1, 3) :]
+    return data
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), records=st.integers(1, 6))
+def test_generated_tracefiles_read_alike(tmp_path: Path, seed: int, records: int) -> None:
+    rng = random.Random(seed)
+    assert_agree(tracefile(rng, records), tmp_path, seed)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), records=st.integers(1, 4), times=st.integers(1, 6))
+def test_mutated_tracefiles_read_alike(tmp_path: Path, seed: int, records: int, times: int) -> None:
+    rng = random.Random(seed)
+    assert_agree(mutate(tracefile(rng, records), rng, times), tmp_path, seed)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200), prefix=st.sampled_from([b"", b"SF:a.c\n", b"SF:a.c\nDA:1,1\n"]))
+def test_any_bytes_read_alike(tmp_path: Path, data: bytes, prefix: bytes) -> None:
+    assert_agree(prefix + data, tmp_path)
+
+
+# ------------------------------------------------------------------------------------------ by hand
+SHAPES = {
+    "checksum": b"SF:a.c\nDA:1,1,d41d8cd98f00b204e9800998ecf8427e\nDA:2,0,abc\nend_of_record\n",
+    "leading zeros": b"SF:a.c\nDA:007,1\nDA:8,00\nDA:9,01\nBRDA:7,0,0,00\nBRDA:7,0,1,01\nend_of_record\n",
+    "empty counts": b"SF:a.c\nDA:1,\nDA:2,5\nBRDA:2,,,\nBRDA:2,0,1,\nBRDA:2,0,2,4\nend_of_record\n",
+    "empty line number": b"SF:a.c\nDA:,5\nDA:2,5\nBRDA:,0,0,1\nend_of_record\n",
+    "signs and spaces": b"SF:a.c\nDA:+1,1\nDA:2, 3\nDA: 4,1\nDA:5,-2\nDA:-6,1\nBRDA:7,0,0, 3\nend_of_record\n",
+    "floats": b"SF:a.c\nDA:1,1e3\nDA:2,0.0\nDA:3,2.5\nDA:4,nan\nend_of_record\n",
+    "beyond the number table": b"SF:a.c\nDA:10000,1\nDA:9999999,0\nBRDA:123456,0,0,1\nend_of_record\n",
+    "lcov 2 expressions": b"SF:a.c\nDA:3,1\nBRDA:3,e0,(x > 1) && (y, z),7\nBRDA:3,e0,1,0\nend_of_record\n",
+    "a digit inside a key": b"SF:a.c\nDA:1,1\nD5A:2,0\nDA:3,1\nBRDA:1,0,0,1\nBRD1A:2,0,0,1\nBRDA:3,0,0,1\n",
+    "interleaved runs": b"SF:a.c\nDA:1,1\nBRDA:1,0,0,1\nDA:2,0\nBRDA:2,0,0,0\nend_of_record\n",
+    "unicode spaces": "SF:a.c\n\u3000DA:1,1\n\x85DA:2,1\n\x1cBRDA:2,0,0,1\nDA:3,0\n".encode() + b"end_of_record\n",
+    "control spaces": b"SF:a.c\n\x0bDA:1,1\n\x1fBRF:1\n DA:2,1\n\tend_of_record\nDA:9,9\n",
+    "a blank line": b"SF:a.c\nDA:1,1\n\nDA:2,0\n  \nend_of_record\n",
+    "not quite the end": b"SF:a.c\nDA:1,1\nend_of_records\nend_of_record \nDA:2,1\nend_of_record\n",
+    "an SF line inside": b"SF:a.c\nDA:1,1\nSF:b.c\nDA:2,1\n  SF:c.c\nDA:3,0\nend_of_record\n",
+    "no end of record": b"TN:\nSF:a.c\nDA:1,1\nBRF:0",
+    "cr only": b"SF:a.c\rDA:1,1\rDA:2,0\rBRDA:1,0,0,-\rend_of_record\r",
+    "crlf": b"SF:a.c\r\nDA:1,1\r\nDA:2,0\r\nend_of_record\r\n",
+    "lines before SF": b"DA:1,1\nBRDA:1,0,0,1\nTN:\nSF:a.c\nDA:2,1\nend_of_record\n",
+    "lines after the end": b"SF:a.c\nDA:1,1\nend_of_record\nDA:5,5\nBRDA:5,0,0,1\nFN:1,f\nEOF\n",
+    "branch totals only": b"SF:a.c\nDA:1,1\nBRF:0\nBRH:0\nend_of_record\nSF:b.c\nDA:1,1\nend_of_record\n",
+    "invalid utf-8": b"SF:caf\xe9.c\nDA:1,1\nFN:1,\xff\xfe\nend_of_record\n",
+    "bom": b"\xef\xbb\xbfTN:\nSF:a.c\nDA:1,1\nend_of_record\n",
+    "not lcov": b"<?xml version='1.0'?>\n<coverage/>\n",
+    "absurd line after a fast body": b"SF:a.c\nDA:1,1\nDA:2,0\nend_of_record\nSF:b.c\nDA:99999999999,1\n",
+    "absurd branch line": b"SF:a.c\nDA:1,1\nBRDA:10000001,0,0,1\nend_of_record\n",
+    "huge digit strings": b"SF:a.c\nDA:1," + b"9" * 5000 + b"\nDA:" + b"1" * 5000 + b",1\nend_of_record\n",
+}
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_unusual_shapes_read_alike(tmp_path: Path, name: str) -> None:
+    assert_agree(SHAPES[name], tmp_path)
+
+
+def notes_of(data: bytes, tmp_path: Path) -> tuple[str, ...]:
+    result = assert_agree(data, tmp_path)
+    assert not isinstance(result, str), result
+    notes: tuple[str, ...] = result[1]
+    return notes
+
+
+def test_a_malformed_line_after_fast_bodies_is_noted_at_its_own_line(tmp_path: Path) -> None:
+    body = b"FN:1,f\nFNDA:1,f\n" + b"".join(b"DA:%d,%d\n" % (n, n % 3) for n in range(1, 50)) + b"LF:49\n"
+    data = b"TN:\nSF:a.c\n" + body + b"end_of_record\nSF:b.c\n" + body + b"DA:x,1\nDA:y,2\nend_of_record\n"
+    assert notes_of(data, tmp_path) == ("2 malformed LCOV lines skipped, first at line 109",)
+
+
+def test_one_malformed_line_is_one_line(tmp_path: Path) -> None:
+    assert notes_of(b"SF:a.c\nDA:1,1\nDA:x,1\nend_of_record\n", tmp_path) == (
+        "1 malformed LCOV line skipped, first at line 3",
+    )
+
+
+def test_an_absurd_line_number_is_refused_at_its_line_on_both_paths(tmp_path: Path) -> None:
+    data = SHAPES["absurd line after a fast body"]
+    assert (
+        assert_agree(data, tmp_path)
+        == f"{PATH}: line 6: line number 99999999999 is out of range (above 10,000,000): a corrupt report?"
+    )
+
+
+def test_the_common_shape_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the lines that open, close or sit between records go through the careful reader."""
+    rng = random.Random(7)
+    data = tracefile(rng, 40).replace(b"\r\n", b"\n")
+    careful: list[str] = []
+    read_lines = lcov._Reader.careful
+
+    def spy(self: lcov._Reader, lines: list[str]) -> None:
+        careful.extend(lines)
+        read_lines(self, lines)
+
+    monkeypatch.setattr(lcov._Reader, "careful", spy)
+    lcov._parse([data], PATH)
+    assert careful, "the structure lines are read carefully"
+    assert {line.partition(":")[0] for line in careful} <= {"TN", "SF", "end_of_record", ""}

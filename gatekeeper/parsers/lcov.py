@@ -288,9 +288,10 @@ class _Reader:
                             body = line[5:]
                             n = _line(body.partition(",")[0], number, path)
                             taken = body.rpartition(",")[2].strip()
-                            record.branch_totals[n] += 1
+                            totals, branches_taken = record.branch_totals, record.branches_taken
+                            totals[n] = totals.get(n, 0) + 1  # not `+= 1`: Counter's __missing__ is Python
                             if taken != "-" and positive(taken):
-                                record.branches_taken[n] += 1
+                                branches_taken[n] = branches_taken.get(n, 0) + 1
                     elif line.startswith("SF:"):
                         if record is not None:
                             self.records.append(record.close())

@@ -162,6 +162,7 @@ def test_a_merge_request_is_judged_on_its_change_against_the_stored_baseline(mer
     markdown = (reports / "gate.md").read_text(encoding="utf-8")
     assert "- `src/app.py`: line 2 (3 of 4 covered)" in markdown
     assert "- `src/feature.py`: lines 16-25 (15 of 25 covered)" in markdown
+    assert "; new findings: 1 (1 high); new test failures: 1" in markdown
     codequality = json.loads((reports / "cq.json").read_text(encoding="utf-8"))
     spots = [i["location"] for i in codequality if i["check_name"] == "gatekeeper/uncovered-changed-lines"]
     assert spots == [

@@ -94,6 +94,12 @@ def _change(verdict: Verdict) -> list[str]:
         share = metrics.get("coverage.new_lines.percent")
         shown = f" ({format_number(share, '%')})" if share is not None else ""
         out[-1] += f"; changed lines covered: {covered:,.0f} of {total:,.0f}{shown}"
+    if "findings.new.total" in metrics:
+        severities = ("critical", "high", "medium", "low", "info")
+        found = [f"{metrics[f'findings.new.{s}']:,.0f} {s}" for s in severities if metrics.get(f"findings.new.{s}")]
+        out[-1] += f"; new findings: {metrics['findings.new.total']:,.0f}" + (f" ({', '.join(found)})" if found else "")
+    if "tests.new_failures" in metrics:
+        out[-1] += f"; new test failures: {metrics['tests.new_failures']:,.0f}"
     missed = [record for record in change.files if record.uncovered or record.uncovered_omitted]
     if not missed:
         return out

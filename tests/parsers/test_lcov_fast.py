@@ -151,6 +151,7 @@ SHAPES = {
     "beyond the number table": b"SF:a.c\nDA:10000,1\nDA:9999999,0\nBRDA:123456,0,0,1\nend_of_record\n",
     "lcov 2 expressions": b"SF:a.c\nDA:3,1\nBRDA:3,e0,(x > 1) && (y, z),7\nBRDA:3,e0,1,0\nend_of_record\n",
     "a digit inside a key": b"SF:a.c\nDA:1,1\nD5A:2,0\nDA:3,1\nBRDA:1,0,0,1\nBRD1A:2,0,0,1\nBRDA:3,0,0,1\n",
+    "a line twice": b"SF:a.c\nDA:1,0\nDA:1,5\nDA:2,3\nDA:2,0\nDA:3,0\nDA:3,0\nDA:4,1\nDA:4,2\nend_of_record\n",
     "interleaved runs": b"SF:a.c\nDA:1,1\nBRDA:1,0,0,1\nDA:2,0\nBRDA:2,0,0,0\nend_of_record\n",
     "unicode spaces": "SF:a.c\n\u3000DA:1,1\n\x85DA:2,1\n\x1cBRDA:2,0,0,1\nDA:3,0\n".encode() + b"end_of_record\n",
     "control spaces": b"SF:a.c\n\x0bDA:1,1\n\x1fBRF:1\n DA:2,1\n\tend_of_record\nDA:9,9\n",

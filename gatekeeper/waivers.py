@@ -93,6 +93,10 @@ def apply_waivers(findings: tuple[Finding, ...], waivers: tuple[Waiver, ...], to
 
     A finding its tool already suppressed (SARIF `suppressions`) is waived whatever the policy says.
     """
+    if not waivers:  # the usual policy: one pass at C speed, not a search per finding (100,000 in a scan)
+        suppressed = tuple(f for f in findings if f.suppression is not None)
+        unsuppressed = tuple(f for f in findings if f.suppression is None) if suppressed else findings
+        return WaiverOutcome(kept=unsuppressed, waived=suppressed, applied=(), expired=())
     active = [w for w in waivers if not is_expired(w, today)]
     expired = [w for w in waivers if is_expired(w, today)]
     applied_counts = dict.fromkeys(range(len(active)), 0)

@@ -223,7 +223,11 @@ class Source:
         return self._read(size, offset)
 
     def _read(self, size: int, offset: int) -> bytes:
-        data = os.pread(self._fd, size, offset)
+        if _PREAD:
+            data = os.pread(self._fd, size, offset)
+        else:  # Windows: no pread; the descriptor is this Source's own
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            data = os.read(self._fd, size)
         if len(data) < size:
             self._end = offset + len(data)
         if offset <= self._hashed < offset + len(data):
@@ -244,6 +248,9 @@ class Source:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+_PREAD = hasattr(os, "pread")
 
 
 class _Stream:

@@ -800,8 +800,6 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         if details.suppressed or details.suppressed_omitted:  # absent when none, as before there were any
             document["details"]["suppressed"] = [_finding_json(finding) for finding in details.suppressed]
             document["details"]["suppressed_omitted"] = details.suppressed_omitted
-    if verdict.baseline_keys is not None:  # v2
-        document["baseline_keys"] = _baseline_keys_json(verdict.baseline_keys)
     if verdict.quarantine is not None:  # absent when the policy quarantines nothing, as before there was any
         document["quarantine"] = {
             "applied": [_quarantine_json(use) for use in verdict.quarantine.applied],

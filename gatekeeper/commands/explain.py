@@ -24,7 +24,6 @@ from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.metrics import NEW_CODE_METRICS
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_text, terminal
-from gatekeeper.words import level_reached, plural
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -48,6 +47,7 @@ from gatekeeper.verdict import (
     WaiverRecord,
     parse,
 )
+from gatekeeper.words import level_reached, plural
 
 _NAMED = 5  # findings named in one piece of advice; the rest are counted
 _TESTS_NAMED = 10
@@ -394,7 +394,8 @@ def _show(metric: str, value: float) -> str:
 def _amount(metric: str, value: float) -> str:
     """A difference: "8.6 points" for a percentage, "12 min" for a duration, "3" for a count."""
     if _unit(metric) == "%":
-        return f"{format_number(value, '%')[:-1]} points"
+        shown = format_number(value, "%")[:-1]
+        return f"{shown} {'point' if shown == '1' else 'points'}"
     if metric.endswith("_seconds"):
         return _duration(value)
     return format_number(value)

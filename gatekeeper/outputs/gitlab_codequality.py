@@ -155,7 +155,7 @@ def _uncovered_issues(verdict: Verdict) -> list[dict[str, Any]]:
     issues = []
     for record in verdict.change.files:
         path = _repo_path(record.path)
-        if record.new_lines is None:  # not measured: nothing uncovered to point at
+        if record.new_lines is None or not path:  # not measured, or nowhere GitLab can link: nothing to point at
             continue
         covered, total = record.new_lines
         counts = f"{covered:,} of {plural(total, 'changed line')} of the file covered"
@@ -169,6 +169,6 @@ def _uncovered_issues(verdict: Verdict) -> list[dict[str, Any]]:
                 path=path,
                 line=first,
             )
-            issue["location"]["lines"]["end"] = last
+            issue["location"]["lines"]["end"] = max(last, first, 1)  # never before its start, nor line 0
             issues.append(issue)
     return issues

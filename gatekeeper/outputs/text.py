@@ -42,7 +42,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
     maturity = verdict.maturity
     if maturity.model:
         level = f", enforces level {maturity.level}" if maturity.level is not None else ""
-        reached = f"; {level_reached(maturity.level_achieved, maturity.levels)}" if maturity.levels else ""
+        reached = f"; {terminal(level_reached(maturity.level_achieved, maturity.levels))}" if maturity.levels else ""
         policy += f" ({terminal(maturity.model)}{level}{reached})"
     reason = terminal(verdict.reason)
     if verdict.status is Decision.ERROR:

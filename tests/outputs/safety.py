@@ -60,7 +60,8 @@ def render_markdown(text: str) -> str:
 def assert_no_control_characters(text: str, where: str) -> None:
     """Nothing a terminal, a log or a parser would act on: only printable characters and newlines."""
     bad = sorted({c for c in text if c != "\n" and not c.isprintable()})
-    assert not bad, f"{where}: control characters {bad!r}"
+    line = next((line for line in text.splitlines() if any(c in bad for c in line)), "")
+    assert not bad, f"{where}: control characters {bad!r} in {line!r}"
     text.encode("utf-8")  # no lone surrogate either
 
 

@@ -8,6 +8,7 @@ The pages are tested the same way in tests/pages/test_any_verdict.py.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,6 +42,10 @@ SETTINGS = settings(
 )
 
 
+#: An annotation as the runner reads it: `::level prop=value,prop=value::message`, no `::` or `,` inside a value.
+_WORKFLOW_COMMAND = re.compile(r"::(error|warning|notice)( [a-zA-Z]+=[^:,]*(,[a-zA-Z]+=[^:,]*)*)?::.*")
+
+
 def _links(verdict: dict[str, Any]) -> set[str]:
     """The one link our markdown may hold: the job URL, if it is http(s)."""
     url = http_url(verdict["context"].get("url"))
@@ -64,6 +69,11 @@ def test_every_schema_valid_verdict_renders_safely_in_every_check_format(verdict
             Draft202012Validator(CODEQUALITY_SCHEMA).validate(issues)
             for issue in issues:
                 assert_no_control_characters(issue["description"], where)
+        elif name == "github-annotations":
+            # One workflow command per line, whatever a gate, path or message holds: nothing a report
+            # says can end a command and start another, or colour the log.
+            assert_no_control_characters(text, where)
+            assert all(_WORKFLOW_COMMAND.fullmatch(line) for line in text.splitlines()), text
         else:
             assert name == "json"
             assert assert_safe_json(text, where) == parse(verdict, "drawn").to_json()

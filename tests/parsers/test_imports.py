@@ -20,6 +20,7 @@ JUNIT_PATH = {
     "gatekeeper.parsers",
     "gatekeeper.parsers._xml",
     "gatekeeper.parsers.junit",
+    "gatekeeper.parsers._reruns",  # re-runs in JUnit files (issue 18)
     "gatekeeper.parsers._junit_speedups",  # the C hot path (tests/parsers/test_junit_speedups.py: always built here)
 }
 #: Standard-library and third-party modules that other paths use and this one must not import.

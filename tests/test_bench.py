@@ -57,10 +57,14 @@ def test_every_report_is_generated(generated: tuple[Path, dict[str, Any]]) -> No
         "coverage-json",
         "sarif",
         "bandit",
+        "semgrep",
+        "gitlab",
     }
 
 
-@pytest.mark.parametrize("report", ["junit", "surefire", "cobertura", "lcov", "coverage-json", "sarif", "bandit"])
+@pytest.mark.parametrize(
+    "report", ["junit", "surefire", "cobertura", "lcov", "coverage-json", "sarif", "bandit", "semgrep", "gitlab"]
+)
 def test_gatekeeper_and_the_references_count_what_was_written(
     generated: tuple[Path, dict[str, Any]], report: str
 ) -> None:

@@ -20,8 +20,16 @@ _WIDEST = 8  # bytes per digest while the budget allows
 _NARROWEST = 4
 
 
+def content_key(tool: str, rule: str, path: str, content: bytes) -> str:
+    """A finding's identity across runs, as `baseline_keys` records it: tool, rule, path and what it found
+    (`Finding.content`, which never holds a line number); the path apart, so a renamed file's findings are
+    looked up at its old path too."""
+    return "\x1f".join((tool, rule, path, content.hex()))
+
+
 def finding_key(tool: str, rule: str, fingerprint: str) -> str:
-    """A finding's identity across runs: tool, rule and fingerprint (which never holds a line number)."""
+    """A finding's identity from what a verdict's details list (its fingerprint, path included): the keys of
+    a baseline verdict from before `baseline_keys`."""
     return "\x1f".join((tool, rule, fingerprint))
 
 

@@ -268,6 +268,9 @@ class Finding:
     fingerprint: str
     suppression: Suppression | None = None
     baseline_state: BaselineState | None = None
+    #: What was found, without where: the fingerprint's material but its path (8 bytes of blake2b), so a
+    #: baseline knows a finding in a renamed file (gatekeeper.known.content_key).  b"" when not computed.
+    content: bytes = b""
 
 
 #: Most severe first: the rank `finding_order` sorts by.

@@ -2,8 +2,9 @@
 
 Changed lines are counted as diff-cover counts them: a changed line counts when the coverage report
 measures it (lists it as a statement), and a changed file the report does not list adds nothing.  A
-finding is new when it sits on a changed line or when the baseline verdict does not know its key; the
-scanner's own SARIF `baselineState` wins over both.  A failure is new when the baseline verdict did not
+finding is new when it sits on a changed line or when the baseline verdict does not know its key; in a
+file the change renamed or copied, the key at the file's old path counts as known too.  The scanner's own
+SARIF `baselineState` wins over both.  A failure is new when the baseline verdict did not
 fail that test too.
 """
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gatekeeper.change import Change, ChangedFile
-from gatekeeper.known import KeySet, case_key, finding_key
+from gatekeeper.change import Change, ChangedFile, FileStatus
+from gatekeeper.known import KeySet, case_key, content_key, finding_key
 from gatekeeper.model import Coverage, Evidence, FileCoverage, Finding, Outcome, TestCase, mask_lines
 
 
@@ -110,7 +111,18 @@ def _is_new(finding: Finding, change: Change, known: KeySet | None) -> bool:
     changed = change.files.get(finding.path)
     if changed is not None and finding.line is not None and changed.added >> finding.line & 1:
         return True
-    return known is not None and not known.knows(finding_key(finding.tool, finding.rule, finding.fingerprint))
+    if known is None:
+        return False
+    paths = [finding.path]
+    if changed is not None and changed.status in _MOVED and changed.old_path:
+        paths.append(changed.old_path)
+    if any(known.knows(content_key(finding.tool, finding.rule, path, finding.content)) for path in paths):
+        return False
+    # a baseline verdict from before `baseline_keys` knows the keys its details list, by fingerprint
+    return not known.knows(finding_key(finding.tool, finding.rule, finding.fingerprint))
+
+
+_MOVED = (FileStatus.RENAMED, FileStatus.COPIED)
 
 
 def line_ranges(mask: int) -> list[tuple[int, int]]:

@@ -30,7 +30,7 @@ from gatekeeper.context import Context
 from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
 from gatekeeper.errors import InputError
 from gatekeeper.flaky import FlakyHistory, case_id
-from gatekeeper.known import KeySet, case_key, finding_key
+from gatekeeper.known import KeySet, case_key, content_key
 from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, finding_order
 from gatekeeper.model import Outcome as TestOutcome
 from gatekeeper.newcode import FileNewCode, NewCode, line_ranges, ranges_of, ranges_text
@@ -620,7 +620,7 @@ def _baseline_keys(outcome: Outcome, inputs: Sequence[ReportInput]) -> BaselineK
     findings = None
     if "findings.total" in outcome.metrics:
         everything = (*outcome.waivers.kept, *outcome.waivers.waived)
-        findings = KeySet.of(finding_key(f.tool, f.rule, f.fingerprint) for f in everything)
+        findings = KeySet.of(content_key(f.tool, f.rule, f.path, f.content) for f in everything)
     failed = None
     if "tests.total" in outcome.metrics:
         failed = KeySet.of(

@@ -278,6 +278,52 @@ def test_without_a_baseline_only_findings_on_changed_lines_are_new(tmp_path: Pat
     assert metrics["findings.new.total"] == 1
 
 
+def moved(path: str, old_path: str, lines: list[int], status: FileStatus = FileStatus.RENAMED) -> ChangedFile:
+    return ChangedFile(path=path, status=status, old_path=old_path, added=line_mask(lines), lines_added=len(lines))
+
+
+@pytest.mark.parametrize("status", [FileStatus.RENAMED, FileStatus.COPIED])
+def test_a_finding_in_a_renamed_or_copied_file_is_known_at_the_old_path(tmp_path: Path, status: FileStatus) -> None:
+    before = sarif(tmp_path / "before.sarif", ("S1", "src/app.py", 10, "eval(user_input)"))
+    known = baseline_from(tmp_path, before)
+    after = sarif(tmp_path / "after.sarif", ("S1", "src/core/app.py", 12, "eval(user_input)"))
+    assert after.evidence.findings and before.evidence.findings
+    assert after.evidence.findings[0].content == before.evidence.findings[0].content  # what, not where
+    assert after.evidence.findings[0].fingerprint != before.evidence.findings[0].fingerprint  # public: with path
+    rename = change_of(moved("src/core/app.py", "src/app.py", [3, 4], status))
+    assert judged(rename, known, after)["findings.new.total"] == 0
+    assert (
+        judged(change_of(moved("src/core/app.py", "src/app.py", [12], status)), known, after)["findings.new.high"] == 1
+    )
+    # the same file without rename detection: added, every line changed
+    added = change_of(changed("src/core/app.py", list(range(1, 31)), status=FileStatus.ADDED))
+    assert judged(added, known, after)["findings.new.total"] == 1
+
+
+def test_the_same_finding_in_another_file_the_change_did_not_rename_is_new(tmp_path: Path) -> None:
+    before = sarif(tmp_path / "before.sarif", ("S1", "src/app.py", 10, "eval(user_input)"))
+    known = baseline_from(tmp_path, before)
+    after = sarif(
+        tmp_path / "after.sarif",
+        ("S1", "src/app.py", 10, "eval(user_input)"),
+        ("S1", "src/other.py", 10, "eval(user_input)"),  # pasted into a file the change did not touch
+    )
+    assert judged(change_of(changed("src/app.py", [1])), known, after)["findings.new.total"] == 1
+
+
+def test_a_second_identical_finding_in_a_renamed_file_is_new(tmp_path: Path) -> None:
+    before = sarif(tmp_path / "before.sarif", ("S1", "src/app.py", 10, "eval(user_input)"))
+    known = baseline_from(tmp_path, before)
+    after = sarif(
+        tmp_path / "after.sarif",
+        ("S1", "src/core/app.py", 10, "eval(user_input)"),
+        ("S1", "src/core/app.py", 20, "eval(user_input)"),  # the n-th duplicate in the file counts in
+    )
+    assert after.evidence.findings and len({f.content for f in after.evidence.findings}) == 2
+    rename = change_of(moved("src/core/app.py", "src/app.py", [1]))
+    assert judged(rename, known, after)["findings.new.total"] == 1
+
+
 def test_the_scanners_baseline_state_wins(tmp_path: Path) -> None:
     before = sarif(tmp_path / "before.sarif", ("S1", "src/app.py", 10, "eval(user_input)"))
     known = baseline_from(tmp_path, before)

@@ -193,3 +193,113 @@ def test_a_small_change_is_not_judged_on_its_coverage(merge_request: tuple[Repo,
     assert gate["message"] == "not judged: 1 changed coverable line, fewer than min_new_lines 20"
     assert verdict["metrics"]["coverage.new_lines.percent"] == 0.0
     assert verdict["metrics"]["findings.new.total"] == 0 and verdict["metrics"]["tests.new_failures"] == 0
+
+
+# -- a file the merge request renames keeps its findings known (bandit run for real) ---------------------
+
+VAULT = (
+    "import subprocess\n"  # B404 (low)
+    + lines(10, "pad = ")
+    + "def run(command):\n"
+    + "    return subprocess.call(command, shell=True)\n"  # B602 (high)
+    + lines(10, "tail = ")
+)
+HELPERS = lines(40, "helper = ")  # unlike vault.py, so git reads a file with vault's code pasted in as added
+
+
+def scanned(repo: Repo, reports: Path, *options: str) -> dict[str, Any]:
+    """bandit over the work tree, then `gatekeeper check` on its report alone."""
+    subprocess.run(
+        [str(BIN / "bandit"), "-q", "-r", "src", "-f", "json", "-o", str(reports / "bandit.json")],
+        cwd=repo.root, env=environment(), capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    result = subprocess.run(
+        [str(BIN / "gatekeeper"), "check", "--policy", str(reports / "policy.yaml"), "--project", "bank/vault",
+         "--store", str(reports / "verdicts.db"), "--format", "json", str(reports / "bandit.json"), *options],
+        cwd=repo.root, env=environment(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    verdict: dict[str, Any] = json.loads(result.stdout)
+    return verdict
+
+
+def move_vault(repo: Repo) -> None:
+    (repo.root / "src" / "secure").mkdir()
+    repo.git("mv", "src/vault.py", "src/secure/vault.py")
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> tuple[Repo, Path]:
+    """main: src/vault.py with two bandit findings (B404, B602), scanned and stored."""
+    repo = Repo.init(tmp_path / "repo")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "policy.yaml").write_text(STARTER, encoding="utf-8")
+    repo.commit("base", **{"src__vault.py": VAULT, "src__other.py": lines(5, "o = ")})
+    verdict = scanned(repo, reports, "--branch", "main", "--commit", repo.head())
+    assert verdict["metrics"]["findings.total"] == 2 and verdict["baseline_keys"]["findings"]["count"] == 2
+    (reports / "main.json").write_text(json.dumps(verdict), encoding="utf-8")
+    repo.git("checkout", "-q", "-b", "feature")
+    return repo, reports
+
+
+def test_a_renamed_files_findings_are_known(vault: tuple[Repo, Path]) -> None:
+    repo, reports = vault
+    move_vault(repo)
+    repo.commit("move")
+    verdict = scanned(repo, reports, "--branch", "feature", "--diff-base", "main")
+    assert [(f["path"], f["status"], f.get("old_path")) for f in verdict["change"]["files"]] == [
+        ("src/secure/vault.py", "renamed", "src/vault.py")
+    ]
+    assert verdict["metrics"]["findings.total"] == 2 and verdict["metrics"]["findings.new.total"] == 0
+    gate = next(g for g in verdict["gates"] if g["id"] == "no-new-critical-or-high-findings")
+    assert gate["status"] == "pass"
+    main = json.loads((reports / "main.json").read_text(encoding="utf-8"))
+    fingerprints = [{f["fingerprint"] for f in v["details"]["findings"]} for v in (main, verdict)]
+    assert len(fingerprints[1]) == 2 and fingerprints[0].isdisjoint(fingerprints[1])  # the public one holds the path
+
+
+def test_a_renamed_and_edited_files_findings_are_known_off_the_edited_lines(vault: tuple[Repo, Path]) -> None:
+    repo, reports = vault
+    move_vault(repo)
+    repo.commit("move and edit", **{"src__secure__vault.py": VAULT + lines(3, "more = ")})  # lines 24-26 added
+    verdict = scanned(repo, reports, "--branch", "feature", "--diff-base", "main")
+    assert [(f["status"], f["lines_added"]) for f in verdict["change"]["files"]] == [("renamed", 3)]
+    assert verdict["metrics"]["findings.new.total"] == 0
+
+
+def test_a_renamed_files_finding_on_a_changed_line_is_new(vault: tuple[Repo, Path]) -> None:
+    repo, reports = vault
+    move_vault(repo)
+    edited = VAULT.replace("shell=True)", "shell=True)  # edited")  # B602's own line changed
+    repo.commit("move and edit the call", **{"src__secure__vault.py": edited})
+    verdict = scanned(repo, reports, "--branch", "feature", "--diff-base", "main")
+    assert [f["status"] for f in verdict["change"]["files"]] == ["renamed"]
+    assert verdict["metrics"]["findings.new.total"] == 1 and verdict["metrics"]["findings.new.high"] == 1
+
+
+def test_without_rename_detection_a_renamed_file_reads_as_added_and_its_findings_as_new(
+    vault: tuple[Repo, Path],
+) -> None:
+    repo, reports = vault
+    move_vault(repo)
+    repo.commit("move")
+    verdict = scanned(repo, reports, "--branch", "feature", "--diff-base", "main", "--diff-no-renames")
+    assert sorted((f["path"], f["status"]) for f in verdict["change"]["files"]) == [
+        ("src/secure/vault.py", "added"),
+        ("src/vault.py", "deleted"),
+    ]
+    assert verdict["metrics"]["findings.new.total"] == 2 and verdict["metrics"]["findings.new.high"] == 1
+
+
+def test_a_finding_pasted_into_a_new_file_is_new(vault: tuple[Repo, Path]) -> None:
+    repo, reports = vault
+    code = VAULT.splitlines(keepends=True)
+    kept = "".join(code[:11] + code[13:])  # vault.py without run(): B404 stays, B602 moves
+    repo.commit("move run() out", **{"src__vault.py": kept, "src__helpers.py": HELPERS + "".join(code[11:13])})
+    verdict = scanned(repo, reports, "--branch", "feature", "--diff-base", "main")
+    assert {f["path"]: f["status"] for f in verdict["change"]["files"]}["src/helpers.py"] == "added"
+    assert verdict["metrics"]["findings.new.total"] == 1 and verdict["metrics"]["findings.new.high"] == 1
+    assert [(f["path"], f["rule"]) for f in verdict["details"]["findings"] if f["rule"] == "B602"] == [
+        ("src/helpers.py", "B602")
+    ]

@@ -102,13 +102,24 @@ def fingerprint(tool: str, rule: str, path: str, text: str) -> str:
     Line numbers that tools prefix to snippets (bandit) and whitespace are dropped, so a finding keeps
     its fingerprint when code above it moves.
     """
+    material = "\x1f".join((tool.lower(), rule, path.replace("\\", "/"), _normalised(text)))
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def content(tool: str, rule: str, text: str, occurrence: int = 0) -> bytes:
+    """What a finding is, without where: `fingerprint`'s material but the path, and the n-th identical
+    finding in its file counted in, as 8 bytes of blake2b -- so a file's findings stay known when a change
+    renames the file."""
+    material = "\x1f".join((tool.lower(), rule, _normalised(text), str(occurrence)))
+    return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+def _normalised(text: str) -> str:
     # On one line the pattern can only match a digit after the leading white space (`isdigit` takes in
     # every `\d`): most snippets are indented code, and the pattern costs as much as the hash.
     if "\n" in text or text.lstrip()[:1].isdigit():
         text = _LEADING_LINE_NUMBER.sub("", text)
-    normalised = " ".join(text.split())
-    material = "\x1f".join((tool.lower(), rule, path.replace("\\", "/"), normalised))
-    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return " ".join(text.split())
 
 
 #: A finding's place in `finding_order`, its index in the report, and the detail it keeps while among the
@@ -179,6 +190,7 @@ class ReportFindings:
             suppression = self._kinds.get(suppression.kind) or self._kinds.setdefault(
                 suppression.kind, Suppression(kind=suppression.kind)
             )
+        identity = self._identity(tool, rule, path, material)
         self._findings.append(
             Finding(
                 tool=tool,
@@ -188,9 +200,10 @@ class ReportFindings:
                 path=path,
                 line=line,
                 message="",
-                fingerprint=self._fingerprint(tool, rule, path, material),
+                fingerprint=identity[0],
                 suppression=suppression,
                 baseline_state=baseline_state,
+                content=identity[1],
             )
         )
 
@@ -202,13 +215,16 @@ class ReportFindings:
         self._active_details, self._suppressed_details = [], []
         return tuple(findings)
 
-    def _fingerprint(self, tool: str, rule: str, path: str, text: str) -> str:
+    def _identity(self, tool: str, rule: str, path: str, text: str) -> tuple[str, bytes]:
+        """The finding's fingerprint and content; the n-th with the same fingerprint material is the n-th
+        with the same content in the same file, and gets n into both."""
         base = fingerprint(tool, rule, path, text)
         occurrence = self._seen.get(base, 0)
         self._seen[base] = occurrence + 1
+        found = content(tool, rule, text, occurrence)
         if occurrence == 0:
-            return base
-        return hashlib.sha256(f"{base}#{occurrence}".encode("ascii")).hexdigest()[:32]
+            return base, found
+        return hashlib.sha256(f"{base}#{occurrence}".encode("ascii")).hexdigest()[:32], found
 
 
 def digest(secret: str) -> str:

@@ -252,7 +252,7 @@ def _nothing_gives(names: list[str], metrics: metric_names.Metrics) -> str:
 def _why_absent(name: str, metrics: metric_names.Metrics) -> str:
     if name in metric_names.NEW_CODE_METRICS:
         if "change.files" not in metrics:
-            return "no change (--diff-base) gives {names}"
+            return "no change to judge (--diff-base, --diff-file) gives {names}"
         if name == "tests.new_failures" and "tests.total" in metrics:
             return "no baseline verdict that records its failures gives {names}"
         for prefix, what in (("coverage.new_lines.", "line"), ("coverage.new_branches.", "branch")):

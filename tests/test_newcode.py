@@ -126,7 +126,8 @@ def test_without_a_change_the_new_code_metrics_are_absent_and_the_new_code_gates
     assert not [name for name in outcome.metrics if name.startswith("change.") or ".new" in name]
     assert [g.status for g in outcome.gates] == [GateStatus.SKIP] * 3
     assert outcome.gates[0].message == (
-        "changed-line coverage: no change (--diff-base) gives coverage.new_lines.percent (if_absent: skip)"
+        "changed-line coverage: no change to judge (--diff-base, --diff-file) gives coverage.new_lines.percent"
+        " (if_absent: skip)"
     )
     assert outcome.status.value == "pass"
 

@@ -106,7 +106,8 @@ def merge_request(tmp_path: Path) -> tuple[Repo, Path]:
     new_gates = {g["id"]: g for g in verdict["gates"] if g["id"].startswith(("new-", "no-new-"))}
     assert {g["status"] for g in new_gates.values()} == {"skip"}  # no change on main: the new-code gates skip
     assert new_gates["new-lines-covered"]["message"] == (
-        "changed-line coverage: no change (--diff-base) gives coverage.new_lines.percent (if_absent: skip)"
+        "changed-line coverage: no change to judge (--diff-base, --diff-file) gives coverage.new_lines.percent"
+        " (if_absent: skip)"
     )
 
     # The merge request: 4 lines inserted at the top of app.py (the finding moves from 10 to 14) and a

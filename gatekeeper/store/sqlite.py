@@ -103,6 +103,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX verdicts_project_pipeline_received ON verdicts (project, pipeline, received_at)",
         "CREATE INDEX verdicts_received ON verdicts (received_at)",
     ),
+    (
+        # A pipeline's parts (issue 18, gatekeeper.store.parts): each job's evidence as an opaque
+        # encoded body, one row per distinct attempt (same name and bytes again is the same row);
+        # listed oldest first by this store's received_at, then id.
+        """
+        CREATE TABLE parts (
+            id INTEGER PRIMARY KEY,
+            project TEXT NOT NULL,
+            pipeline TEXT NOT NULL,
+            name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,  -- of body, lower-case hex
+            size INTEGER NOT NULL,
+            received_at TEXT NOT NULL,  -- this store's clock, codec.utc_text
+            body BLOB NOT NULL,
+            UNIQUE (project, pipeline, name, sha256)
+        )
+        """,
+        "CREATE INDEX parts_pipeline_received ON parts (project, pipeline, received_at, id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,7 @@ from gatekeeper.flaky import TestRun, run_from_verdict
 from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 from gatekeeper.store.codec import canonical_json, metric_rows, utc_text
+from gatekeeper.store.parts import StoredPart, checked_part
 
 _T = TypeVar("_T")
 
@@ -121,6 +122,52 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         "CREATE INDEX parts_pipeline_received ON parts (project, pipeline, received_at, id)",
+    ),
+    (
+        # Deployments and incidents (issue 19, gatekeeper.delivery): one row per event identity (the id
+        # is a digest of what makes the event itself, so a repeated event is the same row); times are
+        # this store's clock (codec.utc_text), `claimed_at` the client's word for display only.
+        """
+        CREATE TABLE deployments (
+            id TEXT PRIMARY KEY NOT NULL,
+            project TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            "commit" TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+            verdict_id TEXT,
+            pipeline TEXT,
+            url TEXT,
+            deployed_at TEXT NOT NULL,
+            claimed_at TEXT,
+            body TEXT NOT NULL  -- the deployment as recorded (JSON)
+        )
+        """,
+        "CREATE INDEX deployments_environment_deployed ON deployments (project, environment, deployed_at, id)",
+        'CREATE INDEX deployments_environment_commit ON deployments (project, environment, "commit", status)',
+        """
+        CREATE TABLE deployment_commits (
+            deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+            sha TEXT NOT NULL,
+            committed_at TEXT NOT NULL,
+            keys TEXT NOT NULL,  -- issue keys, space-separated ('' for none)
+            PRIMARY KEY (deployment_id, sha)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX deployment_commits_sha ON deployment_commits (sha, deployment_id)",
+        """
+        CREATE TABLE incidents (
+            id TEXT PRIMARY KEY NOT NULL,
+            project TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            incident TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            resolved_at TEXT,
+            caused_by TEXT,
+            caused_by_deployment TEXT,
+            resolved_by_deployment TEXT
+        )
+        """,
+        "CREATE INDEX incidents_environment_opened ON incidents (project, environment, opened_at, id)",
     ),
 )
 
@@ -434,6 +481,47 @@ class SqliteStore:
             rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
         runs = (run_from_verdict(_load(self.path, row[0])) for row in reversed(rows))
         return [run for run in runs if run is not None]
+
+    # -- parts (issue 18) ------------------------------------------------------------------------
+
+    def put_part(self, project: str, pipeline: str, name: str, body: bytes) -> bool:
+        """Store one encoded part of a pipeline (gatekeeper.store.parts); False when this exact part
+        (same name, same bytes) is already stored, which keeps its first received_at."""
+        sha256 = checked_part(self.path, project, pipeline, name, body)
+        row = (project, pipeline, name, sha256, len(body), utc_text(self.clock()), sqlite3.Binary(body))
+
+        def put_once() -> bool:
+            with self._write():
+                cursor = self._connection.execute(
+                    "INSERT INTO parts (project, pipeline, name, sha256, size, received_at, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project, pipeline, name, sha256) DO NOTHING",
+                    row,
+                )
+                return cursor.rowcount == 1
+
+        with self._errors():
+            return self._retry(put_once)
+
+    def list_parts(self, project: str, pipeline: str) -> builtins.list[StoredPart]:
+        """Every stored attempt of every part of the pipeline, oldest first by this store's received_at."""
+        sql = (
+            "SELECT project, pipeline, name, sha256, size, received_at, body FROM parts"
+            " WHERE project = ? AND pipeline = ? ORDER BY received_at, id"
+        )
+        with self._errors():
+            rows = self._retry(lambda: self._connection.execute(sql, (project, pipeline)).fetchall())
+        return [
+            StoredPart(
+                project=row[0],
+                pipeline=row[1],
+                name=row[2],
+                sha256=row[3],
+                size=int(row[4]),
+                received_at=row[5],
+                body=bytes(row[6]),
+            )
+            for row in rows
+        ]
 
     # -- releases --------------------------------------------------------------------------------
 

@@ -8,14 +8,19 @@ embedded `SqliteStore`, by the store server (`/api/v1/parts`) and by `RemotePart
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+from gatekeeper.errors import StoreError
 
 __all__ = [
     "MAX_PART_BYTES",
     "MAX_PART_KEY_CHARS",
     "PartStore",
     "StoredPart",
+    "checked_part",
     "part_key_problem",
 ]
 
@@ -72,3 +77,20 @@ def part_key_problem(field: str, value: object) -> str | None:
     if value != value.strip():
         return f"{field} has leading or trailing whitespace"
     return None
+
+
+def checked_part(store: str | Path, project: str, pipeline: str, name: str, body: bytes) -> str:
+    """The body's sha256 (lower-case hex) once the names and the size are fine for a store; a
+    StoreError naming the store and what is wrong otherwise."""
+    for field, value in (("project", project), ("pipeline", pipeline), ("part name", name)):
+        problem = part_key_problem(field, value)
+        if problem is not None:
+            raise StoreError(store, f"cannot store a part: {problem}")
+    if not isinstance(body, bytes):
+        raise StoreError(store, f"cannot store part {name!r}: its body must be bytes")
+    size = len(body)
+    if size == 0:
+        raise StoreError(store, f"cannot store part {name!r}: it is empty")
+    if size > MAX_PART_BYTES:
+        raise StoreError(store, f"cannot store part {name!r}: {size} bytes, over the limit of {MAX_PART_BYTES}")
+    return hashlib.sha256(body).hexdigest()

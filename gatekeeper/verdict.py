@@ -139,6 +139,30 @@ class InputsOmitted:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PartRecord:
+    """One part a pipeline-final merged: the stored attempt it used and what that attempt held."""
+
+    name: str
+    sha256: str
+    bytes: int
+    received_at: str  # the store's clock
+    replaced: bool = False  # a retried job: this later attempt replaced an earlier one of the same name
+    tests: int = 0
+    files: int = 0
+    findings: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PipelineRecord:
+    """What a pipeline-final decided on: the parts it merged, how many it expected and which never came."""
+
+    expected: int | None
+    missing: tuple[str, ...] = ()
+    parts: tuple[PartRecord, ...] = ()
+    parts_omitted: int = 0  # merged but not listed (the verdict's size bound)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WaiverRecord:
     match: Mapping[str, str]
     reason: str
@@ -276,6 +300,8 @@ class Verdict:
     baseline_keys: BaselineKeys | None = None  # v2: what a later run compares with to tell new from known
     #: The policy's quarantine entries that applied or expired; None when the policy has none.
     quarantine: Quarantines | None = None
+    #: v2: a pipeline-final's parts (`check --pipeline-final`); None for a verdict of one job.
+    pipeline: PipelineRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The document (key order as v2 writes it): what is written, stored and uploaded."""
@@ -300,8 +326,10 @@ def build(
     verdict_id: str | None = None,
     created_at: str | None = None,
     histories: Mapping[str, FlakyHistory] | None = None,
+    pipeline: PipelineRecord | None = None,
 ) -> Verdict:
-    """The verdict of a decided run; `histories` (by test id) add the store's flaky record to listed tests."""
+    """The verdict of a decided run; `histories` (by test id) add the store's flaky record to listed tests;
+    `pipeline`, the parts a pipeline-final merged."""
     findings = sorted(outcome.waivers.kept, key=finding_order)
     suppressed = sorted((f for f in outcome.waivers.waived if f.suppression is not None), key=finding_order)
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
@@ -327,6 +355,7 @@ def build(
         ),
         duration_ms=duration_ms,
         quarantine=None if outcome.quarantine is None else _quarantines(outcome.quarantine),
+        pipeline=pipeline,
     )
     covered = {} if outcome.quarantine is None else {case: entry.test for case, entry in outcome.quarantine.quarantined}
     known = histories or {}
@@ -347,8 +376,9 @@ def build_error(
     duration_ms: int,
     verdict_id: str | None = None,
     created_at: str | None = None,
+    pipeline: PipelineRecord | None = None,
 ) -> Verdict:
-    """The verdict of a run that could not decide (bad or missing input).
+    """The verdict of a run that could not decide (bad or missing input, a pipeline's missing parts).
 
     It is recorded all the same, so that nobody reads silence as a pass.
     """
@@ -369,6 +399,7 @@ def build_error(
         inputs=(),
         waivers=Waivers(),
         duration_ms=duration_ms,
+        pipeline=pipeline,
     )
     return _fitted(head, inputs, [], [], [])
 
@@ -393,6 +424,7 @@ def _fitted(
             ),
             inputs_omitted=_inputs_omitted(inputs[limit:], counts[limit:]),
             change=None if head.change is None else _cut_change(head.change, limit),
+            pipeline=None if head.pipeline is None else _cut_pipeline(head.pipeline, limit),
             details=Details(
                 tests=tuple((test_record or _test_case)(case) for case in tests[:limit]),
                 tests_omitted=max(len(tests) - limit, 0),
@@ -615,6 +647,19 @@ def _cut_change(change: ChangeRecord, limit: int) -> ChangeRecord:
     )
 
 
+def _cut_pipeline(pipeline: PipelineRecord, limit: int) -> PipelineRecord:
+    """The first `limit` parts listed, the rest counted; past `limit` missing names, one "N more parts"."""
+    missing = pipeline.missing
+    if len(missing) > max(limit, 1):
+        missing = (*missing[: max(limit, 1) - 1], f"{len(missing) - max(limit, 1) + 1:,} more parts")
+    return replace(
+        pipeline,
+        parts=pipeline.parts[:limit],
+        parts_omitted=pipeline.parts_omitted + max(len(pipeline.parts) - limit, 0),
+        missing=missing,
+    )
+
+
 def _baseline_keys(outcome: Outcome, inputs: Sequence[ReportInput]) -> BaselineKeys:
     """Every finding's key (waived and suppressed ones too: known is known) and every failing test's."""
     findings = None
@@ -785,6 +830,9 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
             "formats": dict(omitted.formats),
             "counts": dict(omitted.counts),
         }
+    if verdict.pipeline is not None:  # v2, a pipeline-final's
+        document["pipeline"] = _pipeline_json(verdict.pipeline)
+        document["parts"] = [_part_json(part) for part in verdict.pipeline.parts]
     document["waivers"] = {
         "applied": [_waiver_json(use) for use in verdict.waivers.applied],
         "expired": [_waiver_json(use) for use in verdict.waivers.expired],
@@ -809,6 +857,45 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         document["baseline_keys"] = _baseline_keys_json(verdict.baseline_keys)
     document["duration_ms"] = verdict.duration_ms
     return document
+
+
+def _pipeline_json(pipeline: PipelineRecord) -> dict[str, Any]:
+    document: dict[str, Any] = {"expected": pipeline.expected, "missing": list(pipeline.missing)}
+    if pipeline.parts_omitted:
+        document["parts_omitted"] = pipeline.parts_omitted
+    return document
+
+
+def _part_json(part: PartRecord) -> dict[str, Any]:
+    return {
+        "name": part.name,
+        "sha256": part.sha256,
+        "bytes": part.bytes,
+        "received_at": part.received_at,
+        "replaced": part.replaced,
+        "counts": {"tests": part.tests, "files": part.files, "findings": part.findings},
+    }
+
+
+def _pipeline_from_json(pipeline: Mapping[str, Any], parts: Sequence[Mapping[str, Any]]) -> PipelineRecord:
+    return PipelineRecord(
+        expected=pipeline.get("expected"),
+        missing=tuple(pipeline.get("missing", ())),
+        parts_omitted=pipeline.get("parts_omitted", 0),
+        parts=tuple(
+            PartRecord(
+                name=part["name"],
+                sha256=part["sha256"],
+                bytes=part["bytes"],
+                received_at=part["received_at"],
+                replaced=part["replaced"],
+                tests=part["counts"]["tests"],
+                files=part["counts"]["files"],
+                findings=part["counts"]["findings"],
+            )
+            for part in parts
+        ),
+    )
 
 
 def _change_json(change: ChangeRecord) -> dict[str, Any]:
@@ -1066,6 +1153,9 @@ def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
             findings=_key_set_from_json(document["baseline_keys"].get("findings")),
             failed_tests=_key_set_from_json(document["baseline_keys"].get("failed_tests")),
         ),
+        pipeline=None
+        if document.get("pipeline") is None
+        else _pipeline_from_json(document["pipeline"], document.get("parts", ())),
         quarantine=None
         if document.get("quarantine") is None
         else Quarantines(

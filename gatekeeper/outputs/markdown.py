@@ -15,7 +15,16 @@ from gatekeeper.model import Decision
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_link, md_text
 from gatekeeper.policy import GateSeverity
-from gatekeeper.verdict import Details, GateRecord, Quarantines, TestRecord, Verdict, WaiverRecord, Waivers
+from gatekeeper.verdict import (
+    Details,
+    GateRecord,
+    PipelineRecord,
+    Quarantines,
+    TestRecord,
+    Verdict,
+    WaiverRecord,
+    Waivers,
+)
 from gatekeeper.words import level_reached, plural, short_commit
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "⛔", "skip": "⏭️"}
@@ -39,6 +48,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
     out += _facts(verdict)
     out += _gates(verdict.gates)
     out += _change(verdict)
+    out += _pipeline(verdict.pipeline)
     out += _waivers(verdict.waivers)
     out += _quarantine(verdict.quarantine)
     out += _details(verdict.details or Details())
@@ -112,6 +122,25 @@ def _change(verdict: Verdict) -> list[str]:
         out.append(f"- {md_code(record.path, _NAME_LIMIT)}: {'line' if single else 'lines'} {lines}{more}{counts}")
     if change.files_omitted:
         out.append(f"- … and {plural(change.files_omitted, 'more changed file')} not listed")
+    return out
+
+
+def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
+    """A pipeline-final's parts in one line (a retried one marked), then the missing ones."""
+    if pipeline is None:
+        return []
+    merged = len(pipeline.parts) + pipeline.parts_omitted
+    expected = f" of {pipeline.expected:,} expected" if pipeline.expected is not None else ""
+    names = [
+        md_code(part.name, _NAME_LIMIT) + (" (retried)" if part.replaced else "")
+        for part in pipeline.parts[:_LIST_LIMIT]
+    ]
+    more = merged - len(names)
+    listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+    out = ["", f"**Pipeline:** {plural(merged, 'part')} merged{expected}" + (f": {listed}" if listed else "")]
+    if pipeline.missing:
+        missing = ", ".join(md_code(name, _NAME_LIMIT) for name in pipeline.missing[:_LIST_LIMIT])
+        out[-1] += f"; **missing:** {missing}"
     return out
 
 

@@ -13,7 +13,7 @@ import click
 from gatekeeper.model import Decision
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import terminal
-from gatekeeper.verdict import Details, Quarantines, TestRecord, Verdict, WaiverRecord, Waivers
+from gatekeeper.verdict import Details, PipelineRecord, Quarantines, TestRecord, Verdict, WaiverRecord, Waivers
 from gatekeeper.words import level_reached, plural, short_commit
 
 _STYLE = {
@@ -63,6 +63,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
             gate_id, message = terminal(gate.id), terminal(gate.message)
             lines.append(f"  {_badge(gate.status.value, color)} {gate_id:<{width}}  {message}")
     lines += _change(verdict)
+    lines += _pipeline(verdict.pipeline)
     lines += _details(verdict.details or Details())
     lines += _waivers(verdict.waivers)
     lines += _quarantine(verdict.quarantine)
@@ -94,6 +95,21 @@ def _change(verdict: Verdict) -> list[str]:
         rest = len(missed) - _LIST_LIMIT + change.files_omitted
         if rest > 0:
             lines.append(f"    … and {plural(rest, 'more file')}")
+    return lines
+
+
+def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
+    """A pipeline-final's parts in one line (a retried one marked), then the missing ones."""
+    if pipeline is None:
+        return []
+    merged = len(pipeline.parts) + pipeline.parts_omitted
+    expected = f" ({pipeline.expected:,} expected)" if pipeline.expected is not None else ""
+    names = [terminal(part.name) + (" (retried)" if part.replaced else "") for part in pipeline.parts[:_LIST_LIMIT]]
+    more = merged - len(names)
+    listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+    lines = ["", f"  pipeline: {plural(merged, 'part')} merged{expected}" + (f": {listed}" if listed else "")]
+    if pipeline.missing:
+        lines.append(f"  missing: {', '.join(terminal(name) for name in pipeline.missing[:_LIST_LIMIT])}")
     return lines
 
 

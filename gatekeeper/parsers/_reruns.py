@@ -37,6 +37,8 @@ class Repeat:
     name: str
     earlier: tuple[int, ...]
     last: int
+    #: Where the last attempt is: its position among the file's `<testcase>` elements (0 is the first).
+    last_case: int = -1
 
     @property
     def attempts(self) -> int:
@@ -61,6 +63,8 @@ def find_repeats(path: Path, suites: Mapping[str, bool]) -> list[Repeat]:
     outcome = PASSED
     previous: tuple[str, str, str] | None = None  # suite, classname, name of the case just closed
     attempts: list[int] = []
+    cases = 0  # `<testcase>` elements opened so far
+    last_case = -1  # the position of the one just closed
 
     def flush() -> None:
         nonlocal previous, attempts
@@ -70,17 +74,25 @@ def find_repeats(path: Path, suites: Mapping[str, bool]) -> list[Repeat]:
                 previous, attempts = None, []
                 return
             found.append(
-                Repeat(suite=suite, classname=classname, name=name, earlier=tuple(attempts[:-1]), last=attempts[-1])
+                Repeat(
+                    suite=suite,
+                    classname=classname,
+                    name=name,
+                    earlier=tuple(attempts[:-1]),
+                    last=attempts[-1],
+                    last_case=last_case,
+                )
             )
         previous, attempts = None, []
 
     def start(element: str, attributes: dict[str, str]) -> None:
-        nonlocal case, depth, outcome
+        nonlocal case, depth, outcome, cases
         if case is not None:
             depth += 1
             if depth == 1:
                 outcome = max(outcome, _RESULTS.get(element, PASSED))
         elif element == "testcase":
+            cases += 1
             case = (attributes.get("classname") or attributes.get("class") or "", attributes.get("name", ""))
             depth = 0
             status = attributes.get("status", "").lower()
@@ -90,7 +102,7 @@ def find_repeats(path: Path, suites: Mapping[str, bool]) -> list[Repeat]:
             open_suites.append(attributes.get("name", ""))
 
     def end(element: str) -> None:
-        nonlocal case, depth, previous
+        nonlocal case, depth, previous, last_case
         if case is None:
             if element in ("testsuite", "testsuites"):
                 flush()
@@ -109,6 +121,7 @@ def find_repeats(path: Path, suites: Mapping[str, bool]) -> list[Repeat]:
             flush()
         previous = key
         attempts.append(outcome)
+        last_case = cases - 1
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end

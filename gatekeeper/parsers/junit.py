@@ -54,6 +54,9 @@ _BODY_LIMIT = 8 * MESSAGE_LIMIT
 #: `time` strings already read, and their value (see `_seconds`): at most _REMEMBERED_TIMES of them.
 _SECONDS: dict[str, float] = {}
 _REMEMBERED_TIMES = 4096
+#: One test case as a pipeline part records it (`parse_cases`): suite, classname, name, outcome (ranked as
+#: _reruns' PASSED, SKIPPED, FAILED, ERRORED) and attempts (more than 1: re-run; passed so, it is flaky).
+CaseRecord = tuple[str, str, str, int, int]
 
 
 class _Suite:
@@ -126,6 +129,8 @@ class _Handler:
         # The start of a failure's body, collected only while one without a message attribute is open.
         self.body: list[str] | None = None
         self.body_length = 0
+        # Every case counted one by one, in document order, when a pipeline part asks (`parse_cases`).
+        self.cases: list[CaseRecord] | None = None
 
     def start_root(self, name: str, attributes: dict[str, str]) -> bool:
         """Open the root suite; True when the root is a bare `<testcase>`, which the caller opens as a case.
@@ -210,6 +215,7 @@ class _Handler:
         if result == 0:
             if case.get("status", "").lower() in _NOT_RUN_STATUS:
                 counter.skipped += 1
+                result = _SKIPPED
             else:
                 counter.passed += 1
                 if self.flaky_attempts:
@@ -223,11 +229,20 @@ class _Handler:
         else:
             counter.errors += 1
             self._remember(case, Outcome.ERROR, duration)
+        if self.cases is not None:  # the result ranks as _reruns' outcomes do: 0 passed, 1, 2, 3
+            self.record(case, result, 1 + self.flaky_attempts + self.rerun_attempts)
         self.result = self.flaky_attempts = self.rerun_attempts = self.rerun_result = 0
         self.message = None
         if self.body is not None:
             self._collect_text(False)
         return duration
+
+    def record(self, case: dict[str, str], outcome: int, attempts: int) -> None:
+        """Keep a case's identity and outcome (`parse_cases` only)."""
+        assert self.cases is not None
+        suite = self.suites[-1].name if self.suites else ""
+        classname = case.get("classname") or case.get("class") or ""
+        self.cases.append((suite, classname, case.get("name", ""), outcome, attempts))
 
     def _remember(self, case: dict[str, str], outcome: Outcome, duration: float, flaky: bool = False) -> None:
         message = self.message or ""
@@ -298,6 +313,7 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
     duration = 0.0
     suites = handler.suites
     seconds_of = _SECONDS
+    recording = handler.cases is not None  # a pipeline part wants every case (`parse_cases`)
 
     def start(name: str, attributes: dict[str, str]) -> None:
         nonlocal case, depth, record, mark_suite
@@ -355,6 +371,8 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
             except KeyError:
                 duration += _seconds(case.get("time"))
             passed += 1
+            if recording:
+                handler.record(case, PASSED, 1)
             case = None
         else:
             duration += handler.close_case(case)
@@ -374,6 +392,8 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
         else:  # only output or properties inside: still a plain pass
             duration += _seconds(case.get("time"))
             passed += 1
+            if recording:
+                handler.record(case, PASSED, 1)
         case = None
         record = False
         parser.EndElementHandler = end
@@ -384,11 +404,15 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], tup
     return lambda: (passed, duration)
 
 
-def read_streaming(path: Path) -> tuple[_Handler, tuple[int, float]]:
-    """Read with pyexpat and Python handlers: takes every document, and words every error."""
+def read_streaming(path: Path, cases: list[CaseRecord] | None = None) -> tuple[_Handler, tuple[int, float]]:
+    """Read with pyexpat and Python handlers: takes every document, and words every error.
+
+    With `cases`, every case counted one by one is appended to it (see `parse_cases`).
+    """
     parser = make_parser()
     handler = _Handler()
     handler.parser = parser
+    handler.cases = cases
     hot_path = _install(parser, handler)
     parse_file(parser, path)
     return handler, hot_path()
@@ -441,10 +465,48 @@ def parse(path: Path) -> Evidence:
             fold_repeats(read[0].counter, find_repeats(path, read[0].repeated_suites))
         return evidence(read)
     except NotJUnit as error:
-        raise InputError(
-            path,
-            f"not a JUnit report: the root element is <{error.root}>, not <testsuites>, <testsuite> or <testcase>",
-        ) from None
+        raise _not_junit(path, error) from None
+
+
+def parse_cases(path: Path) -> tuple[Evidence, list[CaseRecord] | None]:
+    """`parse`, and every test case it counted one by one, in document order, a re-run test once (its last
+    attempt, with `attempts` > 1): what a pipeline part needs to merge tests by identity (gatekeeper.parts).
+
+    Read by the streaming reader, since the C scanner counts plain passes without their names: `parse`
+    stays as fast as ever, and only a part pays for the names.  Cases a leaf suite counts from its
+    attributes have no identity and are not listed; the list is None when the re-runs found cannot be
+    matched to the cases read (a document stranger than any writer's), so identities are not to be trusted.
+    """
+    cases: list[CaseRecord] | None = []
+    try:
+        read = read_streaming(path, cases)
+        if read[0].repeated_suites:
+            repeats = find_repeats(path, read[0].repeated_suites)
+            fold_repeats(read[0].counter, repeats)
+            cases = _fold_case_records(read[0].cases or [], repeats)
+        return evidence(read), cases
+    except NotJUnit as error:
+        raise _not_junit(path, error) from None
+
+
+def _not_junit(path: Path, error: NotJUnit) -> InputError:
+    return InputError(
+        path, f"not a JUnit report: the root element is <{error.root}>, not <testsuites>, <testsuite> or <testcase>"
+    )
+
+
+def _fold_case_records(cases: list[CaseRecord], repeats: list[Repeat]) -> list[CaseRecord] | None:
+    """One record per re-run test, as `fold_repeats` counts it: the last attempt's, with every attempt counted;
+    None when a re-run's attempts are not the cases at its position."""
+    dropped: set[int] = set()
+    for repeat in repeats:
+        last, first = repeat.last_case, repeat.last_case - len(repeat.earlier)
+        key = (repeat.suite, repeat.classname, repeat.name)
+        if first < 0 or last >= len(cases) or any(cases[i][:3] != key for i in range(first, last + 1)):
+            return None
+        dropped.update(range(first, last))
+        cases[last] = (*key, cases[last][3], repeat.attempts)
+    return [case for index, case in enumerate(cases) if index not in dropped]
 
 
 def fold_repeats(counter: _Counter, repeats: list[Repeat]) -> None:

@@ -17,7 +17,7 @@ from gatekeeper.errors import StoreError
 
 __all__ = [
     "MAX_PART_BYTES",
-    "MAX_PART_KEY_CHARS",
+    "MAX_PART_KEY_BYTES",
     "PartStore",
     "StoredPart",
     "checked_part",
@@ -27,8 +27,9 @@ __all__ = [
 #: The largest encoded part a store takes (a part is a compact fraction of its reports).
 MAX_PART_BYTES = 32 * 1024 * 1024
 
-#: The longest project, pipeline or part name a store takes, in characters.
-MAX_PART_KEY_CHARS = 255
+#: The longest project, pipeline or part name a store takes, in UTF-8 bytes: the three and a sha256 stay
+#: well inside PostgreSQL's btree index row limit (2704 bytes), whatever the script.
+MAX_PART_KEY_BYTES = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,10 @@ def part_key_problem(field: str, value: object) -> str | None:
         return f"{field} must be a string"
     if not value:
         return f"{field} is empty"
-    if len(value) > MAX_PART_KEY_CHARS:
-        return f"{field} is longer than {MAX_PART_KEY_CHARS} characters"
-    if not value.isprintable():
+    if not value.isprintable():  # also a lone surrogate, which is not text
         return f"{field} has a control or non-printable character"
+    if len(value) > MAX_PART_KEY_BYTES // 4 and len(value.encode("utf-8")) > MAX_PART_KEY_BYTES:
+        return f"{field} is longer than {MAX_PART_KEY_BYTES} bytes (UTF-8)"
     if value != value.strip():
         return f"{field} has leading or trailing whitespace"
     return None

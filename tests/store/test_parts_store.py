@@ -15,7 +15,7 @@ import pytest
 
 from gatekeeper.errors import StoreError
 from gatekeeper.status import ExitStatus
-from gatekeeper.store.parts import MAX_PART_BYTES, MAX_PART_KEY_CHARS, PartStore, StoredPart
+from gatekeeper.store.parts import MAX_PART_BYTES, MAX_PART_KEY_BYTES, PartStore, StoredPart
 from gatekeeper.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from tests.store import make_verdict
 
@@ -101,7 +101,8 @@ def test_a_part_at_the_size_limit_is_stored_and_one_byte_over_is_refused(db: Pat
         with pytest.raises(StoreError, match="it is empty"):
             store.put_part(PROJECT, PIPELINE, "empty", b"")
     assert str(error.value) == (
-        f"verdict store {db}: cannot store part 'too big': {MAX_PART_BYTES + 1} bytes, over the limit of {MAX_PART_BYTES}"
+        f"verdict store {db}: cannot store part 'too big': "
+        f"{MAX_PART_BYTES + 1} bytes, over the limit of {MAX_PART_BYTES}"
     )
     assert error.value.status is ExitStatus.UNDECIDED
     assert [row[2] for row in rows(db)] == ["big"]
@@ -111,12 +112,14 @@ def test_a_part_at_the_size_limit_is_stored_and_one_byte_over_is_refused(db: Pat
     ("field", "value", "problem"),
     [
         ("project", "", "project is empty"),
-        ("project", "g/" + "p" * MAX_PART_KEY_CHARS, f"project is longer than {MAX_PART_KEY_CHARS} characters"),
+        ("project", "g/" + "p" * 254, f"project is longer than {MAX_PART_KEY_BYTES} bytes (UTF-8)"),
+        ("pipeline", "€" * 86, f"pipeline is longer than {MAX_PART_KEY_BYTES} bytes (UTF-8)"),  # 258 bytes
         ("pipeline", "47\x0011", "pipeline has a control or non-printable character"),
         ("name", "test\n1/3", "part name has a control or non-printable character"),
         ("name", "\x1b[31mred", "part name has a control or non-printable character"),
         ("name", "test\u202e3/1", "part name has a control or non-printable character"),  # a bidi override
         ("name", " test", "part name has leading or trailing whitespace"),
+        ("name", "lone \ud800 surrogate", "part name has a control or non-printable character"),
     ],
 )
 def test_hostile_names_are_refused_naming_the_field(db: Path, field: str, value: str, problem: str) -> None:
@@ -131,9 +134,10 @@ def test_names_that_look_like_sql_or_paths_are_only_text(db: Path) -> None:
     name = "'; DROP TABLE parts; -- ../../etc/passwd %s ünïcödé 测试"
     with SqliteStore(db) as store:
         assert store.put_part(PROJECT, "p'1", name, b"body") is True
+        assert store.put_part(PROJECT, "€" * 85, "p" * 255, b"body") is True  # 255 bytes each: the limit
         [stored] = store.list_parts(PROJECT, "p'1")
     assert stored.name == name
-    assert rows(db) == [(PROJECT, "p'1", name, 4)]
+    assert rows(db)[0] == (PROJECT, "p'1", name, 4)
 
 
 def test_a_store_from_before_parts_is_migrated_and_keeps_its_verdicts(db: Path) -> None:

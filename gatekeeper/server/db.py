@@ -43,6 +43,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
@@ -210,8 +211,8 @@ def make_engine(url: str) -> Engine:
     # A pool as large as the threads that use it (`app.create_app` bounds the threadpool to POOL_SIZE),
     # so no connection is opened per request under load; pool_recycle instead of a ping per checkout.
     engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **POOL)
-    # An executemany INSERT (the metric rows) as one multi-row INSERT … VALUES (…), (…) from a cached
-    # statement: one statement for PostgreSQL to plan and run instead of one per row.
+    # An executemany INSERT as one multi-row INSERT … VALUES (…), (…): one statement for PostgreSQL to
+    # plan and run instead of one per row.  (The metric rows have their own fixed statement: `_store`.)
     engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 
@@ -292,6 +293,15 @@ def _insert(engine: Engine | Connection, table: Table) -> Any:
 
 
 _METRICS_INSERT = verdict_metrics.insert()
+#: A verdict's metric rows on PostgreSQL: one statement of three parameters (two arrays), the same text
+#: whatever the number of metrics, so psycopg converts it once and PostgreSQL prepares it once per
+#: connection.  A multi-row INSERT … VALUES has 3 parameters a row: over psycopg's 50 its statement is
+#: parsed again on every upload (`_query2pg_nocache`), and its text changes with the metric count.
+_PG_METRICS_INSERT = text(
+    "INSERT INTO verdict_metrics (verdict_id, name, value) "
+    "SELECT :verdict_id, metric.name, metric.value "
+    "FROM unnest(CAST(:names AS text[]), CAST(:metric_values AS double precision[])) AS metric (name, value)"
+)
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
 _SQLITE_WRITERS_LOCK = threading.Lock()
 
@@ -327,9 +337,12 @@ def _store(connection: Connection, row: dict[str, Any], metrics: list[dict[str, 
     inserted = connection.execute(_insert(connection, verdicts).returning(verdicts.c.id), row).first()
     if inserted is None:
         return str(connection.execute(select(verdicts.c.body).where(verdicts.c.id == row["id"])).scalar_one())
-    if metrics:
-        # An executemany of one cached statement, not one compiled per verdict: PostgreSQL gets
-        # it as one multi-row INSERT (`make_engine`), sqlite3 loops over the rows in C.
+    if metrics and connection.dialect.name == "postgresql":
+        names, values = [metric["name"] for metric in metrics], [metric["value"] for metric in metrics]
+        connection.execute(_PG_METRICS_INSERT, {"verdict_id": row["id"], "names": names, "metric_values": values})
+    elif metrics:
+        # An executemany of one cached statement, not one compiled per verdict: sqlite3 loops over
+        # the rows in C.
         connection.execute(_METRICS_INSERT, metrics)
     return None
 

@@ -11,15 +11,33 @@ an identity computed from what makes it that event, and a store keeps one row pe
 Times are the store's own: when the embedded store or the server recorded the event.  What a client
 claims (`claimed_at`) is kept for display only, never used to order or window anything.
 
-Pure: no I/O, no clock.  Reading the commits of a deployment from git lives in `delivery_git`.
+The commits of a deployment are those it shipped: reachable from its commit and from no earlier
+successful deployment of the environment (`git rev-list SHA ^PREV...`), all of them, not only the first
+parent: a merged branch's commits each reach the environment with the merge, and a change's lead time
+starts at its own commit.  A squash merge leaves one commit (the squash, at its committer time: the
+branch's commits are not in the history deployed); a merge commit is listed with the commits it brings;
+a revert is a commit like any other.  The first deployment of an environment, or one whose earlier
+deployments are not in the clone, lists at most FIRST_DEPLOYMENT_COMMITS commits (the newest).  A
+pipeline without the repository gives the list itself (`read_commits_file`).
+
+Pure but for git: no clock, no store; the identity and validation functions touch nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gatekeeper.errors import InputError, UsageError, one_line
+from gatekeeper.trace import DEFAULT_KEY_PATTERN, issue_keys
+
+if TYPE_CHECKING:
+    from gatekeeper.diff.git import Repository
 
 #: A deployment's outcome as the CI reports it; only a successful one ships commits.
 STATUSES = ("success", "failure")
@@ -35,12 +53,19 @@ _ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
 #: The client's incident id or an explicit deployment id: a ticket key, a number, a URL-safe token.
 EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:#/+-]{0,199}$"
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
-#: Project, pipeline: free text as CI reports it, but one printable line and bounded.
+#: Project, pipeline: free text as CI reports it, but one printable line, bounded in UTF-8 bytes (as the
+#: server's indexed columns are: `db.MAX_INDEXED_BYTES`).
 MAX_TEXT = 1000
 #: How many commits one deployment carries at most (a first deployment is bounded by FIRST_DEPLOYMENT_COMMITS).
 MAX_COMMITS = 10_000
 #: Issue keys per commit kept at most.
-MAX_KEYS = 100
+MAX_KEYS = 50
+#: Commits listed for an environment's first deployment (no earlier one bounds the history): the newest.
+FIRST_DEPLOYMENT_COMMITS = 100
+#: Earlier successful deployments whose commits are excluded (the newest); older ones are behind them.
+PREVIOUS_DEPLOYMENTS = 20
+#: The largest --commits-file read.
+MAX_COMMITS_FILE_BYTES = 8 << 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,8 +180,17 @@ def check_status(value: str) -> str:
 
 def check_text(value: str, what: str) -> str:
     """Free text (project, pipeline): non-empty, one printable line, at most MAX_TEXT characters."""
-    if not isinstance(value, str) or not value or len(value) > MAX_TEXT or not value.isprintable():
-        raise ValueError(f"{what} must be one printable line of 1 to {MAX_TEXT} characters, not {_shown(value)}")
+    if (
+        not isinstance(value, str)
+        or not value
+        or not value.isprintable()
+        or value != value.strip()
+        or len(value.encode("utf-8", "surrogatepass")) > MAX_TEXT
+    ):
+        raise ValueError(
+            f"{what} must be one printable line of 1 to {MAX_TEXT} bytes (UTF-8) without surrounding spaces, "
+            f"not {_shown(value)}"
+        )
     return value
 
 
@@ -164,3 +198,147 @@ def _shown(value: object) -> str:
     """A bad value quoted for an error message: escaped and cut, so it cannot forge lines or flood."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_deployment_id(value: str) -> bool:
+    return bool(re.fullmatch(r"[di][0-9a-f]{32}", value))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShippedCommits:
+    """The commits a deployment shipped, and what the reader had to leave out (for the log, one line each)."""
+
+    commits: tuple[DeployedCommit, ...]
+    notes: tuple[str, ...] = ()
+
+
+def commits_from_git(
+    repository: Repository,
+    commit: str,
+    previous: Sequence[str],
+    *,
+    pattern: str = DEFAULT_KEY_PATTERN,
+    first_limit: int = FIRST_DEPLOYMENT_COMMITS,
+) -> ShippedCommits:
+    """The commits reachable from `commit` and from none of `previous` (the environment's earlier
+    successful deployments, newest first), each with its committer time and issue keys, newest first.
+
+    `commit` must be a full commit id the repository has (`Repository.commit`).  Earlier deployments the
+    clone does not hold are skipped; with none left, the history is bounded to `first_limit` commits.
+    """
+    from gatekeeper.diff.git import GitFailed
+
+    notes: list[str] = []
+    known = []
+    for sha in previous[:PREVIOUS_DEPLOYMENTS]:
+        full = repository.commit(sha) if is_commit(sha) else None
+        if full is not None:
+            known.append(full)
+    missing = len(previous[:PREVIOUS_DEPLOYMENTS]) - len(known)
+    if previous and not known:
+        notes.append(
+            f"the environment's earlier deployments ({previous[0][:12]}…) are not in this clone's history: "
+            f"listing at most the newest {first_limit} commits (fetch the full history to list exactly)"
+        )
+    elif missing:
+        notes.append(f"{missing} earlier deployment(s) not in this clone's history were not used to bound the list")
+    limit = MAX_COMMITS if known else first_limit
+    if repository.is_shallow():
+        notes.append("the clone is shallow: commits before its depth are not listed (fetch with depth 0)")
+    arguments = [
+        "log",
+        "--no-color",
+        "--format=%H%x1f%ct%x1f%B%x1e",
+        f"--max-count={limit + 1}",
+        "--end-of-options",
+        commit,
+        *(f"^{sha}" for sha in known),
+        "--",
+    ]
+    try:
+        output = repository.run(arguments)
+    except GitFailed as failure:
+        raise UsageError(f"git could not list the commits of {commit[:12]}: {one_line(failure.stderr)[:200]}") from None
+    commits = _parse_log(output, pattern)
+    if len(commits) > limit:
+        commits = commits[:limit]
+        if known:
+            notes.append(f"more than {limit} commits since the previous deployment: the newest {limit} are listed")
+        elif not previous:
+            notes.append(f"first deployment of this environment: the newest {limit} commits are listed")
+    return ShippedCommits(commits=tuple(commits), notes=tuple(notes))
+
+
+def _parse_log(output: bytes, pattern: str) -> list[DeployedCommit]:
+    commits = []
+    for record in output.split(b"\x1e"):
+        record = record.strip(b"\n")
+        if not record:
+            continue
+        sha, _, rest = record.partition(b"\x1f")
+        seconds, _, message = rest.partition(b"\x1f")
+        commits.append(
+            DeployedCommit(
+                sha=sha.decode("ascii").lower(),
+                committed_at=datetime.fromtimestamp(int(seconds), timezone.utc),
+                keys=tuple(issue_keys(message.decode("utf-8", "replace"), pattern)[:MAX_KEYS]),
+            )
+        )
+    return commits
+
+
+def read_commits_file(path: str | Path, *, pattern: str = DEFAULT_KEY_PATTERN) -> tuple[DeployedCommit, ...]:
+    """The commits of a deployment as a pipeline without the repository gives them: one per line,
+    `SHA TIME [TEXT]`, TIME ISO-8601 with a zone (or Unix seconds), TEXT searched for issue keys
+    (what `git log --format='%H %cI %s' PREV..SHA` prints).  Blank lines and `#` comments are skipped;
+    a commit listed twice is kept once."""
+    source = Path(path)
+    try:
+        with source.open("rb") as handle:
+            data = handle.read(MAX_COMMITS_FILE_BYTES + 1)
+    except OSError as error:
+        raise InputError(source, f"cannot be read: {error.strerror}") from None
+    if len(data) > MAX_COMMITS_FILE_BYTES:
+        raise InputError(source, f"is larger than {MAX_COMMITS_FILE_BYTES >> 20} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(source, f"is not UTF-8 text (byte {error.start})") from None
+    commits: dict[str, DeployedCommit] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(None, 2)
+        where = f"{source}:{number}"
+        if len(fields) < 2:
+            raise InputError(where, "expected 'SHA TIME [TEXT]' (e.g. git log --format='%H %cI %s')")
+        sha, moment = fields[0], fields[1]
+        if not is_commit(sha):
+            raise InputError(where, f"{_shown(sha)} is not a commit id (7 to 64 hex digits)")
+        try:
+            committed_at = parse_time(moment)
+        except ValueError as error:
+            raise InputError(where, str(error)) from None
+        keys = tuple(issue_keys(fields[2], pattern)[:MAX_KEYS]) if len(fields) > 2 else ()
+        commits.setdefault(sha.lower(), DeployedCommit(sha=sha.lower(), committed_at=committed_at, keys=keys))
+        if len(commits) > MAX_COMMITS:
+            raise InputError(source, f"lists more than {MAX_COMMITS:,} commits")
+    return tuple(commits.values())
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO-8601 time with a zone, or Unix seconds, as an aware UTC datetime; ValueError otherwise."""
+    if value.isdigit() and len(value) <= 12:
+        return datetime.fromtimestamp(int(value), timezone.utc)
+    text = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{_shown(value)} is not an ISO-8601 time (or Unix seconds)") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{_shown(value)} has no time zone; give UTC ('Z') or an offset")
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{_shown(value)} is out of range") from None

@@ -176,6 +176,51 @@ def detect_diff_base(environ: Mapping[str, str] | None = None) -> DiffBase | Non
     return None
 
 
+#: A GitHub event payload larger than this is not read for its title (a pull request's is a few KiB).
+MAX_EVENT_BYTES = 4 << 20
+#: Characters of a merge request's title kept: a title, not a document.
+MAX_TITLE_CHARS = 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeTitle:
+    """The merge request's title where the CI gives it, and the variable (or file) it came from."""
+
+    title: str
+    source: str
+
+
+def detect_change_title(environ: Mapping[str, str] | None = None) -> tuple[ChangeTitle | None, tuple[str, ...]]:
+    """The merge (pull) request's title, for the requirement keys it names, and notes on what could not be read.
+
+    GitLab: CI_MERGE_REQUEST_TITLE; Jenkins multibranch: CHANGE_TITLE; GitHub Actions: the event payload
+    at GITHUB_EVENT_PATH (`pull_request.title`), a file read only up to MAX_EVENT_BYTES: hostile JSON.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("GITLAB_CI") and env.get("CI_MERGE_REQUEST_TITLE"):
+        return ChangeTitle(title=env["CI_MERGE_REQUEST_TITLE"][:MAX_TITLE_CHARS], source="CI_MERGE_REQUEST_TITLE"), ()
+    if (env.get("JENKINS_URL") or env.get("JENKINS_HOME")) and env.get("CHANGE_TITLE"):
+        return ChangeTitle(title=env["CHANGE_TITLE"][:MAX_TITLE_CHARS], source="CHANGE_TITLE"), ()
+    path = env.get("GITHUB_EVENT_PATH")
+    if not env.get("GITHUB_ACTIONS") or not path or not env.get("GITHUB_HEAD_REF"):
+        return None, ()  # GITHUB_HEAD_REF: a pull-request event, whose payload has the title
+    import json
+
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_EVENT_BYTES + 1)
+        if len(data) > MAX_EVENT_BYTES:
+            return None, (f"GITHUB_EVENT_PATH {path[:200]!a} is over {MAX_EVENT_BYTES:,} bytes: its title not read",)
+        payload = json.loads(data)
+    except (OSError, ValueError, RecursionError) as error:
+        return None, (f"GITHUB_EVENT_PATH {path[:200]!a} cannot be read as JSON ({type(error).__name__}): no title",)
+    request = payload.get("pull_request") if isinstance(payload, dict) else None
+    title = request.get("title") if isinstance(request, dict) else None
+    if not isinstance(title, str) or not title:
+        return None, ()
+    return ChangeTitle(title=title[:MAX_TITLE_CHARS], source="GITHUB_EVENT_PATH pull_request.title"), ()
+
+
 def parse_timestamp(value: str) -> datetime | None:
     """A CI timestamp: ISO-8601 (a trailing Z is UTC; no zone is UTC) or Unix epoch seconds/milliseconds."""
     text = value.strip()

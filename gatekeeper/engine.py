@@ -145,6 +145,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "findings.new.low": ("new low findings", ""),
     "findings.new.info": ("new info findings", ""),
     "tests.new_failures": ("new test failures", ""),
+    "trace.commits": ("commits", ""),
+    "trace.commits_with_key": ("commits with a requirement key", ""),
+    "trace.percent": ("commits with a requirement key", "%"),
 }
 #: For a percentage, the counts it is made of: (numerator, denominator, noun, nouns).
 _PARTS = {
@@ -163,6 +166,7 @@ _PARTS = {
         "changed branch",
         "changed branches",
     ),
+    "trace.percent": ("trace.commits_with_key", "trace.commits", "commit carries a key", "commits carry a key"),
 }
 
 
@@ -260,6 +264,10 @@ def _why_absent(name: str, metrics: metric_names.Metrics) -> str:
                 return f"the coverage report measures no changed {what} ({{names}})"
     if name == "tests.quarantined" and "tests.total" in metrics:
         return "no quarantine in the policy gives {names}"
+    if name in metric_names.TRACE_METRICS:
+        if "trace.commits" in metrics:
+            return "no commit to trace (the change has none but merges) gives {names}"
+        return "no git history (run in the project's clone) gives {names}"
     if name in metric_names.REPORT_METRICS or name in metric_names.NEW_CODE_METRICS or name.startswith("tests."):
         return "no report gives {names}"
     return "no pipeline start time gives {names}"

@@ -45,15 +45,23 @@ METRIC_NAMES: tuple[str, ...] = (
     "findings.new.total",
     *(f"findings.new.{severity.value}" for severity in Severity),
     "tests.new_failures",
+    "trace.commits",
+    "trace.commits_with_key",
+    "trace.percent",
 )
 #: The metrics of the change a merge request makes (`check --diff-base`): absent when there is none to judge.
 NEW_CODE_METRICS = tuple(name for name in METRIC_NAMES if name.startswith("change.") or ".new" in name)
+#: The requirement keys of the change's commits (gatekeeper.trace): absent without a git history to read.
+TRACE_METRICS = tuple(name for name in METRIC_NAMES if name.startswith("trace."))
 #: The metrics reports can give (the rest come from the run itself, e.g. the pipeline's timestamps, or
 #: from the policy with the reports: tests.quarantined).
 REPORT_METRICS = tuple(
     name
     for name in METRIC_NAMES
-    if not name.startswith("pipeline.") and name not in NEW_CODE_METRICS and name != "tests.quarantined"
+    if not name.startswith("pipeline.")
+    and name not in NEW_CODE_METRICS
+    and name not in TRACE_METRICS
+    and name != "tests.quarantined"
 )
 
 

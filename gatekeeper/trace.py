@@ -18,7 +18,14 @@ shape of catastrophic backtracking: `(a+)+`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gatekeeper.diff.git import Repository
 
 #: JIRA keys, case-tolerant; group 1 is the key.  Python `re` syntax.
 DEFAULT_KEY_PATTERN = (
@@ -122,3 +129,215 @@ def _nested_repeat(pattern: str) -> bool:
         return False
 
     return walk(parser.parse(pattern), False)
+
+
+# --- the commits of a change ------------------------------------------------------------------------
+
+#: Commits read from git for one verdict: a range longer than this is a base set wrong (or a branch
+#: never merged), not a change; it is not traced, and a note says so.
+MAX_COMMITS = 10_000
+#: Characters of a commit's subject the verdict keeps, to show which commits carry no key.
+SUBJECT_CHARS = 100
+#: The newest verdicts of the branch whose commits are tried as "since the last verdict" bases.
+LAST_VERDICTS = 10
+
+#: Where keys come from besides the counted commits' messages, as the verdict names them.
+SOURCES = ("branch", "title", "merges")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TracedCommit:
+    """One commit of the change: its id, the keys its message carries, its subject (for the list of
+    commits without a key)."""
+
+    sha: str
+    keys: tuple[str, ...]
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trace:
+    """The keys of a change: per counted commit, and from the branch name, the merge request's title and
+    merge commits' messages (listed, never counted: a merge commit is made by git or the forge).
+
+    `commits` is None when no git history could be read: the trace metrics are then absent, not zero.
+    """
+
+    pattern: str
+    commits: tuple[TracedCommit, ...] | None = None
+    #: How the commits were chosen: "the change (<base>..<head>)", "since the last verdict …", "HEAD".
+    range: str | None = None
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key the change names, sorted, each once."""
+        found = {key for commit in self.commits or () for key in commit.keys}
+        found.update(key for keys in self.sources.values() for key in keys)
+        return tuple(sorted(found))
+
+    @property
+    def without_key(self) -> tuple[TracedCommit, ...]:
+        return tuple(commit for commit in self.commits or () if not commit.keys)
+
+    def metrics(self) -> dict[str, float]:
+        """trace.commits, trace.commits_with_key and trace.percent; none without history, no percent of
+        no commits."""
+        if self.commits is None:
+            return {}
+        total = len(self.commits)
+        carrying = sum(1 for commit in self.commits if commit.keys)
+        metrics: dict[str, float] = {"trace.commits": total, "trace.commits_with_key": carrying}
+        if total:
+            metrics["trace.percent"] = carrying * 100.0 / total
+        return metrics
+
+
+def commit_keys(message: str, pattern: str = DEFAULT_KEY_PATTERN) -> tuple[str, ...]:
+    """The keys a commit carries: those of its message (subject, body and trailers) — a squash merge's
+    message lists its commits' messages, so it carries their keys; a revert's quotes the reverted subject."""
+    return tuple(issue_keys(message, pattern))
+
+
+def source_keys(
+    *, branch: str | None, title: str | None, pattern: str = DEFAULT_KEY_PATTERN
+) -> dict[str, tuple[str, ...]]:
+    """Keys of the branch name and the merge request's title: listed in the verdict, counted for no commit."""
+    return {name: tuple(issue_keys(text, pattern)) for name, text in (("branch", branch), ("title", title)) if text}
+
+
+def trace_change(
+    directory: Path,
+    *,
+    pattern: str = DEFAULT_KEY_PATTERN,
+    base: str | None = None,
+    head: str | None = None,
+    since: Sequence[str] = (),
+    sources: Mapping[str, tuple[str, ...]] | None = None,
+) -> Trace:
+    """The trace of the change in the git clone at `directory`, never an error: what cannot be read is a
+    note, and no history means no commits (absent metrics).
+
+    The commits are `base..head` when the change is known (the new-code change's merge-base and head);
+    else those since the newest of `since` (commits of the branch's earlier verdicts) that HEAD
+    descends from; else HEAD's own: HEAD, and when HEAD is a merge, the commits it merged.
+    """
+    from gatekeeper.diff.git import GitFailed, open_repository
+    from gatekeeper.errors import GatekeeperError, one_line
+
+    listed = {name: keys for name, keys in (sources or {}).items() if keys}
+    try:
+        repository = open_repository(directory)
+    except GatekeeperError:
+        return Trace(pattern=pattern, sources=listed)  # no history: absent metrics say so, no warning
+    try:
+        commits, merges, described, notes = _commits(repository, pattern, base, head, since)
+    except (GitFailed, GatekeeperError) as error:
+        return Trace(pattern=pattern, sources=listed, notes=(f"commits not traced: {one_line(error)[:300]}",))
+    if merges:
+        listed["merges"] = merges
+    return Trace(pattern=pattern, commits=commits, range=described, sources=listed, notes=notes)
+
+
+def _commits(
+    repository: Repository, pattern: str, base: str | None, head: str | None, since: Sequence[str]
+) -> tuple[tuple[TracedCommit, ...] | None, tuple[str, ...], str | None, tuple[str, ...]]:
+    """(counted commits, keys of merge commits, how they were chosen, notes)."""
+    from gatekeeper.diff.git import is_commit_id
+
+    notes: list[str] = []
+    tip = repository.commit("HEAD")
+    if tip is None:
+        return None, (), None, ("no commit checked out (HEAD): no commits traced",)
+    if base is not None and head is not None and is_commit_id(base) and is_commit_id(head):
+        exclude: str | None = base
+        described = f"the change ({base[:12]}..{head[:12]})"
+    else:
+        head = tip
+        exclude, described = _since_last(repository, tip, since, notes)
+    records = _log(repository, head, exclude)
+    if exclude is None and records and len(records[0].parents) > 1:
+        first = records[0].parents[0]
+        if repository.commit(first) is not None:  # a merge at HEAD: the commits it merged, too
+            records = _log(repository, head, first)
+            described = f"HEAD and the commits it merged ({first[:12]}..{head[:12]})"
+    if len(records) > MAX_COMMITS:
+        notes.append(f"more than {MAX_COMMITS:,} commits in {described}: not traced (is the change's base right?)")
+        return None, (), described, tuple(notes)
+    counted: list[TracedCommit] = []
+    merged: dict[str, None] = {}
+    for record in records:
+        keys = commit_keys(record.message, pattern)
+        if len(record.parents) > 1:
+            merged.update(dict.fromkeys(keys))
+        else:
+            counted.append(TracedCommit(sha=record.sha, keys=keys, subject=_subject(record.message)))
+    return tuple(counted), tuple(merged), described, tuple(notes)
+
+
+def _since_last(repository: Repository, tip: str, since: Sequence[str], notes: list[str]) -> tuple[str | None, str]:
+    """The newest earlier verdict's commit HEAD descends from (not HEAD itself), and how it reads."""
+    from gatekeeper.diff.git import GitFailed, is_commit_id
+
+    tried = 0
+    for candidate in since:
+        if not is_commit_id(candidate) or candidate == tip:
+            continue
+        tried += 1
+        if tried > LAST_VERDICTS:
+            break
+        if repository.commit(candidate) is None:
+            notes.append(f"the last verdict's commit {candidate[:12]} is not in this clone: HEAD traced alone")
+            break
+        try:
+            repository.run(["merge-base", "--is-ancestor", "--end-of-options", candidate, tip])
+        except GitFailed as failure:
+            if failure.status == 1:  # not an ancestor: a rewritten branch; an older verdict may still be
+                continue
+            raise
+        return candidate, f"since the last verdict ({candidate[:12]}..{tip[:12]})"
+    return None, "HEAD"
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    sha: str
+    parents: tuple[str, ...]
+    message: str
+
+
+#: A commit as `git log -z` prints it: id, parents, raw message, separated by US (0x1f).
+_FORMAT = "--format=%H%x1f%P%x1f%B"
+
+
+def _log(repository: Repository, head: str, exclude: str | None) -> list[_Record]:
+    """Commits reachable from `head` and not from `exclude` (all of HEAD's history: only HEAD when
+    `exclude` is None), newest first, at most MAX_COMMITS + 1; messages cut to MAX_TEXT_CHARS."""
+    from gatekeeper.diff.git import is_commit_id
+
+    arguments = [
+        "log", "-z", _FORMAT, "--no-color", "--no-show-signature", "--no-notes", "--encoding=UTF-8",
+        f"--max-count={MAX_COMMITS + 1 if exclude is not None else 1}", "--end-of-options", head,
+        *([f"^{exclude}"] if exclude is not None else []), "--",
+    ]  # fmt: skip
+    output = repository.run(arguments)
+    records: dict[str, _Record] = {}
+    for entry in output.split(b"\0"):
+        parts = entry.split(b"\x1f", 2)
+        if len(parts) != 3:
+            continue  # git refuses a NUL in a message; anything else between records is not one
+        sha = parts[0].decode("ascii", "replace").strip()
+        parents = tuple(parts[1].decode("ascii", "replace").split())
+        if not is_commit_id(sha) or not all(is_commit_id(parent) for parent in parents) or sha in records:
+            continue
+        message = parts[2][: MAX_TEXT_CHARS * 4].decode("utf-8", "replace")[:MAX_TEXT_CHARS]
+        records[sha] = _Record(sha=sha, parents=parents, message=message)
+    return list(records.values())
+
+
+def _subject(message: str) -> str:
+    """The first line of a message, one line, cut for display."""
+    first = message.strip().split("\n", 1)[0] if message.strip() else ""
+    subject = " ".join(first.split())
+    return subject if len(subject) <= SUBJECT_CHARS else subject[: SUBJECT_CHARS - 1] + "…"

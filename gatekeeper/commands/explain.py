@@ -609,6 +609,10 @@ _PROVIDERS = {
         "give the pipeline's start time: `check --pipeline-started-at` (e.g. Jenkins' currentBuild.startTimeInMillis); "
         "GitLab's CI_PIPELINE_CREATED_AT is read by itself"
     ),
+    "trace": (
+        "run `check` in the project's git clone: the commits of the change (or since the branch's last verdict, "
+        "or HEAD) are read there"
+    ),
 }
 
 

@@ -36,7 +36,22 @@ def semantic_problems(located: Located) -> list[tuple[Location, str]]:
                 seen[gate_id] = index
         problems.extend(gate_semantics(gate, ("gates", index), located))
     problems.extend(_quarantine_globs(located))
+    problems.extend(_trace_pattern(located))
     return problems
+
+
+def _trace_pattern(located: Located) -> Iterator[tuple[Location, str]]:
+    """A key pattern that is no regular expression, matches nothing-at-all, or could backtrack without end."""
+    from gatekeeper.trace import PatternError, compile_pattern
+
+    trace = located.data.get("trace")
+    pattern = trace.get("key_pattern") if isinstance(trace, dict) else None
+    if not isinstance(pattern, str) or not pattern:
+        return  # the schema says so
+    try:
+        compile_pattern(pattern)
+    except PatternError as error:
+        yield located.where(("trace", "key_pattern")), f"trace.key_pattern: {error}"
 
 
 def _quarantine_globs(located: Located) -> Iterator[tuple[Location, str]]:

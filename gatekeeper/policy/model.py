@@ -210,6 +210,8 @@ class Policy:
     flaky_clear_after: int = CLEAR_AFTER
     reports: tuple[str, ...] = ()
     baseline_branch: str = "main"  # where ratchets find their baseline in the store
+    #: The requirement-key pattern of the trace metrics (gatekeeper.trace); None: DEFAULT_KEY_PATTERN.
+    trace_key_pattern: str | None = None
     #: this file, then the files it extends (a bundled pack by its name, e.g. caict-cd/level-2)
     chain: tuple[str, ...] = field(default=())
 
@@ -239,6 +241,8 @@ class Policy:
             document["waivers"] = [_waiver_document(waiver) for waiver in self.waivers]
         if self.quarantine:
             document["quarantine"] = [_quarantine_document(entry) for entry in self.quarantine]
+        if self.trace_key_pattern is not None:
+            document["trace"] = {"key_pattern": self.trace_key_pattern}
         if (self.flaky_window_days, self.flaky_clear_after) != (WINDOW_DAYS, CLEAR_AFTER):
             document["flaky"] = {"window_days": self.flaky_window_days, "clear_after": self.flaky_clear_after}
         return document

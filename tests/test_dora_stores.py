@@ -1,0 +1,177 @@
+"""The server's four keys on SQLite (rows read, gatekeeper.dora computes) and on PostgreSQL (aggregated in
+SQL) give the hand counts of tests/test_dora.py, for the window and for each week of the trend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from gatekeeper import dora
+from gatekeeper.server import db
+from gatekeeper.server.web import delivery
+from gatekeeper.store.codec import utc_text
+from tests import test_dora as history
+
+H = 3600.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'server.db'}"
+        made = db.open_database(url)
+        yield made
+        made.dispose()
+        return
+    from tests.client.realserver import postgres_database
+
+    with postgres_database() as url:
+        made = db.open_database(url)
+        try:
+            yield made
+        finally:
+            made.dispose()
+
+
+def verdict_row(verdict_id: str, commit: str, status: str, received: datetime, keys: list[str]) -> dict[str, object]:
+    body = {"id": verdict_id, "status": status, "trace": {"pattern": "x", "commits": [], "keys": keys}}
+    return {
+        "id": verdict_id,
+        "created_at": utc_text(received),
+        "status": status,
+        "project": history.P,
+        "commit": commit,
+        "body": json.dumps(body),
+        "received_at": utc_text(received),
+    }
+
+
+def fill(engine: Engine) -> None:
+    """The history of tests/test_dora.py as the server's rows (D3 and I2 once: the store is idempotent)."""
+    with engine.begin() as connection:
+        for event in history.dora.unique(history.DEPLOYMENTS):
+            connection.execute(
+                text(
+                    'INSERT INTO deployments (id, project, environment, "commit", status, verdict_id, pipeline, '
+                    "url, deployed_at, claimed_at, body) VALUES (:id, :project, :environment, :commit, :status, "
+                    ":verdict_id, NULL, NULL, :deployed_at, NULL, '{}')"
+                ),
+                {
+                    "id": event.id,
+                    "project": event.project,
+                    "environment": event.environment,
+                    "commit": event.commit,
+                    "status": event.status,
+                    "verdict_id": event.verdict_id,
+                    "deployed_at": utc_text(event.deployed_at),
+                },
+            )
+            for commit in event.commits:
+                connection.execute(
+                    text(
+                        "INSERT INTO deployment_commits (deployment_id, sha, committed_at, keys) "
+                        "VALUES (:deployment, :sha, :committed, :keys)"
+                    ),
+                    {
+                        "deployment": event.id,
+                        "sha": commit.sha,
+                        "committed": utc_text(commit.committed_at),
+                        "keys": " ".join(commit.keys),
+                    },
+                )
+        for incident in {incident.id: incident for incident in history.INCIDENTS}.values():
+            connection.execute(
+                text(
+                    "INSERT INTO incidents (id, project, environment, incident, opened_at, resolved_at, caused_by, "
+                    "caused_by_deployment, resolved_by_deployment) VALUES (:id, :project, :environment, :incident, "
+                    ":opened, :resolved, :caused_by, :caused_dep, :resolved_dep)"
+                ),
+                {
+                    "id": incident.id,
+                    "project": incident.project,
+                    "environment": incident.environment,
+                    "incident": incident.incident,
+                    "opened": utc_text(incident.opened_at),
+                    "resolved": None if incident.resolved_at is None else utc_text(incident.resolved_at),
+                    "caused_by": incident.caused_by,
+                    "caused_dep": incident.caused_by_deployment,
+                    "resolved_dep": incident.resolved_by_deployment,
+                },
+            )
+        # The gate: D2 names a failing verdict, D3 a warn one; D1 and D5's commits passed; D4's did not.
+        rows = [
+            verdict_row("v-fail", history.C3.sha, "fail", history.at(3, 11), []),
+            verdict_row("v-warn", history.C4.sha, "warn", history.at(3, 13.5), ["PROJ-3"]),
+            verdict_row("v-d1", history.C2.sha, "pass", history.at(1, 13), ["PROJ-1", "PROJ-2"]),
+            verdict_row("v-d5", history.C6.sha, "pass", history.at(9, 10), ["PROJ-4"]),
+            verdict_row("v-d4", history.C5.sha, "fail", history.at(5, 9.75), ["PROJ-3"]),
+        ]
+        for row in rows:
+            connection.execute(db.verdicts.insert(), row)
+
+
+def test_both_databases_give_the_hand_counts(engine: Engine) -> None:
+    fill(engine)
+    found = delivery.delivery(engine, history.P, history.ENV, history.SINCE, history.UNTIL)
+    keys = found.keys
+    assert (keys.deployments, keys.successful, keys.failed, keys.caused_incident) == (5, 4, 1, 2)
+    assert keys.changes == 6
+    assert keys.lead_time_median == pytest.approx(12.5 * H)
+    assert keys.lead_time_p90 == pytest.approx(24 * H)
+    assert (keys.incidents, keys.restored, keys.open_incidents) == (3, 2, 1)
+    assert keys.restore_median == pytest.approx(13 * H)
+    assert keys.deployment_days == history.keys().deployment_days
+    assert keys.ungated == 2  # D2 (its verdict failed) and D4 (no passing verdict at its commit)
+    assert keys.bucket is dora.Bucket.LOW
+    assert [(week.deployments, week.failed, week.caused_incident, week.changes) for week in found.trend] == [
+        (4, 1, 1, 5),
+        (1, 0, 1, 1),
+    ]
+    assert [week.restore_median for week in found.trend] == [pytest.approx(2 * H), pytest.approx(24 * H)]
+    # Waits from the last passing verdict: D1 20 h (2 changes), D3 0.5 h (2), D5 23 h (2); D4 has none.
+    assert found.advice[:2] == dora.recommendations(history.keys(passing=lambda e: e.id not in {"D2", "D4"}))[:2]
+    assert delivery.four_keys(engine, history.P, history.ENV, history.SINCE, history.UNTIL) == keys
+    assert delivery.environments(engine, history.P) == ["prod", "staging"]
+
+
+def test_deployments_listed_with_their_gate(engine: Engine) -> None:
+    fill(engine)
+    rows = delivery.recent_deployments(engine, history.P, history.ENV)
+    assert [(row.id, row.verdict_id, row.gated) for row in rows] == [
+        ("D5", "v-d5", True),
+        ("D4", "v-d4", False),
+        ("D3", "v-warn", True),
+        ("D2", "v-fail", False),
+        ("D1", "v-d1", True),
+        ("D0", None, False),
+    ]
+    assert [row.commits for row in rows] == [2, 1, 2, 1, 2, 1]
+    older = delivery.recent_deployments(
+        engine, history.P, history.ENV, before=(utc_text(rows[1].deployed_at), rows[1].id), limit=2
+    )
+    assert [row.id for row in older] == ["D3", "D2"]
+
+
+def test_a_releases_issue_keys_and_which_no_passing_verdict_names(engine: Engine) -> None:
+    fill(engine)
+    deployment, keys = delivery.deployment_keys(engine, "D1")
+    assert deployment is not None and deployment.commit == history.C2.sha
+    assert [(key.key, key.passed) for key in keys] == [("PROJ-1", True), ("PROJ-2", True)]
+    _, keys = delivery.deployment_keys(engine, "D4")
+    assert [(key.key, key.passed) for key in keys] == [("PROJ-3", False)]  # its only verdict failed
+    _, keys = delivery.deployment_keys(engine, "D5")
+    assert [(key.key, key.passed) for key in keys] == [("PROJ-1", False), ("PROJ-4", True)]
+    assert delivery.deployment_keys(engine, "nope") == (None, [])
+
+
+def test_an_empty_window(engine: Engine) -> None:
+    fill(engine)
+    since = history.UNTIL + timedelta(days=30)
+    keys = delivery.four_keys(engine, history.P, history.ENV, since, since + timedelta(days=7))
+    assert (keys.deployments, keys.changes, keys.incidents) == (0, 0, 0)
+    assert keys.lead_time_median is None and keys.restore_median is None and keys.change_failure_percent is None

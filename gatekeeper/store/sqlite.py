@@ -28,6 +28,7 @@ from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 from gatekeeper.store.codec import canonical_json, metric_rows, utc_text
 from gatekeeper.store.parts import StoredPart, checked_part
+from gatekeeper.store.sqlite_delivery import SqliteDelivery
 
 _T = TypeVar("_T")
 
@@ -187,7 +188,7 @@ _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
 
 
-class SqliteStore:
+class SqliteStore(SqliteDelivery):
     """A verdict store in one SQLite file; use as a context manager so the connection is closed.
 
     `create=False` is for readers: it opens only an existing store (no empty file left behind), and

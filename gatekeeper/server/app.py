@@ -327,6 +327,9 @@ def create_app(
     from gatekeeper.server.releases import router as releases_router  # named releases (issue 6)
 
     app.include_router(releases_router(_requires))
+    from gatekeeper.server.delivery import router as delivery_api  # deployments and incidents (issue 19)
+
+    app.include_router(delivery_api(_requires))
     from gatekeeper.server.web.routes import router as pages_router  # the release manager's pages (issue 6)
 
     app.include_router(pages_router)

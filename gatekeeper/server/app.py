@@ -327,6 +327,9 @@ def create_app(
     from gatekeeper.server.releases import router as releases_router  # named releases (issue 6)
 
     app.include_router(releases_router(_requires))
+    from gatekeeper.server.parts import router as parts_router  # a pipeline's parts (issue 18)
+
+    app.include_router(parts_router(_authenticate, _bearer_text))
     from gatekeeper.server.delivery import router as delivery_api  # deployments and incidents (issue 19)
 
     app.include_router(delivery_api(_requires))

@@ -51,8 +51,9 @@ def verdict_row(verdict_id: str, commit: str, status: str, received: datetime, k
     }
 
 
-def fill(engine: Engine) -> None:
-    """The history of tests/test_dora.py as the server's rows (D3 and I2 once: the store is idempotent)."""
+def fill(engine: Engine, shift: timedelta = timedelta(0)) -> None:
+    """The history of tests/test_dora.py as the server's rows (D3 and I2 once: the store is idempotent),
+    every time moved by `shift`."""
     with engine.begin() as connection:
         for event in history.dora.unique(history.DEPLOYMENTS):
             connection.execute(
@@ -68,7 +69,7 @@ def fill(engine: Engine) -> None:
                     "commit": event.commit,
                     "status": event.status,
                     "verdict_id": event.verdict_id,
-                    "deployed_at": utc_text(event.deployed_at),
+                    "deployed_at": utc_text(event.deployed_at + shift),
                 },
             )
             for commit in event.commits:
@@ -80,7 +81,7 @@ def fill(engine: Engine) -> None:
                     {
                         "deployment": event.id,
                         "sha": commit.sha,
-                        "committed": utc_text(commit.committed_at),
+                        "committed": utc_text(commit.committed_at + shift),
                         "keys": " ".join(commit.keys),
                     },
                 )
@@ -96,8 +97,8 @@ def fill(engine: Engine) -> None:
                     "project": incident.project,
                     "environment": incident.environment,
                     "incident": incident.incident,
-                    "opened": utc_text(incident.opened_at),
-                    "resolved": None if incident.resolved_at is None else utc_text(incident.resolved_at),
+                    "opened": utc_text(incident.opened_at + shift),
+                    "resolved": None if incident.resolved_at is None else utc_text(incident.resolved_at + shift),
                     "caused_by": incident.caused_by,
                     "caused_dep": incident.caused_by_deployment,
                     "resolved_dep": incident.resolved_by_deployment,
@@ -112,7 +113,8 @@ def fill(engine: Engine) -> None:
             verdict_row("v-d4", history.C5.sha, "fail", history.at(5, 9.75), ["PROJ-3"]),
         ]
         for row in rows:
-            connection.execute(db.verdicts.insert(), row)
+            moved = utc_text(datetime.fromisoformat(str(row["received_at"]).replace("Z", "+00:00")) + shift)
+            connection.execute(db.verdicts.insert(), row | {"created_at": moved, "received_at": moved})
 
 
 def test_both_databases_give_the_hand_counts(engine: Engine) -> None:

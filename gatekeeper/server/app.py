@@ -336,6 +336,9 @@ def create_app(
     from gatekeeper.server.web.routes import router as pages_router  # the release manager's pages (issue 6)
 
     app.include_router(pages_router)
+    from gatekeeper.server.web.delivery_routes import router as delivery_router  # the four keys (issue 19)
+
+    app.include_router(delivery_router)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)  # every pooled connection busy for pool_timeout seconds

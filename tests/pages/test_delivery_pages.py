@@ -1,0 +1,120 @@
+"""The delivery pages in real headless Chromium against a real `gatekeeper serve`: the hand-counted history
+of tests/test_dora.py, moved so that its window ends 5 days ago, read through a 20-day window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests import test_dora as history
+from tests.pages.conftest import screenshot
+from tests.pages.test_browser import check_structure, rows
+from tests.server.conftest import Server, start_server
+from tests.test_dora_stores import fill
+
+PROJECT = history.P
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    import subprocess
+
+    from gatekeeper.server import db
+    from tests.verdicts import GATEKEEPER
+
+    tmp = tmp_path_factory.mktemp("delivery-pages")
+    db_url = f"sqlite:///{tmp / 'server.db'}"
+    engine = db.open_database(db_url)
+    # SINCE moves to 20 days ago: the 20-day window holds D1-D5 and the incidents, not D0.
+    fill(engine, datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=20) - history.SINCE)
+    engine.dispose()
+    token = subprocess.run(
+        [GATEKEEPER, "tokens", "create", "--scope", "read", "--db", db_url],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        check=True,
+        timeout=60,
+    ).stdout.split()[-1]
+    server = start_server(db_url, tmp)
+    try:
+        yield server, token
+    finally:
+        server.stop()
+
+
+def sign_in(page: Any, url: str, token: str, path: str) -> None:
+    page.goto(f"{url}{path}")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def test_the_four_keys_page(served: tuple[Server, str], page: Any) -> None:
+    server, token = served
+    sign_in(page, server.url, token, f"/delivery?project={PROJECT}&days=20")
+    assert page.locator("h1").inner_text() == f"Delivery of {PROJECT} to prod"
+    check_structure(page)
+    keys = {row[0]: row[1:] for row in rows(page, "keys")}
+    assert keys["Change failure rate"][0] == "60%"
+    assert keys["Change failure rate"][2] == "1 failed + 2 that caused an incident, of 5 deployments"
+    assert keys["Change failure rate"][1] == "low (46-60%)"
+    assert keys["Lead time for changes"][0] == "median 12.5 h, p90 24.0 h"
+    assert keys["Lead time for changes"][1] == "elite (One day)"
+    assert keys["Time to restore"][0] == "median 13.0 h"
+    assert keys["Time to restore"][2] == "2 of 3 incidents restored, 1 open"
+    assert keys["Deployment frequency"][2] == "4 successful deployments"
+    assert page.locator("#bucket").inner_text().startswith("Four Keys bucket: low")
+    assert page.locator("#ungated").inner_text() == "2 of 5 deployments deployed without a passing gate."
+    advice = page.locator("#advice li").all_inner_texts()
+    assert advice[0].startswith("3 of 5 deployments (60%) failed (1) or caused an incident (2)")
+    assert any(line.startswith("2 of 5 deployments (40%) went out without a passing gate verdict") for line in advice)
+    listed = rows(page, "deployment-list")
+    assert len(listed) == 6 and all(len(row) == 6 for row in listed)  # the list is every deployment, D0 too
+    flagged = [row[1] for row in listed if "deployed without a passing gate" in row[4]]
+    assert flagged == [history.C5.sha[:12], history.C3.sha[:12], history.C0.sha[:12]]  # D4, D2, D0
+    assert page.locator("svg").count() == 4  # the trend charts, each named (check_structure)
+    screenshot(page, "delivery")
+    # One deployment: D4 shipped the revert of PROJ-3, which no passing verdict names.
+    page.locator("#deployment-list tbody tr").nth(1).locator("a").first.click()
+    page.wait_for_load_state()
+    check_structure(page)
+    assert rows(page, "key-list") == [["PROJ-3", "no passing verdict", history.C5.sha[:12]]]
+    assert "1 with no passing verdict: PROJ-3" in page.locator("#keys-summary").inner_text()
+    screenshot(page, "deployment")
+
+
+def test_the_pages_refuse_what_is_not_theirs(served: tuple[Server, str]) -> None:
+    server, token = served
+    cookies = {"gatekeeper_session": token}
+    for path, status in (
+        (f"/delivery?project={PROJECT}&environment=nowhere", 404),
+        (f"/delivery?project={PROJECT}&environment=%3Cscript%3E", 400),
+        ("/delivery?project=unknown", 404),
+        (f"/delivery?project={PROJECT}&days=0", 422),
+        (f"/delivery?project={PROJECT}&cursor=bogus", 400),
+        ("/deployments/%3Cscript%3E", 404),
+        ("/deployments/D999", 404),
+    ):
+        response = requests.get(f"{server.url}{path}", cookies=cookies, timeout=30)
+        assert response.status_code == status, (path, response.status_code)
+        assert "<script>" not in response.text
+    assert requests.get(f"{server.url}/delivery?project=x", timeout=30, allow_redirects=False).status_code == 303
+
+
+def test_older_deployments_page_by_cursor(served: tuple[Server, str], tmp_path: Path) -> None:
+    server, token = served
+    from gatekeeper.server.web import delivery_routes
+
+    first = requests.get(
+        f"{server.url}/delivery?project={PROJECT}&days=20", cookies={"gatekeeper_session": token}, timeout=30
+    )
+    assert first.status_code == 200 and "Older deployments" not in first.text  # 6 deployments: one page
+    assert (
+        delivery_routes.delivery_url(PROJECT, "prod", 20) == "/delivery?project=bank%2Fledger&environment=prod&days=20"
+    )

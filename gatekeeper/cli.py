@@ -914,3 +914,174 @@ def spool_list(context: click.Context, spool_dir: str | None, output_format: str
     from gatekeeper.commands.upload import spool_list as command
 
     _run(lambda: command(spool_dir, output_format, sys.stdout), context.obj["debug"])
+
+
+# -- deployments and incidents (issue 19) ----------------------------------------------------------------
+
+_delivery_store_option = click.option(
+    "--store",
+    "store",
+    default=None,
+    envvar="GATEKEEPER_STORE",
+    metavar="PATH",
+    help="Embedded store (SQLite) [env GATEKEEPER_STORE; default .gatekeeper/verdicts.db].",
+)
+_delivery_upload_option = click.option(
+    "--upload",
+    "upload",
+    default=None,
+    envvar="GATEKEEPER_URL",
+    metavar="URL",
+    help="Record on this store server instead (env GATEKEEPER_URL; an upload token in env GATEKEEPER_TOKEN).",
+)
+_delivery_project_option = click.option(
+    "--project", default=None, help="The project [default: detected from the CI environment]."
+)
+_delivery_environment_option = click.option(
+    "--environment",
+    default=None,
+    metavar="NAME",
+    help="Where it was deployed, e.g. prod [default: GitLab's CI_ENVIRONMENT_NAME].",
+)
+_delivery_format_option = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+@main.group()
+def deploy() -> None:
+    """Record deployments (for the four delivery keys)."""
+
+
+@deploy.command("record")
+@_delivery_environment_option
+@click.option("--commit", default=None, metavar="SHA", help="The commit deployed [default: the CI's commit].")
+@click.option("--status", type=click.Choice(["success", "failure"]), required=True, help="How the deployment ended.")
+@click.option("--verdict", default=None, metavar="ID", help="The gate verdict that let it through.")
+@_delivery_project_option
+@click.option("--pipeline", default=None, help="The pipeline that deployed [default: the CI's pipeline id].")
+@click.option(
+    "--id", "explicit_id", default=None, metavar="ID", help="The deployment's own id (else: commit, status, pipeline)."
+)
+@click.option(
+    "--commits-file",
+    default=None,
+    metavar="PATH",
+    help="The commits it shipped, one 'SHA TIME [SUBJECT]' a line (git log --format='%H %cI %s' PREV..SHA), "
+    "instead of reading them from git.",
+)
+@click.option("--no-commits", is_flag=True, help="Record no commits (no repository and no commits file).")
+@click.option(
+    "--repository", default=".", show_default=True, metavar="DIR", help="The git clone to read the commits from."
+)
+@_delivery_store_option
+@_delivery_upload_option
+@_delivery_format_option
+@click.pass_context
+def deploy_record(
+    context: click.Context,
+    environment: str | None,
+    commit: str | None,
+    status: str,
+    verdict: str | None,
+    project: str | None,
+    pipeline: str | None,
+    explicit_id: str | None,
+    commits_file: str | None,
+    no_commits: bool,
+    repository: str,
+    store: str | None,
+    upload: str | None,
+    output_format: str,
+) -> None:
+    """Record that COMMIT was deployed to an environment, with the commits it shipped (those since the
+    environment's previous successful deployment).  The same event recorded again is stored once.
+    Exit 0 recorded (or already), 2 bad input, 4 the store server could not be reached."""
+    from gatekeeper.commands.deploy import DeployOptions, record
+
+    options = DeployOptions(
+        environment=environment,
+        status=status,
+        commit=commit,
+        verdict=verdict,
+        project=project,
+        pipeline=pipeline,
+        explicit_id=explicit_id,
+        commits_file=commits_file,
+        no_commits=no_commits,
+        repository=repository,
+        store=store,
+        upload=upload or None,
+        output_format=output_format,
+    )
+    _run(lambda: record(options, sys.stdout, sys.stderr), context.obj["debug"])
+
+
+@main.group()
+def incident() -> None:
+    """Record incidents in an environment and their resolution (for the four delivery keys)."""
+
+
+@incident.command("open")
+@click.argument("incident_id", metavar="ID")
+@_delivery_environment_option
+@click.option("--caused-by", default=None, metavar="SHA", help="The commit that caused it.")
+@_delivery_project_option
+@_delivery_store_option
+@_delivery_upload_option
+@_delivery_format_option
+@click.pass_context
+def incident_open(
+    context: click.Context,
+    incident_id: str,
+    environment: str | None,
+    caused_by: str | None,
+    project: str | None,
+    store: str | None,
+    upload: str | None,
+    output_format: str,
+) -> None:
+    """Open incident ID (your alerting or ticket system's id); opening it again changes nothing."""
+    from gatekeeper.commands.incident import IncidentOptions, open_
+
+    options = IncidentOptions(
+        incident=incident_id,
+        environment=environment,
+        project=project,
+        caused_by=caused_by,
+        store=store,
+        upload=upload or None,
+        output_format=output_format,
+    )
+    _run(lambda: open_(options, sys.stdout), context.obj["debug"])
+
+
+@incident.command("resolve")
+@click.argument("incident_id", metavar="ID")
+@_delivery_environment_option
+@_delivery_project_option
+@_delivery_store_option
+@_delivery_upload_option
+@_delivery_format_option
+@click.pass_context
+def incident_resolve(
+    context: click.Context,
+    incident_id: str,
+    environment: str | None,
+    project: str | None,
+    store: str | None,
+    upload: str | None,
+    output_format: str,
+) -> None:
+    """Resolve incident ID; resolving it again changes nothing.  Exit 2 if it was never opened."""
+    from gatekeeper.commands.incident import IncidentOptions, resolve
+
+    options = IncidentOptions(
+        incident=incident_id,
+        environment=environment,
+        project=project,
+        store=store,
+        upload=upload or None,
+        output_format=output_format,
+    )
+    _run(lambda: resolve(options, sys.stdout), context.obj["debug"])

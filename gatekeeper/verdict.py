@@ -48,6 +48,7 @@ from gatekeeper.policy import (
     assert_never,
 )
 from gatekeeper.quarantine import QuarantineOutcome, QuarantineUse
+from gatekeeper.trace import Trace, TracedCommit
 from gatekeeper.waivers import WaiverUse
 
 SCHEMA = "gatekeeper.verdict/v2"
@@ -57,6 +58,7 @@ LIST_LIMIT = 100  # reports, failed tests and findings listed in full; the rest 
 NOTE_LIMIT = 10  # notes listed per report; the rest are counted in a last note
 NAME_LIMIT = 300  # characters kept of a path, a name, a rule or a fingerprint from a report
 TEXT_LIMIT = 1000  # characters kept of a message, a note or the reason
+KEY_LIMIT = 1000  # requirement keys listed of a change (trace.keys) and of each source
 MAX_BYTES = 768 * 1024  # the compact JSON's bound, under the store server's 1 MiB default body limit
 _TOOL_NAME = "gatekeeper"
 
@@ -267,6 +269,19 @@ class ChangeRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TraceRecord:
+    """The requirement keys of the change (v2, optional): per counted commit, those without a key first;
+    `commits` None when no git history was read (the trace metrics are absent then)."""
+
+    pattern: str
+    range: str | None = None
+    commits: tuple[TracedCommit, ...] | None = None
+    commits_omitted: int = 0
+    keys: tuple[str, ...] = ()
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BaselineKeys:
     """Every finding's and failing test's key as a short digest (gatekeeper.known), for the runs that take
     this verdict as their baseline to tell what is new; a kind is None when no report of it was read."""
@@ -302,6 +317,8 @@ class Verdict:
     quarantine: Quarantines | None = None
     #: v2: a pipeline-final's parts (`check --pipeline-final`); None for a verdict of one job.
     pipeline: PipelineRecord | None = None
+    #: v2: the requirement keys of the change's commits, branch and title; None when none were looked for.
+    trace: TraceRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The document (key order as v2 writes it): what is written, stored and uploaded."""
@@ -327,9 +344,10 @@ def build(
     created_at: str | None = None,
     histories: Mapping[str, FlakyHistory] | None = None,
     pipeline: PipelineRecord | None = None,
+    trace: Trace | None = None,
 ) -> Verdict:
     """The verdict of a decided run; `histories` (by test id) add the store's flaky record to listed tests;
-    `pipeline`, the parts a pipeline-final merged."""
+    `pipeline`, the parts a pipeline-final merged; `trace`, the requirement keys of the change."""
     findings = sorted(outcome.waivers.kept, key=finding_order)
     suppressed = sorted((f for f in outcome.waivers.waived if f.suppression is not None), key=finding_order)
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
@@ -356,6 +374,7 @@ def build(
         duration_ms=duration_ms,
         quarantine=None if outcome.quarantine is None else _quarantines(outcome.quarantine),
         pipeline=pipeline,
+        trace=None if trace is None else _trace(trace),
     )
     covered = {} if outcome.quarantine is None else {case: entry.test for case, entry in outcome.quarantine.quarantined}
     known = histories or {}
@@ -425,6 +444,7 @@ def _fitted(
             inputs_omitted=_inputs_omitted(inputs[limit:], counts[limit:]),
             change=None if head.change is None else _cut_change(head.change, limit),
             pipeline=None if head.pipeline is None else _cut_pipeline(head.pipeline, limit),
+            trace=None if head.trace is None else _cut_trace(head.trace, limit),
             details=Details(
                 tests=tuple((test_record or _test_case)(case) for case in tests[:limit]),
                 tests_omitted=max(len(tests) - limit, 0),
@@ -647,6 +667,42 @@ def _cut_change(change: ChangeRecord, limit: int) -> ChangeRecord:
     )
 
 
+def _trace(trace: Trace) -> TraceRecord:
+    """The trace as the verdict records it: commits without a key first (what a reader acts on), each
+    group newest first; strings cut like a report's."""
+    commits = None
+    if trace.commits is not None:
+        ordered = sorted(trace.commits, key=lambda commit: bool(commit.keys))  # stable: git's order kept
+        commits = tuple(
+            TracedCommit(
+                sha=_text(commit.sha, NAME_LIMIT),
+                keys=tuple(_text(key, NAME_LIMIT) for key in commit.keys),
+                subject=_text(commit.subject, NAME_LIMIT),
+            )
+            for commit in ordered
+        )
+    return TraceRecord(
+        pattern=_text(trace.pattern, TEXT_LIMIT),
+        range=None if trace.range is None else _text(trace.range, NAME_LIMIT),
+        commits=commits,
+        keys=tuple(_text(key, NAME_LIMIT) for key in trace.keys[:KEY_LIMIT]),
+        sources={
+            name: tuple(_text(key, NAME_LIMIT) for key in keys[:KEY_LIMIT]) for name, keys in trace.sources.items()
+        },
+    )
+
+
+def _cut_trace(trace: TraceRecord, limit: int) -> TraceRecord:
+    """The first `limit` commits listed, the rest counted (the metrics count them all)."""
+    if trace.commits is None:
+        return trace
+    return replace(
+        trace,
+        commits=trace.commits[:limit],
+        commits_omitted=trace.commits_omitted + max(len(trace.commits) - limit, 0),
+    )
+
+
 def _cut_pipeline(pipeline: PipelineRecord, limit: int) -> PipelineRecord:
     """The first `limit` parts listed, the rest counted; past `limit` missing names, one "N more parts"."""
     missing = pipeline.missing
@@ -855,8 +911,41 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         }
     if verdict.baseline_keys is not None:  # v2
         document["baseline_keys"] = _baseline_keys_json(verdict.baseline_keys)
+    if verdict.trace is not None:  # v2, where requirement keys were looked for
+        document["trace"] = _trace_json(verdict.trace)
     document["duration_ms"] = verdict.duration_ms
     return document
+
+
+def _trace_json(trace: TraceRecord) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "pattern": trace.pattern,
+        "range": trace.range,
+        "commits": None
+        if trace.commits is None
+        else [{"sha": c.sha, "keys": list(c.keys), "subject": c.subject} for c in trace.commits],
+        "keys": list(trace.keys),
+        "sources": {name: list(keys) for name, keys in trace.sources.items()},
+    }
+    if trace.commits_omitted:
+        document["commits_omitted"] = trace.commits_omitted
+    return document
+
+
+def _trace_from_json(trace: Mapping[str, Any]) -> TraceRecord:
+    commits = trace.get("commits")
+    return TraceRecord(
+        pattern=trace["pattern"],
+        range=trace.get("range"),
+        commits=None
+        if commits is None
+        else tuple(
+            TracedCommit(sha=c["sha"], keys=tuple(c.get("keys", ())), subject=c.get("subject", "")) for c in commits
+        ),
+        commits_omitted=trace.get("commits_omitted", 0),
+        keys=tuple(trace.get("keys", ())),
+        sources={name: tuple(keys) for name, keys in trace.get("sources", {}).items()},
+    )
 
 
 def _pipeline_json(pipeline: PipelineRecord) -> dict[str, Any]:
@@ -1156,6 +1245,7 @@ def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
         pipeline=None
         if document.get("pipeline") is None
         else _pipeline_from_json(document["pipeline"], document.get("parts", ())),
+        trace=None if document.get("trace") is None else _trace_from_json(document["trace"]),
         quarantine=None
         if document.get("quarantine") is None
         else Quarantines(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gatekeeper import baseline, flaky
+from gatekeeper.change import Change
 from gatekeeper.context import Context, detect_context, detect_diff_base, pipeline_seconds
 from gatekeeper.diff.load import ChangeRequest, load_change, repository_paths
 from gatekeeper.diff.paths import align_inputs
@@ -23,6 +24,7 @@ from gatekeeper.packs import model_levels
 from gatekeeper.parsers import iter_reports, merge
 from gatekeeper.policy import Policy, load_policy
 from gatekeeper.status import ExitStatus
+from gatekeeper.trace import LAST_VERDICTS, Trace
 from gatekeeper.verdict import Verdict, build, build_error, new_id
 from gatekeeper.words import plural
 
@@ -81,6 +83,7 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         raise
     now = datetime.now(timezone.utc)
     seconds = pipeline_seconds(context, now)
+    trace = _trace(options, policy, context, loaded.change)
     if loaded.change is not None:  # the one call site: report paths become repository paths the change names
         inputs = align_inputs(inputs, repository_paths(loaded.change, Path.cwd()))
     outcome = decide(
@@ -89,7 +92,7 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         context,
         options.today or now.date(),
         baseline=_baseline(options, policy, context, judging_change=loaded.change is not None),
-        observed={} if seconds is None else {"pipeline.duration_seconds": seconds},
+        observed={**trace.metrics(), **({} if seconds is None else {"pipeline.duration_seconds": seconds})},
         levels=model_levels(policy.model),
         change=loaded.change,
     )
@@ -102,6 +105,7 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         duration_ms=_since(started),
         verdict_id=verdict_id,
         histories=_flaky_histories(options, policy, context, inputs, verdict_id, options.today or now.date()),
+        trace=trace,
     )
     if not context.project:  # stored, it is a verdict of no project: no trend, baseline or release finds it
         print(_NO_PROJECT, file=sys.stderr)  # (once decided: a bad input is the one thing to say before)
@@ -113,6 +117,40 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         print("gatekeeper: error: the verdict could not be delivered and --require-upload was given", file=sys.stderr)
         return ExitStatus.UPLOAD_FAILED
     return status
+
+
+def _trace(options: CheckOptions, policy: Policy, context: Context, change: Change | None) -> Trace:
+    """The requirement keys of the change (gatekeeper.trace): its commits — the judged change's, else those
+    since the branch's last verdict in the store, else HEAD's — and its branch name and merge request title."""
+    from gatekeeper.context import detect_change_title
+    from gatekeeper.trace import DEFAULT_KEY_PATTERN, source_keys, trace_change
+
+    pattern = policy.trace_key_pattern or DEFAULT_KEY_PATTERN
+    title, notes = detect_change_title()
+    sources = source_keys(branch=context.branch, title=None if title is None else title.title, pattern=pattern)
+    if change is not None and change.base is not None and change.head is not None:
+        trace = trace_change(Path.cwd(), pattern=pattern, base=change.base, head=change.head, sources=sources)
+    else:
+        trace = trace_change(Path.cwd(), pattern=pattern, since=_checked_commits(options, context), sources=sources)
+    for note in (*notes, *trace.notes):
+        print(f"gatekeeper: warning: {note}", file=sys.stderr)
+    return trace
+
+
+def _checked_commits(options: CheckOptions, context: Context) -> list[str]:
+    """The commits of the branch's newest verdicts in the embedded store, newest first: the commits since
+    the last of them are the ones to trace.  None without a store, a project or a branch."""
+    if options.store is None or not context.project or not context.branch or not Path(options.store).exists():
+        return []
+    from gatekeeper.store.sqlite import SqliteStore
+
+    try:
+        with SqliteStore(options.store, create=False) as store:
+            found = store.list(project=context.project, branch=context.branch, limit=2 * LAST_VERDICTS)
+    except GatekeeperError as error:
+        print(f"gatekeeper: warning: commits since the last verdict not found: {one_line(error)}", file=sys.stderr)
+        return []
+    return [summary.commit for summary in found if summary.commit]
 
 
 def _baseline(options: CheckOptions, policy: Policy, context: Context, *, judging_change: bool) -> Baseline | None:

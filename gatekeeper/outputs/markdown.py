@@ -8,7 +8,7 @@ cannot end its code span, a branch name cannot inject HTML, and only an http(s) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gatekeeper.engine import format_number
 from gatekeeper.model import Decision
@@ -21,6 +21,7 @@ from gatekeeper.verdict import (
     PipelineRecord,
     Quarantines,
     TestRecord,
+    TraceRecord,
     Verdict,
     WaiverRecord,
     Waivers,
@@ -48,6 +49,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
     out += _facts(verdict)
     out += _gates(verdict.gates)
     out += _change(verdict)
+    out += _trace(verdict.trace, verdict.metrics)
     out += _pipeline(verdict.pipeline)
     out += _waivers(verdict.waivers)
     out += _quarantine(verdict.quarantine)
@@ -122,6 +124,33 @@ def _change(verdict: Verdict) -> list[str]:
         out.append(f"- {md_code(record.path, _NAME_LIMIT)}: {'line' if single else 'lines'} {lines}{more}{counts}")
     if change.files_omitted:
         out.append(f"- … and {plural(change.files_omitted, 'more changed file')} not listed")
+    return out
+
+
+def _trace(trace: TraceRecord | None, metrics: Mapping[str, float]) -> list[str]:
+    """Traceability: how many commits carry a requirement key, the keys, and the commits without one."""
+    if trace is None or (trace.commits is None and not trace.keys):
+        return []
+    if "trace.commits" in metrics:
+        total, carrying = metrics["trace.commits"], metrics.get("trace.commits_with_key", 0)
+        counted = f"{carrying:,.0f} of {plural(total, 'commit')} carry a requirement key"
+    else:
+        counted = "no commits read (no git history)"
+    where = f" ({md_text(trace.range, _NAME_LIMIT)})" if trace.range else ""
+    keys = ", ".join(md_code(key, _NAME_LIMIT) for key in trace.keys[:_LIST_LIMIT])
+    more = len(trace.keys) - _LIST_LIMIT
+    keys += f" and {more:,} more" if more > 0 else ""
+    out = ["", f"**Traceability**{where}: {counted}" + (f"; keys: {keys}" if keys else "; no keys")]
+    missing = [commit for commit in trace.commits or () if not commit.keys]
+    if not missing:
+        return out
+    out += ["", "Commits without a requirement key:", ""]
+    for commit in missing[:_LIST_LIMIT]:
+        subject = md_text(_first_line(commit.subject), _MESSAGE_LIMIT)
+        out.append(f"- {md_code(short_commit(commit.sha), _NAME_LIMIT)} {subject}")
+    rest = metrics.get("trace.commits", 0) - metrics.get("trace.commits_with_key", 0) - _LIST_LIMIT
+    if rest > 0:
+        out.append(f"- … and {rest:,.0f} more")
     return out
 
 

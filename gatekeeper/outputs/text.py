@@ -8,12 +8,23 @@ escape codes to the terminal, nor break a line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import click
 
 from gatekeeper.model import Decision
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import terminal
-from gatekeeper.verdict import Details, PipelineRecord, Quarantines, TestRecord, Verdict, WaiverRecord, Waivers
+from gatekeeper.verdict import (
+    Details,
+    PipelineRecord,
+    Quarantines,
+    TestRecord,
+    TraceRecord,
+    Verdict,
+    WaiverRecord,
+    Waivers,
+)
 from gatekeeper.words import level_reached, plural, short_commit
 
 _STYLE = {
@@ -63,6 +74,7 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
             gate_id, message = terminal(gate.id), terminal(gate.message)
             lines.append(f"  {_badge(gate.status.value, color)} {gate_id:<{width}}  {message}")
     lines += _change(verdict)
+    lines += _trace(verdict.trace, verdict.metrics)
     lines += _pipeline(verdict.pipeline)
     lines += _details(verdict.details or Details())
     lines += _waivers(verdict.waivers)
@@ -110,6 +122,31 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     lines = ["", f"  pipeline: {plural(merged, 'part')} merged{expected}" + (f": {listed}" if listed else "")]
     if pipeline.missing:
         lines.append(f"  missing: {', '.join(terminal(name) for name in pipeline.missing[:_LIST_LIMIT])}")
+    return lines
+
+
+def _trace(trace: TraceRecord | None, metrics: Mapping[str, float]) -> list[str]:
+    """How many commits carry a requirement key, the keys, then the commits without one (a few)."""
+    if trace is None or (trace.commits is None and not trace.keys):
+        return []
+    keys = ", ".join(terminal(key) for key in trace.keys[:_LIST_LIMIT])
+    more = len(trace.keys) - _LIST_LIMIT
+    keys += f" and {more:,} more" if more > 0 else ""
+    if "trace.commits" in metrics:
+        total, carrying = metrics["trace.commits"], metrics.get("trace.commits_with_key", 0)
+        counted = f"{carrying:,.0f} of {plural(total, 'commit')} carry a requirement key"
+    else:
+        counted = "no commits read (no git history)"
+    where = f" ({terminal(trace.range)})" if trace.range else ""
+    lines = ["", f"  trace{where}: {counted}" + (f"; keys {keys}" if keys else "; no keys")]
+    missing = [commit for commit in trace.commits or () if not commit.keys]
+    if missing:
+        lines.append("  commits without a key:")
+        for commit in missing[:_LIST_LIMIT]:
+            lines.append(f"    {terminal(short_commit(commit.sha))}  {_first_line(commit.subject, 100)}")
+        rest = metrics.get("trace.commits", 0) - metrics.get("trace.commits_with_key", 0) - _LIST_LIMIT
+        if rest > 0:
+            lines.append(f"    … and {rest:,.0f} more")
     return lines
 
 

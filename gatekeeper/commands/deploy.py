@@ -1,0 +1,162 @@
+"""`gatekeeper deploy record`: record that a commit was deployed to an environment, with the commits it
+shipped, in the embedded store (`--store`) or on a store server (`--upload URL`).
+
+What the CI knows fills what is not given: project, commit, pipeline and job URL as `check` reads them
+(`gatekeeper.context`), the environment from GitLab's CI_ENVIRONMENT_NAME.  The commits come from git
+(those since the environment's earlier successful deployments, see `gatekeeper.delivery`) or from
+`--commits-file` in a pipeline without the repository.  Recording the same event again stores nothing
+and says so; both exit 0.  Exit 2 for bad input, 4 when the server could not be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from gatekeeper.context import detect_context
+from gatekeeper.delivery import (
+    PREVIOUS_DEPLOYMENTS,
+    DeployedCommit,
+    Deployment,
+    check_commit,
+    commits_from_git,
+    read_commits_file,
+)
+from gatekeeper.errors import UsageError
+from gatekeeper.status import ExitStatus
+from gatekeeper.store.delivery import DeliveryStore, DeploymentRequest, deployment_document
+from gatekeeper.words import plural, short_commit
+
+#: GitLab names the environment of a deployment job here (`environment:` in .gitlab-ci.yml).
+ENVIRONMENT_VARIABLE = "CI_ENVIRONMENT_NAME"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployOptions:
+    environment: str | None
+    status: str
+    commit: str | None = None
+    verdict: str | None = None
+    project: str | None = None
+    pipeline: str | None = None
+    explicit_id: str | None = None
+    commits_file: str | None = None
+    no_commits: bool = False
+    repository: str = "."
+    store: str | None = None
+    upload: str | None = None
+    output_format: str = "text"
+
+
+@contextmanager
+def open_delivery_store(store: str | None, upload: str | None) -> Iterator[tuple[DeliveryStore, str]]:
+    """The store events are recorded in (the server when `upload` is given), and where it is, for messages."""
+    with ExitStack() as stack:
+        if upload:
+            from gatekeeper.store.remote_delivery import RemoteDeliveryStore
+
+            remote = RemoteDeliveryStore(upload)
+            stack.callback(remote.close)
+            yield remote, remote.base
+            return
+        from gatekeeper.store import default_store_path
+        from gatekeeper.store.sqlite import SqliteStore
+
+        path = Path(store) if store else default_store_path()
+        yield stack.enter_context(SqliteStore(path)), str(path)
+
+
+def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
+    """Record one deployment; 0 whether it was new or the same event again."""
+    context = detect_context()
+    for note in context.notes:
+        err.write(f"gatekeeper: note: {note}\n")
+    environment = options.environment or os.environ.get(ENVIRONMENT_VARIABLE) or None
+    project = options.project or context.project
+    commit = options.commit or context.commit
+    if environment is None:
+        raise UsageError("deploy record: give --environment NAME (or run in a GitLab job with an environment)")
+    if project is None:
+        raise UsageError("deploy record: give --project NAME (no CI project detected)")
+    if commit is None:
+        raise UsageError("deploy record: give --commit SHA (no CI commit detected)")
+    if options.commits_file and options.no_commits:
+        raise UsageError("deploy record: give --commits-file or --no-commits, not both")
+    try:
+        commit = check_commit(commit, "--commit")
+        request = DeploymentRequest(
+            project=project,
+            environment=environment,
+            commit=commit,
+            status=options.status,
+            verdict_id=options.verdict,
+            pipeline=options.pipeline or context.pipeline,
+            url=context.url,
+            explicit_id=options.explicit_id,
+        )
+    except ValueError as error:
+        raise UsageError(f"deploy record: {error}") from None
+    with open_delivery_store(options.store, options.upload) as (store, where):
+        commits: tuple[DeployedCommit, ...] = ()
+        if options.commits_file:
+            commits = read_commits_file(options.commits_file)
+        elif not options.no_commits:
+            commit, commits = _from_git(options, store, request, err)
+        from dataclasses import replace
+
+        try:
+            request = replace(request, commit=commit, commits=commits)
+        except ValueError as error:
+            raise UsageError(f"deploy record: {error}") from None
+        deployment, created = store.record_deployment(request)
+    _report(deployment, created, where, options.output_format, out)
+    return ExitStatus.PASS
+
+
+def _from_git(
+    options: DeployOptions, store: DeliveryStore, request: DeploymentRequest, err: TextIO
+) -> tuple[str, tuple[DeployedCommit, ...]]:
+    """The deployed commit in full and the commits it shipped, from the repository at `options.repository`."""
+    from gatekeeper.diff.git import open_repository
+
+    repository = open_repository(Path(options.repository))
+    full = repository.commit(request.commit)
+    if full is None:
+        raise UsageError(
+            f"deploy record: commit {request.commit[:40]} is not in the repository at {repository.root} "
+            "(fetch it, or give the commits with --commits-file, or --no-commits)"
+        )
+    previous = [sha for sha in store.shipped_commits(request.project, request.environment, PREVIOUS_DEPLOYMENTS)]
+    shipped = commits_from_git(repository, full, [sha for sha in previous if sha != full])
+    for note in shipped.notes:
+        err.write(f"gatekeeper: note: {note}\n")
+    return full, shipped.commits
+
+
+def _keys(deployment: Deployment) -> list[str]:
+    return sorted({key for commit in deployment.commits for key in commit.keys})
+
+
+def _report(deployment: Deployment, created: bool, where: str, output_format: str, out: TextIO) -> None:
+    if output_format == "json":
+        out.write(json.dumps(deployment_document(deployment) | {"created": created}, indent=2) + "\n")
+        return
+    keys = _keys(deployment)
+    shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
+    what = (
+        f"deployment {deployment.id[:12]} of {deployment.project} to {deployment.environment}: "
+        f"{short_commit(deployment.commit)} {deployment.status}, {plural(len(deployment.commits), 'commit')}"
+        + (f" ({plural(len(keys), 'issue key')}: {shown})" if keys else "")
+    )
+    if created:
+        out.write(f"recorded {what} in {where}\n")
+    else:
+        out.write(
+            f"already recorded {what} in {where} at {deployment.deployed_at:%Y-%m-%d %H:%M:%S} UTC: "
+            "the same event again is stored once\n"
+        )

@@ -74,7 +74,8 @@ PART_SCHEMA = "gatekeeper.part/v1"
 #: The largest encoded part read (the stores' own limit, gatekeeper.store.parts.MAX_PART_BYTES).
 MAX_PART_BYTES = 32 * 1024 * 1024
 #: The most a part may decompress to: a small body that inflates past it is a zip bomb, refused unread.
-MAX_DECODED_BYTES = 256 * 1024 * 1024
+#: (A part of a million test cases is ~14 MB decompressed; of 100,000 findings, ~30 MB.)
+MAX_DECODED_BYTES = 128 * 1024 * 1024
 #: Bytes of a test's identity digest (blake2b): a collision needs ~4 billion tests in one pipeline.
 ID_BYTES = 8
 
@@ -463,19 +464,22 @@ class _Bad(Exception):
     """What is wrong with a decoded document, and where (turned into one InputError by `decode_part`)."""
 
 
-def decode_part(data: bytes, source: str) -> Part:
-    """A stored or uploaded part, checked: a one-line InputError naming `source` on anything wrong."""
+def decode_part(data: bytes, source: str, *, max_decoded: int = MAX_DECODED_BYTES) -> Part:
+    """A stored or uploaded part, checked: a one-line InputError naming `source` on anything wrong.
+
+    No more than `max_decoded` bytes are ever decompressed, whatever the body claims.
+    """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InputError(source, "not a part: its body is not bytes")
     if len(data) > MAX_PART_BYTES:
         raise InputError(source, f"not a part: {len(data)} bytes, over the limit of {MAX_PART_BYTES}")
     inflater = zlib.decompressobj()
     try:
-        text = inflater.decompress(data, MAX_DECODED_BYTES + 1)  # never more: a zip bomb stops here
+        text = inflater.decompress(data, max_decoded + 1)  # never more: a zip bomb stops here
     except zlib.error:
         raise InputError(source, "not a part: not zlib-compressed data") from None
-    if len(text) > MAX_DECODED_BYTES:
-        raise InputError(source, f"not a part: it decompresses to more than {MAX_DECODED_BYTES} bytes")
+    if len(text) > max_decoded:
+        raise InputError(source, f"not a part: it decompresses to more than {max_decoded} bytes")
     if not inflater.eof:
         raise InputError(source, "not a part: truncated (the compressed data stops before its end)")
     if inflater.unused_data:
@@ -983,13 +987,23 @@ def _merge_tests(
         counts = [0, 0, 0, 0]
         flaky = 0
         notable: list[TestCase] = []
+        listed: set[int] = set()  # the tests listed already (by id())
+        ids = tests.ids or b""
+        for index, _ in tests.notable:  # first in the order the report listed them
+            share = merged.get(ids[index * ID_BYTES : (index + 1) * ID_BYTES]) if index >= 0 else None
+            if share is not None and share.owner == owner and id(share) not in listed:
+                listed.add(id(share))
+                case = _notable(share, names)
+                if case is not None:
+                    notable.append(case)
         for share in shares.get(owner, ()):
             counts[share.outcome] += 1
-            case = _notable(share, names)
             if share.outcome == _PASSED and (share.flaky or share.retried is not None):
                 flaky += 1
-            if case is not None:
-                notable.append(case)
+            if id(share) not in listed:
+                case = _notable(share, names)
+                if case is not None:
+                    notable.append(case)
         unnamed_notable = tuple(case for index, case in tests.notable if index < 0)
         results[owner] = TestResults(
             passed=counts[_PASSED],

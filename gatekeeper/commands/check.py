@@ -172,16 +172,25 @@ def _flaky_histories(
     options: CheckOptions, policy: Policy, context: Context, inputs: list[ReportInput], verdict_id: str, today: date
 ) -> dict[str, FlakyHistory] | None:
     """The store's flaky record (gatekeeper.flaky) of the tests this run lists, this run the newest of the
-    window; None without a store, a project or a listed test.  An unreadable store leaves none."""
+    window: from the store server when the verdict goes to one (--upload: every runner's history), else
+    from the embedded store; None without either, a project or a listed test.  An unreadable store
+    leaves none."""
     notable = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
-    if options.store is None or not context.project or not notable or not Path(options.store).exists():
+    local = options.store is not None and Path(options.store).exists()
+    if not (options.upload or local) or not context.project or not notable:
         return None
-    from gatekeeper.store.sqlite import SqliteStore
-
     since = (today - timedelta(days=policy.flaky_window_days)).isoformat()
     try:
-        with SqliteStore(options.store, create=False) as store:
-            runs = store.test_runs(context.project, context.job, since)
+        if options.upload:
+            from gatekeeper.store.remote import RemoteStore
+
+            with RemoteStore(options.upload, timeout=options.upload_timeout) as remote:
+                runs = remote.test_runs(context.project, context.job, since)
+        else:
+            from gatekeeper.store.sqlite import SqliteStore
+
+            with SqliteStore(str(options.store), create=False) as store:
+                runs = store.test_runs(context.project, context.job, since)
     except GatekeeperError as error:
         print(f"gatekeeper: warning: no flaky history: {one_line(error)}", file=sys.stderr)
         return None

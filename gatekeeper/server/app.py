@@ -28,6 +28,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope as ASGIScope
 
 from gatekeeper import __version__
+from gatekeeper.flaky import TestRun
 from gatekeeper.model import Decision
 from gatekeeper.server import DEFAULT_MAX_BODY, db, migrations
 from gatekeeper.server.auth import (
@@ -93,6 +94,20 @@ class History(BaseModel):
 class Stored(BaseModel):
     id: str
     created: bool
+
+
+class TestRunItem(BaseModel):
+    """What one verdict says of its tests, as flaky history needs it (`gatekeeper.flaky.TestRun`)."""
+
+    verdict_id: str
+    commit: str | None
+    failed: list[str]  # test ids (`classname.name`) that failed or errored, quarantined ones included
+    flaky: list[str]  # test ids that failed, then passed on re-run, within the run
+    complete: bool  # it names every failure: a test it does not name passed (or did not run)
+
+
+class TestRuns(BaseModel):
+    items: list[TestRunItem]
 
 
 def _verdict_schema() -> Any:
@@ -494,6 +509,30 @@ def create_app(
         filters = db.Filters(project=project, branch=branch, since=_instant("since", since))
         return {"items": db.metric_history(engine, filters, metric, limit)}
 
+    @app.get(
+        f"{API}/test-runs",
+        response_model=TestRuns,
+        responses={401: {"description": "No live token."}, 403: {"description": "Not a project this token may read."}},
+    )
+    async def test_runs(
+        request: Request,
+        project: Annotated[str, Query(min_length=1, **TEXT)],
+        since: Annotated[str, Query(description="ISO-8601, inclusive, on each verdict's created_at")],
+        job: Annotated[str | None, Query(description="the CI job; absent: verdicts of no job", **TEXT)] = None,
+        limit: Annotated[int, Query(ge=1, le=db.TEST_RUN_LIMIT)] = db.TEST_RUN_LIMIT,
+    ) -> dict[str, Any]:
+        """What the verdicts of one job of a project that read tests say of them, oldest first (the newest
+        `limit` created since `since`): the history `check --upload` reads flaky tests from.  A read
+        token reads any project; an upload token the projects it may upload (a CI job's own token)."""
+        token = await _authenticate(request, _bearer_text(request))
+        if token is None:
+            raise HTTPException(401, _UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
+        if not (token.allows(Scope.READ) or token.allows_project(project)):
+            raise HTTPException(403, f"this token may not read verdicts of project {project!r}")
+        start = _instant("since", since)
+        runs = await run_in_threadpool(db.test_runs, engine, project, job, start or since, limit)
+        return {"items": [_run_item(run) for run in runs]}
+
     # -- operations --------------------------------------------------------------------------------
 
     @app.get("/healthz")
@@ -526,6 +565,16 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _run_item(run: TestRun) -> dict[str, Any]:
+    return {
+        "verdict_id": run.verdict_id,
+        "commit": run.commit,
+        "failed": sorted(run.failed),
+        "flaky": sorted(run.flaky),
+        "complete": run.complete,
+    }
 
 
 def _never_succeeds(error: Exception) -> bool:

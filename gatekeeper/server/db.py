@@ -41,6 +41,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -51,6 +52,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from gatekeeper.errors import StoreError
+from gatekeeper.flaky import TestRun, run_from_verdict
 from gatekeeper.store import VerdictSummary, codec, make_workspace_directory
 
 metadata = MetaData()
@@ -563,6 +565,39 @@ def metric_history(engine: Engine, filters: Filters, metric: str, limit: int) ->
         {"verdict_id": row.id, "created_at": row.created_at, "received_at": row.received_at, "value": float(row.value)}
         for row in reversed(rows)
     ]
+
+
+#: Verdicts `test_runs` reads at most (the newest of the window), as the embedded store's `test_runs`.
+TEST_RUN_LIMIT = 500
+
+
+def _body_text(dialect: str, *path: str) -> ColumnElement[Any]:
+    """The text at a fixed path (constants of this module, never a request's) of a verdict's body."""
+    if dialect == "postgresql":
+        return literal_column(f"(CAST(verdicts.body AS json) #>> '{{{','.join(path)}}}')")
+    return literal_column("json_extract(verdicts.body, '$." + ".".join(f'"{key}"' for key in path) + "')")
+
+
+def test_runs(engine: Engine, project: str, job: str | None, since: str, limit: int = TEST_RUN_LIMIT) -> list[TestRun]:
+    """What the verdicts of one job of a project that read tests say of them, oldest first: the newest
+    (received) `limit` created since `since` -- the embedded store's `test_runs`, for `check --upload`
+    to read flaky history from the shared record (`gatekeeper.flaky`).  `job` None: verdicts with none."""
+    dialect = engine.dialect.name
+    query = (
+        select(verdicts.c.body)
+        .where(
+            verdicts.c.project == project,
+            verdicts.c.created_at >= since,
+            _body_text(dialect, "context", "job").is_not_distinct_from(job),
+            _body_text(dialect, "metrics", "tests.total").is_not(None),
+        )
+        .order_by(*NEWEST_FIRST)
+        .limit(max(limit, 0))
+    )
+    with engine.connect() as connection:
+        bodies = list(connection.execute(query).scalars())
+    runs = (run_from_verdict(json.loads(body)) for body in reversed(bodies))
+    return [run for run in runs if run is not None]
 
 
 def open_database(url: str) -> Engine:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gatekeeper.errors import one_line
+from gatekeeper.flaky import TestRun
 from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import StoreError, VerdictSummary
 from gatekeeper.store.http import API_PREFIX, TOKEN_ENV, check_url
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 REQUEST_TIMEOUT_SECONDS = 30.0
 #: The largest page the server's list answers (`GET /api/v1/verdicts?limit=`).
 PAGE = 500
+#: Test runs the server answers at most (`GET /api/v1/test-runs?limit=`), as the embedded store reads.
+TEST_RUN_LIMIT = 500
 
 
 class RemoteStore:
@@ -151,6 +154,19 @@ class RemoteStore:
             raise StoreError(self.base, "answered a verdict list this gatekeeper does not understand") from None
         return items, next_cursor if isinstance(next_cursor, str) else None
 
+    def test_runs(
+        self, project: str, job: str | None, since: datetime | str, limit: int = TEST_RUN_LIMIT
+    ) -> builtins.list[TestRun]:
+        """The embedded store's `test_runs` over `GET /api/v1/test-runs`: what the verdicts of one job of a
+        project say of their tests, oldest first (gatekeeper.flaky reads them for flaky history)."""
+        params = {"project": project, "since": since.isoformat() if isinstance(since, datetime) else since}
+        params |= {"limit": str(max(min(limit, TEST_RUN_LIMIT), 1))} | ({} if job is None else {"job": job})
+        payload = self._object(self._request("GET", "/test-runs", params=params))
+        try:
+            return [_test_run(item) for item in payload["items"]]
+        except (KeyError, TypeError, ValueError):
+            raise StoreError(self.base, "answered test runs this gatekeeper does not understand") from None
+
     # -- releases --------------------------------------------------------------------------------
 
     def get_release(self, name: str) -> Release | None:
@@ -230,6 +246,22 @@ def _summary(item: Mapping[str, Any]) -> VerdictSummary:
         policy_name=item.get("policy_name"),
         level_achieved=item.get("level_achieved"),
         received_at=item.get("received_at"),  # absent from a server before issue 13
+    )
+
+
+def _test_run(item: Mapping[str, Any]) -> TestRun:
+    """A run as the server sent it; anything of another shape is a ValueError (the caller says whose)."""
+    failed, flaky, commit = item["failed"], item["flaky"], item.get("commit")
+    if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in (failed, flaky)):
+        raise ValueError("failed and flaky must be lists of test ids")
+    if not (isinstance(commit, str) or commit is None) or not isinstance(item["complete"], bool):
+        raise ValueError("commit must be text and complete a boolean")
+    return TestRun(
+        verdict_id=str(item["verdict_id"]),
+        commit=commit or None,
+        failed=frozenset(failed),
+        flaky=frozenset(flaky),
+        complete=item["complete"],
     )
 
 

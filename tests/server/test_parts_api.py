@@ -219,6 +219,24 @@ def test_the_client_puts_once_and_lists_every_attempt(server: Server) -> None:
     assert len(part_rows(server, project)) == 2
 
 
+def body_requests(server: Server) -> float:
+    """Answered GETs of part bodies so far, as the server's own /metrics counts them."""
+    text = server.get("/metrics").text
+    prefix = 'gatekeeper_request_duration_seconds_count{method="GET",route="/api/v1/parts/body",status="200"} '
+    return sum(float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
+
+
+def test_the_client_fetches_each_body_once_while_a_deciding_job_looks_again(server: Server) -> None:
+    project = unique_project()
+    with RemotePartStore(server.url, server.tokens["bank"]) as store:
+        store.put_part(project, "6", "test 1/2", part_body(project, "6", "test 1/2"))
+        before = body_requests(server)
+        assert [part.name for part in store.list_parts(project, "6")] == ["test 1/2"]
+        store.put_part(project, "6", "test 2/2", part_body(project, "6", "test 2/2"))
+        assert [part.name for part in store.list_parts(project, "6")] == ["test 1/2", "test 2/2"]
+    assert body_requests(server) - before == 2
+
+
 def test_the_client_says_what_the_server_refused(server: Server) -> None:
     project = unique_project()
     body = part_body(project, "5", "t")

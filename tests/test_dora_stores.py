@@ -177,3 +177,17 @@ def test_an_empty_window(engine: Engine) -> None:
     keys = delivery.four_keys(engine, history.P, history.ENV, since, since + timedelta(days=7))
     assert (keys.deployments, keys.changes, keys.incidents) == (0, 0, 0)
     assert keys.lead_time_median is None and keys.restore_median is None and keys.change_failure_percent is None
+
+
+def test_the_gauges_figures_on_both_databases(engine: Engine) -> None:
+    fill(engine)
+    # The last 30 days before Nov 15 hold D0 too: 6 deployments, 5 successful; D0's commit c0 is a change.
+    found = delivery.all_figures(engine, history.UNTIL)
+    assert [(f.project, f.environment) for f in found] == [(history.P, "prod"), (history.P, "staging")]
+    prod, staging = found
+    assert (prod.deployments, prod.successful, prod.change_failures, prod.ungated) == (6, 5, 3, 3)
+    assert prod.lead_time_median == pytest.approx(21 * H)  # 0.5, 1, 4, 21, 24, 24, 24: the fourth
+    assert prod.lead_time_p90 == pytest.approx(24 * H)
+    assert prod.restore_median == pytest.approx(13 * H)
+    assert (staging.deployments, staging.successful, staging.change_failures) == (1, 0, 1)
+    assert staging.lead_time_median is None and staging.restore_median is None

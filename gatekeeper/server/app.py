@@ -283,6 +283,15 @@ Reader = Annotated[Token, Depends(_requires(Scope.READ))]
 Uploader = Annotated[Token, Depends(_requires(Scope.UPLOAD))]
 
 
+def _delivery_figures(engine: Engine) -> list[Any]:
+    """The four keys of every project and environment, for the /metrics gauges (imported when scraped)."""
+    from datetime import datetime, timezone
+
+    from gatekeeper.server.web.delivery import all_figures
+
+    return list(all_figures(engine, datetime.now(timezone.utc)))
+
+
 def create_app(
     engine: Engine,
     *,
@@ -335,6 +344,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.metrics = metrics
+    metrics.delivery.source = lambda: _delivery_figures(engine)  # the four keys' gauges (issue 19)
     app.state.authenticator = Authenticator(
         engine, TokenCache(token_cache_seconds), FailureThrottle(token_failures, token_failure_window)
     )

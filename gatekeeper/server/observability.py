@@ -19,8 +19,9 @@ import logging
 import logging.handlers
 import queue
 import sys
+import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -79,6 +80,103 @@ class LatestValues(Collector):
         yield family
 
 
+#: Environments with delivery gauges of their own; the rest count under OTHER.
+MAX_ENVIRONMENTS = 20
+#: How old the delivery gauges' figures may be before a scrape has them recomputed (in the background).
+DELIVERY_REFRESH_SECONDS = 60.0
+
+
+class DeliveryGauges(Collector):
+    """The four keys per project and environment over the last 30 days (issue 19), from the database.
+
+    Computed when scraped, at most every DELIVERY_REFRESH_SECONDS: the first scrape waits for them, a
+    later one shows the last figures while a background thread recomputes (on PostgreSQL at scale the
+    grouped query takes a while).  Labels are bounded: projects past the cap and environments past
+    MAX_ENVIRONMENTS are left out, never summed into a made-up series."""
+
+    def __init__(self, max_projects: int) -> None:
+        self.source: Callable[[], Sequence[Any]] | None = None  # -> gatekeeper.server.web.delivery.Figures
+        self.project = CappedLabel(max_projects)  # its own: changed under _lock, not by the event loop
+        self.environment = CappedLabel(MAX_ENVIRONMENTS)
+        self.shown: tuple[Any, ...] = ()
+        self.computed_at: float | None = None
+        self._lock = threading.Lock()
+        self._refreshing = False
+
+    def refresh(self) -> None:
+        """Recompute the figures now (the caller's thread)."""
+        if self.source is None:
+            return
+        figures = self.source()
+        with self._lock:
+            kept = []
+            for figure in figures:
+                if self.project(figure.project) != OTHER and self.environment(figure.environment) != OTHER:
+                    kept.append(figure)
+            self.shown = tuple(kept)
+            self.computed_at = time.monotonic()
+            self._refreshing = False
+
+    def _refresh_in_background(self) -> None:
+        def run() -> None:
+            try:
+                self.refresh()
+            except Exception:  # a database hiccup: keep the old figures, try again at the next scrape
+                with self._lock:
+                    self._refreshing = False
+                access_log.exception("delivery gauges: refresh failed")
+
+        threading.Thread(target=run, name="delivery-gauges", daemon=True).start()
+
+    def collect(self) -> Iterator[Metric]:
+        if self.source is not None:
+            if self.computed_at is None:
+                self.refresh()
+            elif time.monotonic() - self.computed_at > DELIVERY_REFRESH_SECONDS:
+                with self._lock:
+                    start, self._refreshing = not self._refreshing, True
+                if start:
+                    self._refresh_in_background()
+        labels = ["project", "environment"]
+        frequency = GaugeMetricFamily(
+            "gatekeeper_delivery_deployments_per_day",
+            "Successful deployments per day over the last 30 days (deployment frequency).",
+            labels=labels,
+        )
+        lead = GaugeMetricFamily(
+            "gatekeeper_delivery_lead_time_seconds",
+            "Lead time for changes over the last 30 days: commit to its first successful deployment.",
+            labels=[*labels, "quantile"],
+        )
+        failure = GaugeMetricFamily(
+            "gatekeeper_delivery_change_failure_ratio",
+            "Failed deployments and deployments that caused an incident, over deployments, last 30 days.",
+            labels=labels,
+        )
+        restore = GaugeMetricFamily(
+            "gatekeeper_delivery_time_to_restore_seconds",
+            "Median time to restore over incidents opened in the last 30 days.",
+            labels=labels,
+        )
+        ungated = GaugeMetricFamily(
+            "gatekeeper_delivery_deployments_without_passing_gate",
+            "Deployments in the last 30 days that no passing gate verdict covers.",
+            labels=labels,
+        )
+        for figure in self.shown:
+            pair = [figure.project, figure.environment]
+            frequency.add_metric(pair, figure.successful / 30)
+            ungated.add_metric(pair, figure.ungated)
+            if figure.deployments:
+                failure.add_metric(pair, figure.change_failures / figure.deployments)
+            if figure.lead_time_median is not None:
+                lead.add_metric([*pair, "0.5"], figure.lead_time_median)
+                lead.add_metric([*pair, "0.9"], figure.lead_time_p90)
+            if figure.restore_median is not None:
+                restore.add_metric(pair, figure.restore_median)
+        yield from (frequency, lead, failure, restore, ungated)
+
+
 class ServerMetrics:
     """The figures `/metrics` shows; fed by the upload handler and the request middleware.
 
@@ -110,6 +208,8 @@ class ServerMetrics:
         )
         self.latest_values = LatestValues()
         self.registry.register(self.latest_values)
+        self.delivery = DeliveryGauges(max_projects)
+        self.registry.register(self.delivery)
         self.request_duration = Histogram(
             "gatekeeper_request_duration_seconds",
             "HTTP request latency.",

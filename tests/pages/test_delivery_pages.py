@@ -118,3 +118,27 @@ def test_older_deployments_page_by_cursor(served: tuple[Server, str], tmp_path: 
     assert (
         delivery_routes.delivery_url(PROJECT, "prod", 20) == "/delivery?project=bank%2Fledger&environment=prod&days=20"
     )
+
+
+def test_the_four_keys_gauges_are_scraped(served: tuple[Server, str]) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    server, token = served
+    response = requests.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name.startswith("gatekeeper_delivery_")
+    }
+    prod = (("environment", "prod"), ("project", PROJECT))
+    # The last 30 days hold all of the history (moved to end 5 days ago), D0 included: 6 deployments.
+    assert samples[("gatekeeper_delivery_change_failure_ratio", prod)] == pytest.approx(3 / 6)
+    assert samples[("gatekeeper_delivery_deployments_per_day", prod)] == pytest.approx(5 / 30)
+    assert samples[("gatekeeper_delivery_deployments_without_passing_gate", prod)] == 3
+    assert samples[("gatekeeper_delivery_time_to_restore_seconds", prod)] == pytest.approx(13 * 3600)
+    lead = ("gatekeeper_delivery_lead_time_seconds", (*prod, ("quantile", "0.5")))
+    assert samples[(lead[0], tuple(sorted(lead[1])))] == pytest.approx(21 * 3600)
+    staging = (("environment", "staging"), ("project", PROJECT))
+    assert samples[("gatekeeper_delivery_change_failure_ratio", staging)] == 1.0

@@ -481,3 +481,121 @@ def trace_keys(body: str) -> list[str]:
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# -- every project at once: the /metrics gauges ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Figures:
+    """One project and environment's four keys as the gauges show them (window: `GAUGE_DAYS`)."""
+
+    project: str
+    environment: str
+    deployments: int
+    successful: int
+    change_failures: int
+    ungated: int
+    lead_time_median: float | None
+    lead_time_p90: float | None
+    restore_median: float | None
+
+
+#: The gauges' window: the last 30 days.
+GAUGE_DAYS = 30
+
+_ALL_DEPLOYMENTS_SQL = f"""
+SELECT d.project, d.environment, count(*) AS total,
+       count(*) FILTER (WHERE d.status = 'success') AS successful,
+       count(*) FILTER (WHERE d.status = 'failure' OR EXISTS (
+           SELECT 1 FROM incidents i WHERE i.caused_by_deployment = d.id
+           AND i.project = d.project AND i.environment = d.environment)) AS failures,
+       count(*) FILTER (WHERE NOT ({_GATED})) AS ungated
+FROM deployments d WHERE d.deployed_at >= :since AND d.deployed_at < :until
+GROUP BY d.project, d.environment
+"""
+
+_ALL_LEAD_SQL = f"""
+WITH firsts AS (
+    SELECT d.project, d.environment, c.sha, min(d.deployed_at) AS first_at, min(c.committed_at) AS committed_at
+    FROM deployments d JOIN deployment_commits c ON c.deployment_id = d.id
+    WHERE d.status = 'success' AND d.deployed_at >= :since AND d.deployed_at < :until
+      AND NOT EXISTS (
+          SELECT 1 FROM deployment_commits c2 JOIN deployments d2 ON d2.id = c2.deployment_id
+          WHERE c2.sha = c.sha AND d2.project = d.project AND d2.environment = d.environment
+            AND d2.status = 'success' AND d2.deployed_at < :since)
+    GROUP BY d.project, d.environment, c.sha
+)
+SELECT project, environment,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
+FROM (SELECT project, environment, {_seconds("first_at", "committed_at")} AS seconds FROM firsts) AS x
+GROUP BY project, environment
+"""
+
+_ALL_RESTORE_SQL = f"""
+SELECT project, environment, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median
+FROM (
+    SELECT i.project, i.environment,
+           CASE WHEN i.resolved_at IS NOT NULL THEN {_seconds("i.resolved_at", "i.opened_at")}
+                WHEN f.deployed_at IS NOT NULL THEN {_seconds("f.deployed_at", "i.opened_at")} END AS seconds
+    FROM incidents i LEFT JOIN deployments f ON f.id = i.resolved_by_deployment
+    WHERE i.opened_at >= :since AND i.opened_at < :until
+) AS x
+GROUP BY project, environment
+"""
+
+
+def all_figures(engine: Engine, now: datetime, days: int = GAUGE_DAYS) -> list[Figures]:
+    """Every project and environment with deployments in the last `days` days, in name order."""
+    since = now - timedelta(days=days)
+    values = {"since": utc_text(since), "until": utc_text(now)}
+    if engine.dialect.name != "postgresql":
+        with engine.connect() as connection:
+            pairs = list(
+                connection.execute(
+                    text(
+                        "SELECT DISTINCT project, environment FROM deployments "
+                        "WHERE deployed_at >= :since AND deployed_at < :until"
+                    ),
+                    values,
+                )
+            )
+        found = []
+        for project, environment in sorted(pairs):
+            keys = four_keys(engine, project, environment, since, now)
+            found.append(
+                Figures(
+                    project=project,
+                    environment=environment,
+                    deployments=keys.deployments,
+                    successful=keys.successful,
+                    change_failures=keys.change_failures,
+                    ungated=keys.ungated,
+                    lead_time_median=keys.lead_time_median,
+                    lead_time_p90=keys.lead_time_p90,
+                    restore_median=keys.restore_median,
+                )
+            )
+        return found
+    with engine.connect() as connection:
+        counts = list(connection.execute(text(_ALL_DEPLOYMENTS_SQL), values))
+        leads = {(row.project, row.environment): row for row in connection.execute(text(_ALL_LEAD_SQL), values)}
+        restores = {(row.project, row.environment): row for row in connection.execute(text(_ALL_RESTORE_SQL), values)}
+    figures = []
+    for row in sorted(counts, key=lambda row: (row.project, row.environment)):
+        lead, restore = leads.get((row.project, row.environment)), restores.get((row.project, row.environment))
+        figures.append(
+            Figures(
+                project=row.project,
+                environment=row.environment,
+                deployments=row.total,
+                successful=row.successful,
+                change_failures=row.failures,
+                ungated=row.ungated,
+                lead_time_median=None if lead is None else float(lead.median),
+                lead_time_p90=None if lead is None else float(lead.p90),
+                restore_median=None if restore is None or restore.median is None else float(restore.median),
+            )
+        )
+    return figures

@@ -47,8 +47,9 @@ FAILURE = "failure"
 #: A full or abbreviated commit id (hex), as git prints it: 7 to 40 (SHA-1) or 64 (SHA-256) digits.
 COMMIT_PATTERN = r"^[0-9a-fA-F]{7,64}$"
 _COMMIT = re.compile(COMMIT_PATTERN)
-#: An environment name: in URLs and pages, so a safe alphabet (GitLab's environment names fit it).
-ENVIRONMENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,99}$"
+#: An environment name: in URLs and pages, so a safe alphabet (GitLab's names without `$`, `{` and `}`;
+#: a space only inside).
+ENVIRONMENT_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9._/+ -]{0,98}[A-Za-z0-9._/+-])?$"
 _ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
 #: The client's incident id or an explicit deployment id: a ticket key, a number, a URL-safe token.
 EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:#/+-]{0,199}$"
@@ -144,27 +145,27 @@ def incident_id(*, project: str, environment: str, incident: str) -> str:
 
 
 def is_commit(value: str) -> bool:
-    return bool(_COMMIT.match(value))
+    return bool(_COMMIT.fullmatch(value))
 
 
 def check_commit(value: str, what: str) -> str:
     """A commit id, normalised to lower case; ValueError naming `what` otherwise."""
-    if not isinstance(value, str) or not _COMMIT.match(value):
+    if not isinstance(value, str) or not _COMMIT.fullmatch(value):
         raise ValueError(f"{what} must be a commit id (7 to 64 hex digits), not {_shown(value)}")
     return value.lower()
 
 
 def check_environment(value: str, what: str = "environment") -> str:
-    if not isinstance(value, str) or not _ENVIRONMENT.match(value):
+    if not isinstance(value, str) or not _ENVIRONMENT.fullmatch(value):
         raise ValueError(
-            f"{what} must be 1 to 100 characters of letters, digits and . _ / + - (starting with a letter "
-            f"or digit), not {_shown(value)}"
+            f"{what} must be 1 to 100 characters of letters, digits, spaces and . _ / + - (starting with a "
+            f"letter or digit, not ending with a space), not {_shown(value)}"
         )
     return value
 
 
 def check_event_id(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _EVENT_ID.match(value):
+    if not isinstance(value, str) or not _EVENT_ID.fullmatch(value):
         raise ValueError(
             f"{what} must be 1 to 200 characters of letters, digits and . _ : # / + - (starting with a "
             f"letter or digit), not {_shown(value)}"

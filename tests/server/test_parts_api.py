@@ -9,8 +9,9 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from gatekeeper.errors import StoreError
 from gatekeeper.store.parts import MAX_PART_BYTES, StoredPart
 from gatekeeper.store.remote_parts import RemotePartStore
 from tests.client.loopback import free_port
+from tests.client.realserver import postgres_database
 from tests.server.conftest import Server, unique_project
 from tests.server.parts import part_body
 
@@ -193,6 +195,32 @@ def test_tokens(server: Server) -> None:
     sha = hashlib.sha256(body).hexdigest()
     assert server.get(f"{PARTS}/body", token="other", sha256=sha, **key).status_code == 403
     assert server.get(f"{PARTS}/body", token="bank", sha256=sha, **key).content == body
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_from_before_parts_is_migrated(backend: str, tmp_path: Path) -> None:
+    """Alembic 0005_parts on a database an older server left (revision 0004), then the queries in-process."""
+    from sqlalchemy import inspect
+
+    from gatekeeper.server import migrations
+    from gatekeeper.server.db import make_engine
+    from gatekeeper.server.parts import list_parts, put_part
+
+    database = postgres_database() if backend == "postgresql" else nullcontext(f"sqlite:///{tmp_path / 's.db'}")
+    with database as url:
+        engine = make_engine(url)
+        try:
+            migrations.upgrade(engine, "0004_received_at")
+            assert "parts" not in inspect(engine).get_table_names()
+            migrations.upgrade(engine)
+            body = part_body("bank/p", "1", "t")
+            assert put_part(engine, "bank/p", "1", "t", body)[0] is True
+            created, stored = put_part(engine, "bank/p", "1", "t", body)
+            assert created is False
+            assert list_parts(engine, "bank/p", "1") == [stored]
+            assert stored.body == body and stored.size == len(body)
+        finally:
+            engine.dispose()
 
 
 # -- the client ----------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from gatekeeper.model import (
     TestCase,
     TestResults,
 )
+from gatekeeper.parsers import FORMATS
 
 __all__ = [
     "MAX_DECODED_BYTES",
@@ -601,7 +602,7 @@ def _decoded_report(value: object, where: str) -> PartReport:
         raise _Bad(f"{where}.notes: more than {_MAX_NOTES}")
     return PartReport(
         path=_text(report.get("path"), f"{where}.path", _PATH_LIMIT, empty=False),
-        format=_text(report.get("format"), f"{where}.format", 64, empty=False),
+        format=_format(report.get("format"), f"{where}.format"),
         sha256=sha256,
         tests=None if report.get("tests") is None else _decoded_tests(report["tests"], f"{where}.tests"),
         coverage=None if report.get("coverage") is None else _decoded_coverage(report["coverage"], f"{where}.coverage"),
@@ -613,6 +614,12 @@ def _decoded_report(value: object, where: str) -> PartReport:
         ),
         notes=tuple(_text(note, f"{where}.notes[{index}]", _TEXT_LIMIT) for index, note in enumerate(notes)),
     )
+
+
+def _format(value: object, where: str) -> str:
+    if not isinstance(value, str) or value not in FORMATS:
+        raise _Bad(f"{where} is not one of the report formats gatekeeper reads")
+    return value
 
 
 def _decoded_tests(value: object, where: str) -> PartTests:

@@ -8,6 +8,8 @@ import base64
 import glob
 import hashlib
 import json
+import subprocess
+import sys
 import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -417,6 +419,9 @@ def test_a_wrong_schema_or_shape_is_refused_naming_the_field(tmp_path: Path) -> 
     )
     assert "its schema is 'NoneType'" in broken(lambda d: d.pop("schema"))
     assert "name has a control or non-printable character" in broken(lambda d: d.update(name="p\x1b[31m"))
+    assert "reports[1].format is not one of the report formats" in broken(
+        lambda d: d["reports"][1].update(format="<b>")
+    )
     assert "reports is not a list" in broken(lambda d: d.update(reports={"a": 1}))
     assert "reports[0].sha256 is not a lower-case hex SHA-256" in broken(
         lambda d: d["reports"][0].update(sha256="../../etc")
@@ -466,3 +471,24 @@ def test_huge_and_impossible_numbers_are_refused(tmp_path: Path) -> None:
     digits = zlib.compress(json.dumps({"schema": PART_SCHEMA}).encode()[:-1] + b', "n": ' + b"9" * 5000 + b"}")
     assert "not JSON" in refused(digits)
     assert "not JSON (NaN is not a number)" in refused(zlib.compress(b'{"schema": NaN}'))
+
+
+# -- the bench -------------------------------------------------------------------------------------------
+
+
+def test_the_parts_bench_runs_and_its_two_sides_agree(tmp_path: Path) -> None:
+    # bench/parts.py at a tiny size: it fails (exit 1) when the merged parts and the reports disagree; no
+    # timing is checked here (exit 3, a missed target, is the machine's business, not this test's)
+    out = tmp_path / "parts.json"
+    arguments = ["--parts", "3", "--files", "4", "--repeat", "1", "--out", str(out), "--work", str(tmp_path / "work")]
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "parts.py"), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode in (0, 3), completed.stderr
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert summary["parts"] == 3 and summary["files_per_report"] == 4
+    assert 0 < summary["part_to_report_max"] < 1
+    assert len(list((tmp_path / "work").glob("coverage-*.xml"))) == 3

@@ -165,7 +165,7 @@ class Trace:
 
     pattern: str
     commits: tuple[TracedCommit, ...] | None = None
-    #: How the commits were chosen: "the change (<base>..<head>)", "since the last verdict …", "HEAD".
+    #: How the commits were chosen: "change <base>..<head>", "since the last verdict: …", "HEAD" …
     range: str | None = None
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -252,7 +252,7 @@ def _commits(
         return None, (), None, ("no commit checked out (HEAD): no commits traced",)
     if base is not None and head is not None and is_commit_id(base) and is_commit_id(head):
         exclude: str | None = base
-        described = f"the change ({base[:12]}..{head[:12]})"
+        described = f"change {base[:12]}..{head[:12]}"
     else:
         head = tip
         exclude, described = _since_last(repository, tip, since, notes)
@@ -261,7 +261,7 @@ def _commits(
         first = records[0].parents[0]
         if repository.commit(first) is not None:  # a merge at HEAD: the commits it merged, too
             records = _log(repository, head, first)
-            described = f"HEAD and the commits it merged ({first[:12]}..{head[:12]})"
+            described = f"HEAD and the commits it merged: {first[:12]}..{head[:12]}"
     if len(records) > MAX_COMMITS:
         notes.append(f"more than {MAX_COMMITS:,} commits in {described}: not traced (is the change's base right?)")
         return None, (), described, tuple(notes)
@@ -296,7 +296,7 @@ def _since_last(repository: Repository, tip: str, since: Sequence[str], notes: l
             if failure.status == 1:  # not an ancestor: a rewritten branch; an older verdict may still be
                 continue
             raise
-        return candidate, f"since the last verdict ({candidate[:12]}..{tip[:12]})"
+        return candidate, f"since the last verdict: {candidate[:12]}..{tip[:12]}"
     return None, "HEAD"
 
 

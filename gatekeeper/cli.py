@@ -220,6 +220,39 @@ def _output_pair(value: str) -> tuple[str, str]:
     metavar="SECONDS",
     help="Time budget for the upload (and the push), retries included.",
 )
+@click.option(
+    "--part",
+    "part",
+    default=None,
+    metavar="NAME",
+    help="Record the reports as this part of the pipeline (in the store, or on the server with --upload) and "
+    "decide nothing; `--pipeline-final` decides on every part. In a GitLab `parallel:` job NAME gets the "
+    "job's index: 'NAME 2/3'.",
+)
+@click.option(
+    "--pipeline-final",
+    is_flag=True,
+    help="Decide once on every part of the pipeline (recorded by `check --part`), waiting for the missing ones; "
+    "parts still missing after --wait leave the gate undecided (exit 2).",
+)
+@click.option(
+    "--expect-parts",
+    type=click.IntRange(min=1),
+    default=None,
+    envvar="GATEKEEPER_EXPECT_PARTS",
+    metavar="N",
+    help="How many parts --pipeline-final waits for (env GATEKEEPER_EXPECT_PARTS) [default: what parts named "
+    "'NAME i/N' call for].",
+)
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long --pipeline-final waits for missing parts.",
+)
 @click.pass_context
 def check(
     context: click.Context,
@@ -245,6 +278,10 @@ def check(
     diff_file: str | None = None,
     diff_ignore_whitespace: bool = False,
     diff_no_renames: bool = False,
+    part: str | None = None,
+    pipeline_final: bool = False,
+    expect_parts: int | None = None,
+    wait: float = 300.0,
     undecided: Exception | None = None,  # not an option: `scan` passes a scanner's crash here
 ) -> None:
     """Check REPORTS against the gates of a policy and decide pass, warn or fail.
@@ -288,6 +325,10 @@ def check(
             renames=not diff_no_renames,
             ignore_whitespace=diff_ignore_whitespace,
         ),
+        part=part,
+        pipeline_final=pipeline_final,
+        expect_parts=expect_parts,
+        wait_seconds=wait,
     )
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
@@ -1085,3 +1126,32 @@ def incident_resolve(
         output_format=output_format,
     )
     _run(lambda: resolve(options, sys.stdout), context.obj["debug"])
+
+
+@main.command("delivery")
+@click.option("--project", default=None, help="The project [default: detected from the CI environment].")
+@click.option("--environment", default=None, metavar="NAME", help="Only this environment [default: each one].")
+@click.option("--days", default=30, show_default=True, type=int, help="The window: the last DAYS days (1-366).")
+@_store_option
+@_server_option
+@_delivery_format_option
+@click.pass_context
+def delivery_command(
+    context: click.Context,
+    project: str | None,
+    environment: str | None,
+    days: int,
+    store: str | None,
+    server: str | None,
+    output_format: str,
+) -> None:
+    """The four delivery keys (DORA) of a project per environment: deployment frequency, lead time for
+    changes, change failure rate and time to restore, with their Four Keys buckets and recommendations,
+    from the embedded store or a store server."""
+    from gatekeeper.commands.delivery import DeliveryOptions, run
+
+    store, server = _verdict_source(context, store, server)
+    options = DeliveryOptions(
+        project=project, environment=environment, days=days, store=store, server=server, output_format=output_format
+    )
+    _run(lambda: run(options, sys.stdout, sys.stderr), context.obj["debug"])

@@ -142,13 +142,13 @@ class InputsOmitted:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PartRecord:
-    """One part a pipeline-final merged: the stored attempt it used and what that attempt held."""
+    """One stored attempt of a part a pipeline-final merged, and what that attempt held."""
 
     name: str
     sha256: str
     bytes: int
     received_at: str  # the store's clock
-    replaced: bool = False  # a retried job: this later attempt replaced an earlier one of the same name
+    replaced: bool = False  # a retried job: a later attempt of the same name counts instead of this one
     tests: int = 0
     files: int = 0
     findings: int = 0
@@ -160,7 +160,7 @@ class PipelineRecord:
 
     expected: int | None
     missing: tuple[str, ...] = ()
-    parts: tuple[PartRecord, ...] = ()
+    parts: tuple[PartRecord, ...] = ()  # every stored attempt, the replaced ones of a retried part too
     parts_omitted: int = 0  # merged but not listed (the verdict's size bound)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gatekeeper import baseline, flaky
 from gatekeeper.change import Change
@@ -27,6 +27,9 @@ from gatekeeper.status import ExitStatus
 from gatekeeper.trace import LAST_VERDICTS, Trace
 from gatekeeper.verdict import Verdict, build, build_error, new_id
 from gatekeeper.words import plural
+
+if TYPE_CHECKING:
+    from gatekeeper.commands.pipeline import Gathered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +52,12 @@ class CheckOptions:
     undecided: InputError | None = None  # found before the reports (a scanner crashed): an error verdict
     #: The change to judge: --diff-base or --diff-file, else the merge request's base the CI names.
     change: ChangeRequest = field(default_factory=ChangeRequest)
+    #: Parts (gatekeeper.commands.pipeline): record the reports as this part of the pipeline, deciding nothing;
+    part: str | None = None
+    #: or decide on every part of the pipeline, waiting up to `wait_seconds` for `expect_parts` of them.
+    pipeline_final: bool = False
+    expect_parts: int | None = None
+    wait_seconds: float = 300.0
 
 
 _NO_PROJECT = (
@@ -63,13 +72,18 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     context = detect_context().with_overrides(**(options.overrides or {}))
     for note in context.notes:
         print(f"gatekeeper: warning: {note}", file=sys.stderr)
+    if options.part is not None:  # one job's part of the pipeline: recorded, not decided
+        from gatekeeper.commands.pipeline import record_part
+
+        return record_part(options, policy, context, out)
     loaded = load_change(options.change, detect_diff_base(), Path.cwd())  # before the reports: a bad base is exit 2
     for note in loaded.warnings:
         print(f"gatekeeper: warning: {note}", file=sys.stderr)
-    arguments = list(options.reports) or list(policy.reports)
-    if not arguments and options.undecided is None:
+    gathered = _gathered(options, policy, context, started, out) if options.pipeline_final else None
+    arguments = [] if gathered is not None else list(options.reports) or list(policy.reports)
+    if gathered is None and not arguments and options.undecided is None:
         raise UsageError("no reports to read: name them on the command line or under `reports:` in the policy")
-    inputs: list[ReportInput] = []
+    inputs: list[ReportInput] = [] if gathered is None else gathered.inputs
     try:
         for report in iter_reports(arguments):
             inputs.append(report)
@@ -106,6 +120,7 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         verdict_id=verdict_id,
         histories=_flaky_histories(options, policy, context, inputs, verdict_id, options.today or now.date()),
         trace=trace,
+        pipeline=None if gathered is None else gathered.record,
     )
     if not context.project:  # stored, it is a verdict of no project: no trend, baseline or release finds it
         print(_NO_PROJECT, file=sys.stderr)  # (once decided: a bad input is the one thing to say before)
@@ -117,6 +132,25 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
         print("gatekeeper: error: the verdict could not be delivered and --require-upload was given", file=sys.stderr)
         return ExitStatus.UPLOAD_FAILED
     return status
+
+
+def _gathered(options: CheckOptions, policy: Policy, context: Context, started: float, out: TextIO) -> Gathered:
+    """The pipeline's parts, merged (--pipeline-final); parts missing or unreadable are recorded as an
+    undecided verdict naming them, then raised (exit 2): never a pass on partial data."""
+    from gatekeeper.commands.pipeline import PartsMissing, gather
+
+    try:
+        gathered = gather(options, context)
+    except (PartsMissing, InputError) as error:
+        record = error.record if isinstance(error, PartsMissing) else None
+        verdict = build_error(
+            problem=str(error), policy=policy, context=context, inputs=[], duration_ms=_since(started), pipeline=record
+        )
+        _deliver(verdict, options, out)
+        raise
+    for note in gathered.notes:
+        print(f"gatekeeper: warning: {note}", file=sys.stderr)
+    return gathered
 
 
 def _trace(options: CheckOptions, policy: Policy, context: Context, change: Change | None) -> Trace:

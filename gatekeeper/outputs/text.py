@@ -114,9 +114,11 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     """A pipeline-final's parts in one line (a retried one marked), then the missing ones."""
     if pipeline is None:
         return []
-    merged = len(pipeline.parts) + pipeline.parts_omitted
+    current = [part for part in pipeline.parts if not part.replaced]  # a retried part's last attempt counts
+    retried = {part.name for part in pipeline.parts if part.replaced}
+    merged = len(current) + pipeline.parts_omitted
     expected = f" ({pipeline.expected:,} expected)" if pipeline.expected is not None else ""
-    names = [terminal(part.name) + (" (retried)" if part.replaced else "") for part in pipeline.parts[:_LIST_LIMIT]]
+    names = [terminal(part.name) + (" (retried)" if part.name in retried else "") for part in current[:_LIST_LIMIT]]
     more = merged - len(names)
     listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
     lines = ["", f"  pipeline: {plural(merged, 'part')} merged{expected}" + (f": {listed}" if listed else "")]

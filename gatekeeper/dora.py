@@ -18,10 +18,11 @@ The joins, stated once (README, "Delivery metrics"):
   changes).  An incident is linked to one deployment only (`Incident.caused_by_deployment`, the
   earliest successful deployment that shipped the blamed commit); a deployment that caused several
   incidents counts once.
-- **Time to restore**: for incidents opened in the window, open to resolved; an incident not resolved
-  yet but followed by a successful deployment (`Incident.resolved_by_deployment`) counts as restored
-  by that deployment; one neither resolved nor followed by a deployment is open and left out of the
-  median (counted as `open_incidents`).  Median.
+- **Time to restore**: for incidents opened in the window, open to resolved (the resolution is the
+  word of whoever resolved it, even when a deployment came first); an incident not resolved yet but
+  followed by a successful deployment of its environment counts as restored by the first such
+  deployment; one neither resolved nor followed by a deployment is open and left out of the median
+  (counted as `open_incidents`).  Median.
 - **Buckets** are the Four Keys project's (dora-team/fourkeys, the dashboard query in
   `dashboard/fourkeys_dashboard.json`): lead time < 24 h "One day", < 168 h "One week", < 730 h
   "One month", < 4380 h "Six months", else "One year"; restore < 24 h, < 168 h, < 672 h,
@@ -34,11 +35,13 @@ The joins, stated once (README, "Delivery metrics"):
 
 from __future__ import annotations
 
+import bisect
 import enum
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from gatekeeper.delivery import Deployment, Incident
 from gatekeeper.words import plural
@@ -268,7 +271,6 @@ def compute(
     change of the window.  `passing` tells whether a deployment is covered by a passing gate verdict.
     """
     every = [event for event in unique(deployments) if event.project == project and event.environment == environment]
-    by_id = {event.id: event for event in every}
     inside = [event for event in every if since <= event.deployed_at < until]
     successful = [event for event in inside if event.succeeded]
     failed = sum(1 for event in inside if not event.succeeded)
@@ -285,8 +287,9 @@ def compute(
     lead_times = [seconds for _sha, seconds in first_deployment_lead_times(every, since, until)]
     restore: list[float] = []
     opened = [incident for incident in seen_incidents.values() if since <= incident.opened_at < until]
+    shipped = [event.deployed_at for event in every if event.succeeded]  # oldest first
     for incident in opened:
-        seconds = restore_seconds(incident, by_id)
+        seconds = restore_seconds(incident, shipped)
         if seconds is not None:
             restore.append(seconds)
     return FourKeys(
@@ -329,14 +332,14 @@ def first_deployment_lead_times(
     )
 
 
-def restore_seconds(incident: Incident, deployments: Mapping[str, Deployment]) -> float | None:
-    """Open to resolved; unresolved but followed by a successful deployment: open to that deployment."""
+def restore_seconds(incident: Incident, shipped: Sequence[datetime]) -> float | None:
+    """Open to resolved; unresolved but followed by a successful deployment (`shipped`: the times of the
+    environment's successful deployments, oldest first): open to the first one after the opening."""
     if incident.resolved_at is not None:
         return max((incident.resolved_at - incident.opened_at).total_seconds(), 0.0)
-    if incident.resolved_by_deployment is not None:
-        fix = deployments.get(incident.resolved_by_deployment)
-        if fix is not None:
-            return max((fix.deployed_at - incident.opened_at).total_seconds(), 0.0)
+    after = bisect.bisect_right(shipped, incident.opened_at)
+    if after < len(shipped):
+        return (shipped[after] - incident.opened_at).total_seconds()
     return None
 
 
@@ -474,3 +477,92 @@ def verdict_waits(
             continue
         waits.extend([(event.deployed_at - passed).total_seconds()] * max(len(event.commits), 1))
     return waits
+
+
+def document(keys: FourKeys, advice: Sequence[str] = ()) -> dict[str, Any]:
+    """The four keys as JSON (the server's API, `delivery --format json`): counts and durations in
+    seconds, the rates derived from them, each key's bucket, and the recommendations."""
+
+    def rated(rating: Rated | None) -> dict[str, str] | None:
+        return None if rating is None else {"bucket": rating.bucket.value, "label": rating.label}
+
+    return {
+        "project": keys.project,
+        "environment": keys.environment,
+        "since": keys.since.isoformat().replace("+00:00", "Z"),
+        "until": keys.until.isoformat().replace("+00:00", "Z"),
+        "deployments": keys.deployments,
+        "successful": keys.successful,
+        "failed": keys.failed,
+        "caused_incident": keys.caused_incident,
+        "ungated": keys.ungated,
+        "changes": keys.changes,
+        "lead_time_median_seconds": keys.lead_time_median,
+        "lead_time_p90_seconds": keys.lead_time_p90,
+        "incidents": keys.incidents,
+        "restored": keys.restored,
+        "open_incidents": keys.open_incidents,
+        "restore_median_seconds": keys.restore_median,
+        "deployment_days": [day.isoformat() for day in keys.deployment_days],
+        "per_day": keys.per_day,
+        "per_week": keys.per_week,
+        "change_failure_percent": keys.change_failure_percent,
+        "buckets": {
+            "deployment_frequency": rated(keys.frequency_rating),
+            "lead_time": rated(keys.lead_time_rating),
+            "change_failure_rate": rated(keys.change_failure_rating),
+            "time_to_restore": rated(keys.restore_rating),
+            "overall": None if keys.bucket is None else keys.bucket.value,
+        },
+        "recommendations": list(advice),
+    }
+
+
+def from_document(found: Any, source: str) -> tuple[FourKeys, list[str]]:
+    """The four keys back from `document` (a server's answer): ValueError naming `source` if it is not one."""
+    try:
+        if not isinstance(found, Mapping):
+            raise TypeError("not an object")
+
+        def count(name: str) -> int:
+            value = found[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise TypeError(f"{name} is not a count")
+            return value
+
+        def seconds(name: str) -> float | None:
+            value = found[name]
+            if value is None:
+                return None
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise TypeError(f"{name} is not a duration")
+            return float(value)
+
+        def moment(name: str) -> datetime:
+            return datetime.fromisoformat(str(found[name]).replace("Z", "+00:00"))
+
+        advice = found.get("recommendations") or []
+        if not isinstance(advice, list) or not all(isinstance(line, str) for line in advice):
+            raise TypeError("recommendations is not a list of text")
+        keys = FourKeys(
+            project=str(found["project"]),
+            environment=str(found["environment"]),
+            since=moment("since"),
+            until=moment("until"),
+            deployments=count("deployments"),
+            successful=count("successful"),
+            failed=count("failed"),
+            caused_incident=count("caused_incident"),
+            changes=count("changes"),
+            lead_time_median=seconds("lead_time_median_seconds"),
+            lead_time_p90=seconds("lead_time_p90_seconds"),
+            incidents=count("incidents"),
+            restored=count("restored"),
+            open_incidents=count("open_incidents"),
+            restore_median=seconds("restore_median_seconds"),
+            deployment_days=tuple(date.fromisoformat(str(day)) for day in found.get("deployment_days") or []),
+            ungated=count("ungated"),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{source}: not the four keys this gatekeeper reads ({error})") from None
+    return keys, list(advice)

@@ -83,7 +83,6 @@ I1 = Incident(
     opened_at=at(5, 8),
     caused_by=C4.sha,
     caused_by_deployment="D3",
-    resolved_by_deployment="D4",
 )
 I2 = Incident(
     id="I2",

@@ -364,6 +364,9 @@ def create_app(
     from gatekeeper.server.web.delivery_routes import router as delivery_router  # the four keys (issue 19)
 
     app.include_router(delivery_router)
+    from gatekeeper.server.dora_api import router as four_keys_api  # the four keys for the CLI (issue 19)
+
+    app.include_router(four_keys_api(_requires))
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)  # every pooled connection busy for pool_timeout seconds

@@ -462,6 +462,17 @@ class SqliteStore(SqliteDelivery):
             found = self._retry(lambda: self._connection.execute(sql, parameters).fetchone())
         return None if found is None else _load(self.path, found[0])
 
+    def passing_times(self, project: str, commit: str) -> builtins.list[str]:
+        """When this store recorded each passing (pass or warn) verdict of `project` at exactly `commit`,
+        oldest first: whether a gate passed a deployment, and how long it then waited (gatekeeper.dora)."""
+        sql = (
+            'SELECT received_at FROM verdicts WHERE project = ? AND "commit" = ? '
+            "AND status IN ('pass', 'warn') ORDER BY received_at"
+        )
+        with self._errors():
+            rows = self._retry(lambda: self._connection.execute(sql, (project, commit)).fetchall())
+        return [row[0] for row in rows]
+
     def test_runs(
         self, project: str, job: str | None, since: datetime | str, limit: int = TEST_RUN_LIMIT
     ) -> builtins.list[TestRun]:

@@ -142,3 +142,27 @@ def test_the_four_keys_gauges_are_scraped(served: tuple[Server, str]) -> None:
     assert samples[(lead[0], tuple(sorted(lead[1])))] == pytest.approx(21 * 3600)
     staging = (("environment", "staging"), ("project", PROJECT))
     assert samples[("gatekeeper_delivery_change_failure_ratio", staging)] == 1.0
+
+
+def test_delivery_from_the_server(served: tuple[Server, str]) -> None:
+    import json
+    import os
+    import subprocess
+
+    from tests.verdicts import GATEKEEPER
+
+    server, token = served
+    command = [GATEKEEPER, "delivery", "--server", server.url, "--project", PROJECT, "--days", "20"]
+    env = os.environ | {"GATEKEEPER_TOKEN": token}
+    completed = subprocess.run([*command, "--format", "json"], capture_output=True, text=True, env=env, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    prod, staging = json.loads(completed.stdout)["environments"]
+    assert (prod["environment"], staging["environment"]) == ("prod", "staging")
+    assert (prod["deployments"], prod["failed"], prod["caused_incident"], prod["ungated"]) == (5, 1, 2, 2)
+    assert prod["lead_time_median_seconds"] == pytest.approx(12.5 * 3600)
+    assert prod["restore_median_seconds"] == pytest.approx(13 * 3600)
+    assert prod["recommendations"][0].startswith("3 of 5 deployments (60%) failed (1) or caused an incident (2)")
+    text = subprocess.run([*command, "--environment", "prod"], capture_output=True, text=True, env=env, timeout=60)
+    assert text.returncode == 0 and text.stdout.startswith(f"{PROJECT} to prod, last 20 days (")
+    refused = subprocess.run(command, capture_output=True, text=True, env=os.environ | {"GATEKEEPER_TOKEN": "x"})
+    assert refused.returncode == 2 and "401" in refused.stderr and "Traceback" not in refused.stderr

@@ -63,12 +63,17 @@ def delivery(
     since: datetime,
     until: datetime,
     step: timedelta = timedelta(days=7),
+    *,
+    with_trend: bool = True,
 ) -> Delivery:
-    """The four keys over the window, their trend by `step`, and what the numbers support saying."""
+    """The four keys over the window, their trend by `step` (unless not wanted), and what the numbers
+    support saying."""
+    trend: list[dora.FourKeys] = []
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             keys = _aggregate(connection, project, environment, since, until, until - since)[0]
-            trend = _aggregate(connection, project, environment, since, until, step)
+            if with_trend:
+                trend = _aggregate(connection, project, environment, since, until, step)
         else:
             deployments, incidents = load(connection, project, environment)
             ungated = _ungated(connection, project, environment, since, until)
@@ -81,9 +86,16 @@ def delivery(
                 until=until,
                 passing=lambda event: event.id not in ungated,
             )
-            trend = dora.trend(
-                deployments, incidents, project=project, environment=environment, since=since, until=until, step=step
-            )
+            if with_trend:
+                trend = dora.trend(
+                    deployments,
+                    incidents,
+                    project=project,
+                    environment=environment,
+                    since=since,
+                    until=until,
+                    step=step,
+                )
         waits = _waits(connection, project, environment, since, until)
     return Delivery(keys=keys, trend=trend, advice=dora.recommendations(keys, waits))
 
@@ -268,8 +280,12 @@ SELECT period, count(*) AS opened, count(seconds) AS restored,
 FROM (
     SELECT {_period("i.opened_at")} AS period,
            CASE WHEN i.resolved_at IS NOT NULL THEN {_seconds("i.resolved_at", "i.opened_at")}
-                WHEN f.deployed_at IS NOT NULL THEN {_seconds("f.deployed_at", "i.opened_at")} END AS seconds
-    FROM incidents i LEFT JOIN deployments f ON f.id = i.resolved_by_deployment
+                WHEN f.first_after IS NOT NULL THEN {_seconds("f.first_after", "i.opened_at")} END AS seconds
+    FROM incidents i LEFT JOIN LATERAL (
+        SELECT min(n.deployed_at) AS first_after FROM deployments n
+        WHERE i.resolved_at IS NULL AND n.project = i.project AND n.environment = i.environment
+          AND n.status = 'success' AND n.deployed_at > i.opened_at
+    ) AS f ON TRUE
     WHERE i.project = :project AND i.environment = :environment AND i.opened_at >= :since AND i.opened_at < :until
 ) AS x
 GROUP BY period
@@ -538,8 +554,12 @@ SELECT project, environment, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds
 FROM (
     SELECT i.project, i.environment,
            CASE WHEN i.resolved_at IS NOT NULL THEN {_seconds("i.resolved_at", "i.opened_at")}
-                WHEN f.deployed_at IS NOT NULL THEN {_seconds("f.deployed_at", "i.opened_at")} END AS seconds
-    FROM incidents i LEFT JOIN deployments f ON f.id = i.resolved_by_deployment
+                WHEN f.first_after IS NOT NULL THEN {_seconds("f.first_after", "i.opened_at")} END AS seconds
+    FROM incidents i LEFT JOIN LATERAL (
+        SELECT min(n.deployed_at) AS first_after FROM deployments n
+        WHERE i.resolved_at IS NULL AND n.project = i.project AND n.environment = i.environment
+          AND n.status = 'success' AND n.deployed_at > i.opened_at
+    ) AS f ON TRUE
     WHERE i.opened_at >= :since AND i.opened_at < :until
 ) AS x
 GROUP BY project, environment

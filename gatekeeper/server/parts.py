@@ -30,13 +30,20 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Column, Engine, Index, Integer, LargeBinary, String, Table, UniqueConstraint, select
+from sqlalchemy import Column, Engine, Index, Integer, LargeBinary, String, Table, UniqueConstraint, func, select
 
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.server.auth import Scope, Token
 from gatekeeper.server.db import _insert, _one_writer, metadata
 from gatekeeper.store.codec import utc_text
-from gatekeeper.store.parts import MAX_PART_BYTES, MAX_PART_KEY_BYTES, StoredPart, part_key_problem
+from gatekeeper.store.parts import (
+    MAX_PART_ATTEMPTS,
+    MAX_PART_BYTES,
+    MAX_PART_KEY_BYTES,
+    StoredPart,
+    full_pipeline_problem,
+    part_key_problem,
+)
 
 parts = Table(
     "parts",
@@ -66,6 +73,10 @@ _METADATA = (
 )
 
 
+class PipelineFull(ValueError):
+    """A new attempt of a part of a pipeline that holds MAX_PART_ATTEMPTS already (409)."""
+
+
 # -- queries -----------------------------------------------------------------------------------------
 
 
@@ -84,19 +95,22 @@ def put_part(
         "received_at": utc_text(received or datetime.now(timezone.utc)),
         "body": body,
     }
+    this = select(parts.c.received_at).where(
+        parts.c.project == project, parts.c.pipeline == pipeline, parts.c.name == name, parts.c.sha256 == row["sha256"]
+    )
+    held = select(func.count()).select_from(parts).where(parts.c.project == project, parts.c.pipeline == pipeline)
     with _one_writer(engine), engine.begin() as connection:
-        inserted = connection.execute(_insert(connection, parts).returning(parts.c.id), row).first()
-        if inserted is None:
-            received_at = connection.execute(
-                select(parts.c.received_at).where(
-                    parts.c.project == project,
-                    parts.c.pipeline == pipeline,
-                    parts.c.name == name,
-                    parts.c.sha256 == row["sha256"],
-                )
-            ).scalar_one()
-            row["received_at"] = received_at
-    return inserted is not None, StoredPart(**row)
+        received_at = connection.execute(this).scalar()
+        if received_at is None:
+            # Counted before inserting: uploads racing past the bound overshoot it by their number at most.
+            if connection.execute(held).scalar_one() >= MAX_PART_ATTEMPTS:
+                raise PipelineFull(full_pipeline_problem(pipeline))
+            inserted = connection.execute(_insert(connection, parts).returning(parts.c.id), row).first()
+            if inserted is not None:
+                return True, StoredPart(**row)
+            received_at = connection.execute(this).scalar_one()  # stored by a racing upload meanwhile
+    row["received_at"] = received_at
+    return False, StoredPart(**row)
 
 
 def list_parts(engine: Engine, project: str, pipeline: str) -> list[StoredPart]:
@@ -233,6 +247,7 @@ def router(
         responses={
             200: {"model": PartStored, "description": "This exact part (name and bytes) was stored already."},
             **documented,
+            409: {"description": "A new attempt, and the pipeline holds the most attempts a store keeps."},
             413: {"description": "Body over the part size limit."},
             422: {"description": "Bad query parameters, or a body that is not a part of this pipeline."},
         },
@@ -264,7 +279,10 @@ def router(
         if problem is not None:
             raise HTTPException(422, problem)
         engine: Engine = request.app.state.engine
-        created, stored = await run_in_threadpool(put_part, engine, project, pipeline, name, body)
+        try:
+            created, stored = await run_in_threadpool(put_part, engine, project, pipeline, name, body)
+        except PipelineFull as error:
+            raise HTTPException(409, str(error)) from None
         return JSONResponse(_metadata(stored) | {"created": created}, status_code=201 if created else 200)
 
     @routes.get("", response_model=PartList, responses=documented)

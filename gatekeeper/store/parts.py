@@ -16,16 +16,22 @@ from typing import Protocol
 from gatekeeper.errors import StoreError
 
 __all__ = [
+    "MAX_PART_ATTEMPTS",
     "MAX_PART_BYTES",
     "MAX_PART_KEY_BYTES",
     "PartStore",
     "StoredPart",
     "checked_part",
+    "full_pipeline_problem",
     "part_key_problem",
 ]
 
 #: The largest encoded part a store takes (a part is a compact fraction of its reports).
 MAX_PART_BYTES = 32 * 1024 * 1024
+
+#: The most attempts of parts a store keeps for one pipeline (GitLab's `parallel:` goes to 200 jobs, each
+#: retried a few times): bounds what a deciding job lists and reads.  A new attempt beyond it is refused.
+MAX_PART_ATTEMPTS = 1000
 
 #: The longest project, pipeline or part name a store takes, in UTF-8 bytes: the three and a sha256 stay
 #: well inside PostgreSQL's btree index row limit (2704 bytes), whatever the script.
@@ -95,3 +101,11 @@ def checked_part(store: str | Path, project: str, pipeline: str, name: str, body
     if size > MAX_PART_BYTES:
         raise StoreError(store, f"cannot store part {name!r}: {size} bytes, over the limit of {MAX_PART_BYTES}")
     return hashlib.sha256(body).hexdigest()
+
+
+def full_pipeline_problem(pipeline: str) -> str:
+    """Why a new attempt of a part is refused once its pipeline holds MAX_PART_ATTEMPTS of them."""
+    return (
+        f"pipeline {pipeline!r} already holds {MAX_PART_ATTEMPTS} part attempts, the most a store keeps "
+        "for one pipeline: is a job recording parts in a loop?"
+    )

@@ -27,7 +27,7 @@ from gatekeeper.flaky import TestRun, run_from_verdict
 from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 from gatekeeper.store.codec import canonical_json, metric_rows, utc_text
-from gatekeeper.store.parts import StoredPart, checked_part
+from gatekeeper.store.parts import MAX_PART_ATTEMPTS, StoredPart, checked_part, full_pipeline_problem
 from gatekeeper.store.sqlite_delivery import SqliteDelivery
 
 _T = TypeVar("_T")
@@ -503,13 +503,23 @@ class SqliteStore(SqliteDelivery):
         row = (project, pipeline, name, sha256, len(body), utc_text(self.clock()), sqlite3.Binary(body))
 
         def put_once() -> bool:
-            with self._write():
-                cursor = self._connection.execute(
+            with self._write():  # the write lock first: the count below stays true until the insert
+                found = self._connection.execute(
+                    "SELECT 1 FROM parts WHERE project = ? AND pipeline = ? AND name = ? AND sha256 = ?", row[:4]
+                ).fetchone()
+                if found is not None:
+                    return False
+                held = self._connection.execute(
+                    "SELECT count(*) FROM parts WHERE project = ? AND pipeline = ?", row[:2]
+                ).fetchone()[0]
+                if held >= MAX_PART_ATTEMPTS:
+                    raise StoreError(self.path, f"cannot store part {name!r}: {full_pipeline_problem(pipeline)}")
+                self._connection.execute(
                     "INSERT INTO parts (project, pipeline, name, sha256, size, received_at, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project, pipeline, name, sha256) DO NOTHING",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     row,
                 )
-                return cursor.rowcount == 1
+                return True
 
         with self._errors():
             return self._retry(put_once)

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from gatekeeper.errors import StoreError
-from gatekeeper.store.parts import MAX_PART_BYTES, StoredPart
+from gatekeeper.store.parts import MAX_PART_ATTEMPTS, MAX_PART_BYTES, StoredPart
 from gatekeeper.store.remote_parts import RemotePartStore
 from tests.client.loopback import free_port
 from tests.client.realserver import postgres_database
@@ -102,6 +102,36 @@ def test_size_limit_413_declared_or_streamed(server: Server) -> None:
     assert streamed.status_code == 413
     assert streamed.json()["detail"] == f"body over {MAX_PART_BYTES} bytes"
     assert part_rows(server, project) == []
+
+
+def test_a_pipeline_holds_a_bounded_number_of_attempts(server: Server) -> None:
+    from sqlalchemy import create_engine, insert
+
+    from gatekeeper.server.parts import parts
+
+    project = unique_project()
+    key = {"project": project, "pipeline": "1", "name": "test"}
+    engine = create_engine(server.db_url)
+    try:
+        with engine.begin() as connection:  # all but one attempt written directly, as the server would
+            rows = [
+                key | {"sha256": f"{n:064x}", "size": 1, "received_at": f"2026-12-07T10:00:00.{n:06d}Z", "body": b"x"}
+                for n in range(MAX_PART_ATTEMPTS - 1)
+            ]
+            connection.execute(insert(parts), rows)
+    finally:
+        engine.dispose()
+    last = part_body(**key, seed=1)
+    assert put(server, last, token="bank", **key).status_code == 201
+    assert put(server, last, token="bank", **key).status_code == 200  # stored: still idempotent
+    refused = put(server, part_body(**key, seed=2), token="bank", **key)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        f"pipeline '1' already holds {MAX_PART_ATTEMPTS} part attempts, the most a store keeps for one pipeline: "
+        "is a job recording parts in a loop?"
+    )
+    assert len(part_rows(server, project)) == MAX_PART_ATTEMPTS
+    assert len(listed(server, project, "1")) == MAX_PART_ATTEMPTS
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 
 from gatekeeper.errors import StoreError
 from gatekeeper.status import ExitStatus
-from gatekeeper.store.parts import MAX_PART_BYTES, MAX_PART_KEY_BYTES, PartStore, StoredPart
+from gatekeeper.store.parts import MAX_PART_ATTEMPTS, MAX_PART_BYTES, MAX_PART_KEY_BYTES, PartStore, StoredPart
 from gatekeeper.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from tests.store import make_verdict
 
@@ -91,6 +91,21 @@ def test_pipelines_and_projects_are_kept_apart(db: Path) -> None:
         assert store.list_parts(PROJECT, "4713") == []
         assert store.list_parts("group/sub", PIPELINE) == []  # a project is not a prefix match
     assert len(rows(db)) == 3
+
+
+def test_a_pipeline_holds_a_bounded_number_of_attempts(db: Path) -> None:
+    with SqliteStore(db) as store:
+        for attempt in range(MAX_PART_ATTEMPTS):
+            assert store.put_part(PROJECT, PIPELINE, f"test {attempt % 7}", b"attempt %d" % attempt) is True
+        assert store.put_part(PROJECT, PIPELINE, "test 3", b"attempt 3") is False  # stored: still idempotent
+        with pytest.raises(StoreError) as error:
+            store.put_part(PROJECT, PIPELINE, "test 3", b"one more")
+        assert store.put_part(PROJECT, "4712", "test 3", b"one more") is True  # another pipeline
+        assert len(store.list_parts(PROJECT, PIPELINE)) == MAX_PART_ATTEMPTS
+    assert str(error.value) == (
+        f"verdict store {db}: cannot store part 'test 3': pipeline '4711' already holds {MAX_PART_ATTEMPTS} part "
+        "attempts, the most a store keeps for one pipeline: is a job recording parts in a loop?"
+    )
 
 
 def test_a_part_at_the_size_limit_is_stored_and_one_byte_over_is_refused(db: Path) -> None:

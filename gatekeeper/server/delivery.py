@@ -466,6 +466,9 @@ def router(requires: Requires) -> APIRouter:
     """The delivery routes; `requires(scope)` is the app's token dependency (401/403 before a handler)."""
     routes = APIRouter(prefix=API, tags=["delivery"])
     reader = [Depends(requires(Scope.READ))]
+    # The token as a default, not in an annotation: with postponed annotations FastAPI resolves those in
+    # the module's globals, where names local to this function do not exist.
+    uploader = Depends(requires(Scope.UPLOAD))
     problems: dict[int | str, dict[str, Any]] = {
         401: {"description": "Missing, invalid, expired or revoked token."},
         403: {"description": "The token's scope or projects do not allow it."},
@@ -474,7 +477,7 @@ def router(requires: Requires) -> APIRouter:
     }
 
     @routes.post("/deployments", status_code=201, responses={200: {"description": "Already recorded."}, **problems})
-    async def post_deployment(request: Request, token: Annotated[Token, Depends(requires(Scope.UPLOAD))]) -> Any:
+    async def post_deployment(request: Request, token: Token = uploader) -> Any:
         """Record a deployment: 201 the first time, 200 with the stored one when the same event comes again.
 
         Body: project, environment, commit, status (success|failure), and optionally commits
@@ -520,18 +523,21 @@ def router(requires: Requires) -> APIRouter:
             "next_after": f"{utc_text(items[-1].deployed_at)},{items[-1].id}" if more else None,
         }
 
-    @routes.get("/deployments/shipped", dependencies=reader)
+    @routes.get("/deployments/shipped")
     def get_shipped(
         request: Request,
         project: Annotated[str, Query(**_TEXT)],
         environment: Annotated[str, Query(pattern=ENVIRONMENT_PATTERN)],
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        token: Token = uploader,
     ) -> dict[str, Any]:
-        """The commits of the environment's newest successful deployments, newest first."""
+        """The commits of the environment's newest successful deployments, newest first: what bounds the
+        commits of the next deployment, so asked with the upload token that will record it."""
+        _allowed(token, project)
         return {"commits": shipped_commits(request.app.state.engine, project, environment, limit)}
 
     @routes.post("/incidents", status_code=201, responses={200: {"description": "Already open."}, **problems})
-    async def post_incident(request: Request, token: Annotated[Token, Depends(requires(Scope.UPLOAD))]) -> Any:
+    async def post_incident(request: Request, token: Token = uploader) -> Any:
         """Open an incident: 201 the first time, 200 with the stored one after.  Body: project,
         environment, incident (the client's id), caused_by (a commit, optional)."""
         fields = _fields(
@@ -557,7 +563,7 @@ def router(requires: Requires) -> APIRouter:
         "/incidents/resolve",
         responses={404: {"description": "No such incident was opened."}, **problems},
     )
-    async def post_resolution(request: Request, token: Annotated[Token, Depends(requires(Scope.UPLOAD))]) -> Any:
+    async def post_resolution(request: Request, token: Token = uploader) -> Any:
         """Resolve an incident: 200 with `changed` true the first time, false after.  Body: project,
         environment, incident."""
         fields = _fields(await _body(request, MAX_INCIDENT_BODY), ("project", "environment", "incident"))

@@ -91,7 +91,9 @@ class DeploymentRequest:
             if item.committed_at.tzinfo is None:
                 raise ValueError(f"commits[{index}].committed_at: has no time zone")
             seen.setdefault(sha, DeployedCommit(sha=sha, committed_at=item.committed_at, keys=keys))
-        object.__setattr__(self, "commits", tuple(seen.values()))
+        # Newest first (then by id): the one order every store answers them in.
+        ordered = sorted(seen.values(), key=lambda commit: (-commit.committed_at.timestamp(), commit.sha))
+        object.__setattr__(self, "commits", tuple(ordered))
         if self.verdict_id is not None and not _is_verdict_id(self.verdict_id):
             raise ValueError("verdict_id must be 1 to 64 letters, digits and dashes (a verdict's id)")
         if self.pipeline is not None:

@@ -145,7 +145,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "findings.new.low": ("new low findings", ""),
     "findings.new.info": ("new info findings", ""),
     "tests.new_failures": ("new test failures", ""),
-    "trace.commits": ("commits", ""),
+    "trace.commits": ("commits to trace", ""),
     "trace.commits_with_key": ("commits with a requirement key", ""),
     "trace.percent": ("commits with a requirement key", "%"),
 }

@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.diff.repo import Repo
 
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
 DATA = Path(__file__).parent / "data" / "maturity"
@@ -56,6 +57,12 @@ def expectations(bundle: Path) -> dict[str, Any]:
 def started(minutes_ago: float) -> str:
     """An ISO-8601 pipeline start, `minutes_ago` before now (as GitLab's CI_PIPELINE_CREATED_AT reads)."""
     return (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).isoformat(timespec="seconds")
+
+
+def traced_clone(root: Path) -> Path:
+    """A git clone whose HEAD names its requirement key: level 3's commits-traced holds there (issue 19)."""
+    Repo.init(root).commit("LEDGER-7: the release under assessment")
+    return root
 
 
 def check(bundle: Path, *extra: str, cwd: Path) -> dict[str, Any]:
@@ -117,7 +124,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Pat
     so when this module runs alone every bundle starts at once; under xdist, where the workers already
     share the cores, each starts when its test asks.
     """
-    cwd = tmp_path_factory.mktemp("maturity")
+    cwd = traced_clone(tmp_path_factory.mktemp("maturity"))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         runs: dict[Path, Future[dict[str, Any]]] = {}
 
@@ -164,7 +171,7 @@ def test_the_store_baseline_counts_for_maturity_whatever_level_is_enforced(tmp_p
     result = gatekeeper(
         "check", "-p", str(POLICY), str(bundle / "reports"), "--format", "json", "--store", str(store),
         "--project", "ledger", "--branch", "main", "--pipeline-started-at", started(5),
-        cwd=tmp_path,
+        cwd=traced_clone(tmp_path / "clone"),
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr
     assert json.loads(result.stdout)["maturity"]["level_achieved"] == 3

@@ -201,3 +201,21 @@ def test_bad_input_is_one_line_and_exit_2(
     assert completed.returncode == 2, completed.stderr
     assert message in completed.stderr and "Traceback" not in completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_report_includes_the_four_keys(recorded: tuple[Path, dict[str, str]]) -> None:
+    path, _ = recorded
+    command = [GATEKEEPER, "report", "--store", str(path), "--project", PROJECT, "--since", "14d"]
+    markdown = subprocess.run([*command, "--format", "markdown"], capture_output=True, text=True, timeout=60)
+    assert markdown.returncode == 0, markdown.stderr
+    section = markdown.stdout.split("## Delivery: the four keys", 1)[1].split("## Verdicts", 1)[0]
+    lines = [line for line in section.splitlines() if line]
+    assert lines[0].startswith(f"{PROJECT} to {ENV}, last 14 days")
+    assert lines[5].startswith("| change failure rate | 50% | low")
+    assert "median 20.0 h, p90 31.2 h" in lines[4]
+    assert lines[7] == "deployed without a passing gate: 2 of 4 deployments"
+    assert lines[8].startswith("- 2 of 4 deployments (50%) went out without a passing gate verdict: record")
+    html = subprocess.run([*command, "--format", "html"], capture_output=True, text=True, timeout=60)
+    assert html.returncode == 0, html.stderr
+    assert '<h2 id="delivery">Delivery: the four keys</h2>' in html.stdout
+    assert '<tr><th scope="row">change failure rate</th><td class="num">50%</td>' in html.stdout

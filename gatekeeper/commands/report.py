@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gatekeeper import charts
 from gatekeeper.charts import Step
@@ -30,6 +30,9 @@ from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 from gatekeeper.words import level_reached, short_commit
+
+if TYPE_CHECKING:
+    from gatekeeper.commands.delivery import Measured
 
 #: The newest verdicts of the period a report reads at most (the report says when it stopped there).
 MAX_VERDICTS = 1000
@@ -62,6 +65,7 @@ class Report:
     truncated: bool
     charts: tuple[charts.Chart, ...]
     branch_note: str = ""  # why this branch, when the user gave none
+    delivery: tuple[Measured, ...] = ()  # the four keys per environment over the period (issue 19)
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -166,6 +170,7 @@ def run(options: ReportOptions, out: TextIO, *, now: datetime | None = None) -> 
         path = Path(options.store) if options.store else default_store_path()
         with SqliteStore(path, create=False) as store:
             report = read(store, str(path), options.project, options.branch, since, moment)
+    report = replace(report, delivery=tuple(_delivery(options, since, moment)))
     target = Path(options.output) if options.output else None
     if options.output_format == "html":
         text = render_html(report)
@@ -178,6 +183,21 @@ def run(options: ReportOptions, out: TextIO, *, now: datetime | None = None) -> 
         _write(target, text)
         out.write(f"wrote {target}\n")
     return ExitStatus.PASS
+
+
+def _delivery(options: ReportOptions, since: datetime, now: datetime) -> list[Measured]:
+    """The project's four keys over the report's period, where its store records deployments; none from
+    a server that cannot compute them (one older than this section), since the verdicts are the report."""
+    from gatekeeper.commands import delivery
+
+    if options.server:
+        days = max(1, min(delivery.MAX_DAYS, -(-int((now - since).total_seconds()) // 86400)))
+        try:
+            return delivery.from_server(options.server, options.project, None, days)
+        except StoreError:
+            return []
+    path = Path(options.store) if options.store else default_store_path()
+    return delivery.from_store(path, options.project, None, since, now)
 
 
 def _write(path: Path, text: str) -> None:
@@ -255,8 +275,53 @@ def render_html(report: Report) -> str:
             _html_table(report, chart),
             "</figure>",
         ]
-    out += ["</div>", "<h2>Verdicts</h2>", _html_verdicts(report), "</main></body></html>", ""]
+    out += ["</div>", *_html_delivery(report), "<h2>Verdicts</h2>", _html_verdicts(report), "</main></body></html>", ""]
     return "\n".join(out)
+
+
+def _html_delivery(report: Report) -> list[str]:
+    """The four keys per environment: a table each, the gate line and the recommendations."""
+    from gatekeeper.commands.delivery import heading, rows, ungated_line
+
+    if not report.delivery:
+        return []
+    days = max(1, round((report.until - report.since).total_seconds() / 86400))
+    out = ['<h2 id="delivery">Delivery: the four keys</h2>']
+    for item in report.delivery:
+        out += [
+            f"<table><caption>{html_text(heading(item.keys, days))}</caption><thead><tr>"
+            '<th scope="col">key</th><th scope="col">value</th><th scope="col">bucket</th>'
+            '<th scope="col">counted from</th></tr></thead><tbody>',
+            *(
+                f'<tr><th scope="row">{html_text(key)}</th><td class="num">{html_text(value)}</td>'
+                f"<td>{html_text(bucket)}</td><td>{html_text(counted)}</td></tr>"
+                for key, value, bucket, counted in rows(item.keys)
+            ),
+            "</tbody></table>",
+            f"<p>{html_text(ungated_line(item.keys))}</p>",
+        ]
+        if item.advice:
+            out.append("<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in item.advice) + "</ul>")
+    return out
+
+
+def _md_delivery(report: Report) -> list[str]:
+    from gatekeeper.commands.delivery import heading, rows, ungated_line
+
+    if not report.delivery:
+        return []
+    days = max(1, round((report.until - report.since).total_seconds() / 86400))
+    out = ["## Delivery: the four keys", ""]
+    for item in report.delivery:
+        out += [md_text(heading(item.keys, days)), "", "| key | value | bucket | counted from |", "|---|---:|---|---|"]
+        out += [
+            f"| {md_text(key)} | {md_text(value)} | {md_text(bucket)} | {md_text(counted)} |"
+            for key, value, bucket, counted in rows(item.keys)
+        ]
+        out += ["", md_text(ungated_line(item.keys)), ""]
+        out += [f"- {md_text(line)}" for line in item.advice]
+        out += [""] if item.advice else []
+    return out
 
 
 def _period(report: Report) -> str:
@@ -362,6 +427,7 @@ def render_markdown(report: Report, images: dict[str, str]) -> str:
         if not rows:
             out += ["| no data in this period | | |" + " |" * len(chart.series)]
         out.append("")
+    out += _md_delivery(report)
     out += [
         "## Verdicts",
         "",

@@ -6,6 +6,7 @@ The API's own queries (`db.list_verdicts`, `db.get_body`) are reused where a pag
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,12 +15,16 @@ from sqlalchemy import Engine, func, select
 
 from gatekeeper.charts import Step
 from gatekeeper.server.db import NEWEST_FIRST, SUMMARY_COLUMNS, summary, verdict_metrics, verdicts
+from gatekeeper.server.web.flakiness import StoredVerdict
 from gatekeeper.store import VerdictSummary
 
 #: How many of a branch's newest verdicts its pass rate on the overview counts.
 RECENT = 20
 #: How many of the newest verdicts a project page charts.
 TREND_VERDICTS = 100
+#: How many verdicts the tests page reads at most (the newest of its window): a busy project's page
+#: costs what 300 verdicts' bodies cost, however many it has.
+TEST_VERDICTS = 300
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,3 +137,20 @@ def count_verdicts(engine: Engine, project: str, branch: str | None) -> int:
         query = query.where(verdicts.c.branch == branch)
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())
+
+
+def recent_verdicts(
+    engine: Engine, project: str, branch: str | None, since: str, limit: int = TEST_VERDICTS
+) -> list[StoredVerdict]:
+    """The project's (branch's) newest `limit` verdicts received since `since` (this server's clock), oldest
+    first, with their documents: what the tests page ranks flaky and failing tests from."""
+    query = select(verdicts.c.id, verdicts.c.received_at, verdicts.c.body).where(
+        verdicts.c.project == project, verdicts.c.received_at >= since
+    )
+    if branch is not None:
+        query = query.where(verdicts.c.branch == branch)
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(*NEWEST_FIRST).limit(limit)).all()
+    return [
+        StoredVerdict(id=row.id, received_at=row.received_at, document=json.loads(row.body)) for row in reversed(rows)
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -27,7 +27,8 @@ from gatekeeper.release import NAME_PATTERN
 from gatekeeper.server import db
 from gatekeeper.server.app import ID_PATTERN
 from gatekeeper.server.auth import Authenticator, Scope, Throttled, Token
-from gatekeeper.server.web import present, queries
+from gatekeeper.server.web import flakiness, present, queries
+from gatekeeper.store.codec import utc_text
 from gatekeeper.verdict import Verdict
 
 #: The cookie holding the signed-in token.
@@ -38,6 +39,9 @@ COOKIE_SECONDS = 30 * 86400
 PAGE_SIZE = 50
 #: A sign-in form is a token and a path: anything longer is not one.
 MAX_FORM_BYTES = 4096
+#: The tests page's window in days by default (GitLab's "failed N times in the last 14 days"), and its longest.
+TEST_DAYS = 14
+MAX_TEST_DAYS = 90
 
 _TEMPLATES = Path(__file__).with_name("templates")
 _TEXT: dict[str, Any] = {"max_length": 1000, "pattern": r"^[^\x00]*$"}
@@ -60,6 +64,13 @@ def _project_url(project: str, branch: str | None, cursor: str | None = None) ->
     return f"/project?{urlencode(query)}"
 
 
+def _tests_url(project: str, branch: str | None, days: int | None = None) -> str:
+    query = {"name": project} | ({"branch": branch} if branch is not None else {})
+    if days is not None and days != TEST_DAYS:
+        query["days"] = str(days)
+    return f"/project/tests?{urlencode(query)}"
+
+
 @functools.cache
 def _environment() -> Environment:
     """One template environment per process (it caches compiled templates)."""
@@ -75,6 +86,7 @@ def _environment() -> Environment:
         number=present.number,
         threshold=present.threshold,
         project_url=_project_url,
+        tests_url=_tests_url,
         table_rows=charts.table_rows,
         ago=lambda text, now: present.ago(queries.parse_time(text), now),
         svg=_svg,
@@ -306,6 +318,39 @@ async def project_page(
         total=total,
         cursor=cursor,
         next_cursor=None if last is None else db.encode_cursor(*last),
+    )
+
+
+@router.get("/project/tests")
+async def project_tests_page(
+    request: Request,
+    name: Annotated[str, Query(min_length=1, **_TEXT)],
+    branch: Annotated[str | None, Query(**_TEXT)] = None,
+    days: Annotated[int, Query(ge=1, le=MAX_TEST_DAYS)] = TEST_DAYS,
+) -> Response:
+    """One project's (branch's) flakiest tests (flips between passing and failing) and the tests that fail
+    most, over its newest verdicts received in the last `days` days (at most `queries.TEST_VERDICTS`)."""
+    if await _viewer(request) is None:
+        return _to_login(request)
+    engine = _engine(request)
+    since = _now() - timedelta(days=days)
+
+    def read() -> tuple[int, flakiness.TestBoard]:
+        found = queries.recent_verdicts(engine, name, branch, utc_text(since))
+        return queries.count_verdicts(engine, name, branch), flakiness.board(found)
+
+    total, board = await run_in_threadpool(read)
+    if total == 0:
+        return _not_found(f"No verdicts of project {name!r}{f' on branch {branch!r}' if branch else ''}.")
+    return _render(
+        "project_tests.html",
+        section="overview",
+        project=name,
+        branch=branch,
+        days=days,
+        since=since,
+        board=board,
+        limit=queries.TEST_VERDICTS,
     )
 
 

@@ -161,7 +161,7 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     current = [part for part in pipeline.parts if not part.replaced]  # a retried part's last attempt counts
     retried = {part.name for part in pipeline.parts if part.replaced}
     merged = len(current) + pipeline.parts_omitted
-    expected = f" of {pipeline.expected:,} expected" if pipeline.expected is not None else ""
+    expected = f" ({pipeline.expected:,} expected)" if pipeline.expected is not None else ""
     names = [
         md_code(part.name, _NAME_LIMIT) + (" (retried)" if part.name in retried else "")
         for part in current[:_LIST_LIMIT]

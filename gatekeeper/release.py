@@ -102,6 +102,7 @@ class MemberReadiness:
     status: str | None  # the verdict's status: pass, warn, fail, error
     level: int | None  # the maturity level the verdict's policy enforces
     blockers: tuple[str, ...]
+    keys: tuple[str, ...] = ()  # the issue keys its verdict's trace lists (issue 19)
 
     @property
     def clear(self) -> bool:
@@ -115,6 +116,7 @@ class MemberReadiness:
             "status": self.status,
             "level": self.level,
             "blockers": list(self.blockers),
+            "keys": list(self.keys),
         }
 
 
@@ -134,12 +136,26 @@ class Readiness:
         """Every blocker, each prefixed with the member it holds back."""
         return tuple(f"{member.member.label}: {blocker}" for member in self.members for blocker in member.blockers)
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The release's issue keys: those its members' verdicts trace, sorted."""
+        return tuple(sorted({key for member in self.members for key in member.keys}))
+
+    @property
+    def keys_without_passing_verdict(self) -> tuple[str, ...]:
+        """Keys no clear member's verdict (pass or warn, at the required level) names: requirements the
+        release would ship on a verdict that did not pass."""
+        passed = {key for member in self.members if member.clear for key in member.keys}
+        return tuple(key for key in self.keys if key not in passed)
+
     def to_document(self) -> dict[str, Any]:
         return {
             "release": self.release.name,
             "level": self.release.level,
             "ready": self.ready,
             "blockers": list(self.blockers),
+            "keys": list(self.keys),
+            "keys_without_passing_verdict": list(self.keys_without_passing_verdict),
             "members": [member.to_document() for member in self.members],
         }
 
@@ -213,7 +229,19 @@ def assess_member(member: Member, verdict: Verdict | None, required: int | None)
         status=verdict.status.value,
         level=level,
         blockers=tuple(sentence for _, sentence in problems),
+        keys=_trace_keys(verdict),
     )
+
+
+def _trace_keys(verdict: Verdict) -> tuple[str, ...]:
+    """The issue keys a verdict's trace lists (the change's, and each commit's), sorted; none without one."""
+    trace = verdict.trace
+    if trace is None:
+        return ()
+    keys = set(trace.keys)
+    for commit in trace.commits or ():
+        keys.update(commit.keys)
+    return tuple(sorted(keys))
 
 
 def _failed_gates(verdict: Verdict) -> list[str]:

@@ -109,6 +109,11 @@ def _write_text(readiness: Readiness, out: TextIO) -> None:
         out.write("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
         for blocker in member.blockers:
             out.write(f"      {terminal_cell(blocker)}\n")
+    if readiness.keys:
+        out.write(f"  issue keys ({len(readiness.keys):,}): {terminal_cell(', '.join(readiness.keys))}\n")
+        unpassed = readiness.keys_without_passing_verdict
+        if unpassed:
+            out.write(f"  without a passing verdict ({len(unpassed):,}): {terminal_cell(', '.join(unpassed))}\n")
 
 
 def _row(member: MemberReadiness) -> tuple[str, ...]:

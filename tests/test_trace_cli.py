@@ -1,0 +1,116 @@
+"""Requirement keys end to end (issue 19): `gatekeeper check` in real git clones built here — a GitLab
+merge-request pipeline (its change, source branch and title), a deploy branch whose commits since its
+last stored verdict are counted, the CAICT level-3 pack's traceability gate, and a bad key pattern.
+Every count is made by hand in the comments."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.diff.repo import Repo, environment
+from tests.verdicts import check_example
+
+BIN = Path(sys.executable).parent
+POLICY = "policy: traced\ngates:\n  - {id: traced, metric: trace.percent, min: 100}\n"
+JUNIT = '<testsuite name="app"><testcase classname="t" name="ok"/></testsuite>'
+
+
+def check(
+    repo: Repo, files: Path, *options: str, env: dict[str, str] | None = None, code: int | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    result = subprocess.run(
+        [str(BIN / "gatekeeper"), "check", "--policy", str(files / "policy.yaml"), "--format", "json",
+         str(files / "junit.xml"), *options],
+        cwd=repo.root, env=environment(env), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if code is not None:
+        assert result.returncode == code, result.stderr
+    return result, json.loads(result.stdout) if result.stdout.startswith("{") else {}
+
+
+def setup(tmp_path: Path, policy: str = POLICY) -> tuple[Repo, Path]:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "policy.yaml").write_text(policy, encoding="utf-8")
+    (files / "junit.xml").write_text(JUNIT, encoding="utf-8")
+    repo = Repo.init(tmp_path / "repo")
+    repo.commit("PAY-1 initial layout", **{"app.py": "a = 1\n"})
+    return repo, files
+
+
+def test_a_gitlab_merge_request_names_its_keys_in_commits_branch_and_title(tmp_path: Path) -> None:
+    repo, files = setup(tmp_path)
+    base = repo.head()
+    repo.git("checkout", "-q", "-b", "feature/PAY-5-login")
+    repo.commit("pay-5: the login form", **{"login.py": "form = 1\n"})
+    repo.commit("review remarks", **{"login.py": "form = 2\n"})
+    gitlab = {
+        "GITLAB_CI": "true",
+        "CI_PROJECT_PATH": "bank/app",
+        "CI_COMMIT_SHA": repo.head(),
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature/PAY-5-login",
+        "CI_MERGE_REQUEST_TITLE": "Draft: ops-6 login <script>",
+    }
+    _, verdict = check(repo, files, "--no-store", env=gitlab, code=1)
+    # The change: 2 commits, 1 carries a key (the branch's and title's keys are listed, not counted).
+    metrics = verdict["metrics"]
+    assert (metrics["trace.commits"], metrics["trace.commits_with_key"], metrics["trace.percent"]) == (2, 1, 50.0)
+    trace = verdict["trace"]
+    assert [(c["subject"], c["keys"]) for c in trace["commits"]] == [
+        ("review remarks", []),
+        ("pay-5: the login form", ["PAY-5"]),
+    ]
+    assert trace["sources"] == {"branch": ["PAY-5"], "title": ["OPS-6"]}
+    assert trace["keys"] == ["OPS-6", "PAY-5"]
+    assert trace["range"].startswith(f"change {base[:12]}..")
+    assert verdict["gates"][0]["message"] == ("commits with a requirement key 50% < 100% (1 of 2 commits carry a key)")
+    result, _ = check(repo, files, "--no-store", "--format", "markdown", env=gitlab, code=1)
+    assert "**Traceability** (change " in result.stdout
+    assert "Commits without a requirement key:\n\n- `" in result.stdout and " review remarks\n" in result.stdout
+
+
+def test_a_deploy_branch_counts_the_commits_since_its_last_verdict(tmp_path: Path) -> None:
+    repo, files = setup(tmp_path)
+    store = str(tmp_path / "verdicts.db")
+    jenkins = {"JENKINS_URL": "https://ci.example.invalid/", "JOB_NAME": "bank/app", "BRANCH_NAME": "main"}
+    _, first = check(repo, files, "--store", store, env={**jenkins, "GIT_COMMIT": repo.head()}, code=0)
+    # No earlier verdict: HEAD alone, and it carries PAY-1.
+    assert (first["trace"]["range"], first["metrics"]["trace.commits"]) == ("HEAD", 1)
+    start = repo.head()
+    repo.commit("PAY-2 statements", **{"app.py": "a = 2\n"})
+    repo.commit("bump version", **{"app.py": "a = 3\n"})
+    head = repo.head()
+    for _ in range(2):  # the second run is a re-run at the same commit: its own first verdict is skipped
+        _, verdict = check(repo, files, "--store", store, env={**jenkins, "GIT_COMMIT": head}, code=1)
+        # Since the last verdict (at `start`): 2 commits, 1 carries a key.
+        assert verdict["trace"]["range"] == f"since the last verdict: {start[:12]}..{head[:12]}"
+        metrics = verdict["metrics"]
+        assert (metrics["trace.commits"], metrics["trace.commits_with_key"], metrics["trace.percent"]) == (2, 1, 50.0)
+
+
+def test_level_3_blocks_a_deploy_branch_commit_without_a_key(tmp_path: Path) -> None:
+    repo = Repo.init(tmp_path / "repo")
+    repo.commit("tidy up", **{"app.py": "a = 1\n"})
+    untraced = check_example(repo.root, "passing", "--project", "bank/app", "--branch", "main")
+    gates = {gate["id"]: gate for gate in untraced["gates"]}
+    assert gates["commits-traced"]["status"] == "fail"
+    assert untraced["status"] == "fail" and untraced["metrics"]["trace.percent"] == 0.0
+    repo.commit("PAY-3: tidy up the rest", **{"app.py": "a = 2\n"})
+    traced = check_example(repo.root, "passing", "--project", "bank/app", "--branch", "main")
+    assert {gate["id"]: gate["status"] for gate in traced["gates"]}["commits-traced"] == "pass"
+    feature = check_example(repo.root, "passing", "--project", "bank/app", "--branch", "feature/x")
+    assert {gate["id"]: gate["status"] for gate in feature["gates"]}["commits-traced"] == "skip"
+
+
+def test_a_bad_key_pattern_stops_check_with_its_place(tmp_path: Path) -> None:
+    repo, files = setup(tmp_path, POLICY + "trace:\n  key_pattern: '[A-Z'\n")
+    result, _ = check(repo, files, "--no-store", code=2)
+    assert f"{files / 'policy.yaml'}:5:" in result.stderr
+    assert "trace.key_pattern: not a regular expression: unterminated character set" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -12,6 +12,7 @@ from typing import Any
 
 from gatekeeper.policy.located import JsonPath, Located, Location, label
 from gatekeeper.policy.model import CONDITION_KEYS, THRESHOLD_KEYS
+from gatekeeper.policy.quickcheck import is_valid, judge
 from gatekeeper.policy.resources import resource_path
 
 
@@ -31,19 +32,27 @@ def _schema() -> dict[str, Any]:
 
 def valid_extends(value: object) -> bool:
     """Whether an `extends` value is one the loader can follow (else the schema has said what is wrong)."""
-    return bool(_extends_validator().is_valid(value))
+    known = judge(value, _extends_schema())  # without importing jsonschema (gatekeeper.policy.quickcheck)
+    return known if known is not None else bool(_extends_validator().is_valid(value))
+
+
+@cache
+def _extends_schema() -> dict[str, Any]:
+    return {"$defs": _schema()["$defs"], **_schema()["properties"]["extends"]}
 
 
 @cache
 def _extends_validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator({"$defs": _schema()["$defs"], **_schema()["properties"]["extends"]})
+    return Draft202012Validator(_extends_schema())
 
 
 def schema_problems(located: Located) -> list[tuple[Location, str]]:
     """What the schema says is wrong with a policy document (a mapping), each at its key or value."""
     problems: list[tuple[Location, str]] = []
+    if is_valid(located.data, _schema(), formats=True):  # no jsonschema import for a valid policy
+        return problems
     errors = list(_validator().iter_errors(located.data))
     suggested: set[tuple[JsonPath, str]] = set()  # (object, key) a misspelt key probably meant
     for error in errors:
@@ -72,7 +81,9 @@ def condition_problems(gate: dict[str, Any], path: JsonPath, located: Located) -
     The file's schema cannot say it: an override states only the keys it changes.
     """
     condition = {key: value for key, value in gate.items() if key in CONDITION_KEYS and value is not None}
-    problems = []
+    problems: list[tuple[Location, str]] = []
+    if is_valid(condition, _condition_schema()):
+        return problems
     for error in _condition_validator().iter_errors(condition):
         if error.validator in ("additionalProperties", "unevaluatedProperties"):
             continue  # an unknown key: the file's schema check names it, at the key
@@ -87,7 +98,12 @@ def condition_problems(gate: dict[str, Any], path: JsonPath, located: Located) -
 def _condition_validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator({"$defs": _schema()["$defs"], "$ref": "#/$defs/condition"})
+    return Draft202012Validator(_condition_schema())
+
+
+@cache
+def _condition_schema() -> dict[str, Any]:
+    return {"$defs": _schema()["$defs"], "$ref": "#/$defs/condition"}
 
 
 def not_a_policy(data: object) -> str | None:

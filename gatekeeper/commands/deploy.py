@@ -124,7 +124,13 @@ def _from_git(
     """The deployed commit in full and the commits it shipped, from the repository at `options.repository`."""
     from gatekeeper.diff.git import open_repository
 
-    repository = open_repository(Path(options.repository))
+    try:
+        repository = open_repository(Path(options.repository))
+    except UsageError:
+        raise UsageError(
+            f"deploy record: {options.repository} is not in a git clone, where the commits a deployment shipped "
+            "are read: run in the clone (or --repository DIR), or give them with --commits-file, or --no-commits"
+        ) from None
     full = repository.commit(request.commit)
     if full is None:
         raise UsageError(

@@ -1,0 +1,200 @@
+"""`gatekeeper deploy record` and `gatekeeper incident open|resolve` on the embedded store (issue 19):
+the context read from the CI like `check` reads it, the same event twice stored once, exit codes and
+hostile input (one line naming what is wrong, exit 2, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.diff.repo import Repo
+from tests.verdicts import GATEKEEPER
+
+OUTSIDE = ("GATEKEEPER_", "CI_", "GITLAB", "GITHUB_", "JENKINS")
+
+
+def gatekeeper(cwd: Path, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(OUTSIDE)}
+    environment.update(env)
+    return subprocess.run(
+        [GATEKEEPER, *arguments], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    repo = Repo.init(tmp_path / "repo")
+    repo.commit("ABC-1 first", a="1")
+    repo.commit("feature ABC-2, fixes def-3", b="2")
+    return repo
+
+
+def gitlab(repo: Repo, **more: str) -> dict[str, str]:
+    return {
+        "GITLAB_CI": "true",
+        "CI_PROJECT_PATH": "bank/payments",
+        "CI_COMMIT_SHA": repo.head(),
+        "CI_PIPELINE_ID": "901",
+        "CI_JOB_URL": "https://gitlab.example.com/bank/payments/-/jobs/5",
+        "CI_ENVIRONMENT_NAME": "production",
+        **more,
+    }
+
+
+def test_a_gitlab_deployment_job_is_recorded_once(repo: Repo) -> None:
+    first = gatekeeper(repo.root, "deploy", "record", "--status", "success", **gitlab(repo))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == (
+        f"recorded deployment {first.stdout.split()[2]} of bank/payments to production: {repo.head()[:12]} success, "
+        "2 commits (3 issue keys: ABC-1, ABC-2, DEF-3) in .gatekeeper/verdicts.db\n"
+    )
+    again = gatekeeper(repo.root, "deploy", "record", "--status", "success", **gitlab(repo))
+    assert again.returncode == 0
+    assert again.stdout.startswith(f"already recorded deployment {first.stdout.split()[2]} of bank/payments")
+    assert again.stdout.endswith(": the same event again is stored once\n")
+    with sqlite3.connect(repo.root / ".gatekeeper" / "verdicts.db") as db:
+        rows = db.execute('SELECT project, environment, "commit", status, pipeline, url FROM deployments').fetchall()
+        commits = db.execute("SELECT count(*) FROM deployment_commits").fetchone()[0]
+    assert rows == [
+        (
+            "bank/payments",
+            "production",
+            repo.head(),
+            "success",
+            "901",
+            "https://gitlab.example.com/bank/payments/-/jobs/5",
+        )
+    ]
+    assert commits == 2
+
+
+def test_flags_win_over_the_ci_and_json_says_what_was_stored(repo: Repo, tmp_path: Path) -> None:
+    store = tmp_path / "elsewhere.db"
+    result = gatekeeper(
+        repo.root, "deploy", "record", "--status", "failure", "--environment", "staging", "--project", "other",
+        "--pipeline", "77", "--verdict", "0a1b2c3d-4e5f", "--id", "release-9", "--store", str(store),
+        "--format", "json", **gitlab(repo),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["project"], document["environment"], document["status"]) == ("other", "staging", "failure")
+    assert (document["pipeline"], document["verdict_id"], document["created"]) == ("77", "0a1b2c3d-4e5f", True)
+    # The explicit id is the identity: another pipeline with the same id is the same event.
+    again = gatekeeper(
+        repo.root, "deploy", "record", "--status", "failure", "--environment", "staging", "--project", "other",
+        "--pipeline", "78", "--id", "release-9", "--store", str(store), "--format", "json", **gitlab(repo),
+    )  # fmt: skip
+    assert json.loads(again.stdout) == document | {"created": False}
+
+
+def test_a_pipeline_without_the_repository_gives_the_commits(tmp_path: Path) -> None:
+    listing = tmp_path / "commits.txt"
+    listing.write_text(f"{'c' * 40} 2026-03-01T10:00:00Z PAY-12 new fee\n{'d' * 40} 2026-03-02T10:00:00Z no key\n")
+    result = gatekeeper(
+        tmp_path, "deploy", "record", "--environment", "prod", "--project", "p", "--commit", "D" * 40,
+        "--status", "success", "--commits-file", str(listing),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"p to prod: {'d' * 12} success, 2 commits (1 issue key: PAY-12)" in result.stdout
+    bare = gatekeeper(
+        tmp_path, "deploy", "record", "--environment", "prod", "--project", "p", "--commit", "e" * 40,
+        "--status", "success", "--no-commits",
+    )  # fmt: skip
+    assert bare.returncode == 0 and ", 0 commits in" in bare.stdout
+
+
+def test_outside_a_repository_the_commits_must_be_given(tmp_path: Path) -> None:
+    result = gatekeeper(
+        tmp_path, "deploy", "record", "--environment", "prod", "--project", "p", "--commit", "a" * 40,
+        "--status", "success",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("gatekeeper: error: deploy record: . is not in a git clone")
+    assert "--commits-file" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_incidents_open_and_resolve_once(repo: Repo) -> None:
+    env = gitlab(repo)
+    deployed = gatekeeper(repo.root, "deploy", "record", "--status", "success", "--format", "json", **env)
+    deployment = json.loads(deployed.stdout)["id"]
+    opened = gatekeeper(repo.root, "incident", "open", "INC-7", "--caused-by", repo.head()[:7], **env)
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout == (
+        f"opened incident INC-7 of bank/payments in production (caused by {repo.head()[:7]}: shipped by "
+        f"deployment {deployment[:12]}) in .gatekeeper/verdicts.db\n"
+    )
+    again = gatekeeper(repo.root, "incident", "open", "INC-7", **env)
+    assert again.returncode == 0 and again.stdout.startswith("already open since ")
+    resolved = gatekeeper(repo.root, "incident", "resolve", "INC-7", "--format", "json", **env)
+    document = json.loads(resolved.stdout)
+    assert document["changed"] is True and document["resolved_by_deployment"] is None  # no deployment since
+    assert document["caused_by_deployment"] == deployment
+    twice = gatekeeper(repo.root, "incident", "resolve", "INC-7", **env)
+    assert twice.returncode == 0 and twice.stdout.startswith("already resolved incident INC-7")
+    never = gatekeeper(repo.root, "incident", "resolve", "INC-8", **env)
+    assert never.returncode == 2
+    assert never.stderr == (
+        "gatekeeper: error: incident resolve: incident INC-8 was never opened in bank/payments production "
+        "(.gatekeeper/verdicts.db)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--environment", "prod\nFAKE LINE"], "environment must be 1 to 100 characters"),
+        (["--environment", "../../etc"], "environment must be 1 to 100 characters"),
+        (["--project", "bank\x1b[2J"], "project must be one printable line"),
+        (["--commit", "--all"], "--commit must be a commit id (7 to 64 hex digits), not '--all'"),
+        (["--commit", "HEAD~1"], "--commit must be a commit id"),
+        (["--verdict", "../x"], "verdict_id must be 1 to 64 letters, digits and dashes"),
+        (["--id", "a b"], "id must be 1 to 200 characters"),
+        (["--pipeline", "9\r"], "pipeline must be one printable line"),
+    ],
+)
+def test_hostile_flags_are_exit_2_on_one_line(repo: Repo, arguments: list[str], message: str) -> None:
+    result = gatekeeper(repo.root, "deploy", "record", "--status", "success", *arguments, **gitlab(repo))
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"gatekeeper: error: deploy record: {message}")
+    assert len(result.stderr.splitlines()) == 1 and "\x1b" not in result.stderr and "\r" not in result.stderr
+    assert not (repo.root / ".gatekeeper").exists()  # nothing was written
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["open", "INC 1"], "incident open: incident must be 1 to 200 characters"),
+        (["open", "INC-1", "--caused-by", "$(reboot)"], "incident open: caused_by must be a commit id"),
+        (["open", "INC-1", "--environment", ""], "incident open: give --environment NAME"),
+    ],
+)
+def test_hostile_incidents_are_exit_2_on_one_line(tmp_path: Path, arguments: list[str], message: str) -> None:
+    base = ["--project", "p"] + ([] if "--environment" in arguments else ["--environment", "prod"])
+    result = gatekeeper(tmp_path, "incident", *arguments, *base)
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"gatekeeper: error: {message}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_what_is_missing_is_named(tmp_path: Path) -> None:
+    no_environment = gatekeeper(tmp_path, "deploy", "record", "--status", "success", "--project", "p")
+    assert no_environment.returncode == 2
+    assert "give --environment NAME" in no_environment.stderr
+    no_commit = gatekeeper(tmp_path, "deploy", "record", "--status", "success", "--project", "p", "--environment", "e")
+    assert no_commit.returncode == 2 and "give --commit SHA" in no_commit.stderr
+    bad_status = gatekeeper(tmp_path, "deploy", "record", "--status", "ok", "--project", "p", "--environment", "e")
+    assert bad_status.returncode == 2 and "'ok' is not one of 'success', 'failure'" in bad_status.stderr
+    (tmp_path / "dir.db").mkdir()
+    unusable = gatekeeper(
+        tmp_path, "incident", "open", "1", "--project", "p", "--environment", "e", "--store", str(tmp_path / "dir.db")
+    )
+    assert unusable.returncode == 2
+    assert (
+        unusable.stderr == f"gatekeeper: error: verdict store {tmp_path / 'dir.db'}: is a directory, not a store file\n"
+    )

@@ -492,7 +492,8 @@ def decode_part(data: bytes, source: str, *, max_decoded: int = MAX_DECODED_BYTE
     if depth is not None:
         raise InputError(source, f"not a part: {depth}")
     try:
-        document = json.loads(text.decode("utf-8", "strict"), parse_constant=_no_constant)
+        # surrogatepass: a report's text can hold a lone surrogate (a JSON report's "\ud800"), as encoded
+        document = json.loads(text.decode("utf-8", "surrogatepass"), parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise InputError(source, "not a part: not UTF-8") from None
     except ValueError as error:  # JSONDecodeError, and integers of more digits than Python converts

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -353,6 +354,17 @@ def test_a_part_of_the_whole_corpus_round_trips_and_merges_alone_to_what_check_r
         "replaced": False,
         "counts": part.counts,
     }
+
+
+def test_text_a_report_can_hold_round_trips(tmp_path: Path) -> None:
+    # a lone surrogate (what a JSON report's "\ud800" reads as), control characters, non-ASCII names
+    report = read_report(write_junit(tmp_path / "j.xml", [("test_é", "failed")]))
+    tests = report.evidence.tests
+    assert tests is not None
+    odd = replace(tests.notable[0], message="bad \ud800 byte\x1b[31m ünïcode")
+    report = replace(report, evidence=replace(report.evidence, tests=replace(tests, notable=(odd,))))
+    part = part_from_inputs([report], project="acme", pipeline="41", name="p", context=CONTEXT)
+    assert decode_part(encode_part(part), "odd") == part
 
 
 def test_a_stored_part_that_says_it_belongs_elsewhere_is_refused(tmp_path: Path) -> None:

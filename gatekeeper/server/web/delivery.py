@@ -71,9 +71,9 @@ def delivery(
     trend: list[dora.FourKeys] = []
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
-            keys = _aggregate(connection, project, environment, since, until, until - since)[0]
+            keys, periods = _aggregate(connection, project, environment, since, until, step)
             if with_trend:
-                trend = _aggregate(connection, project, environment, since, until, step)
+                trend = periods
         else:
             deployments, incidents = load(connection, project, environment)
             ungated = _ungated(connection, project, environment, since, until)
@@ -224,26 +224,34 @@ def _waits(connection: Connection, project: str, environment: str, since: dateti
 
 
 def _period(column: str) -> str:
-    """The period (0, 1, …) of a stored time, counted in `:step` seconds from `:since`."""
-    return f"floor(extract(epoch from (CAST({column} AS timestamptz) - CAST(:origin AS timestamptz))) / :step)::int"
+    """The period (0, 1, …) of a stored time: which of the periods starting at `:starts` (stored times,
+    ascending) it falls in, by a binary search on the text (text order is time order), no parsing."""
+    return f"(width_bucket({column}, CAST(:starts AS text[])) - 1)"
 
 
 def _seconds(later: str, earlier: str) -> str:
     return f"greatest(extract(epoch from (CAST({later} AS timestamptz) - CAST({earlier} AS timestamptz))), 0)"
 
 
+# Each query groups by period and by nothing (GROUPING SETS): one pass gives the trend's periods and the
+# whole window (the row whose period is NULL), percentiles included.
 _DEPLOYMENTS_SQL = f"""
-SELECT {_period("d.deployed_at")} AS period,
-       count(*) AS total,
-       count(*) FILTER (WHERE d.status = 'success') AS successful,
-       count(*) FILTER (WHERE d.status = 'failure') AS failed,
-       count(*) FILTER (WHERE d.status = 'success' AND EXISTS (
-           SELECT 1 FROM incidents i WHERE i.caused_by_deployment = d.id
-           AND i.project = d.project AND i.environment = d.environment)) AS caused,
-       count(*) FILTER (WHERE NOT ({_GATED})) AS ungated
-FROM deployments d
-WHERE d.project = :project AND d.environment = :environment AND d.deployed_at >= :since AND d.deployed_at < :until
-GROUP BY 1
+SELECT period, count(*) AS total,
+       count(*) FILTER (WHERE status = 'success') AS successful,
+       count(*) FILTER (WHERE status = 'failure') AS failed,
+       count(*) FILTER (WHERE caused) AS caused,
+       count(*) FILTER (WHERE NOT gated) AS ungated
+FROM (
+    SELECT {_period("d.deployed_at")} AS period, d.status,
+           d.status = 'success' AND EXISTS (
+               SELECT 1 FROM incidents i WHERE i.caused_by_deployment = d.id
+               AND i.project = d.project AND i.environment = d.environment) AS caused,
+           {_GATED} AS gated
+    FROM deployments d
+    WHERE d.project = :project AND d.environment = :environment
+      AND d.deployed_at >= :since AND d.deployed_at < :until
+) AS x
+GROUP BY GROUPING SETS ((period), ())
 """
 
 _DAYS_SQL = f"""
@@ -271,7 +279,7 @@ SELECT period, count(*) AS changes,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
 FROM (SELECT {_period("first_at")} AS period, {_seconds("first_at", "committed_at")} AS seconds FROM firsts) AS x
-GROUP BY period
+GROUP BY GROUPING SETS ((period), ())
 """
 
 _RESTORE_SQL = f"""
@@ -288,14 +296,17 @@ FROM (
     ) AS f ON TRUE
     WHERE i.project = :project AND i.environment = :environment AND i.opened_at >= :since AND i.opened_at < :until
 ) AS x
-GROUP BY period
+GROUP BY GROUPING SETS ((period), ())
 """
+
+#: The whole window's row of a GROUPING SETS result (its period is NULL).
+_WHOLE = -1
 
 
 def _aggregate(
     connection: Connection, project: str, environment: str, since: datetime, until: datetime, step: timedelta
-) -> list[dora.FourKeys]:
-    """The four keys per period of `step` from `since` (one period when step is the window)."""
+) -> tuple[dora.FourKeys, list[dora.FourKeys]]:
+    """The four keys over the window, and per period of `step` from `since`, in one pass per table."""
     bounds: list[tuple[datetime, datetime]] = []
     start = since
     while start < until:
@@ -303,38 +314,41 @@ def _aggregate(
         start += step
     if not bounds:
         bounds.append((since, until))
-    values = _window(project, environment, since, until) | {"origin": since, "step": step.total_seconds()}
-    counts = {row.period: row for row in connection.execute(text(_DEPLOYMENTS_SQL), values)}
-    days: dict[int, set[date]] = {}
+    values = _window(project, environment, since, until) | {"starts": [utc_text(start) for start, _ in bounds]}
+
+    def keyed(sql: str) -> dict[int, Any]:
+        return {_WHOLE if row.period is None else row.period: row for row in connection.execute(text(sql), values)}
+
+    counts = keyed(_DEPLOYMENTS_SQL)
+    days: dict[int, set[date]] = {_WHOLE: set()}
     for period, day in connection.execute(text(_DAYS_SQL), values):
         days.setdefault(period, set()).add(date.fromisoformat(day))
-    leads = {row.period: row for row in connection.execute(text(_LEAD_SQL), values)}
-    restores = {row.period: row for row in connection.execute(text(_RESTORE_SQL), values)}
-    periods = []
-    for index, (start, end) in enumerate(bounds):
+        days[_WHOLE].add(date.fromisoformat(day))
+    leads, restores = keyed(_LEAD_SQL), keyed(_RESTORE_SQL)
+
+    def keys(index: int, start: datetime, end: datetime) -> dora.FourKeys:
         count, lead, restore = counts.get(index), leads.get(index), restores.get(index)
-        periods.append(
-            dora.FourKeys(
-                project=project,
-                environment=environment,
-                since=start,
-                until=end,
-                deployments=0 if count is None else count.total,
-                successful=0 if count is None else count.successful,
-                failed=0 if count is None else count.failed,
-                caused_incident=0 if count is None else count.caused,
-                changes=0 if lead is None else lead.changes,
-                lead_time_median=None if lead is None else float(lead.median),
-                lead_time_p90=None if lead is None else float(lead.p90),
-                incidents=0 if restore is None else restore.opened,
-                restored=0 if restore is None else restore.restored,
-                open_incidents=0 if restore is None else restore.opened - restore.restored,
-                restore_median=None if restore is None or restore.median is None else float(restore.median),
-                deployment_days=tuple(sorted(days.get(index, ()))),
-                ungated=0 if count is None else count.ungated,
-            )
+        return dora.FourKeys(
+            project=project,
+            environment=environment,
+            since=start,
+            until=end,
+            deployments=0 if count is None else count.total,
+            successful=0 if count is None else count.successful,
+            failed=0 if count is None else count.failed,
+            caused_incident=0 if count is None else count.caused,
+            changes=0 if lead is None else lead.changes,
+            lead_time_median=None if lead is None or lead.median is None else float(lead.median),
+            lead_time_p90=None if lead is None or lead.p90 is None else float(lead.p90),
+            incidents=0 if restore is None else restore.opened,
+            restored=0 if restore is None else restore.restored,
+            open_incidents=0 if restore is None else restore.opened - restore.restored,
+            restore_median=None if restore is None or restore.median is None else float(restore.median),
+            deployment_days=tuple(sorted(days.get(index, ()))),
+            ungated=0 if count is None else count.ungated,
         )
-    return periods
+
+    return keys(_WHOLE, since, until), [keys(index, start, end) for index, (start, end) in enumerate(bounds)]
 
 
 # -- the page's lists ------------------------------------------------------------------------------

@@ -29,11 +29,22 @@
  *   requireUpload      a failed upload is UNSTABLE       default false
  *   outDir             where outputs are written         default 'gatekeeper-out'
  *   failBuild          false: mark FAILURE but go on     default true (a failed gate stops the pipeline)
+ *   part               record the reports as this part   default '' (decide); e.g. 'test 2/3' in a
+ *                      of the build instead of deciding              parallel stage (outDir then per part)
+ *   pipelineFinal      decide once on every part          default false
+ *   expectParts        parts the final stage waits for    default '' (what names 'NAME i/N' call for)
+ *   wait               seconds it waits for them          default 300
+ * Parallel stages (see Jenkinsfile.parallel): each stage records its reports with `part`, a last stage
+ * decides with `pipelineFinal: true`. The parts meet in the store server (`url`), or, where every stage
+ * shares one workspace, in the embedded store.
  * Returns the result it applied: 'SUCCESS', 'UNSTABLE' or 'FAILURE'.
  */
 
 def call(Map config = [:]) {
-    String outDir = config.outDir ?: 'gatekeeper-out'
+    String part = config.part ? config.part.toString() : ''
+    // Parallel stages share the workspace: each part writes its result to a directory of its own.
+    String partDir = "gatekeeper-out/part-${part.replaceAll(/[^A-Za-z0-9._-]/, '_')}"
+    String outDir = config.outDir ?: (part ? partDir : 'gatekeeper-out')
     String venv = '.gatekeeper-venv'
     List<String> reports = (config.reports ?: [])*.toString()
 
@@ -50,6 +61,16 @@ def call(Map config = [:]) {
     ]
     if (config.url) {
         environment << "GATEKEEPER_URL=${config.url}"
+    }
+    if (part) {
+        environment << "GATEKEEPER_PART=${part}"
+    }
+    if (config.pipelineFinal) {
+        environment << 'GATEKEEPER_PIPELINE_FINAL=true'
+        environment << "GATEKEEPER_WAIT=${config.wait ?: 300}"
+        if (config.expectParts) {
+            environment << "GATEKEEPER_EXPECT_PARTS=${config.expectParts}"
+        }
     }
     // Report paths go to the shell as single-quoted words; a single quote inside a path is escaped.
     String quote = "'"

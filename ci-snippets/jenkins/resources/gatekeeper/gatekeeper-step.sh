@@ -15,10 +15,15 @@
 #   GATEKEEPER_URL, GATEKEEPER_TOKEN  upload the verdict to a store server (token: a Jenkins credential)
 #   GATEKEEPER_REQUIRE_UPLOAD=true  a failed upload marks the build UNSTABLE (exit 4) instead of a warning line
 #   GATEKEEPER_PIPELINE_STARTED_AT  the build's start (Jenkins: currentBuild.startTimeInMillis)
+#   GATEKEEPER_PART=NAME            record the reports as this part of the build (e.g. `test 2/3`, in a
+#                                   parallel stage) instead of deciding: SUCCESS once recorded
+#   GATEKEEPER_PIPELINE_FINAL=true  decide once on every part of the build, waiting GATEKEEPER_WAIT seconds
+#                                   (default 300) for GATEKEEPER_EXPECT_PARTS of them; a part still missing
+#                                   is FAILURE (could not decide), naming it
 #
 # It writes $GATEKEEPER_OUT/verdict.json, gate-junit.xml (for the junit step), gate.md, and `result`:
-# line 1 SUCCESS, UNSTABLE or FAILURE, line 2 why. It exits 0 when it could decide a result (the caller
-# applies it), and 2 only on a usage problem of its own.
+# line 1 SUCCESS, UNSTABLE or FAILURE, line 2 why (a part: `result` only). It exits 0 when it could decide
+# a result (the caller applies it), and 2 only on a usage problem of its own.
 set -uo pipefail
 
 # gatekeeper_result EXIT_CODE VERDICT_JSON -> prints "RESULT<newline>why" (the verdict gives the why).
@@ -45,6 +50,17 @@ gatekeeper_result() {
     esac
 }
 
+# gatekeeper_part_result EXIT_CODE PART -> prints "RESULT<newline>why" for `check --part`, which decides nothing.
+gatekeeper_part_result() {
+    local code="$1" part="$2"
+    case "$code" in
+        0) printf 'SUCCESS\npart %s recorded: the final stage decides on every part\n' "$part" ;;
+        2) printf 'FAILURE\npart %s not recorded (bad or missing report, bad policy or usage): see the gatekeeper error above\n' "$part" ;;
+        4) printf 'FAILURE\npart %s could not be stored (the store or the server is unreachable): the final stage will miss it\n' "$part" ;;
+        *) gatekeeper_result "$code" "" ;;
+    esac
+}
+
 gatekeeper_step() {
     local out="${GATEKEEPER_OUT:-gatekeeper-out}" code extra=()
     if [ -z "${GATEKEEPER_POLICY:-}" ]; then
@@ -53,6 +69,16 @@ gatekeeper_step() {
     fi
     mkdir -p "$out" || return 2
     rm -f "$out/verdict.json" "$out/gate-junit.xml" "$out/gate.md" "$out/result"
+    if [ -n "${GATEKEEPER_PART:-}" ]; then
+        "${GATEKEEPER:-gatekeeper}" check --part "$GATEKEEPER_PART" "$@"
+        code=$?
+        gatekeeper_part_result "$code" "$GATEKEEPER_PART" > "$out/result"
+        echo "gatekeeper: exit code $code -> $(head -n 1 "$out/result"): $(tail -n 1 "$out/result")"
+        return 0
+    fi
+    if [ "${GATEKEEPER_PIPELINE_FINAL:-false}" = true ]; then
+        extra+=(--pipeline-final --wait "${GATEKEEPER_WAIT:-300}")
+    fi
     if [ "${GATEKEEPER_REQUIRE_UPLOAD:-false}" = true ]; then extra+=(--require-upload); fi
     if [ -n "${GATEKEEPER_PIPELINE_STARTED_AT:-}" ]; then
         extra+=(--pipeline-started-at "$GATEKEEPER_PIPELINE_STARTED_AT")

@@ -283,3 +283,34 @@ def test_parts_on_a_store_server(server: Any, project: Path) -> None:
     stored = server.get(f"/api/v1/verdicts/{verdict['id']}")
     assert stored.status_code == 200, stored.text
     assert [p["name"] for p in stored.json()["parts"]] == ["test 1/4", "test 2/4", "test 3/4", "test 4/4"]
+
+
+def test_free_names_without_a_count_are_undecided_naming_expect_parts(project: Path) -> None:
+    """A matrix's own names and no --expect-parts: nothing says how many to wait for, so no waiting either."""
+    part(project, "py3.11", four_parts(project / "shards")[0], *PIPELINE)
+    verdict, output = final(project, *PIPELINE, code=2)  # the default --wait (300 s) is not waited out
+    assert "1 part arrived, and nothing says how many to expect: give --expect-parts N" in output
+    assert verdict["status"] == "error" and verdict["pipeline"] == {"expected": None, "missing": []}
+
+
+def test_no_part_at_all_is_undecided(project: Path) -> None:
+    verdict, output = final(project, *PIPELINE, "--expect-parts", "2", "--wait", "0", code=2)
+    assert "no part of this pipeline arrived (of 2 parts expected)" in output
+    assert verdict["parts"] == [] and verdict["pipeline"] == {"expected": 2, "missing": ["2 parts"]}
+
+
+def test_options_that_mean_nothing_for_parts_are_usage_errors(project: Path) -> None:
+    reports = str(four_parts(project / "shards")[0])
+    check = ("check", "-p", "gatekeeper.yaml", *PIPELINE)
+    for args, words in [
+        (("--part", "a", "--pipeline-final", reports), "give one"),
+        (("--part", "a", "-o", "json=v.json", reports), "a part is none"),
+        (("--part", "a", "--diff-base", "main", reports), "--pipeline-final job"),
+        (("--pipeline-final", reports), "not on reports"),
+        (("--pipeline-final", "--no-store"), "--pipeline-final reads a store: drop --no-store, or give --upload URL"),
+        (("--part", "a", "--no-store", reports), "--part records its part in a store"),
+        (("--part", "bad\tname", reports), "non-printable"),
+    ]:
+        result = gatekeeper(project, *check, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert words in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)

@@ -153,7 +153,8 @@ def _part_store(options: CheckOptions) -> Iterator[tuple[PartStore, str]]:
             yield remote, f"the store server {remote.base}"
         return
     if options.store is None:
-        raise UsageError("a part must be recorded somewhere: drop --no-store, or give --upload URL")
+        what = "--part records its part in a store" if options.part is not None else "--pipeline-final reads a store"
+        raise UsageError(f"{what}: drop --no-store, or give --upload URL")
     from gatekeeper.store.sqlite import SqliteStore
 
     with SqliteStore(options.store) as store:

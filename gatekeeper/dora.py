@@ -247,6 +247,14 @@ class FourKeys:
         return max(rated, key=lambda bucket: bucket.rank) if rated else None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measured:
+    """One environment's four keys and the recommendations they support, as a store or server gives them."""
+
+    keys: FourKeys
+    advice: tuple[str, ...]
+
+
 def unique(events: Iterable[Deployment]) -> list[Deployment]:
     """Deployments once per id (a repeated event is one event), oldest first by the store's time."""
     seen: dict[str, Deployment] = {}

@@ -32,7 +32,7 @@ from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_s
 from gatekeeper.words import level_reached, short_commit
 
 if TYPE_CHECKING:
-    from gatekeeper.commands.delivery import Measured
+    from gatekeeper.dora import Measured
 
 #: The newest verdicts of the period a report reads at most (the report says when it stopped there).
 MAX_VERDICTS = 1000
@@ -188,16 +188,16 @@ def run(options: ReportOptions, out: TextIO, *, now: datetime | None = None) -> 
 def _delivery(options: ReportOptions, since: datetime, now: datetime) -> list[Measured]:
     """The project's four keys over the report's period, where its store records deployments; none from
     a server that cannot compute them (one older than this section), since the verdicts are the report."""
-    from gatekeeper.commands import delivery
+    from gatekeeper.store import four_keys
 
     if options.server:
-        days = max(1, min(delivery.MAX_DAYS, -(-int((now - since).total_seconds()) // 86400)))
+        days = max(1, min(four_keys.MAX_DAYS, -(-int((now - since).total_seconds()) // 86400)))
         try:
-            return delivery.from_server(options.server, options.project, None, days)
+            return four_keys.from_server(options.server, options.project, None, days)
         except StoreError:
             return []
     path = Path(options.store) if options.store else default_store_path()
-    return delivery.from_store(path, options.project, None, since, now)
+    return four_keys.from_store(path, options.project, None, since, now)
 
 
 def _write(path: Path, text: str) -> None:
@@ -281,7 +281,7 @@ def render_html(report: Report) -> str:
 
 def _html_delivery(report: Report) -> list[str]:
     """The four keys per environment: a table each, the gate line and the recommendations."""
-    from gatekeeper.commands.delivery import heading, rows, ungated_line
+    from gatekeeper.outputs.delivery import heading, rows, ungated_line
 
     if not report.delivery:
         return []
@@ -306,7 +306,7 @@ def _html_delivery(report: Report) -> list[str]:
 
 
 def _md_delivery(report: Report) -> list[str]:
-    from gatekeeper.commands.delivery import heading, rows, ungated_line
+    from gatekeeper.outputs.delivery import heading, rows, ungated_line
 
     if not report.delivery:
         return []

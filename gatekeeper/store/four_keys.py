@@ -1,0 +1,116 @@
+"""The four delivery keys of a project, read from where its events are: the embedded store (its events
+read whole, computed by gatekeeper.dora, with its verdicts for the gate and the waits) or a store server
+(which computes them from its tables: `GET /api/v1/delivery/four-keys`).  For `gatekeeper delivery` and
+`gatekeeper report`."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import dora
+from gatekeeper.dora import Measured
+from gatekeeper.errors import StoreError
+
+__all__ = ["MAX_DAYS", "from_server", "from_store"]
+
+#: The longest window, in days (the server's bound too).
+MAX_DAYS = 366
+
+
+def from_store(path: Path, project: str, environment: str | None, since: datetime, until: datetime) -> list[Measured]:
+    """Each environment's four keys from the embedded store's events (every one of the project, so a
+    commit shipped before the window is not a change of it)."""
+    from gatekeeper.store.sqlite import SqliteStore
+
+    if not path.exists():
+        raise StoreError(path, "no store here (record deployments with `gatekeeper deploy record`)")
+    measured = []
+    with SqliteStore(path, create=False) as store:
+        deployments = store.deployments(project, environment)
+        incidents = store.incidents(project, environment)
+        names = sorted({event.environment for event in deployments})
+        passing: dict[tuple[str, str], list[datetime]] = {}
+
+        def passed_at(commit: str) -> list[datetime]:
+            key = (project, commit)
+            if key not in passing:
+                passing[key] = [_time(text) for text in store.passing_times(project, commit)]
+            return passing[key]
+
+        def verdict_status(verdict_id: str) -> str | None:
+            try:
+                found = store.get(verdict_id)
+            except StoreError:
+                return None  # never recorded here: not a passing verdict
+            status = found.get("status")
+            return status if isinstance(status, str) else None
+
+        def gated(event: Any) -> bool:
+            return dora.gate_passing(
+                event, verdict_status=verdict_status, commit_passed=lambda _project, sha: bool(passed_at(sha))
+            )
+
+        def last_pass(event: Any) -> datetime | None:
+            before = [moment for moment in passed_at(event.commit) if moment <= event.deployed_at]
+            return before[-1] if before else None
+
+        for name in names:
+            keys = dora.compute(
+                deployments,
+                incidents,
+                project=project,
+                environment=name,
+                since=since,
+                until=until,
+                passing=gated,
+            )
+            waits = dora.verdict_waits(
+                (event for event in deployments if event.environment == name),
+                since=since,
+                until=until,
+                last_pass=last_pass,
+            )
+            measured.append(Measured(keys=keys, advice=tuple(dora.recommendations(keys, waits))))
+    return measured
+
+
+def from_server(url: str, project: str, environment: str | None, days: int) -> list[Measured]:
+    """The four keys as the store server computes them (a read token in GATEKEEPER_TOKEN)."""
+    import requests
+
+    from gatekeeper.store.http import API_PREFIX, TOKEN_ENV, check_url, error_reason, new_session, response_detail
+
+    base = check_url(url).rstrip("/")
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    headers = {"Accept": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    params = {"project": project, "days": str(days)} | ({"environment": environment} if environment else {})
+    session = new_session(base)
+    try:
+        response = session.get(f"{base}{API_PREFIX}/delivery/four-keys", params=params, headers=headers, timeout=60)
+    except requests.RequestException as error:
+        raise StoreError(base, f"cannot reach the store server ({error_reason(error)})") from None
+    finally:
+        session.close()
+    if response.status_code == 401:
+        raise StoreError(base, f"refused the request (401): set {TOKEN_ENV} to a live read token")
+    if response.status_code >= 300:
+        raise StoreError(base, f"answered HTTP {response.status_code}: {response_detail(response)}")
+    try:
+        payload = response.json()
+        items = payload["environments"]
+        if not isinstance(items, list):
+            raise TypeError("environments is not a list")
+        measured = []
+        for item in items:
+            keys, advice = dora.from_document(item, base)
+            measured.append(Measured(keys=keys, advice=tuple(advice)))
+    except (ValueError, KeyError, TypeError) as error:
+        raise StoreError(base, f"answered something that is not the four keys ({error})") from None
+    return measured
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

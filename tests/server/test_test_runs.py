@@ -191,3 +191,38 @@ def test_check_upload_says_why_there_is_no_history_and_still_decides(server: Ser
     assert "gatekeeper: warning: no flaky history: " in done.stderr and "403" in done.stderr
     assert "Traceback" not in done.stderr
     assert "history" not in json.loads(done.stdout)["details"]["tests"][0]
+
+
+def test_the_tests_pages_read_is_the_newest_received_of_the_window_on_both_databases(
+    server: Server, make_verdict: Any
+) -> None:
+    """`queries.recent_verdicts` (the tests page's one read) on the server's own database, then ranked."""
+    from sqlalchemy import create_engine
+
+    from gatekeeper.server.web.flakiness import board
+    from gatekeeper.server.web.queries import recent_verdicts
+
+    project = unique_project()
+    made = [
+        _tests_verdict(make_verdict, project, "c1", "unit", ["t.a"]),
+        _tests_verdict(make_verdict, project, "c1", "unit", []),
+        _tests_verdict(make_verdict, project, "c2", "unit", ["t.a"], created_at=on_day(2)),  # claims an old day
+    ]
+    made[1]["context"]["branch"] = "dev"
+    for verdict in made:
+        assert server.put(verdict).status_code == 201
+    engine = create_engine(server.db_url)
+    try:
+        everything = recent_verdicts(engine, project, None, "2000-01-01T00:00:00.000000Z")
+        newest = recent_verdicts(engine, project, None, "2000-01-01T00:00:00.000000Z", limit=2)
+        on_main = recent_verdicts(engine, project, "main", "2000-01-01T00:00:00.000000Z")
+        later = recent_verdicts(engine, project, None, "9999-01-01T00:00:00.000000Z")
+    finally:
+        engine.dispose()
+    # by receipt, oldest first, whatever a verdict claims
+    assert [v.id for v in everything] == [verdict["id"] for verdict in made]
+    assert [v.id for v in newest] == [made[1]["id"], made[2]["id"]]
+    assert [v.id for v in on_main] == [made[0]["id"], made[2]["id"]] and later == []
+    assert everything[0].document["context"]["project"] == project
+    ranked = board(everything).flakiest[0]
+    assert (ranked.test, ranked.runs, ranked.failures, ranked.flips) == ("t.a", 3, 2, 2)

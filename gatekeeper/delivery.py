@@ -39,6 +39,8 @@ from gatekeeper.trace import DEFAULT_KEY_PATTERN, issue_keys
 if TYPE_CHECKING:
     from gatekeeper.diff.git import Repository
 
+#: GitLab names the environment of a deployment job here (`environment:` in .gitlab-ci.yml).
+ENVIRONMENT_VARIABLE = "CI_ENVIRONMENT_NAME"
 #: A deployment's outcome as the CI reports it; only a successful one ships commits.
 STATUSES = ("success", "failure")
 SUCCESS = "success"

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from gatekeeper.context import detect_context
 from gatekeeper.delivery import (
+    ENVIRONMENT_VARIABLE,
     PREVIOUS_DEPLOYMENTS,
     DeployedCommit,
     Deployment,
@@ -30,10 +29,8 @@ from gatekeeper.delivery import (
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 from gatekeeper.store.delivery import DeliveryStore, DeploymentRequest, deployment_document
+from gatekeeper.store.delivery_stores import open_delivery_store
 from gatekeeper.words import plural, short_commit
-
-#: GitLab names the environment of a deployment job here (`environment:` in .gitlab-ci.yml).
-ENVIRONMENT_VARIABLE = "CI_ENVIRONMENT_NAME"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,24 +48,6 @@ class DeployOptions:
     store: str | None = None
     upload: str | None = None
     output_format: str = "text"
-
-
-@contextmanager
-def open_delivery_store(store: str | None, upload: str | None) -> Iterator[tuple[DeliveryStore, str]]:
-    """The store events are recorded in (the server when `upload` is given), and where it is, for messages."""
-    with ExitStack() as stack:
-        if upload:
-            from gatekeeper.store.remote_delivery import RemoteDeliveryStore
-
-            remote = RemoteDeliveryStore(upload)
-            stack.callback(remote.close)
-            yield remote, remote.base
-            return
-        from gatekeeper.store import default_store_path
-        from gatekeeper.store.sqlite import SqliteStore
-
-        path = Path(store) if store else default_store_path()
-        yield stack.enter_context(SqliteStore(path)), str(path)
 
 
 def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:

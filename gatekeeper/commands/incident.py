@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass
 from typing import TextIO
 
-from gatekeeper.commands.deploy import ENVIRONMENT_VARIABLE, open_delivery_store
 from gatekeeper.context import detect_context
-from gatekeeper.delivery import Incident
+from gatekeeper.delivery import ENVIRONMENT_VARIABLE, Incident
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 from gatekeeper.store.delivery import IncidentNotFound, check_incident_fields, incident_document
+from gatekeeper.store.delivery_stores import open_delivery_store
 from gatekeeper.words import short_commit
 
 

@@ -314,3 +314,20 @@ def test_options_that_mean_nothing_for_parts_are_usage_errors(project: Path) -> 
         result = gatekeeper(project, *check, *args)
         assert result.returncode == 2, (args, result.stderr)
         assert words in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_a_store_server_that_cannot_be_read_leaves_the_gate_undecided(project: Path) -> None:
+    """Nobody listens on the port: the final job tries while --wait lasts, then records an error verdict."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = environment(GATEKEEPER_TOKEN="not-a-real-token")
+    verdict, output = final(
+        project, *PIPELINE, "--upload", url, "--upload-timeout", "1", "--wait", "1", code=2, env=env
+    )
+    assert verdict["status"] == "error"
+    assert f"127.0.0.1:{port}" in verdict["reason"]
+    assert "not-a-real-token" not in output

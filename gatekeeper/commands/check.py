@@ -16,7 +16,7 @@ from gatekeeper.context import Context, detect_context, detect_diff_base, pipeli
 from gatekeeper.diff.load import ChangeRequest, load_change, repository_paths
 from gatekeeper.diff.paths import align_inputs
 from gatekeeper.engine import Baseline, Decision, decide
-from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
+from gatekeeper.errors import GatekeeperError, InputError, StoreError, UsageError, one_line
 from gatekeeper.flaky import FlakyHistory
 from gatekeeper.model import ReportInput
 from gatekeeper.outputs import renderer_for
@@ -135,13 +135,14 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
 
 
 def _gathered(options: CheckOptions, policy: Policy, context: Context, started: float, out: TextIO) -> Gathered:
-    """The pipeline's parts, merged (--pipeline-final); parts missing or unreadable are recorded as an
-    undecided verdict naming them, then raised (exit 2): never a pass on partial data."""
+    """The pipeline's parts, merged (--pipeline-final); parts missing or unreadable (or a store that cannot
+    be read) are recorded as an undecided verdict naming them, then raised (exit 2): never a pass on partial
+    data."""
     from gatekeeper.commands.pipeline import PartsMissing, gather
 
     try:
         gathered = gather(options, context)
-    except (PartsMissing, InputError) as error:
+    except (PartsMissing, InputError, StoreError) as error:  # the parts, bad or not there: no decision
         record = error.record if isinstance(error, PartsMissing) else None
         verdict = build_error(
             problem=str(error), policy=policy, context=context, inputs=[], duration_ms=_since(started), pipeline=record

@@ -41,6 +41,8 @@ SERIES = re.compile(r"^(?P<base>\S(?:.*\S)?) (?P<index>[1-9][0-9]{0,3})/(?P<tota
 MAX_SERIES = 1000
 #: Missing parts named in a message and in the verdict; the rest are counted.
 MISSING_LISTED = 20
+#: A CI variable's count: ASCII digits, a few of them (a variable is text anyone can set).
+_COUNT = re.compile(r"[0-9]{1,4}")
 #: Seconds between looks at the store while waiting: doubling from the first, never over the last.
 FIRST_POLL, LAST_POLL = 0.5, 15.0
 
@@ -113,7 +115,7 @@ def part_name(name: str, context: Context, environ: Mapping[str, str] | None = N
     NAME already ends so (`--part "$CI_JOB_NAME"` does)."""
     env = os.environ if environ is None else environ
     index, total = env.get("CI_NODE_INDEX", ""), env.get("CI_NODE_TOTAL", "")
-    if context.ci != "gitlab" or SERIES.match(name) or not (index.isdigit() and total.isdigit()):
+    if context.ci != "gitlab" or SERIES.match(name) or not (_COUNT.fullmatch(index) and _COUNT.fullmatch(total)):
         return name
     if 1 <= int(index) <= int(total) and int(total) > 1:
         return f"{name} {int(index)}/{int(total)}"
@@ -125,7 +127,7 @@ def expected_parts(given: int | None, context: Context, environ: Mapping[str, st
     if given is not None:
         return given
     total = (os.environ if environ is None else environ).get("CI_NODE_TOTAL", "")
-    return int(total) if context.ci == "gitlab" and total.isdigit() and int(total) > 1 else None
+    return int(total) if context.ci == "gitlab" and _COUNT.fullmatch(total) and int(total) > 1 else None
 
 
 def _pipeline_of(context: Context, what: str) -> tuple[str, str]:
@@ -281,12 +283,25 @@ def _wait(
     store: PartStore, where: str, project: str, pipeline: str, expected: int | None, wait: float
 ) -> tuple[list[StoredPart], Arrival]:
     """Look at the store until the parts are complete or `wait` seconds have passed (one look at least),
-    backing off from FIRST_POLL to LAST_POLL; a line on stderr whenever what is missing changes."""
+    backing off from FIRST_POLL to LAST_POLL; a line on stderr whenever what is missing changes.  A store
+    that cannot be read is tried again while there is time (a server restarting), then its error raised."""
     deadline = time.monotonic() + wait
     pause = FIRST_POLL
     said = ""
     while True:
-        stored = store.list_parts(project, pipeline)
+        try:
+            stored = store.list_parts(project, pipeline)
+        except GatekeeperError as error:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            state = f"cannot read it: {one_line(error)}"
+            if state != said:
+                print(f"gatekeeper: warning: {where}: {state}; trying again for {left:,.0f} s", file=sys.stderr)
+                said = state
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, LAST_POLL)
+            continue
         seen = arrival(frozenset(part.name for part in stored), expected)
         left = deadline - time.monotonic()
         if seen.complete or left <= 0:

@@ -68,6 +68,8 @@ def test_gitlab_parallel_index_is_added_to_the_name() -> None:
     assert part_name("test", GITLAB, {"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "1"}) == "test"  # no parallel
     assert part_name("test", GITLAB, {"CI_NODE_INDEX": "4", "CI_NODE_TOTAL": "3"}) == "test"
     assert part_name("test", GITLAB, {"CI_NODE_INDEX": "x", "CI_NODE_TOTAL": "3"}) == "test"
+    assert part_name("test", GITLAB, {"CI_NODE_INDEX": "²", "CI_NODE_TOTAL": "3"}) == "test"  # isdigit, no int
+    assert part_name("test", GITLAB, {"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "9" * 5000}) == "test"
     assert part_name("test", Context(ci="github"), env) == "test"  # only GitLab's variables mean this
 
 
@@ -76,3 +78,4 @@ def test_the_count_comes_from_the_option_else_a_parallel_gitlab_job() -> None:
     assert expected_parts(None, GITLAB, {"CI_NODE_TOTAL": "3"}) == 3
     assert expected_parts(None, GITLAB, {"CI_NODE_TOTAL": "1"}) is None  # GitLab's value in a job without parallel
     assert expected_parts(None, Context(ci="jenkins"), {"CI_NODE_TOTAL": "3"}) is None
+    assert expected_parts(None, GITLAB, {"CI_NODE_TOTAL": "٣"}) is None

@@ -380,3 +380,22 @@ def test_windows_select_by_the_store_s_time(tmp_path: Path) -> None:
         ("prod", "3"),
     ]
     assert [item.incident for item in opened] == ["1"]
+
+
+def test_the_same_deployment_from_several_processes_at_once_is_stored_once(tmp_path: Path) -> None:
+    """Each thread its own connection, as separate CI jobs on one machine would have."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "store.db"
+    SqliteStore(path).close()
+
+    def record(_: int) -> bool:
+        with SqliteStore(path) as store:
+            return store.record_deployment(request("a" * 40, "success", "1"))[1]
+
+    with ThreadPoolExecutor(6) as pool:
+        created = list(pool.map(record, range(6)))
+    with SqliteStore(path) as store:
+        stored = store.deployments("bank/web")
+    assert sorted(created) == [False] * 5 + [True]
+    assert len(stored) == 1

@@ -247,3 +247,25 @@ def test_an_unreachable_server_is_exit_4(tmp_path: Path) -> None:
     assert result.returncode == 4
     assert result.stderr.startswith("gatekeeper: error: verdict store http://127.0.0.1:")
     assert "cannot reach the store server" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_same_deployment_arriving_at_once_is_stored_once(server: Server) -> None:
+    """Eight deliveries of one webhook at the same moment: the database decides, one is new, seven the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    project = unique_project()
+    body = deployment(project, commits=[{"sha": SHA, "committed_at": "2026-03-01T10:00:00Z", "keys": ["ABC-1"]}])
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: post(server, "/deployments", body), range(8)))
+    assert sorted(response.status_code for response in responses) == [200] * 7 + [201]
+    assert len({response.json()["id"] for response in responses}) == 1
+    assert count(server, "deployments", project) == 1
+    with ThreadPoolExecutor(8) as pool:
+        opened = list(
+            pool.map(
+                lambda _: post(server, "/incidents", {"project": project, "environment": "prod", "incident": "X-1"}),
+                range(8),
+            )
+        )
+    assert sorted(response.status_code for response in opened) == [200] * 7 + [201]
+    assert count(server, "incidents", project) == 1

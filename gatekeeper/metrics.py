@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from gatekeeper.model import Coverage, Evidence, Finding, Severity, TestResults
@@ -130,17 +131,13 @@ def _coverage_metrics(coverage: Coverage, metrics: Metrics) -> None:
 
 def _finding_metrics(findings: tuple[Finding, ...], metrics: Metrics) -> None:
     """Active findings by severity; those the tool itself suppressed (SARIF suppressions) count as waived."""
-    metrics["findings.total"] = 0
+    # Counted by severity member, named once per severity: a name per finding (Enum.value is a descriptor
+    # call) cost check 30 ms on 100,000 findings, and the verdict counts each report's findings again.
+    active = Counter(finding.severity for finding in findings if finding.suppression is None)
+    metrics["findings.total"] = active.total()
     for severity in Severity:
-        metrics[f"findings.{severity.value}"] = 0
-    waived = 0
-    for finding in findings:
-        if finding.suppression is not None:
-            waived += 1
-        else:
-            metrics["findings.total"] += 1
-            metrics[f"findings.{finding.severity.value}"] += 1
-    metrics["findings.waived"] = waived
+        metrics[f"findings.{severity.value}"] = active[severity]
+    metrics["findings.waived"] = len(findings) - metrics["findings.total"]
 
 
 def new_code_metrics(new: NewCode) -> Metrics:

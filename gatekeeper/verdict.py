@@ -16,6 +16,7 @@ Metrics and gates are never cut: the decision and its figures are always whole.
 from __future__ import annotations
 
 import functools
+import heapq
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -348,8 +349,10 @@ def build(
 ) -> Verdict:
     """The verdict of a decided run; `histories` (by test id) add the store's flaky record to listed tests;
     `pipeline`, the parts a pipeline-final merged; `trace`, the requirement keys of the change."""
-    findings = sorted(outcome.waivers.kept, key=finding_order)
-    suppressed = sorted((f for f in outcome.waivers.waived if f.suppression is not None), key=finding_order)
+    # Only the first LIST_LIMIT are listed: nsmallest is sorted()[:n] (stable too), without sorting 100,000.
+    findings = heapq.nsmallest(LIST_LIMIT, outcome.waivers.kept, key=finding_order)
+    suppressed_all = [f for f in outcome.waivers.waived if f.suppression is not None]
+    suppressed = heapq.nsmallest(LIST_LIMIT, suppressed_all, key=finding_order)
     failed_tests = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
     head = Verdict(
         schema=SCHEMA,
@@ -383,7 +386,8 @@ def build(
         test = case_id(case.classname, case.name)
         return replace(_test_case(case), quarantine=covered.get(case), history=known.get(test))
 
-    return _fitted(head, inputs, failed_tests, findings, suppressed, record)
+    totals = (len(outcome.waivers.kept), len(suppressed_all))
+    return _fitted(head, inputs, failed_tests, findings, suppressed, record, totals=totals)
 
 
 def build_error(
@@ -430,9 +434,13 @@ def _fitted(
     findings: Sequence[Finding],
     suppressed: Sequence[Finding],
     test_record: Callable[[TestCase], TestRecord] | None = None,
+    *,
+    totals: tuple[int, int] | None = None,
 ) -> Verdict:
     """`head` and the report-sized parts, each list cut to its first `limit` entries (the rest counted):
-    LIST_LIMIT, halved while the JSON is over MAX_BYTES (only pathological reports come to that)."""
+    LIST_LIMIT, halved while the JSON is over MAX_BYTES (only pathological reports come to that).
+    `totals`: how many findings and suppressed findings there are, when the lists hold only the first."""
+    findings_total, suppressed_total = totals or (len(findings), len(suppressed))
     counts = [input_counts(report) for report in inputs]
     limit = LIST_LIMIT
     while True:
@@ -449,9 +457,9 @@ def _fitted(
                 tests=tuple((test_record or _test_case)(case) for case in tests[:limit]),
                 tests_omitted=max(len(tests) - limit, 0),
                 findings=tuple(_finding(finding) for finding in findings[:limit]),
-                findings_omitted=max(len(findings) - limit, 0),
+                findings_omitted=max(findings_total - limit, 0),
                 suppressed=tuple(_finding(finding) for finding in suppressed[:limit]),
-                suppressed_omitted=max(len(suppressed) - limit, 0),
+                suppressed_omitted=max(suppressed_total - limit, 0),
             ),
         )
         if limit == 0 or _size(verdict.to_json()) <= MAX_BYTES:

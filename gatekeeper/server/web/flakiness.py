@@ -77,6 +77,17 @@ class TestBoard:
     runs: int  # of those, verdicts that read tests
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What ranking keeps of one verdict that read tests (not its document: a page reads hundreds)."""
+
+    id: str
+    received_at: str
+    run: TestRun
+    named: dict[str, _Named]
+    quarantines: dict[str, Quarantined]
+
+
 @dataclass(slots=True)
 class _Named:
     """What one verdict says of one test it names."""
@@ -132,16 +143,19 @@ def _job(document: Mapping[str, Any]) -> str:
 def board(verdicts: Iterable[StoredVerdict], top: int = TOP) -> TestBoard:
     """Rank the tests of `verdicts` (oldest first): the flakiest by flips (then failures), the most
     failing by failures (then flips); ties by test id, so the page is the same for the same verdicts."""
-    by_job: dict[str, list[tuple[StoredVerdict, TestRun, dict[str, _Named]]]] = {}
+    by_job: dict[str, list[_Run]] = {}
     read = 0
     for verdict in verdicts:
         read += 1
         run = run_from_verdict(verdict.document)
         if run is not None:
-            by_job.setdefault(_job(verdict.document), []).append((verdict, run, _named(verdict.document)))
+            named = _named(verdict.document)
+            quarantines = _quarantines(verdict.document) if any(n.quarantine for n in named.values()) else {}
+            kept = _Run(id=verdict.id, received_at=verdict.received_at, run=run, named=named, quarantines=quarantines)
+            by_job.setdefault(_job(verdict.document), []).append(kept)
     records: dict[str, TestRecord] = {}
     for job, runs in by_job.items():
-        named_here = {test for _, run, _ in runs for test in run.failed | run.flaky}
+        named_here = {test for kept in runs for test in kept.run.failed | kept.run.flaky}
         for test in named_here:
             record = records.setdefault(test, TestRecord(test=test))
             record.jobs.add(job)
@@ -157,10 +171,11 @@ def board(verdicts: Iterable[StoredVerdict], top: int = TOP) -> TestBoard:
     )
 
 
-def _walk(record: TestRecord, test: str, runs: list[tuple[StoredVerdict, TestRun, dict[str, _Named]]]) -> None:
+def _walk(record: TestRecord, test: str, runs: list[_Run]) -> None:
     """Add one job's runs (oldest first) to a test's record."""
     previous: bool | None = None  # did it pass in the last run whose outcome is known
-    for verdict, run, named in runs:
+    for verdict in runs:
+        run, named = verdict.run, verdict.named
         if test in run.flaky:  # failed, then passed on re-run: a failure and a flip within the run
             record.runs += 1
             record.failures += 1
@@ -182,7 +197,7 @@ def _walk(record: TestRecord, test: str, runs: list[tuple[StoredVerdict, TestRun
             # the newest verdict naming it (of any job) says whether it is quarantined, and by whom
             entry, record.named_at = named[test], verdict.received_at
             glob = entry.quarantine
-            record.quarantine = None if glob is None else _quarantines(verdict.document).get(glob, _unknown(glob))
+            record.quarantine = None if glob is None else verdict.quarantines.get(glob, _unknown(glob))
             record.flaky_in_history = entry.flaky_in_history
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import JSON, Engine, cast, func, literal_column, select
 
 from gatekeeper.charts import Step
 from gatekeeper.server.db import NEWEST_FIRST, SUMMARY_COLUMNS, summary, verdict_metrics, verdicts
@@ -139,18 +139,51 @@ def count_verdicts(engine: Engine, project: str, branch: str | None) -> int:
         return int(connection.execute(query).scalar_one())
 
 
+#: What the tests page reads of a verdict's body, and nothing else (a body may be 1 MiB of findings).
+_TEST_PATHS = (
+    ("context", "job"),
+    ("context", "commit"),
+    ("metrics", "tests.total"),
+    ("details", "tests"),
+    ("details", "tests_omitted"),
+    ("quarantine", "applied"),
+)
+
+
 def recent_verdicts(
     engine: Engine, project: str, branch: str | None, since: str, limit: int = TEST_VERDICTS
 ) -> list[StoredVerdict]:
     """The project's (branch's) newest `limit` verdicts received since `since` (this server's clock), oldest
-    first, with their documents: what the tests page ranks flaky and failing tests from."""
-    query = select(verdicts.c.id, verdicts.c.received_at, verdicts.c.body).where(
+    first: what the tests page ranks flaky and failing tests from.  The database cuts each body down to
+    `_TEST_PATHS` (parsing it in C, once), so the page holds tests lists, not whole verdicts."""
+    newest = select(verdicts.c.id, verdicts.c.received_at).where(
         verdicts.c.project == project, verdicts.c.received_at >= since
     )
     if branch is not None:
-        query = query.where(verdicts.c.branch == branch)
+        newest = newest.where(verdicts.c.branch == branch)
+    newest = newest.order_by(*NEWEST_FIRST).limit(limit)
+    if engine.dialect.name == "postgresql":
+        # the body cast once, in a subquery its LIMIT keeps PostgreSQL from folding into the outer one
+        recent = newest.add_columns(cast(verdicts.c.body, JSON).label("doc")).subquery("recent")
+        members = ", ".join(f"recent.doc #> '{{{','.join(path)}}}'" for path in _TEST_PATHS)
+        query = select(recent.c.id, recent.c.received_at, literal_column(f"json_build_array({members})"))
+    else:
+        members = ", ".join("'$." + ".".join(f'"{key}"' for key in path) + "'" for path in _TEST_PATHS)
+        query = newest.add_columns(literal_column(f"json_extract(verdicts.body, {members})"))
     with engine.connect() as connection:
-        rows = connection.execute(query.order_by(*NEWEST_FIRST).limit(limit)).all()
-    return [
-        StoredVerdict(id=row.id, received_at=row.received_at, document=json.loads(row.body)) for row in reversed(rows)
-    ]
+        rows = connection.execute(query).all()
+    found = [StoredVerdict(id=row[0], received_at=row[1], document=_document(row[0], row[2])) for row in rows]
+    return sorted(found, key=lambda verdict: (verdict.received_at, verdict.id))
+
+
+def _document(verdict_id: str, values: Any) -> dict[str, Any]:
+    """The parts of a verdict `_TEST_PATHS` names (a JSON array: SQLite's text, psycopg's list) as the
+    document `flakiness` reads."""
+    job, commit, total, tests, omitted, applied = values if isinstance(values, list) else json.loads(values)
+    return {
+        "id": verdict_id,
+        "context": {"job": job, "commit": commit},
+        "metrics": {} if total is None else {"tests.total": total},
+        "details": {"tests": tests or [], "tests_omitted": omitted or 0},
+        "quarantine": {"applied": applied or []},
+    }

@@ -82,7 +82,7 @@ def test_ready_when_every_member_is_clear(recorded: Path, tmp_path: Path) -> Non
     assert lines[0] == "READY    release 2026.12: all 2 members clear (required policy level 3)"
     assert lines[1].split()[:5] == ["clear", "bank/ledger", "commit", "aaa111", "pass"]
     assert lines[2].split()[:5] == ["clear", "bank/warn", "commit", "eee555", "warn"]  # warn is clear
-    assert len(lines) == 3  # nothing blocks
+    assert lines[3:] == ["  issue keys (1): EXAMPLE-1"]  # nothing blocks (the examples' clone names EXAMPLE-1)
 
 
 def test_blocked_by_a_failed_gate(recorded: Path, tmp_path: Path) -> None:

@@ -84,15 +84,18 @@ class LatestValues(Collector):
 MAX_ENVIRONMENTS = 20
 #: How old the delivery gauges' figures may be before a scrape has them recomputed (in the background).
 DELIVERY_REFRESH_SECONDS = 60.0
+#: How long the first scrape waits for the first figures (a large store's take longer: they come later).
+DELIVERY_FIRST_WAIT_SECONDS = 5.0
 
 
 class DeliveryGauges(Collector):
     """The four keys per project and environment over the last 30 days (issue 19), from the database.
 
-    Computed when scraped, at most every DELIVERY_REFRESH_SECONDS: the first scrape waits for them, a
-    later one shows the last figures while a background thread recomputes (on PostgreSQL at scale the
-    grouped query takes a while).  Labels are bounded: projects past the cap and environments past
-    MAX_ENVIRONMENTS are left out, never summed into a made-up series."""
+    Computed when scraped, at most every DELIVERY_REFRESH_SECONDS, in a background thread: the first
+    scrape waits for them up to DELIVERY_FIRST_WAIT_SECONDS, a later one shows the last figures while
+    they are recomputed (on PostgreSQL at scale the grouped query takes seconds).  Labels are bounded:
+    projects past the cap and environments past MAX_ENVIRONMENTS are left out, never summed into a
+    made-up series."""
 
     def __init__(self, max_projects: int) -> None:
         self.source: Callable[[], Sequence[Any]] | None = None  # -> gatekeeper.server.web.delivery.Figures
@@ -102,6 +105,7 @@ class DeliveryGauges(Collector):
         self.computed_at: float | None = None
         self._lock = threading.Lock()
         self._refreshing = False
+        self._first = threading.Event()
 
     def refresh(self) -> None:
         """Recompute the figures now (the caller's thread)."""
@@ -116,6 +120,7 @@ class DeliveryGauges(Collector):
             self.shown = tuple(kept)
             self.computed_at = time.monotonic()
             self._refreshing = False
+        self._first.set()
 
     def _refresh_in_background(self) -> None:
         def run() -> None:
@@ -124,19 +129,20 @@ class DeliveryGauges(Collector):
             except Exception:  # a database hiccup: keep the old figures, try again at the next scrape
                 with self._lock:
                     self._refreshing = False
+                self._first.set()
                 access_log.exception("delivery gauges: refresh failed")
 
         threading.Thread(target=run, name="delivery-gauges", daemon=True).start()
 
     def collect(self) -> Iterator[Metric]:
         if self.source is not None:
-            if self.computed_at is None:
-                self.refresh()
-            elif time.monotonic() - self.computed_at > DELIVERY_REFRESH_SECONDS:
+            if self.computed_at is None or time.monotonic() - self.computed_at > DELIVERY_REFRESH_SECONDS:
                 with self._lock:
                     start, self._refreshing = not self._refreshing, True
                 if start:
                     self._refresh_in_background()
+            if self.computed_at is None:
+                self._first.wait(DELIVERY_FIRST_WAIT_SECONDS)
         labels = ["project", "environment"]
         frequency = GaugeMetricFamily(
             "gatekeeper_delivery_deployments_per_day",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -16,6 +16,9 @@ from gatekeeper import __version__
 from gatekeeper.model import Decision
 from gatekeeper.outputs import RENDERERS
 from gatekeeper.status import ExitStatus
+
+if TYPE_CHECKING:
+    from gatekeeper.commands.check import CheckOptions
 
 
 def _run(command: Callable[[], ExitStatus], debug: bool) -> NoReturn:
@@ -325,12 +328,37 @@ def check(
             renames=not diff_no_renames,
             ignore_whitespace=diff_ignore_whitespace,
         ),
-        part=part,
         pipeline_final=pipeline_final,
         expect_parts=expect_parts,
         wait_seconds=wait,
     )
+    if part is not None:  # one job's part of the pipeline: recorded, not decided
+        _run(lambda: _record_part(part, options), context.obj["debug"])
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
+
+
+def _record_part(part: str, options: CheckOptions) -> ExitStatus:
+    """`check --part`: the options that mean something for a part go on; those that do not are refused."""
+    from gatekeeper.commands.pipeline import PartOptions, record
+    from gatekeeper.errors import UsageError
+
+    if options.pipeline_final:
+        raise UsageError("--part records one job's part and --pipeline-final decides on all of them: give one")
+    if options.outputs:
+        raise UsageError("--output writes a verdict, and a part is none: the --pipeline-final job writes it")
+    if options.change.diff_base or options.change.diff_file:
+        raise UsageError("--diff-base and --diff-file judge a change: give them to the --pipeline-final job")
+    given = PartOptions(
+        part=part,
+        policy=options.policy,
+        reports=options.reports,
+        overrides=options.overrides,
+        store=options.store,
+        upload=options.upload,
+        upload_timeout=options.upload_timeout,
+        undecided=options.undecided,
+    )
+    return record(given, sys.stdout)
 
 
 # scan: bandit + semgrep, then exactly `check`, with every option it has

@@ -29,7 +29,7 @@ from gatekeeper.verdict import Verdict, build, build_error, new_id
 from gatekeeper.words import plural
 
 if TYPE_CHECKING:
-    from gatekeeper.commands.pipeline import Gathered
+    from gatekeeper.store.pipeline import Gathered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,9 +52,8 @@ class CheckOptions:
     undecided: InputError | None = None  # found before the reports (a scanner crashed): an error verdict
     #: The change to judge: --diff-base or --diff-file, else the merge request's base the CI names.
     change: ChangeRequest = field(default_factory=ChangeRequest)
-    #: Parts (gatekeeper.commands.pipeline): record the reports as this part of the pipeline, deciding nothing;
-    part: str | None = None
-    #: or decide on every part of the pipeline, waiting up to `wait_seconds` for `expect_parts` of them.
+    #: Decide on every part of the pipeline (gatekeeper.store.pipeline), waiting up to `wait_seconds` for
+    #: `expect_parts` of them, instead of reading reports (`check --part` records them: commands.pipeline).
     pipeline_final: bool = False
     expect_parts: int | None = None
     wait_seconds: float = 300.0
@@ -72,10 +71,6 @@ def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     context = detect_context().with_overrides(**(options.overrides or {}))
     for note in context.notes:
         print(f"gatekeeper: warning: {note}", file=sys.stderr)
-    if options.part is not None:  # one job's part of the pipeline: recorded, not decided
-        from gatekeeper.commands.pipeline import record_part
-
-        return record_part(options, policy, context, out)
     loaded = load_change(options.change, detect_diff_base(), Path.cwd())  # before the reports: a bad base is exit 2
     for note in loaded.warnings:
         print(f"gatekeeper: warning: {note}", file=sys.stderr)
@@ -138,10 +133,22 @@ def _gathered(options: CheckOptions, policy: Policy, context: Context, started: 
     """The pipeline's parts, merged (--pipeline-final); parts missing or unreadable (or a store that cannot
     be read) are recorded as an undecided verdict naming them, then raised (exit 2): never a pass on partial
     data."""
-    from gatekeeper.commands.pipeline import PartsMissing, gather
+    from gatekeeper.store.pipeline import PartsMissing, gather
 
+    if options.reports:
+        raise UsageError(
+            "--pipeline-final decides on the pipeline's parts, not on reports: record those with `check --part NAME`"
+        )
     try:
-        gathered = gather(options, context)
+        gathered = gather(
+            context,
+            upload=options.upload,
+            store=options.store,
+            timeout=options.upload_timeout,
+            expect_parts=options.expect_parts,
+            wait=options.wait_seconds,
+            log=sys.stderr,
+        )
     except (PartsMissing, InputError, StoreError) as error:  # the parts, bad or not there: no decision
         record = error.record if isinstance(error, PartsMissing) else None
         verdict = build_error(

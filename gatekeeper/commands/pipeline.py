@@ -1,193 +1,55 @@
-"""`check --part` and `check --pipeline-final`: a pipeline's evidence recorded a job at a time, decided once.
+"""`gatekeeper check --part NAME`: record a job's reports as one part of its pipeline; decide nothing.
 
-A part job reads its reports, encodes them compactly (gatekeeper.parts) and records them in the embedded
-store or on the store server; it decides nothing.  The pipeline-final waits, bounded, until every part it
-expects is there, merges them (tests by id, coverage by line, findings by fingerprint) and decides once,
-as `check` does on reports.  A part that has not arrived leaves the gate undecided (exit 2, naming it):
-never a pass on partial data.
-
-Which parts to expect: `--expect-parts N` (or GitLab's CI_NODE_TOTAL where it is over 1), and every part
-named `NAME i/N` (what `--part NAME` becomes in a GitLab `parallel:` job) names its whole series.
+The parts meet in the embedded store or on the store server (--upload); `check --pipeline-final` waits for
+them and decides once (gatekeeper.store.pipeline).  A part is the reports' evidence compactly encoded
+(gatekeeper.parts), a fraction of their size.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from gatekeeper.context import Context
-from gatekeeper.errors import GatekeeperError, UsageError, one_line
+from gatekeeper.context import detect_context
+from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.parsers import iter_reports
-from gatekeeper.policy import Policy
+from gatekeeper.policy import load_policy
 from gatekeeper.status import ExitStatus
-from gatekeeper.verdict import PartRecord, PipelineRecord
 from gatekeeper.words import plural
 
-if TYPE_CHECKING:
-    from gatekeeper.commands.check import CheckOptions
-    from gatekeeper.parts import PartSummary
-    from gatekeeper.store.parts import PartStore, StoredPart
-
-#: `NAME i/N`: one of a series of N parts (GitLab names a `parallel:` job's instances so).
-SERIES = re.compile(r"^(?P<base>\S(?:.*\S)?) (?P<index>[1-9][0-9]{0,3})/(?P<total>[1-9][0-9]{0,3})$")
-#: The largest series a name can announce; a larger N (GitLab's own limit is 200) is a plain name.
-MAX_SERIES = 1000
-#: Missing parts named in a message and in the verdict; the rest are counted.
-MISSING_LISTED = 20
-#: A CI variable's count: ASCII digits, a few of them (a variable is text anyone can set).
-_COUNT = re.compile(r"[0-9]{1,4}")
-#: Seconds between looks at the store while waiting: doubling from the first, never over the last.
-FIRST_POLL, LAST_POLL = 0.5, 15.0
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Arrival:
-    """One look at a pipeline's parts: which names are there and which are still expected."""
-
-    names: frozenset[str]
-    expected: int | None  # how many distinct parts complete the pipeline; None: nothing says
-    missing: tuple[str, ...] = ()  # the first MISSING_LISTED missing names known
-    missing_count: int = 0  # every missing part, named or not
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.names) and self.expected is not None and self.missing_count == 0
-
-    def describe(self) -> str:
-        """ "2 of 3 parts arrived; missing: test 3/3" (unnamed ones counted: "and 1 more part")."""
-        arrived = len(self.names)
-        expected = self.expected if self.expected is not None else arrived + self.missing_count
-        listed = ", ".join(self.missing)
-        rest = self.missing_count - len(self.missing)
-        if rest > 0:
-            listed += f"{' and ' if listed else ''}{plural(rest, 'more part' if listed else 'part')}"
-        return f"{arrived:,} of {plural(expected, 'part')} arrived; missing: {listed}"
+class PartOptions:
+    part: str  # as given; in a GitLab `parallel:` job the index is added (`test 2/3`)
+    policy: str  # its `reports:` when none are given
+    reports: Sequence[str] = ()
+    overrides: Mapping[str, str | None] | None = None  # --project, --pipeline …, over the CI's
+    store: str | None = None  # the embedded store; None: --no-store
+    upload: str | None = None  # the store server, which then takes the part instead
+    upload_timeout: float = 60.0
+    undecided: InputError | None = None  # found before the reports (`scan`'s crashed scanner)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Gathered:
-    """What a pipeline-final decides on: the merged parts as report inputs, and every attempt of each part."""
+def record(options: PartOptions, out: TextIO) -> ExitStatus:
+    """Read the reports, record them as one part of the pipeline, say what was recorded.
 
-    inputs: list[ReportInput]
-    record: PipelineRecord
-    notes: tuple[str, ...] = ()
+    Exit 0 once recorded (or when the same part already was), 2 on a bad report, policy or name (nothing
+    recorded), 4 when the store cannot take it: the pipeline-final would otherwise wait for a part that
+    never comes."""
+    from hashlib import sha256
 
-
-def arrival(names: frozenset[str], expected: int | None) -> Arrival:
-    """Which parts are still missing, given the names there and the count expected (if any).
-
-    Each `NAME i/N` name there expects `NAME 1/N` … `NAME N/N`; `expected`, when given, is the least
-    number of distinct parts.  Pure, so the rule is tested without a store or a clock."""
-    series: dict[str, int] = {}
-    for name in names:
-        found = SERIES.match(name)
-        if found and int(found["index"]) <= int(found["total"]) <= MAX_SERIES:
-            series[found["base"]] = max(series.get(found["base"], 0), int(found["total"]))
-    missing: list[str] = []
-    named_missing = 0
-    for base in sorted(series):
-        for index in range(1, series[base] + 1):
-            name = f"{base} {index}/{series[base]}"
-            if name not in names:
-                named_missing += 1
-                if len(missing) < MISSING_LISTED:
-                    missing.append(name)
-    known = len(names) + named_missing  # the parts the names themselves call for
-    if expected is None:
-        return Arrival(
-            names=names, expected=known if series else None, missing=tuple(missing), missing_count=named_missing
-        )
-    unnamed = max(expected - known, 0)
-    return Arrival(
-        names=names, expected=max(expected, known), missing=tuple(missing), missing_count=named_missing + unnamed
-    )
-
-
-def part_name(name: str, context: Context, environ: Mapping[str, str] | None = None) -> str:
-    """`--part NAME` as recorded: in a GitLab `parallel:` job, NAME plus its index (`test 2/3`), unless
-    NAME already ends so (`--part "$CI_JOB_NAME"` does)."""
-    env = os.environ if environ is None else environ
-    index, total = env.get("CI_NODE_INDEX", ""), env.get("CI_NODE_TOTAL", "")
-    if context.ci != "gitlab" or SERIES.match(name) or not (_COUNT.fullmatch(index) and _COUNT.fullmatch(total)):
-        return name
-    if 1 <= int(index) <= int(total) and int(total) > 1:
-        return f"{name} {int(index)}/{int(total)}"
-    return name
-
-
-def expected_parts(given: int | None, context: Context, environ: Mapping[str, str] | None = None) -> int | None:
-    """`--expect-parts N`, else GitLab's CI_NODE_TOTAL where the final job itself runs in parallel."""
-    if given is not None:
-        return given
-    total = (os.environ if environ is None else environ).get("CI_NODE_TOTAL", "")
-    return int(total) if context.ci == "gitlab" and _COUNT.fullmatch(total) and int(total) > 1 else None
-
-
-def _pipeline_of(context: Context, what: str) -> tuple[str, str]:
-    """The project and pipeline a part belongs to: both needed, so parts of two pipelines never mix."""
-    from gatekeeper.store.parts import part_key_problem
-
-    if not context.pipeline:
-        raise UsageError(f"{what} needs the pipeline id: none detected from the CI environment; give --pipeline ID")
-    if not context.project:
-        raise UsageError(f"{what} needs the project: none detected from the CI environment; give --project NAME")
-    for option, value in (("--project", context.project), ("--pipeline", context.pipeline)):
-        problem = part_key_problem(option.removeprefix("--"), value)
-        if problem is not None:
-            raise UsageError(f"{option} {value[:80]!a}: {problem}")
-    return context.project, context.pipeline
-
-
-@contextmanager
-def _part_store(options: CheckOptions) -> Iterator[tuple[PartStore, str]]:
-    """The store server (--upload) or else the embedded store, and how to name it in a message."""
-    if options.upload:
-        from gatekeeper.store.remote_parts import RemotePartStore
-
-        with RemotePartStore(options.upload, timeout=options.upload_timeout) as remote:
-            yield remote, f"the store server {remote.base}"
-        return
-    if options.store is None:
-        what = "--part records its part in a store" if options.part is not None else "--pipeline-final reads a store"
-        raise UsageError(f"{what}: drop --no-store, or give --upload URL")
-    from gatekeeper.store.sqlite import SqliteStore
-
-    with SqliteStore(options.store) as store:
-        yield store, f"the store {options.store}"
-
-
-def _usage(options: CheckOptions) -> None:
-    """Options that mean nothing with --part or --pipeline-final, refused rather than silently ignored."""
-    if options.part is not None and options.pipeline_final:
-        raise UsageError("--part records one job's part and --pipeline-final decides on all of them: give one")
-    if options.part is not None and options.outputs:
-        raise UsageError("--output writes a verdict, and a part is none: the --pipeline-final job writes it")
-    if options.part is not None and (options.change.diff_base or options.change.diff_file):
-        raise UsageError("--diff-base and --diff-file judge a change: give them to the --pipeline-final job")
-    if options.pipeline_final and options.reports:
-        raise UsageError(
-            "--pipeline-final decides on the pipeline's parts, not on reports: record those with `check --part NAME`"
-        )
-
-
-def record_part(options: CheckOptions, policy: Policy, context: Context, out: TextIO) -> ExitStatus:
-    """Read the reports, record them as one part of the pipeline, say what was recorded; decide nothing.
-
-    Exit 0 once recorded, 2 on a bad report (nothing recorded), 4 when the store cannot take it: the
-    pipeline-final would otherwise wait for a part that never comes."""
     from gatekeeper.parts import encode_part, part_from_inputs
     from gatekeeper.store.parts import part_key_problem
+    from gatekeeper.store.pipeline import open_part_store, part_name, pipeline_of
 
-    _usage(options)
-    assert options.part is not None
-    project, pipeline = _pipeline_of(context, "--part")
+    policy = load_policy(options.policy)
+    context = detect_context().with_overrides(**(options.overrides or {}))
+    for note in context.notes:
+        print(f"gatekeeper: warning: {note}", file=sys.stderr)
+    project, pipeline = pipeline_of(context, "--part")
     name = part_name(options.part, context)
     problem = part_key_problem("part name", name)
     if problem is not None:
@@ -198,140 +60,25 @@ def record_part(options: CheckOptions, policy: Policy, context: Context, out: Te
     inputs = list(iter_reports(arguments))
     if options.undecided is not None:
         raise options.undecided
-    part = part_from_inputs(inputs, project=project, pipeline=pipeline, name=name, context=context)
-    body = encode_part(part)
+    body = encode_part(part_from_inputs(inputs, project=project, pipeline=pipeline, name=name, context=context))
+    where = "the store"
     try:
-        with _part_store(options) as (store, where):
+        with open_part_store(
+            options.upload, options.store, options.upload_timeout, "--part records its part in a store"
+        ) as (store, where):
             stored = store.put_part(project, pipeline, name, body)
     except UsageError:
         raise
     except GatekeeperError as error:
-        print(f"gatekeeper: error: part {name!a} not recorded: {one_line(error)}", file=sys.stderr)
+        print(f"gatekeeper: error: part {name!a} not recorded in {where}: {one_line(error)}", file=sys.stderr)
         return ExitStatus.UPLOAD_FAILED
-    from hashlib import sha256
-
-    what = _counts(inputs)
-    digest = sha256(body).hexdigest()[:12]
     done = "recorded" if stored else "already recorded (the same part, not stored twice)"
     out.write(
         f"gatekeeper: part {name!a} of pipeline {pipeline!a} ({project}) {done} in {where}: "
-        f"{what}; {_size(len(body))}, sha256 {digest}\n"
+        f"{_counts(inputs)}; {_size(len(body))}, sha256 {sha256(body).hexdigest()[:12]}\n"
     )
     out.flush()
     return ExitStatus.PASS
-
-
-def gather(options: CheckOptions, context: Context) -> Gathered:
-    """Wait until every expected part is in the store (or --wait runs out), then merge them.
-
-    Raises PartsMissing (exit 2) naming what is missing, and InputError on a part that does not decode:
-    the caller records either as an undecided verdict."""
-    from gatekeeper.parts import merge_parts
-
-    _usage(options)
-    project, pipeline = _pipeline_of(context, "--pipeline-final")
-    expected = expected_parts(options.expect_parts, context)
-    with _part_store(options) as (store, where):
-        stored, seen = _wait(store, where, project, pipeline, expected, options.wait_seconds)
-    merged = merge_parts(stored)  # the arrived parts' counts, for the verdict, even when some are missing
-    parts = tuple(_record(summary) for summary in merged.parts)
-    if not seen.complete:
-        raise PartsMissing(seen, parts, expected)
-    if expected is not None and len(seen.names) > expected:
-        print(
-            f"gatekeeper: warning: {plural(len(seen.names), 'part')} arrived, {expected:,} expected: "
-            "all are merged (is --expect-parts right?)",
-            file=sys.stderr,
-        )
-    return Gathered(
-        inputs=list(merged.inputs),
-        record=PipelineRecord(expected=seen.expected, parts=parts),
-        notes=tuple(merged.notes),
-    )
-
-
-class PartsMissing(GatekeeperError):
-    """Parts that had not arrived when the pipeline-final stopped waiting: the gate cannot decide (exit 2),
-    and `record` says which, for the error verdict."""
-
-    status = ExitStatus.UNDECIDED
-
-    def __init__(self, seen: Arrival, parts: tuple[PartRecord, ...], expected: int | None) -> None:
-        if not seen.names:
-            problem = "no part of this pipeline arrived"
-            if seen.expected is not None or expected is not None:
-                problem += f" (of {plural(seen.expected or expected or 0, 'part')} expected)"
-            problem += ": record them with `check --part NAME` in the pipeline's jobs, before this one"
-        elif seen.expected is None:
-            problem = (
-                f"{plural(len(seen.names), 'part')} arrived, and nothing says how many to expect: give "
-                "--expect-parts N (or name the parts NAME i/N)"
-            )
-        else:
-            problem = seen.describe()
-        super().__init__(problem)
-        missing = seen.missing
-        rest = seen.missing_count - len(missing)
-        if rest > 0:  # unnamed (or past MISSING_LISTED): counted in one entry
-            missing = (*missing, plural(rest, "more part" if missing else "part"))
-        self.record = PipelineRecord(
-            expected=seen.expected if seen.expected is not None else expected, missing=missing, parts=parts
-        )
-
-
-def _wait(
-    store: PartStore, where: str, project: str, pipeline: str, expected: int | None, wait: float
-) -> tuple[list[StoredPart], Arrival]:
-    """Look at the store until the parts are complete or `wait` seconds have passed (one look at least),
-    backing off from FIRST_POLL to LAST_POLL; a line on stderr whenever what is missing changes.  A store
-    that cannot be read is tried again while there is time (a server restarting), then its error raised."""
-    deadline = time.monotonic() + wait
-    pause = FIRST_POLL
-    said = ""
-    while True:
-        try:
-            stored = store.list_parts(project, pipeline)
-        except GatekeeperError as error:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise
-            state = f"cannot read it: {one_line(error)}"
-            if state != said:
-                print(f"gatekeeper: warning: {where}: {state}; trying again for {left:,.0f} s", file=sys.stderr)
-                said = state
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, LAST_POLL)
-            continue
-        seen = arrival(frozenset(part.name for part in stored), expected)
-        left = deadline - time.monotonic()
-        if seen.complete or left <= 0:
-            return stored, seen
-        if seen.names and seen.expected is None:  # nothing will ever say how many: waiting is no use
-            return stored, seen
-        state = seen.describe() if seen.names else "no part yet"
-        if state != said:
-            print(
-                f"gatekeeper: waiting for the parts of pipeline {pipeline!a} in {where} ({state}); "
-                f"up to {left:,.0f} s more",
-                file=sys.stderr,
-            )
-            said = state
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, LAST_POLL)
-
-
-def _record(summary: PartSummary) -> PartRecord:
-    """A stored attempt as the verdict lists it (`replaced`: a later attempt of its name counts instead)."""
-    return PartRecord(
-        name=summary.name,
-        sha256=summary.sha256,
-        bytes=summary.size,
-        received_at=summary.received_at,
-        replaced=summary.replaced,
-        tests=summary.tests,
-        files=summary.files,
-        findings=summary.findings,
-    )
 
 
 def _counts(inputs: Sequence[ReportInput]) -> str:

@@ -1,10 +1,10 @@
-"""Which parts a pipeline-final waits for (gatekeeper.commands.pipeline): the rule on names and counts,
+"""Which parts a pipeline-final waits for (gatekeeper.store.pipeline): the rule on names and counts,
 without a store or a clock; and the part's name in a GitLab `parallel:` job."""
 
 from __future__ import annotations
 
-from gatekeeper.commands.pipeline import MISSING_LISTED, Arrival, arrival, expected_parts, part_name
 from gatekeeper.context import Context
+from gatekeeper.store.pipeline import MISSING_LISTED, Arrival, arrival, expected_parts, part_name
 
 GITLAB = Context(ci="gitlab", project="g/p", pipeline="1")
 

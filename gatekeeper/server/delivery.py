@@ -401,6 +401,54 @@ def _one_writer(engine: Engine) -> Any:
 
 # -- API -----------------------------------------------------------------------------------------------
 
+_STRING: dict[str, Any] = {"type": "string"}
+_NULLABLE: dict[str, Any] = {"type": ["string", "null"]}
+#: The bodies the POSTs take, for the OpenAPI document (the handlers check them field by field).
+_DEPLOYMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["project", "environment", "commit", "status"],
+    "additionalProperties": False,
+    "properties": {
+        "project": _STRING,
+        "environment": {"type": "string", "pattern": ENVIRONMENT_PATTERN},
+        "commit": {"type": "string", "description": "7 to 64 hex digits"},
+        "status": {"enum": ["success", "failure"]},
+        "commits": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sha", "committed_at"],
+                "properties": {
+                    "sha": _STRING,
+                    "committed_at": {"type": "string", "description": "ISO-8601 with a zone"},
+                    "keys": {"type": "array", "items": _STRING},
+                },
+            },
+        },
+        "verdict_id": _NULLABLE,
+        "pipeline": _NULLABLE,
+        "url": _NULLABLE,
+        "id": {**_NULLABLE, "description": "an explicit event id: the deployment's identity instead of its fields"},
+        "claimed_at": {**_NULLABLE, "description": "the client's time, kept for display only"},
+    },
+}
+_INCIDENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["project", "environment", "incident"],
+    "additionalProperties": False,
+    "properties": {"project": _STRING, "environment": _STRING, "incident": _STRING, "caused_by": _NULLABLE},
+}
+
+_RESOLUTION_SCHEMA: dict[str, Any] = {
+    **_INCIDENT_SCHEMA,
+    "properties": {"project": _STRING, "environment": _STRING, "incident": _STRING},
+}
+
+
+def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 Requires = Callable[[Scope], Callable[..., Awaitable[Token]]]
 _TEXT: dict[str, Any] = {"min_length": 1, "max_length": MAX_TEXT, "pattern": r"^[^\x00-\x1f\x7f]+$"}
 
@@ -476,7 +524,12 @@ def router(requires: Requires) -> APIRouter:
         422: {"description": "Not JSON, or a field that is wrong (named)."},
     }
 
-    @routes.post("/deployments", status_code=201, responses={200: {"description": "Already recorded."}, **problems})
+    @routes.post(
+        "/deployments",
+        status_code=201,
+        responses={200: {"description": "Already recorded."}, **problems},
+        openapi_extra=_body_doc(_DEPLOYMENT_SCHEMA),
+    )
     async def post_deployment(request: Request, token: Token = uploader) -> Any:
         """Record a deployment: 201 the first time, 200 with the stored one when the same event comes again.
 
@@ -536,7 +589,12 @@ def router(requires: Requires) -> APIRouter:
         _allowed(token, project)
         return {"commits": shipped_commits(request.app.state.engine, project, environment, limit)}
 
-    @routes.post("/incidents", status_code=201, responses={200: {"description": "Already open."}, **problems})
+    @routes.post(
+        "/incidents",
+        status_code=201,
+        responses={200: {"description": "Already open."}, **problems},
+        openapi_extra=_body_doc(_INCIDENT_SCHEMA),
+    )
     async def post_incident(request: Request, token: Token = uploader) -> Any:
         """Open an incident: 201 the first time, 200 with the stored one after.  Body: project,
         environment, incident (the client's id), caused_by (a commit, optional)."""
@@ -562,6 +620,7 @@ def router(requires: Requires) -> APIRouter:
     @routes.post(
         "/incidents/resolve",
         responses={404: {"description": "No such incident was opened."}, **problems},
+        openapi_extra=_body_doc(_RESOLUTION_SCHEMA),
     )
     async def post_resolution(request: Request, token: Token = uploader) -> Any:
         """Resolve an incident: 200 with `changed` true the first time, false after.  Body: project,

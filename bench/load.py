@@ -13,6 +13,9 @@ level and printed, so the reader can check that the client was not the bottlenec
     .venv/bin/python bench/load.py                 # ~3 min: both databases at 1, 8 and 32 clients
     .venv/bin/python bench/load.py --workers 1,2   # and again with `serve --workers 2`
     .venv/bin/python bench/load.py --count 500 --levels 1,32 --backends sqlite   # a quick look
+    PYTHONPATH=/tmp/old .venv/bin/python bench/load.py --store-only 1000 --backends postgresql
+        # the store path alone, CPU per verdict, of another version (`git archive REV gatekeeper schemas
+        # rules | tar -x -C /tmp/old`); run it alternately with the checkout's to compare
 """
 
 from __future__ import annotations
@@ -341,6 +344,68 @@ def run_backend(
     return levels
 
 
+# -- the store path alone ----------------------------------------------------------------------------
+
+#: Functions whose CPU `--store-only --profile` reports: psycopg converting a statement it does not cache
+#: (over 50 parameters), and the server's store call and its SQL part.
+PROFILED = ("_query2pg_nocache", "_split_query", "add_verdict", "_store")
+
+
+def store_only(db_url: str, template: str, count: int, profile: bool) -> str:
+    """CPU per verdict of `db.add_verdict` in this process, one thread, after 200 warm-up verdicts: the
+    server's storing cost without HTTP, the event loop or other requests, so that two versions (run with
+    PYTHONPATH set to each) compare on a busy machine.  With `profile`, the CPU share of `PROFILED`."""
+    import cProfile
+    import pstats
+
+    from gatekeeper.server import db
+
+    head, tail = template.split(PLACEHOLDER)
+    engine = db.open_database(db_url)
+
+    def store(verdicts: list[dict[str, object]]) -> None:
+        for verdict in verdicts:
+            if db.add_verdict(engine, verdict)[0] != "created":
+                raise SystemExit(f"{verdict['id']} was not stored as new")
+
+    def made(prefix: str, number: int) -> list[dict[str, object]]:  # decoded before the clock starts
+        return [json.loads(f"{head}{prefix}-{index:08d}{tail}") for index in range(number)]
+
+    try:
+        store(made("warm", 200))
+        verdicts = made("run", count)
+        if not profile:
+            started = time.process_time()
+            store(verdicts)
+            return f"{db.__file__}: {(time.process_time() - started) / count * 1000:.3f} ms CPU per verdict"
+        profiler = cProfile.Profile(time.process_time)
+        profiler.runcall(store, verdicts)
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        total = sum(value[2] for value in stats.values())
+        shares = []
+        for name in PROFILED:
+            spent = sum(value[3] for key, value in stats.items() if key[2] == name)
+            shares.append(f"{name} {spent / count * 1000:.3f} ms ({spent / total:.0%})")
+        return f"{db.__file__}, CPU per verdict under cProfile: " + ", ".join(shares)
+    finally:
+        engine.dispose()
+
+
+def store_only_on(backend: str, tmp: Path, template: str, args: argparse.Namespace) -> str:
+    """`store_only` on a fresh SQLite file or a fresh PostgreSQL database (dropped afterwards)."""
+    if backend == "sqlite":
+        return store_only(f"sqlite:///{tmp / 'store-only.db'}", template, args.store_only, args.store_profile)
+    made = postgres_database("load")
+    if isinstance(made, str):
+        return f"skipped: {made}"
+    db_url, (admin, name) = made
+    try:
+        return store_only(db_url, template, args.store_only, args.store_profile)
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
 # -- report ----------------------------------------------------------------------------------------
 
 HEADER = (
@@ -435,6 +500,18 @@ def main(argv: list[str] | None = None) -> int:
         help="run CMD instead of `gatekeeper serve` ({db} and {port} filled in), to try a change",
     )
     parser.add_argument("--profile", metavar="DIR", help="py-spy --gil the server at the top level: raw stacks")
+    parser.add_argument(
+        "--store-only",
+        metavar="N",
+        type=int,
+        help="no server: store N verdicts through db.add_verdict in this process on each backend and print "
+        "the CPU per verdict",
+    )
+    parser.add_argument(
+        "--store-profile",
+        action="store_true",
+        help="with --store-only: under cProfile (CPU timer), the share of psycopg's uncached query conversion",
+    )
     args = parser.parse_args(argv)
     args.argv = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg]
 
@@ -448,6 +525,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gk-load-"))
     try:
         template = verdict_template(tmp)
+        if args.store_only:
+            for backend in args.backends.split(","):
+                print(f"{backend}: {store_only_on(backend, tmp, template, args)}", flush=True)
+            return 0
         print(HEADER, flush=True)
         for backend in args.backends.split(","):
             for workers in args.workers:

@@ -336,7 +336,7 @@ def test_a_commits_file_that_is_not_text_or_too_large(tmp_path: Path) -> None:
 def test_hostile_fields_are_refused_naming_the_field(field: str, value: str) -> None:
     fields = {"project": "p", "environment": "prod", "commit": "a" * 40, "status": "success"} | {field: value}
     with pytest.raises(ValueError) as raised:
-        DeploymentRequest(**fields)
+        DeploymentRequest(**fields)  # type: ignore[arg-type]
     named = {"explicit_id": "id"}.get(field, field)
     assert str(raised.value).startswith(f"{named} must ")
     assert "\n" not in str(raised.value)

@@ -198,3 +198,16 @@ def test_what_is_missing_is_named(tmp_path: Path) -> None:
     assert (
         unusable.stderr == f"gatekeeper: error: verdict store {tmp_path / 'dir.db'}: is a directory, not a store file\n"
     )
+
+
+def test_a_redeployment_of_the_same_commit_ships_nothing_new(repo: Repo) -> None:
+    first = gatekeeper(repo.root, "deploy", "record", "--status", "success", **gitlab(repo))
+    assert ", 2 commits " in first.stdout
+    redeployed = gatekeeper(repo.root, "deploy", "record", "--status", "success", **gitlab(repo, CI_PIPELINE_ID="902"))
+    assert redeployed.returncode == 0, redeployed.stderr
+    assert redeployed.stdout.startswith("recorded deployment ") and ", 0 commits in " in redeployed.stdout
+    newer = repo.commit("ABC-9 later", c="3")
+    after = gatekeeper(
+        repo.root, "deploy", "record", "--status", "success", **gitlab(repo, CI_PIPELINE_ID="903", CI_COMMIT_SHA=newer)
+    )
+    assert ", 1 commit (1 issue key: ABC-9) " in after.stdout

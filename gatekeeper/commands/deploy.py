@@ -116,8 +116,9 @@ def _from_git(
             f"deploy record: commit {request.commit[:40]} is not in the repository at {repository.root} "
             "(fetch it, or give the commits with --commits-file, or --no-commits)"
         )
-    previous = [sha for sha in store.shipped_commits(request.project, request.environment, PREVIOUS_DEPLOYMENTS)]
-    shipped = commits_from_git(repository, full, [sha for sha in previous if sha != full])
+    # A redeployment of a commit already shipped ships nothing new: its commits were the earlier one's.
+    previous = store.shipped_commits(request.project, request.environment, PREVIOUS_DEPLOYMENTS)
+    shipped = commits_from_git(repository, full, previous)
     for note in shipped.notes:
         err.write(f"gatekeeper: note: {note}\n")
     return full, shipped.commits

@@ -38,14 +38,18 @@ def load_change(request: ChangeRequest, detected: DiffBase | None, directory: Pa
     A base named by the CI in a job with no clone (GitLab's `GIT_STRATEGY: none`) is a warning and no
     change, so such jobs keep working; a base named with `--diff-base` must be found.
     """
-    from gatekeeper.diff.base import BaseRequest, find_base
-    from gatekeeper.diff.collect import from_file, from_git
-    from gatekeeper.diff.git import is_commit_id, open_repository
-
     if request.diff_file is not None and request.diff_base is not None:
         raise UsageError("give the change as --diff-base or as --diff-file, not both")
     if request.diff_file is not None:
+        from gatekeeper.diff.collect import from_file
+
         return LoadedChange(change=from_file(request.diff_file))
+    if request.diff_base is None and detected is None:
+        return LoadedChange(change=None)  # no change: nothing of git or diffs is imported (issue 16)
+    from gatekeeper.diff.base import BaseRequest, find_base
+    from gatekeeper.diff.collect import from_git
+    from gatekeeper.diff.git import is_commit_id, open_repository
+
     if request.diff_base is not None:
         wanted = BaseRequest(revision=request.diff_base, named_by="--diff-base")
     elif detected is not None:

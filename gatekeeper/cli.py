@@ -1041,6 +1041,13 @@ def deploy() -> None:
 )
 @click.option("--no-commits", is_flag=True, help="Record no commits (no repository and no commits file).")
 @click.option(
+    "--key-pattern",
+    default=None,
+    envvar="GATEKEEPER_KEY_PATTERN",
+    metavar="REGEX",
+    help="Issue keys in commit messages [env GATEKEEPER_KEY_PATTERN; default: JIRA keys, case-tolerant].",
+)
+@click.option(
     "--repository", default=".", show_default=True, metavar="DIR", help="The git clone to read the commits from."
 )
 @_delivery_store_option
@@ -1058,6 +1065,7 @@ def deploy_record(
     explicit_id: str | None,
     commits_file: str | None,
     no_commits: bool,
+    key_pattern: str | None,
     repository: str,
     store: str | None,
     upload: str | None,
@@ -1078,6 +1086,7 @@ def deploy_record(
         explicit_id=explicit_id,
         commits_file=commits_file,
         no_commits=no_commits,
+        key_pattern=key_pattern or None,
         repository=repository,
         store=store,
         upload=upload or None,

@@ -211,3 +211,20 @@ def test_a_redeployment_of_the_same_commit_ships_nothing_new(repo: Repo) -> None
         repo.root, "deploy", "record", "--status", "success", **gitlab(repo, CI_PIPELINE_ID="903", CI_COMMIT_SHA=newer)
     )
     assert ", 1 commit (1 issue key: ABC-9) " in after.stdout
+
+
+def test_a_key_pattern_of_one_s_own(repo: Repo) -> None:
+    story = repo.commit("story #482: fee rounding", c="3")
+    result = gatekeeper(
+        repo.root, "deploy", "record", "--status", "success", "--key-pattern", r"#(\d+)", "--format", "json",
+        **gitlab(repo),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    keys = {commit["sha"]: commit["keys"] for commit in json.loads(result.stdout)["commits"]}
+    assert keys.pop(story) == ["482"]
+    assert list(keys.values()) == [[], []]  # ABC-1 and ABC-2 are not keys under this pattern
+    hostile = gatekeeper(
+        repo.root, "deploy", "record", "--status", "success", "--key-pattern", "(a+)+$", **gitlab(repo)
+    )
+    assert hostile.returncode == 2
+    assert hostile.stderr.startswith("gatekeeper: error: deploy record: --key-pattern: the key pattern repeats")

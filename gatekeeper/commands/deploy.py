@@ -30,6 +30,7 @@ from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 from gatekeeper.store.delivery import DeliveryStore, DeploymentRequest, deployment_document
 from gatekeeper.store.delivery_stores import open_delivery_store
+from gatekeeper.trace import DEFAULT_KEY_PATTERN, PatternError, compile_pattern
 from gatekeeper.words import plural, short_commit
 
 
@@ -44,6 +45,7 @@ class DeployOptions:
     explicit_id: str | None = None
     commits_file: str | None = None
     no_commits: bool = False
+    key_pattern: str | None = None
     repository: str = "."
     store: str | None = None
     upload: str | None = None
@@ -80,12 +82,19 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
         )
     except ValueError as error:
         raise UsageError(f"deploy record: {error}") from None
+    pattern = DEFAULT_KEY_PATTERN
+    if options.key_pattern is not None:
+        try:
+            compile_pattern(options.key_pattern)
+        except PatternError as error:
+            raise UsageError(f"deploy record: --key-pattern: {error}") from None
+        pattern = options.key_pattern
     with open_delivery_store(options.store, options.upload) as (store, where):
         commits: tuple[DeployedCommit, ...] = ()
         if options.commits_file:
-            commits = read_commits_file(options.commits_file)
+            commits = read_commits_file(options.commits_file, pattern=pattern)
         elif not options.no_commits:
-            commit, commits = _from_git(options, store, request, err)
+            commit, commits = _from_git(options, store, request, pattern, err)
         from dataclasses import replace
 
         try:
@@ -98,7 +107,7 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
 
 
 def _from_git(
-    options: DeployOptions, store: DeliveryStore, request: DeploymentRequest, err: TextIO
+    options: DeployOptions, store: DeliveryStore, request: DeploymentRequest, pattern: str, err: TextIO
 ) -> tuple[str, tuple[DeployedCommit, ...]]:
     """The deployed commit in full and the commits it shipped, from the repository at `options.repository`."""
     from gatekeeper.diff.git import open_repository
@@ -118,7 +127,7 @@ def _from_git(
         )
     # A redeployment of a commit already shipped ships nothing new: its commits were the earlier one's.
     previous = store.shipped_commits(request.project, request.environment, PREVIOUS_DEPLOYMENTS)
-    shipped = commits_from_git(repository, full, previous)
+    shipped = commits_from_git(repository, full, previous, pattern=pattern)
     for note in shipped.notes:
         err.write(f"gatekeeper: note: {note}\n")
     return full, shipped.commits

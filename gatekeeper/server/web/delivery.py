@@ -264,12 +264,15 @@ WHERE project = :project AND environment = :environment AND status = 'success'
 # A commit counts where its first successful deployment falls: in the window (the min over the
 # window's deployments) and none before it (NOT EXISTS, through deployment_commits (sha)).
 _LEAD_SQL = f"""
-WITH firsts AS (
+WITH shipped AS MATERIALIZED (
+    SELECT id, deployed_at FROM deployments
+    WHERE project = :project AND environment = :environment AND status = 'success'
+      AND deployed_at >= :since AND deployed_at < :until
+),
+firsts AS (
     SELECT c.sha, min(d.deployed_at) AS first_at, min(c.committed_at) AS committed_at
-    FROM deployments d JOIN deployment_commits c ON c.deployment_id = d.id
-    WHERE d.project = :project AND d.environment = :environment AND d.status = 'success'
-      AND d.deployed_at >= :since AND d.deployed_at < :until
-      AND NOT EXISTS (
+    FROM shipped d JOIN deployment_commits c ON c.deployment_id = d.id
+    WHERE NOT EXISTS (
           SELECT 1 FROM deployment_commits c2 JOIN deployments d2 ON d2.id = c2.deployment_id
           WHERE c2.sha = c.sha AND d2.project = :project AND d2.environment = :environment
             AND d2.status = 'success' AND d2.deployed_at < :since)

@@ -82,7 +82,8 @@ class LatestValues(Collector):
 
 #: Environments with delivery gauges of their own; the rest count under OTHER.
 MAX_ENVIRONMENTS = 20
-#: How old the delivery gauges' figures may be before a scrape has them recomputed (in the background).
+#: How old the delivery gauges' figures may be before a scrape has them recomputed (in the background);
+#: at least ten times as long as computing them took, so the database spends at most a tenth of its time there.
 DELIVERY_REFRESH_SECONDS = 60.0
 #: How long the first scrape waits for the first figures (a large store's take longer: they come later).
 DELIVERY_FIRST_WAIT_SECONDS = 5.0
@@ -103,6 +104,7 @@ class DeliveryGauges(Collector):
         self.environment = CappedLabel(MAX_ENVIRONMENTS)
         self.shown: tuple[Any, ...] = ()
         self.computed_at: float | None = None
+        self.took = 0.0  # seconds the last computation took
         self._lock = threading.Lock()
         self._refreshing = False
         self._first = threading.Event()
@@ -111,6 +113,7 @@ class DeliveryGauges(Collector):
         """Recompute the figures now (the caller's thread)."""
         if self.source is None:
             return
+        started = time.monotonic()
         figures = self.source()
         with self._lock:
             kept = []
@@ -119,6 +122,7 @@ class DeliveryGauges(Collector):
                     kept.append(figure)
             self.shown = tuple(kept)
             self.computed_at = time.monotonic()
+            self.took = self.computed_at - started
             self._refreshing = False
         self._first.set()
 
@@ -136,7 +140,8 @@ class DeliveryGauges(Collector):
 
     def collect(self) -> Iterator[Metric]:
         if self.source is not None:
-            if self.computed_at is None or time.monotonic() - self.computed_at > DELIVERY_REFRESH_SECONDS:
+            refresh = max(DELIVERY_REFRESH_SECONDS, 10 * self.took)
+            if self.computed_at is None or time.monotonic() - self.computed_at > refresh:
                 with self._lock:
                     start, self._refreshing = not self._refreshing, True
                 if start:

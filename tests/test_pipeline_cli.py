@@ -125,6 +125,8 @@ def test_four_parts_decide_on_the_pipelines_lines_not_the_average_of_percentages
     for index, reports in enumerate(four_parts(project / "shards"), start=1):
         said = part(project, f"test {index}/4", reports, *PIPELINE)
         assert f"part 'test {index}/4' of pipeline '77' (group/app) recorded in the store" in said
+        tests = ("2 tests", "2 tests", "1 test", "1 test")[index - 1]  # each Cobertura file lists both files
+        assert f": 2 reports, {tests}, coverage of 2 files, 0 findings; " in said
     verdict, output = final(project, *PIPELINE)
     assert verdict["status"] == "pass", output
     metrics = verdict["metrics"]

@@ -292,6 +292,10 @@ def check(
     REPORTS default to the policy's `reports:` list. Exit codes: 0 pass (and warn unless
     --warn-exit-code), 1 a blocking gate failed, 2 could not decide (bad input, policy or usage),
     3 internal error, 4 the upload failed and --require-upload was given.
+
+    Parallel jobs: each job's `check --part NAME` records its reports as one part of the pipeline (exit 0,
+    2 on a bad report, 4 when the store cannot take it); a last job's `check --pipeline-final` merges every
+    part and decides once, exiting 2 (undecided) when parts are still missing after --wait.
     """
     from datetime import datetime
 

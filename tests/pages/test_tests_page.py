@@ -158,6 +158,15 @@ def test_the_tests_page_ranks_flaky_and_failing_tests_with_their_quarantine(page
     check_structure(page)
     screenshot(page, "project-tests")
 
+    # the verdict page names the quarantine, its owner and reason, beside the failure it keeps from blocking
+    page.locator("#flaky-tests tbody tr").nth(1).get_by_role("link").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/verdicts/{verdicts[3]['id']}")
+    listed = {row[0]: row[1] for row in rows(page, "failed-tests")}
+    assert listed[HOSTILE_ID].startswith(f"failed\nquarantined: {HOSTILE_OWNER}, {HOSTILE_REASON} (until 20")
+    assert page.locator("#bold, #owner, main img").count() == 0 and dialogs == []
+    page.go_back()
+
     page.get_by_role("link", name="7 days").click()
     page.wait_for_load_state()
     assert "Over the last 7 days" in page.locator("#window").inner_text()

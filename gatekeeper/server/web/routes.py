@@ -376,6 +376,7 @@ async def verdict_page(request: Request, verdict_id: str) -> Response:
         applied=applied,
         expiring=[(waiver, expiry) for waiver, expiry in applied if expiry.soon],
         expiry_days=present.EXPIRY_WARNING_DAYS,
+        quarantined={use.test: use for use in verdict.quarantine.applied} if verdict.quarantine else {},
     )
 
 

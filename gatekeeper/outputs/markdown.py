@@ -133,7 +133,9 @@ def _trace(trace: TraceRecord | None, metrics: Mapping[str, float]) -> list[str]
         return []
     if "trace.commits" in metrics:
         total, carrying = metrics["trace.commits"], metrics.get("trace.commits_with_key", 0)
-        counted = f"{carrying:,.0f} of {plural(total, 'commit')} carry a requirement key"
+        counted = (
+            f"{carrying:,.0f} of {plural(total, 'commit')} {'carries' if total == 1 else 'carry'} a requirement key"
+        )
     else:
         counted = "no commits read (no git history)"
     where = f" ({md_text(trace.range, _NAME_LIMIT)})" if trace.range else ""

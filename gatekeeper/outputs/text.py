@@ -74,11 +74,11 @@ def render(verdict: Verdict, *, color: bool = False) -> str:
             gate_id, message = terminal(gate.id), terminal(gate.message)
             lines.append(f"  {_badge(gate.status.value, color)} {gate_id:<{width}}  {message}")
     lines += _change(verdict)
-    lines += _trace(verdict.trace, verdict.metrics)
     lines += _pipeline(verdict.pipeline)
     lines += _details(verdict.details or Details())
     lines += _waivers(verdict.waivers)
     lines += _quarantine(verdict.quarantine)
+    lines += _trace(verdict.trace, verdict.metrics)  # after what blocks: it informs, a gate judges it
     inputs = verdict.inputs
     omitted = verdict.inputs_omitted  # reports past the verdict's size bound, counted only
     if inputs or omitted:
@@ -137,7 +137,9 @@ def _trace(trace: TraceRecord | None, metrics: Mapping[str, float]) -> list[str]
     keys += f" and {more:,} more" if more > 0 else ""
     if "trace.commits" in metrics:
         total, carrying = metrics["trace.commits"], metrics.get("trace.commits_with_key", 0)
-        counted = f"{carrying:,.0f} of {plural(total, 'commit')} carry a requirement key"
+        counted = (
+            f"{carrying:,.0f} of {plural(total, 'commit')} {'carries' if total == 1 else 'carry'} a requirement key"
+        )
     else:
         counted = "no commits read (no git history)"
     where = f" ({terminal(trace.range)})" if trace.range else ""

@@ -13,6 +13,19 @@ untraced commit from the gate, a missed one shows and is fixed by the commit's a
 Every text is hostile: it is cut to `MAX_TEXT_CHARS` before matching, the default pattern runs in
 time linear in its length, and a policy's own pattern is refused when it nests unbounded repeats (the
 shape of catastrophic backtracking: `(a+)+`).
+
+Which commits count (trace.commits), and when one carries a key (trace.commits_with_key):
+- the change's: a merge request's merge-base..HEAD (the new-code change); without one, those since the
+  branch's last verdict that HEAD descends from; without that, HEAD's own (and, when HEAD is a merge, the
+  commits it merged: first parent..HEAD);
+- a commit carries a key when its message names one.  The branch name and the merge request's title are
+  listed as sources, never counted for a commit: the level-3 rule is that every commit on a deploy branch
+  is traced, and a branch name does not survive into main's history (its title does, in a squash or merge
+  commit's message);
+- merge commits are not counted: git or the forge writes their message, and the commits they bring are
+  counted themselves (or, merged earlier, were); their keys are listed (`merges`).  A squash merge is one
+  ordinary commit carrying the keys of its message; a revert quotes the reverted subject, so it carries
+  that commit's keys.
 """
 
 from __future__ import annotations

@@ -93,10 +93,10 @@ class DeliveryGauges(Collector):
     """The four keys per project and environment over the last 30 days (issue 19), from the database.
 
     Computed when scraped, at most every DELIVERY_REFRESH_SECONDS, in a background thread: the first
-    scrape waits for them up to DELIVERY_FIRST_WAIT_SECONDS, a later one shows the last figures while
-    they are recomputed (on PostgreSQL at scale the grouped query takes seconds).  Labels are bounded:
-    projects past the cap and environments past MAX_ENVIRONMENTS are left out, never summed into a
-    made-up series."""
+    scrape waits for them up to DELIVERY_FIRST_WAIT_SECONDS, a later one shows the last figures (none
+    until the first are there) while they are recomputed (on PostgreSQL at scale the grouped query
+    takes seconds).  Labels are bounded: projects past the cap and environments past MAX_ENVIRONMENTS
+    are left out, never summed into a made-up series."""
 
     def __init__(self, max_projects: int) -> None:
         self.source: Callable[[], Sequence[Any]] | None = None  # -> gatekeeper.server.web.delivery.Figures
@@ -108,6 +108,7 @@ class DeliveryGauges(Collector):
         self._lock = threading.Lock()
         self._refreshing = False
         self._first = threading.Event()
+        self._waited = False  # a scrape has waited for the first figures: later ones do not
 
     def refresh(self) -> None:
         """Recompute the figures now (the caller's thread)."""
@@ -146,7 +147,8 @@ class DeliveryGauges(Collector):
                     start, self._refreshing = not self._refreshing, True
                 if start:
                     self._refresh_in_background()
-            if self.computed_at is None:
+            if self.computed_at is None and not self._waited:
+                self._waited = True
                 self._first.wait(DELIVERY_FIRST_WAIT_SECONDS)
         labels = ["project", "environment"]
         frequency = GaugeMetricFamily(

@@ -207,7 +207,8 @@ def test_explain_latest_and_a_prefix_read_the_default_store_as_verdicts_show_doe
     for source in ("latest", verdict_id[:8]):
         result = _run("explain", source, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("FAIL  caict-cd-level-3: 2 blocking gates failed: tests-all-pass")
+        # 3: no branch given applies every gate, commits-traced too, and tmp_path is no clone (issue 19)
+        assert result.stdout.startswith("FAIL  caict-cd-level-3: 3 blocking gates failed: tests-all-pass")
         assert "caict-devops-cd (levels 1-5): no level reached: level 1 is held back by tests-all-pass" in result.stdout
         assert "level 0" not in result.stdout
     markdown = _run("explain", "latest", "--format", "markdown", cwd=tmp_path)

@@ -229,7 +229,7 @@ def test_list_names_every_pack() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["extends:", "policy", "model", "level", "gates"]
     assert {line.split()[0] for line in lines[1:]} == _pack_names()
-    assert "caict-cd/level-3  caict-cd-level-3  caict-devops-cd  3      7" in lines
+    assert "caict-cd/level-3  caict-cd-level-3  caict-devops-cd  3      8" in lines  # commits-traced (issue 19)
     assert any(line.split() == ["starter", "starter", "-", "-", "8"] for line in lines)
 
 

@@ -154,9 +154,6 @@ SUBJECT_CHARS = 100
 #: The newest verdicts of the branch whose commits are tried as "since the last verdict" bases.
 LAST_VERDICTS = 10
 
-#: Where keys come from besides the counted commits' messages, as the verdict names them.
-SOURCES = ("branch", "title", "merges")
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TracedCommit:
@@ -192,6 +189,7 @@ class Trace:
 
     @property
     def without_key(self) -> tuple[TracedCommit, ...]:
+        """The counted commits whose message names no key: what the level-3 gate blocks on."""
         return tuple(commit for commit in self.commits or () if not commit.keys)
 
     def metrics(self) -> dict[str, float]:
@@ -294,7 +292,7 @@ def _since_last(repository: Repository, tip: str, since: Sequence[str], notes: l
     from gatekeeper.diff.git import GitFailed, is_commit_id
 
     tried = 0
-    for candidate in since:
+    for candidate in dict.fromkeys(since):  # several jobs' verdicts of one commit are one candidate
         if not is_commit_id(candidate) or candidate == tip:
             continue
         tried += 1
@@ -325,8 +323,8 @@ _FORMAT = "--format=%H%x1f%P%x1f%B"
 
 
 def _log(repository: Repository, head: str, exclude: str | None) -> list[_Record]:
-    """Commits reachable from `head` and not from `exclude` (all of HEAD's history: only HEAD when
-    `exclude` is None), newest first, at most MAX_COMMITS + 1; messages cut to MAX_TEXT_CHARS."""
+    """Commits reachable from `head` and not from `exclude` (`head` alone when `exclude` is None), newest
+    first, at most MAX_COMMITS + 1, each once; messages cut to MAX_TEXT_CHARS."""
     from gatekeeper.diff.git import is_commit_id
 
     arguments = [

@@ -232,8 +232,9 @@ def test_with_no_base_and_no_earlier_verdict_head_alone_is_traced(repo: Repo) ->
 
 
 def test_the_last_verdict_head_descends_from_is_the_start(repo: Repo) -> None:
-    """Earlier verdicts, newest first: one of HEAD itself (a re-run), one of a rewritten branch (not an
-    ancestor), one that is not a commit id, then the one HEAD descends from."""
+    """Earlier verdicts, newest first: one of HEAD itself (a re-run), twelve jobs' of a rewritten branch (not
+    an ancestor; one candidate, not twelve of the ten tried), one that is not a commit id, then the one HEAD
+    descends from."""
     checked = repo.head()
     repo.commit("PAY-8 one", **{"d.py": "1\n"})
     repo.git("checkout", "-q", "-b", "rewritten")
@@ -241,7 +242,7 @@ def test_the_last_verdict_head_descends_from_is_the_start(repo: Repo) -> None:
     repo.git("checkout", "-q", "main")
     repo.commit("PAY-9 two", **{"d.py": "2\n"})
     head = repo.head()
-    trace = trace_change(repo.root, since=[head, rewritten, "not-a-sha", checked])
+    trace = trace_change(repo.root, since=[head, *[rewritten] * 12, "not-a-sha", checked])
     assert counted(trace) == [("PAY-9 two", ("PAY-9",)), ("PAY-8 one", ("PAY-8",))]
     assert trace.range == f"since the last verdict: {checked[:12]}..{head[:12]}"
     assert trace.notes == ()

@@ -18,6 +18,15 @@ generator wrote (bench/data/manifest.json).
 
     .venv/bin/python bench/cli.py --repeat 3          # ~10 minutes: bench/results/cli.{md,json}
     .venv/bin/python bench/cli.py --cases surefire,job --repeat 5 --name cli-surefire
+
+With `--instructions`, nothing is timed: each contender runs once under valgrind's callgrind
+(`PYTHONHASHSEED=0`) and its instructions are counted, on the chosen reports (default: the Surefire
+directory) and on a one-case JUnit report (check's fixed cost), beside `python -c pass`.  No neighbour
+moves a count; a count misses what a child process does (callgrind does not follow `git`, which
+`check` runs to trace commits) and what memory costs (page faults, cache misses), so it backs the
+timed ratios, it does not replace them.
+
+    .venv/bin/python bench/cli.py --instructions      # ~10 minutes: bench/results/cli-instructions.{md,json}
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -324,15 +335,96 @@ def markdown(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+#: One passing test: what `check` costs whatever the report (start-up, imports, policy, verdict, output).
+ONE_CASE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="s" tests="1" failures="0" errors="0" skipped="0" '
+    'time="0.1"><testcase classname="a.B" name="t" time="0.1"/></testsuite>\n'
+)
+
+
+def count_instructions(argv: list[str]) -> int:
+    """Instructions the whole process `argv` executes (callgrind's `Collected`), its children not included."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("valgrind is not installed")
+    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv]
+    environment = os.environ | {"PYTHONHASHSEED": "0"}  # the same dict layouts, run after run
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=environment, check=False)
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode not in (0, 1) or found is None:  # 1: the starter policy's gates fail
+        raise SystemExit(f"{' '.join(argv[:3])} …: {done.stderr.strip().splitlines()[-1:]}")
+    return int(found.group(1))
+
+
+def instruction_counts(cases: list[str], inputs: dict[str, tuple[list[Path], list[str]]], name: str) -> int:
+    """`--instructions`: every contender of each case once under callgrind, and the one-case report."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-bench-cli-") as scratch:
+        one = Path(scratch) / "one-case.xml"
+        one.write_text(ONE_CASE, encoding="utf-8")
+        store = Path(scratch) / "verdicts.db"
+        plan = [("python -c pass", [PYTHON, "-c", "pass"], "")]
+        for case in ("one case", *cases):
+            paths, formats = ([one], ["junit"]) if case == "one case" else inputs[case]
+            launch(list(check_argv(paths, store)), accept=(0, 1))  # the store exists from here on
+            for contender in contenders(case if case != "one case" else "junit", paths, formats, store):
+                plan.append((contender.label, list(contender.argv), case))
+        for label, argv, case in plan:
+            counted = count_instructions(argv)
+            rows.append({"case": case, "contender": label, "instructions": counted})
+            print(f"{case or '-':<14} {label:<22} {counted / 1e6:10.1f} M", file=sys.stderr)
+    document = {
+        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "rows": rows,
+    }
+    lines = [
+        f"# gatekeeper check, instructions (callgrind): {document['started']}",
+        "",
+        "Each contender once, the whole process (`git`, which check runs to trace commits, not included).",
+        "",
+        "| reports | contender | M instructions | / library | target |",
+        "|---|---|---:|---:|---|",
+    ]
+    for case in dict.fromkeys(row["case"] for row in rows):
+        found = {row["contender"]: row["instructions"] for row in rows if row["case"] == case}
+        library = found.get("library")
+        for label, counted in found.items():
+            share = f"{counted / library:.2f}" if library else ""
+            target = ""
+            if library and label.startswith("check"):
+                met = "met" if counted <= CLI_OVER_LIBRARY * library else "missed"
+                target = f"≤ {CLI_OVER_LIBRARY:g}x the library: {met}"
+            if case == "surefire" and label.startswith("check") and "junitparser" in found:
+                faster = found["junitparser"] / counted
+                met = "met" if faster >= SUREFIRE_OVER_JUNITPARSER else "missed"
+                target += f"; junitparser / check {faster:.2f}x (≥ {SUREFIRE_OVER_JUNITPARSER:g}x: {met})"
+            lines.append(f"| {case} | {label} | {counted / 1e6:,.1f} | {share} | {target} |")
+    RESULTS.mkdir(exist_ok=True)
+    text = "\n".join(lines) + "\n"
+    (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per contender (median taken)")
     parser.add_argument("--cases", help="comma-separated: " + ", ".join([*PEERS, "job"]))
-    parser.add_argument("--name", default="cli", help="results file name under bench/results/")
+    parser.add_argument("--name", default=None, help="results file name under bench/results/ (default cli)")
     parser.add_argument("--data", type=Path, default=DATA, help="generated reports (default bench/data)")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind) instead of timing")
     args = parser.parse_args(argv)
     manifest = json.loads((args.data / "manifest.json").read_text(encoding="utf-8"))
     reports = manifest["reports"]
+    if args.instructions:
+        chosen = [c for c in (args.cases or "surefire").split(",") if c in PEERS and c in reports]
+        found = {c: ([args.data / reports[c]["path"]], [reports[c]["format"]]) for c in chosen}
+        compile_bytecode()
+        return instruction_counts(chosen, found, args.name or "cli-instructions")
+    args.name = args.name or "cli"
     wanted = args.cases.split(",") if args.cases else [*PEERS, "job"]
     cases = [c for c in [*PEERS, "job"] if c in wanted and (c in reports or (c == "job" and set(JOB) <= set(reports)))]
     if "job" in cases:  # the job's ratios need its parts' library and peer figures of the same run

@@ -166,3 +166,21 @@ def test_delivery_from_the_server(served: tuple[Server, str]) -> None:
     assert text.returncode == 0 and text.stdout.startswith(f"{PROJECT} to prod, last 20 days (")
     refused = subprocess.run(command, capture_output=True, text=True, env=os.environ | {"GATEKEEPER_TOKEN": "x"})
     assert refused.returncode == 2 and "401" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_four_keys_api_refuses_bad_requests(served: tuple[Server, str]) -> None:
+    server, token = served
+    api = f"{server.url}/api/v1/delivery/four-keys"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert requests.get(api, params={"project": PROJECT}, timeout=30).status_code == 401
+    for params in (
+        {"project": PROJECT, "environment": "<prod>"},
+        {"project": PROJECT, "days": "0"},
+        {"project": PROJECT, "days": "367"},
+        {"project": "a\x00b"},
+        {},
+    ):
+        response = requests.get(api, params=params, headers=headers, timeout=30)
+        assert response.status_code == 422, (params, response.status_code)
+    empty = requests.get(api, params={"project": "nobody"}, headers=headers, timeout=30)
+    assert empty.status_code == 200 and empty.json() == {"project": "nobody", "days": 30, "environments": []}

@@ -61,3 +61,28 @@ def test_release_check_lists_the_keys_and_those_without_a_passing_verdict(tmp_pa
     assert as_text.returncode == 1
     lines = as_text.stdout.splitlines()
     assert lines[-2:] == ["  issue keys (3): PROJ-1, PROJ-2, PROJ-3", "  without a passing verdict (1): PROJ-3"]
+
+
+def test_the_release_page_lists_the_keys(tmp_path: Path) -> None:
+    """The server's release page says the same, escaped (a key is whatever a verdict's trace holds)."""
+    from gatekeeper.release import Member, Release, assess
+    from gatekeeper.server.web import routes
+
+    passing = check_example(tmp_path, "passing", policy=REPO / "rules" / "caict-cd" / "level-1.yaml")
+    failing = check_example(tmp_path, "failing")
+    verdicts = {
+        "a" * 40: traced(passing, "bank/ledger", "a" * 40, {"commit": ["PROJ-1"], "branch": ["<b>X-1</b>"]}),
+        "c" * 40: traced(failing, "bank/cards", "c" * 40, {"commit": ["PROJ-3"], "branch": []}),
+    }
+    release = Release(
+        name="2026.12",
+        level=None,
+        members=(Member(project="bank/ledger", commit="a" * 40), Member(project="bank/cards", commit="c" * 40)),
+    )
+    readiness = assess(release, lambda member: verdicts.get(member.commit or ""))
+    assert readiness.keys_without_passing_verdict == ("PROJ-3",)
+    page = routes._render(
+        "release.html", readiness=readiness, blocked=[], members=readiness.members, start=0, page=1, more=False
+    ).body.decode()
+    assert "Issue keys (3), from the members' verdicts: &lt;b&gt;X-1&lt;/b&gt;, PROJ-1, PROJ-3." in page
+    assert "<strong>Without a passing verdict (1): PROJ-3.</strong>" in page

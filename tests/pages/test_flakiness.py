@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from typing import Any
 
+from gatekeeper.flaky import run_from_verdict
 from gatekeeper.server.web.flakiness import Quarantined, StoredVerdict, board
 
 
@@ -105,3 +108,46 @@ def test_hostile_documents_do_not_break_the_ranking() -> None:
     )
     record = board([odd]).failing[0]
     assert (record.test, record.failures, record.quarantine) == ("<b>x</b>", 1, None)
+
+
+def _naive(verdicts: list[StoredVerdict]) -> dict[str, tuple[int, int, int]]:
+    """(runs, failures, flips) per test, the slow way: every run of every job, for every test it names."""
+    runs_by_job: dict[str, list[Any]] = {}
+    for stored in verdicts:
+        run = run_from_verdict(stored.document)
+        if run is not None:
+            runs_by_job.setdefault(str(stored.document["context"]["job"] or ""), []).append(run)
+    counts: dict[str, list[int]] = {}
+    for runs in runs_by_job.values():
+        for test in {t for run in runs for t in run.failed | run.flaky}:
+            total = counts.setdefault(test, [0, 0, 0])
+            outcomes: list[str] = []
+            for run in runs:
+                if test in run.flaky:
+                    outcomes += ["F", "P"]
+                    total[1] += 1
+                elif test in run.failed:
+                    outcomes.append("F")
+                    total[1] += 1
+                elif run.complete:
+                    outcomes.append("P")
+                else:
+                    continue
+                total[0] += 1
+            total[2] += sum(a != b for a, b in itertools.pairwise(outcomes))
+    return {test: (a, b, c) for test, (a, b, c) in counts.items()}
+
+
+def test_the_one_pass_ranking_agrees_with_walking_every_run() -> None:
+    """Random histories (seeded): three jobs, five tests, failures, re-run passes and incomplete runs."""
+    chance = random.Random(18)
+    for _ in range(200):
+        verdicts = []
+        for number in range(chance.randint(1, 30)):
+            tests = [f"t.{name}" for name in "abcde"]
+            failed = tuple(t for t in tests if chance.random() < 0.25)
+            flaky = tuple(t for t in tests if t not in failed and chance.random() < 0.1)
+            job = chance.choice(["unit", "e2e", None])
+            verdicts.append(verdict(number, job, failed, flaky=flaky, omitted=int(chance.random() < 0.2)))
+        result = board(verdicts, top=10)
+        assert {r.test: (r.runs, r.failures, r.flips) for r in result.failing} == _naive(verdicts)

@@ -155,11 +155,7 @@ def board(verdicts: Iterable[StoredVerdict], top: int = TOP) -> TestBoard:
             by_job.setdefault(_job(verdict.document), []).append(kept)
     records: dict[str, TestRecord] = {}
     for job, runs in by_job.items():
-        named_here = {test for kept in runs for test in kept.run.failed | kept.run.flaky}
-        for test in named_here:
-            record = records.setdefault(test, TestRecord(test=test))
-            record.jobs.add(job)
-            _walk(record, test, runs)
+        _walk(records, job, runs)
     ranked = list(records.values())
     flakiest = sorted((r for r in ranked if r.flips), key=lambda r: (-r.flips, -r.failures, r.test))
     failing = sorted((r for r in ranked if r.failures), key=lambda r: (-r.failures, -r.flips, r.test))
@@ -171,34 +167,52 @@ def board(verdicts: Iterable[StoredVerdict], top: int = TOP) -> TestBoard:
     )
 
 
-def _walk(record: TestRecord, test: str, runs: list[_Run]) -> None:
-    """Add one job's runs (oldest first) to a test's record."""
-    previous: bool | None = None  # did it pass in the last run whose outcome is known
+def _walk(records: dict[str, TestRecord], job: str, runs: list[_Run]) -> None:
+    """Add one job's runs (oldest first) to the records of the tests it names, in one pass over what the
+    runs name: the complete runs between two that name a test are passes, counted by prefix sums (a test
+    named in a few of 300 runs costs its namings, not 300 steps)."""
+    complete = [0]  # complete[i]: complete runs before run i
     for verdict in runs:
+        complete.append(complete[-1] + verdict.run.complete)
+    last: dict[str, int] = {}  # the index of the last run naming each test
+    previous: dict[str, bool] = {}  # did it pass in the last run whose outcome is known
+
+    def passes_until(test: str, index: int) -> None:
+        """The complete runs after its last naming and before `index`: passed, as far as we can tell."""
+        since = last[test] + 1 if test in last else 0
+        gap = complete[index] - complete[since]
+        if gap:
+            record = records[test]
+            record.runs += gap
+            record.flips += previous.get(test) is False
+            previous[test] = True
+
+    for index, verdict in enumerate(runs):
         run, named = verdict.run, verdict.named
-        if test in run.flaky:  # failed, then passed on re-run: a failure and a flip within the run
+        for test in sorted(run.failed | run.flaky):
+            record = records.setdefault(test, TestRecord(test=test))
+            record.jobs.add(job)
+            passes_until(test, index)
             record.runs += 1
             record.failures += 1
-            record.flips += 1 + (previous is True)  # passed before, failed first here, then passed
-            previous = True
-        elif test in run.failed:
-            record.runs += 1
-            record.failures += 1
-            record.flips += previous is True
-            previous = False
-            if record.last_failed_at is None or verdict.received_at >= record.last_failed_at:
-                record.last_failed_id, record.last_failed_at = verdict.id, verdict.received_at
-                record.message = named[test].message if test in named else ""
-        elif run.complete:
-            record.runs += 1
-            record.flips += previous is False
-            previous = True
-        if test in named and verdict.received_at >= record.named_at:
-            # the newest verdict naming it (of any job) says whether it is quarantined, and by whom
-            entry, record.named_at = named[test], verdict.received_at
-            glob = entry.quarantine
-            record.quarantine = None if glob is None else verdict.quarantines.get(glob, _unknown(glob))
-            record.flaky_in_history = entry.flaky_in_history
+            if test in run.flaky:  # failed, then passed on re-run: a failure and a flip within the run
+                record.flips += 1 + (previous.get(test) is True)  # passed before, failed first here, then passed
+                previous[test] = True
+            else:
+                record.flips += previous.get(test) is True
+                previous[test] = False
+                if record.last_failed_at is None or verdict.received_at >= record.last_failed_at:
+                    record.last_failed_id, record.last_failed_at = verdict.id, verdict.received_at
+                    record.message = named[test].message if test in named else ""
+            if test in named and verdict.received_at >= record.named_at:
+                # the newest verdict naming it (of any job) says whether it is quarantined, and by whom
+                entry, record.named_at = named[test], verdict.received_at
+                glob = entry.quarantine
+                record.quarantine = None if glob is None else verdict.quarantines.get(glob, _unknown(glob))
+                record.flaky_in_history = entry.flaky_in_history
+            last[test] = index
+    for test in last:
+        passes_until(test, len(runs))
 
 
 def _unknown(glob: str) -> Quarantined:

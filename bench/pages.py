@@ -161,6 +161,8 @@ def pages(session: requests.Session, url: str) -> list[tuple[str, str]]:
         ("project page, all branches", f"/project?name={project_name(0)}"),
         (f"project page, page {depth} of the list", cursor_path),
         ("verdict page", f"/verdicts/{verdict_id}"),
+        ("tests page, one branch (newest 300 of 14 days)", f"/project/tests?name={project_name(0)}&branch=main"),
+        ("tests page, all branches, 90 days", f"/project/tests?name={project_name(0)}&days=90"),
         ("releases", "/releases"),
         ("release page (20 members)", "/releases/2026.12"),
         ("sign-in form (no database)", "/login"),

@@ -214,7 +214,7 @@ def make_engine(url: str) -> Engine:
     # so no connection is opened per request under load; pool_recycle instead of a ping per checkout.
     engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **POOL)
     # An executemany INSERT as one multi-row INSERT … VALUES (…), (…): one statement for PostgreSQL to
-    # plan and run instead of one per row.  (The metric rows have their own fixed statement: `_store`.)
+    # plan and run instead of one per row.  (A verdict and its metric rows have their own: `_PG_STORE`.)
     engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 
@@ -295,14 +295,25 @@ def _insert(engine: Engine | Connection, table: Table) -> Any:
 
 
 _METRICS_INSERT = verdict_metrics.insert()
-#: A verdict's metric rows on PostgreSQL: one statement of three parameters (two arrays), the same text
-#: whatever the number of metrics, so psycopg converts it once and PostgreSQL prepares it once per
-#: connection.  A multi-row INSERT … VALUES has 3 parameters a row: over psycopg's 50 its statement is
-#: parsed again on every upload (`_query2pg_nocache`), and its text changes with the metric count.
-_PG_METRICS_INSERT = text(
+#: A new verdict and its metric rows on PostgreSQL as one statement, run on its own (autocommit: one
+#: statement is one transaction, all or nothing): one round trip where BEGIN, two INSERTs and COMMIT
+#: took four.  Its text is fixed and its parameters few (the metrics as two arrays), so psycopg converts
+#: it once and PostgreSQL prepares it once per connection; a multi-row INSERT … VALUES had 3 parameters a
+#: row, and over psycopg's 50 its statement was parsed again on every upload (`_query2pg_nocache`).
+#: It counts the verdicts it inserted: 0 when the id was stored already (ON CONFLICT DO NOTHING, and
+#: then no metric row either).
+_PG_STORE = text(
+    "WITH stored AS ("
+    'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline, policy_name, '
+    "level_achieved, received_at, body) "
+    "VALUES (:id, :created_at, :status, :project, :branch, :commit, :pipeline, :policy_name, "
+    ":level_achieved, :received_at, :body) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+    "), metric_rows AS ("
     "INSERT INTO verdict_metrics (verdict_id, name, value) "
-    "SELECT :verdict_id, metric.name, metric.value "
-    "FROM unnest(CAST(:names AS text[]), CAST(:metric_values AS double precision[])) AS metric (name, value)"
+    "SELECT stored.id, metric.name, metric.value FROM stored, "
+    "unnest(CAST(:names AS text[]), CAST(:metric_values AS double precision[])) AS metric (name, value)"
+    ") SELECT count(*) FROM stored"
 )
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
 _SQLITE_WRITERS_LOCK = threading.Lock()
@@ -327,24 +338,33 @@ def add_verdict(
     stored again keeps the `received_at` of its first arrival."""
     row = verdict_row(verdict, received or datetime.now(timezone.utc))
     metrics = metric_rows(row["id"], verdict.get("metrics"))
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            found = _store_postgresql(connection.execution_options(isolation_level="AUTOCOMMIT"), row, metrics)
+        return _outcome(row, found), row
     with _one_writer(engine), engine.begin() as connection:
         found = _store(connection, row, metrics)
     return _outcome(row, found), row
 
 
+def _store_postgresql(connection: Connection, row: dict[str, Any], metrics: list[dict[str, Any]]) -> str | None:
+    """`_store` on PostgreSQL, in one statement (`_PG_STORE`)."""
+    names, values = [metric["name"] for metric in metrics], [metric["value"] for metric in metrics]
+    if connection.execute(_PG_STORE, {**row, "names": names, "metric_values": values}).scalar_one():
+        return None
+    return str(connection.execute(select(verdicts.c.body).where(verdicts.c.id == row["id"])).scalar_one())
+
+
 def _store(connection: Connection, row: dict[str, Any], metrics: list[dict[str, Any]]) -> str | None:
-    """Insert the verdict and its metric rows in the caller's transaction; None when it was new, else
-    the body stored under its id."""
+    """Insert the verdict and its metric rows in the caller's transaction (SQLite); None when it was new,
+    else the body stored under its id."""
     # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
     inserted = connection.execute(_insert(connection, verdicts).returning(verdicts.c.id), row).first()
     if inserted is None:
         return str(connection.execute(select(verdicts.c.body).where(verdicts.c.id == row["id"])).scalar_one())
-    if metrics and connection.dialect.name == "postgresql":
-        names, values = [metric["name"] for metric in metrics], [metric["value"] for metric in metrics]
-        connection.execute(_PG_METRICS_INSERT, {"verdict_id": row["id"], "names": names, "metric_values": values})
-    elif metrics:
-        # An executemany of one cached statement, not one compiled per verdict: sqlite3 loops over
-        # the rows in C.
+    if metrics:
+        # An executemany of one cached statement, not one compiled per verdict: sqlite3 loops over the
+        # rows in C.  (PostgreSQL has a statement of its own: `_PG_STORE`.)
         connection.execute(_METRICS_INSERT, metrics)
     return None
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from gatekeeper.errors import InputError, UsageError, one_line
 from gatekeeper.trace import DEFAULT_KEY_PATTERN, issue_keys
+from gatekeeper.words import plural
 
 if TYPE_CHECKING:
     from gatekeeper.diff.git import Repository
@@ -157,6 +158,26 @@ def check_commit(value: str, what: str) -> str:
     return value.lower()
 
 
+def resolve_commit(value: str, what: str, directory: Path) -> str:
+    """A commit id as `check_commit` gives it; a revision such as HEAD or a tag is resolved in the git clone
+    `directory` is in (ValueError naming `what` when there is no clone or it names no commit)."""
+    if _COMMIT.fullmatch(value):
+        return value.lower()
+    from gatekeeper.diff.git import open_repository, safe_revision
+
+    try:
+        revision = safe_revision(value, what)
+        repository = open_repository(directory)
+    except UsageError:
+        raise ValueError(
+            f"{what} must be a commit id (7 to 64 hex digits), or a revision in a git clone, not {_shown(value)}"
+        ) from None
+    full = repository.commit(revision)
+    if full is None:
+        raise ValueError(f"{what}: {_shown(value)} names no commit in the repository at {repository.root}")
+    return full
+
+
 def check_environment(value: str, what: str = "environment") -> str:
     if not isinstance(value, str) or not _ENVIRONMENT.fullmatch(value):
         raise ValueError(
@@ -244,7 +265,10 @@ def commits_from_git(
             f"listing at most the newest {first_limit} commits (fetch the full history to list exactly)"
         )
     elif missing:
-        notes.append(f"{missing} earlier deployment(s) not in this clone's history were not used to bound the list")
+        notes.append(
+            f"{plural(missing, 'earlier deployment')} not in this clone's history "
+            f"{'was' if missing == 1 else 'were'} not used to bound the list"
+        )
     limit = MAX_COMMITS if known else first_limit
     if repository.is_shallow():
         notes.append("the clone is shallow: commits before its depth are not listed (fetch with depth 0)")

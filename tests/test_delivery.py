@@ -260,7 +260,7 @@ def test_the_first_deployment_and_missing_history_are_bounded(history: dict[str,
     assert "not in this clone's history" in lost.notes[0]
     partly = commits_from_git(repository, history["R"], ["1" * 40, history["F"]])
     assert [commit.sha for commit in partly.commits] == [history["R"]]
-    assert partly.notes == ("1 earlier deployment(s) not in this clone's history were not used to bound the list",)
+    assert partly.notes == ("1 earlier deployment not in this clone's history was not used to bound the list",)
 
 
 def test_a_commits_file_gives_the_commits_of_a_pipeline_without_the_repository(tmp_path: Path) -> None:

@@ -151,8 +151,11 @@ def test_incidents_open_and_resolve_once(repo: Repo) -> None:
         (["--environment", "prod\nFAKE LINE"], "environment must be 1 to 100 characters"),
         (["--environment", "../../etc"], "environment must be 1 to 100 characters"),
         (["--project", "bank\x1b[2J"], "project must be one printable line"),
-        (["--commit", "--all"], "--commit must be a commit id (7 to 64 hex digits), not '--all'"),
-        (["--commit", "HEAD~1"], "--commit must be a commit id"),
+        (
+            ["--commit", "--all"],
+            "--commit must be a commit id (7 to 64 hex digits), or a revision in a git clone, not '--all'",
+        ),
+        (["--commit", "no-such-branch"], "--commit: 'no-such-branch' names no commit in the repository"),
         (["--verdict", "../x"], "verdict_id must be 1 to 64 letters, digits and dashes"),
         (["--id", "a b"], "id must be 1 to 200 characters"),
         (["--pipeline", "9\r"], "pipeline must be one printable line"),
@@ -170,7 +173,7 @@ def test_hostile_flags_are_exit_2_on_one_line(repo: Repo, arguments: list[str], 
     ("arguments", "message"),
     [
         (["open", "INC 1"], "incident open: incident must be 1 to 200 characters"),
-        (["open", "INC-1", "--caused-by", "$(reboot)"], "incident open: caused_by must be a commit id"),
+        (["open", "INC-1", "--caused-by", "$(reboot)"], "incident open: --caused-by must be a commit id"),
         (["open", "INC-1", "--environment", ""], "incident open: give --environment NAME"),
     ],
 )
@@ -180,6 +183,22 @@ def test_hostile_incidents_are_exit_2_on_one_line(tmp_path: Path, arguments: lis
     assert result.returncode == 2, result.stdout
     assert result.stderr.startswith(f"gatekeeper: error: {message}")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_outside_ci_the_clone_names_the_commit(repo: Repo) -> None:
+    """No CI commit: the checked-out HEAD is deployed; --commit and --caused-by take any revision git resolves."""
+    first, second = repo.git("rev-parse", "HEAD~1"), repo.head()
+    env = {"--project": "bank/payments", "--environment": "prod"}
+    flags = [item for pair in env.items() for item in pair]
+    earlier = gatekeeper(repo.root, "deploy", "record", "--status", "success", "--commit", "HEAD~1", *flags)
+    assert earlier.returncode == 0, earlier.stderr
+    assert f": {first[:12]} success, 1 commit (1 issue key: ABC-1)" in earlier.stdout
+    head = gatekeeper(repo.root, "deploy", "record", "--status", "success", *flags)
+    assert head.returncode == 0, head.stderr
+    assert f": {second[:12]} success, 1 commit (2 issue keys: ABC-2, DEF-3)" in head.stdout
+    opened = gatekeeper(repo.root, "incident", "open", "INC-1", "--caused-by", "HEAD", *flags)
+    assert opened.returncode == 0, opened.stderr
+    assert f"(caused by {second[:12]}: shipped by deployment {head.stdout.split()[2]})" in opened.stdout
 
 
 def test_what_is_missing_is_named(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -22,9 +22,9 @@ from gatekeeper.delivery import (
     PREVIOUS_DEPLOYMENTS,
     DeployedCommit,
     Deployment,
-    check_commit,
     commits_from_git,
     read_commits_file,
+    resolve_commit,
 )
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
@@ -60,16 +60,21 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
     environment = options.environment or os.environ.get(ENVIRONMENT_VARIABLE) or None
     project = options.project or context.project
     commit = options.commit or context.commit
+    if commit is None and not (options.commits_file or options.no_commits):
+        try:  # outside CI, the clone's checked-out commit
+            commit = resolve_commit("HEAD", "HEAD", Path(options.repository))
+        except ValueError:
+            commit = None
     if environment is None:
         raise UsageError("deploy record: give --environment NAME (or run in a GitLab job with an environment)")
     if project is None:
         raise UsageError("deploy record: give --project NAME (no CI project detected)")
     if commit is None:
-        raise UsageError("deploy record: give --commit SHA (no CI commit detected)")
+        raise UsageError("deploy record: give --commit SHA (no CI commit detected, and no git clone to take HEAD from)")
     if options.commits_file and options.no_commits:
         raise UsageError("deploy record: give --commits-file or --no-commits, not both")
     try:
-        commit = check_commit(commit, "--commit")
+        commit = resolve_commit(commit, "--commit", Path(options.repository))
         request = DeploymentRequest(
             project=project,
             environment=environment,
@@ -95,8 +100,6 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
             commits = read_commits_file(options.commits_file, pattern=pattern)
         elif not options.no_commits:
             commit, commits = _from_git(options, store, request, pattern, err)
-        from dataclasses import replace
-
         try:
             request = replace(request, commit=commit, commits=commits)
         except ValueError as error:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from gatekeeper.context import detect_context
-from gatekeeper.delivery import ENVIRONMENT_VARIABLE, Incident
+from gatekeeper.delivery import ENVIRONMENT_VARIABLE, Incident, resolve_commit
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 from gatekeeper.store.delivery import IncidentNotFound, check_incident_fields, incident_document
@@ -43,7 +44,8 @@ def _fields(options: IncidentOptions, verb: str) -> tuple[str, str, str, str | N
     if project is None:
         raise UsageError(f"incident {verb}: give --project NAME (no CI project detected)")
     try:
-        return check_incident_fields(project, environment, options.incident, options.caused_by)
+        caused_by = None if options.caused_by is None else resolve_commit(options.caused_by, "--caused-by", Path("."))
+        return check_incident_fields(project, environment, options.incident, caused_by)
     except ValueError as error:
         raise UsageError(f"incident {verb}: {error}") from None
 

@@ -399,3 +399,13 @@ def test_the_same_deployment_from_several_processes_at_once_is_stored_once(tmp_p
         stored = store.deployments("bank/web")
     assert sorted(created) == [False] * 5 + [True]
     assert len(stored) == 1
+
+
+@pytest.mark.parametrize("claimed", ["yesterday", "2026-13-01T00:00:00Z"])
+def test_a_bad_claimed_time_names_the_field(claimed: str) -> None:
+    from gatekeeper.store.delivery import request_from_document
+
+    document = {"project": "p", "environment": "prod", "commit": "a" * 40, "status": "success", "claimed_at": claimed}
+    with pytest.raises(ValueError) as raised:
+        request_from_document(document)
+    assert str(raised.value).startswith(f"$.claimed_at: '{claimed}' ")

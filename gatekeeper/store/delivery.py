@@ -260,6 +260,14 @@ _REQUEST_KEYS = {
 }
 
 
+def _claimed_time(value: str) -> datetime:
+    """The client's `claimed_at`; a ValueError that names the field (the parser's names only the value)."""
+    try:
+        return time_from_text(value)
+    except ValueError as error:
+        raise ValueError(f"claimed_at: {error}") from None
+
+
 def request_from_document(document: Any) -> DeploymentRequest:
     """A client's request, validated; ValueError naming the field at fault."""
     if not isinstance(document, Mapping):
@@ -280,7 +288,7 @@ def request_from_document(document: Any) -> DeploymentRequest:
         raise ValueError(f"$.commits: more than {MAX_COMMITS:,}")
     claimed = document.get("claimed_at")
     try:
-        claimed_at = None if claimed is None else time_from_text(claimed)
+        claimed_at = None if claimed is None else _claimed_time(claimed)
         return DeploymentRequest(
             project=document["project"],
             environment=document["environment"],

@@ -348,7 +348,7 @@ def run_backend(
 
 #: Functions whose CPU `--store-only --profile` reports: psycopg converting a statement it does not cache
 #: (over 50 parameters), and the server's store call and its SQL part.
-PROFILED = ("_query2pg_nocache", "_split_query", "add_verdict", "_store")
+PROFILED = ("_query2pg_nocache", "_split_query", "add_verdict", "_store", "_store_postgresql")
 
 
 def store_only(db_url: str, template: str, count: int, profile: bool) -> str:

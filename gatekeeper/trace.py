@@ -11,7 +11,7 @@ name in commit messages (UTF-8, SHA-256, ISO-8601, RFC-7231, PEP-8): a false key
 untraced commit from the gate, a missed one shows and is fixed by the commit's author.
 
 Every text is hostile: it is cut to `MAX_TEXT_CHARS` before matching, the default pattern runs in
-time linear in its length, and a policy's own pattern is refused when it nests unbounded repeats (the
+time linear in its length, and a policy's own pattern is refused when it nests repeats, bounded or not (the
 shape of catastrophic backtracking: `(a+)+`).
 
 Which commits count (trace.commits), and when one carries a key (trace.commits_with_key):
@@ -109,14 +109,14 @@ def issue_keys(text: str, pattern: str = DEFAULT_KEY_PATTERN) -> list[str]:
 
 
 def _nested_repeat(pattern: str) -> bool:
-    """Whether an unbounded greedy or lazy repeat contains another repeat or an alternation: the shapes
-    under which a regular-expression engine that backtracks can take exponential time."""
+    """Whether a greedy or lazy repeat that can run more than once contains another repeat or an
+    alternation: the shapes under which a regular-expression engine that backtracks can take exponential
+    time (bounds do not help: `(a{1,30}){1,30}` is as slow as `(a+)+`)."""
     try:
         from re import _parser as parser  # type: ignore[attr-defined]  # CPython's own parser (3.11+)
     except ImportError:  # pragma: no cover - another interpreter: the length cap is the only bound
         return False
     repeats = {parser.MAX_REPEAT, parser.MIN_REPEAT}
-    unbounded = parser.MAXREPEAT
 
     def walk(items: object, inside: bool) -> bool:
         for op, argument in items:  # type: ignore[attr-defined]
@@ -124,7 +124,9 @@ def _nested_repeat(pattern: str) -> bool:
                 low, high, body = argument
                 if inside and low != high:
                     return True
-                if walk(body, inside or high == unbounded or high > 1000):
+                # Any repeat that may run its body more than once counts, bounded or not: `(a{1,30}){1,30}`
+                # (or `(a{1,30}){30}`) splits a run of a's in exponentially many ways, like `(a+)+`.
+                if walk(body, inside or high > 1):
                     return True
             elif op is parser.BRANCH:
                 if inside and len(argument[1]) > 1:

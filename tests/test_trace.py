@@ -100,6 +100,10 @@ def test_a_policy_pattern_is_the_key_or_its_first_group() -> None:
         ("(a+)+b", "repeats a part that can match in more than one way"),
         ("(a|ab)+c", "repeats a part that can match in more than one way"),
         (r"(\w+\s?)+$", "repeats a part that can match in more than one way"),
+        # bounded repeats backtrack as badly: on 'a' * 50 + 'b' each took minutes before they were refused
+        ("(a{1,30}){1,30}$", "repeats a part that can match in more than one way"),
+        ("(a{1,30}){30}$", "repeats a part that can match in more than one way"),
+        ("(?:a|aa){2,40}$", "repeats a part that can match in more than one way"),
         ("x" * 513, "513 characters long"),
     ],
 )
@@ -109,7 +113,7 @@ def test_a_pattern_that_cannot_be_used_is_refused(pattern: str, problem: str) ->
 
 
 def test_possessive_and_atomic_repeats_are_accepted() -> None:
-    for pattern in ("(a++)+b", "(?>a+)+b", r"[A-Z]{2,10}-\d+", DEFAULT_KEY_PATTERN):
+    for pattern in ("(a++)+b", "(?>a+)+b", r"[A-Z]{2,10}-\d+", "(?>a{1,30}){1,30}$", "(ab){1,30}", DEFAULT_KEY_PATTERN):
         compile_pattern(pattern)
 
 

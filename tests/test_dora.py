@@ -140,7 +140,7 @@ def test_frequency_and_buckets() -> None:
     assert result.frequency_rating == dora.Rated(bucket=dora.Bucket.HIGH, label="Weekly")
     assert result.lead_time_rating == dora.Rated(bucket=dora.Bucket.ELITE, label="One day")
     assert result.restore_rating == dora.Rated(bucket=dora.Bucket.ELITE, label="One day")
-    assert result.change_failure_rating == dora.Rated(bucket=dora.Bucket.LOW, label="46-60%")
+    assert result.change_failure_rating == dora.Rated(bucket=dora.Bucket.LOW, label="46-100%")
     assert result.bucket is dora.Bucket.LOW
 
 
@@ -233,3 +233,10 @@ def test_waiting_for_deployment_is_said_only_when_most_changes_wait() -> None:
     ]
     assert dora.recommendations(result, waits([3, 3, 0.5, 0.5, 0.5])) == []  # 2 of 5: not dominated
     assert dora.recommendations(result, waits([3, 3, 3])) == []  # 3 changes with a verdict: too few to say
+
+
+def test_the_low_change_failure_band_is_labelled_with_its_real_range() -> None:
+    # 5 of 5 deployments failed: Four Keys' own label "46-60%" would show 100% as "low (46-60%)"
+    assert dora.rate_change_failure(5, 5) == dora.Rated(bucket=dora.Bucket.LOW, label="46-100%")
+    assert dora.rate_change_failure(23, 50) == dora.Rated(bucket=dora.Bucket.LOW, label="46-100%")
+    assert dora.rate_change_failure(22, 50) == dora.Rated(bucket=dora.Bucket.MEDIUM, label="16-45%")

@@ -149,7 +149,7 @@ def test_delivery_reads_the_hand_counts(recorded: tuple[Path, dict[str, str]]) -
     assert found["restore_median_seconds"] == pytest.approx(2 * H)
     assert found["ungated"] == 2
     assert found["buckets"]["lead_time"] == {"bucket": "elite", "label": "One day"}
-    assert found["buckets"]["change_failure_rate"] == {"bucket": "low", "label": "46-60%"}
+    assert found["buckets"]["change_failure_rate"] == {"bucket": "low", "label": "46-100%"}
     assert found["buckets"]["overall"] == "low"
     # Four deployments are too few to speak of their failure rate (dora.MIN_SAMPLE): the gate only.
     assert len(found["recommendations"]) == 1

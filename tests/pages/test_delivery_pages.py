@@ -63,7 +63,7 @@ def test_the_four_keys_page(served: tuple[Server, str], page: Any) -> None:
     keys = {row[0]: row[1:] for row in rows(page, "keys")}
     assert keys["Change failure rate"][0] == "60%"
     assert keys["Change failure rate"][2] == "1 failed + 2 that caused an incident, of 5 deployments"
-    assert keys["Change failure rate"][1] == "low (46-60%)"
+    assert keys["Change failure rate"][1] == "low (46-100%)"
     assert keys["Lead time for changes"][0] == "median 12.5 h, p90 24.0 h"
     assert keys["Lead time for changes"][1] == "elite (One day)"
     assert keys["Time to restore"][0] == "median 13.0 h"

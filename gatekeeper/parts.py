@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gatekeeper.context import Context
-from gatekeeper.errors import InputError
+from gatekeeper.errors import InputError, one_line
 from gatekeeper.model import (
     Coverage,
     CoverageTotals,
@@ -497,7 +497,7 @@ def decode_part(data: bytes, source: str, *, max_decoded: int = MAX_DECODED_BYTE
     except UnicodeDecodeError:
         raise InputError(source, "not a part: not UTF-8") from None
     except ValueError as error:  # JSONDecodeError, and integers of more digits than Python converts
-        raise InputError(source, f"not a part: not JSON ({' '.join(str(error).split())[:200]})") from None
+        raise InputError(source, f"not a part: not JSON ({one_line(error)[:200]})") from None
     try:
         return _part(document)
     except _Bad as error:

@@ -37,6 +37,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatekeeper.errors import one_line
+
 if TYPE_CHECKING:
     from gatekeeper.diff.git import Repository
 
@@ -352,5 +354,5 @@ def _log(repository: Repository, head: str, exclude: str | None) -> list[_Record
 def _subject(message: str) -> str:
     """The first line of a message, one line, cut for display."""
     first = message.strip().split("\n", 1)[0] if message.strip() else ""
-    subject = " ".join(first.split())
+    subject = one_line(first)
     return subject if len(subject) <= SUBJECT_CHARS else subject[: SUBJECT_CHARS - 1] + "…"

@@ -355,9 +355,7 @@ def _policy(
         baseline_branch=own(
             "baseline", document.get("baseline", {}).get("branch", "main"), first.baseline_branch if first else "main"
         ),
-        trace_key_pattern=document.get("trace", {}).get(
-            "key_pattern", first.trace_key_pattern if first else None
-        ),
+        trace_key_pattern=document.get("trace", {}).get("key_pattern", first.trace_key_pattern if first else None),
         **_flaky(document.get("flaky", {}), first),
         chain=tuple(chain),
     )

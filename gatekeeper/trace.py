@@ -10,9 +10,11 @@ on (`repo-2/pull`), a date or identifier with more numbers (`CVE-2024-1234`), an
 name in commit messages (UTF-8, SHA-256, ISO-8601, RFC-7231, PEP-8): a false key would hide an
 untraced commit from the gate, a missed one shows and is fixed by the commit's author.
 
-Every text is hostile: it is cut to `MAX_TEXT_CHARS` before matching, the default pattern runs in
-time linear in its length, and a policy's own pattern is refused when it nests repeats, bounded or not (the
-shape of catastrophic backtracking: `(a+)+`).
+Every text is hostile: it is cut to `MAX_TEXT_CHARS` before matching; the default pattern (ours,
+reviewed, written with lookarounds) runs on Python's `re` in time linear in its length, and a policy's own
+pattern runs on RE2 (google-re2), which matches in linear time whatever the pattern: `a*a*a*b` or `(a+)+`
+would take minutes on a backtracking engine and a commit message must never make the gate hang.  A pattern
+RE2 cannot compile (a lookaround, a backreference, a possessive repeat) is refused.
 
 Which commits count (trace.commits), and when one carries a key (trace.commits_with_key):
 - the change's: a merge request's merge-base..HEAD (the new-code change); without one, those since the
@@ -31,11 +33,11 @@ Which commits count (trace.commits), and when one carries a key (trace.commits_w
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.errors import one_line
 
@@ -66,27 +68,52 @@ class PatternError(ValueError):
     """A key pattern that cannot be used; the message says why (the policy loader adds file and line)."""
 
 
+#: The keys one pattern finds in a text: the first group's text when it has groups, else the whole match.
+KeyFinder = Callable[[str], Iterator[str]]
+
+
 @lru_cache(maxsize=16)
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """`pattern` compiled, once; a PatternError when it is not a regular expression or could backtrack
-    catastrophically on a hostile commit message."""
+def compile_pattern(pattern: str) -> KeyFinder:
+    """`pattern` compiled, once: DEFAULT_KEY_PATTERN on Python's `re`, any other on RE2 (linear time on a
+    hostile commit message); a PatternError when it is not RE2 syntax or matches an empty text."""
+    if pattern == DEFAULT_KEY_PATTERN:
+        return _finder(re.compile(pattern))
     if not pattern:
         raise PatternError("the key pattern is empty")
     if len(pattern) > MAX_PATTERN_CHARS:
         raise PatternError(f"the key pattern is {len(pattern):,} characters long (at most {MAX_PATTERN_CHARS})")
     try:
-        compiled = re.compile(pattern)
-    except re.error as error:
-        raise PatternError(f"not a regular expression: {error}") from None
+        import re2  # google-re2: a core dependency, imported only for a pattern of one's own
+    except ImportError:  # pragma: no cover - an install without its dependencies
+        raise PatternError("a key pattern of one's own needs the google-re2 package (pip install google-re2)") from None
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print each refused pattern on stderr
+    try:
+        compiled = re2.compile(pattern, options)
+    except re2.error as error:
+        reason = error.args[0].decode("utf-8", "replace") if error.args and isinstance(error.args[0], bytes) else error
+        raise PatternError(
+            f"not a regular expression RE2 accepts (a key pattern is RE2 syntax: no lookaround or backreferences): "
+            f"{reason}"
+        ) from None
     if compiled.match("") is not None:
         raise PatternError("the key pattern matches an empty text: it would find a key in every commit")
-    if _nested_repeat(pattern):
-        raise PatternError(
-            "the key pattern repeats a part that can match in more than one way (like `(a+)+` or `(a|ab)+`), "
-            "which can take exponential time on a hostile commit message: make the inner part fixed-length, "
-            "possessive (a++) or atomic ((?>...))"
-        )
-    return compiled
+    return _finder(compiled)
+
+
+def _finder(compiled: Any) -> KeyFinder:
+    """The matched keys of `compiled` (a `re` or an RE2 pattern: both have `groups` and `finditer`)."""
+    grouped = bool(compiled.groups)
+
+    def find(text: str) -> Iterator[str]:
+        # RE2 matches UTF-8: a lone surrogate (a branch name from the environment) is replaced, not an error
+        encoded = text.encode("utf-8", "replace").decode("utf-8")
+        for match in compiled.finditer(encoded):
+            found = match.group(1) if grouped else match.group(0)
+            if found:
+                yield str(found)
+
+    return find
 
 
 def issue_keys(text: str, pattern: str = DEFAULT_KEY_PATTERN) -> list[str]:
@@ -94,12 +121,11 @@ def issue_keys(text: str, pattern: str = DEFAULT_KEY_PATTERN) -> list[str]:
 
     The pattern's first group is the key when it has groups, else the whole match.
     """
-    compiled = compile_pattern(pattern)
+    find = compile_pattern(pattern)
     keys: list[str] = []
     seen: set[str] = set()
-    for match in compiled.finditer(text[:MAX_TEXT_CHARS]):
-        found = match.group(1) if compiled.groups else match.group(0)
-        if not found or len(found) > MAX_KEY_CHARS:
+    for found in find(text[:MAX_TEXT_CHARS]):
+        if len(found) > MAX_KEY_CHARS:
             continue
         key = found.strip().upper()
         if key and key not in seen:
@@ -108,44 +134,6 @@ def issue_keys(text: str, pattern: str = DEFAULT_KEY_PATTERN) -> list[str]:
             if len(keys) == MAX_KEYS_PER_TEXT:
                 break
     return keys
-
-
-def _nested_repeat(pattern: str) -> bool:
-    """Whether a greedy or lazy repeat that can run more than once contains another repeat or an
-    alternation: the shapes under which a regular-expression engine that backtracks can take exponential
-    time (bounds do not help: `(a{1,30}){1,30}` is as slow as `(a+)+`)."""
-    try:
-        from re import _parser as parser  # type: ignore[attr-defined]  # CPython's own parser (3.11+)
-    except ImportError:  # pragma: no cover - another interpreter: the length cap is the only bound
-        return False
-    repeats = {parser.MAX_REPEAT, parser.MIN_REPEAT}
-
-    def walk(items: object, inside: bool) -> bool:
-        for op, argument in items:  # type: ignore[attr-defined]
-            if op in repeats:
-                low, high, body = argument
-                if inside and low != high:
-                    return True
-                # Any repeat that may run its body more than once counts, bounded or not: `(a{1,30}){1,30}`
-                # (or `(a{1,30}){30}`) splits a run of a's in exponentially many ways, like `(a+)+`.
-                if walk(body, inside or high > 1):
-                    return True
-            elif op is parser.BRANCH:
-                if inside and len(argument[1]) > 1:
-                    return True
-                if any(walk(branch, inside) for branch in argument[1]):
-                    return True
-            elif op is parser.SUBPATTERN:
-                if walk(argument[-1], inside):
-                    return True
-            elif op in (parser.ASSERT, parser.ASSERT_NOT):
-                if walk(argument[1], inside):
-                    return True
-            elif op is parser.ATOMIC_GROUP or op is parser.POSSESSIVE_REPEAT:
-                continue  # an atomic group or possessive repeat never backtracks into itself
-        return False
-
-    return walk(parser.parse(pattern), False)
 
 
 # --- the commits of a change ------------------------------------------------------------------------

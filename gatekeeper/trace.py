@@ -218,13 +218,15 @@ def trace_change(
     head: str | None = None,
     since: Sequence[str] = (),
     sources: Mapping[str, tuple[str, ...]] | None = None,
+    at: str | None = None,
 ) -> Trace:
     """The trace of the change in the git clone at `directory`, never an error: what cannot be read is a
     note, and no history means no commits (absent metrics).
 
     The commits are `base..head` when the change is known (the new-code change's merge-base and head);
     else those since the newest of `since` (commits of the branch's earlier verdicts) that HEAD
-    descends from; else HEAD's own: HEAD, and when HEAD is a merge, the commits it merged.
+    descends from; else HEAD's own: HEAD, and when HEAD is a merge, the commits it merged.  `at` (the
+    verdict's commit, a full id) stands for HEAD when this clone has it: `check --commit` judges that commit.
     """
     from gatekeeper.diff.git import GitFailed, open_repository
     from gatekeeper.errors import GatekeeperError, one_line
@@ -235,7 +237,7 @@ def trace_change(
     except GatekeeperError:
         return Trace(pattern=pattern, sources=listed)  # no history: absent metrics say so, no warning
     try:
-        commits, merges, described, notes = _commits(repository, pattern, base, head, since)
+        commits, merges, described, notes = _commits(repository, pattern, base, head, since, at)
     except (GitFailed, GatekeeperError) as error:
         return Trace(pattern=pattern, sources=listed, notes=(f"commits not traced: {one_line(error)[:300]}",))
     if merges:
@@ -244,13 +246,21 @@ def trace_change(
 
 
 def _commits(
-    repository: Repository, pattern: str, base: str | None, head: str | None, since: Sequence[str]
+    repository: Repository,
+    pattern: str,
+    base: str | None,
+    head: str | None,
+    since: Sequence[str],
+    at: str | None = None,
 ) -> tuple[tuple[TracedCommit, ...] | None, tuple[str, ...], str | None, tuple[str, ...]]:
     """(counted commits, keys of merge commits, how they were chosen, notes)."""
     from gatekeeper.diff.git import is_commit_id
 
     notes: list[str] = []
-    tip = repository.commit("HEAD")
+    tip = repository.commit(at) if at is not None and is_commit_id(at) else None
+    if at is not None and tip is None:
+        notes.append(f"the verdict's commit {at[:12]} is not in this clone: HEAD traced")
+    tip = tip or repository.commit("HEAD")
     if tip is None:
         return None, (), None, ("no commit checked out (HEAD): no commits traced",)
     if base is not None and head is not None and is_commit_id(base) and is_commit_id(head):

@@ -117,3 +117,46 @@ def test_a_bad_key_pattern_stops_check_with_its_place(tmp_path: Path) -> None:
         "no lookaround or backreferences): missing ]: [A-Z" in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_check_commit_given_short_is_stored_in_full_traced_and_gates_its_deployment(tmp_path: Path) -> None:
+    # `check --commit <7 hex>` (or a revision) in a clone: the verdict names the full id, its trace is that
+    # commit's (not HEAD's), and a deployment of that full id counts as gated in the four keys.
+    repo, files = setup(tmp_path)  # PAY-1 initial layout
+    judged = repo.head()
+    repo.commit("no key here", **{"app.py": "a = 2\n"})  # HEAD, not judged
+    store = str(tmp_path / "verdicts.db")
+    _, verdict = check(repo, files, "--store", store, "--project", "bank/app", "--commit", judged[:7])
+    assert verdict["context"]["commit"] == judged
+    assert verdict["status"] == "pass"
+    assert [(c["sha"], c["keys"]) for c in verdict["trace"]["commits"]] == [(judged, ["PAY-1"])]
+    _, at_head = check(repo, files, "--no-store", "--project", "bank/app", "--commit", "HEAD")
+    assert at_head["context"]["commit"] == repo.head() and at_head["metrics"]["trace.percent"] == 0.0
+    recorded = subprocess.run(
+        [str(BIN / "gatekeeper"), "deploy", "record", "--store", store, "--project", "bank/app", "--environment",
+         "prod", "--commit", judged, "--status", "success", "--no-commits"],
+        cwd=repo.root, env=environment(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    delivery = subprocess.run(
+        [str(BIN / "gatekeeper"), "delivery", "--store", store, "--project", "bank/app", "--format", "json"],
+        cwd=repo.root, env=environment(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert delivery.returncode == 0, delivery.stderr
+    [prod] = json.loads(delivery.stdout)["environments"]
+    assert (prod["environment"], prod["deployments"], prod["ungated"]) == ("prod", 1, 0)
+
+
+def test_check_commit_outside_a_clone_is_kept_as_given(tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "policy.yaml").write_text("policy: p\ngates: []\n", encoding="utf-8")
+    (files / "junit.xml").write_text(JUNIT, encoding="utf-8")
+    result = subprocess.run(
+        [str(BIN / "gatekeeper"), "check", "--policy", str(files / "policy.yaml"), "--format", "json", "--no-store",
+         "--project", "bank/app", "--commit", "abc1234", str(files / "junit.xml")],
+        cwd=files, env=environment({"GIT_CEILING_DIRECTORIES": str(tmp_path)}), capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["context"]["commit"] == "abc1234"

@@ -67,7 +67,7 @@ _NO_PROJECT = (
 def run(options: CheckOptions, out: TextIO) -> ExitStatus:
     started = time.monotonic()
     policy = load_policy(options.policy)
-    context = detect_context().with_overrides(**(options.overrides or {}))
+    context = _full_commit(detect_context().with_overrides(**(options.overrides or {})))
     for note in context.notes:
         print(f"gatekeeper: warning: {note}", file=sys.stderr)
     loaded = load_change(options.change, detect_diff_base(), Path.cwd())  # before the reports: a bad base is exit 2
@@ -174,10 +174,26 @@ def _trace(options: CheckOptions, policy: Policy, context: Context, change: Chan
     if change is not None and change.base is not None and change.head is not None:
         trace = trace_change(Path.cwd(), pattern=pattern, base=change.base, head=change.head, sources=sources)
     else:
-        trace = trace_change(Path.cwd(), pattern=pattern, since=_checked_commits(options, context), sources=sources)
+        since = _checked_commits(options, context)
+        trace = trace_change(Path.cwd(), pattern=pattern, since=since, sources=sources, at=context.commit)
     for note in (*notes, *trace.notes):
         print(f"gatekeeper: warning: {note}", file=sys.stderr)
     return trace
+
+
+def _full_commit(context: Context) -> Context:
+    """The verdict's commit as the clone names it in full (`--commit abc1234`, `HEAD`, a tag): deployments
+    record full ids and "a passing verdict at exactly that commit" joins on them.  Unchanged when it is a
+    full id already (no git run), outside a clone, or when the clone has no such commit."""
+    from gatekeeper.diff.git import GitFailed, is_commit_id, open_repository, safe_revision
+
+    if not context.commit or is_commit_id(context.commit):
+        return context
+    try:
+        full = open_repository(Path.cwd()).commit(safe_revision(context.commit, "--commit"))
+    except (GitFailed, GatekeeperError):
+        return context
+    return context if full is None else context.with_overrides(commit=full)
 
 
 def _checked_commits(options: CheckOptions, context: Context) -> list[str]:

@@ -94,6 +94,13 @@ def _warn_exit_code(value: int | None) -> int | None:
     return value
 
 
+def _finite_wait(value: float) -> float:
+    """`--wait nan` passes FloatRange (NaN compares false with both bounds) and would wait forever."""
+    if value != value:
+        raise click.BadParameter("not a number: give seconds from 0 to 86400", param_hint="'--wait'")
+    return value
+
+
 def _output_pair(value: str) -> tuple[str, str]:
     output_format, sep, path = value.partition("=")
     if not sep or output_format not in RENDERERS or not path:
@@ -240,7 +247,7 @@ def _output_pair(value: str) -> tuple[str, str]:
 )
 @click.option(
     "--expect-parts",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1000),  # a store keeps at most 1000 part attempts of a pipeline
     default=None,
     envvar="GATEKEEPER_EXPECT_PARTS",
     metavar="N",
@@ -250,7 +257,8 @@ def _output_pair(value: str) -> tuple[str, str]:
 @click.option(
     "--wait",
     "wait",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=86400),
+    callback=lambda _context, _param, value: _finite_wait(value),
     default=300.0,
     show_default=True,
     metavar="SECONDS",

@@ -223,6 +223,15 @@ def _pipeline_verdict() -> dict[str, Any]:
             files=38,
             findings=0,
         ),
+        PartRecord(  # the retried job's attempt, which counts
+            name='<script>alert(4)</script> 2/3<img src=x id="part">',
+            sha256="c" * 64,
+            bytes=18_100,
+            received_at=(received + timedelta(minutes=11)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            tests=1_160,
+            files=38,
+            findings=0,
+        ),
     )
     pipeline = PipelineRecord(expected=3, missing=("test 3/3",), parts=parts)
     verdict = build(outcome=outcome, policy=policy, context=context, inputs=[], duration_ms=1, pipeline=pipeline)
@@ -234,19 +243,13 @@ def test_the_verdict_page_shows_a_pipelines_parts(page: Any, site: Site) -> None
     assert verdict["parts"][0]["name"] == "test 1/3"  # the schema's field, as uploaded
     _put(site.server, site.upload_token, verdict)
     sign_in(page, site, f"/verdicts/{verdict['id']}")
-    assert page.locator("#pipeline-summary").inner_text() == "2 parts merged of 3 expected; missing: test 3/3."
+    # two parts (not three attempts) arrived, and with one missing nothing was merged
+    assert page.locator("#pipeline-summary").inner_text() == "2 parts arrived of 3 expected; missing: test 3/3."
+    name = '<script>alert(4)</script> 2/3<img src=x id="part">'
     assert rows(page, "parts") == [
-        ["test 1/3", "2026-12-07 09:30:00", "first", "1,200", "40", "3", "20,480", "a" * 12],
-        [
-            '<script>alert(4)</script> 2/3<img src=x id="part">',
-            "2026-12-07 09:37:00",
-            "retried: replaced an earlier attempt",
-            "1,150",
-            "38",
-            "0",
-            "18,000",
-            "b" * 12,
-        ],
+        ["test 1/3", "2026-12-07 09:30:00", "counts", "1,200", "40", "3", "20,480", "a" * 12],
+        [name, "2026-12-07 09:37:00", "replaced by a later attempt", "1,150", "38", "0", "18,000", "b" * 12],
+        [name, "2026-12-07 09:41:00", "retried: this attempt counts", "1,160", "38", "0", "18,100", "c" * 12],
     ]
     assert page.locator("#part, main script").count() == 0
     check_structure(page)

@@ -250,3 +250,19 @@ def test_a_key_pattern_of_one_s_own(repo: Repo) -> None:
         "gatekeeper: error: deploy record: --key-pattern: not a regular expression RE2 accepts "
         "(a key pattern is RE2 syntax: no lookaround or backreferences): invalid perl operator: (?<!"
     )
+
+
+def test_an_environment_with_incidents_alone_is_in_delivery(repo: Repo) -> None:
+    # production is deployed to; dr only has an incident, opened and resolved: it is listed with its restore.
+    env = gitlab(repo)
+    assert gatekeeper(repo.root, "deploy", "record", "--status", "success", **env).returncode == 0
+    dr = {**env, "CI_ENVIRONMENT_NAME": "dr"}
+    assert gatekeeper(repo.root, "incident", "open", "INC-3", **dr).returncode == 0
+    assert gatekeeper(repo.root, "incident", "resolve", "INC-3", **dr).returncode == 0
+    result = gatekeeper(repo.root, "delivery", "--format", "json", **env)
+    assert result.returncode == 0, result.stderr
+    found = {item["environment"]: item for item in json.loads(result.stdout)["environments"]}
+    assert sorted(found) == ["dr", "production"]
+    assert (found["dr"]["deployments"], found["dr"]["incidents"], found["dr"]["restored"]) == (0, 1, 1)
+    assert found["dr"]["restore_median_seconds"] is not None
+    assert found["production"]["incidents"] == 0

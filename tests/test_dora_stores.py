@@ -183,11 +183,39 @@ def test_the_gauges_figures_on_both_databases(engine: Engine) -> None:
     fill(engine)
     # The last 30 days before Nov 15 hold D0 too: 6 deployments, 5 successful; D0's commit c0 is a change.
     found = delivery.all_figures(engine, history.UNTIL)
-    assert [(f.project, f.environment) for f in found] == [(history.P, "prod"), (history.P, "staging")]
-    prod, staging = found
+    # "other" deployed nothing, but its incident X (open since Nov 5) is in the window: listed, not restored.
+    assert [(f.project, f.environment) for f in found] == [
+        (history.P, "prod"),
+        (history.P, "staging"),
+        ("other", "prod"),
+    ]
+    prod, staging, other = found
+    assert (other.deployments, other.change_failures, other.restore_median) == (0, 0, None)
     assert (prod.deployments, prod.successful, prod.change_failures, prod.ungated) == (6, 5, 3, 3)
     assert prod.lead_time_median == pytest.approx(21 * H)  # 0.5, 1, 4, 21, 24, 24, 24: the fourth
     assert prod.lead_time_p90 == pytest.approx(24 * H)
     assert prod.restore_median == pytest.approx(13 * H)
     assert (staging.deployments, staging.successful, staging.change_failures) == (1, 0, 1)
     assert staging.lead_time_median is None and staging.restore_median is None
+
+
+def test_an_environment_with_incidents_and_no_deployments_is_listed(engine: Engine) -> None:
+    # A disaster-recovery site nothing is deployed to has an incident, open Nov 8 09:00 to 14:00: 5 h to restore.
+    fill(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO incidents (id, project, environment, incident, opened_at, resolved_at) "
+                "VALUES ('DR1', :project, 'dr', 'INC-9', :opened, :resolved)"
+            ),
+            {"project": history.P, "opened": utc_text(history.at(8, 9)), "resolved": utc_text(history.at(8, 14))},
+        )
+    assert delivery.environments(engine, history.P) == ["dr", "prod", "staging"]
+    keys = delivery.four_keys(engine, history.P, "dr", history.SINCE, history.UNTIL)
+    assert (keys.deployments, keys.incidents, keys.restored) == (0, 1, 1)
+    assert keys.restore_median == pytest.approx(5 * H)
+    found = {(f.project, f.environment): f for f in delivery.all_figures(engine, history.UNTIL)}
+    assert sorted(found) == [(history.P, "dr"), (history.P, "prod"), (history.P, "staging"), ("other", "prod")]
+    dr = found[(history.P, "dr")]
+    assert (dr.deployments, dr.successful, dr.change_failures, dr.ungated, dr.lead_time_median) == (0, 0, 0, 0, None)
+    assert dr.restore_median == pytest.approx(5 * H)

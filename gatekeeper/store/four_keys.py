@@ -30,7 +30,8 @@ def from_store(path: Path, project: str, environment: str | None, since: datetim
     with SqliteStore(path, create=False) as store:
         deployments = store.deployments(project, environment)
         incidents = store.incidents(project, environment)
-        names = sorted({event.environment for event in deployments})
+        # an environment with incidents and no deployments still has a time to restore
+        names = sorted({*(event.environment for event in deployments), *(event.environment for event in incidents)})
         passing: dict[tuple[str, str], list[datetime]] = {}
 
         def passed_at(commit: str) -> list[datetime]:

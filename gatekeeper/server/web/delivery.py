@@ -48,9 +48,11 @@ class Delivery:
 
 
 def environments(engine: Engine, project: str) -> list[str]:
-    """The project's environments with deployments, in name order (bounded)."""
+    """The project's environments with deployments or incidents (one with incidents alone still has a time
+    to restore), in name order (bounded)."""
     sql = text(
-        "SELECT DISTINCT environment FROM deployments WHERE project = :project ORDER BY environment LIMIT :limit"
+        "SELECT environment FROM deployments WHERE project = :project "
+        "UNION SELECT environment FROM incidents WHERE project = :project ORDER BY environment LIMIT :limit"
     )
     with engine.connect() as connection:
         return [row[0] for row in connection.execute(sql, {"project": project, "limit": MAX_ENVIRONMENTS})]
@@ -584,7 +586,7 @@ GROUP BY project, environment
 
 
 def all_figures(engine: Engine, now: datetime, days: int = GAUGE_DAYS) -> list[Figures]:
-    """Every project and environment with deployments in the last `days` days, in name order."""
+    """Every project and environment with deployments or incidents in the last `days` days, in name order."""
     since = now - timedelta(days=days)
     values = {"since": utc_text(since), "until": utc_text(now)}
     if engine.dialect.name != "postgresql":
@@ -592,8 +594,10 @@ def all_figures(engine: Engine, now: datetime, days: int = GAUGE_DAYS) -> list[F
             pairs = list(
                 connection.execute(
                     text(
-                        "SELECT DISTINCT project, environment FROM deployments "
-                        "WHERE deployed_at >= :since AND deployed_at < :until"
+                        "SELECT project, environment FROM deployments "
+                        "WHERE deployed_at >= :since AND deployed_at < :until "
+                        "UNION SELECT project, environment FROM incidents "
+                        "WHERE opened_at >= :since AND opened_at < :until"
                     ),
                     values,
                 )
@@ -619,17 +623,18 @@ def all_figures(engine: Engine, now: datetime, days: int = GAUGE_DAYS) -> list[F
         counts = list(connection.execute(text(_ALL_DEPLOYMENTS_SQL), values))
         leads = {(row.project, row.environment): row for row in connection.execute(text(_ALL_LEAD_SQL), values)}
         restores = {(row.project, row.environment): row for row in connection.execute(text(_ALL_RESTORE_SQL), values)}
+    by_pair = {(row.project, row.environment): row for row in counts}
     figures = []
-    for row in sorted(counts, key=lambda row: (row.project, row.environment)):
-        lead, restore = leads.get((row.project, row.environment)), restores.get((row.project, row.environment))
+    for pair in sorted({*by_pair, *restores}):  # incidents without deployments still have a time to restore
+        row, lead, restore = by_pair.get(pair), leads.get(pair), restores.get(pair)
         figures.append(
             Figures(
-                project=row.project,
-                environment=row.environment,
-                deployments=row.total,
-                successful=row.successful,
-                change_failures=row.failures,
-                ungated=row.ungated,
+                project=pair[0],
+                environment=pair[1],
+                deployments=0 if row is None else row.total,
+                successful=0 if row is None else row.successful,
+                change_failures=0 if row is None else row.failures,
+                ungated=0 if row is None else row.ungated,
                 lead_time_median=None if lead is None else float(lead.median),
                 lead_time_p90=None if lead is None else float(lead.p90),
                 restore_median=None if restore is None or restore.median is None else float(restore.median),

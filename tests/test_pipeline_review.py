@@ -30,3 +30,16 @@ def test_waits_and_counts_that_can_never_end_are_usage_errors(
     assert result.returncode == 2, result.stdout + result.stderr
     assert says in result.stderr and option in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("output", "line"), [("text", "pipeline: 0 parts arrived"), ("markdown", "0 parts arrived")])
+def test_a_pipeline_no_part_reached_says_none_arrived_not_merged(
+    project: Path,  # noqa: F811
+    output: str,
+    line: str,
+) -> None:
+    result = gatekeeper(
+        project, "check", "-p", "gatekeeper.yaml", "--pipeline-final", *PIPELINE, "--wait", "0", "--format", output
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert line in result.stdout and "merged" not in result.stdout

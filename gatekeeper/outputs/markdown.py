@@ -170,7 +170,8 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     ]
     more = merged - len(names)
     listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
-    done = "arrived" if pipeline.missing else "merged"  # with parts missing, nothing was merged or decided
+    # with parts missing (or none there), nothing was merged or decided
+    done = "arrived" if pipeline.missing or not merged else "merged"
     out = ["", f"**Pipeline:** {plural(merged, 'part')} {done}{expected}" + (f": {listed}" if listed else "")]
     if pipeline.missing:
         missing = ", ".join(md_code(name, _NAME_LIMIT) for name in pipeline.missing[:_LIST_LIMIT])

@@ -121,7 +121,8 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     names = [terminal(part.name) + (" (retried)" if part.name in retried else "") for part in current[:_LIST_LIMIT]]
     more = merged - len(names)
     listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
-    done = "arrived" if pipeline.missing else "merged"  # with parts missing, nothing was merged or decided
+    # with parts missing (or none there), nothing was merged or decided
+    done = "arrived" if pipeline.missing or not merged else "merged"
     lines = ["", f"  pipeline: {plural(merged, 'part')} {done}{expected}" + (f": {listed}" if listed else "")]
     if pipeline.missing:
         lines.append(f"  missing: {', '.join(terminal(name) for name in pipeline.missing[:_LIST_LIMIT])}")

@@ -219,3 +219,26 @@ def test_an_environment_with_incidents_and_no_deployments_is_listed(engine: Engi
     dr = found[(history.P, "dr")]
     assert (dr.deployments, dr.successful, dr.change_failures, dr.ungated, dr.lead_time_median) == (0, 0, 0, 0, None)
     assert dr.restore_median == pytest.approx(5 * H)
+
+
+def test_a_passing_verdict_at_a_prefix_of_the_deployed_commit_gates_it(engine: Engine) -> None:
+    # D4 shipped c5c5c5c5c5c5c5c5 and no verdict passed it (ungated 2: D2 and D4). Passing verdicts at
+    # 'c5c5c5' (6 digits: too short to be a commit) and 'c5c5c5c0' (not its prefix) change nothing; one
+    # at 'c5c5c5c5c' (`check --commit c5c5c5c5c` outside a clone) gates it.
+    fill(engine)
+    sha = history.C5.sha
+
+    def add(verdict_id: str, commit: str) -> None:
+        with engine.begin() as connection:
+            connection.execute(db.verdicts.insert(), verdict_row(verdict_id, commit, "pass", history.at(5, 9.8), []))
+
+    add("v-short", sha[:6])
+    add("v-other", sha[:7] + "0")
+    keys = delivery.four_keys(engine, history.P, history.ENV, history.SINCE, history.UNTIL)
+    assert keys.ungated == 2
+    add("v-prefix", sha[:9])
+    keys = delivery.four_keys(engine, history.P, history.ENV, history.SINCE, history.UNTIL)
+    assert keys.ungated == 1  # D2 alone: it names a failing verdict
+    rows = {row.id: row for row in delivery.recent_deployments(engine, history.P, history.ENV)}
+    assert (rows["D4"].verdict_id, rows["D4"].gated) == ("v-prefix", True)
+    assert (rows["D5"].verdict_id, rows["D5"].gated) == ("v-d5", True)  # exact ids still match

@@ -147,16 +147,31 @@ def test_check_commit_given_short_is_stored_in_full_traced_and_gates_its_deploym
     assert (prod["environment"], prod["deployments"], prod["ungated"]) == ("prod", 1, 0)
 
 
-def test_check_commit_outside_a_clone_is_kept_as_given(tmp_path: Path) -> None:
+def test_check_commit_outside_a_clone_is_kept_as_given_and_gates_a_deployment_it_prefixes(tmp_path: Path) -> None:
+    # No clone to resolve 'abc1234': the verdict keeps it; a deployment of abc1234 + 33 digits is gated by it
+    # (a prefix of 7 hex digits or more), one of abc1235… is not.
     files = tmp_path / "files"
     files.mkdir()
     (files / "policy.yaml").write_text("policy: p\ngates: []\n", encoding="utf-8")
     (files / "junit.xml").write_text(JUNIT, encoding="utf-8")
-    result = subprocess.run(
-        [str(BIN / "gatekeeper"), "check", "--policy", str(files / "policy.yaml"), "--format", "json", "--no-store",
-         "--project", "bank/app", "--commit", "abc1234", str(files / "junit.xml")],
-        cwd=files, env=environment({"GIT_CEILING_DIRECTORIES": str(tmp_path)}), capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+    store = str(tmp_path / "verdicts.db")
+    env = environment({"GIT_CEILING_DIRECTORIES": str(tmp_path)})
+
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "gatekeeper"), *arguments], cwd=files, env=env, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+
+    result = run("check", "--policy", str(files / "policy.yaml"), "--format", "json", "--store", store,
+                 "--project", "bank/app", "--commit", "abc1234", str(files / "junit.xml"))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["context"]["commit"] == "abc1234"
+    for environment_name, commit in (("prod", "abc1234" + "0" * 33), ("test", "abc1235" + "0" * 33)):
+        recorded = run("deploy", "record", "--store", store, "--project", "bank/app", "--environment",
+                       environment_name, "--commit", commit, "--status", "success", "--no-commits")  # fmt: skip
+        assert recorded.returncode == 0, recorded.stderr
+    delivery = run("delivery", "--store", store, "--project", "bank/app", "--format", "json")
+    assert delivery.returncode == 0, delivery.stderr
+    found = {item["environment"]: item["ungated"] for item in json.loads(delivery.stdout)["environments"]}
+    assert found == {"prod": 0, "test": 1}

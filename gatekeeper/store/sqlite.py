@@ -463,14 +463,17 @@ class SqliteStore(SqliteDelivery):
         return None if found is None else _load(self.path, found[0])
 
     def passing_times(self, project: str, commit: str) -> builtins.list[str]:
-        """When this store recorded each passing (pass or warn) verdict of `project` at exactly `commit`,
-        oldest first: whether a gate passed a deployment, and how long it then waited (gatekeeper.dora)."""
+        """When this store recorded each passing (pass or warn) verdict of `project` at `commit` (or at a
+        prefix of it of 7 hex digits or more: `check --commit abc1234` outside a clone), oldest first: whether a
+        gate passed a deployment, and how long it then waited (gatekeeper.dora).  A prefix sorts between the
+        commit's first 7 digits and the commit: a range on the (project, commit) index, then the exact test."""
         sql = (
-            'SELECT received_at FROM verdicts WHERE project = ? AND "commit" = ? '
-            "AND status IN ('pass', 'warn') ORDER BY received_at"
+            'SELECT received_at FROM verdicts WHERE project = ? AND "commit" BETWEEN substr(?, 1, 7) AND ? '
+            "AND substr(?, 1, length(\"commit\")) = \"commit\" AND status IN ('pass', 'warn') ORDER BY received_at"
         )
+        parameters = (project, commit, commit, commit)
         with self._errors():
-            rows = self._retry(lambda: self._connection.execute(sql, (project, commit)).fetchall())
+            rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
         return [row[0] for row in rows]
 
     def test_runs(

@@ -184,10 +184,18 @@ def load(connection: Connection, project: str, environment: str) -> tuple[list[D
 
 # -- both databases --------------------------------------------------------------------------------
 
+#: A verdict at the deployment's commit: the same id, or a prefix of it of 7 hex digits or more (a verdict
+#: recorded outside a clone with `--commit abc1234`).  A range on the verdicts' (project, commit) index, then
+#: the exact prefix test: a prefix sorts between the commit's first 7 digits and the commit itself.
+_AT_COMMIT = (
+    'v."commit" BETWEEN substr(d."commit", 1, 7) AND d."commit" '
+    'AND substr(d."commit", 1, length(v."commit")) = v."commit"'
+)
+
 _GATED = (
     "CASE WHEN d.verdict_id IS NOT NULL "
     f"THEN EXISTS (SELECT 1 FROM verdicts v WHERE v.id = d.verdict_id AND v.status IN {_PASSING}) "
-    'ELSE EXISTS (SELECT 1 FROM verdicts v WHERE v.project = d.project AND v."commit" = d."commit" '
+    f"ELSE EXISTS (SELECT 1 FROM verdicts v WHERE v.project = d.project AND {_AT_COMMIT} "
     f"AND v.status IN {_PASSING}) END"
 )
 
@@ -209,7 +217,7 @@ def _waits(connection: Connection, project: str, environment: str, since: dateti
     """dora.verdict_waits in SQL: per change shipped, its deployment's last passing verdict to the deployment."""
     sql = text(
         "SELECT d.deployed_at, (SELECT max(v.received_at) FROM verdicts v WHERE v.project = d.project "
-        f'AND v."commit" = d."commit" AND v.status IN {_PASSING} AND v.received_at <= d.deployed_at) AS passed, '
+        f"AND {_AT_COMMIT} AND v.status IN {_PASSING} AND v.received_at <= d.deployed_at) AS passed, "
         "(SELECT count(*) FROM deployment_commits c WHERE c.deployment_id = d.id) AS commits "
         "FROM deployments d WHERE d.project = :project AND d.environment = :environment "
         "AND d.status = 'success' AND d.deployed_at >= :since AND d.deployed_at < :until"
@@ -384,11 +392,11 @@ def recent_deployments(
     """The newest deployments (by the store's time, then id), `limit` of them, older than `before`."""
     after = "" if before is None else "AND (d.deployed_at, d.id) < (:before_at, :before_id)"
     newest_passing = (
-        'SELECT v.id FROM verdicts v WHERE v.project = d.project AND v."commit" = d."commit" '
+        f"SELECT v.id FROM verdicts v WHERE v.project = d.project AND {_AT_COMMIT} "
         f"AND v.status IN {_PASSING} ORDER BY v.received_at DESC, v.id DESC LIMIT 1"
     )
     newest_any = (
-        'SELECT v.id FROM verdicts v WHERE v.project = d.project AND v."commit" = d."commit" '
+        f"SELECT v.id FROM verdicts v WHERE v.project = d.project AND {_AT_COMMIT} "
         "ORDER BY v.received_at DESC, v.id DESC LIMIT 1"
     )
     sql = text(

@@ -384,7 +384,8 @@ def gate_passing(
     """Whether a passing gate verdict covers this deployment.
 
     With `--verdict ID` the deployment names its verdict: it must exist and be pass or warn.
-    Without, some verdict of the project at exactly this commit must be pass or warn.
+    Without, some verdict of the project at this commit (or at a prefix of it of 7 hex digits or more, as
+    `check --commit abc1234` records outside a clone) must be pass or warn.
     """
     if deployment.verdict_id is not None:
         return verdict_status(deployment.verdict_id) in PASSING_STATUSES

@@ -41,7 +41,7 @@ def semantic_problems(located: Located) -> list[tuple[Location, str]]:
 
 
 def _trace_pattern(located: Located) -> Iterator[tuple[Location, str]]:
-    """A key pattern that is no regular expression, matches nothing-at-all, or could backtrack without end."""
+    """A key pattern that is not RE2 syntax (gatekeeper.trace: linear on any message) or matches an empty text."""
     from gatekeeper.trace import PatternError, compile_pattern
 
     trace = located.data.get("trace")

@@ -56,3 +56,8 @@ class StoreError(GatekeeperError):
         self.store = str(store)
         self.problem = problem
         super().__init__(f"verdict store {self.store}: {problem}")
+
+
+class StoreRefused(StoreError):
+    """A store server's refusal that asking again cannot change (a 4xx other than 408 and 429: the token,
+    its scope, the request itself), so a job waiting on the server stops at once instead of retrying."""

@@ -4,10 +4,19 @@ wording of an undecided pipeline, names outside ASCII, and the store server's re
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.test_pipeline_cli import PIPELINE, gatekeeper, project, shard  # noqa: F401 (fixture)
+from tests.test_pipeline_cli import (  # noqa: F401 (fixtures: project, server)
+    PIPELINE,
+    environment,
+    gatekeeper,
+    part,
+    project,
+    server,
+    shard,
+)
 
 
 @pytest.mark.parametrize(
@@ -43,3 +52,36 @@ def test_a_pipeline_no_part_reached_says_none_arrived_not_merged(
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert line in result.stdout and "merged" not in result.stdout
+
+
+def test_a_part_name_outside_ascii_is_said_as_written(project: Path) -> None:  # noqa: F811
+    reports = shard(project / "s1", {"src/a.py": range(1, 11)}, ["test_a1"])
+    said = part(project, "tëst ünï 1/1", reports, *PIPELINE)
+    assert "part 'tëst ünï 1/1' of pipeline '77'" in said  # was 't\\xebst \\xfcn\\xef 1/1'
+
+
+def test_the_store_servers_refusals_name_the_token_needed_and_are_not_waited_on(
+    server: Any,  # noqa: F811
+    project: Path,  # noqa: F811
+) -> None:
+    reports = str(shard(project / "s1", {"src/a.py": range(1, 11)}, ["test_a1"]))
+    pipeline = ("--project", "bank/app", "--pipeline", f"refused-{project.name}")
+    check = ("check", "-p", "gatekeeper.yaml", *pipeline, "--upload", server.url)
+    # no token: a part needs an upload token (the hint asked for a read token, which cannot record one)
+    result = gatekeeper(project, *check, "--part", "test 1/1", reports, env=environment())
+    assert result.returncode == 4, result.stderr
+    assert "set GATEKEEPER_TOKEN to an upload token allowed for the project" in result.stderr
+    assert "read token" not in result.stderr
+    # another project's token: the server is named once, not again as a "verdict store"
+    other = environment(GATEKEEPER_TOKEN=server.tokens["other"])
+    result = gatekeeper(project, *check, "--part", "test 1/1", reports, env=other)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.startswith(
+        f"gatekeeper: error: part 'test 1/1' not recorded in the store server {server.url}:"
+    )
+    assert "verdict store" not in result.stderr and "403" in result.stderr
+    # a revoked token stays revoked: the final job stops at once instead of retrying for --wait seconds
+    revoked = environment(GATEKEEPER_TOKEN=server.tokens["revoked"])
+    result = gatekeeper(project, *check, "--pipeline-final", "--no-store", "--wait", "600", env=revoked)
+    assert result.returncode == 2, result.stderr
+    assert "401" in result.stderr and "trying again" not in result.stderr

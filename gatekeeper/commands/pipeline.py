@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from gatekeeper.context import detect_context
-from gatekeeper.errors import GatekeeperError, InputError, UsageError, one_line
+from gatekeeper.errors import GatekeeperError, InputError, StoreError, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.parsers import iter_reports
 from gatekeeper.policy import load_policy
@@ -70,11 +70,12 @@ def record(options: PartOptions, out: TextIO) -> ExitStatus:
     except UsageError:
         raise
     except GatekeeperError as error:
-        print(f"gatekeeper: error: part {name!a} not recorded in {where}: {one_line(error)}", file=sys.stderr)
+        said = error.problem if isinstance(error, StoreError) else str(error)  # `where` names the store already
+        print(f"gatekeeper: error: part {name!r} not recorded in {where}: {one_line(said)}", file=sys.stderr)
         return ExitStatus.UPLOAD_FAILED
     done = "recorded" if stored else "already recorded (the same part, not stored twice)"
     out.write(
-        f"gatekeeper: part {name!a} of pipeline {pipeline!a} ({project}) {done} in {where}: "
+        f"gatekeeper: part {name!r} of pipeline {pipeline!r} ({project}) {done} in {where}: "  # printable, checked
         f"{_counts(inputs)}; {_size(len(body))}, sha256 {sha256(body).hexdigest()[:12]}\n"
     )
     out.flush()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from gatekeeper.context import Context
-from gatekeeper.errors import GatekeeperError, UsageError, one_line
+from gatekeeper.errors import GatekeeperError, StoreRefused, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.status import ExitStatus
 from gatekeeper.verdict import PartRecord, PipelineRecord
@@ -240,6 +240,8 @@ def _wait(
     while True:
         try:
             stored = store.list_parts(project, pipeline)
+        except StoreRefused:  # a refused token or scope stays refused: waiting cannot change it
+            raise
         except GatekeeperError as error:
             left = deadline - time.monotonic()
             if left <= 0:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gatekeeper.errors import one_line
+from gatekeeper.errors import StoreRefused, one_line
 from gatekeeper.flaky import TestRun
 from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import StoreError, VerdictSummary
@@ -34,6 +34,9 @@ TEST_RUN_LIMIT = 500
 
 class RemoteStore:
     """The `VerdictStore` read methods over `GET /api/v1/…`; the token comes from GATEKEEPER_TOKEN."""
+
+    #: The token a 401 without one asks for.
+    TOKEN_KIND = "a read token"
 
     def __init__(self, url: str, token: str | None = None, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
         from gatekeeper.store.http import new_session
@@ -205,12 +208,14 @@ class RemoteStore:
         from gatekeeper.store.http import response_detail
 
         if code == 401:
-            hint = f"set {TOKEN_ENV} to a read token" if self.token is None else f"{TOKEN_ENV} is not a live token"
+            hint = f"set {TOKEN_ENV} to {self.TOKEN_KIND}" if self.token is None else f"{TOKEN_ENV} is not a live token"
             problem = f"refused the request (401: missing, invalid, expired or revoked token): {hint}"
         elif code == 403:
             problem = f"refused the request (403: {response_detail(response)})"
         else:
             problem = f"answered HTTP {code}: {response_detail(response)}"
+        if 400 <= code < 500 and code not in (408, 429):
+            raise StoreRefused(self.base, problem)
         raise StoreError(self.base, problem)
 
     def _object(self, response: requests.Response) -> dict[str, Any]:

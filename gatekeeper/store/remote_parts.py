@@ -40,6 +40,9 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 class RemotePartStore(RemoteStore):
     """`PartStore` over `PUT`/`GET /api/v1/parts`; bodies are checked against the sha256 listed."""
 
+    #: Parts are recorded with an upload token, which also reads them (as a read token does).
+    TOKEN_KIND = "an upload token allowed for the project"
+
     def __init__(
         self,
         url: str,

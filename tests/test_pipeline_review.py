@@ -85,3 +85,16 @@ def test_the_store_servers_refusals_name_the_token_needed_and_are_not_waited_on(
     result = gatekeeper(project, *check, "--pipeline-final", "--no-store", "--wait", "600", env=revoked)
     assert result.returncode == 2, result.stderr
     assert "401" in result.stderr and "trying again" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["test 4/3", "test 0/3", "test 1/0", "test 01/3", "test 1/1001"])
+def test_a_part_named_as_no_series_expects_is_a_usage_error(project: Path, name: str) -> None:  # noqa: F811
+    """`test 4/3` was recorded as a part of its own: the final job waited for test 1/3 … 3/3 beside it."""
+    reports = str(shard(project / "s1", {"src/a.py": range(1, 11)}, ["test_a1"]))
+    result = gatekeeper(project, "check", "-p", "gatekeeper.yaml", *PIPELINE, "--part", name, reports)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == (
+        f"gatekeeper: error: --part '{name}': NAME i/N needs 1 <= i <= N <= 1000, without leading zeros "
+        "(the final job waits for NAME 1/N … NAME N/N)\n"
+    )
+    assert not (project / ".gatekeeper" / "verdicts.db").exists()  # nothing recorded

@@ -7,6 +7,7 @@ them and decides once (gatekeeper.store.pipeline).  A part is the reports' evide
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from gatekeeper.parsers import iter_reports
 from gatekeeper.policy import load_policy
 from gatekeeper.status import ExitStatus
 from gatekeeper.words import plural
+
+#: A name ending as one of a series does (`test 2/3`), whatever its numbers.
+_SERIES_LIKE = re.compile(r" ([0-9]+)/([0-9]+)$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +47,7 @@ def record(options: PartOptions, out: TextIO) -> ExitStatus:
 
     from gatekeeper.parts import encode_part, part_from_inputs
     from gatekeeper.store.parts import part_key_problem
-    from gatekeeper.store.pipeline import open_part_store, part_name, pipeline_of
+    from gatekeeper.store.pipeline import MAX_SERIES, open_part_store, part_name, pipeline_of
 
     policy = load_policy(options.policy)
     context = detect_context().with_overrides(**(options.overrides or {}))
@@ -54,6 +58,13 @@ def record(options: PartOptions, out: TextIO) -> ExitStatus:
     problem = part_key_problem("part name", name)
     if problem is not None:
         raise UsageError(f"--part {name[:80]!a}: {problem}")
+    series = _SERIES_LIKE.search(name)
+    if series and not (_canonical(series[1], series[2]) and 1 <= int(series[1]) <= int(series[2]) <= MAX_SERIES):
+        # `test 4/3`, `test 0/3` or `test 01/3` would be a part of its own, which no series expects: a typo
+        raise UsageError(
+            f"--part {name!r}: NAME i/N needs 1 <= i <= N <= {MAX_SERIES}, without leading zeros "
+            "(the final job waits for NAME 1/N … NAME N/N)"
+        )
     arguments = list(options.reports) or list(policy.reports)
     if not arguments and options.undecided is None:
         raise UsageError("no reports to read: name them on the command line or under `reports:` in the policy")
@@ -80,6 +91,11 @@ def record(options: PartOptions, out: TextIO) -> ExitStatus:
     )
     out.flush()
     return ExitStatus.PASS
+
+
+def _canonical(*numbers: str) -> bool:
+    """Numbers as the final job names a series' parts: no leading zeros (`01/3` is not `1/3`)."""
+    return all(number == str(int(number)) for number in numbers)
 
 
 def _counts(inputs: Sequence[ReportInput]) -> str:

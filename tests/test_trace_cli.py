@@ -175,3 +175,18 @@ def test_check_commit_outside_a_clone_is_kept_as_given_and_gates_a_deployment_it
     assert delivery.returncode == 0, delivery.stderr
     found = {item["environment"]: item["ungated"] for item in json.loads(delivery.stdout)["environments"]}
     assert found == {"prod": 0, "test": 1}
+
+
+def test_a_commit_the_clone_lacks_is_not_traced_and_only_a_trace_gate_warns(tmp_path: Path) -> None:
+    """--commit names a commit this clone does not hold: tracing HEAD would be another commit's trace, so the
+    trace.* metrics are absent; the warning shows only where a gate judges them."""
+    repo, files = setup(tmp_path)
+    missing = "3f2a9c1d7e4b"
+    gated, verdict = check(repo, files, "--no-store", "--commit", missing, code=1)  # traced: absent fails
+    assert "trace.commits" not in verdict["metrics"] and verdict["trace"]["commits"] is None
+    assert f"gatekeeper: warning: the verdict's commit {missing} is not in this clone: no commits traced" in (
+        gated.stderr
+    )
+    (files / "policy.yaml").write_text("policy: plain\ngates:\n  - {id: ran, metric: tests.total, min: 1}\n")
+    plain, verdict = check(repo, files, "--no-store", "--commit", missing, code=0)
+    assert "trace.commits" not in verdict["metrics"] and "traced" not in plain.stderr

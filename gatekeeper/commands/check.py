@@ -176,8 +176,9 @@ def _trace(options: CheckOptions, policy: Policy, context: Context, change: Chan
     else:
         since = _checked_commits(options, context)
         trace = trace_change(Path.cwd(), pattern=pattern, since=since, sources=sources, at=context.commit)
-    for note in (*notes, *trace.notes):
-        print(f"gatekeeper: warning: {note}", file=sys.stderr)
+    if any(metric.startswith("trace.") for gate in policy.gates for metric in gate.condition.metrics()):
+        for note in (*notes, *trace.notes):  # only where a gate judges the trace: elsewhere it is noise
+            print(f"gatekeeper: warning: {note}", file=sys.stderr)
     return trace
 
 

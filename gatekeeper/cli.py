@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 import click
@@ -345,17 +345,29 @@ def check(
         wait_seconds=wait,
     )
     if part is not None:  # one job's part of the pipeline: recorded, not decided
-        _run(lambda: _record_part(part, options), context.obj["debug"])
+        from click.core import ParameterSource
+
+        final_only = [
+            f"--{name.replace('_', '-')}"
+            for name in ("expect_parts", "wait")
+            if context.get_parameter_source(name) is ParameterSource.COMMANDLINE
+        ]
+        _run(lambda: _record_part(part, options, final_only), context.obj["debug"])
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
 
-def _record_part(part: str, options: CheckOptions) -> ExitStatus:
-    """`check --part`: the options that mean something for a part go on; those that do not are refused."""
+def _record_part(part: str, options: CheckOptions, final_only: Sequence[str] = ()) -> ExitStatus:
+    """`check --part`: the options that mean something for a part go on; those that do not are refused
+    (`final_only`: the final job's options given on the command line; GATEKEEPER_EXPECT_PARTS may be set
+    for every job)."""
     from gatekeeper.commands.pipeline import PartOptions, record
     from gatekeeper.errors import UsageError
 
     if options.pipeline_final:
         raise UsageError("--part records one job's part and --pipeline-final decides on all of them: give one")
+    if final_only:
+        verb = "is" if len(final_only) == 1 else "are"
+        raise UsageError(f"{' and '.join(final_only)} {verb} for the --pipeline-final job: a part waits for nothing")
     if options.outputs:
         raise UsageError("--output writes a verdict, and a part is none: the --pipeline-final job writes it")
     if options.change.diff_base or options.change.diff_file:

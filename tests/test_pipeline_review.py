@@ -98,3 +98,24 @@ def test_a_part_named_as_no_series_expects_is_a_usage_error(project: Path, name:
         "(the final job waits for NAME 1/N … NAME N/N)\n"
     )
     assert not (project / ".gatekeeper" / "verdicts.db").exists()  # nothing recorded
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (("--wait", "30"), "--wait is"),
+        (("--expect-parts", "3"), "--expect-parts is"),
+        (("--expect-parts", "3", "--wait", "30"), "--expect-parts and --wait are"),
+    ],
+)
+def test_the_final_jobs_options_on_a_part_are_usage_errors(
+    project: Path,  # noqa: F811
+    given: tuple[str, ...],
+    said: str,
+) -> None:
+    """They were taken and ignored; the environment's GATEKEEPER_EXPECT_PARTS (set for every job) still is."""
+    reports = str(shard(project / "s1", {"src/a.py": range(1, 11)}, ["test_a1"]))
+    result = gatekeeper(project, "check", "-p", "gatekeeper.yaml", *PIPELINE, "--part", "a", *given, reports)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == f"gatekeeper: error: {said} for the --pipeline-final job: a part waits for nothing\n"
+    assert "recorded" in part(project, "a", project / "s1", *PIPELINE, env=environment(GATEKEEPER_EXPECT_PARTS="3"))

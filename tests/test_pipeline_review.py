@@ -119,3 +119,20 @@ def test_the_final_jobs_options_on_a_part_are_usage_errors(
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr == f"gatekeeper: error: {said} for the --pipeline-final job: a part waits for nothing\n"
     assert "recorded" in part(project, "a", project / "s1", *PIPELINE, env=environment(GATEKEEPER_EXPECT_PARTS="3"))
+
+
+def test_a_server_nobody_listens_on_is_said_in_one_readable_line(project: Path) -> None:  # noqa: F811
+    """requests' nested message was cut to its last 200 characters: "(rl: /api/v1/parts?… (Caused by …"."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    reports = str(shard(project / "s1", {"src/a.py": range(1, 11)}, ["test_a1"]))
+    check = ("check", "-p", "gatekeeper.yaml", *PIPELINE, "--upload", f"http://127.0.0.1:{port}", "--part", "a")
+    result = gatekeeper(project, *check, "--upload-timeout", "1", reports, env=environment(GATEKEEPER_TOKEN="t"))
+    assert result.returncode == 4
+    assert result.stderr == (
+        f"gatekeeper: error: part 'a' not recorded in the store server http://127.0.0.1:{port}: cannot reach the "
+        "store server (Failed to establish a new connection: [Errno 111] Connection refused)\n"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -271,6 +272,21 @@ def _test_run(item: Mapping[str, Any]) -> TestRun:
 
 
 def _reason(error: BaseException) -> str:
-    """requests' messages nest the cause deep inside; the innermost one says what happened."""
-    text = one_line(error)
-    return text[-200:] if len(text) > 200 else text
+    """requests' messages nest the cause deep inside; the innermost one says what happened ("Failed to
+    establish a new connection: [Errno 111] Connection refused"), without the host and port the message
+    names already.  (The last 200 characters of the whole cut "url:" in two.)"""
+    cause, seen = error, {id(error)}
+    while True:
+        inner = getattr(cause, "reason", None)  # urllib3's MaxRetryError
+        if not isinstance(inner, BaseException) and cause.args and isinstance(cause.args[0], BaseException):
+            inner = cause.args[0]  # requests' ConnectionError wraps urllib3's error
+        if not isinstance(inner, BaseException) or id(inner) in seen:
+            break
+        cause = inner
+        seen.add(id(cause))
+    text = _CONNECTION_PREFIX.sub("", one_line(cause))
+    return text[:200]
+
+
+#: How urllib3 starts a connection's error: "HTTPConnection(host='127.0.0.1', port=1): ".
+_CONNECTION_PREFIX = re.compile(r"^\w+\(host=.*?, port=\d+\): ")

@@ -258,8 +258,8 @@ def _commits(
 
     notes: list[str] = []
     tip = repository.commit(at) if at is not None and is_commit_id(at) else None
-    if at is not None and tip is None:  # HEAD would be another commit's trace: none rather than a wrong one
-        return None, (), None, (f"the verdict's commit {at[:12]} is not in this clone: no commits traced",)
+    if at is not None and tip is None:
+        notes.append(f"the verdict's commit {at[:12]} is not in this clone: HEAD traced")
     tip = tip or repository.commit("HEAD")
     if tip is None:
         return None, (), None, ("no commit checked out (HEAD): no commits traced",)

@@ -177,16 +177,14 @@ def test_check_commit_outside_a_clone_is_kept_as_given_and_gates_a_deployment_it
     assert found == {"prod": 0, "test": 1}
 
 
-def test_a_commit_the_clone_lacks_is_not_traced_and_only_a_trace_gate_warns(tmp_path: Path) -> None:
-    """--commit names a commit this clone does not hold: tracing HEAD would be another commit's trace, so the
-    trace.* metrics are absent; the warning shows only where a gate judges them."""
+def test_a_commit_the_clone_lacks_traces_head_and_only_a_trace_gate_warns(tmp_path: Path) -> None:
+    """--commit names a commit this clone does not hold (a run outside the job's own checkout): the work tree's
+    HEAD is traced, and the warning saying so shows only where a gate judges trace.*."""
     repo, files = setup(tmp_path)
     missing = "3f2a9c1d7e4b"
-    gated, verdict = check(repo, files, "--no-store", "--commit", missing, code=1)  # traced: absent fails
-    assert "trace.commits" not in verdict["metrics"] and verdict["trace"]["commits"] is None
-    assert f"gatekeeper: warning: the verdict's commit {missing} is not in this clone: no commits traced" in (
-        gated.stderr
-    )
+    gated, verdict = check(repo, files, "--no-store", "--commit", missing, code=0)
+    assert verdict["metrics"]["trace.commits"] == 1 and verdict["trace"]["commits"][0]["keys"] == ["PAY-1"]
+    assert f"gatekeeper: warning: the verdict's commit {missing} is not in this clone: HEAD traced" in gated.stderr
     (files / "policy.yaml").write_text("policy: plain\ngates:\n  - {id: ran, metric: tests.total, min: 1}\n")
     plain, verdict = check(repo, files, "--no-store", "--commit", missing, code=0)
-    assert "trace.commits" not in verdict["metrics"] and "traced" not in plain.stderr
+    assert verdict["metrics"]["trace.commits"] == 1 and "traced" not in plain.stderr

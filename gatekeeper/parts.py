@@ -69,6 +69,7 @@ __all__ = [
     "encode_part",
     "merge_parts",
     "part_from_inputs",
+    "summarise_parts",
 ]
 
 #: The encoded document's schema: a reader refuses any other.
@@ -823,10 +824,11 @@ class PartSummary:
     tests: int
     files: int
     findings: int
+    unreadable: bool = False  # it does not decode: not merged, its counts 0
 
     def to_json(self) -> dict[str, Any]:
         """The verdict's `parts[]` entry."""
-        return {
+        document: dict[str, Any] = {
             "name": self.name,
             "sha256": self.sha256,
             "bytes": self.size,
@@ -834,6 +836,9 @@ class PartSummary:
             "replaced": self.replaced,
             "counts": {"tests": self.tests, "files": self.files, "findings": self.findings},
         }
+        if self.unreadable:
+            document["unreadable"] = True
+        return document
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -887,18 +892,7 @@ def merge_parts(parts: Sequence[PartRecord]) -> MergedPipeline:
     Each body is decoded (an InputError naming the part on a bad one); attempts of one name are ordered by
     the store's `received_at`, the last one counts and the earlier ones only tell which tests are flaky.
     """
-    decoded = []
-    for record in parts:
-        source = f"part {record.name!r} ({record.sha256[:12]}, received {record.received_at})"
-        part = decode_part(record.body, source)
-        for label, stored, claimed in (
-            ("project", record.project, part.project),
-            ("pipeline", record.pipeline, part.pipeline),
-            ("name", record.name, part.name),
-        ):
-            if stored != claimed:
-                raise InputError(source, f"it was stored under {label} {stored!r} but says {claimed!r}")
-        decoded.append((record, part))
+    decoded = [(record, _decode_stored(record)) for record in parts]
     attempts: dict[str, list[tuple[PartRecord, Part]]] = {}
     for record, part in sorted(decoded, key=lambda pair: pair[0].received_at):  # stable: the store's order
         attempts.setdefault(record.name, []).append((record, part))
@@ -943,6 +937,52 @@ def merge_parts(parts: Sequence[PartRecord]) -> MergedPipeline:
         )
         inputs.append(ReportInput(path=report.path, format=report.format, sha256=report.sha256, evidence=evidence))
     return MergedPipeline(inputs=inputs, parts=summaries, notes=tuple(notes))
+
+
+def _decode_stored(record: PartRecord) -> Part:
+    """A stored attempt's body, decoded and checked against the key it was stored under (InputError)."""
+    source = f"part {record.name!r} ({record.sha256[:12]}, received {record.received_at})"
+    part = decode_part(record.body, source)
+    for label, stored, claimed in (
+        ("project", record.project, part.project),
+        ("pipeline", record.pipeline, part.pipeline),
+        ("name", record.name, part.name),
+    ):
+        if stored != claimed:
+            raise InputError(source, f"it was stored under {label} {stored!r} but says {claimed!r}")
+    return part
+
+
+def summarise_parts(parts: Sequence[PartRecord]) -> list[PartSummary]:
+    """Every stored attempt as the verdict lists it, where they cannot all be merged (one does not decode):
+    those that decode with their counts, the others `unreadable` with none, so the error verdict still says
+    which parts arrived.  Same order and `replaced` rule as merge_parts."""
+    attempts: dict[str, list[PartRecord]] = {}
+    for record in sorted(parts, key=lambda record: record.received_at):
+        attempts.setdefault(record.name, []).append(record)
+    summaries = []
+    for name in sorted(attempts, key=_natural):
+        for index, record in enumerate(attempts[name]):
+            replaced = index < len(attempts[name]) - 1
+            try:
+                part = _decode_stored(record)
+            except InputError:
+                summaries.append(
+                    PartSummary(
+                        name=record.name,
+                        sha256=record.sha256,
+                        size=record.size,
+                        received_at=record.received_at,
+                        replaced=replaced,
+                        tests=0,
+                        files=0,
+                        findings=0,
+                        unreadable=True,
+                    )
+                )
+            else:
+                summaries.append(_summary(record, part, replaced=replaced))
+    return summaries
 
 
 def _summary(record: PartRecord, part: Part, *, replaced: bool) -> PartSummary:

@@ -153,6 +153,7 @@ class PartRecord:
     tests: int = 0
     files: int = 0
     findings: int = 0
+    unreadable: bool = False  # it does not decode: not merged (the verdict is an error), its counts 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -964,7 +965,7 @@ def _pipeline_json(pipeline: PipelineRecord) -> dict[str, Any]:
 
 
 def _part_json(part: PartRecord) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "name": part.name,
         "sha256": part.sha256,
         "bytes": part.bytes,
@@ -972,6 +973,9 @@ def _part_json(part: PartRecord) -> dict[str, Any]:
         "replaced": part.replaced,
         "counts": {"tests": part.tests, "files": part.files, "findings": part.findings},
     }
+    if part.unreadable:
+        document["unreadable"] = True
+    return document
 
 
 def _pipeline_from_json(pipeline: Mapping[str, Any], parts: Sequence[Mapping[str, Any]]) -> PipelineRecord:
@@ -989,6 +993,7 @@ def _pipeline_from_json(pipeline: Mapping[str, Any], parts: Sequence[Mapping[str
                 tests=part["counts"]["tests"],
                 files=part["counts"]["files"],
                 findings=part["counts"]["findings"],
+                unreadable=part.get("unreadable", False),
             )
             for part in parts
         ),

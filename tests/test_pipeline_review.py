@@ -3,6 +3,7 @@ wording of an undecided pipeline, names outside ASCII, and the store server's re
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,31 @@ def test_a_server_nobody_listens_on_is_said_in_one_readable_line(project: Path) 
         f"gatekeeper: error: part 'a' not recorded in the store server http://127.0.0.1:{port}: cannot reach the "
         "store server (Failed to establish a new connection: [Errno 111] Connection refused)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("names", "missing"), [(("test 1/2", "test 2/2"), []), (("test 1/3", "test 2/3"), ["test 3/3"])]
+)
+def test_a_part_that_does_not_decode_still_lists_the_parts_and_the_pipeline(
+    project: Path,  # noqa: F811
+    names: tuple[str, str],
+    missing: list[str],
+) -> None:
+    """Its error verdict carried neither `parts` nor `pipeline` (kept only for missing parts)."""
+    import sqlite3
+
+    part(project, names[0], shard(project / "s1", {"src/a.py": range(1, 11)}, ["test_a1", "test_a2"]), *PIPELINE)
+    part(project, names[1], shard(project / "s2", {"src/b.py": range(1, 11)}, ["test_b1"]), *PIPELINE)
+    with sqlite3.connect(project / ".gatekeeper" / "verdicts.db") as db:
+        db.execute("UPDATE parts SET body = ? WHERE name = ?", (b"not a part", names[1]))
+    result = gatekeeper(
+        project, "check", "-p", "gatekeeper.yaml", "--pipeline-final", "-o", "json=verdict.json", *PIPELINE,
+        "--wait", "0",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"part '{names[1]}'" in result.stderr and "Traceback" not in result.stderr
+    verdict = json.loads((project / "verdict.json").read_text(encoding="utf-8"))
+    assert verdict["status"] == "error" and verdict["metrics"] == {}
+    assert verdict["pipeline"] == {"expected": len(names) + len(missing), "missing": missing}
+    listed = [(p["name"], p["counts"]["tests"], p.get("unreadable", False)) for p in verdict["parts"]]
+    assert listed == [(names[0], 2, False), (names[1], 0, True)]

@@ -134,7 +134,7 @@ def _gathered(options: CheckOptions, policy: Policy, context: Context, started: 
     """The pipeline's parts, merged (--pipeline-final); parts missing or unreadable (or a store that cannot
     be read) are recorded as an undecided verdict naming them, then raised (exit 2): never a pass on partial
     data."""
-    from gatekeeper.store.pipeline import PartsMissing, gather
+    from gatekeeper.store.pipeline import PartsMissing, PartUnreadable, gather
 
     if options.reports:
         raise UsageError(
@@ -151,7 +151,7 @@ def _gathered(options: CheckOptions, policy: Policy, context: Context, started: 
             log=sys.stderr,
         )
     except (PartsMissing, InputError, StoreError) as error:  # the parts, bad or not there: no decision
-        record = error.record if isinstance(error, PartsMissing) else None
+        record = error.record if isinstance(error, PartsMissing | PartUnreadable) else None
         verdict = build_error(
             problem=str(error), policy=policy, context=context, inputs=[], duration_ms=_since(started), pipeline=record
         )

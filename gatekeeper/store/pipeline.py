@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from gatekeeper.context import Context
-from gatekeeper.errors import GatekeeperError, StoreRefused, UsageError, one_line
+from gatekeeper.errors import GatekeeperError, InputError, StoreRefused, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.status import ExitStatus
 from gatekeeper.verdict import PartRecord, PipelineRecord
@@ -174,15 +174,20 @@ def gather(
     """Wait until every expected part of the context's pipeline is in the store (or `wait` seconds have
     passed), then merge them; progress and warnings go to `log`.
 
-    Raises PartsMissing (exit 2) naming what is missing, InputError on a part that does not decode and
-    StoreError on a store that cannot be read: the caller records each as an undecided verdict."""
-    from gatekeeper.parts import merge_parts
+    Raises PartsMissing (exit 2) naming what is missing, PartUnreadable (an InputError) on a part that does
+    not decode and StoreError on a store that cannot be read: the caller records each as an undecided
+    verdict (the first two with the parts that arrived)."""
+    from gatekeeper.parts import merge_parts, summarise_parts
 
     project, pipeline = pipeline_of(context, "--pipeline-final")
     expected = expected_parts(expect_parts, context)
     with open_part_store(upload, store, timeout, "--pipeline-final reads a store") as (parts_store, where):
         stored, seen = _wait(parts_store, where, project, pipeline, expected, wait, log)
-    merged = merge_parts(stored)  # the arrived parts' counts, for the verdict, even when some are missing
+    try:
+        merged = merge_parts(stored)  # the arrived parts' counts, for the verdict, even when some are missing
+    except InputError as error:  # a part that does not decode: the verdict still lists what arrived
+        listed = tuple(_record(summary) for summary in summarise_parts(stored))
+        raise PartUnreadable(error, PartsMissing(seen, listed, expected).record) from None
     parts = tuple(_record(summary) for summary in merged.parts)
     if not seen.complete:
         raise PartsMissing(seen, parts, expected)
@@ -226,6 +231,15 @@ class PartsMissing(GatekeeperError):
         self.record = PipelineRecord(
             expected=seen.expected if seen.expected is not None else expected, missing=missing, parts=parts
         )
+
+
+class PartUnreadable(InputError):
+    """A stored part that does not decode: the gate cannot decide (exit 2); `record` lists the parts that
+    arrived (the unreadable ones marked) and what is expected and missing, for the error verdict."""
+
+    def __init__(self, error: InputError, record: PipelineRecord) -> None:
+        super().__init__(error.path, error.problem)
+        self.record = record
 
 
 def _wait(
@@ -282,4 +296,5 @@ def _record(summary: PartSummary) -> PartRecord:
         tests=summary.tests,
         files=summary.files,
         findings=summary.findings,
+        unreadable=summary.unreadable,
     )

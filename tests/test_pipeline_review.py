@@ -165,3 +165,17 @@ def test_a_part_that_does_not_decode_still_lists_the_parts_and_the_pipeline(
     assert verdict["pipeline"] == {"expected": len(names) + len(missing), "missing": missing}
     listed = [(p["name"], p["counts"]["tests"], p.get("unreadable", False)) for p in verdict["parts"]]
     assert listed == [(names[0], 2, False), (names[1], 0, True)]
+
+
+def test_a_gitlab_index_past_the_total_is_a_usage_error_recording_nothing(project: Path) -> None:  # noqa: F811
+    """CI_NODE_INDEX=4 of CI_NODE_TOTAL=3 was recorded quietly as the plain `test`, which no series expects."""
+    gitlab = {"GITLAB_CI": "true", "CI_PROJECT_PATH": "group/app", "CI_PIPELINE_ID": "91"}
+    reports = shard(project / "s1", {"src/a.py": range(1, 11)}, ["test_a1"])
+    result = gatekeeper(
+        project, "check", "-p", "gatekeeper.yaml", "--part", "test", str(reports),
+        env=environment(**gitlab, CI_NODE_INDEX="4", CI_NODE_TOTAL="3"),
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--part 'test': GitLab's CI_NODE_INDEX='4', CI_NODE_TOTAL='3' is no parallel job's index" in result.stderr
+    assert "Traceback" not in result.stderr and "recorded" not in result.stdout
+    assert not (project / ".gatekeeper" / "verdicts.db").exists()

@@ -108,14 +108,28 @@ def arrival(names: frozenset[str], expected: int | None) -> Arrival:
 
 def part_name(name: str, context: Context, environ: Mapping[str, str] | None = None) -> str:
     """`--part NAME` as recorded: in a GitLab `parallel:` job, NAME plus its index (`test 2/3`), unless
-    NAME already ends so (`--part "$CI_JOB_NAME"` does)."""
+    NAME already ends so (`--part "$CI_JOB_NAME"` does).
+
+    A CI_NODE_INDEX that is not 1 … CI_NODE_TOTAL (0, past the total, not a number) is a usage error: the
+    part recorded under the plain NAME would be one no series expects, and the final job would wait for
+    the one it stands for."""
     env = os.environ if environ is None else environ
-    index, total = env.get("CI_NODE_INDEX", ""), env.get("CI_NODE_TOTAL", "")
-    if context.ci != "gitlab" or SERIES.match(name) or not (_COUNT.fullmatch(index) and _COUNT.fullmatch(total)):
+    index, total = env.get("CI_NODE_INDEX"), env.get("CI_NODE_TOTAL")
+    if context.ci != "gitlab" or SERIES.match(name) or not index:  # unset (or empty): no parallel job
         return name
-    if 1 <= int(index) <= int(total) and int(total) > 1:
-        return f"{name} {int(index)}/{int(total)}"
-    return name
+    if not (
+        _COUNT.fullmatch(index) and total is not None and _COUNT.fullmatch(total) and 1 <= int(index) <= int(total)
+    ):
+        said = ", ".join(
+            f"{key}={value[:40]!r}"
+            for key, value in (("CI_NODE_INDEX", index), ("CI_NODE_TOTAL", total))
+            if value is not None
+        )
+        raise UsageError(
+            f"--part {name[:80]!r}: GitLab's {said} is no parallel job's index: CI_NODE_INDEX must be 1 … "
+            "CI_NODE_TOTAL (or name the part NAME i/N yourself)"
+        )
+    return f"{name} {int(index)}/{int(total)}" if int(total) > 1 else name
 
 
 def expected_parts(given: int | None, context: Context, environ: Mapping[str, str] | None = None) -> int | None:

@@ -3,7 +3,10 @@ without a store or a clock; and the part's name in a GitLab `parallel:` job."""
 
 from __future__ import annotations
 
+import pytest
+
 from gatekeeper.context import Context
+from gatekeeper.errors import UsageError
 from gatekeeper.store.pipeline import MISSING_LISTED, Arrival, arrival, expected_parts, part_name
 
 GITLAB = Context(ci="gitlab", project="g/p", pipeline="1")
@@ -66,11 +69,32 @@ def test_gitlab_parallel_index_is_added_to_the_name() -> None:
     assert part_name("test", GITLAB, env) == "test 2/3"
     assert part_name("test 2/3", GITLAB, env) == "test 2/3"  # `--part "$CI_JOB_NAME"` in GitLab
     assert part_name("test", GITLAB, {"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "1"}) == "test"  # no parallel
-    assert part_name("test", GITLAB, {"CI_NODE_INDEX": "4", "CI_NODE_TOTAL": "3"}) == "test"
-    assert part_name("test", GITLAB, {"CI_NODE_INDEX": "x", "CI_NODE_TOTAL": "3"}) == "test"
-    assert part_name("test", GITLAB, {"CI_NODE_INDEX": "²", "CI_NODE_TOTAL": "3"}) == "test"  # isdigit, no int
-    assert part_name("test", GITLAB, {"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "9" * 5000}) == "test"
+    assert part_name("test", GITLAB, {"CI_NODE_TOTAL": "1"}) == "test"  # a job without `parallel:`
+    assert part_name("test", GITLAB, {"CI_NODE_INDEX": "", "CI_NODE_TOTAL": "3"}) == "test"  # empty: unset
     assert part_name("test", Context(ci="github"), env) == "test"  # only GitLab's variables mean this
+    assert part_name("test", Context(ci="github"), {"CI_NODE_INDEX": "9", "CI_NODE_TOTAL": "3"}) == "test"
+
+
+@pytest.mark.parametrize(
+    ("index", "total", "said"),
+    [
+        ("4", "3", "CI_NODE_INDEX='4', CI_NODE_TOTAL='3'"),  # was recorded quietly as plain `test`
+        ("0", "3", "CI_NODE_INDEX='0', CI_NODE_TOTAL='3'"),
+        ("x", "3", "CI_NODE_INDEX='x', CI_NODE_TOTAL='3'"),
+        ("²", "3", "CI_NODE_INDEX='²', CI_NODE_TOTAL='3'"),  # isdigit, no int
+        ("1", "9" * 5000, f"CI_NODE_INDEX='1', CI_NODE_TOTAL='{'9' * 40}'"),  # bounded
+        ("2", None, "CI_NODE_INDEX='2' is"),
+        ("1\n\x1b[2J", "3", "CI_NODE_INDEX='1\\n\\x1b[2J'"),  # escaped, never a raw control character
+    ],
+)
+def test_a_gitlab_index_that_is_no_parallel_jobs_is_a_usage_error(index: str, total: str | None, said: str) -> None:
+    env = {"CI_NODE_INDEX": index} | ({} if total is None else {"CI_NODE_TOTAL": total})
+    with pytest.raises(UsageError) as raised:
+        part_name("test", GITLAB, env)
+    message = str(raised.value)
+    assert said in message and message.startswith("--part 'test': GitLab's ")
+    assert "CI_NODE_INDEX must be 1 … CI_NODE_TOTAL" in message and len(message) < 300
+    assert message.isprintable()
 
 
 def test_the_count_comes_from_the_option_else_a_parallel_gitlab_job() -> None:

@@ -14,6 +14,7 @@ from gatekeeper.engine import format_number
 from gatekeeper.model import Decision
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_link, md_text
+from gatekeeper.outputs.pipeline import pipeline_summary
 from gatekeeper.policy import GateSeverity
 from gatekeeper.verdict import (
     Details,
@@ -160,23 +161,8 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     """A pipeline-final's parts in one line (a retried one marked), then the missing ones."""
     if pipeline is None:
         return []
-    current = [part for part in pipeline.parts if not part.replaced]  # a retried part's last attempt counts
-    retried = {part.name for part in pipeline.parts if part.replaced}
-    merged = len(current) + pipeline.parts_omitted
-    expected = f" ({pipeline.expected:,} expected)" if pipeline.expected is not None else ""
-    names = [
-        md_code(part.name, _NAME_LIMIT) + (" (retried)" if part.name in retried else "")
-        for part in current[:_LIST_LIMIT]
-    ]
-    more = merged - len(names)
-    listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
-    # with parts missing (or none there), nothing was merged or decided
-    done = "arrived" if pipeline.missing or not merged else "merged"
-    out = ["", f"**Pipeline:** {plural(merged, 'part')} {done}{expected}" + (f": {listed}" if listed else "")]
-    if pipeline.missing:
-        missing = ", ".join(md_code(name, _NAME_LIMIT) for name in pipeline.missing[:_LIST_LIMIT])
-        out[-1] += f"; **missing:** {missing}"
-    return out
+    headline, missing = pipeline_summary(pipeline, lambda name: md_code(name, _NAME_LIMIT), _LIST_LIMIT)
+    return ["", f"**Pipeline:** {headline}" + (f"; **missing:** {', '.join(missing)}" if missing else "")]
 
 
 def _waivers(waivers: Waivers) -> list[str]:
@@ -233,7 +219,7 @@ def _marks(case: TestRecord) -> str:
     if case.quarantine is not None:
         marks.append(f"quarantined by {md_code(case.quarantine, _NAME_LIMIT)}")
     if case.history is not None and case.history.flaky:
-        marks.append(f"flaky in history: failed and passed on {plural(case.history.flaky_commits, 'commit')}")
+        marks.append(f"flaky in history: {case.history.describe()}")
     return f" ({'; '.join(marks)})" if marks else ""
 
 

@@ -15,6 +15,7 @@ import click
 from gatekeeper.model import Decision
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import terminal
+from gatekeeper.outputs.pipeline import pipeline_summary
 from gatekeeper.verdict import (
     Details,
     PipelineRecord,
@@ -114,19 +115,8 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     """A pipeline-final's parts in one line (a retried one marked), then the missing ones."""
     if pipeline is None:
         return []
-    current = [part for part in pipeline.parts if not part.replaced]  # a retried part's last attempt counts
-    retried = {part.name for part in pipeline.parts if part.replaced}
-    merged = len(current) + pipeline.parts_omitted
-    expected = f" ({pipeline.expected:,} expected)" if pipeline.expected is not None else ""
-    names = [terminal(part.name) + (" (retried)" if part.name in retried else "") for part in current[:_LIST_LIMIT]]
-    more = merged - len(names)
-    listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
-    # with parts missing (or none there), nothing was merged or decided
-    done = "arrived" if pipeline.missing or not merged else "merged"
-    lines = ["", f"  pipeline: {plural(merged, 'part')} {done}{expected}" + (f": {listed}" if listed else "")]
-    if pipeline.missing:
-        lines.append(f"  missing: {', '.join(terminal(name) for name in pipeline.missing[:_LIST_LIMIT])}")
-    return lines
+    headline, missing = pipeline_summary(pipeline, terminal, _LIST_LIMIT)
+    return ["", f"  pipeline: {headline}"] + ([f"  missing: {', '.join(missing)}"] if missing else [])
 
 
 def _trace(trace: TraceRecord | None, metrics: Mapping[str, float]) -> list[str]:
@@ -207,7 +197,7 @@ def _marks(case: TestRecord) -> str:
     if case.quarantine is not None:
         marks.append("quarantined")
     if case.history is not None and case.history.flaky:
-        marks.append(f"flaky in history: failed and passed on {plural(case.history.flaky_commits, 'commit')}")
+        marks.append(f"flaky in history: {case.history.describe()}")
     return f" ({'; '.join(marks)})" if marks else ""
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.model import Outcome, TestCase
+from gatekeeper.words import plural
 
 #: The defaults: Harness's rule (failed and passed on one commit within 14 days; cleared after 5 passes).
 WINDOW_DAYS = 14
@@ -45,11 +46,23 @@ class FlakyHistory:
     passes_since: int  # passes in a row since its last failure
     window_days: int
     clear_after: int
+    # Runs that name no commit in which it failed, then passed on re-run (since it was last cleared): each
+    # is flaky by itself, but is no commit, so it is counted apart from `flaky_commits`.
+    flaky_runs: int = 0
 
     @property
     def flaky(self) -> bool:
-        """Failed and passed on one commit, and not yet cleared by `clear_after` passes in a row."""
-        return self.flaky_commits > 0 and self.passes_since < self.clear_after
+        """Failed and passed on one commit (or within one run), not yet cleared by `clear_after` passes in a row."""
+        return (self.flaky_commits > 0 or self.flaky_runs > 0) and self.passes_since < self.clear_after
+
+    def describe(self) -> str:
+        """ "failed and passed on 2 commits", "… in 1 run without a commit", or both: what the counts are."""
+        said = []
+        if self.flaky_commits or not self.flaky_runs:
+            said.append(f"on {plural(self.flaky_commits, 'commit')}")
+        if self.flaky_runs:
+            said.append(f"in {plural(self.flaky_runs, 'run')} without a commit")
+        return "failed and passed " + " and ".join(said)
 
 
 def case_id(classname: str, name: str) -> str:
@@ -116,12 +129,16 @@ def history(
         failed_on: set[str] = set()
         passed_on: set[str] = set()
         flaky_on: set[str] = set()
+        flaky_runs: set[str] = set()  # runs without a commit: no commit to count them on
         for run in runs:
             if test in run.flaky:  # failed and passed within the run: flaky on its commit by itself
                 failures += 1
                 passes += 1
                 passes_since = 0
-                flaky_on.add(run.commit or f"run {run.verdict_id}")
+                if run.commit:
+                    flaky_on.add(run.commit)
+                else:
+                    flaky_runs.add(run.verdict_id)
             elif test in run.failed:
                 failures += 1
                 passes_since = 0
@@ -133,13 +150,14 @@ def history(
                 if run.commit:
                     passed_on.add(run.commit)
                 if passes_since == clear_after:  # cleared: what it did before no longer makes it flaky
-                    failed_on, passed_on, flaky_on = set(), set(), set()
+                    failed_on, passed_on, flaky_on, flaky_runs = set(), set(), set(), set()
         if not failures:
             continue
         records[test] = FlakyHistory(
             failures=failures,
             passes=passes,
             flaky_commits=len(flaky_on | (failed_on & passed_on)),
+            flaky_runs=len(flaky_runs),
             passes_since=passes_since,
             window_days=window_days,
             clear_after=clear_after,

@@ -1127,6 +1127,7 @@ def _history_json(history: FlakyHistory) -> dict[str, Any]:
         "passes_since": history.passes_since,
         "window_days": history.window_days,
         "clear_after": history.clear_after,
+        **({"flaky_runs": history.flaky_runs} if history.flaky_runs else {}),
     }
 
 
@@ -1313,6 +1314,7 @@ def _history_from_json(history: Mapping[str, Any]) -> FlakyHistory:
         passes_since=history["passes_since"],
         window_days=history["window_days"],
         clear_after=history["clear_after"],
+        flaky_runs=history.get("flaky_runs", 0),
     )
 
 

@@ -51,6 +51,22 @@ def test_a_re_run_pass_within_one_run_is_flaky_by_itself() -> None:
     assert records["t.a"].flaky_commits == 1 and records["t.a"].flaky
 
 
+def test_a_re_run_pass_in_a_run_without_a_commit_is_counted_as_a_run_not_a_commit() -> None:
+    """It was counted in `flaky_commits` (under the key "run <id>") and said "on 1 commit"."""
+    alone = history([run("1", None, flaky={"t.a"})])["t.a"]
+    assert (alone.flaky_commits, alone.flaky_runs, alone.flaky) == (0, 1, True)
+    assert alone.describe() == "failed and passed in 1 run without a commit"
+    both = history([run("1", None, flaky={"t.a"}), run("2", None, flaky={"t.a"}), run("3", "c1", flaky={"t.a"})])
+    assert (both["t.a"].flaky_commits, both["t.a"].flaky_runs) == (1, 2)
+    assert both["t.a"].describe() == "failed and passed on 1 commit and in 2 runs without a commit"
+    assert history([run("1", "c1", {"t.a"}), run("2", "c1")])["t.a"].describe() == "failed and passed on 1 commit"
+    # Failed in one run and passed in another, neither naming a commit: nothing says it was the same commit.
+    assert not history([run("1", None, {"t.a"}), run("2", None)])["t.a"].flaky
+    # Cleared like commits are.
+    cleared = history([run("1", None, flaky={"t.a"}), *(run(f"p{n}", None) for n in range(5))])["t.a"]
+    assert (cleared.flaky_runs, cleared.flaky) == (0, False)
+
+
 def test_passes_in_a_row_clear_it_and_a_later_failure_alone_is_a_real_one() -> None:
     runs = [run("1", "c1", {"t.a"}), run("2", "c1")]  # flaky on c1; the pass on c1 is the first in a row
     runs += [run(f"p{n}", f"d{n}") for n in range(4)]  # the fifth pass in a row clears it
@@ -188,3 +204,21 @@ def test_a_missing_store_or_project_gives_no_history(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "history" not in json.loads(out.read_text())["details"]["tests"][0]
     assert "Traceback" not in done.stderr
+
+
+def test_check_says_a_run_without_a_commit_is_no_commit(tmp_path: Path) -> None:
+    """Runs with no commit (no --commit, no git, no CI): a re-run pass is flaky "in 1 run without a commit"."""
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "rerun.xml").write_text(JUNIT.format(result='<flakyFailure message="once"/>'))
+    (tmp_path / "fail.xml").write_text(JUNIT.format(result='<failure message="payment timed out"/>'))
+    first = cli("check", "--policy", "policy.yaml", "--project", "shop", "rerun.xml", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = tmp_path / "verdict.json"
+    done = cli("check", "--policy", "policy.yaml", "--project", "shop", "-o", f"json={out}", "fail.xml", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "(flaky in history: failed and passed in 1 run without a commit): payment timed out" in done.stdout
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, VERDICT_SCHEMA)
+    assert document["context"].get("commit") is None
+    recorded = document["details"]["tests"][0]["history"]
+    assert (recorded["flaky"], recorded["flaky_commits"], recorded["flaky_runs"]) == (True, 0, 1)

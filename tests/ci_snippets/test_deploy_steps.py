@@ -17,7 +17,7 @@ from tests.ci_snippets.conftest import SNIPPETS, Tool, ci_environment
 from tests.diff.repo import Repo
 
 WORKFLOW = SNIPPETS / "github" / "deploy.yml"
-JENKINSFILE = SNIPPETS / "jenkins" / "Jenkinsfile-deploy"
+JENKINSFILE = SNIPPETS / "jenkins" / "Jenkinsfile.deploy"
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 
 

@@ -91,29 +91,23 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
 
 def rate_lead_time(seconds: float | None) -> Rated | None:
     """Four Keys' lead-time bucket for a median lead time."""
-    if seconds is None:
-        return None
-    hours = seconds / HOUR
-    for limit, bucket, label in (
-        (24, Bucket.ELITE, "One day"),
-        (168, Bucket.HIGH, "One week"),
-        (730, Bucket.MEDIUM, "One month"),
-        (730 * 6, Bucket.LOW, "Six months"),
-    ):
-        if hours < limit:
-            return Rated(bucket=bucket, label=label)
-    return Rated(bucket=Bucket.LOW, label="One year")
+    return _rate_duration(seconds, month_hours=730)
 
 
 def rate_restore(seconds: float | None) -> Rated | None:
     """Four Keys' time-to-restore bucket (its month is 672 hours here, 730 for lead time)."""
+    return _rate_duration(seconds, month_hours=672)
+
+
+def _rate_duration(seconds: float | None, *, month_hours: int) -> Rated | None:
+    """A duration's Four Keys bucket: under a day elite, a week high, a month medium, else low."""
     if seconds is None:
         return None
     hours = seconds / HOUR
     for limit, bucket, label in (
         (24, Bucket.ELITE, "One day"),
         (168, Bucket.HIGH, "One week"),
-        (672, Bucket.MEDIUM, "One month"),
+        (month_hours, Bucket.MEDIUM, "One month"),
         (730 * 6, Bucket.LOW, "Six months"),
     ):
         if hours < limit:

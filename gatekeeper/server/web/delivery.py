@@ -77,17 +77,7 @@ def delivery(
             if with_trend:
                 trend = periods
         else:
-            deployments, incidents = load(connection, project, environment)
-            ungated = _ungated(connection, project, environment, since, until)
-            keys = dora.compute(
-                deployments,
-                incidents,
-                project=project,
-                environment=environment,
-                since=since,
-                until=until,
-                passing=lambda event: event.id not in ungated,
-            )
+            deployments, incidents, keys = _computed(connection, project, environment, since, until)
             if with_trend:
                 trend = dora.trend(
                     deployments,
@@ -107,9 +97,16 @@ def four_keys(engine: Engine, project: str, environment: str, since: datetime, u
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             return _aggregate(connection, project, environment, since, until, until - since)[0]
-        deployments, incidents = load(connection, project, environment)
-        ungated = _ungated(connection, project, environment, since, until)
-    return dora.compute(
+        return _computed(connection, project, environment, since, until)[2]
+
+
+def _computed(
+    connection: Connection, project: str, environment: str, since: datetime, until: datetime
+) -> tuple[list[Deployment], list[Incident], dora.FourKeys]:
+    """SQLite: the environment's events read whole and the four keys computed from them in Python."""
+    deployments, incidents = load(connection, project, environment)
+    ungated = _ungated(connection, project, environment, since, until)
+    keys = dora.compute(
         deployments,
         incidents,
         project=project,
@@ -118,6 +115,7 @@ def four_keys(engine: Engine, project: str, environment: str, since: datetime, u
         until=until,
         passing=lambda event: event.id not in ungated,
     )
+    return deployments, incidents, keys
 
 
 # -- SQLite: read the rows, compute in Python ------------------------------------------------------

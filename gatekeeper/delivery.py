@@ -163,18 +163,16 @@ def resolve_commit(value: str, what: str, directory: Path) -> str:
     `directory` is in (ValueError naming `what` when there is no clone or it names no commit)."""
     if _COMMIT.fullmatch(value):
         return value.lower()
-    from gatekeeper.diff.git import open_repository, safe_revision
+    from gatekeeper.diff.git import commit_in_clone
 
     try:
-        revision = safe_revision(value, what)
-        repository = open_repository(directory)
+        full = commit_in_clone(directory, value, what)
     except UsageError:
-        raise ValueError(
-            f"{what} must be a commit id (7 to 64 hex digits), or a revision in a git clone, not {_shown(value)}"
-        ) from None
-    full = repository.commit(revision)
+        full = None
     if full is None:
-        raise ValueError(f"{what}: {_shown(value)} names no commit in the repository at {repository.root}")
+        raise ValueError(
+            f"{what} must be a commit id (7 to 64 hex digits), or a revision of the git clone here, not {_shown(value)}"
+        )
     return full
 
 

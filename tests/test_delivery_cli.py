@@ -153,9 +153,9 @@ def test_incidents_open_and_resolve_once(repo: Repo) -> None:
         (["--project", "bank\x1b[2J"], "project must be one printable line"),
         (
             ["--commit", "--all"],
-            "--commit must be a commit id (7 to 64 hex digits), or a revision in a git clone, not '--all'",
+            "--commit must be a commit id (7 to 64 hex digits), or a revision of the git clone here, not '--all'",
         ),
-        (["--commit", "no-such-branch"], "--commit: 'no-such-branch' names no commit in the repository"),
+        (["--commit", "no-such-branch"], "--commit must be a commit id (7 to 64 hex digits), or a revision of"),
         (["--verdict", "../x"], "verdict_id must be 1 to 64 letters, digits and dashes"),
         (["--id", "a b"], "id must be 1 to 200 characters"),
         (["--pipeline", "9\r"], "pipeline must be one printable line"),

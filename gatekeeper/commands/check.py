@@ -186,12 +186,12 @@ def _full_commit(context: Context) -> Context:
     """The verdict's commit as the clone names it in full (`--commit abc1234`, `HEAD`, a tag): deployments
     record full ids and "a passing verdict at exactly that commit" joins on them.  Unchanged when it is a
     full id already (no git run), outside a clone, or when the clone has no such commit."""
-    from gatekeeper.diff.git import GitFailed, is_commit_id, open_repository, safe_revision
+    from gatekeeper.diff.git import GitFailed, commit_in_clone, is_commit_id
 
     if not context.commit or is_commit_id(context.commit):
         return context
     try:
-        full = open_repository(Path.cwd()).commit(safe_revision(context.commit, "--commit"))
+        full = commit_in_clone(Path.cwd(), context.commit, "--commit")
     except (GitFailed, GatekeeperError):
         return context
     return context if full is None else context.with_overrides(commit=full)

@@ -168,6 +168,16 @@ def valid_branch(repository: Repository, branch: str, what: str) -> str:
     return branch
 
 
+def commit_in_clone(directory: Path, revision: str, what: str) -> str | None:
+    """The full id of the commit `revision` names in the git clone `directory` is in; None outside a clone
+    or when the clone has no such commit (a UsageError only for text that is no revision at all)."""
+    safe = safe_revision(revision, what)
+    try:
+        return open_repository(directory).commit(safe)
+    except UsageError:
+        return None
+
+
 def is_commit_id(value: str) -> bool:
     """A full SHA-1 or SHA-256 commit id in lower-case hex, as CI variables give them."""
     return _SHA.fullmatch(value) is not None

@@ -222,10 +222,6 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def is_deployment_id(value: str) -> bool:
-    return bool(re.fullmatch(r"[di][0-9a-f]{32}", value))
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShippedCommits:
     """The commits a deployment shipped, and what the reader had to leave out (for the log, one line each)."""

@@ -8,12 +8,13 @@ test names (TN), totals (LF/LH/BRF/BRH) and stray lines such as "EOF" are skippe
 present when any record has a BRDA or BRF line.  A file without any SF: record is refused, as lcov does.
 
 Two readers, one meaning.  `_Reader.careful` reads line by line and defines the format here.  A record's
-body in the shape every producer writes (a run of `DA:<line>,<hits>`, a run of
-`BRDA:<line>,<block>,<branch>,<taken|->`, every other line starting with a capital letter) is read by
-`_Reader.body` instead, with C-speed operations over the whole run: `bytes.translate` checks the shape,
-`json` decodes the numbers, `Counter` and `compress` count them.  A body in any other shape (checksums,
-spaces, signs, leading zeros, expressions in BRDA, non-ASCII, interleaved runs …) goes to the careful
-reader.  tests/parsers/test_lcov_fast.py holds the two to the same evidence, line numbers and notes.
+body in the shape every producer writes (`DA:<line>,<hits>`, `BRDA:<line>,<block>,<branch>,<taken|->`,
+every other line starting with a capital letter) is read by `_Reader.body` instead: by the optional C
+extension `_lcov_speedups` where it is built (one pass to check the body's shape, one to set its lines'
+bits), else with C-speed operations over each run of DA and BRDA lines (`bytes.translate` checks the
+shape, `split` and a table read the numbers, `Counter` and `compress` count them).  A body in any other
+shape (checksums, spaces, signs, expressions in BRDA, non-ASCII …) goes to the careful reader.
+tests/parsers/test_lcov_fast.py holds the three to the same evidence, line numbers and notes.
 
 The file is read in binary chunks of whole lines: memory holds one chunk and one record's line
 numbers, never the file.
@@ -36,6 +37,11 @@ from gatekeeper.parsers import open_report, pieces
 from gatekeeper.parsers._coverage import MAX_LINE, positive
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.words import plural
+
+try:  # a record's body in C (_lcov_speedups.c), when the optional extension was built
+    from gatekeeper.parsers._lcov_speedups import body as _body
+except ImportError:  # pragma: no cover - installed without a C compiler: the pure-Python body below
+    _body = None  # type: ignore[assignment]
 
 #: Record keys of the LCOV format (geninfo(1) man page, lcov 2.x included); the first must be one.
 _KEYS = frozenset({"TN", "SF", "VER", "FN", "FNDA", "FNF", "FNH", "FNL", "FNA", "BRDA", "BRF", "BRH"}) | {
@@ -60,11 +66,16 @@ class _Record:
     """The open SF record: its DA line numbers, those with 0 hits, and per-line BRDA counts.
 
     Uncovered lines are the fewer (a fifth in the benchmark), so the covered ones are worked out from them.
+    The C body reader sets bits instead (bit n of a little-endian bitmap for line n): every DA line in
+    `statement_bits`, those with hits in `covered_bits`; a line is covered when any of its DA lines has hits,
+    so the two ways add up by `|`.
     """
 
     path: str
     statements: list[int] = field(default_factory=list)
     uncovered: list[int] = field(default_factory=list)
+    statement_bits: bytearray = field(default_factory=bytearray)
+    covered_bits: bytearray = field(default_factory=bytearray)
     branch_totals: Counter[int] = field(default_factory=Counter)  # BRDA lines per line, in order of appearance
     branches_taken: Counter[int] = field(default_factory=Counter)
 
@@ -77,6 +88,9 @@ class _Record:
         else:  # covered if any of its DA lines has hits
             zero = Counter(self.uncovered)
             covered = _mask([n for n, times in Counter(self.statements).items() if times > zero[n]])
+        if self.statement_bits:
+            statements |= int.from_bytes(self.statement_bits, "little")
+            covered |= int.from_bytes(self.covered_bits, "little")
         return FileCoverage(path=self.path, statements=statements, covered=covered, branches=branches or None)
 
 
@@ -242,6 +256,16 @@ class _Reader:
     def body(self, data: bytes, at: int, stop: int) -> bool:
         """Read the lines between the newlines data[at] and data[stop] of the open record, if they are in
         the common shape (module docstring); False, having changed nothing, if not."""
+        record = self.record
+        assert record is not None
+        if _body is not None:
+            bitmaps = record.statement_bits, record.covered_bits
+            read = _body(data, at + 1, stop, *bitmaps, record.branch_totals, record.branches_taken)
+            if read is None:
+                return False
+            self.number += read[0]
+            self.has_branch_data |= read[1]
+            return True
         lines = _run(data, at, stop, b"\nDA:", 2)
         if lines is None:
             return False
@@ -255,8 +279,6 @@ class _Reader:
         gaps = list(zip(edges[0::2], edges[1::2], strict=True))
         if any(_ODD_START.search(data, start, end) for start, end in gaps):
             return False
-        record = self.record
-        assert record is not None
         if lines.numbers:
             record.statements += lines.numbers
             record.uncovered += compress(lines.numbers, map(not_, lines.counts))

@@ -1,18 +1,23 @@
-"""The LCOV reader's two paths never disagree.
+"""The LCOV reader's paths never disagree.
 
-`gatekeeper.parsers.lcov` reads record bodies in the common shape with C-speed operations and anything
-else line by line (the careful reader, which defines the format).  Here every tracefile, generated or
-mutated byte by byte, is read three ways and must give the same evidence, notes and errors:
+`gatekeeper.parsers.lcov` reads record bodies in the common shape fast (in C, `_lcov_speedups.c`, where
+it is built, else with C-speed operations from Python) and anything else line by line (the careful
+reader, which defines the format).  Here every tracefile, generated or mutated byte by byte, is read
+these ways and must give the same evidence, notes and errors:
 
 - the reference: the file opened in text mode (as the reader always read it: UTF-8 with replacement,
   universal newlines), every line given to the careful reader;
 - the careful reader alone over the binary chunks (`fast=False`);
-- the parser as users run it, with the file cut into chunks at arbitrary places.
+- the parser as users run it, whole and with the file cut into chunks at arbitrary places, with the C
+  body reader and with the pure-Python one (as installed without a C compiler).
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +62,14 @@ def read(chunks: list[bytes], fast: bool) -> tuple[Any, ...] | str:
         return str(error)
 
 
+@contextmanager
+def pure_python() -> Iterator[None]:
+    """The reader as installed without a C compiler: record bodies read by the pure-Python fast path."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lcov, "_body", None)
+        yield
+
+
 def cut(data: bytes, rng: random.Random) -> list[bytes]:
     """The bytes in chunks cut at random places (a `\\r\\n` may be cut in two)."""
     points = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 12)))) if len(data) > 1 else []
@@ -66,9 +79,11 @@ def cut(data: bytes, rng: random.Random) -> list[bytes]:
 def assert_agree(data: bytes, tmp_path: Path, seed: int = 0) -> tuple[Any, ...] | str:
     expected = reference(data, tmp_path)
     assert read([data], fast=False) == expected
-    assert read([data], fast=True) == expected
-    assert read(cut(data, random.Random(seed)), fast=True) == expected
-    assert read([data[i : i + 1] for i in range(len(data))], fast=True) == expected
+    for body in ("C", "pure Python"):
+        with pure_python() if body == "pure Python" else nullcontext():
+            assert read([data], fast=True) == expected, body
+            assert read(cut(data, random.Random(seed)), fast=True) == expected, body
+            assert read([data[i : i + 1] for i in range(len(data))], fast=True) == expected, body
     return expected
 
 
@@ -170,6 +185,18 @@ SHAPES = {
     "absurd line after a fast body": b"SF:a.c\nDA:1,1\nDA:2,0\nend_of_record\nSF:b.c\nDA:99999999999,1\n",
     "absurd branch line": b"SF:a.c\nDA:1,1\nBRDA:10000001,0,0,1\nend_of_record\n",
     "huge digit strings": b"SF:a.c\nDA:1," + b"9" * 5000 + b"\nDA:" + b"1" * 5000 + b",1\nend_of_record\n",
+    "huge zero counts": b"SF:a.c\nDA:1," + b"0" * 5000 + b"\nBRDA:1,0,0," + b"0" * 5000 + b"\nend_of_record\n",
+    "line numbers of 8 and 9 digits": b"SF:a.c\nDA:00000007,1\nDA:10000000,0\nDA:000000008,1\nend_of_record\n",
+    "the last line number": b"SF:a.c\nDA:10000000,1\nDA:0,0\nBRDA:10000000,0,0,1\nend_of_record\n",
+    "one past the last line number": b"SF:a.c\nDA:1,1\nBRDA:1,0,0,1\nDA:10000001,1\nend_of_record\n",
+    "counts with leading zeros": b"SF:a.c\nDA:1,000\nDA:2,0001\nBRDA:1,0,0,00\nBRDA:1,0,1,007\nend_of_record\n",
+    "odd taken": b"SF:a.c\nDA:1,1\nBRDA:1,0,0,--\nBRDA:1,0,1,-1\nBRDA:1,-,0,1\nBRDA:1,0,0,1,2\nend_of_record\n",
+    "short records": b"SF:a.c\nDA:1\nDA:2,1,\nBRDA:1,0,0\nBRDA:1\nDA:\nBRDA:\nend_of_record\n",
+    "branch lines out of order": b"SF:a.c\nBRDA:5,0,0,1\nBRDA:3,0,0,0\nDA:3,1\nBRDA:5,0,1,-\nBRDA:3,0,1,2\n"
+    b"BRDA:4,0,0,0\nBRDA:5,0,2,9\nend_of_record\n",
+    "a lower-case line": b"SF:a.c\nDA:1,1\nfn:3,f\nDA:2,0\nend_of_record\n",
+    "a digit first": b"SF:a.c\nDA:1,1\n3DA:2,0\nend_of_record\n",
+    "an empty body": b"SF:a.c\nend_of_record\nSF:b.c\n\nend_of_record\n",
 }
 
 
@@ -205,8 +232,15 @@ def test_an_absurd_line_number_is_refused_at_its_line_on_both_paths(tmp_path: Pa
     )
 
 
-def test_the_common_shape_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_c_body_reader_is_built() -> None:
+    assert lcov._body is not None, "gatekeeper/parsers/_lcov_speedups.c is not built: `pip install -e .` needs gcc"
+
+
+@pytest.mark.parametrize("body", ["C", "pure Python"])
+def test_the_common_shape_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch, body: str) -> None:
     """Only the lines that open, close or sit between records go through the careful reader."""
+    if body == "pure Python":
+        monkeypatch.setattr(lcov, "_body", None)
     rng = random.Random(7)
     data = tracefile(rng, 40).replace(b"\r\n", b"\n")
     careful: list[str] = []
@@ -220,3 +254,48 @@ def test_the_common_shape_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -
     lcov._parse([data], PATH)
     assert careful, "the structure lines are read carefully"
     assert {line.partition(":")[0] for line in careful} <= {"TN", "SF", "end_of_record", ""}
+
+
+# ------------------------------------------------------------------------------------------ the C body
+def c_body(data: bytes, start: int = 0, stop: int | None = None) -> tuple[Any, ...]:
+    """What `_lcov_speedups.body` answers for data[start:stop], and what it left in a record's four parts."""
+    assert lcov._body is not None
+    statements, covered = bytearray(b"\x01"), bytearray()
+    totals: Counter[int] = Counter({9: 1})
+    taken: Counter[int] = Counter()
+    answer = lcov._body(data, start, len(data) if stop is None else stop, statements, covered, totals, taken)
+    return answer, int.from_bytes(statements, "little"), int.from_bytes(covered, "little"), list(totals.items()), taken
+
+
+def test_the_c_body_sets_bits_and_adds_branches_in_order() -> None:
+    data = b"FN:1,f\nDA:3,0\nDA:1,2\nDA:3,1\n\nBRDA:9,0,0,-\nBRDA:2,0,0,4\nBRDA:2,0,1,0\nBRF:3"
+    answer, statements, covered, totals, taken = c_body(data)
+    assert answer == (9, True)
+    assert (statements, covered) == (0b1011, 0b1010)  # bit 0 was there before; line 3 has hits once
+    assert (totals, taken) == ([(9, 2), (2, 2)], {2: 1})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"DA:1,1\n DA:2,1",  # a leading space: strip() would make it a DA line
+        b"DA:1,1\nSF:b.c",  # a record starts: not a body
+        b"DA:1,1\nDA:2,1,abc",  # a checksum
+        b"DA:123456789,1",  # nine digits
+        b"DA:10000001,1",  # above MAX_LINE
+        b"BRDA:1,e0,(x),1",  # an expression
+        b"BRDA:1,0,0,1\nDA:1,+1",
+        b"DA:1,1\n\xc3\xa9",
+    ],
+)
+def test_the_c_body_declines_other_shapes_having_changed_nothing(data: bytes) -> None:
+    assert c_body(data) == (None, 1, 0, [(9, 1)], {})
+
+
+def test_the_c_body_reads_only_between_start_and_stop() -> None:
+    data = b"DA:1,1\nDA:2,1\nDA:3,1"
+    assert c_body(data, 7, 13)[:3] == ((1, False), 0b101, 0b100)
+    assert c_body(data, 7, 7)[:3] == ((1, False), 1, 0)  # one empty line
+    for start, stop in [(-1, 5), (5, 4), (0, len(data) + 1)]:
+        with pytest.raises(ValueError, match="start and stop"):
+            c_body(data, start, stop)

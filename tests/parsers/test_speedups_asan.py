@@ -28,6 +28,10 @@ EXTENSIONS = {
         ("test_json.py", "test_sarif.py", "test_coveragepy.py"),
         "from gatekeeper.parsers import _json; assert _json._scan is module.scan",
     ),
+    "_lcov_speedups": (
+        ("test_lcov_fast.py", "test_lcov.py"),
+        "from gatekeeper.parsers import lcov; assert lcov._body is module.body",
+    ),
 }
 
 CHILD = """

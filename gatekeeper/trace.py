@@ -228,10 +228,15 @@ def trace_change(
     descends from; else HEAD's own: HEAD, and when HEAD is a merge, the commits it merged.  `at` (the
     verdict's commit, a full id) stands for HEAD when this clone has it: `check --commit` judges that commit.
     """
-    from gatekeeper.diff.git import GitFailed, open_repository
+    from gatekeeper.diff.git import GitFailed, is_commit_id, open_repository
     from gatekeeper.errors import GatekeeperError, one_line
 
     listed = {name: keys for name, keys in (sources or {}).items() if keys}
+    is_change = base is not None and head is not None and is_commit_id(base) and is_commit_id(head)
+    if not is_change and not since and (at is None or is_commit_id(at)):
+        alone = _head_alone(directory, pattern, at)
+        if alone is not None:
+            return Trace(pattern=pattern, commits=(alone,), range="HEAD", sources=listed)
     try:
         repository = open_repository(directory)
     except GatekeeperError:
@@ -285,8 +290,28 @@ def _commits(
         if len(record.parents) > 1:
             merged.update(dict.fromkeys(keys))
         else:
-            counted.append(TracedCommit(sha=record.sha, keys=keys, subject=_subject(record.message)))
+            counted.append(_traced(record, keys))
     return tuple(counted), tuple(merged), described, tuple(notes)
+
+
+def _head_alone(directory: Path, pattern: str, at: str | None) -> TracedCommit | None:
+    """HEAD's own commit (or `at`'s, a full id), read by one `git log` where `_commits` runs git three times
+    (top-level, HEAD's id, its log) for the same answer: `check` runs this in every job (issue 16).  None
+    when it cannot tell alone: no clone, no such commit, no HEAD yet, or a merge (whose merged commits count)."""
+    from gatekeeper.diff.git import GitFailed, Repository
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        records = _log(Repository(directory), at or "HEAD", None)  # git finds the clone from any directory in it
+    except (GitFailed, GatekeeperError):
+        return None
+    if len(records) != 1 or len(records[0].parents) > 1:
+        return None
+    return _traced(records[0], commit_keys(records[0].message, pattern))
+
+
+def _traced(record: _Record, keys: tuple[str, ...]) -> TracedCommit:
+    return TracedCommit(sha=record.sha, keys=keys, subject=_subject(record.message))
 
 
 def _since_last(repository: Repository, tip: str, since: Sequence[str], notes: list[str]) -> tuple[str | None, str]:

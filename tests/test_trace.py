@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from gatekeeper import trace as trace_module
 from gatekeeper.context import Context, detect_change_title
+from gatekeeper.diff import git as git_module
 from gatekeeper.engine import GateStatus, decide, evaluate_gate
 from gatekeeper.errors import PolicyError
 from gatekeeper.model import Evidence
@@ -302,6 +304,67 @@ def test_no_git_history_gives_no_commits_and_no_metrics(tmp_path: Path) -> None:
     assert trace.commits is None and trace.metrics() == {}  # absent, not zero
     assert dict(trace.sources) == {"branch": ("PAY-1",), "title": ("PAY-2", "OPS-3")}
     assert trace.keys == ("OPS-3", "PAY-1", "PAY-2")
+
+
+@pytest.fixture
+def git_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Every git command trace_change runs (the real one runs: this only writes its arguments down)."""
+    runs: list[tuple[str, ...]] = []
+    real = git_module.run_git_warned
+
+    def counted(arguments: Sequence[str], cwd: Path, *, timeout: float = git_module.LOCAL_TIMEOUT) -> tuple[bytes, str]:
+        runs.append(tuple(arguments))
+        return real(arguments, cwd, timeout=timeout)
+
+    monkeypatch.setattr(git_module, "run_git_warned", counted)
+    return runs
+
+
+def head_traced_the_long_way(directory: Path, at: str | None = None) -> Trace:
+    """HEAD traced as before issue 16's one-run path: top-level, HEAD's id, then its log (an earlier verdict
+    that is no commit id is tried and skipped, so the path that reads `since` answers)."""
+    return trace_change(directory, since=["not-a-commit-id"], at=at)
+
+
+def test_head_alone_is_read_by_one_git_run_and_traced_as_by_three(repo: Repo, git_runs: list[tuple[str, ...]]) -> None:
+    """check's usual case (no change, no earlier verdict): one `git log`, the same trace, from a subdirectory
+    too and for the verdict's commit given as a full id."""
+    first = repo.commit("PAY-7 one", **{"c.py": "1\n", "sub/d.py": "1\n"})
+    repo.commit("two", **{"c.py": "2\n"})
+    for directory, at in ((repo.root, None), (repo.root / "sub", None), (repo.root, first)):
+        git_runs.clear()
+        trace = trace_change(directory, at=at)
+        assert [arguments[0] for arguments in git_runs] == ["log"]
+        git_runs.clear()
+        assert trace == head_traced_the_long_way(directory, at)
+        assert len(git_runs) == 3
+    assert counted(trace) == [("PAY-7 one", ("PAY-7",))] and trace.range == "HEAD" and trace.notes == ()
+
+
+def test_where_one_git_run_cannot_tell_the_trace_is_the_long_way_s(tmp_path: Path, repo: Repo) -> None:
+    """A merge at HEAD (its merged commits count), a verdict's commit the clone lacks (a note), a tree's id
+    given as the commit, a clone with no commit yet (a note), no clone at all (no history, no note)."""
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    tree = repo.git("rev-parse", "HEAD^{tree}")
+    assert trace_change(repo.root, at=missing) == head_traced_the_long_way(repo.root, missing)
+    assert trace_change(repo.root, at=missing).notes == (
+        "the verdict's commit 0123456789ab is not in this clone: HEAD traced",
+    )
+    assert trace_change(repo.root, at=tree) == head_traced_the_long_way(repo.root, tree)
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.commit("OPS-1 one", **{"b.py": "1\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main moves on", **{"app.py": "a = 3\n"})
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge branch 'topic'", "topic")
+    merge = trace_change(repo.root)
+    assert merge == head_traced_the_long_way(repo.root)
+    assert counted(merge) == [("OPS-1 one", ("OPS-1",))]
+    empty = Repo.init(tmp_path / "empty")
+    assert trace_change(empty.root) == head_traced_the_long_way(empty.root)
+    assert trace_change(empty.root).notes == ("no commit checked out (HEAD): no commits traced",)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert trace_change(outside) == head_traced_the_long_way(outside) == Trace(pattern=DEFAULT_KEY_PATTERN)
 
 
 def test_a_range_of_more_commits_than_the_bound_is_not_traced(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:

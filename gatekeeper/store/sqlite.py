@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,14 +20,16 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from gatekeeper.flaky import TestRun, run_from_verdict
-from gatekeeper.release import Release, release_from_document
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 from gatekeeper.store.codec import canonical_json, metric_rows, utc_text
-from gatekeeper.store.parts import MAX_PART_ATTEMPTS, StoredPart, checked_part, full_pipeline_problem
 from gatekeeper.store.sqlite_delivery import SqliteDelivery
+
+if TYPE_CHECKING:  # imported where used: `check` records a verdict and needs none of them (issue 16)
+    from gatekeeper.flaky import TestRun
+    from gatekeeper.release import Release
+    from gatekeeper.store.parts import StoredPart
 
 _T = TypeVar("_T")
 
@@ -219,7 +220,8 @@ class SqliteStore(SqliteDelivery):
                         self._connection.close()
                         self._connection = self._connect("rw")
                     self._retry(self._configure)
-                    self._retry(self._migrate)
+                    if version < SCHEMA_VERSION:  # (nothing lowers a version: at SCHEMA_VERSION it stays there)
+                        self._retry(self._migrate)
         except BaseException:
             self._connection.close()
             raise
@@ -332,8 +334,6 @@ class SqliteStore(SqliteDelivery):
         """Record a verdict.  False when this id is already stored with the same body (a re-upload);
         StoreError when it is stored with a different body, since ids must identify one verdict."""
         row = _row(self.path, verdict) | {"received_at": utc_text(self.clock())}
-        body = row["body"]
-        canonical = canonical_json(json.loads(body))
         metrics = metric_rows(row["id"], verdict.get("metrics"))
 
         def add_once() -> bool:
@@ -351,7 +351,8 @@ class SqliteStore(SqliteDelivery):
                         "INSERT INTO verdict_metrics (verdict_id, name, value) VALUES (?, ?, ?)", metrics
                     )
                     return True
-            if canonical_json(json.loads(found[0])) != canonical:
+            # The id is stored already: the same verdict (a re-upload) whatever its key order, or another.
+            if canonical_json(json.loads(found[0])) != canonical_json(json.loads(row["body"])):
                 raise StoreError(
                     self.path,
                     f"a different verdict with id {row['id']!r} is already stored; ids must be unique",
@@ -494,6 +495,8 @@ class SqliteStore(SqliteDelivery):
         parameters += (job, max(limit, 0))
         with self._errors():
             rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
+        from gatekeeper.flaky import run_from_verdict
+
         runs = (run_from_verdict(_load(self.path, row[0])) for row in reversed(rows))
         return [run for run in runs if run is not None]
 
@@ -502,6 +505,8 @@ class SqliteStore(SqliteDelivery):
     def put_part(self, project: str, pipeline: str, name: str, body: bytes) -> bool:
         """Store one encoded part of a pipeline (gatekeeper.store.parts); False when this exact part
         (same name, same bytes) is already stored, which keeps its first received_at."""
+        from gatekeeper.store.parts import MAX_PART_ATTEMPTS, checked_part, full_pipeline_problem
+
         sha256 = checked_part(self.path, project, pipeline, name, body)
         row = (project, pipeline, name, sha256, len(body), utc_text(self.clock()), sqlite3.Binary(body))
 
@@ -535,6 +540,8 @@ class SqliteStore(SqliteDelivery):
         )
         with self._errors():
             rows = self._retry(lambda: self._connection.execute(sql, (project, pipeline)).fetchall())
+        from gatekeeper.store.parts import StoredPart
+
         return [
             StoredPart(
                 project=row[0],
@@ -592,6 +599,8 @@ class SqliteStore(SqliteDelivery):
         return [self._release(row[0]) for row in rows]
 
     def _release(self, body: str) -> Release:
+        from gatekeeper.release import release_from_document
+
         try:
             return release_from_document(json.loads(body))
         except ValueError:
@@ -628,6 +637,8 @@ class SqliteStore(SqliteDelivery):
             except sqlite3.OperationalError as error:
                 if not _is_busy(error) or time.monotonic() >= deadline:
                     raise
+            import random  # only when waiting: most runs never do
+
             time.sleep(min(delay * random.uniform(0.5, 1.5), max(deadline - time.monotonic(), 0.0)))
             delay = min(delay * 2, 0.5)
 

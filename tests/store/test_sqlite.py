@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -16,6 +18,7 @@ import pytest
 
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 from gatekeeper.store.sqlite import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from tests.conftest import REPO
 from tests.store import make_verdict
 
 
@@ -79,6 +82,26 @@ def test_reopening_keeps_verdicts(db: Path) -> None:
         store: VerdictStore = reader  # the embedded store implements the store seam
         assert store.count() == 1
         assert store.get("a" * 32)["id"] == "a" * 32
+
+
+def test_recording_a_verdict_imports_only_what_it_needs(db: Path) -> None:
+    """`check` records a verdict in every job (issue 16): releases, parts, flaky history and the retry's
+    jitter are imported by the methods that use them, not by opening the store."""
+    probe = (
+        "import sys\n"
+        "from gatekeeper.store.sqlite import SqliteStore\n"
+        "from tests.store import make_verdict\n"
+        f"with SqliteStore({str(db)!r}) as store:\n"
+        "    store.add(make_verdict('e' * 32))\n"
+        f"with SqliteStore({str(db)!r}) as store:\n"  # a store at the current schema: opened, not migrated
+        "    store.add(make_verdict('f' * 32))\n"
+        "print(' '.join(sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    imported = set(run.stdout.split())
+    assert "gatekeeper.store.sqlite" in imported
+    assert imported.isdisjoint({"gatekeeper.release", "gatekeeper.store.parts", "gatekeeper.flaky", "random"})
+    assert raw(db, "SELECT count(*) FROM verdicts") == [(2,)]
 
 
 def test_indexed_columns_come_from_the_verdict(db: Path) -> None:

@@ -7,13 +7,15 @@
  *
  * What it takes is a strict subset of what the careful reader (`_Reader.careful`, which defines the format)
  * reads, and it reads it the same way:
- *   DA:<line>,<hits>                        <line> 1-8 ASCII digits, at most MAX_LINE; <hits> digits
- *   BRDA:<line>,<block>,<branch>,<taken>    <block>, <branch> digits; <taken> digits or "-"
+ *   DA:<line>,<hits>[,<checksum>]    <line> 1-8 ASCII digits, at most MAX_LINE; <hits> digits
+ *   BRDA:<line>,<...>,<taken>        <taken>, after the line's last comma: digits or "-"
  *   an empty line, or one that starts with a capital letter (other than SF:): skipped, BRF: noted
- * A count is positive when it has a digit other than 0 (what `int()`, or `float()` past int's digit
- * limit, says of digits; no digits at all is zero, as `positive("")`).  Anything else -- a checksum, a
- * space, a sign, an expression, a line number out of range or with more digits -- and the whole body is
- * declined, having changed nothing: the caller reads it with the careful reader.
+ * As in the careful reader, neither a checksum nor what lies between a BRDA line's first and last commas
+ * is looked at (a block and a branch number; coverage.py writes "jump to line 28" there, lcov 2.x an
+ * expression).  A count is positive when it has a digit other than 0 (what `int()`, or `float()` past
+ * int's digit limit, says of digits; no digits at all is zero, as `positive("")`).  Anything else -- a
+ * space, a sign, a lower-case line, a line number out of range or with more digits -- and the whole body
+ * is declined, having changed nothing: the caller reads it with the careful reader.
  *
  * Lines are recorded as the careful reader's lists would make them, in bitmaps (bit n of a little-endian
  * bytearray for line n): `statements` for every DA line, `covered` for those with hits, so that a line
@@ -172,7 +174,7 @@ walk(const char *p, const char *end, Shape *shape, PyObject *statements, PyObjec
         } else if ((q = after(p, eol, "DA:", 3)) != NULL) {
             if ((q = line_number(q, eol, &n)) == NULL || q == eol || *q != ',')
                 return 1;
-            if (count(q + 1, eol, &positive) != eol)
+            if ((q = count(q + 1, eol, &positive)) != eol && *q != ',') /* the rest: a checksum */
                 return 1;
             if (record) {
                 if (set_bit(statements, n) < 0 || (positive && set_bit(covered, n) < 0))
@@ -182,18 +184,12 @@ walk(const char *p, const char *end, Shape *shape, PyObject *statements, PyObjec
             }
         } else if ((q = after(p, eol, "BRDA:", 5)) != NULL) {
             shape->branch_data = 1;
-            if ((q = line_number(q, eol, &n)) == NULL)
+            if ((q = line_number(q, eol, &n)) == NULL || q == eol || *q != ',')
                 return 1;
-            for (int middle = 0; middle < 2; middle++) { /* ,<block> and ,<branch>: digits */
-                if (q == eol || *q != ',')
-                    return 1;
-                q++;
-                while (q < eol && is_digit(*q))
-                    q++;
-            }
-            if (q == eol || *q != ',')
-                return 1;
-            q++;
+            const char *last = eol - 1; /* the line's last comma: q at the earliest */
+            while (*last != ',')
+                last--;
+            q = last + 1;
             if (eol - q == 1 && *q == '-') /* never evaluated: not taken */
                 positive = 0;
             else if (count(q, eol, &positive) != eol)

@@ -11,10 +11,11 @@ Two readers, one meaning.  `_Reader.careful` reads line by line and defines the 
 body in the shape every producer writes (`DA:<line>,<hits>`, `BRDA:<line>,<block>,<branch>,<taken|->`,
 every other line starting with a capital letter) is read by `_Reader.body` instead: by the optional C
 extension `_lcov_speedups` where it is built (one pass to check the body's shape, one to set its lines'
-bits), else with C-speed operations over each run of DA and BRDA lines (`bytes.translate` checks the
-shape, `split` and a table read the numbers, `Counter` and `compress` count them).  A body in any other
-shape (checksums, spaces, signs, expressions in BRDA, non-ASCII …) goes to the careful reader.
-tests/parsers/test_lcov_fast.py holds the three to the same evidence, line numbers and notes.
+bits; DA checksums and BRDA blocks and branches in words, as gcovr and coverage.py write them, too), else
+with C-speed operations over each run of DA and BRDA lines (`bytes.translate` checks the shape, `split`
+and a table read the numbers, `Counter` and `compress` count them).  A body in any other shape (spaces,
+signs, non-ASCII, lower-case lines …) goes to the careful reader.  tests/parsers/test_lcov_fast.py holds
+the three to the same evidence, line numbers and notes.
 
 The file is read in binary chunks of whole lines: memory holds one chunk and one record's line
 numbers, never the file.

@@ -28,8 +28,10 @@ from hypothesis import strategies as st
 from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence
 from gatekeeper.parsers import lcov
+from tests.conftest import CORPUS
 
 PATH = Path("lcov.info")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def outcome(evidence: Evidence) -> tuple[Any, ...]:
@@ -87,9 +89,24 @@ def assert_agree(data: bytes, tmp_path: Path, seed: int = 0) -> tuple[Any, ...] 
     return expected
 
 
+# ------------------------------------------------------------------------------------------ real files
+#: Every tracefile we have from real producers (lcov 2.x, gcovr, istanbul, coverage.py) and the examples.
+TRACEFILES = sorted([*CORPUS.rglob("*.lcov"), *CORPUS.rglob("*.info"), *(REPO / "examples").rglob("*.lcov")])
+
+
+@pytest.mark.parametrize("path", TRACEFILES, ids=lambda path: path.name)
+def test_real_tracefiles_read_alike(tmp_path: Path, path: Path) -> None:
+    assert not isinstance(assert_agree(path.read_bytes(), tmp_path), str)
+
+
 # ------------------------------------------------------------------------------------------ generated
-def tracefile(rng: random.Random, records: int) -> bytes:
-    """A tracefile in the shapes producers write (lcov 1.x/2.x, istanbul, gcovr, coverage.py)."""
+#: What BRDA lines say of a branch: never evaluated, not taken, taken.
+TAKEN = ["-", "0", "1", "33"]
+
+
+def tracefile(rng: random.Random, records: int, words: bool = True) -> bytes:
+    """A tracefile in the shapes producers write (lcov 1.x/2.x, istanbul, gcovr, coverage.py); with `words`
+    some records have checksums and branches described in words (which only the C reader takes fast)."""
     out: list[str] = []
     for index in range(records):
         out += ["TN:"] if rng.random() < 0.7 else []
@@ -97,9 +114,11 @@ def tracefile(rng: random.Random, records: int) -> bytes:
         out += ["VER:abc"] if rng.random() < 0.2 else []
         lines = sorted(rng.sample(range(rng.choice([1, 1, 9_990]), 10_040), rng.randint(0, 30)))
         functions = [f"FN:{n},f{n}" for n in lines[:3]] + [f"FNDA:{rng.randint(0, 3)},f{n}" for n in lines[:3]]
-        da = [f"DA:{n},{rng.choice([0, 0, 1, 7, 12345, 2874063630])}" for n in lines]
+        checksum = words and rng.random() < 0.2  # lcov --checksum, gcovr
+        da = [f"DA:{n},{rng.choice([0, 0, 1, 7, 12345, 2874063630])}{f',{n:032x}' * checksum}" for n in lines]
+        described = words and rng.random() < 0.3  # coverage.py 7.x: what the branch does
         brda = [
-            f"BRDA:{n},{block},{branch},{rng.choice(['-', '0', '1', '33'])}"
+            f"BRDA:{n},{block},{f'jump to line {n + branch}' if described else branch},{rng.choice(TAKEN)}"
             for block, n in enumerate(lines[: rng.randint(0, len(lines))])
             for branch in range(rng.randint(1, 3))
         ]
@@ -242,7 +261,21 @@ def test_the_common_shape_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch, b
     if body == "pure Python":
         monkeypatch.setattr(lcov, "_body", None)
     rng = random.Random(7)
-    data = tracefile(rng, 40).replace(b"\r\n", b"\n")
+    data = tracefile(rng, 40, words=body == "C").replace(b"\r\n", b"\n")
+    careful = read_carefully(data, monkeypatch)
+    assert careful, "the structure lines are read carefully"
+    assert {line.partition(":")[0] for line in careful} <= {"TN", "SF", "end_of_record", ""}
+
+
+@pytest.mark.parametrize("path", TRACEFILES, ids=lambda path: path.name)
+def test_real_tracefiles_take_the_c_path(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """gcovr's checksums and coverage.py's branches in words included: only what is outside a body is careful."""
+    careful = read_carefully(path.read_bytes(), monkeypatch)
+    assert {line.strip().partition(":")[0] for line in careful} <= {"TN", "SF", "end_of_record", "EOF", ""}
+
+
+def read_carefully(data: bytes, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The lines of a tracefile that its reading gives to the careful reader."""
     careful: list[str] = []
     read_lines = lcov._Reader.careful
 
@@ -252,8 +285,7 @@ def test_the_common_shape_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch, b
 
     monkeypatch.setattr(lcov._Reader, "careful", spy)
     lcov._parse([data], PATH)
-    assert careful, "the structure lines are read carefully"
-    assert {line.partition(":")[0] for line in careful} <= {"TN", "SF", "end_of_record", ""}
+    return careful
 
 
 # ------------------------------------------------------------------------------------------ the C body
@@ -280,16 +312,23 @@ def test_the_c_body_sets_bits_and_adds_branches_in_order() -> None:
     [
         b"DA:1,1\n DA:2,1",  # a leading space: strip() would make it a DA line
         b"DA:1,1\nSF:b.c",  # a record starts: not a body
-        b"DA:1,1\nDA:2,1,abc",  # a checksum
+        b"DA:1,1\nDA:2,1 ",  # a space after the count
         b"DA:123456789,1",  # nine digits
         b"DA:10000001,1",  # above MAX_LINE
-        b"BRDA:1,e0,(x),1",  # an expression
+        b"BRDA:1,0,0,1 ",
+        b"BRDA:1,0,0,x",
+        b"BRDA:1",
         b"BRDA:1,0,0,1\nDA:1,+1",
         b"DA:1,1\n\xc3\xa9",
     ],
 )
 def test_the_c_body_declines_other_shapes_having_changed_nothing(data: bytes) -> None:
     assert c_body(data) == (None, 1, 0, [(9, 1)], {})
+
+
+def test_the_c_body_passes_over_checksums_and_branch_descriptions() -> None:
+    data = b"DA:1,1,d41d8cd9\nDA:2,0,\xff, x\nBRDA:1,0,jump to line 2,1\nBRDA:1,e0,(x > 1) && (y, z),0\nBRDA:2,-"
+    assert c_body(data) == ((5, True), 0b111, 0b10, [(9, 1), (1, 2), (2, 1)], {1: 1})
 
 
 def test_the_c_body_reads_only_between_start_and_stop() -> None:

@@ -154,7 +154,7 @@ def is_commit(value: str) -> bool:
 def check_commit(value: str, what: str) -> str:
     """A commit id, normalised to lower case; ValueError naming `what` otherwise."""
     if not isinstance(value, str) or not _COMMIT.fullmatch(value):
-        raise ValueError(f"{what} must be a commit id (7 to 64 hex digits), not {_shown(value)}")
+        raise ValueError(f"{what} must be a commit id (7 to 64 hex digits), not {shown(value)}")
     return value.lower()
 
 
@@ -171,7 +171,7 @@ def resolve_commit(value: str, what: str, directory: Path) -> str:
         full = None
     if full is None:
         raise ValueError(
-            f"{what} must be a commit id (7 to 64 hex digits), or a revision of the git clone here, not {_shown(value)}"
+            f"{what} must be a commit id (7 to 64 hex digits), or a revision of the git clone here, not {shown(value)}"
         )
     return full
 
@@ -180,7 +180,7 @@ def check_environment(value: str, what: str = "environment") -> str:
     if not isinstance(value, str) or not _ENVIRONMENT.fullmatch(value):
         raise ValueError(
             f"{what} must be 1 to 100 characters of letters, digits, spaces and . _ / + - (starting with a "
-            f"letter or digit, not ending with a space), not {_shown(value)}"
+            f"letter or digit, not ending with a space), not {shown(value)}"
         )
     return value
 
@@ -189,14 +189,14 @@ def check_event_id(value: str, what: str) -> str:
     if not isinstance(value, str) or not _EVENT_ID.fullmatch(value):
         raise ValueError(
             f"{what} must be 1 to 200 characters of letters, digits and . _ : # / + - (starting with a "
-            f"letter or digit), not {_shown(value)}"
+            f"letter or digit), not {shown(value)}"
         )
     return value
 
 
 def check_status(value: str) -> str:
     if value not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {_shown(value)}")
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {shown(value)}")
     return value
 
 
@@ -211,12 +211,12 @@ def check_text(value: str, what: str) -> str:
     ):
         raise ValueError(
             f"{what} must be one printable line of 1 to {MAX_TEXT} bytes (UTF-8) without surrounding spaces, "
-            f"not {_shown(value)}"
+            f"not {shown(value)}"
         )
     return value
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A bad value quoted for an error message: escaped and cut, so it cannot forge lines or flood."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -336,7 +336,7 @@ def read_commits_file(path: str | Path, *, pattern: str = DEFAULT_KEY_PATTERN) -
             raise InputError(where, "expected 'SHA TIME [TEXT]' (e.g. git log --format='%H %cI %s')")
         sha, moment = fields[0], fields[1]
         if not is_commit(sha):
-            raise InputError(where, f"{_shown(sha)} is not a commit id (7 to 64 hex digits)")
+            raise InputError(where, f"{shown(sha)} is not a commit id (7 to 64 hex digits)")
         try:
             committed_at = parse_time(moment)
         except ValueError as error:
@@ -356,10 +356,10 @@ def parse_time(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{_shown(value)} is not an ISO-8601 time (or Unix seconds)") from None
+        raise ValueError(f"{shown(value)} is not an ISO-8601 time (or Unix seconds)") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{_shown(value)} has no time zone; give UTC ('Z') or an offset")
+        raise ValueError(f"{shown(value)} has no time zone; give UTC ('Z') or an offset")
     try:
         return moment.astimezone(timezone.utc)
     except OverflowError:
-        raise ValueError(f"{_shown(value)} is out of range") from None
+        raise ValueError(f"{shown(value)} is out of range") from None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.diff.repo import Repo
-from tests.verdicts import GATEKEEPER
+from tests.verdicts import GATEKEEPER, check_example
 
 OUTSIDE = ("GATEKEEPER_", "CI_", "GITLAB", "GITHUB_", "JENKINS")
 
@@ -75,15 +75,16 @@ def test_a_gitlab_deployment_job_is_recorded_once(repo: Repo) -> None:
 
 def test_flags_win_over_the_ci_and_json_says_what_was_stored(repo: Repo, tmp_path: Path) -> None:
     store = tmp_path / "elsewhere.db"
+    verdict = check_example(tmp_path, "passing", "--project", "other", store=store)["id"]
     result = gatekeeper(
         repo.root, "deploy", "record", "--status", "failure", "--environment", "staging", "--project", "other",
-        "--pipeline", "77", "--verdict", "0a1b2c3d-4e5f", "--id", "release-9", "--store", str(store),
+        "--pipeline", "77", "--verdict", verdict, "--id", "release-9", "--store", str(store),
         "--format", "json", **gitlab(repo),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert (document["project"], document["environment"], document["status"]) == ("other", "staging", "failure")
-    assert (document["pipeline"], document["verdict_id"], document["created"]) == ("77", "0a1b2c3d-4e5f", True)
+    assert (document["pipeline"], document["verdict_id"], document["created"]) == ("77", verdict, True)
     # The explicit id is the identity: another pipeline with the same id is the same event.
     again = gatekeeper(
         repo.root, "deploy", "record", "--status", "failure", "--environment", "staging", "--project", "other",
@@ -148,17 +149,17 @@ def test_incidents_open_and_resolve_once(repo: Repo) -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--environment", "prod\nFAKE LINE"], "environment must be 1 to 100 characters"),
-        (["--environment", "../../etc"], "environment must be 1 to 100 characters"),
-        (["--project", "bank\x1b[2J"], "project must be one printable line"),
+        (["--environment", "prod\nFAKE LINE"], "--environment must be 1 to 100 characters"),
+        (["--environment", "../../etc"], "--environment must be 1 to 100 characters"),
+        (["--project", "bank\x1b[2J"], "--project must be one printable line"),
         (
             ["--commit", "--all"],
             "--commit must be a commit id (7 to 64 hex digits), or a revision of the git clone here, not '--all'",
         ),
         (["--commit", "no-such-branch"], "--commit must be a commit id (7 to 64 hex digits), or a revision of"),
-        (["--verdict", "../x"], "verdict_id must be 1 to 64 letters, digits and dashes"),
-        (["--id", "a b"], "id must be 1 to 200 characters"),
-        (["--pipeline", "9\r"], "pipeline must be one printable line"),
+        (["--verdict", "../x"], "--verdict must be 1 to 64 letters, digits and dashes"),
+        (["--id", "a b"], "--id must be 1 to 200 characters"),
+        (["--pipeline", "9\r"], "--pipeline must be one printable line"),
     ],
 )
 def test_hostile_flags_are_exit_2_on_one_line(repo: Repo, arguments: list[str], message: str) -> None:
@@ -169,10 +170,48 @@ def test_hostile_flags_are_exit_2_on_one_line(repo: Repo, arguments: list[str], 
     assert not (repo.root / ".gatekeeper").exists()  # nothing was written
 
 
+def test_a_verdict_the_store_does_not_hold_is_refused_and_nothing_recorded(repo: Repo, tmp_path: Path) -> None:
+    """A deployment's --verdict is a claim that the gate passed it: it must name a verdict of the project
+    in the store the deployment goes to (one of another project does not count)."""
+    store = tmp_path / "store.db"
+    other = check_example(tmp_path, "passing", "--project", "someone/else", store=store)["id"]
+    for verdict in ("0a1b2c3d-4e5f", other):
+        result = gatekeeper(
+            repo.root, "deploy", "record", "--status", "success", "--verdict", verdict, "--store", str(store),
+            **gitlab(repo),
+        )  # fmt: skip
+        assert result.returncode == 2, result.stdout
+        assert result.stdout == ""
+        assert result.stderr == (
+            f"gatekeeper: error: deploy record: --verdict {verdict}: no verdict with this id of project "
+            f"bank/payments is in {store}; nothing recorded (give the id `check` recorded there)\n"
+        )
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM deployments").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM deployment_commits").fetchone()[0] == 0
+    # The project's own verdict, and one recorded with no project (a `check` outside CI), are taken.
+    own = check_example(tmp_path, "passing", "--project", "bank/payments", store=store)["id"]
+    bare = check_example(tmp_path, "passing", store=store)["id"]
+    for index, verdict in enumerate((own, bare)):
+        result = gatekeeper(
+            repo.root, "deploy", "record", "--status", "success", "--verdict", verdict, "--store", str(store),
+            "--id", f"release-{index}", **gitlab(repo),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    with sqlite3.connect(store) as db:
+        assert sorted(row[0] for row in db.execute("SELECT verdict_id FROM deployments")) == sorted((own, bare))
+
+
+def test_a_value_from_the_ci_is_named_by_its_variable(repo: Repo) -> None:
+    bad = gatekeeper(repo.root, "deploy", "record", "--status", "success", **gitlab(repo, CI_ENVIRONMENT_NAME="../x"))
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("gatekeeper: error: deploy record: CI_ENVIRONMENT_NAME must be 1 to 100 characters")
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["open", "INC 1"], "incident open: incident must be 1 to 200 characters"),
+        (["open", "INC 1"], "incident open: ID must be 1 to 200 characters"),
         (["open", "INC-1", "--caused-by", "$(reboot)"], "incident open: --caused-by must be a commit id"),
         (["open", "INC-1", "--environment", ""], "incident open: give --environment NAME"),
     ],
@@ -266,3 +305,10 @@ def test_an_environment_with_incidents_alone_is_in_delivery(repo: Repo) -> None:
     assert (found["dr"]["deployments"], found["dr"]["incidents"], found["dr"]["restored"]) == (0, 1, 1)
     assert found["dr"]["restore_median_seconds"] is not None
     assert found["production"]["incidents"] == 0
+
+
+def test_delivery_names_the_option_a_bad_project_came_from(tmp_path: Path) -> None:
+    result = gatekeeper(tmp_path, "delivery", "--project", "bank\x1b[2J")
+    assert result.returncode == 2
+    assert result.stderr.startswith("gatekeeper: error: delivery: --project must be one printable line")
+    assert "\x1b" not in result.stderr

@@ -41,13 +41,14 @@ def run(options: DeliveryOptions, out: TextIO, err: TextIO, *, now: datetime | N
         raise UsageError("delivery: give --project NAME (no CI project detected)")
     if not 1 <= options.days <= MAX_DAYS:
         raise UsageError(f"delivery: --days must be 1 to {MAX_DAYS}, not {options.days}")
-    if options.environment is not None:
-        from gatekeeper.delivery import check_environment
+    from gatekeeper.delivery import check_environment, check_text
 
-        try:
+    try:
+        check_text(project, "--project" if options.project else "the CI's project (give --project)")
+        if options.environment is not None:
             check_environment(options.environment, "--environment")
-        except ValueError as error:
-            raise UsageError(f"delivery: {error}") from None
+    except ValueError as error:
+        raise UsageError(f"delivery: {error}") from None
     moment = now or datetime.now(timezone.utc)
     if options.server:
         measured = four_keys.from_server(options.server, project, options.environment, options.days)

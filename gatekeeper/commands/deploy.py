@@ -5,7 +5,9 @@ What the CI knows fills what is not given: project, commit, pipeline and job URL
 (`gatekeeper.context`), the environment from GitLab's CI_ENVIRONMENT_NAME.  The commits come from git
 (those since the environment's earlier successful deployments, see `gatekeeper.delivery`) or from
 `--commits-file` in a pipeline without the repository.  Recording the same event again stores nothing
-and says so; both exit 0.  Exit 2 for bad input, 4 when the server could not be reached.
+and says so; both exit 0.  Exit 2 for bad input (each error names the option or the CI variable the value
+came from, never an API field) and for a `--verdict` the store does not hold (nothing is recorded), 4 when
+the server could not be reached.
 """
 
 from __future__ import annotations
@@ -22,13 +24,22 @@ from gatekeeper.delivery import (
     PREVIOUS_DEPLOYMENTS,
     DeployedCommit,
     Deployment,
+    check_environment,
+    check_event_id,
+    check_text,
     commits_from_git,
     read_commits_file,
     resolve_commit,
 )
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
-from gatekeeper.store.delivery import DeliveryStore, DeploymentRequest, deployment_document
+from gatekeeper.store.delivery import (
+    DeliveryStore,
+    DeploymentRequest,
+    UnknownVerdict,
+    check_verdict_id,
+    deployment_document,
+)
 from gatekeeper.store.delivery_stores import open_delivery_store
 from gatekeeper.trace import DEFAULT_KEY_PATTERN, PatternError, compile_pattern
 from gatekeeper.words import plural, short_commit
@@ -73,7 +84,16 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
         raise UsageError("deploy record: give --commit SHA (no CI commit detected, and no git clone to take HEAD from)")
     if options.commits_file and options.no_commits:
         raise UsageError("deploy record: give --commits-file or --no-commits, not both")
+    pipeline = options.pipeline or context.pipeline
     try:
+        check_text(project, "--project" if options.project else "the CI's project (give --project)")
+        check_environment(environment, "--environment" if options.environment else ENVIRONMENT_VARIABLE)
+        if pipeline is not None:
+            check_text(pipeline, "--pipeline" if options.pipeline else "the CI's pipeline id (give --pipeline)")
+        if options.explicit_id is not None:
+            check_event_id(options.explicit_id, "--id")
+        if options.verdict is not None:
+            check_verdict_id(options.verdict, "--verdict")
         commit = resolve_commit(commit, "--commit", Path(options.repository))
         request = DeploymentRequest(
             project=project,
@@ -81,7 +101,7 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
             commit=commit,
             status=options.status,
             verdict_id=options.verdict,
-            pipeline=options.pipeline or context.pipeline,
+            pipeline=pipeline,
             url=context.url,
             explicit_id=options.explicit_id,
         )
@@ -104,7 +124,13 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
             request = replace(request, commit=commit, commits=commits)
         except ValueError as error:
             raise UsageError(f"deploy record: {error}") from None
-        deployment, created = store.record_deployment(request)
+        try:
+            deployment, created = store.record_deployment(request)
+        except UnknownVerdict as error:
+            raise UsageError(
+                f"deploy record: --verdict {error.verdict_id}: no verdict with this id of project "
+                f"{error.project} is in {where}; nothing recorded (give the id `check` recorded there)"
+            ) from None
     _report(deployment, created, where, options.output_format, out)
     return ExitStatus.PASS
 

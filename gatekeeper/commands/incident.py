@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TextIO
 
 from gatekeeper.context import detect_context
-from gatekeeper.delivery import ENVIRONMENT_VARIABLE, Incident, resolve_commit
+from gatekeeper.delivery import (
+    ENVIRONMENT_VARIABLE,
+    Incident,
+    check_environment,
+    check_event_id,
+    check_text,
+    resolve_commit,
+)
 from gatekeeper.errors import UsageError
 from gatekeeper.status import ExitStatus
 from gatekeeper.store.delivery import IncidentNotFound, check_incident_fields, incident_document
@@ -44,6 +51,10 @@ def _fields(options: IncidentOptions, verb: str) -> tuple[str, str, str, str | N
     if project is None:
         raise UsageError(f"incident {verb}: give --project NAME (no CI project detected)")
     try:
+        # Each value checked under the name the user knows it by (the store's checks name API fields).
+        check_text(project, "--project" if options.project else "the CI's project (give --project)")
+        check_environment(environment, "--environment" if options.environment else ENVIRONMENT_VARIABLE)
+        check_event_id(options.incident, "ID")
         caused_by = None if options.caused_by is None else resolve_commit(options.caused_by, "--caused-by", Path("."))
         return check_incident_fields(project, environment, options.incident, caused_by)
     except ValueError as error:

@@ -52,6 +52,7 @@ from gatekeeper.store.codec import canonical_json, utc_text
 from gatekeeper.store.delivery import (
     DeploymentRequest,
     IncidentNotFound,
+    UnknownVerdict,
     check_incident_fields,
     commit_upper_bound,
     deployment_document,
@@ -121,8 +122,9 @@ _OLDEST_FIRST = (deployments.c.deployed_at, deployments.c.id)
 def record_deployment(
     engine: Engine, request: DeploymentRequest, now: datetime | None = None
 ) -> tuple[Deployment, bool]:
-    """Store the deployment once, received now; (stored, created)."""
-    from gatekeeper.server.db import _insert
+    """Store the deployment once, received now; (stored, created).  UnknownVerdict, storing nothing, when
+    its verdict_id is no verdict of its project (or of none) on this server."""
+    from gatekeeper.server.db import _insert, verdicts
 
     deployment = Deployment(
         id=deployment_id(
@@ -159,6 +161,13 @@ def record_deployment(
         for commit in deployment.commits
     ]
     with _one_writer(engine), engine.begin() as connection:
+        if request.verdict_id is not None:
+            named = select(verdicts.c.id).where(
+                verdicts.c.id == request.verdict_id,
+                or_(verdicts.c.project == request.project, verdicts.c.project.is_(None)),
+            )
+            if connection.execute(named).first() is None:
+                raise UnknownVerdict(request.verdict_id, request.project)
         inserted = connection.execute(_insert(connection, deployments).returning(deployments.c.id), row).first()
         if inserted is not None:
             if commits:
@@ -445,6 +454,15 @@ _RESOLUTION_SCHEMA: dict[str, Any] = {
 }
 
 
+def unknown_verdict_document(error: UnknownVerdict) -> dict[str, str]:
+    """The 422 answer to a deployment naming a verdict this server does not hold: the field at fault is
+    named in `path` (as the verdict API names it), so a client can name its own option for it."""
+    return {
+        "detail": f"$.verdict_id: no verdict {error.verdict_id!r} of project {error.project!r} is stored here",
+        "path": "verdict_id",
+    }
+
+
 def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
@@ -521,7 +539,7 @@ def router(requires: Requires) -> APIRouter:
         401: {"description": "Missing, invalid, expired or revoked token."},
         403: {"description": "The token's scope or projects do not allow it."},
         413: {"description": "Body over the size limit."},
-        422: {"description": "Not JSON, or a field that is wrong (named)."},
+        422: {"description": "Not JSON, or a field that is wrong (named; in `path` too when it is verdict_id)."},
     }
 
     @routes.post(
@@ -543,7 +561,10 @@ def router(requires: Requires) -> APIRouter:
             raise HTTPException(422, str(error)) from None
         _allowed(token, deployment_request.project)
         engine: Engine = request.app.state.engine
-        deployment, created = await run_in_threadpool(record_deployment, engine, deployment_request)
+        try:
+            deployment, created = await run_in_threadpool(record_deployment, engine, deployment_request)
+        except UnknownVerdict as error:
+            return JSONResponse(unknown_verdict_document(error), status_code=422)
         body = deployment_document(deployment) | {"created": created}
         return JSONResponse(body, status_code=201 if created else 200)
 

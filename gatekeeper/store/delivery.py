@@ -8,6 +8,8 @@ Implemented by the embedded `SqliteStore` (`gatekeeper.store.sqlite_delivery`), 
 - keeps one row per event identity (`gatekeeper.delivery.deployment_id`, `incident_id`): recording
   the same event again stores nothing and answers the stored event with `created=False`;
 - times events by its own clock (`now`, for tests), never by what the client claims;
+- refuses a deployment whose `verdict_id` names no verdict it holds of the deployment's project (or of
+  no project) with UnknownVerdict, recording nothing: a verdict id is a claim, checked where it is stored;
 - links an incident's `caused_by` commit to the first successful deployment of the environment that
   shipped it (its commit or one of its commits), and a resolution to the first successful deployment
   recorded after the incident was opened, if any (so time to restore can be read both ways).
@@ -33,6 +35,7 @@ from gatekeeper.delivery import (
     check_event_id,
     check_status,
     check_text,
+    shown,
 )
 from gatekeeper.store.codec import utc_text
 
@@ -40,7 +43,9 @@ __all__ = [
     "DeliveryStore",
     "DeploymentRequest",
     "IncidentNotFound",
+    "UnknownVerdict",
     "check_incident_fields",
+    "check_verdict_id",
     "commit_document",
     "commit_upper_bound",
     "deployment_document",
@@ -55,6 +60,16 @@ __all__ = [
 
 class IncidentNotFound(LookupError):
     """Resolving an incident that was never opened in that project and environment."""
+
+
+class UnknownVerdict(LookupError):
+    """A deployment names a verdict (`verdict_id`) that the store it is recorded in does not hold for its
+    project: the claim "this gate passed it" would point at nothing, so nothing is recorded."""
+
+    def __init__(self, verdict_id: str, project: str) -> None:
+        super().__init__(verdict_id)
+        self.verdict_id = verdict_id
+        self.project = project
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,8 +109,8 @@ class DeploymentRequest:
         # Newest first (then by id): the one order every store answers them in.
         ordered = sorted(seen.values(), key=lambda commit: (-commit.committed_at.timestamp(), commit.sha))
         object.__setattr__(self, "commits", tuple(ordered))
-        if self.verdict_id is not None and not _is_verdict_id(self.verdict_id):
-            raise ValueError("verdict_id must be 1 to 64 letters, digits and dashes (a verdict's id)")
+        if self.verdict_id is not None:
+            check_verdict_id(self.verdict_id, "verdict_id")
         if self.pipeline is not None:
             check_text(self.pipeline, "pipeline")
         if self.url is not None and (http_url(self.url) is None or len(self.url) > MAX_TEXT):
@@ -106,15 +121,19 @@ class DeploymentRequest:
             raise ValueError("claimed_at: has no time zone")
 
 
-def _is_verdict_id(value: object) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9-]{1,64}", value) is not None
+def check_verdict_id(value: object, what: str) -> str:
+    """A verdict's id (1 to 64 letters, digits and dashes); ValueError naming `what` otherwise."""
+    if not isinstance(value, str) or re.fullmatch(r"[A-Za-z0-9-]{1,64}", value) is None:
+        raise ValueError(f"{what} must be 1 to 64 letters, digits and dashes (a verdict's id), not {shown(value)}")
+    return value
 
 
 class DeliveryStore(Protocol):
     """What `deploy record`, `incident open|resolve` and the four keys (gatekeeper.dora) need of a store."""
 
     def record_deployment(self, request: DeploymentRequest, *, now: datetime | None = None) -> tuple[Deployment, bool]:
-        """Store the deployment once; (the stored deployment, True) the first time, (it, False) after."""
+        """Store the deployment once; (the stored deployment, True) the first time, (it, False) after;
+        UnknownVerdict, recording nothing, when its `verdict_id` is no verdict of its project here."""
         ...
 
     def shipped_commits(self, project: str, environment: str, limit: int) -> list[str]:

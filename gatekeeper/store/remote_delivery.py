@@ -4,7 +4,8 @@ same against the shared record as against the embedded store.
 
 The server times every event by its own clock: a `now` given here is not sent.  A server that cannot be
 reached or fails (5xx) is `DeliveryUndelivered` (exit 4, like an upload); one that refuses the request
-(4xx) is a StoreError (exit 2) with the server's reason.
+(4xx) is a StoreError (exit 2) with the server's reason, except a deployment's verdict it does not hold
+(422 whose `path` is verdict_id): UnknownVerdict, as the embedded store says it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from gatekeeper.delivery import Deployment, Incident
 from gatekeeper.errors import StoreError
@@ -21,6 +22,7 @@ from gatekeeper.store.codec import utc_text
 from gatekeeper.store.delivery import (
     DeploymentRequest,
     IncidentNotFound,
+    UnknownVerdict,
     deployment_from_document,
     incident_from_document,
     request_document,
@@ -46,7 +48,12 @@ class RemoteDeliveryStore(RemoteStore):
     to record, read to list."""
 
     def record_deployment(self, request: DeploymentRequest, *, now: datetime | None = None) -> tuple[Deployment, bool]:
-        response = self._send("POST", "/deployments", json=request_document(request))
+        response = self._send("POST", "/deployments", json=request_document(request), unprocessable=True)
+        if response.status_code == 422:
+            payload = response.json()
+            if request.verdict_id is not None and isinstance(payload, dict) and payload.get("path") == "verdict_id":
+                raise UnknownVerdict(request.verdict_id, request.project)
+            self._refused(response)
         return self._parsed(deployment_from_document, response.json()), response.status_code == 201
 
     def shipped_commits(self, project: str, environment: str, limit: int) -> builtins.list[str]:
@@ -118,11 +125,14 @@ class RemoteDeliveryStore(RemoteStore):
             if not isinstance(after, str) or not payload["items"]:
                 return
 
-    def _send(self, method: str, path: str, *, missing: bool = False, **kwargs: Any) -> requests.Response:
-        """One request; unreachable or 5xx is DeliveryUndelivered, any other refusal a StoreError."""
+    def _send(
+        self, method: str, path: str, *, missing: bool = False, unprocessable: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One request; unreachable or 5xx is DeliveryUndelivered, any other refusal a StoreError (but a 404
+        is answered when `missing`, a 422 when `unprocessable`: the caller reads it)."""
         import requests
 
-        from gatekeeper.store.http import error_reason, response_detail
+        from gatekeeper.store.http import error_reason
 
         headers = {"Accept": "application/json"}
         if self.token:
@@ -134,7 +144,7 @@ class RemoteDeliveryStore(RemoteStore):
         except requests.RequestException as error:
             raise DeliveryUndelivered(self.base, f"cannot reach the store server ({error_reason(error)})") from None
         code = response.status_code
-        if code < 300 or (missing and code == 404):
+        if code < 300 or (missing and code == 404) or (unprocessable and code == 422):
             try:
                 response.json()
             except ValueError:
@@ -142,6 +152,13 @@ class RemoteDeliveryStore(RemoteStore):
                     self.base, "answered something that is not JSON: is this a gatekeeper server?"
                 ) from None
             return response
+        self._refused(response)
+
+    def _refused(self, response: requests.Response) -> NoReturn:
+        """The server's refusal as the error to raise."""
+        from gatekeeper.store.http import response_detail
+
+        code = response.status_code
         if code >= 500:
             raise DeliveryUndelivered(self.base, f"answered HTTP {code}: {response_detail(response)}")
         if code == 401:

@@ -29,6 +29,7 @@ from gatekeeper.store.codec import canonical_json, utc_text
 from gatekeeper.store.delivery import (
     DeploymentRequest,
     IncidentNotFound,
+    UnknownVerdict,
     check_incident_fields,
     commit_upper_bound,
     deployment_document,
@@ -113,6 +114,8 @@ class SqliteDelivery:
 
         def record_once() -> Deployment | None:
             with self._write():
+                if request.verdict_id is not None and not self._has_verdict(request.verdict_id, request.project):
+                    raise UnknownVerdict(request.verdict_id, request.project)
                 cursor = self._connection.execute(
                     'INSERT INTO deployments (id, project, environment, "commit", status, verdict_id, pipeline,'
                     " url, deployed_at, claimed_at, body) VALUES (:id, :project, :environment, :commit, :status,"
@@ -130,6 +133,13 @@ class SqliteDelivery:
         with self._errors():
             stored = self._retry(record_once)
         return (deployment, True) if stored is None else (stored, False)
+
+    def _has_verdict(self, verdict_id: str, project: str) -> bool:
+        """Whether this store holds the verdict, of the project or of none (a `check` outside CI names none)."""
+        row = self._connection.execute(
+            "SELECT 1 FROM verdicts WHERE id = ? AND (project = ? OR project IS NULL)", (verdict_id, project)
+        ).fetchone()
+        return row is not None
 
     def shipped_commits(self, project: str, environment: str, limit: int) -> builtins.list[str]:
         """The commits of the environment's newest `limit` successful deployments, newest first."""

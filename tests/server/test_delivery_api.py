@@ -182,6 +182,40 @@ def test_hostile_incidents_are_422(server: Server, body: dict[str, Any]) -> None
     assert post(server, "/incidents/resolve", body).status_code == 422
 
 
+def test_a_deployment_naming_a_verdict_the_server_does_not_hold_is_422(
+    server: Server, make_verdict: Any, tmp_path: Path
+) -> None:
+    """The API answers 422 with the field in `path` (never a 500) and stores nothing; `deploy record
+    --upload` names its own option, the id and the server; the project's verdict is taken."""
+    project = unique_project()
+    elsewhere = make_verdict(project=unique_project(), branch="main")
+    assert server.put(elsewhere).status_code == 201
+    for verdict_id in ("0a1b2c3d-4e5f", elsewhere["id"]):
+        response = post(server, "/deployments", deployment(project, verdict_id=verdict_id))
+        assert response.status_code == 422, response.text
+        assert response.json() == {
+            "detail": f"$.verdict_id: no verdict {verdict_id!r} of project {project!r} is stored here",
+            "path": "verdict_id",
+        }
+    assert count(server, "deployments", project) == 0
+    refused = gatekeeper(
+        tmp_path, "deploy", "record", "--environment", "prod", "--project", project, "--commit", SHA,
+        "--status", "success", "--no-commits", "--verdict", "0a1b2c3d-4e5f", "--upload", server.url,
+        token=server.tokens["bank"],
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr == (
+        f"gatekeeper: error: deploy record: --verdict 0a1b2c3d-4e5f: no verdict with this id of project {project} "
+        f"is in {server.url}; nothing recorded (give the id `check` recorded there)\n"
+    )
+    assert count(server, "deployments", project) == 0
+    own = make_verdict(project=project, branch="main")
+    assert server.put(own).status_code == 201
+    accepted = post(server, "/deployments", deployment(project, verdict_id=own["id"]))
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["verdict_id"] == own["id"]
+
+
 def test_an_oversized_deployment_is_413(server: Server) -> None:
     response = post(server, "/deployments", b" " * (4 * 1024 * 1024 + 1))
     assert response.status_code == 413

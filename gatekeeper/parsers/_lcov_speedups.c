@@ -89,11 +89,28 @@ after(const char *p, const char *end, const char *text, Py_ssize_t size)
     return end - p >= size && memcmp(p, text, (size_t)size) == 0 ? p + size : NULL;
 }
 
+/* The int objects of the common line numbers, made once and shared by every record's dictionaries, as the
+ * pure-Python path shares lcov._NUMBERS': a verdict of 180,000 branch lines then holds 1,700 keys, not
+ * 130,000 (3.4 MiB). */
+#define SHARED_NUMBERS 10000
+static PyObject *shared_numbers[SHARED_NUMBERS];
+
+/* A new reference to the int `line`. */
+static PyObject *
+number(long line)
+{
+    if (line >= SHARED_NUMBERS)
+        return PyLong_FromLong(line);
+    if (shared_numbers[line] == NULL && (shared_numbers[line] = PyLong_FromLong(line)) == NULL)
+        return NULL;
+    return Py_NewRef(shared_numbers[line]);
+}
+
 /* Add `amount` to dictionary[line], as `dictionary[line] = dictionary.get(line, 0) + amount`. */
 static int
 add(PyObject *dictionary, long line, long amount)
 {
-    PyObject *key = PyLong_FromLong(line);
+    PyObject *key = number(line);
     if (key == NULL)
         return -1;
     PyObject *old = PyDict_GetItemWithError(dictionary, key); /* borrowed */

@@ -338,3 +338,9 @@ def test_the_c_body_reads_only_between_start_and_stop() -> None:
     for start, stop in [(-1, 5), (5, 4), (0, len(data) + 1)]:
         with pytest.raises(ValueError, match="start and stop"):
             c_body(data, start, stop)
+
+
+def test_the_c_body_shares_the_int_objects_of_common_line_numbers() -> None:
+    """As lcov._NUMBERS does for the pure-Python path: 180,000 branch lines must not hold 180,000 ints."""
+    first, second = c_body(b"BRDA:4321,0,0,1")[3], c_body(b"BRDA:4321,0,0,1")[3]
+    assert first[1][0] == 4321 and first[1][0] is second[1][0]

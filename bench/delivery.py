@@ -212,7 +212,7 @@ def time_pages(url: str, token: str, projects: int, repeat: int, warmup: int) ->
     marker = 'href="/deployments/'
     deployment = first[first.index(marker) + len(marker) :].split('"', 1)[0]
     cases = [
-        ("delivery page, 90 days (default)", f"/delivery?project={project}"),
+        ("delivery page, 90 days", f"/delivery?project={project}&days=90"),
         ("delivery page, 365 days", f"/delivery?project={project}&days=365"),
         ("delivery page, staging, 30 days", f"/delivery?project={project}&environment=staging&days=30"),
         ("deployment page (issue keys)", f"/deployments/{deployment}"),

@@ -11,8 +11,9 @@ The joins, stated once (README, "Delivery metrics"):
 - **Deployment frequency**: successful deployments in the window, per day and per week (window days).
 - **Lead time for changes**: for each commit a successful deployment shipped, its commit time to the
   *first* successful deployment (in this environment) that contains it; counted in the window where
-  that first deployment falls.  A commit that names a time after its deployment (a clock ahead)
-  counts as zero.  Median and 90th percentile, interpolated like PostgreSQL's `percentile_cont`.
+  that first deployment falls.  A commit time is the committer's claim: one after its deployment (a
+  clock ahead, or a forged date) is left out of the lead time and counted (`dated_after_deployment`),
+  never taken as zero.  Median and 90th percentile, interpolated like PostgreSQL's `percentile_cont`.
 - **Change failure rate**: deployments that failed, plus successful deployments that caused an
   incident, over *all* deployments in the window, never over changes (Four Keys #351 divided by
   changes).  An incident is linked to one deployment only (`Incident.caused_by_deployment`, the
@@ -52,6 +53,8 @@ DAY = 24 * HOUR
 PASSING_STATUSES = ("pass", "warn")
 #: A recommendation speaks only from at least this many observations.
 MIN_SAMPLE = 5
+#: The window, in days, when none is asked for: `gatekeeper delivery`, the /delivery page and the API.
+DEFAULT_DAYS = 30
 
 
 class Bucket(str, enum.Enum):
@@ -180,7 +183,7 @@ class FourKeys:
     successful: int
     failed: int  # status failure
     caused_incident: int  # successful deployments an incident was linked to
-    changes: int  # commits whose first successful deployment falls in the window
+    changes: int  # commits whose first successful deployment falls in the window, dated before it
     lead_time_median: float | None
     lead_time_p90: float | None
     incidents: int  # opened in the window
@@ -189,6 +192,7 @@ class FourKeys:
     restore_median: float | None
     deployment_days: tuple[date, ...] = ()  # days with a successful deployment, for the frequency bucket
     ungated: int = 0  # deployments without a passing gate verdict (when the caller could tell)
+    dated_after_deployment: int = 0  # commits of the window left out of the lead time: dated after it
 
     @property
     def days(self) -> float:
@@ -288,7 +292,8 @@ def compute(
         for incident in seen_incidents.values()
         if incident.caused_by_deployment is not None and incident.caused_by_deployment in inside_ids
     }
-    lead_times = [seconds for _sha, seconds in first_deployment_lead_times(every, since, until)]
+    firsts = [seconds for _sha, seconds in first_deployment_lead_times(every, since, until)]
+    lead_times = [seconds for seconds in firsts if seconds >= 0]
     restore: list[float] = []
     opened = [incident for incident in seen_incidents.values() if since <= incident.opened_at < until]
     shipped = [event.deployed_at for event in every if event.succeeded]  # oldest first
@@ -314,13 +319,15 @@ def compute(
         restore_median=percentile(restore, 0.5),
         deployment_days=tuple(sorted({event.deployed_at.date() for event in successful})),
         ungated=0 if passing is None else sum(1 for event in inside if not passing(event)),
+        dated_after_deployment=len(firsts) - len(lead_times),
     )
 
 
 def first_deployment_lead_times(
     deployments: Sequence[Deployment], since: datetime, until: datetime
 ) -> list[tuple[str, float]]:
-    """(sha, seconds) for each commit whose first successful deployment falls in [since, until)."""
+    """(sha, seconds) for each commit whose first successful deployment falls in [since, until); negative
+    when the commit is dated after that deployment (which `compute` leaves out of the lead time)."""
     first: dict[str, tuple[datetime, datetime]] = {}  # sha -> (first deployed, committed)
     for event in deployments:
         if not event.succeeded:
@@ -330,7 +337,7 @@ def first_deployment_lead_times(
             if known is None or event.deployed_at < known[0]:
                 first[commit.sha] = (event.deployed_at, commit.committed_at)
     return sorted(
-        (sha, max((deployed - committed).total_seconds(), 0.0))
+        (sha, (deployed - committed).total_seconds())
         for sha, (deployed, committed) in first.items()
         if since <= deployed < until
     )
@@ -384,6 +391,14 @@ def gate_passing(
     if deployment.verdict_id is not None:
         return verdict_status(deployment.verdict_id) in PASSING_STATUSES
     return commit_passed(deployment.project, deployment.commit)
+
+
+def dated_after_note(keys: FourKeys) -> str | None:
+    """What the lead time left out, in words ("2 commits dated after their deployment left out"), or None."""
+    if not keys.dated_after_deployment:
+        return None
+    left = keys.dated_after_deployment
+    return f"{plural(left, 'commit')} dated after {'its' if left == 1 else 'their'} deployment left out"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -502,6 +517,7 @@ def document(keys: FourKeys, advice: Sequence[str] = ()) -> dict[str, Any]:
         "caused_incident": keys.caused_incident,
         "ungated": keys.ungated,
         "changes": keys.changes,
+        "dated_after_deployment": keys.dated_after_deployment,
         "lead_time_median_seconds": keys.lead_time_median,
         "lead_time_p90_seconds": keys.lead_time_p90,
         "incidents": keys.incidents,
@@ -567,6 +583,8 @@ def from_document(found: Any, source: str) -> tuple[FourKeys, list[str]]:
             restore_median=seconds("restore_median_seconds"),
             deployment_days=tuple(date.fromisoformat(str(day)) for day in found.get("deployment_days") or []),
             ungated=count("ungated"),
+            # absent from a server before it was counted: none known
+            dated_after_deployment=count("dated_after_deployment") if "dated_after_deployment" in found else 0,
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{source}: not the four keys this gatekeeper reads ({error})") from None

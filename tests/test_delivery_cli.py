@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -305,6 +306,39 @@ def test_an_environment_with_incidents_alone_is_in_delivery(repo: Repo) -> None:
     assert (found["dr"]["deployments"], found["dr"]["incidents"], found["dr"]["restored"]) == (0, 1, 1)
     assert found["dr"]["restore_median_seconds"] is not None
     assert found["production"]["incidents"] == 0
+
+
+def test_delivery_leaves_out_commits_dated_after_their_deployment_and_says_so(tmp_path: Path) -> None:
+    """One commit of yesterday and two dated in 2099 (a clock ahead, a forged date): the lead time is the
+    one real change's, and the text and the JSON say what was left out."""
+    listing = tmp_path / "commits.txt"
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    listing.write_text(
+        f"{'c' * 40} {yesterday} real\n{'d' * 40} 2099-01-01T00:00:00Z ahead\n{'e' * 40} 2099-06-01T00:00:00Z forged\n"
+    )
+    recorded = gatekeeper(
+        tmp_path, "deploy", "record", "--environment", "prod", "--project", "p", "--commit", "c" * 40,
+        "--status", "success", "--commits-file", str(listing),
+    )  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    document = json.loads(gatekeeper(tmp_path, "delivery", "--project", "p", "--format", "json").stdout)
+    (prod,) = document["environments"]
+    assert (prod["changes"], prod["dated_after_deployment"]) == (1, 2)
+    assert 23 * 3600 < prod["lead_time_median_seconds"] < 25 * 3600
+    text = gatekeeper(tmp_path, "delivery", "--project", "p")
+    assert text.returncode == 0, text.stderr
+    (lead,) = [line for line in text.stdout.splitlines() if "lead time for changes" in line]
+    assert lead.endswith(
+        "1 change (commit to first successful deployment); 2 commits dated after their deployment left out"
+    )
+
+
+def test_delivery_and_the_page_default_to_one_window() -> None:
+    from gatekeeper import cli, dora
+    from gatekeeper.server.web import delivery_routes
+
+    (days,) = [option for option in cli.delivery_command.params if option.name == "days"]
+    assert days.default == dora.DEFAULT_DAYS == delivery_routes.DEFAULT_DAYS == 30
 
 
 def test_delivery_names_the_option_a_bad_project_came_from(tmp_path: Path) -> None:

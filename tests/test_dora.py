@@ -21,6 +21,7 @@ I3 open: median 13 h.  Frequency: 4 successful in 14 days = 2 a week; days deplo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -124,6 +125,38 @@ def test_lead_time_to_the_first_successful_deployment() -> None:
         C5.sha: 0.5 * H,
         C6.sha: 24 * H,
     }
+
+
+def test_a_commit_dated_after_its_deployment_is_left_out_of_lead_time_and_counted() -> None:
+    """A commit time is the committer's claim: one after the deployment that shipped it (a clock ahead, a
+    forged date) would be a lead time of 0 and pull the median down; it is left out and counted instead."""
+    ahead = commit("f1", at(6, 11))  # an hour after DX
+    forged = commit("f2", at(1, 0, 12))  # a month after DX
+    dx = deployment("DX", at(6, 10), ahead, ahead, forged)
+    result = dora.compute([*DEPLOYMENTS, dx], INCIDENTS, project=P, environment=ENV, since=SINCE, until=UNTIL)
+    assert result.dated_after_deployment == 2
+    assert result.changes == 6  # the six dated before their deployment
+    assert (result.lead_time_median, result.lead_time_p90) == (keys().lead_time_median, keys().lead_time_p90)
+    assert dora.dated_after_note(result) == "2 commits dated after their deployment left out"
+    assert dora.dated_after_note(replace(result, dated_after_deployment=1)) == (
+        "1 commit dated after its deployment left out"
+    )
+    assert dora.dated_after_note(keys()) is None
+    # Counted in the week of the deployment that shipped them, like the changes.
+    weeks = dora.trend([*DEPLOYMENTS, dx], INCIDENTS, project=P, environment=ENV, since=SINCE, until=UNTIL)
+    assert [week.dated_after_deployment for week in weeks] == [2, 0]
+    # JSON: an additive field, read back; a server that does not send it has counted none.
+    document = dora.document(result)
+    assert document["dated_after_deployment"] == 2
+    assert dora.from_document(document, "here")[0] == result
+    del document["dated_after_deployment"]
+    assert dora.from_document(document, "here")[0].dated_after_deployment == 0
+    # A commit dated exactly at its deployment is a lead time of 0, not left out.
+    exact = commit("f3", at(6, 10))
+    on_time = dora.compute(
+        [deployment("DY", at(6, 10), exact)], [], project=P, environment=ENV, since=SINCE, until=UNTIL
+    )
+    assert (on_time.changes, on_time.dated_after_deployment, on_time.lead_time_median) == (1, 0, 0.0)
 
 
 def test_time_to_restore_to_resolution_or_the_next_deployment() -> None:

@@ -141,6 +141,34 @@ def test_both_databases_give_the_hand_counts(engine: Engine) -> None:
     assert delivery.environments(engine, history.P) == ["prod", "staging"]
 
 
+def test_commits_dated_after_their_deployment_are_left_out_on_both_databases(engine: Engine) -> None:
+    """SQLite (dora computes) and PostgreSQL (SQL aggregates) leave the same commits out and count them."""
+    fill(engine)
+    ahead = history.commit("f1", history.at(6, 11))
+    forged = history.commit("f2", history.at(1, 0, 12))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                'INSERT INTO deployments (id, project, environment, "commit", status, deployed_at, body) '
+                "VALUES ('DX', :project, :environment, :commit, 'success', :at, '{}')"
+            ),
+            {"project": history.P, "environment": history.ENV, "commit": ahead.sha, "at": utc_text(history.at(6, 10))},
+        )
+        for item in (ahead, forged):
+            connection.execute(
+                text(
+                    "INSERT INTO deployment_commits (deployment_id, sha, committed_at, keys) "
+                    "VALUES ('DX', :sha, :at, '')"
+                ),
+                {"sha": item.sha, "at": utc_text(item.committed_at)},
+            )
+    found = delivery.delivery(engine, history.P, history.ENV, history.SINCE, history.UNTIL)
+    assert (found.keys.changes, found.keys.dated_after_deployment) == (6, 2)
+    assert found.keys.lead_time_median == pytest.approx(12.5 * H)  # as without them
+    assert found.keys.lead_time_p90 == pytest.approx(24 * H)
+    assert [week.dated_after_deployment for week in found.trend] == [2, 0]
+
+
 def test_deployments_listed_with_their_gate(engine: Engine) -> None:
     fill(engine)
     rows = delivery.recent_deployments(engine, history.P, history.ENV)

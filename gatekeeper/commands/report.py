@@ -281,7 +281,7 @@ def render_html(report: Report) -> str:
 
 def _html_delivery(report: Report) -> list[str]:
     """The four keys per environment: a table each, the gate line and the recommendations."""
-    from gatekeeper.outputs.delivery import heading, rows, ungated_line
+    from gatekeeper.outputs.delivery import advice_html, heading, rows, ungated_line
 
     if not report.delivery:
         return []
@@ -301,7 +301,7 @@ def _html_delivery(report: Report) -> list[str]:
             f"<p>{html_text(ungated_line(item.keys))}</p>",
         ]
         if item.advice:
-            out.append("<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in item.advice) + "</ul>")
+            out.append("<ul>" + "".join(f"<li>{advice_html(line)}</li>" for line in item.advice) + "</ul>")
     return out
 
 

@@ -3,12 +3,18 @@ delivery` prints and `gatekeeper report` lays out in HTML or markdown (each esca
 
 from __future__ import annotations
 
+import re
+
 from gatekeeper import dora
 from gatekeeper.dora import Measured
-from gatekeeper.outputs.escape import terminal_cell
+from gatekeeper.outputs.escape import html_text, terminal_cell
 from gatekeeper.words import plural
 
-__all__ = ["heading", "rows", "text_lines", "ungated_line"]
+__all__ = ["advice_html", "heading", "rows", "text_lines", "ungated_line"]
+
+#: A `code` span in a recommendation (dora writes commands that way), matched in escaped text: escaping
+#: neither makes nor removes a backtick.
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
 def _rating(rating: dora.Rated | None) -> str:
@@ -31,7 +37,8 @@ def rows(keys: dora.FourKeys) -> list[tuple[str, str, str, str]]:
             "lead time for changes",
             f"median {duration(keys.lead_time_median)}, p90 {duration(keys.lead_time_p90)}",
             _rating(keys.lead_time_rating),
-            f"{plural(keys.changes, 'change')} (commit to first successful deployment)",
+            f"{plural(keys.changes, 'change')} (commit to first successful deployment)"
+            + (f"; {note}" if (note := dora.dated_after_note(keys)) else ""),
         ),
         (
             "change failure rate",
@@ -62,6 +69,12 @@ def ungated_line(keys: dora.FourKeys) -> str:
     if not keys.ungated:
         return "every deployment had a passing gate verdict" if keys.deployments else "no deployments in the window"
     return f"deployed without a passing gate: {keys.ungated} of {plural(keys.deployments, 'deployment')}"
+
+
+def advice_html(line: str) -> str:
+    """A recommendation as HTML for the pages and `report`: escaped first, then each `code` span made a
+    <code> element (never the other way round, so nothing in the text becomes markup); a lone backtick stays."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", html_text(line))
 
 
 def text_lines(item: Measured, days: int) -> list[str]:

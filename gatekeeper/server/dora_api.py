@@ -41,7 +41,7 @@ def router(requires: Requires) -> APIRouter:
         request: Request,
         project: Annotated[str, Query(min_length=1, max_length=MAX_TEXT, pattern=r"^[^\x00-\x1f\x7f]+$")],
         environment: Annotated[str | None, Query(max_length=100, pattern=ENVIRONMENT_PATTERN)] = None,
-        days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 30,
+        days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = dora.DEFAULT_DAYS,
     ) -> JSONResponse:
         """The four keys of `project` in `environment` (else each environment it deployed to), over the
         last `days` days up to now (the server's clock), with their buckets and recommendations."""

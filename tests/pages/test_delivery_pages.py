@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import text
 
+from gatekeeper.store.codec import utc_text
 from tests import test_dora as history
 from tests.pages.conftest import screenshot
 from tests.pages.test_browser import check_structure, rows
@@ -31,7 +33,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, s
     db_url = f"sqlite:///{tmp / 'server.db'}"
     engine = db.open_database(db_url)
     # SINCE moves to 20 days ago: the 20-day window holds D1-D5 and the incidents, not D0.
-    fill(engine, datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=20) - history.SINCE)
+    shift = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=20) - history.SINCE
+    fill(engine, shift)
+    # D4 also lists a commit dated 2 hours after D4 (a clock ahead): left out of the lead time, said so.
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO deployment_commits (deployment_id, sha, committed_at, keys) VALUES ('D4', :sha, :at, '')"
+            ),
+            {"sha": "f1" * 20, "at": utc_text(history.D4.deployed_at + shift + timedelta(hours=2))},
+        )
     engine.dispose()
     token = subprocess.run(
         [GATEKEEPER, "tokens", "create", "--scope", "read", "--db", db_url],
@@ -64,7 +75,10 @@ def test_the_four_keys_page(served: tuple[Server, str], page: Any) -> None:
     assert keys["Change failure rate"][0] == "60%"
     assert keys["Change failure rate"][2] == "1 failed + 2 that caused an incident, of 5 deployments"
     assert keys["Change failure rate"][1] == "low (46-100%)"
-    assert keys["Lead time for changes"][0] == "median 12.5 h, p90 24.0 h"
+    assert keys["Lead time for changes"][0] == "median 12.5 h, p90 24.0 h"  # as without D4's commit of later
+    assert keys["Lead time for changes"][2] == (
+        "6 changes (commit to its first successful deployment); 1 commit dated after its deployment left out"
+    )
     assert keys["Lead time for changes"][1] == "elite (One day)"
     assert keys["Time to restore"][0] == "median 13.0 h"
     assert keys["Time to restore"][2] == "2 of 3 incidents restored, 1 open"
@@ -74,6 +88,10 @@ def test_the_four_keys_page(served: tuple[Server, str], page: Any) -> None:
     advice = page.locator("#advice li").all_inner_texts()
     assert advice[0].startswith("3 of 5 deployments (60%) failed (1) or caused an incident (2)")
     assert any(line.startswith("2 of 5 deployments (40%) went out without a passing gate verdict") for line in advice)
+    # The command in the advice is a <code> element, its backticks gone.
+    assert page.locator("#advice li code").all_inner_texts() == ["deploy record --verdict ID"]
+    assert not any("`" in line for line in advice)
+    assert "the default" not in page.locator("#window").inner_text()  # 20 days was asked for
     listed = rows(page, "deployment-list")
     assert len(listed) == 6 and all(len(row) == 6 for row in listed)  # the list is every deployment, D0 too
     flagged = [row[1] for row in listed if "deployed without a passing gate" in row[4]]
@@ -87,6 +105,34 @@ def test_the_four_keys_page(served: tuple[Server, str], page: Any) -> None:
     assert rows(page, "key-list") == [["PROJ-3", "no passing verdict", history.C5.sha[:12]]]
     assert "1 with no passing verdict: PROJ-3" in page.locator("#keys-summary").inner_text()
     screenshot(page, "deployment")
+
+
+def test_the_page_defaults_to_the_cli_window_and_says_so(served: tuple[Server, str], page: Any) -> None:
+    server, token = served
+    sign_in(page, server.url, token, f"/delivery?project={PROJECT}")
+    window = page.locator("#window").inner_text()
+    assert window.startswith("Window: the last 30 days (")
+    assert "UTC, the default, as gatekeeper delivery)" in window
+    assert page.locator("#window code").inner_text() == "gatekeeper delivery"
+    assert page.locator('#window a[aria-current="page"]').inner_text() == "30 days"
+
+
+def test_code_spans_in_advice_are_escaped_first(page: Any) -> None:
+    """advice_html (the /delivery page's and `report`'s) escapes, then makes `code` spans <code>: markup
+    around or inside a span stays text, and nothing runs."""
+    from gatekeeper.outputs.delivery import advice_html
+
+    hostile = (
+        '<img src=x onerror="window.pwned=1"> run `<script>window.pwned=2</script>` '
+        "then `a & b \" ' <b>` and a lone ` tick"
+    )
+    page.set_content(f"<!doctype html><title>t</title><ul id='advice'><li>{advice_html(hostile)}</li></ul>")
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#advice img, #advice script, #advice b").count() == 0
+    assert page.locator("#advice code").all_inner_texts() == ["<script>window.pwned=2</script>", "a & b \" ' <b>"]
+    assert page.locator("#advice li").inner_text() == (
+        '<img src=x onerror="window.pwned=1"> run <script>window.pwned=2</script> then a & b " \' <b> and a lone ` tick'
+    )
 
 
 def test_the_pages_refuse_what_is_not_theirs(served: tuple[Server, str]) -> None:

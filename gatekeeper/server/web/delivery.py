@@ -270,7 +270,9 @@ WHERE project = :project AND environment = :environment AND status = 'success'
 """
 
 # A commit counts where its first successful deployment falls: in the window (the min over the
-# window's deployments) and none before it (NOT EXISTS, through deployment_commits (sha)).
+# window's deployments) and none before it (NOT EXISTS, through deployment_commits (sha)).  One dated
+# after that deployment is `late`: counted apart, out of the lead time (times are fixed-width UTC text,
+# so text order is time order).
 _LEAD_SQL = f"""
 WITH shipped AS MATERIALIZED (
     SELECT id, deployed_at FROM deployments
@@ -286,10 +288,11 @@ firsts AS (
             AND d2.status = 'success' AND d2.deployed_at < :since)
     GROUP BY c.sha
 )
-SELECT period, count(*) AS changes,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
-FROM (SELECT {_period("first_at")} AS period, {_seconds("first_at", "committed_at")} AS seconds FROM firsts) AS x
+SELECT period, count(*) FILTER (WHERE NOT late) AS changes, count(*) FILTER (WHERE late) AS late,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FILTER (WHERE NOT late) AS median,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) FILTER (WHERE NOT late) AS p90
+FROM (SELECT {_period("first_at")} AS period, {_seconds("first_at", "committed_at")} AS seconds,
+             committed_at > first_at AS late FROM firsts) AS x
 GROUP BY GROUPING SETS ((period), ())
 """
 
@@ -357,6 +360,7 @@ def _aggregate(
             restore_median=None if restore is None or restore.median is None else float(restore.median),
             deployment_days=tuple(sorted(days.get(index, ()))),
             ungated=0 if count is None else count.ungated,
+            dated_after_deployment=0 if lead is None else lead.late,
         )
 
     return keys(_WHOLE, since, until), [keys(index, start, end) for index, (start, end) in enumerate(bounds)]

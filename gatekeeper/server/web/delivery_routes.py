@@ -14,17 +14,19 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from markupsafe import Markup
 
 from gatekeeper import charts, dora
 from gatekeeper.delivery import ENVIRONMENT_PATTERN
+from gatekeeper.outputs.delivery import advice_html
 from gatekeeper.server import db
 from gatekeeper.server.web import delivery
 from gatekeeper.server.web.routes import _TEXT, _engine, _not_found, _now, _render, _to_login, _viewer
 
 router = APIRouter(include_in_schema=False)
 
-#: The window a page shows by default, and the longest it may ask for (days).
-DEFAULT_DAYS = 90
+#: The window a page shows by default (the CLI's and the API's too), and the longest it may ask for (days).
+DEFAULT_DAYS = dora.DEFAULT_DAYS
 MAX_DAYS = 366
 #: Environments a page chooses first when none is asked for: production by its common names.
 PRODUCTION = ("prod", "production", "prd", "live")
@@ -141,7 +143,10 @@ async def delivery_page(
         now=now,
         keys=found.keys,
         trend=found.trend,
-        advice=found.advice,
+        default_days=DEFAULT_DAYS,
+        # escaped by advice_html itself, its `code` spans made <code>
+        advice=[Markup(advice_html(line)) for line in found.advice],
+        dated_after=dora.dated_after_note(found.keys),
         charts=_charts(found.trend),
         rows=rows,
         cursor=cursor,

@@ -464,14 +464,20 @@ def scan(
     help="Extend the CAICT DevOps CD level-N pack instead of copying the starter policy.",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist (never without it).")
+@click.option("--parts", is_flag=True, help="Tests split over parallel jobs: each records a part, one job decides.")
+@click.option("--deploy", is_flag=True, help="Also record each deployment, for the four delivery keys.")
 @click.pass_context
-def init(context: click.Context, directory: str, ci: str | None, level: int | None, force: bool) -> None:
+def init(
+    context: click.Context, directory: str, ci: str | None, level: int | None, force: bool, parts: bool, deploy: bool
+) -> None:
     """Write a starter policy (gatekeeper.yaml) and the gate's snippet for your CI into the repository DIR
     (default .), then print what to do next. Existing files are never overwritten without --force (exit 2).
     """
     from gatekeeper.commands.init import Ci, InitOptions, run
 
-    options = InitOptions(directory=directory, ci=Ci(ci) if ci else None, level=level, force=force)
+    options = InitOptions(
+        directory=directory, ci=Ci(ci) if ci else None, level=level, force=force, parts=parts, deploy=deploy
+    )
     _run(lambda: run(options, sys.stdout), context.obj["debug"])
 
 

@@ -8,6 +8,10 @@ missing are written, so a second CI's snippet can be added later), and a CI file
 
 The report files already in the repository (found by content, as `check` finds them) fill the policy's
 `reports:` and the snippets' report lists, so the first `gatekeeper check` reads what the build writes.
+
+`--parts` offers the parallel-jobs shape instead of the single gate job (each test job records a part, one
+last job decides: ci-snippets' parts snippets), `--deploy` adds what records each deployment for the four
+delivery keys; without them the last next step says they exist.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class InitOptions:
     ci: Ci | None = None  # None: detected from the repository
     level: int | None = None  # None: the starter policy; 1-5: extends caict-cd/level-N
     force: bool = False
+    parts: bool = False  # tests split over parallel jobs: each records a part, one last job decides
+    deploy: bool = False  # also record deployments (deploy record) for the four delivery keys
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +74,8 @@ def run(options: InitOptions, out: TextIO) -> ExitStatus:
         raise UsageError(f"{options.directory}: no such directory")
     plan = make_plan(root, options)
     kept = [] if options.force else [planned for planned in plan.files if (root / planned.path).exists()]
-    if len(kept) == len(plan.files):
+    # Everything in place refuses, unless --parts or --deploy asked for steps to tell (some write no file).
+    if len(kept) == len(plan.files) and not (options.parts or options.deploy):
         names = ", ".join(str(root / planned.path) for planned in kept)
         raise UsageError(f"{names}: already exist{'s' if len(kept) == 1 else ''}; gatekeeper init --force overwrites")
     for planned in plan.files:
@@ -98,12 +105,27 @@ def make_plan(root: Path, options: InitOptions) -> Plan:
     reports = find_reports(root)
     policy = Planned(path=POLICY_FILE, text=policy_text(_name(root), options.level, reports),
                      why=_policy_why(options.level, reports))  # fmt: skip
-    snippets = PLANNERS[ci](root, reports or PLACEHOLDER_REPORTS)
+    listed = reports or PLACEHOLDER_REPORTS
+    snippets = (PARTS_PLANNERS if options.parts else PLANNERS)[ci](root, listed)
+    deploy = DEPLOY_PLANNERS[ci](root, listed) if options.deploy else Snippets(files=(), next_steps=())
     to_check = "" if reports else " REPORTS…"  # with none found, the policy names none either
     check_first = (
         f"try it: gatekeeper rules validate {POLICY_FILE} && gatekeeper check --policy {POLICY_FILE}{to_check}"
     )
-    return Plan(ci=ci, files=(policy, *snippets.files), next_steps=(check_first, *snippets.next_steps))
+    offered = [
+        f"{flag} {what}"
+        for flag, what, given in (
+            ("--parts", "(tests split over parallel jobs, one decision over all of them)", options.parts),
+            ("--deploy", "(record each deployment for the four delivery keys)", options.deploy),
+        )
+        if not given
+    ]
+    more = (f"more from gatekeeper init: {'; '.join(offered)}",) if offered else ()
+    return Plan(
+        ci=ci,
+        files=(policy, *snippets.files, *deploy.files),
+        next_steps=(check_first, *snippets.next_steps, *deploy.next_steps, *more),
+    )
 
 
 def detect(root: Path) -> Ci:
@@ -304,6 +326,82 @@ def _github(root: Path, reports: tuple[str, ...]) -> Snippets:
     )
 
 
+def _github_parts(root: Path, reports: tuple[str, ...]) -> Snippets:
+    action = Planned(path=".github/actions/gatekeeper/action.yml", text=snippet("github/action.yml"),
+                     why="the composite action: records a part, or decides over every part")  # fmt: skip
+    workflows = root / ".github" / "workflows"
+    if workflows.is_dir() and any(p.is_file() for p in workflows.glob("*.y*ml")):
+        return Snippets(
+            files=(action,),
+            next_steps=(
+                "split the test job over a matrix (strategy.matrix.shard: [1, 2, 3]); in it, after the tests:\n"
+                + _indented(github_part_step(reports)),
+                "and add a job after it that decides once over every part (it waits for the missing ones):\n"
+                + _indented(GITHUB_GATE_JOB),
+                "set the repository variable GATEKEEPER_URL and the secret GATEKEEPER_TOKEN (an upload token, "
+                "`gatekeeper tokens create --scope upload`): the matrix jobs' parts meet on the store server",
+                "commit gatekeeper.yaml and .github/actions/gatekeeper/",
+            ),
+        )
+    workflow = Planned(path=".github/workflows/gatekeeper.yml", text=snippet("github/parts-workflow.yml"),
+                       why="an example workflow: tests over a 3-job matrix, each a part, then one gate")  # fmt: skip
+    return Snippets(
+        files=(action, workflow),
+        next_steps=(
+            "adapt the test steps of .github/workflows/gatekeeper.yml to your project, and its `reports:`",
+            "set the repository variable GATEKEEPER_URL and the secret GATEKEEPER_TOKEN (an upload token): "
+            "the matrix jobs' parts meet on the store server",
+            "commit gatekeeper.yaml and .github/",
+        ),
+    )
+
+
+def github_part_step(reports: tuple[str, ...]) -> str:
+    return (
+        "- uses: ./.github/actions/gatekeeper\n"
+        "  with:\n"
+        "    part: test ${{ matrix.shard }}/3\n"
+        f"    reports: {' '.join(reports)}\n"
+        "    store-url: ${{ vars.GATEKEEPER_URL }}\n"
+        "    token: ${{ secrets.GATEKEEPER_TOKEN }}\n"
+    )
+
+
+GITHUB_GATE_JOB = """\
+gate:
+  needs: test   # the matrix job
+  if: always()
+  runs-on: ubuntu-latest
+  steps:
+    - uses: actions/checkout@v4
+    - uses: ./.github/actions/gatekeeper
+      with:
+        policy: gatekeeper.yaml
+        pipeline-final: "true"
+        expect-parts: "3"
+        store-url: ${{ vars.GATEKEEPER_URL }}
+        token: ${{ secrets.GATEKEEPER_TOKEN }}
+"""
+
+
+def _github_deploy(root: Path, reports: tuple[str, ...]) -> Snippets:
+    return Snippets(
+        files=(),
+        next_steps=(
+            "record each deployment: check out with `fetch-depth: 0` in the deploy job, and make this its last "
+            "step (its DEPLOY_ENVIRONMENT yours; the repository variable GATEKEEPER_URL and the secret "
+            "GATEKEEPER_TOKEN, an upload token, set):\n" + _indented(github_deploy_step()),
+        ),
+    )
+
+
+def github_deploy_step() -> str:
+    """The deploy workflow's recording step, as ci-snippets/github/deploy.yml has it (one text, not two)."""
+    text = snippet("github/deploy.yml")
+    start = text.index("      - name: Record the deployment")
+    return "\n".join(line[4:] for line in text[start:].rstrip("\n").splitlines()) + "\n"
+
+
 def testing_jobs(workflow: Path) -> list[str]:
     """`job` in file.yml for each job of a GitHub workflow whose `run:` steps run tests; a workflow that does
     not parse is judged on its whole text (named without a job)."""
@@ -363,6 +461,76 @@ def _gitlab(root: Path, reports: tuple[str, ...]) -> Snippets:
     )
 
 
+GITLAB_PARTS_TEMPLATE = "ci/gatekeeper-parts.gitlab-ci.yml"
+GITLAB_DEPLOY_TEMPLATE = "ci/gatekeeper-deploy.gitlab-ci.yml"
+
+
+def gitlab_parts_include(reports: tuple[str, ...]) -> tuple[str, str]:
+    """The include of the parts template, and a parallel test job that records its part."""
+    include = f"include:\n  - local: {GITLAB_PARTS_TEMPLATE}\n    inputs:\n      policy: {POLICY_FILE}\n"
+    return include, (
+        "test:\n"
+        "  extends: .gatekeeper-part\n"
+        "  parallel: 3\n"
+        "  script:\n"
+        "    - ./run-tests.sh || true   # the gate judges the failures, with every part's coverage\n"
+        f"    - gatekeeper check --part test {' '.join(reports)}\n"
+    )
+
+
+def _gitlab_parts(root: Path, reports: tuple[str, ...]) -> Snippets:
+    template = Planned(path=GITLAB_PARTS_TEMPLATE, text=snippet("gitlab/gatekeeper-parts.gitlab-ci.yml"),
+                       why="the parallel jobs' parts and the final gatekeeper job that decides once")  # fmt: skip
+    include, job = gitlab_parts_include(reports)
+    store = (
+        "set the template's `store-url` input and a masked CI/CD variable GATEKEEPER_TOKEN (an upload token): "
+        "jobs on different runners meet on the store server"
+    )
+    if (root / ".gitlab-ci.yml").exists():
+        return Snippets(
+            files=(template,),
+            next_steps=(
+                f"add to .gitlab-ci.yml (the final job runs in stage .post, after every part):\n{_indented(include)}",
+                f"and make the test job record its part (its script runs your tests):\n{_indented(job)}",
+                store,
+                f"commit gatekeeper.yaml and {GITLAB_PARTS_TEMPLATE}",
+            ),
+        )
+    heading = "# The pipeline: gatekeeper's quality gate over parallel jobs (`gatekeeper init --parts`).\n"
+    pipeline = Planned(path=".gitlab-ci.yml", text=heading + include, why="includes the parts and the final job")
+    return Snippets(
+        files=(template, pipeline),
+        next_steps=(
+            f"add your test job to .gitlab-ci.yml, recording its part:\n{_indented(job)}",
+            store,
+            f"commit gatekeeper.yaml, .gitlab-ci.yml and {GITLAB_PARTS_TEMPLATE}",
+        ),
+    )
+
+
+def _gitlab_deploy(root: Path, reports: tuple[str, ...]) -> Snippets:
+    template = Planned(path=GITLAB_DEPLOY_TEMPLATE, text=snippet("gitlab/gatekeeper-deploy.gitlab-ci.yml"),
+                       why="records each deployment job's outcome for the four delivery keys")  # fmt: skip
+    include = (
+        "include:\n"
+        f"  - local: {GITLAB_DEPLOY_TEMPLATE}\n"
+        "    inputs:\n"
+        '      store-url: ""   # your gatekeeper store server (token in GATEKEEPER_TOKEN)\n'
+        "\n"
+        "deploy-prod:\n"
+        "  extends: .gatekeeper-deploy\n"
+        "  environment: production\n"
+        "  script: ./deploy.sh\n"
+    )
+    return Snippets(
+        files=(template,),
+        next_steps=(
+            "record each deployment: include the template, let every deployment job (one with an "
+            f"`environment:`) extend `.gatekeeper-deploy`, and commit {GITLAB_DEPLOY_TEMPLATE}:\n{_indented(include)}",
+        ),
+    )
+
+
 JENKINS_LIBRARY = "ci/jenkins-library"
 
 
@@ -399,9 +567,58 @@ def _jenkins(root: Path, reports: tuple[str, ...]) -> Snippets:
     )
 
 
+def _jenkins_parts(root: Path, reports: tuple[str, ...]) -> Snippets:
+    library = _jenkins(root, reports).files[:2]  # the same shared library
+    register = _jenkins(root, reports).next_steps[0]
+    if (root / "Jenkinsfile").exists():
+        listed = ", ".join(f"'{report}'" for report in reports)
+        stages = (
+            "// in each parallel test stage N of 3, after its tests:\n"
+            f"gatekeeper(policy: '{POLICY_FILE}', part: \"test ${{N}}/3\", reports: [{listed}],\n"
+            "           url: 'https://gatekeeper.example.com', tokenCredentialsId: 'gatekeeper-token')\n"
+            "// and in a stage after them all:\n"
+            f"gatekeeper(policy: '{POLICY_FILE}', pipelineFinal: true, expectParts: 3, wait: 300,\n"
+            "           url: 'https://gatekeeper.example.com', tokenCredentialsId: 'gatekeeper-token')\n"
+        )
+        return Snippets(
+            files=library,
+            next_steps=(
+                register,
+                "in your Jenkinsfile: add `@Library('gatekeeper') _` at the top; each parallel stage records a "
+                f"part, a last stage decides once (parts meet on the store server `url`):\n{_indented(stages)}",
+            ),
+        )
+    jenkinsfile = Planned(path="Jenkinsfile", text=snippet("jenkins/Jenkinsfile.parallel"),
+                          why="an example pipeline: 3 parallel test stages, each a part, then one gate")  # fmt: skip
+    return Snippets(
+        files=(*library, jenkinsfile),
+        next_steps=(register, "adapt the shards and the store server `url` of the Jenkinsfile to your project"),
+    )
+
+
+def _jenkins_deploy(root: Path, reports: tuple[str, ...]) -> Snippets:
+    return Snippets(
+        files=(),
+        next_steps=(
+            "record each deployment: in the deploying pipeline (full clone, DEPLOY_ENVIRONMENT and GATEKEEPER_URL "
+            f"in its environment, a credential `gatekeeper-token`), add:\n{_indented(jenkins_deploy_post())}",
+        ),
+    )
+
+
+def jenkins_deploy_post() -> str:
+    """The `post` block of ci-snippets/jenkins/Jenkinsfile.deploy (one text, not two)."""
+    text = snippet("jenkins/Jenkinsfile.deploy")
+    start = text.index("    post {")
+    end = text.rindex("}")  # the pipeline's own closing brace
+    return "\n".join(line[4:] for line in text[start:end].rstrip().splitlines()) + "\n"
+
+
 PLANNERS: dict[Ci, Planner] = {Ci.GITHUB: _github, Ci.GITLAB: _gitlab, Ci.JENKINS: _jenkins}
+PARTS_PLANNERS: dict[Ci, Planner] = {Ci.GITHUB: _github_parts, Ci.GITLAB: _gitlab_parts, Ci.JENKINS: _jenkins_parts}
+DEPLOY_PLANNERS: dict[Ci, Planner] = {Ci.GITHUB: _github_deploy, Ci.GITLAB: _gitlab_deploy, Ci.JENKINS: _jenkins_deploy}
 
 
 def _indented(text: str) -> str:
     """A multi-line snippet inside a numbered next step."""
-    return "\n".join(f"       {line}" for line in text.rstrip("\n").splitlines())
+    return "\n".join(f"       {line}".rstrip() for line in text.rstrip("\n").splitlines())

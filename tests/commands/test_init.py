@@ -343,3 +343,131 @@ def test_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
     result = gatekeeper("init", "no-such-repo", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "gatekeeper: error: no-such-repo: no such directory"
+
+
+# --- parts and deployments (--parts, --deploy) -----------------------------------------------------------
+
+
+def steps(output: str) -> dict[int, str]:
+    """The numbered next steps, each with its indented snippet lines (dedented)."""
+    found: dict[int, list[str]] = {}
+    number = 0
+    for line in output.split("\nnext:\n", 1)[1].splitlines():
+        head, _, rest = line.strip().partition(". ")
+        if line.startswith("  ") and not line.startswith("   ") and head.isdigit():
+            number = int(head)
+            found[number] = [rest]
+        elif number:
+            found[number].append(line[7:])
+    return {key: "\n".join(lines) for key, lines in found.items()}
+
+
+def snippet_of(step: str) -> str:
+    """The snippet a step shows, as the text to paste (ending in a newline)."""
+    return step.split("\n", 1)[1] + "\n"
+
+
+def test_plain_init_offers_parts_and_deploy(tmp_path: Path) -> None:
+    for ci in ("github", "gitlab", "jenkins"):
+        (tmp_path / ci).mkdir()
+        root = repository(tmp_path / ci)
+        result = gatekeeper("init", "--ci", ci, cwd=root)
+        assert result.returncode == 0, result.stderr
+        last = list(steps(result.stdout).values())[-1]
+        assert last == (
+            "more from gatekeeper init: --parts (tests split over parallel jobs, one decision over all of them); "
+            "--deploy (record each deployment for the four delivery keys)"
+        )
+
+
+def test_gitlab_parts_without_a_pipeline_includes_the_parts_template(tmp_path: Path) -> None:
+    root = repository(tmp_path)
+    result = gatekeeper("init", "--ci", "gitlab", "--parts", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert files_in(root) == {"gatekeeper.yaml", "ci/gatekeeper-parts.gitlab-ci.yml", ".gitlab-ci.yml"}
+    assert_copied(root, "ci/gatekeeper-parts.gitlab-ci.yml", "gitlab/gatekeeper-parts.gitlab-ci.yml")
+    included = yaml.safe_load((root / ".gitlab-ci.yml").read_text(encoding="utf-8"))["include"][0]
+    spec = next(yaml.safe_load_all((root / included["local"]).read_text(encoding="utf-8")))["spec"]
+    assert set(included["inputs"]) <= set(spec["inputs"])
+    job = yaml.safe_load(snippet_of(steps(result.stdout)[2]))["test"]
+    assert (job["extends"], job["parallel"]) == (".gatekeeper-part", 3)
+    assert job["script"][-1] == "gatekeeper check --part test build/test-results/ coverage.xml bandit.json"
+    assert (
+        "--deploy" in list(steps(result.stdout).values())[-1]
+        and "--parts" not in list(steps(result.stdout).values())[-1]
+    )
+    assert_policy_validates(root)
+
+
+def test_gitlab_parts_and_deploy_with_a_pipeline_give_the_includes_to_add(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".gitlab-ci.yml")
+    result = gatekeeper("init", "--parts", "--deploy", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert files_in(root) == {
+        "gatekeeper.yaml", ".gitlab-ci.yml", "ci/gatekeeper-parts.gitlab-ci.yml", "ci/gatekeeper-deploy.gitlab-ci.yml",
+    }  # fmt: skip
+    assert_copied(root, "ci/gatekeeper-deploy.gitlab-ci.yml", "gitlab/gatekeeper-deploy.gitlab-ci.yml")
+    assert (root / ".gitlab-ci.yml").read_text(encoding="utf-8") == "# the team's own\n"
+    told = steps(result.stdout)
+    include = yaml.safe_load(snippet_of(told[2]))["include"][0]
+    assert include["local"] == "ci/gatekeeper-parts.gitlab-ci.yml" and (root / include["local"]).is_file()
+    deploy = yaml.safe_load(snippet_of(told[6]))
+    assert deploy["include"][0]["local"] == "ci/gatekeeper-deploy.gitlab-ci.yml"
+    spec = next(yaml.safe_load_all((root / deploy["include"][0]["local"]).read_text(encoding="utf-8")))["spec"]
+    assert set(deploy["include"][0]["inputs"]) <= set(spec["inputs"])
+    assert deploy["deploy-prod"]["extends"] == ".gatekeeper-deploy"
+    assert not any(step.startswith("more from gatekeeper init") for step in told.values())
+
+
+def test_github_parts_without_a_workflow_writes_the_matrix_workflow(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/")
+    result = gatekeeper("init", "--parts", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert_copied(root, ".github/workflows/gatekeeper.yml", "github/parts-workflow.yml")
+    assert_copied(root, ".github/actions/gatekeeper/action.yml", "github/action.yml")
+
+
+def test_github_parts_and_deploy_with_a_workflow_give_the_steps(tmp_path: Path) -> None:
+    root = repository(tmp_path, ".github/workflows/ci.yml")
+    result = gatekeeper("init", "--parts", "--deploy", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert files_in(root) == {"gatekeeper.yaml", ".github/actions/gatekeeper/action.yml", ".github/workflows/ci.yml"}
+    told = steps(result.stdout)
+    action = yaml.safe_load((root / ".github/actions/gatekeeper/action.yml").read_text(encoding="utf-8"))
+    (part,) = yaml.safe_load(snippet_of(told[2]))
+    assert part["with"]["part"] == "test ${{ matrix.shard }}/3" and set(part["with"]) <= set(action["inputs"])
+    gate = yaml.safe_load(snippet_of(told[3]))["gate"]
+    final = gate["steps"][-1]["with"]
+    assert final["pipeline-final"] == "true" and set(final) <= set(action["inputs"])
+    (record,) = yaml.safe_load(snippet_of(told[6]))
+    workflow = yaml.safe_load((SNIPPETS / "github/deploy.yml").read_text(encoding="utf-8"))
+    assert record == workflow["jobs"]["deploy"]["steps"][-1]  # the snippet's own step, word for word
+
+
+def test_jenkins_parts_and_deploy(tmp_path: Path) -> None:
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "own").mkdir()
+    bare = repository(tmp_path / "bare")
+    result = gatekeeper("init", "--ci", "jenkins", "--parts", cwd=bare)
+    assert result.returncode == 0, result.stderr
+    assert_copied(bare, "Jenkinsfile", "jenkins/Jenkinsfile.parallel")
+    own = repository(tmp_path / "own", "Jenkinsfile")
+    result = gatekeeper("init", "--parts", "--deploy", cwd=own)
+    assert result.returncode == 0, result.stderr
+    told = steps(result.stdout)
+    assert 'part: "test ${N}/3"' in told[3] and "pipelineFinal: true" in told[3]
+    post = snippet_of(told[4])
+    assert post.startswith("post {\n    always {") and post.endswith("\n}\n")
+    assert 'gatekeeper deploy record --environment "$DEPLOY_ENVIRONMENT"' in post
+    assert post.count("{") == post.count("}")
+
+
+def test_deploy_added_later_to_a_repository_with_everything_else(tmp_path: Path) -> None:
+    """init, then init --deploy: the files in place are kept, the new step told (not 'already exist')."""
+    root = repository(tmp_path, ".github/")
+    assert gatekeeper("init", cwd=root).returncode == 0
+    before = {name: (root / name).read_bytes() for name in files_in(root)}
+    result = gatekeeper("init", "--deploy", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "kept gatekeeper.yaml" in result.stdout and "record each deployment" in result.stdout
+    assert {name: (root / name).read_bytes() for name in files_in(root)} == before

@@ -274,9 +274,11 @@ def test_deploy_record_and_incidents_through_upload(server: Server, tmp_path: Pa
 
 
 def test_an_unreachable_server_is_exit_4(tmp_path: Path) -> None:
+    """Exit 4 as before, with or without a --verdict: only the server can tell whether it holds that verdict."""
     result = gatekeeper(
         tmp_path, "deploy", "record", "--environment", "prod", "--project", "p", "--commit", SHA,
-        "--status", "success", "--no-commits", "--upload", f"http://127.0.0.1:{free_port()}",
+        "--status", "success", "--no-commits", "--verdict", "0a1b2c3d-4e5f", "--upload",
+        f"http://127.0.0.1:{free_port()}",
     )  # fmt: skip
     assert result.returncode == 4
     assert result.stderr.startswith("gatekeeper: error: verdict store http://127.0.0.1:")

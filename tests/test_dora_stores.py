@@ -141,9 +141,8 @@ def test_both_databases_give_the_hand_counts(engine: Engine) -> None:
     assert delivery.environments(engine, history.P) == ["prod", "staging"]
 
 
-def test_commits_dated_after_their_deployment_are_left_out_on_both_databases(engine: Engine) -> None:
-    """SQLite (dora computes) and PostgreSQL (SQL aggregates) leave the same commits out and count them."""
-    fill(engine)
+def add_dated_after(engine: Engine) -> None:
+    """A deployment DX on day 6 shipping two commits dated after it: a clock ahead (f1) and a forged date (f2)."""
     ahead = history.commit("f1", history.at(6, 11))
     forged = history.commit("f2", history.at(1, 0, 12))
     with engine.begin() as connection:
@@ -162,6 +161,12 @@ def test_commits_dated_after_their_deployment_are_left_out_on_both_databases(eng
                 ),
                 {"sha": item.sha, "at": utc_text(item.committed_at)},
             )
+
+
+def test_commits_dated_after_their_deployment_are_left_out_on_both_databases(engine: Engine) -> None:
+    """SQLite (dora computes) and PostgreSQL (SQL aggregates) leave the same commits out and count them."""
+    fill(engine)
+    add_dated_after(engine)
     found = delivery.delivery(engine, history.P, history.ENV, history.SINCE, history.UNTIL)
     assert (found.keys.changes, found.keys.dated_after_deployment) == (6, 2)
     assert found.keys.lead_time_median == pytest.approx(12.5 * H)  # as without them
@@ -225,6 +230,19 @@ def test_the_gauges_figures_on_both_databases(engine: Engine) -> None:
     assert prod.restore_median == pytest.approx(13 * H)
     assert (staging.deployments, staging.successful, staging.change_failures) == (1, 0, 1)
     assert staging.lead_time_median is None and staging.restore_median is None
+
+
+def test_the_gauges_leave_out_commits_dated_after_their_deployment_on_both_databases(engine: Engine) -> None:
+    """/metrics' lead time is the page's and `gatekeeper delivery`'s: PostgreSQL's all-projects query once
+    counted such commits as 0 s, pulling the median down (21 h -> 4 h here), where SQLite left them out."""
+    fill(engine)
+    add_dated_after(engine)
+    prod = delivery.all_figures(engine, history.UNTIL)[0]
+    assert (prod.project, prod.environment) == (history.P, "prod")
+    assert prod.lead_time_median == pytest.approx(21 * H)  # as without them: 0.5, 1, 4, 21, 24, 24, 24
+    assert prod.lead_time_p90 == pytest.approx(24 * H)
+    keys = delivery.four_keys(engine, history.P, "prod", history.UNTIL - timedelta(days=30), history.UNTIL)
+    assert (prod.lead_time_median, prod.lead_time_p90) == (keys.lead_time_median, keys.lead_time_p90)
 
 
 def test_an_environment_with_incidents_and_no_deployments_is_listed(engine: Engine) -> None:

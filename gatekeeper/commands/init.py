@@ -106,8 +106,13 @@ def make_plan(root: Path, options: InitOptions) -> Plan:
     policy = Planned(path=POLICY_FILE, text=policy_text(_name(root), options.level, reports),
                      why=_policy_why(options.level, reports))  # fmt: skip
     listed = reports or PLACEHOLDER_REPORTS
-    snippets = (PARTS_PLANNERS if options.parts else PLANNERS)[ci](root, listed)
-    deploy = DEPLOY_PLANNERS[ci](root, listed) if options.deploy else Snippets(files=(), next_steps=())
+    # `init --deploy` run later over a gate already in place (either shape) adds the deployment recording
+    # alone: planning the single-job gate again would write its files beside a parts setup and tell steps
+    # that undo it.
+    adding = options.deploy and not (options.parts or options.force) and gate_in_place(root, ci)
+    no_snippets = Snippets(files=(), next_steps=())
+    snippets = no_snippets if adding else (PARTS_PLANNERS if options.parts else PLANNERS)[ci](root, listed)
+    deploy = DEPLOY_PLANNERS[ci](root, listed) if options.deploy else no_snippets
     to_check = "" if reports else " REPORTS…"  # with none found, the policy names none either
     check_first = (
         f"try it: gatekeeper rules validate {POLICY_FILE} && gatekeeper check --policy {POLICY_FILE}{to_check}"
@@ -115,7 +120,7 @@ def make_plan(root: Path, options: InitOptions) -> Plan:
     offered = [
         f"{flag} {what}"
         for flag, what, given in (
-            ("--parts", "(tests split over parallel jobs, one decision over all of them)", options.parts),
+            ("--parts", "(tests split over parallel jobs, one decision over all of them)", options.parts or adding),
             ("--deploy", "(record each deployment for the four delivery keys)", options.deploy),
         )
         if not given
@@ -525,7 +530,8 @@ def _gitlab_deploy(root: Path, reports: tuple[str, ...]) -> Snippets:
     return Snippets(
         files=(template,),
         next_steps=(
-            "record each deployment: include the template, let every deployment job (one with an "
+            "record each deployment: include the template (one more entry of `include:` if .gitlab-ci.yml has "
+            "one), let every deployment job (one with an "
             f"`environment:`) extend `.gatekeeper-deploy`, and commit {GITLAB_DEPLOY_TEMPLATE}:\n{_indented(include)}",
         ),
     )
@@ -612,6 +618,19 @@ def jenkins_deploy_post() -> str:
     start = text.index("    post {")
     end = text.rindex("}")  # the pipeline's own closing brace
     return "\n".join(line[4:] for line in text[start:end].rstrip().splitlines()) + "\n"
+
+
+#: Files only the gate's snippets write (single job or parts), per CI: one there means the gate is in place.
+GATE_FILES: dict[Ci, tuple[str, ...]] = {
+    Ci.GITHUB: (".github/actions/gatekeeper/action.yml",),
+    Ci.GITLAB: (GITLAB_TEMPLATE, GITLAB_PARTS_TEMPLATE),
+    Ci.JENKINS: (f"{JENKINS_LIBRARY}/vars/gatekeeper.groovy",),
+}
+
+
+def gate_in_place(root: Path, ci: Ci) -> bool:
+    """Whether an earlier `gatekeeper init` (either shape) set up the gate for this CI in the repository."""
+    return any((root / path).exists() for path in GATE_FILES[ci])
 
 
 PLANNERS: dict[Ci, Planner] = {Ci.GITHUB: _github, Ci.GITLAB: _gitlab, Ci.JENKINS: _jenkins}

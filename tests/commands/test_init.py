@@ -471,3 +471,22 @@ def test_deploy_added_later_to_a_repository_with_everything_else(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert "kept gatekeeper.yaml" in result.stdout and "record each deployment" in result.stdout
     assert {name: (root / name).read_bytes() for name in files_in(root)} == before
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab", "jenkins"])
+@pytest.mark.parametrize("first", [(), ("--parts",)])
+def test_deploy_added_later_leaves_the_gate_of_either_shape_alone(
+    ci: str, first: tuple[str, ...], tmp_path: Path
+) -> None:
+    """init [--parts], then init --deploy: only the deployment recording is added; the single-job gate is not
+    planned again (its GitLab template was written beside a parts setup, its steps told over it)."""
+    root = repository(tmp_path)
+    assert gatekeeper("init", "--ci", ci, *first, cwd=root).returncode == 0
+    before = {name: (root / name).read_bytes() for name in files_in(root)}
+    result = gatekeeper("init", "--ci", ci, "--deploy", cwd=root)
+    assert result.returncode == 0, result.stderr
+    added = {"gitlab": {"ci/gatekeeper-deploy.gitlab-ci.yml"}}.get(ci, set())
+    assert files_in(root) == set(before) | added
+    assert {name: (root / name).read_bytes() for name in before} == before
+    told = list(steps(result.stdout).values())
+    assert len(told) == 2 and told[0].startswith("try it:") and told[1].startswith("record each deployment")

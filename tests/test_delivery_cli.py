@@ -185,7 +185,8 @@ def test_a_verdict_the_store_does_not_hold_is_refused_and_nothing_recorded(repo:
         assert result.stdout == ""
         assert result.stderr == (
             f"gatekeeper: error: deploy record: --verdict {verdict}: no verdict with this id of project "
-            f"bank/payments is in {store}; nothing recorded (give the id `check` recorded there)\n"
+            f"bank/payments is in {store}; nothing recorded (give the full id `check` recorded there: a prefix is not "
+            "enough)\n"
         )
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM deployments").fetchone()[0] == 0
@@ -201,6 +202,14 @@ def test_a_verdict_the_store_does_not_hold_is_refused_and_nothing_recorded(repo:
         assert result.returncode == 0, result.stderr
     with sqlite3.connect(store) as db:
         assert sorted(row[0] for row in db.execute("SELECT verdict_id FROM deployments")) == sorted((own, bare))
+    # A prefix, as `verdicts show` takes one, names no verdict here: the message says the full id is needed.
+    prefix = gatekeeper(
+        repo.root, "deploy", "record", "--status", "success", "--verdict", own[:8], "--store", str(store),
+        "--id", "release-prefix", **gitlab(repo),
+    )  # fmt: skip
+    assert prefix.returncode == 2
+    assert prefix.stderr.startswith(f"gatekeeper: error: deploy record: --verdict {own[:8]}: no verdict with this id")
+    assert prefix.stderr.endswith("(give the full id `check` recorded there: a prefix is not enough)\n")
 
 
 def test_a_value_from_the_ci_is_named_by_its_variable(repo: Repo) -> None:

@@ -129,7 +129,8 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
         except UnknownVerdict as error:
             raise UsageError(
                 f"deploy record: --verdict {error.verdict_id}: no verdict with this id of project "
-                f"{error.project} is in {where}; nothing recorded (give the id `check` recorded there)"
+                f"{error.project} is in {where}; nothing recorded (give the full id `check` recorded there: a prefix "
+                "is not enough)"
             ) from None
     _report(deployment, created, where, options.output_format, out)
     return ExitStatus.PASS

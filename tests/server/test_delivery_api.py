@@ -206,7 +206,7 @@ def test_a_deployment_naming_a_verdict_the_server_does_not_hold_is_422(
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr == (
         f"gatekeeper: error: deploy record: --verdict 0a1b2c3d-4e5f: no verdict with this id of project {project} "
-        f"is in {server.url}; nothing recorded (give the id `check` recorded there)\n"
+        f"is in {server.url}; nothing recorded (give the full id `check` recorded there: a prefix is not enough)\n"
     )
     assert count(server, "deployments", project) == 0
     own = make_verdict(project=project, branch="main")

@@ -256,6 +256,25 @@ def test_what_is_missing_is_named(tmp_path: Path) -> None:
     assert "give --environment NAME" in no_environment.stderr
     no_commit = gatekeeper(tmp_path, "deploy", "record", "--status", "success", "--project", "p", "--environment", "e")
     assert no_commit.returncode == 2 and "give --commit SHA" in no_commit.stderr
+    assert "no git clone to take HEAD from" in no_commit.stderr
+    for flag in ("--no-commits", "--commits-file"):
+        # In a clone too: with either flag HEAD is not the deployed commit, and the message says why.
+        (tmp_path / "clone").mkdir(exist_ok=True)
+        subprocess.run(["git", "init", "-q", str(tmp_path / "clone")], check=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "x"],
+            cwd=tmp_path / "clone", check=True,
+        )  # fmt: skip
+        given = [flag] if flag == "--no-commits" else [flag, str(tmp_path / "commits.txt")]
+        named = gatekeeper(
+            tmp_path / "clone", "deploy", "record", "--status", "success", "--project", "p", "--environment", "e",
+            *given,
+        )  # fmt: skip
+        assert named.returncode == 2
+        assert named.stderr == (
+            f"gatekeeper: error: deploy record: give --commit SHA (no CI commit detected, and with {flag} no "
+            "clone's HEAD is taken)\n"
+        )
     bad_status = gatekeeper(tmp_path, "deploy", "record", "--status", "ok", "--project", "p", "--environment", "e")
     assert bad_status.returncode == 2 and "'ok' is not one of 'success', 'failure'" in bad_status.stderr
     (tmp_path / "dir.db").mkdir()

@@ -81,7 +81,9 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
     if project is None:
         raise UsageError("deploy record: give --project NAME (no CI project detected)")
     if commit is None:
-        raise UsageError("deploy record: give --commit SHA (no CI commit detected, and no git clone to take HEAD from)")
+        given = "--commits-file" if options.commits_file else "--no-commits" if options.no_commits else None
+        why = "and no git clone to take HEAD from" if given is None else f"and with {given} no clone's HEAD is taken"
+        raise UsageError(f"deploy record: give --commit SHA (no CI commit detected, {why})")
     if options.commits_file and options.no_commits:
         raise UsageError("deploy record: give --commits-file or --no-commits, not both")
     pipeline = options.pipeline or context.pipeline

@@ -117,6 +117,16 @@ def test_the_page_defaults_to_the_cli_window_and_says_so(served: tuple[Server, s
     assert page.locator('#window a[aria-current="page"]').inner_text() == "30 days"
 
 
+def test_a_one_day_window_is_one_day(served: tuple[Server, str]) -> None:
+    server, token = served
+    response = requests.get(
+        f"{server.url}/delivery?project={PROJECT}&days=1", cookies={"gatekeeper_session": token}, timeout=30
+    )
+    assert response.status_code == 200
+    assert 'id="window">Window: the last 1 day (' in response.text and "last 1 days" not in response.text
+    assert "to prod, last 1 day</caption>" in response.text
+
+
 def test_code_spans_in_advice_are_escaped_first(page: Any) -> None:
     """advice_html (the /delivery page's and `report`'s) escapes, then makes `code` spans <code>: markup
     around or inside a span stays text, and nothing runs."""

@@ -310,8 +310,13 @@ def check(
     from gatekeeper.commands.check import CheckOptions, run
     from gatekeeper.diff.load import ChangeRequest
     from gatekeeper.errors import InputError
-    from gatekeeper.store import default_store_path
 
+    if no_store:
+        store_path = None
+    else:
+        from gatekeeper.store import default_store_path
+
+        store_path = str(store or default_store_path())
     options = CheckOptions(
         policy=policy,
         reports=reports,
@@ -326,7 +331,7 @@ def check(
             "started_at": pipeline_started_at,
         },
         baseline=baseline,
-        store=None if no_store else str(store or default_store_path()),
+        store=store_path,
         today=today.date() if isinstance(today, datetime) else None,
         color=sys.stdout.isatty(),
         upload=upload or None,

@@ -11,15 +11,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from gatekeeper import metrics as metric_names
-from gatekeeper.change import Change
-from gatekeeper.context import Context
-from gatekeeper.known import KeySet
 from gatekeeper.model import Decision as Decision
 from gatekeeper.model import Evidence
 from gatekeeper.model import GateStatus as GateStatus
-from gatekeeper.newcode import NewCode, judge
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -32,9 +29,15 @@ from gatekeeper.policy import (
     Ratchet,
     assert_never,
 )
-from gatekeeper.quarantine import QuarantineOutcome, apply_quarantine
 from gatekeeper.waivers import WaiverOutcome, apply_waivers
 from gatekeeper.words import plural
+
+if TYPE_CHECKING:  # a change, a baseline's keys and a quarantine are judged only where given (issue 16)
+    from gatekeeper.change import Change
+    from gatekeeper.context import Context
+    from gatekeeper.known import KeySet
+    from gatekeeper.newcode import NewCode
+    from gatekeeper.quarantine import QuarantineOutcome
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -498,6 +501,8 @@ def decide(
         evidence = replace(evidence, findings=outcome.kept)
     quarantine = None
     if evidence.tests is not None and policy.quarantine:
+        from gatekeeper.quarantine import apply_quarantine
+
         quarantine = apply_quarantine(evidence.tests, policy.quarantine, today)
         evidence = replace(evidence, tests=quarantine.tests)
     metrics = metric_names.compute(evidence)
@@ -505,6 +510,8 @@ def decide(
         metrics["findings.waived"] = len(outcome.waived)
     new_code = None
     if change is not None:
+        from gatekeeper.newcode import judge
+
         known = baseline or Baseline(verdict_id="", source="", branch=None, created_at=None, metrics={})
         new_code = judge(evidence, change, known_findings=known.findings, known_failures=known.failed_tests)
         metrics.update(metric_names.new_code_metrics(new_code))

@@ -15,12 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.model import Outcome, TestCase
+from gatekeeper.model import Outcome, TestCase, case_id
+from gatekeeper.policy.model import CLEAR_AFTER, WINDOW_DAYS
 from gatekeeper.words import plural
-
-#: The defaults: Harness's rule (failed and passed on one commit within 14 days; cleared after 5 passes).
-WINDOW_DAYS = 14
-CLEAR_AFTER = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,11 +60,6 @@ class FlakyHistory:
         if self.flaky_runs:
             said.append(f"in {plural(self.flaky_runs, 'run')} without a commit")
         return "failed and passed " + " and ".join(said)
-
-
-def case_id(classname: str, name: str) -> str:
-    """A test's id across verdicts: `classname.name`, or `name` with no classname (as quarantine matches)."""
-    return f"{classname}.{name}" if classname else name
 
 
 def run_of(verdict_id: str, commit: str | None, notable: Iterable[TestCase], complete: bool) -> TestRun:

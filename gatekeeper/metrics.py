@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from gatekeeper.model import Coverage, Evidence, Finding, Severity, TestResults
+from gatekeeper.model import Coverage, Evidence, Finding, ReportInput, Severity, TestResults
 
 if TYPE_CHECKING:  # only a type here: the JUnit path stays free of the new-code modules (test_imports.py)
     from gatekeeper.newcode import NewCode
@@ -81,6 +81,15 @@ def compute(evidence: Evidence) -> Metrics:
     if evidence.findings is not None:
         _finding_metrics(evidence.findings, metrics)
     return metrics
+
+
+#: The headline counts of one report on its own.
+INPUT_COUNTS = ("tests.total", "tests.failed", "tests.errors", "coverage.lines.total", "findings.total")
+
+
+def input_counts(report: ReportInput) -> Metrics:
+    """One report's headline counts (a verdict's `inputs[].counts`, `gatekeeper metrics`)."""
+    return {name: value for name, value in compute(report.evidence).items() if name in INPUT_COUNTS}
 
 
 def _test_metrics(tests: TestResults, metrics: Metrics) -> None:

@@ -68,6 +68,11 @@ class TestCase:
     attempts: int = 1
 
 
+def case_id(classname: str, name: str) -> str:
+    """A test's id across verdicts: `classname.name`, or `name` with no classname (as quarantine matches)."""
+    return f"{classname}.{name}" if classname else name
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TestResults:
     """Test case counts from one or more JUnit-style reports; merging adds counts."""

@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 
-from gatekeeper.flaky import case_id
-from gatekeeper.model import Outcome, TestCase, TestResults
+from gatekeeper.model import Outcome, TestCase, TestResults, case_id
 from gatekeeper.policy import Quarantine
 
 

@@ -22,19 +22,16 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekeeper import __version__, verdict_v1
-from gatekeeper import metrics as metric_names
-from gatekeeper.change import FileStatus
+from gatekeeper import __version__
 from gatekeeper.context import Context
-from gatekeeper.engine import Baseline, Decision, GateResult, GateStatus, Maturity, Outcome
+from gatekeeper.engine import Decision, GateResult, GateStatus
 from gatekeeper.errors import InputError
-from gatekeeper.flaky import FlakyHistory, case_id
 from gatekeeper.known import KeySet, case_key, content_key
-from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, finding_order
+from gatekeeper.metrics import input_counts
+from gatekeeper.model import Finding, ReportInput, Severity, Suppression, TestCase, case_id, finding_order
 from gatekeeper.model import Outcome as TestOutcome
-from gatekeeper.newcode import FileNewCode, NewCode, line_ranges, ranges_of, ranges_text
 from gatekeeper.policy import (
     Comparison,
     Condition,
@@ -42,15 +39,31 @@ from gatekeeper.policy import (
     Group,
     IfAbsent,
     Operator,
-    Policy,
     Ratchet,
     RatchetOperator,
-    Waiver,
     assert_never,
 )
-from gatekeeper.quarantine import QuarantineOutcome, QuarantineUse
-from gatekeeper.trace import Trace, TracedCommit
-from gatekeeper.waivers import WaiverUse
+from gatekeeper.trace import TracedCommit
+
+if TYPE_CHECKING:  # what a run judges only where a feature is on, imported where it is (issue 16)
+    from gatekeeper.engine import Baseline, Maturity, Outcome
+    from gatekeeper.flaky import FlakyHistory
+    from gatekeeper.newcode import FileNewCode, NewCode
+    from gatekeeper.policy import Policy, Waiver
+    from gatekeeper.quarantine import QuarantineOutcome, QuarantineUse
+    from gatekeeper.trace import Trace
+    from gatekeeper.verdict_sections import (
+        BaselineRecord,
+        ChangedFileRecord,
+        ChangeRecord,
+        InputsOmitted,
+        PartRecord,
+        PipelineRecord,
+        QuarantineRecord,
+        Quarantines,
+        WaiverRecord,
+    )
+    from gatekeeper.waivers import WaiverUse
 
 SCHEMA = "gatekeeper.verdict/v2"
 SCHEMA_V1 = "gatekeeper.verdict/v1"  # read, never written: its gates carry no condition
@@ -116,14 +129,6 @@ class MaturityRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BaselineRecord:
-    id: str
-    source: str
-    branch: str | None = None
-    created_at: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class InputRecord:
     path: str
     format: str
@@ -133,69 +138,9 @@ class InputRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class InputsOmitted:
-    """The reports past the verdict's size bound: how many, of which formats, their counts summed."""
-
-    count: int
-    formats: Mapping[str, int] = field(default_factory=dict)
-    counts: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PartRecord:
-    """One stored attempt of a part a pipeline-final merged, and what that attempt held."""
-
-    name: str
-    sha256: str
-    bytes: int
-    received_at: str  # the store's clock
-    replaced: bool = False  # a retried job: a later attempt of the same name counts instead of this one
-    tests: int = 0
-    files: int = 0
-    findings: int = 0
-    unreadable: bool = False  # it does not decode: not merged (the verdict is an error), its counts 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PipelineRecord:
-    """What a pipeline-final decided on: the parts it merged, how many it expected and which never came."""
-
-    expected: int | None
-    missing: tuple[str, ...] = ()
-    parts: tuple[PartRecord, ...] = ()  # every stored attempt, the replaced ones of a retried part too
-    parts_omitted: int = 0  # merged but not listed (the verdict's size bound)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WaiverRecord:
-    match: Mapping[str, str]
-    reason: str
-    findings: int
-    owner: str | None = None
-    expires: str | None = None
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Waivers:
     applied: tuple[WaiverRecord, ...] = ()
     expired: tuple[WaiverRecord, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuarantineRecord:
-    test: str  # the entry's glob over classname.name
-    reason: str
-    owner: str
-    expires: str
-    tests: int  # failing tests it covered (for an expired one: would have covered)
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Quarantines:
-    applied: tuple[QuarantineRecord, ...] = ()
-    expired: tuple[QuarantineRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,40 +179,6 @@ class Details:
     #: Findings the tool suppressed (counted in findings.waived), each with its suppression; v2, optional.
     suppressed: tuple[FindingRecord, ...] = ()
     suppressed_omitted: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChangedFileRecord:
-    """One file of the change judged: what it changed, and its changed lines the coverage report misses.
-
-    `new_lines` is (covered, total) over its changed lines the coverage report measures, None when the
-    report does not list the file; `uncovered` lists those missed as (first, last) ranges, the first
-    RANGE_LIMIT of them, and `uncovered_omitted` counts the missed lines past them.
-    """
-
-    path: str
-    status: FileStatus
-    lines_added: int
-    lines_removed: int
-    old_path: str | None = None
-    new_lines: tuple[int, int] | None = None
-    new_branches: tuple[int, int] | None = None
-    uncovered: tuple[tuple[int, int], ...] = ()
-    uncovered_omitted: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChangeRecord:
-    """The change a verdict judged (v2, optional): where it came from, its size, and its first files, those
-    with uncovered changed lines first."""
-
-    source: str
-    base: str | None
-    head: str | None
-    lines_added: int
-    lines_removed: int
-    files: tuple[ChangedFileRecord, ...] = ()
-    files_omitted: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -538,6 +449,8 @@ def gate_from_json(record: Mapping[str, Any]) -> GateResult:
         if_absent = IfAbsent(record["if_absent"])
         branches = tuple(record["when"]["branch"]) if "when" in record else ()
     else:
+        from gatekeeper import verdict_v1  # (a v1 record only: issue 16)
+
         condition = verdict_v1.condition(record["metric"], operator, record["threshold"], record["message"], baselines)
         if_absent = IfAbsent.FAIL  # v1 does not record it
         branches = verdict_v1.branches(record["message"])
@@ -560,18 +473,12 @@ def gate_from_json(record: Mapping[str, Any]) -> GateResult:
     )
 
 
-def input_counts(report: ReportInput) -> dict[str, Any]:
-    """The headline counts of one report on its own (a verdict's `inputs[].counts`, `gatekeeper metrics`)."""
-    return {name: value for name, value in metric_names.compute(report.evidence).items() if name in _INPUT_COUNTS}
-
-
-_INPUT_COUNTS = ("tests.total", "tests.failed", "tests.errors", "coverage.lines.total", "findings.total")
-
-
 def _inputs_omitted(reports: Sequence[ReportInput], counts: Sequence[dict[str, Any]]) -> InputsOmitted | None:
     """`inputs_omitted` for the reports not listed: how many, of which formats, and their counts summed."""
     if not reports:
         return None
+    from gatekeeper.verdict_sections import InputsOmitted
+
     totals: dict[str, Any] = {}
     formats: dict[str, int] = {}
     for report, tally in zip(reports, counts, strict=True):
@@ -632,6 +539,8 @@ def _maturity(maturity: Maturity) -> MaturityRecord:
 def _change(new: NewCode) -> ChangeRecord:
     """The change as the verdict records it: every file (cut in `_fitted`), those with changed lines
     the coverage report misses first, as they are what a reviewer acts on."""
+    from gatekeeper.verdict_sections import ChangeRecord
+
     files = sorted(new.files, key=lambda f: (not f.uncovered, f.path))
     change = new.change
     return ChangeRecord(
@@ -645,6 +554,9 @@ def _change(new: NewCode) -> ChangeRecord:
 
 
 def _changed_file(new: FileNewCode) -> ChangedFileRecord:
+    from gatekeeper.newcode import line_ranges
+    from gatekeeper.verdict_sections import ChangedFileRecord
+
     changed = new.changed
     missed = line_ranges(new.uncovered)
     return ChangedFileRecord(
@@ -746,6 +658,8 @@ def _baseline_keys(outcome: Outcome, inputs: Sequence[ReportInput]) -> BaselineK
 def _baseline(baseline: Baseline | None) -> BaselineRecord | None:
     if baseline is None:
         return None
+    from gatekeeper.verdict_sections import BaselineRecord
+
     return BaselineRecord(
         id=baseline.verdict_id, source=baseline.source, branch=baseline.branch, created_at=baseline.created_at
     )
@@ -775,6 +689,8 @@ def _input(report: ReportInput, counts: dict[str, Any], limit: int) -> InputReco
 
 
 def _waiver_use(use: WaiverUse) -> WaiverRecord:
+    from gatekeeper.verdict_sections import WaiverRecord
+
     waiver: Waiver = use.waiver
     return WaiverRecord(
         match=waiver.match(),
@@ -787,6 +703,8 @@ def _waiver_use(use: WaiverUse) -> WaiverRecord:
 
 
 def _quarantines(outcome: QuarantineOutcome) -> Quarantines:
+    from gatekeeper.verdict_sections import Quarantines
+
     return Quarantines(
         applied=tuple(_quarantine_use(use) for use in outcome.applied),
         expired=tuple(_quarantine_use(use) for use in outcome.expired),
@@ -794,6 +712,8 @@ def _quarantines(outcome: QuarantineOutcome) -> Quarantines:
 
 
 def _quarantine_use(use: QuarantineUse) -> QuarantineRecord:
+    from gatekeeper.verdict_sections import QuarantineRecord
+
     entry = use.entry
     return QuarantineRecord(
         test=entry.test,
@@ -979,6 +899,8 @@ def _part_json(part: PartRecord) -> dict[str, Any]:
 
 
 def _pipeline_from_json(pipeline: Mapping[str, Any], parts: Sequence[Mapping[str, Any]]) -> PipelineRecord:
+    from gatekeeper.verdict_sections import PartRecord, PipelineRecord
+
     return PipelineRecord(
         expected=pipeline.get("expected"),
         missing=tuple(pipeline.get("missing", ())),
@@ -1013,6 +935,8 @@ def _change_json(change: ChangeRecord) -> dict[str, Any]:
 
 
 def _changed_file_json(record: ChangedFileRecord) -> dict[str, Any]:
+    from gatekeeper.newcode import ranges_text
+
     def counts(pair: tuple[int, int] | None) -> dict[str, int] | None:
         return None if pair is None else {"covered": pair[0], "total": pair[1]}
 
@@ -1039,6 +963,10 @@ def _baseline_keys_json(keys: BaselineKeys) -> dict[str, Any]:
 
 
 def _change_from_json(change: Mapping[str, Any]) -> ChangeRecord:
+    from gatekeeper.change import FileStatus
+    from gatekeeper.newcode import ranges_of
+    from gatekeeper.verdict_sections import ChangedFileRecord, ChangeRecord
+
     def counts(pair: Mapping[str, int] | None) -> tuple[int, int] | None:
         return None if pair is None else (pair["covered"], pair["total"])
 
@@ -1179,6 +1107,8 @@ def _validator() -> Any:
 
 
 def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
+    from gatekeeper.verdict_sections import BaselineRecord, InputsOmitted, Quarantines
+
     policy, maturity, baseline = document["policy"], document["maturity"], document.get("baseline")
     omitted, details = document.get("inputs_omitted"), document.get("details")
     return Verdict(
@@ -1270,6 +1200,8 @@ def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
 
 
 def _quarantine_from_json(use: Mapping[str, Any]) -> QuarantineRecord:
+    from gatekeeper.verdict_sections import QuarantineRecord
+
     return QuarantineRecord(
         test=use["test"],
         reason=use["reason"],
@@ -1281,6 +1213,8 @@ def _quarantine_from_json(use: Mapping[str, Any]) -> QuarantineRecord:
 
 
 def _waiver_from_json(use: Mapping[str, Any]) -> WaiverRecord:
+    from gatekeeper.verdict_sections import WaiverRecord
+
     return WaiverRecord(
         match=dict(use["match"]),
         reason=use["reason"],
@@ -1307,6 +1241,8 @@ def _test_from_json(case: Mapping[str, Any]) -> TestRecord:
 
 
 def _history_from_json(history: Mapping[str, Any]) -> FlakyHistory:
+    from gatekeeper.flaky import FlakyHistory
+
     return FlakyHistory(
         failures=history["failures"],
         passes=history["passes"],

@@ -14,8 +14,7 @@ import pytest
 
 from gatekeeper.context import Context
 from gatekeeper.engine import decide
-from gatekeeper.flaky import case_id
-from gatekeeper.model import Outcome
+from gatekeeper.model import Outcome, case_id
 from gatekeeper.outputs import renderer_for
 from gatekeeper.parsers import merge, read_report
 from gatekeeper.policy import PolicyProblems, load_policy, validate_policy

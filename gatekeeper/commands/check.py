@@ -10,14 +10,11 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gatekeeper import baseline, flaky
-from gatekeeper.change import Change
 from gatekeeper.context import Context, detect_context, detect_diff_base, pipeline_seconds
 from gatekeeper.diff.load import ChangeRequest, load_change, repository_paths
-from gatekeeper.engine import Baseline, Decision, decide
+from gatekeeper.engine import Decision, decide
 from gatekeeper.errors import GatekeeperError, InputError, StoreError, UsageError, one_line
-from gatekeeper.flaky import FlakyHistory
-from gatekeeper.model import ReportInput
+from gatekeeper.model import ReportInput, case_id
 from gatekeeper.outputs import renderer_for
 from gatekeeper.packs import model_levels
 from gatekeeper.parsers import iter_reports, merge
@@ -28,6 +25,9 @@ from gatekeeper.verdict import Verdict, build, build_error, new_id
 from gatekeeper.words import plural
 
 if TYPE_CHECKING:
+    from gatekeeper.change import Change
+    from gatekeeper.engine import Baseline
+    from gatekeeper.flaky import FlakyHistory
     from gatekeeper.store.pipeline import Gathered
 
 
@@ -217,12 +217,16 @@ def _baseline(options: CheckOptions, policy: Policy, context: Context, *, judgin
     """Ratchets need one (the policy's, or its model's level packs'), and so does a change, whose new findings
     and failures are those the baseline did not have; an unreadable store leaves none."""
     if options.baseline is not None:
-        return baseline.from_file(options.baseline)
+        from gatekeeper.baseline import from_file  # (imported only where a baseline is read: issue 16)
+
+        return from_file(options.baseline)
     policies = (policy, *model_levels(policy.model))
     if options.store is None or not (judging_change or any(p.has_ratchets for p in policies)):
         return None
+    from gatekeeper.baseline import from_store
+
     try:
-        return baseline.from_store(options.store, context.project, policy.baseline_branch)
+        return from_store(options.store, context.project, policy.baseline_branch)
     except GatekeeperError as error:
         print(f"gatekeeper: warning: no baseline: {error}", file=sys.stderr)
         return None
@@ -239,6 +243,8 @@ def _flaky_histories(
     local = options.store is not None and Path(options.store).exists()
     if not (options.upload or local) or not context.project or not notable:
         return None
+    from gatekeeper import flaky  # (imported only where there is a history to read: issue 16)
+
     since = (today - timedelta(days=policy.flaky_window_days)).isoformat()
     try:
         if options.upload:
@@ -259,7 +265,7 @@ def _flaky_histories(
         [*runs, current],
         window_days=policy.flaky_window_days,
         clear_after=policy.flaky_clear_after,
-        tests=[flaky.case_id(case.classname, case.name) for case in notable],
+        tests=[case_id(case.classname, case.name) for case in notable],
     )
 
 

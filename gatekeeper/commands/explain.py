@@ -39,14 +39,13 @@ from gatekeeper.status import ExitStatus
 from gatekeeper.store import default_store_path
 from gatekeeper.verdict import (
     SCHEMA_V1,
-    ChangeRecord,
     Details,
     FindingRecord,
     TestRecord,
     Verdict,
-    WaiverRecord,
     parse,
 )
+from gatekeeper.verdict_sections import ChangeRecord, WaiverRecord
 from gatekeeper.words import level_reached, plural
 
 _NAMED = 5  # findings named in one piece of advice; the rest are counted

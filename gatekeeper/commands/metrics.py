@@ -10,7 +10,6 @@ from gatekeeper import metrics as metric_names
 from gatekeeper.model import ReportInput
 from gatekeeper.parsers import merge, read_reports
 from gatekeeper.status import ExitStatus
-from gatekeeper.verdict import input_counts
 
 
 def run(arguments: Sequence[str], output_format: str, out: TextIO) -> ExitStatus:
@@ -25,7 +24,7 @@ def run(arguments: Sequence[str], output_format: str, out: TextIO) -> ExitStatus
                     "path": report.path,
                     "format": report.format,
                     "sha256": report.sha256,
-                    "counts": input_counts(report),
+                    "counts": metric_names.input_counts(report),
                     "notes": list(report.evidence.notes),
                 }
                 for report in reports
@@ -49,7 +48,7 @@ def _write_table(reports: list[ReportInput], metrics: dict[str, float], out: Tex
     if not reports:
         out.write("no reports found\n")
     for report in reports:
-        counts = ", ".join(f"{k}={format_value(v)}" for k, v in input_counts(report).items())
+        counts = ", ".join(f"{k}={format_value(v)}" for k, v in metric_names.input_counts(report).items())
         out.write(f"{report.format:<15} {report.path}  ({counts})\n")
         for note in report.evidence.notes:
             out.write(f"{'':<15} note: {note}\n")

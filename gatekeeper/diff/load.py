@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gatekeeper.change import Change
-from gatekeeper.context import DiffBase
 from gatekeeper.errors import UsageError, one_line
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: a run with no change to judge imports nothing of changes (issue 16)
+    from gatekeeper.change import Change
+    from gatekeeper.context import DiffBase
     from gatekeeper.diff.paths import RepositoryPaths
 
 

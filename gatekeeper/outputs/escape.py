@@ -17,18 +17,36 @@ log, the JUnit file, GitLab's code-quality JSON and the HTML report all follow t
 from __future__ import annotations
 
 import re
-from html import escape
+from functools import cache
 from urllib.parse import quote
 
 from gatekeeper.context import http_url
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-# Characters XML 1.0 cannot carry at all (https://www.w3.org/TR/xml/#charsets): dropped, not escaped.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# CommonMark metacharacters that can start markup anywhere in a line (emphasis, code, links, images via
-# `[`, autolinks and raw HTML via `<`, entities via `&`, tables via `|`, strikethrough, headings, math).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#&$])")
-_BACKTICKS = re.compile(r"`+")
+
+# Each pattern is compiled on first use: the text output (every `check`) needs none of them (issue 16).
+@cache
+def _surrogate() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
+
+
+@cache
+def _not_xml() -> re.Pattern[str]:
+    """Characters XML 1.0 cannot carry at all (https://www.w3.org/TR/xml/#charsets): dropped, not escaped."""
+    return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@cache
+def _markdown_special() -> re.Pattern[str]:
+    """CommonMark metacharacters that can start markup anywhere in a line (emphasis, code, links, images via
+    `[`, autolinks and raw HTML via `<`, entities via `&`, tables via `|`, strikethrough, headings, math)."""
+    return re.compile(r"([\\`*_\[\]<>|~#&$])")
+
+
+@cache
+def _backticks() -> re.Pattern[str]:
+    return re.compile(r"`+")
+
+
 #: Characters left as they are in a markdown link destination: RFC 3986's unreserved and reserved ones
 #: but for the parentheses and quote, which end or confuse a destination.
 _URL_SAFE = "-._~:/?#[]@!$&*+,;=%"
@@ -37,7 +55,8 @@ _URL_SAFE = "-._~:/?#[]@!$&*+,;=%"
 def clean(value: object) -> str:
     """The text with every lone surrogate replaced by U+FFFD, so it can be written as UTF-8 at all."""
     text = str(value)
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+    surrogate = _surrogate()
+    return surrogate.sub("\ufffd", text) if surrogate.search(text) else text
 
 
 def one_line(value: object, limit: int | None = None) -> str:
@@ -72,7 +91,7 @@ def terminal_cell(value: object) -> str:
 
 def md_text(value: object, limit: int | None = None) -> str:
     """Plain text safe anywhere in a markdown line, a table cell included: one line, metacharacters escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(value, limit))
+    return _markdown_special().sub(r"\\\1", one_line(value, limit))
 
 
 def md_code(value: object, limit: int | None = None, *, table: bool = False) -> str:
@@ -85,7 +104,7 @@ def md_code(value: object, limit: int | None = None, *, table: bool = False) -> 
     text = one_line(value, limit) or " "
     if table:
         text = text.replace("|", "\\|")
-    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    longest = max((len(run) for run in _backticks().findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -110,13 +129,16 @@ def md_path(path: str) -> str:
 
 def html_text(value: object, limit: int | None = None) -> str:
     """One line of text for HTML element content or an attribute value (quotes escaped too)."""
+    from html import escape  # (html.entities, a large table, loads with it: only the HTML pages need it)
+
     return escape(one_line(value, limit), quote=True)
 
 
 def xml_text(value: object) -> str:
     """Text XML 1.0 can carry (ElementTree escapes the markup characters itself); newlines are kept."""
     text = str(value)
-    return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
+    not_xml = _not_xml()
+    return not_xml.sub("", text) if not_xml.search(text) else text
 
 
 def gh_data(value: object) -> str:

@@ -9,25 +9,17 @@ cannot end its code span, a branch name cannot inject HTML, and only an http(s) 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from gatekeeper.engine import format_number
 from gatekeeper.model import Decision
-from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_link, md_text
-from gatekeeper.outputs.pipeline import pipeline_summary
 from gatekeeper.policy import GateSeverity
-from gatekeeper.verdict import (
-    Details,
-    GateRecord,
-    PipelineRecord,
-    Quarantines,
-    TestRecord,
-    TraceRecord,
-    Verdict,
-    WaiverRecord,
-    Waivers,
-)
+from gatekeeper.verdict import Details, GateRecord, TestRecord, TraceRecord, Verdict, Waivers
 from gatekeeper.words import level_reached, plural, short_commit
+
+if TYPE_CHECKING:  # sections a plain run's verdict has none of, imported where one is shown (issue 16)
+    from gatekeeper.verdict_sections import PipelineRecord, Quarantines, WaiverRecord
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "⛔", "skip": "⏭️"}
 _LIST_LIMIT = 20
@@ -116,6 +108,8 @@ def _change(verdict: Verdict) -> list[str]:
     missed = [record for record in change.files if record.uncovered or record.uncovered_omitted]
     if not missed:
         return out
+    from gatekeeper.newcode import ranges_text
+
     out += ["", "Changed lines no test ran:", ""]
     for record in missed:
         more = f" and {plural(record.uncovered_omitted, 'more line')}" if record.uncovered_omitted else ""
@@ -161,6 +155,8 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     """A pipeline-final's parts in one line (a retried one marked), then the missing ones."""
     if pipeline is None:
         return []
+    from gatekeeper.outputs.pipeline import pipeline_summary
+
     headline, missing = pipeline_summary(pipeline, lambda name: md_code(name, _NAME_LIMIT), _LIST_LIMIT)
     return ["", f"**Pipeline:** {headline}" + (f"; **missing:** {', '.join(missing)}" if missing else "")]
 

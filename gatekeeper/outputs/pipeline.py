@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from gatekeeper.verdict import PipelineRecord
 from gatekeeper.words import plural
+
+if TYPE_CHECKING:
+    from gatekeeper.verdict_sections import PipelineRecord
 
 
 def pipeline_summary(pipeline: PipelineRecord, escape: Callable[[str], str], limit: int) -> tuple[str, list[str]]:

@@ -9,24 +9,17 @@ escape codes to the terminal, nor break a line.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import click
 
 from gatekeeper.model import Decision
-from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import terminal
-from gatekeeper.outputs.pipeline import pipeline_summary
-from gatekeeper.verdict import (
-    Details,
-    PipelineRecord,
-    Quarantines,
-    TestRecord,
-    TraceRecord,
-    Verdict,
-    WaiverRecord,
-    Waivers,
-)
+from gatekeeper.verdict import Details, TestRecord, TraceRecord, Verdict, Waivers
 from gatekeeper.words import level_reached, plural, short_commit
+
+if TYPE_CHECKING:  # sections a plain run's verdict has none of, imported where one is shown (issue 16)
+    from gatekeeper.verdict_sections import PipelineRecord, Quarantines, WaiverRecord
 
 _STYLE = {
     "pass": ("PASS", "green"),
@@ -101,6 +94,8 @@ def _change(verdict: Verdict) -> list[str]:
     lines = ["", f"  change{base} ({terminal(change.source)}): {size}"]
     missed = [record for record in change.files if record.uncovered]
     if missed:
+        from gatekeeper.newcode import ranges_text
+
         lines.append("  changed lines no test ran:")
         for record in missed[:_LIST_LIMIT]:
             more = f" and {plural(record.uncovered_omitted, 'more line')}" if record.uncovered_omitted else ""
@@ -115,6 +110,8 @@ def _pipeline(pipeline: PipelineRecord | None) -> list[str]:
     """A pipeline-final's parts in one line (a retried one marked), then the missing ones."""
     if pipeline is None:
         return []
+    from gatekeeper.outputs.pipeline import pipeline_summary
+
     headline, missing = pipeline_summary(pipeline, terminal, _LIST_LIMIT)
     return ["", f"  pipeline: {headline}"] + ([f"  missing: {', '.join(missing)}"] if missing else [])
 

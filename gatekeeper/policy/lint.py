@@ -4,7 +4,6 @@ that can never apply, ratchets that can never fail)."""
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -96,6 +95,8 @@ def _condition_semantics(
     if not isinstance(metric, str):
         return
     if metric not in names:
+        import difflib  # (only to suggest a name: a valid policy never needs it)
+
         close = difflib.get_close_matches(metric, names, n=1)
         hint = f" (did you mean {close[0]}?)" if close else " (see `gatekeeper metrics` for the names)"
         yield located.where((*path, "metric")), f"{label((*path, 'metric'))}unknown metric '{metric}'{hint}"

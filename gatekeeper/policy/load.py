@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import PolicyError
-from gatekeeper.flaky import CLEAR_AFTER, WINDOW_DAYS
 from gatekeeper.policy import located as yaml_reader
 from gatekeeper.policy.lint import authoring_problems, gate_semantics, semantic_problems
 from gatekeeper.policy.located import Located, Location
 from gatekeeper.policy.messages import condition_problems, not_a_policy, schema_problems, valid_extends
 from gatekeeper.policy.model import (
+    CLEAR_AFTER,
     THRESHOLD_KEYS,
+    WINDOW_DAYS,
     Comparison,
     Condition,
     Gate,

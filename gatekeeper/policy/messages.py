@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator
@@ -140,6 +139,8 @@ def _unknown_keys(error: Any, error_path: JsonPath, located: Located) -> Iterato
     """
     if not isinstance(error.instance, dict):
         return
+    import difflib  # (only for a policy with a problem: a valid one never needs it)
+
     known = _known_keys(error.schema)
     for key in error.instance:
         if key in known:
@@ -213,6 +214,8 @@ def _explain(error: Any, error_path: JsonPath) -> str | None:
     if kind == "enum":
         values = [str(choice) for choice in error.validator_value if choice is not None]
         choices = ", ".join(values)
+        import difflib
+
         close = difflib.get_close_matches(str(instance), values, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         return f"{where}{_short(instance)} is not one of: {choices}{hint}"

@@ -15,9 +15,11 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal, NoReturn
 
-from gatekeeper.flaky import CLEAR_AFTER, WINDOW_DAYS
-
 POLICY_FORMAT = 1
+#: The `flaky:` section's defaults (gatekeeper.flaky), Harness's rule: failed and passed on one commit
+#: within 14 days; cleared after 5 passes in a row.
+WINDOW_DAYS = 14
+CLEAR_AFTER = 5
 #: The keys that give a comparison its threshold; the last two are ratchets against a baseline.
 THRESHOLD_KEYS = ("min", "max", "equals", "max_decrease", "max_increase")
 #: Every key of a gate that belongs to its condition.

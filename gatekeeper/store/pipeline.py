@@ -24,7 +24,7 @@ from gatekeeper.context import Context
 from gatekeeper.errors import GatekeeperError, InputError, StoreRefused, UsageError, one_line
 from gatekeeper.model import ReportInput
 from gatekeeper.status import ExitStatus
-from gatekeeper.verdict import PartRecord, PipelineRecord
+from gatekeeper.verdict_sections import PartRecord, PipelineRecord
 from gatekeeper.words import plural
 
 if TYPE_CHECKING:

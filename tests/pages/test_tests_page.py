@@ -21,7 +21,8 @@ from gatekeeper.context import Context
 from gatekeeper.engine import decide
 from gatekeeper.model import Evidence
 from gatekeeper.policy import Comparison, Gate, IfAbsent, Policy
-from gatekeeper.verdict import PartRecord, PipelineRecord, build
+from gatekeeper.verdict import build
+from gatekeeper.verdict_sections import PartRecord, PipelineRecord
 from tests.pages.conftest import _put, screenshot
 from tests.pages.test_browser import check_structure, rows
 from tests.server.conftest import Server, make_tokens, start_server

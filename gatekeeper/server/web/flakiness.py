@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper.flaky import TestRun, case_id, run_from_verdict
+from gatekeeper.flaky import TestRun, run_from_verdict
+from gatekeeper.model import case_id
 
 #: Rows in each of the page's two tables.
 TOP = 25

@@ -7,6 +7,7 @@ of any size), and quoting nothing of the text in its messages: `extends` may nam
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -70,11 +71,16 @@ def locate_yaml(path: str | Path, text: str, kind: str) -> Located:
 
     No message quotes the text: `extends` may name any file, and its errors land in CI logs.
     """
+    return _located(path, text, kind, _compose)
+
+
+def _located(path: str | Path, text: str, kind: str, compose: Callable[[str], Any]) -> Located:
+    """`locate_yaml` with the node tree from `compose` (the tests hold `_compose` to PyYAML's own composer)."""
     import yaml
 
     located = Located(data=None, values={}, keys={})
     try:
-        node = yaml.compose(text, Loader=_depth_bounded_loader())
+        node = compose(text)
         if node is None:
             raise PolicyProblems([Problem(str(path), 1, 1, f"the {kind} is empty")])
         located.data = _to_python(node, (), located, yaml.SafeLoader(""))
@@ -102,6 +108,84 @@ def _unquoted(problem: str) -> str:
         return match[0] if _HARMLESS_QUOTE.fullmatch(inner) else "(…)"
 
     return _QUOTED.sub(keep, problem)
+
+
+#: Characters PyYAML's own scanner and libyaml may count or fold differently (line breaks other than \n, tabs,
+#: a byte-order mark): a text holding one is read by PyYAML's own parser alone.
+_NOT_FOR_LIBYAML = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
+
+
+def _compose(text: str) -> Any:
+    """The document's node tree (None for an empty one), read by libyaml (PyYAML's C extension, ~10x faster
+    on a policy: `check` reads one in every job) where the two parsers agree: a wheel that has libyaml, a text
+    without the characters above, whose events libyaml reads without an error and `_alike` passes; else,
+    and for every error (whose words and positions are PyYAML's own), by PyYAML's pure-Python parser.  The
+    same nodes, tags, values and positions either way: tests/test_policy_located.py holds one to the other."""
+    import yaml
+
+    if yaml.__with_libyaml__ and _NOT_FOR_LIBYAML.search(text) is None:
+        try:
+            if _alike(text):
+                loader = yaml.CSafeLoader(text)
+                try:
+                    return loader.get_single_node()
+                finally:
+                    loader.dispose()
+        except yaml.YAMLError:
+            pass  # PyYAML's own parser says what is wrong, in its words
+    return _compose_pure(text)
+
+
+def _compose_pure(text: str) -> Any:
+    """PyYAML's own parser and composer (depth-bounded): what every policy was read with before issue 16."""
+    import yaml
+
+    return yaml.compose(text, Loader=_depth_bounded_loader())
+
+
+def _alike(text: str) -> bool:
+    """Whether libyaml reads `text` as PyYAML does, judged from libyaml's events (its parser is not recursive,
+    its composer is).  What the two were seen to read apart, or that policies do not use, goes to PyYAML:
+    - a collection nested _MAX_DEPTH deep: libyaml's composer recurses in C with no bound (a million `[`
+      would overflow the C stack), PyYAML's stops there with a policy error;
+    - a value left empty (`{a: }`): libyaml places the null at the next token, PyYAML right after the `:`;
+    - a `?` in a plain scalar inside `[...]` or `{...}`, and a block scalar's header with more after its
+      indicators than a space (`|#`): libyaml reads them, PyYAML refuses them;
+    - tags, anchors, aliases and directives (`!x !`, `%TAG`), where the two parsers' rules differ in places."""
+    import yaml
+
+    parser = yaml.CSafeLoader(text)
+    flow: list[bool] = []  # the open collections, innermost last: in flow style or not
+    lines: list[str] | None = None
+    try:
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.ScalarEvent):
+                if event.tag is not None or event.anchor is not None:
+                    return False
+                if not event.style and (not event.value or (any(flow) and "?" in event.value)):
+                    return False
+                if event.style in ("|", ">"):
+                    lines = text.split("\n") if lines is None else lines
+                    mark = event.start_mark
+                    if mark is None or not _BLOCK_HEADER.fullmatch(lines[mark.line], mark.column):
+                        return False
+            elif isinstance(event, yaml.CollectionStartEvent):
+                if event.tag is not None or event.anchor is not None or len(flow) + 1 >= _MAX_DEPTH:
+                    return False
+                flow.append(bool(event.flow_style))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                flow.pop()
+            elif isinstance(event, yaml.AliasEvent) or (
+                isinstance(event, yaml.DocumentStartEvent) and (event.version or event.tags)
+            ):
+                return False
+    finally:
+        parser.dispose()
+    return True
+
+
+#: A block scalar's header, up to its line's end: indicators, then at most a comment after a space.
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*(?: .*)?")
 
 
 @cache

@@ -68,16 +68,21 @@ def test_the_bundled_policies_are_answered_without_jsonschema() -> None:
         assert is_valid(data, SCHEMA, formats=True), path
 
 
-def test_loading_a_valid_policy_imports_no_jsonschema() -> None:
+def test_loading_a_valid_policy_imports_no_jsonschema_and_no_network_client(tmp_path: Path) -> None:
+    """Nor does extending a pack or a file beside the policy import the fetcher of pinned URLs (urllib,
+    http, ssl: ~20 ms), asking only whether the extending file is one it fetched (issue 16)."""
+    (tmp_path / "org.yaml").write_text("policy: org\nextends: caict-cd/level-2\n", encoding="utf-8")
+    (tmp_path / "team.yaml").write_text("policy: team\nextends: org.yaml\n", encoding="utf-8")
     code = (
         "import sys\n"
         "from gatekeeper.policy import load_policy\n"
-        "load_policy(sys.argv[1]); load_policy(sys.argv[2])\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'referencing')))\n"
+        "for path in sys.argv[1:]: load_policy(path)\n"
+        "slow = ('jsonschema', 'referencing', 'urllib.request', 'http', 'ssl', 'gatekeeper.policy.fetch')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(slow)))\n"
     )
     level = ROOT / "rules" / "caict-cd" / "level-3.yaml"  # extends the lower levels
     done = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "rules" / "starter.yaml"), str(level)],
+        [sys.executable, "-c", code, str(ROOT / "rules" / "starter.yaml"), str(level), str(tmp_path / "team.yaml")],
         capture_output=True,
         text=True,
         check=True,

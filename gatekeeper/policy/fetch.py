@@ -21,18 +21,12 @@ from urllib.parse import urljoin, urlsplit
 from gatekeeper.context import is_loopback_host
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy.located import MAX_POLICY_BYTES
+from gatekeeper.policy.resources import cache_directory
 
-CACHE_ENV = "GATEKEEPER_CACHE"
 FETCH_TIMEOUT_SECONDS = 30.0  # for the whole fetch, redirects included: a trickling server cannot stall a run
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 1 << 16
-
-
-def cache_directory() -> Path:
-    """`$GATEKEEPER_CACHE/policies`, else the user's cache directory."""
-    base = os.environ.get(CACHE_ENV) or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / ("policies" if os.environ.get(CACHE_ENV) else "gatekeeper/policies")
 
 
 def _allowed(url: str) -> bool:

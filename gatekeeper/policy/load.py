@@ -37,7 +37,7 @@ from gatekeeper.policy.model import (
     gate_document,
 )
 from gatekeeper.policy.problems import PolicyProblems, Problem
-from gatekeeper.policy.resources import bundled_pack, pack_name
+from gatekeeper.policy.resources import bundled_pack, cache_directory, pack_name
 
 #: Bounds on what one policy may reach through `extends` (with MAX_POLICY_BYTES per file): files in one
 #: chain (a team's, its organisation's, five levels of a pack need 7), and distinct files in all.
@@ -420,8 +420,6 @@ def _name(path: Path) -> str:
 
 def _is_fetched(path: Path) -> bool:
     """Policies fetched by URL live in the cache; their relative `extends` would mean nothing."""
-    from gatekeeper.policy.fetch import cache_directory
-
     try:
         path.resolve().relative_to(cache_directory().resolve())
     except ValueError:

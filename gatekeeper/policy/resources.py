@@ -1,7 +1,9 @@
-"""Bundled files (schemas/, rules/) and the packs' names: what `extends:` takes and what messages say."""
+"""Bundled files (schemas/, rules/), the packs' names and where fetched policies are kept: what `extends:`
+takes and what messages say."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # gatekeeper/
@@ -35,3 +37,14 @@ def pack_name(path: Path) -> str | None:
     except ValueError:
         return None
     return relative.with_suffix("").as_posix() if relative.suffix in _SUFFIXES else None
+
+
+CACHE_ENV = "GATEKEEPER_CACHE"
+
+
+def cache_directory() -> Path:
+    """`$GATEKEEPER_CACHE/policies`, else the user's cache directory: where `extends: {url, sha256}` keeps
+    what it fetched (gatekeeper.policy.fetch), here so that asking whether a file is one imports no network
+    client (every policy that extends another asks)."""
+    base = os.environ.get(CACHE_ENV) or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / ("policies" if os.environ.get(CACHE_ENV) else "gatekeeper/policies")

@@ -218,6 +218,19 @@ def test_a_value_from_the_ci_is_named_by_its_variable(repo: Repo) -> None:
     assert bad.stderr.startswith("gatekeeper: error: deploy record: CI_ENVIRONMENT_NAME must be 1 to 100 characters")
 
 
+def test_a_job_url_too_long_to_store_is_noted_and_the_deployment_recorded_without_it(repo: Repo) -> None:
+    """It was refused as 'url must be an http(s) URL ...': an API field the user never typed, for an optional link."""
+    long_url = "https://gitlab.example.com/" + "a" * 1000
+    result = gatekeeper(repo.root, "deploy", "record", "--status", "success", **gitlab(repo, CI_JOB_URL=long_url))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "gatekeeper: note: the CI's job URL is over 1000 characters: the deployment carries no link\n"
+    )
+    assert result.stdout.startswith("recorded deployment ")
+    with sqlite3.connect(repo.root / ".gatekeeper" / "verdicts.db") as db:
+        assert db.execute("SELECT url FROM deployments").fetchall() == [(None,)]
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -21,6 +21,7 @@ from typing import TextIO
 from gatekeeper.context import detect_context
 from gatekeeper.delivery import (
     ENVIRONMENT_VARIABLE,
+    MAX_TEXT,
     PREVIOUS_DEPLOYMENTS,
     DeployedCommit,
     Deployment,
@@ -87,6 +88,10 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
     if options.commits_file and options.no_commits:
         raise UsageError("deploy record: give --commits-file or --no-commits, not both")
     pipeline = options.pipeline or context.pipeline
+    url = context.url
+    if url is not None and len(url) > MAX_TEXT:  # a link is optional: the deployment is recorded without it
+        err.write(f"gatekeeper: note: the CI's job URL is over {MAX_TEXT} characters: the deployment carries no link\n")
+        url = None
     try:
         check_text(project, "--project" if options.project else "the CI's project (give --project)")
         check_environment(environment, "--environment" if options.environment else ENVIRONMENT_VARIABLE)
@@ -104,7 +109,7 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
             status=options.status,
             verdict_id=options.verdict,
             pipeline=pipeline,
-            url=context.url,
+            url=url,
             explicit_id=options.explicit_id,
         )
     except ValueError as error:

@@ -362,6 +362,7 @@ def _github_parts(root: Path, reports: tuple[str, ...]) -> Snippets:
 
 
 def github_part_step(reports: tuple[str, ...]) -> str:
+    """The matrix job's step that records its part (shard N of 3), for a workflow the user already has."""
     return (
         "- uses: ./.github/actions/gatekeeper\n"
         "  with:\n"
@@ -574,8 +575,8 @@ def _jenkins(root: Path, reports: tuple[str, ...]) -> Snippets:
 
 
 def _jenkins_parts(root: Path, reports: tuple[str, ...]) -> Snippets:
-    library = _jenkins(root, reports).files[:2]  # the same shared library
-    register = _jenkins(root, reports).next_steps[0]
+    single = _jenkins(root, reports)
+    library, register = single.files[:2], single.next_steps[0]  # the same shared library, registered alike
     if (root / "Jenkinsfile").exists():
         listed = ", ".join(f"'{report}'" for report in reports)
         stages = (

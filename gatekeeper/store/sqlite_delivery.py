@@ -17,25 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gatekeeper.delivery import (
-    SUCCESS,
-    DeployedCommit,
-    Deployment,
-    Incident,
-    deployment_id,
-    incident_id,
-)
 from gatekeeper.store.codec import canonical_json, utc_text
-from gatekeeper.store.delivery import (
-    DeploymentRequest,
-    IncidentNotFound,
-    UnknownVerdict,
-    check_incident_fields,
-    commit_upper_bound,
-    deployment_document,
-    deployment_from_document,
-    time_from_text,
-)
+
+if TYPE_CHECKING:  # the methods import what they use: `check` opens this store for verdicts alone (issue 16)
+    from gatekeeper.delivery import DeployedCommit, Deployment, Incident
+    from gatekeeper.store.delivery import DeploymentRequest
 
 _T = TypeVar("_T")
 
@@ -80,6 +66,9 @@ class SqliteDelivery:
 
     def record_deployment(self, request: DeploymentRequest, *, now: datetime | None = None) -> tuple[Deployment, bool]:
         """Store the deployment once (see `gatekeeper.store.delivery`)."""
+        from gatekeeper.delivery import Deployment, deployment_id
+        from gatekeeper.store.delivery import UnknownVerdict, deployment_document, time_from_text
+
         deployment = Deployment(
             id=deployment_id(
                 project=request.project,
@@ -143,6 +132,8 @@ class SqliteDelivery:
 
     def shipped_commits(self, project: str, environment: str, limit: int) -> builtins.list[str]:
         """The commits of the environment's newest `limit` successful deployments, newest first."""
+        from gatekeeper.delivery import SUCCESS
+
         sql = (
             'SELECT "commit" FROM deployments WHERE project = ? AND environment = ? AND status = ?'
             " ORDER BY deployed_at DESC, id DESC LIMIT ?"
@@ -166,6 +157,9 @@ class SqliteDelivery:
             return self._retry(lambda: self._deployments_where(where, parameters))
 
     def _deployments_where(self, where: str, parameters: tuple[Any, ...]) -> builtins.list[Deployment]:
+        from gatekeeper.delivery import DeployedCommit
+        from gatekeeper.store.delivery import deployment_from_document, time_from_text
+
         rows = self._connection.execute(
             f"SELECT id, body FROM deployments WHERE {where} ORDER BY deployed_at, id", parameters
         ).fetchall()
@@ -198,6 +192,9 @@ class SqliteDelivery:
         now: datetime | None = None,
     ) -> tuple[Incident, bool]:
         """Open the incident once, linking `caused_by` to the first successful deployment that shipped it."""
+        from gatekeeper.delivery import incident_id
+        from gatekeeper.store.delivery import check_incident_fields, commit_upper_bound
+
         project, environment, incident, caused_by = check_incident_fields(project, environment, incident, caused_by)
         identifier = incident_id(project=project, environment=environment, incident=incident)
         opened_at = utc_text(now or self.clock())
@@ -234,6 +231,9 @@ class SqliteDelivery:
         self, *, project: str, environment: str, incident: str, now: datetime | None = None
     ) -> tuple[Incident, bool]:
         """Resolve it now, with the first successful deployment since it was opened (if any)."""
+        from gatekeeper.delivery import incident_id
+        from gatekeeper.store.delivery import IncidentNotFound, check_incident_fields
+
         project, environment, incident, _ = check_incident_fields(project, environment, incident)
         identifier = incident_id(project=project, environment=environment, incident=incident)
         resolved_at = utc_text(now or self.clock())
@@ -292,6 +292,9 @@ def _with_commits(deployment: Deployment, commits: builtins.list[DeployedCommit]
 
 
 def _incident(row: Any) -> Incident:
+    from gatekeeper.delivery import Incident
+    from gatekeeper.store.delivery import time_from_text
+
     return Incident(
         id=row[0],
         project=row[1],

@@ -85,8 +85,8 @@ def test_reopening_keeps_verdicts(db: Path) -> None:
 
 
 def test_recording_a_verdict_imports_only_what_it_needs(db: Path) -> None:
-    """`check` records a verdict in every job (issue 16): releases, parts, flaky history and the retry's
-    jitter are imported by the methods that use them, not by opening the store."""
+    """`check` records a verdict in every job (issue 16): releases, parts, deployments and incidents, flaky
+    history and the retry's jitter are imported by the methods that use them, not by opening the store."""
     probe = (
         "import sys\n"
         "from gatekeeper.store.sqlite import SqliteStore\n"
@@ -100,7 +100,9 @@ def test_recording_a_verdict_imports_only_what_it_needs(db: Path) -> None:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
     imported = set(run.stdout.split())
     assert "gatekeeper.store.sqlite" in imported
-    assert imported.isdisjoint({"gatekeeper.release", "gatekeeper.store.parts", "gatekeeper.flaky", "random"})
+    assert imported.isdisjoint(
+        {"gatekeeper.release", "gatekeeper.store.parts", "gatekeeper.flaky", "random", "gatekeeper.delivery"}
+    )
     assert raw(db, "SELECT count(*) FROM verdicts") == [(2,)]
 
 

@@ -202,6 +202,15 @@ def test_a_verdict_the_store_does_not_hold_is_refused_and_nothing_recorded(repo:
         assert result.returncode == 0, result.stderr
     with sqlite3.connect(store) as db:
         assert sorted(row[0] for row in db.execute("SELECT verdict_id FROM deployments")) == sorted((own, bare))
+    # Where no store is yet, none holds the verdict: refused alike, and no empty store is made.
+    absent = tmp_path / "absent" / "store.db"
+    refused = gatekeeper(
+        repo.root, "deploy", "record", "--status", "success", "--verdict", own, "--store", str(absent), **gitlab(repo)
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"gatekeeper: error: deploy record: --verdict {own}: no verdict with this id")
+    assert f"is in {absent}; nothing recorded" in refused.stderr
+    assert not absent.parent.exists()
     # A prefix, as `verdicts show` takes one, names no verdict here: the message says the full id is needed.
     prefix = gatekeeper(
         repo.root, "deploy", "record", "--status", "success", "--verdict", own[:8], "--store", str(store),

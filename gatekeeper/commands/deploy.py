@@ -121,6 +121,12 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
         except PatternError as error:
             raise UsageError(f"deploy record: --key-pattern: {error}") from None
         pattern = options.key_pattern
+    if options.verdict is not None and not options.upload:
+        from gatekeeper.store import default_store_path
+
+        path = Path(options.store) if options.store else default_store_path()
+        if not path.exists():  # no store holds no verdict: refused without creating an empty one
+            raise _unknown_verdict(UnknownVerdict(options.verdict, project), str(path))
     with open_delivery_store(options.store, options.upload) as (store, where):
         commits: tuple[DeployedCommit, ...] = ()
         if options.commits_file:
@@ -134,13 +140,17 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
         try:
             deployment, created = store.record_deployment(request)
         except UnknownVerdict as error:
-            raise UsageError(
-                f"deploy record: --verdict {error.verdict_id}: no verdict with this id of project "
-                f"{error.project} is in {where}; nothing recorded (give the full id `check` recorded there: a prefix "
-                "is not enough)"
-            ) from None
+            raise _unknown_verdict(error, where) from None
     _report(deployment, created, where, options.output_format, out)
     return ExitStatus.PASS
+
+
+def _unknown_verdict(error: UnknownVerdict, where: str) -> UsageError:
+    """One message for a --verdict the store does not hold, whether it is there or not yet made."""
+    return UsageError(
+        f"deploy record: --verdict {error.verdict_id}: no verdict with this id of project {error.project} is in "
+        f"{where}; nothing recorded (give the full id `check` recorded there: a prefix is not enough)"
+    )
 
 
 def _from_git(

@@ -56,7 +56,6 @@ if TYPE_CHECKING:  # what a run judges only where a feature is on, imported wher
         BaselineRecord,
         ChangedFileRecord,
         ChangeRecord,
-        InputsOmitted,
         PartRecord,
         PipelineRecord,
         QuarantineRecord,
@@ -135,6 +134,15 @@ class InputRecord:
     sha256: str
     counts: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputsOmitted:
+    """The reports past the verdict's size bound: how many, of which formats, their counts summed."""
+
+    count: int
+    formats: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -477,8 +485,6 @@ def _inputs_omitted(reports: Sequence[ReportInput], counts: Sequence[dict[str, A
     """`inputs_omitted` for the reports not listed: how many, of which formats, and their counts summed."""
     if not reports:
         return None
-    from gatekeeper.verdict_sections import InputsOmitted
-
     totals: dict[str, Any] = {}
     formats: dict[str, int] = {}
     for report, tally in zip(reports, counts, strict=True):
@@ -1107,7 +1113,7 @@ def _validator() -> Any:
 
 
 def _verdict_from_json(document: Mapping[str, Any]) -> Verdict:
-    from gatekeeper.verdict_sections import BaselineRecord, InputsOmitted, Quarantines
+    from gatekeeper.verdict_sections import BaselineRecord, Quarantines
 
     policy, maturity, baseline = document["policy"], document["maturity"], document.get("baseline")
     omitted, details = document.get("inputs_omitted"), document.get("details")

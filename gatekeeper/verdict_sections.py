@@ -1,15 +1,16 @@
 """The records of a verdict's optional sections: what a run writes only when a feature is on.
 
-A baseline compared with, more reports than the verdict lists, a pipeline-final's parts, waivers and a
-quarantine that applied, a change judged: `gatekeeper.verdict` builds and reads these records, and imports
-this module only where one is built, so a plain `check` never creates their classes (each frozen dataclass
-costs ~1 ms to create, as its methods are generated and compiled: issue 16).
+A baseline compared with, a pipeline-final's parts, waivers and a quarantine that applied, a change judged:
+`gatekeeper.verdict` builds and reads these records, and imports this module only where one is built, so a
+plain `check` never creates their classes (each frozen dataclass costs ~1 ms to create, as its methods are
+generated and compiled: issue 16).  Reports past the verdict's list are no feature (a Surefire directory
+has hundreds): `InputsOmitted` stays in gatekeeper.verdict.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,15 +23,6 @@ class BaselineRecord:
     source: str
     branch: str | None = None
     created_at: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InputsOmitted:
-    """The reports past the verdict's size bound: how many, of which formats, their counts summed."""
-
-    count: int
-    formats: Mapping[str, int] = field(default_factory=dict)
-    counts: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 ONE_CASE = '<testsuite name="s" tests="1"><testcase classname="a.B" name="t" time="0.1"/></testsuite>\n'
 
@@ -89,8 +91,12 @@ main()
 
 
 def imported_by(tmp_path: Path, *arguments: str) -> set[str]:
-    """The modules `gatekeeper ARGUMENTS` has imported when it exits, run in `tmp_path` (no clone)."""
+    """The modules `gatekeeper ARGUMENTS` has imported when it exits, run in `tmp_path` (no clone), where
+    `one.xml` is a one-case JUnit report and `surefire/` a directory of 101 (more than a verdict lists)."""
     (tmp_path / "one.xml").write_text(ONE_CASE, encoding="utf-8")
+    (tmp_path / "surefire").mkdir()
+    for number in range(101):
+        (tmp_path / "surefire" / f"TEST-{number}.xml").write_text(ONE_CASE, encoding="utf-8")
     listing = tmp_path / "modules.txt"
     environment = {
         key: value
@@ -110,9 +116,10 @@ def imported_by(tmp_path: Path, *arguments: str) -> set[str]:
     return set(listing.read_text(encoding="utf-8").split())
 
 
-def test_a_plain_check_imports_only_its_own_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reports", ["one.xml", "surefire"])
+def test_a_plain_check_imports_only_its_own_path(tmp_path: Path, reports: str) -> None:
     policy = str(ROOT / "rules" / "starter.yaml")
-    imported = imported_by(tmp_path, "check", "--policy", policy, "--no-store", "one.xml")
+    imported = imported_by(tmp_path, "check", "--policy", policy, "--no-store", reports)
     assert {name for name in imported if name.startswith("gatekeeper")} - CHECK_PATH == set()
     assert imported & (FEATURES | NOT_NEEDED) == set()
     assert not any(name.startswith(("gatekeeper.store", "gatekeeper.sinks", "sqlite3")) for name in imported)

@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gatekeeper import trace as trace_module
 from gatekeeper.context import Context, detect_change_title
@@ -64,6 +66,23 @@ from tests.diff.repo import Repo
 )
 def test_issue_keys(text: str, keys: list[str]) -> None:
     assert issue_keys(text) == keys
+
+
+def test_a_text_with_no_dash_and_number_is_answered_without_the_pattern() -> None:
+    """Every key of the default pattern holds `-1` to `-9`: a text with none names no key, and `check` on a
+    history without keys compiles no pattern (issue 16)."""
+    compile_pattern.cache_clear()
+    fullwidth = "\uff30\uff21\uff39\uff0d\uff11"  # PAY-1 in fullwidth letters, dash and digit
+    assert issue_keys(f"release-0 of the card form (issue 16), PAY-0, pay-x1, {fullwidth}") == []
+    assert compile_pattern.cache_info().misses == 0
+    assert issue_keys("PAY-1") == ["PAY-1"] and compile_pattern.cache_info().misses == 1
+
+
+@given(st.text(alphabet=st.sampled_from([*"aZ_.-/ 0159\n", "\u212a", "\u017f", "\uff11", "\uff0d"]), max_size=24))
+def test_the_default_pattern_finds_nothing_where_no_dash_and_number_is(text: str) -> None:
+    """What lets `issue_keys` skip the pattern: it never matches without one (any case, any script)."""
+    if not any(f"-{digit}" in text for digit in "123456789"):
+        assert list(compile_pattern(DEFAULT_KEY_PATTERN)(text)) == []
 
 
 def test_a_text_is_searched_up_to_its_bound_and_gives_a_bounded_number_of_keys() -> None:

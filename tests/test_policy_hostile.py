@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.errors import PolicyError
-from gatekeeper.policy import MAX_EXTENDS_DEPTH, MAX_POLICY_BYTES, MAX_POLICY_FILES, load_policy, located
+from gatekeeper.policy import MAX_EXTENDS_DEPTH, MAX_POLICY_BYTES, MAX_POLICY_FILES, load, load_policy, located
+from tests.conftest import REPO
 
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
 SECRET = "s3cr3t-XYZ"
@@ -144,18 +145,39 @@ waivers:
 
 def test_each_file_of_a_diamond_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[Path] = []
-    real = located.read_yaml
+    real = located.read_policy_text
 
-    def counting(path: Path, name: str) -> located.Located:
+    def counting(path: Path, name: str) -> str:
         reads.append(path.resolve())
         return real(path, name)
 
-    monkeypatch.setattr(located, "read_yaml", counting)
+    monkeypatch.setattr(located, "read_policy_text", counting)
     policy = load_policy(diamond(tmp_path, 25))
     assert len(reads) == len(set(reads)) == 25
     assert [gate.id for gate in policy.gates] == ["tests-present"]
     assert len(policy.waivers) == 1  # reached through 2**24 paths, still one waiver
     assert len(policy.chain) == 25
+
+
+def test_a_file_reached_by_several_loads_is_parsed_and_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` with a CAICT level loads the model's five packs too (level N extends N-1): 18 reads of 5
+    files, each parsed and checked once in the process (issue 16), every policy the same as parsed afresh."""
+    levels = [REPO / "rules" / "caict-cd" / f"level-{level}.yaml" for level in range(1, 6)]
+    load._checked.cache_clear()
+    fresh = []
+    for path in levels:  # each alone, as if nothing had been read before
+        fresh.append(load_policy(path))
+        load._checked.cache_clear()
+    parsed: list[str] = []
+    real = located.locate_yaml
+
+    def counting(path: str | Path, text: str, kind: str) -> located.Located:
+        parsed.append(str(path))
+        return real(path, text, kind)
+
+    monkeypatch.setattr(located, "locate_yaml", counting)
+    assert [load_policy(levels[2]), *(load_policy(path) for path in levels)] == [fresh[2], *fresh]
+    assert sorted(parsed) == [f"caict-cd/level-{level}" for level in range(1, 6)]
 
 
 def test_a_diamond_of_25_files_validates_on_the_command_line(tmp_path: Path) -> None:

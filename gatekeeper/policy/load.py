@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -104,15 +105,14 @@ class _Loader:
         """One file merged with its parents, or None when it or a parent has problems (recorded)."""
         self.files.setdefault(name, len(self.files))
         try:
-            located = yaml_reader.read_yaml(path, name)
+            located, reason, checked = _checked(name, yaml_reader.read_policy_text(path, name))
         except PolicyProblems as error:
             self.problems.update(dict.fromkeys(error.found))
             return None
-        reason = not_a_policy(located.data)
         if reason is not None:
             self._report(name, [(located.where(()), reason)])
             return None
-        own = [*located.problems, *schema_problems(located), *semantic_problems(located)]
+        own = list(checked)
         if self.today is not None:
             own.extend(authoring_problems(located, self.today))
         parents = self._parents(path, name, located, (*seen, path))
@@ -228,6 +228,20 @@ class _Loader:
             if sound:
                 merged.append((True, _gate(document, name, line, origins)))
         return merged if sound else None
+
+
+@lru_cache(maxsize=64)
+def _checked(name: str, text: str) -> tuple[Located, str | None, tuple[tuple[Location, str], ...]]:
+    """A policy file's text read as YAML and checked on its own (why it is no policy at all, else its
+    duplicate keys, schema and semantic problems): once per process for each text, however many loads reach
+    it.  `check` with a CAICT level policy loads the model's five level packs too, each extending the one
+    below: 18 reads of 5 files (issue 16).  What depends on more than the text (the date, the parents) is
+    checked by the caller; nothing changes a Located once read, so one may serve every load."""
+    located = yaml_reader.locate_yaml(name, text, "policy file")
+    reason = not_a_policy(located.data)
+    if reason is not None:
+        return located, reason, ()
+    return located, None, (*located.problems, *schema_problems(located), *semantic_problems(located))
 
 
 def _indexed(located: Located) -> list[tuple[int, dict[str, Any]]]:

@@ -45,8 +45,8 @@ class Located:
         return self.values.get(path, (1, 1))
 
 
-def read_yaml(path: Path, name: str) -> Located:
-    """At most MAX_POLICY_BYTES of `path` (`extends: /dev/zero` must not fill the memory), as YAML;
+def read_policy_text(path: Path, name: str) -> str:
+    """At most MAX_POLICY_BYTES of `path` (`extends: /dev/zero` must not fill the memory), as UTF-8 text;
     problems name the file `name`."""
 
     def problem(message: str) -> PolicyProblems:
@@ -62,7 +62,7 @@ def read_yaml(path: Path, name: str) -> Located:
         raise problem("no such policy file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise problem(f"cannot read policy: {error}") from None
-    return locate_yaml(name, text, "policy file")
+    return text
 
 
 def locate_yaml(path: str | Path, text: str, kind: str) -> Located:

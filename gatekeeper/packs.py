@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from gatekeeper.policy import Policy, load_policy, pack_name, resource_path
+from gatekeeper.policy.load import load_policies
 
 #: maturity model name (as policies write it) -> folder of its level packs under rules/
 MODEL_PACKS = {"caict-devops-cd": "caict-cd"}
@@ -56,4 +57,4 @@ def model_levels(model: str | None) -> tuple[Policy, ...]:
     folder = MODEL_PACKS.get(model or "")
     if folder is None:
         return ()
-    return tuple(load_policy(resource_path("rules", folder, f"level-{level}.yaml")) for level in LEVELS)
+    return load_policies(resource_path("rules", folder, f"level-{level}.yaml") for level in LEVELS)

@@ -180,6 +180,26 @@ def test_a_file_reached_by_several_loads_is_parsed_and_checked_once(monkeypatch:
     assert sorted(parsed) == [f"caict-cd/level-{level}" for level in range(1, 6)]
 
 
+def test_policies_loaded_together_are_each_as_loaded_alone_and_each_file_read_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A maturity model's level packs (gatekeeper.packs.model_levels): level N extends N-1, so one loader
+    reads 5 files where five loads read 15 (issue 16)."""
+    levels = [REPO / "rules" / "caict-cd" / f"level-{level}.yaml" for level in range(1, 6)]
+    alone = tuple(load_policy(path) for path in levels)
+    reads: list[Path] = []
+    real = located.read_policy_text
+
+    def counting(path: Path, name: str) -> str:
+        reads.append(path.resolve())
+        return real(path, name)
+
+    monkeypatch.setattr(located, "read_policy_text", counting)
+    assert load.load_policies(levels) == alone
+    assert sorted(reads) == sorted(path.resolve() for path in levels)
+    assert load.load_policies([levels[4], levels[0]]) == (alone[4], alone[0])  # the second: read as a parent
+
+
 def test_a_diamond_of_25_files_validates_on_the_command_line(tmp_path: Path) -> None:
     result = gatekeeper("rules", "validate", str(diamond(tmp_path, 25)), cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, ""), result.stderr

@@ -24,6 +24,16 @@ from enum import Enum
 from pathlib import Path
 from typing import TextIO
 
+from gatekeeper.ci_quoting import (
+    github_text,
+    github_word,
+    groovy_string,
+    printable,
+    report_argument,
+    shell_words,
+    shown,
+    yaml_scalar,
+)
 from gatekeeper.errors import UsageError
 from gatekeeper.policy import resource_path
 from gatekeeper.status import ExitStatus
@@ -66,6 +76,7 @@ class Plan:
     ci: Ci
     files: tuple[Planned, ...]
     next_steps: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what was found but left out of a file, and why
 
 
 def run(options: InitOptions, out: TextIO) -> ExitStatus:
@@ -91,6 +102,8 @@ def run(options: InitOptions, out: TextIO) -> ExitStatus:
         except OSError as error:
             raise UsageError(f"{target}: cannot write it: {error.strerror}") from None
         out.write(f"wrote {planned.path}  ({planned.why})\n")
+    for note in plan.notes:
+        out.write(f"note: {note}\n")
     out.write("\nnext:\n")
     for number, step in enumerate(plan.next_steps, 1):
         out.write(f"  {number}. {step}\n")
@@ -102,7 +115,18 @@ def make_plan(root: Path, options: InitOptions) -> Plan:
     if options.level is not None and options.level not in LEVELS:
         raise UsageError(f"--level {options.level}: the levels are 1 to 5")
     ci = options.ci or detect(root)
-    reports = find_reports(root)
+    found = find_reports(root)
+    reports = tuple(report for report in found if printable(report))[:MAX_NAMED]
+    unnamed = tuple(shown(report) for report in found if not printable(report))
+    left_out = (
+        (
+            f"left out of {POLICY_FILE} and the CI snippets: {', '.join(unnamed)} (a character in the name does not "
+            "print: a control character, line break, invisible mark or byte that is not UTF-8, which no CI file "
+            "can name safely); rename it",
+        )
+        if unnamed
+        else ()
+    )
     policy = Planned(path=POLICY_FILE, text=policy_text(_name(root), options.level, reports),
                      why=_policy_why(options.level, reports))  # fmt: skip
     listed = reports or PLACEHOLDER_REPORTS
@@ -130,6 +154,7 @@ def make_plan(root: Path, options: InitOptions) -> Plan:
         ci=ci,
         files=(policy, *snippets.files, *deploy.files),
         next_steps=(check_first, *snippets.next_steps, *deploy.next_steps, *more),
+        notes=(*left_out, *snippets.notes),
     )
 
 
@@ -163,7 +188,9 @@ MAX_NAMED = 12  # report paths named in the policy at most (directories count on
 
 def find_reports(root: Path) -> tuple[str, ...]:
     """The report files in the repository, relative to it: detected by content (as `check` does), a directory
-    holding several of them named once (`dir/`, which `check` walks); a bounded walk."""
+    holding several of them named once (`dir/`, which `check` walks); a bounded walk. Each is named as `check`
+    reads it literally (report_argument); any name at all, hostile ones too: the caller decides what to write,
+    and names MAX_NAMED at most."""
     from gatekeeper.errors import InputError
     from gatekeeper.parsers.detect import detect
 
@@ -176,7 +203,7 @@ def find_reports(root: Path) -> tuple[str, ...]:
                 found.append(path.relative_to(root).as_posix())
         except (InputError, OSError):
             continue
-    return _collapsed(found)[:MAX_NAMED]
+    return tuple(report_argument(name) for name in _collapsed(found))
 
 
 def _candidates(root: Path) -> Iterator[Path]:
@@ -214,11 +241,12 @@ def _collapsed(paths: list[str]) -> tuple[str, ...]:
 def policy_text(name: str, level: int | None, reports: tuple[str, ...] = ()) -> str:
     """The starter policy's gates copied (to tune in place), or an `extends` of a maturity-level pack; the
     reports found, if any, as its `reports:` (what `check` reads when given no report)."""
-    listed = "".join(f"  - {_quoted(report)}\n" for report in reports)
+    listed = "".join(f"  - {yaml_scalar(report)}\n" for report in reports)
     reports_block = f"reports:  # found in the repository by `gatekeeper init`\n{listed}" if reports else ""
     if level is None:
         starter = resource_path("rules", "starter.yaml").read_text(encoding="utf-8")
-        body = re.sub(r"(?m)^policy: .*$", f"policy: {_quoted(name)}", _without_leading_comments(starter), count=1)
+        named = f"policy: {yaml_scalar(name)}"  # a function: a replacement string would read its backslashes
+        body = re.sub(r"(?m)^policy: .*$", lambda _: named, _without_leading_comments(starter), count=1)
         body = re.sub(r"(?m)^(format: .*\n)", lambda match: match.group(1) + reports_block, body, count=1)
         return (
             f"# The quality gate of {name}, from gatekeeper's starter policy (`gatekeeper init`): tune the\n"
@@ -230,7 +258,7 @@ def policy_text(name: str, level: int | None, reports: tuple[str, ...] = ()) -> 
         f"# The quality gate of {name}: CAICT DevOps CD level {level} (`gatekeeper init --level {level}`).\n"
         "# Override a gate by repeating its id under gates: (the pack's locked gates cannot be), accept findings\n"
         f"# under waivers:. `gatekeeper rules show {POLICY_FILE}` prints the effective policy.\n"
-        f"policy: {_quoted(name)}\n"
+        f"policy: {yaml_scalar(name)}\n"
         "format: 1\n"
         f"{reports_block}"
         f"extends: caict-cd/level-{level}\n"
@@ -251,14 +279,10 @@ def _without_leading_comments(text: str) -> str:
 
 
 def _name(root: Path) -> str:
-    return root.resolve().name or "project"
-
-
-def _quoted(value: str) -> str:
-    """A YAML scalar that stays a string whatever the directory is called."""
-    import json
-
-    return value if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", value) else json.dumps(value)
+    """The policy's name: the repository directory's, unless it has none or holds a character that does not
+    print (it is also written into a comment line)."""
+    name = root.resolve().name
+    return name if name and printable(name) else "project"
 
 
 # -- the snippets -------------------------------------------------------------------------------------
@@ -284,6 +308,7 @@ class Snippets:
 
     files: tuple[Planned, ...]
     next_steps: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 Planner = Callable[[Path, tuple[str, ...]], Snippets]
@@ -307,18 +332,16 @@ def _github(root: Path, reports: tuple[str, ...]) -> Snippets:
         where = (
             f"to the job that runs the tests ({', '.join(testing)})"
             if testing
-            else f"to your workflow ({', '.join(p.name for p in existing)})"
+            else f"to your workflow ({', '.join(shown(p.name) for p in existing)})"
         )
+        step = f"- uses: ./.github/actions/gatekeeper\n  with:\n    policy: {POLICY_FILE}\n{github_reports(reports, 4)}"
         return Snippets(
             files=(action,),
             next_steps=(
-                f"add the gate {where}, after the tests and scans:\n"
-                "       - uses: ./.github/actions/gatekeeper\n"
-                "         with:\n"
-                f"           policy: {POLICY_FILE}\n"
-                f"           reports: {' '.join(reports)}",
+                f"add the gate {where}, after the tests and scans:\n{_indented(step)}",
                 "commit gatekeeper.yaml and .github/actions/gatekeeper/",
             ),
+            notes=github_notes(reports),
         )
     workflow = Planned(path=".github/workflows/gatekeeper.yml", text=snippet("github/workflow.yml"),
                        why="an example workflow: tests, a bandit scan, then the gate")  # fmt: skip
@@ -347,6 +370,7 @@ def _github_parts(root: Path, reports: tuple[str, ...]) -> Snippets:
                 "`gatekeeper tokens create --scope upload`): the matrix jobs' parts meet on the store server",
                 "commit gatekeeper.yaml and .github/actions/gatekeeper/",
             ),
+            notes=github_notes(reports),
         )
     workflow = Planned(path=".github/workflows/gatekeeper.yml", text=snippet("github/parts-workflow.yml"),
                        why="an example workflow: tests over a 3-job matrix, each a part, then one gate")  # fmt: skip
@@ -367,9 +391,28 @@ def github_part_step(reports: tuple[str, ...]) -> str:
         "- uses: ./.github/actions/gatekeeper\n"
         "  with:\n"
         "    part: test ${{ matrix.shard }}/3\n"
-        f"    reports: {' '.join(reports)}\n"
+        f"{github_reports(reports, 4)}"
         "    store-url: ${{ vars.GATEKEEPER_URL }}\n"
         "    token: ${{ secrets.GATEKEEPER_TOKEN }}\n"
+    )
+
+
+def github_reports(reports: tuple[str, ...], indent: int) -> str:
+    """The action's `reports:` input line: the names as GitHub reads them back; none when one holds whitespace
+    (the action splits the input on it), so that the action reads the policy's `reports:`, which has them all."""
+    if not all(github_word(report) for report in reports):
+        return ""
+    return f"{' ' * indent}reports: {yaml_scalar(github_text(' '.join(reports)))}\n"
+
+
+def github_notes(reports: tuple[str, ...]) -> tuple[str, ...]:
+    """Why the step has no `reports:` (github_reports), naming the reports that made it so."""
+    spaced = [shown(report) for report in reports if not github_word(report)]
+    if not spaced:
+        return ()
+    return (
+        f"the GitHub step names no `reports:` (a space in {', '.join(spaced)} would split it in the action's "
+        f"space-separated input): the action reads {POLICY_FILE}'s `reports:`, which names every report found",
     )
 
 
@@ -420,13 +463,13 @@ def testing_jobs(workflow: Path) -> list[str]:
         document, text = None, ""
     jobs = document.get("jobs") if isinstance(document, dict) else None
     if not isinstance(jobs, dict):
-        return [workflow.name] if TEST_COMMAND.search(text) else []
+        return [shown(workflow.name)] if TEST_COMMAND.search(text) else []
     found = []
     for job_id, job in jobs.items():
         steps = job.get("steps") if isinstance(job, dict) else None
         runs = [str(step.get("run", "")) for step in steps or () if isinstance(step, dict)]
         if any(TEST_COMMAND.search(run) for run in runs):
-            found.append(f"`{job_id}` in {workflow.name}")
+            found.append(f"`{shown(str(job_id))}` in {shown(workflow.name)}")
     return found
 
 
@@ -439,7 +482,7 @@ def gitlab_include(reports: tuple[str, ...]) -> str:
         f"  - local: {GITLAB_TEMPLATE}\n"
         "    inputs:\n"
         f"      policy: {POLICY_FILE}\n"
-        f"      reports: {' '.join(reports)}\n"
+        f"      reports: {yaml_scalar(shell_words(reports))}\n"  # the template puts the input into a shell line
     )
 
 
@@ -480,7 +523,7 @@ def gitlab_parts_include(reports: tuple[str, ...]) -> tuple[str, str]:
         "  parallel: 3\n"
         "  script:\n"
         "    - ./run-tests.sh || true   # the gate judges the failures, with every part's coverage\n"
-        f"    - gatekeeper check --part test {' '.join(reports)}\n"
+        f"    - {yaml_scalar(f'gatekeeper check --part test {shell_words(reports)}')}\n"
     )
 
 
@@ -542,7 +585,7 @@ JENKINS_LIBRARY = "ci/jenkins-library"
 
 
 def jenkins_stage(reports: tuple[str, ...]) -> str:
-    listed = ", ".join(f"'{report}'" for report in reports)
+    listed = ", ".join(groovy_string(report) for report in reports)  # the library's step quotes each for sh
     return f"stage('Quality gate') {{\n    steps {{ gatekeeper(policy: '{POLICY_FILE}', reports: [{listed}]) }}\n}}\n"
 
 
@@ -578,7 +621,7 @@ def _jenkins_parts(root: Path, reports: tuple[str, ...]) -> Snippets:
     single = _jenkins(root, reports)
     library, register = single.files[:2], single.next_steps[0]  # the same shared library, registered alike
     if (root / "Jenkinsfile").exists():
-        listed = ", ".join(f"'{report}'" for report in reports)
+        listed = ", ".join(groovy_string(report) for report in reports)
         stages = (
             "// in each parallel test stage N of 3, after its tests:\n"
             f"gatekeeper(policy: '{POLICY_FILE}', part: \"test ${{N}}/3\", reports: [{listed}],\n"

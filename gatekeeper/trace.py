@@ -237,7 +237,10 @@ def trace_change(
     listed = {name: keys for name, keys in (sources or {}).items() if keys}
     is_change = base is not None and head is not None and is_commit_id(base) and is_commit_id(head)
     if not is_change and not since and (at is None or is_commit_id(at)):
-        alone = _head_alone(directory, pattern, at)
+        try:
+            alone = _head_alone(directory, pattern, at)
+        except _NoClone:
+            return Trace(pattern=pattern, sources=listed)  # as below: no history, absent metrics, no warning
         if alone is not None:
             return Trace(pattern=pattern, commits=(alone,), range="HEAD", sources=listed)
     try:
@@ -306,11 +309,20 @@ def _head_alone(directory: Path, pattern: str, at: str | None) -> TracedCommit |
 
     try:
         records = _log(Repository(directory), at or "HEAD", None)  # git finds the clone from any directory in it
-    except (GitFailed, GatekeeperError):
+    except GitFailed as failure:
+        if "not a git repository" in failure.stderr:  # (LC_ALL=C) where `open_repository` fails too
+            raise _NoClone from None
+        return None
+    except GatekeeperError:
         return None
     if len(records) != 1 or len(records[0].parents) > 1:
         return None
     return _traced(records[0], commit_keys(records[0].message, pattern))
+
+
+class _NoClone(Exception):
+    """`directory` is in no git clone: a job that checks out nothing (a gate job that only downloads reports)
+    runs git once to learn it, as before the one-run path."""
 
 
 def _traced(record: _Record, keys: tuple[str, ...]) -> TracedCommit:

@@ -386,6 +386,12 @@ def test_where_one_git_run_cannot_tell_the_trace_is_the_long_way_s(tmp_path: Pat
     assert trace_change(outside) == head_traced_the_long_way(outside) == Trace(pattern=DEFAULT_KEY_PATTERN)
 
 
+def test_outside_a_clone_git_runs_once(tmp_path: Path, git_runs: list[tuple[str, ...]]) -> None:
+    """A job that checks out nothing (a gate job downloading reports): one git run says so, as before."""
+    assert trace_change(tmp_path) == Trace(pattern=DEFAULT_KEY_PATTERN)
+    assert len(git_runs) == 1
+
+
 def test_a_range_of_more_commits_than_the_bound_is_not_traced(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     base = repo.head()
     for n in range(4):

@@ -340,14 +340,14 @@ def _since_last(repository: Repository, tip: str, since: Sequence[str], notes: l
         tried += 1
         if tried > LAST_VERDICTS:
             break
-        if repository.commit(candidate) is None:
-            notes.append(f"the last verdict's commit {candidate[:12]} is not in this clone: HEAD traced alone")
-            break
-        try:
+        try:  # (0 and 1 answer for two commits of this clone: the usual case takes one git run, not two)
             repository.run(["merge-base", "--is-ancestor", "--end-of-options", candidate, tip])
         except GitFailed as failure:
             if failure.status == 1:  # not an ancestor: a rewritten branch; an older verdict may still be
                 continue
+            if repository.commit(candidate) is None:
+                notes.append(f"the last verdict's commit {candidate[:12]} is not in this clone: HEAD traced alone")
+                break
             raise
         return candidate, f"since the last verdict: {candidate[:12]}..{tip[:12]}"
     return None, "HEAD"

@@ -386,6 +386,17 @@ def test_where_one_git_run_cannot_tell_the_trace_is_the_long_way_s(tmp_path: Pat
     assert trace_change(outside) == head_traced_the_long_way(outside) == Trace(pattern=DEFAULT_KEY_PATTERN)
 
 
+def test_since_the_last_verdict_each_earlier_commit_is_one_git_run(repo: Repo, git_runs: list[tuple[str, ...]]) -> None:
+    """check with an embedded store in CI: the top-level, HEAD, one `merge-base --is-ancestor` per earlier
+    verdict's commit (asking first whether the clone has it only when git refuses it), the log."""
+    rewritten = repo.git("commit-tree", "-m", "gone after a force-push", repo.git("rev-parse", "HEAD^{tree}"))
+    checked = repo.head()
+    repo.commit("PAY-9 two", **{"d.py": "2\n"})
+    trace = trace_change(repo.root, since=[rewritten, checked])
+    assert counted(trace) == [("PAY-9 two", ("PAY-9",))] and trace.notes == ()
+    assert [arguments[0] for arguments in git_runs] == ["rev-parse", "rev-parse", "merge-base", "merge-base", "log"]
+
+
 def test_outside_a_clone_git_runs_once(tmp_path: Path, git_runs: list[tuple[str, ...]]) -> None:
     """A job that checks out nothing (a gate job downloading reports): one git run says so, as before."""
     assert trace_change(tmp_path) == Trace(pattern=DEFAULT_KEY_PATTERN)

@@ -231,7 +231,7 @@ def trace_change(
     descends from; else HEAD's own: HEAD, and when HEAD is a merge, the commits it merged.  `at` (the
     verdict's commit, a full id) stands for HEAD when this clone has it: `check --commit` judges that commit.
     """
-    from gatekeeper.diff.git import GitFailed, is_commit_id, open_repository
+    from gatekeeper.diff.git import GitFailed, is_commit_id
     from gatekeeper.errors import GatekeeperError, one_line
 
     listed = {name: keys for name, keys in (sources or {}).items() if keys}
@@ -244,11 +244,11 @@ def trace_change(
         if alone is not None:
             return Trace(pattern=pattern, commits=(alone,), range="HEAD", sources=listed)
     try:
-        repository = open_repository(directory)
-    except GatekeeperError:
+        repository, known = _opened(directory, at if at is not None and is_commit_id(at) else "HEAD")
+    except (_NoClone, GatekeeperError):
         return Trace(pattern=pattern, sources=listed)  # no history: absent metrics say so, no warning
     try:
-        commits, merges, described, notes = _commits(repository, pattern, base, head, since, at)
+        commits, merges, described, notes = _commits(repository, pattern, base, head, since, at, known)
     except (GitFailed, GatekeeperError) as error:
         return Trace(pattern=pattern, sources=listed, notes=(f"commits not traced: {one_line(error)[:300]}",))
     if merges:
@@ -263,15 +263,18 @@ def _commits(
     head: str | None,
     since: Sequence[str],
     at: str | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> tuple[tuple[TracedCommit, ...] | None, tuple[str, ...], str | None, tuple[str, ...]]:
-    """(counted commits, keys of merge commits, how they were chosen, notes)."""
+    """(counted commits, keys of merge commits, how they were chosen, notes); `known`: commits of revisions
+    read already (`_opened`)."""
     from gatekeeper.diff.git import is_commit_id
 
+    known = known or {}
     notes: list[str] = []
-    tip = repository.commit(at) if at is not None and is_commit_id(at) else None
+    tip = (known.get(at) or repository.commit(at)) if at is not None and is_commit_id(at) else None
     if at is not None and tip is None:
         notes.append(f"the verdict's commit {at[:12]} is not in this clone: HEAD traced")
-    tip = tip or repository.commit("HEAD")
+    tip = tip or known.get("HEAD") or repository.commit("HEAD")
     if tip is None:
         return None, (), None, ("no commit checked out (HEAD): no commits traced",)
     if base is not None and head is not None and is_commit_id(base) and is_commit_id(head):
@@ -300,9 +303,31 @@ def _commits(
     return tuple(counted), tuple(merged), described, tuple(notes)
 
 
+def _opened(directory: Path, revision: str) -> tuple[Repository, dict[str, str]]:
+    """`open_repository`, and the commit `revision` names in it (`{revision: id}`), in one git run (issue 16);
+    where git cannot answer both (no such commit, no HEAD yet, no clone) as before: the clone alone, or the
+    UsageError (or _NoClone) outside one."""
+    import os
+
+    from gatekeeper.diff.git import GitFailed, Repository, is_commit_id, open_repository, run_git
+
+    arguments = ["rev-parse", "--show-toplevel", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"]
+    try:
+        output = run_git(arguments, directory)
+    except GitFailed as failure:
+        if "not a git repository" in failure.stderr:  # (LC_ALL=C) as `open_repository` would find
+            raise _NoClone from None
+        return open_repository(directory), {}
+    root, _, commit = output.rstrip(b"\n").rpartition(b"\n")
+    found = commit.decode("ascii", "replace")
+    if not root or not is_commit_id(found):
+        return open_repository(directory), {}
+    return Repository(Path(os.fsdecode(root.rstrip(b"\n")))), {revision: found}
+
+
 def _head_alone(directory: Path, pattern: str, at: str | None) -> TracedCommit | None:
-    """HEAD's own commit (or `at`'s, a full id), read by one `git log` where `_commits` runs git three times
-    (top-level, HEAD's id, its log) for the same answer: `check` runs this in every job (issue 16).  None
+    """HEAD's own commit (or `at`'s, a full id), read by one `git log` where the path that reads `since` runs
+    git twice (`_opened`, then the log) for the same answer: `check` runs this in every job (issue 16).  None
     when it cannot tell alone: no clone, no such commit, no HEAD yet, or a merge (whose merged commits count)."""
     from gatekeeper.diff.git import GitFailed, Repository
     from gatekeeper.errors import GatekeeperError

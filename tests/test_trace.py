@@ -340,12 +340,12 @@ def git_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
 
 
 def head_traced_the_long_way(directory: Path, at: str | None = None) -> Trace:
-    """HEAD traced as before issue 16's one-run path: top-level, HEAD's id, then its log (an earlier verdict
-    that is no commit id is tried and skipped, so the path that reads `since` answers)."""
+    """HEAD traced by the path that reads `since`: the top-level with HEAD's id, then its log (an earlier
+    verdict that is no commit id is tried and skipped, so that path answers)."""
     return trace_change(directory, since=["not-a-commit-id"], at=at)
 
 
-def test_head_alone_is_read_by_one_git_run_and_traced_as_by_three(repo: Repo, git_runs: list[tuple[str, ...]]) -> None:
+def test_head_alone_is_read_by_one_git_run_and_traced_as_by_two(repo: Repo, git_runs: list[tuple[str, ...]]) -> None:
     """check's usual case (no change, no earlier verdict): one `git log`, the same trace, from a subdirectory
     too and for the verdict's commit given as a full id."""
     first = repo.commit("PAY-7 one", **{"c.py": "1\n", "sub/d.py": "1\n"})
@@ -356,7 +356,7 @@ def test_head_alone_is_read_by_one_git_run_and_traced_as_by_three(repo: Repo, gi
         assert [arguments[0] for arguments in git_runs] == ["log"]
         git_runs.clear()
         assert trace == head_traced_the_long_way(directory, at)
-        assert len(git_runs) == 3
+        assert [arguments[0] for arguments in git_runs] == ["rev-parse", "log"]
     assert counted(trace) == [("PAY-7 one", ("PAY-7",))] and trace.range == "HEAD" and trace.notes == ()
 
 
@@ -387,20 +387,25 @@ def test_where_one_git_run_cannot_tell_the_trace_is_the_long_way_s(tmp_path: Pat
 
 
 def test_since_the_last_verdict_each_earlier_commit_is_one_git_run(repo: Repo, git_runs: list[tuple[str, ...]]) -> None:
-    """check with an embedded store in CI: the top-level, HEAD, one `merge-base --is-ancestor` per earlier
-    verdict's commit (asking first whether the clone has it only when git refuses it), the log."""
+    """check with an embedded store in CI: the top-level and HEAD's (or the verdict's) commit in one run, one
+    `merge-base --is-ancestor` per earlier verdict's commit (whether the clone has it asked only when git
+    refuses it), the log."""
     rewritten = repo.git("commit-tree", "-m", "gone after a force-push", repo.git("rev-parse", "HEAD^{tree}"))
     checked = repo.head()
     repo.commit("PAY-9 two", **{"d.py": "2\n"})
     trace = trace_change(repo.root, since=[rewritten, checked])
     assert counted(trace) == [("PAY-9 two", ("PAY-9",))] and trace.notes == ()
-    assert [arguments[0] for arguments in git_runs] == ["rev-parse", "rev-parse", "merge-base", "merge-base", "log"]
+    assert [arguments[0] for arguments in git_runs] == ["rev-parse", "merge-base", "merge-base", "log"]
+    git_runs.clear()
+    assert trace_change(repo.root, since=[checked], at=repo.head()) == trace_change(repo.root, since=[checked])
+    assert [arguments[0] for arguments in git_runs] == ["rev-parse", "merge-base", "log"] * 2
 
 
 def test_outside_a_clone_git_runs_once(tmp_path: Path, git_runs: list[tuple[str, ...]]) -> None:
     """A job that checks out nothing (a gate job downloading reports): one git run says so, as before."""
-    assert trace_change(tmp_path) == Trace(pattern=DEFAULT_KEY_PATTERN)
-    assert len(git_runs) == 1
+    earlier = "0123456789abcdef0123456789abcdef01234567"  # an earlier verdict's commit: the other path, the same
+    assert trace_change(tmp_path) == trace_change(tmp_path, since=[earlier]) == Trace(pattern=DEFAULT_KEY_PATTERN)
+    assert len(git_runs) == 2
 
 
 def test_a_range_of_more_commits_than_the_bound_is_not_traced(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:

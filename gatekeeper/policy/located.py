@@ -96,8 +96,9 @@ def _located(path: str | Path, text: str, kind: str, compose: Callable[[str], An
 
 #: What PyYAML may quote in a message without quoting the file: one character (escaped or not), a
 #: character code, or a token's name such as '<block end>'.
-_HARMLESS_QUOTE = re.compile(r"\\?.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|#x[0-9a-f]{4}|<[a-z ]+>")
-_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+#: (Patterns, compiled by `re` on first use: only a text PyYAML refuses needs them, not every run.)
+_HARMLESS_QUOTE = r"\\?.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|#x[0-9a-f]{4}|<[a-z ]+>"
+_QUOTED = r"'([^']*)'|\"([^\"]*)\""
 
 
 def _unquoted(problem: str) -> str:
@@ -105,9 +106,9 @@ def _unquoted(problem: str) -> str:
 
     def keep(match: re.Match[str]) -> str:
         inner = match[1] if match[1] is not None else match[2]
-        return match[0] if _HARMLESS_QUOTE.fullmatch(inner) else "(…)"
+        return match[0] if re.fullmatch(_HARMLESS_QUOTE, inner) else "(…)"
 
-    return _QUOTED.sub(keep, problem)
+    return re.sub(_QUOTED, keep, problem)
 
 
 #: Characters PyYAML's own scanner and libyaml may count or fold differently (line breaks other than \n, tabs,

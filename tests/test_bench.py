@@ -4,6 +4,7 @@ generator wrote (the ✓ of bench/README.md's tables).  No timing is taken or ch
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -78,3 +79,40 @@ def test_gatekeeper_and_the_references_count_what_was_written(
     if entry["format"] in REFERENCES:
         reference, key = REFERENCES[entry["format"]]
         assert counts_of(reference, path, "")[key] == expected[key], reference
+
+
+def test_the_start_up_floor_says_which_cli_targets_no_check_can_reach(
+    generated: tuple[Path, dict[str, Any]],
+) -> None:
+    """bench/floor.py's arithmetic, on figures given here (no timing): the best possible `check` is the
+    library's parse + the floor + the report's SHA-256, held against each bench/cli.py bound."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        floor = importlib.import_module("floor")
+    finally:
+        sys.path.remove(str(BENCH))
+    data, manifest = generated
+    sizes = floor.report_bytes(data)
+    assert set(sizes) == set(manifest["reports"]) and all(size > 0 for size in sizes.values())
+    cli_result = {
+        "cases": [
+            {"name": "cobertura", "contenders": {"library": {"inside_cpu": 1.0}, "check --no-store": {"cpu": 1.1}}},
+            {
+                "name": "surefire",
+                "contenders": {
+                    "library": {"inside_cpu": 0.2},
+                    "check --no-store": {"cpu": 0.3},
+                    "junitparser": {"inside_cpu": 0.6},
+                },
+            },
+        ]
+    }
+    one_mb = {"cobertura": 1_000_000, "surefire": 1_000_000}
+    rows = floor.reach(0.05, 1e-9, one_mb, cli_result)
+    assert [(row["case"], row["reachable"]) for row in rows] == [
+        ("cobertura", True),  # 1.0 + 0.05 + 0.001 = 1.051 s <= 1.25 x 1.0 s
+        ("surefire", False),  # 0.251 s > 1.25 x 0.2 = 0.25 s
+        ("surefire", True),  # 0.251 s <= 0.6 / 2 = 0.3 s
+    ]
+    assert rows[1]["best possible check"] == pytest.approx(0.251)
+    assert rows[2]["best ratio"] == pytest.approx(0.6 / 0.251)

@@ -65,10 +65,11 @@ class FlakyHistory:
 def run_of(verdict_id: str, commit: str | None, notable: Iterable[TestCase], complete: bool) -> TestRun:
     """The run a check is deciding, from its notable cases (the evidence holds every one of them)."""
     failed, flaky = set(), set()
-    for case in notable:
+    bad = (Outcome.FAILED, Outcome.ERROR)
+    for case in notable:  # (tens of thousands of cases on a broken build: one loop, no call but case_id)
         if case.flaky:
             flaky.add(case_id(case.classname, case.name))
-        elif case.outcome in (Outcome.FAILED, Outcome.ERROR):
+        elif case.outcome in bad:
             failed.add(case_id(case.classname, case.name))
     return TestRun(
         verdict_id=verdict_id, commit=commit, failed=frozenset(failed), flaky=frozenset(flaky), complete=complete
@@ -82,8 +83,21 @@ def run_from_verdict(document: Mapping[str, Any]) -> TestRun | None:
         return None
     details = document.get("details")
     details = details if isinstance(details, Mapping) else {}
+    context = document.get("context")
+    return run_from_parts(
+        str(document.get("id", "")),
+        context.get("commit") if isinstance(context, Mapping) else None,
+        details.get("tests_omitted"),
+        details.get("tests"),
+    )
+
+
+def run_from_parts(verdict_id: str, commit: Any, tests_omitted: Any, tests: Any) -> TestRun:
+    """A verdict that read tests as a run, from the only parts of it history reads (JSON values, None when
+    absent): `context.commit`, `details.tests_omitted` and `details.tests` -- a store can hand over just
+    these instead of every verdict's whole body (its key digests are most of it)."""
     failed, flaky = set(), set()
-    for case in details.get("tests") or ():
+    for case in tests or ():
         if not isinstance(case, Mapping):
             continue
         test = case_id(str(case.get("classname") or ""), str(case.get("name") or ""))
@@ -91,14 +105,12 @@ def run_from_verdict(document: Mapping[str, Any]) -> TestRun | None:
             flaky.add(test)
         elif case.get("outcome") in (Outcome.FAILED.value, Outcome.ERROR.value):
             failed.add(test)
-    context = document.get("context")
-    commit = context.get("commit") if isinstance(context, Mapping) else None
     return TestRun(
-        verdict_id=str(document.get("id", "")),
+        verdict_id=verdict_id,
         commit=commit if isinstance(commit, str) and commit else None,
         failed=frozenset(failed),
         flaky=frozenset(flaky),
-        complete=not details.get("tests_omitted"),
+        complete=not tests_omitted,
     )
 
 

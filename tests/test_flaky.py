@@ -7,14 +7,21 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from gatekeeper.flaky import FlakyHistory, TestRun, history, run_from_verdict
+from gatekeeper.commands.check import CheckOptions, _flaky_histories
+from gatekeeper.context import Context
+from gatekeeper.engine import decide
+from gatekeeper.flaky import FlakyHistory, TestRun, history, run_from_verdict, run_of
+from gatekeeper.model import case_id
+from gatekeeper.parsers import iter_reports, merge
+from gatekeeper.policy import load_policy
 from gatekeeper.store.sqlite import SqliteStore
+from gatekeeper.verdict import LIST_LIMIT, build
 from tests.conftest import REPO
 
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
@@ -222,3 +229,102 @@ def test_check_says_a_run_without_a_commit_is_no_commit(tmp_path: Path) -> None:
     assert document["context"].get("commit") is None
     recorded = document["details"]["tests"][0]["history"]
     assert (recorded["flaky"], recorded["flaky_commits"], recorded["flaky_runs"]) == (True, 0, 1)
+
+
+def test_the_store_reads_of_a_verdict_what_run_from_verdict_reads_of_its_whole_body(tmp_path: Path) -> None:
+    """test_runs hands gatekeeper.flaky only context.commit and details.tests/tests_omitted (SQLite's
+    json_extract, not every body loaded): the runs are those of the whole stored documents, whatever their
+    shape."""
+    base = _verdict("v", "c1", None, ["t.a"])
+    odd_tests = [1, "x", None, {"classname": None, "name": "n", "outcome": "error"}, {"name": "f", "flaky": 1}]
+    odd_tests += [
+        {"classname": "k", "name": "p", "outcome": "passed"},
+        {"classname": 3, "name": 4, "outcome": "failed"},
+    ]
+    odd_tests += [{"classname": "k", "name": "no outcome"}, {"classname": "", "name": "", "outcome": "failed"}]
+    shapes: list[dict[str, Any]] = [
+        {"details": {"tests": odd_tests, "tests_omitted": 0}},
+        {"details": {"tests": odd_tests}},
+        {"details": {"tests": None, "tests_omitted": None}},
+        {"details": {"tests": {"classname": "a", "name": "b"}, "tests_omitted": False}},
+        {"details": {"tests": [], "tests_omitted": True}},
+        {"details": {"tests_omitted": []}},
+        {"details": {"tests_omitted": {}}},
+        {"details": {"tests_omitted": ""}},
+        {"details": {"tests_omitted": "0"}},
+        {"details": {"tests_omitted": 2.5}},
+        {"details": []},
+        {"details": "tests"},
+        {"details": None},
+        {"details": {"tests": [{"classname": "é\u2028", "name": '名前 "q"', "flaky": True}]}},
+    ]
+    shapes = [{**base, **shape} for shape in shapes]
+    shapes.append({key: value for key, value in base.items() if key != "details"})
+    for commit in ("", None, 7):
+        shapes.append({**base, "context": {**base["context"], "commit": commit}})
+    shapes.append({**base, "context": {"project": "shop"}})  # no commit, no job
+    stored = [{**shape, "id": f"v{n:02}"} for n, shape in enumerate(shapes)]
+    times = iter(datetime(2026, 12, 1, 10, minute, tzinfo=timezone.utc) for minute in range(60))
+    with SqliteStore(tmp_path / "verdicts.db", clock=lambda: next(times)) as store:
+        for document in stored:
+            store.add(document)
+        runs = store.test_runs("shop", None, "2026-11-17")
+    expected = [run_from_verdict(json.loads(json.dumps(document))) for document in stored]
+    assert runs == expected
+    assert len({(run.commit, run.failed, run.flaky, run.complete) for run in runs}) == 5  # the shapes differ
+
+
+def test_check_reads_the_history_of_the_listed_tests_only_and_lists_the_same_records(tmp_path: Path) -> None:
+    """A broken build fails more tests than a verdict lists (LIST_LIMIT): only the listed ones carry their
+    record, so only theirs is computed.  The records and the verdict are those of every failing test's
+    history; the run itself is read whole (a listed test re-run and passed in another report is flaky)."""
+    failing = "".join(f'<testcase classname="t" name="c{n}"><failure message="m{n}"/></testcase>' for n in range(150))
+    (tmp_path / "a.xml").write_text(f'<testsuite name="a">{failing}</testsuite>')
+    rerun = '<testcase classname="t" name="c3"><flakyFailure message="once"/></testcase>'
+    (tmp_path / "b.xml").write_text(f'<testsuite name="b">{rerun}</testsuite>')
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    times = iter(datetime(2026, 12, 1, 10, minute, tzinfo=timezone.utc) for minute in range(60))
+    with SqliteStore(tmp_path / "verdicts.db", clock=lambda: next(times)) as store:
+        store.add(_verdict("p0", "c0", None, ["t.c5", "t.c120"]))
+        store.add(_verdict("p1", "c1", None, []))  # every test passed on c1, which fails them now
+        store.add(_verdict("p2", "c2", None, ["t.c7"], omitted=40))
+    inputs = list(iter_reports([str(tmp_path / "a.xml"), str(tmp_path / "b.xml")]))
+    policy = load_policy(str(tmp_path / "policy.yaml"))
+    context = Context(project="shop", commit="c1")
+    options = CheckOptions(policy=str(tmp_path / "policy.yaml"), store=str(tmp_path / "verdicts.db"))
+    today = date(2026, 12, 7)
+
+    records = _flaky_histories(options, policy, context, inputs, "now", today)
+
+    notable = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
+    assert len(notable) == 151 and notable[-1].flaky
+    with SqliteStore(tmp_path / "verdicts.db", create=False) as store:
+        runs = store.test_runs("shop", None, "2026-11-23")
+    everything = history(
+        [*runs, run_of("now", "c1", notable, complete=True)],
+        window_days=policy.flaky_window_days,
+        clear_after=policy.flaky_clear_after,
+        tests=[case_id(case.classname, case.name) for case in notable],
+    )
+    listed = [case_id(case.classname, case.name) for case in notable[:LIST_LIMIT]]
+    assert records == {test: everything[test] for test in listed} and len(everything) == 150
+    assert (records["t.c3"].passes, records["t.c3"].flaky) == (3, True)  # passed on re-run in b.xml: counted
+    assert (records["t.c5"].failures, records["t.c7"].passes, records["t.c7"].flaky) == (2, 2, False)
+
+    outcome = decide(merge(inputs), policy, context, today)
+
+    def verdict(histories: dict[str, FlakyHistory] | None) -> dict[str, Any]:
+        built = build(
+            outcome=outcome,
+            policy=policy,
+            context=context,
+            inputs=inputs,
+            duration_ms=1,
+            verdict_id="v",
+            created_at="2026-12-07T10:00:00.000000Z",
+            histories=histories,
+        )
+        return built.to_json()
+
+    assert json.dumps(verdict(records)) == json.dumps(verdict(everything))
+    assert json.dumps(verdict(records)) != json.dumps(verdict(None))

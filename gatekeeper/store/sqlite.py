@@ -487,18 +487,20 @@ class SqliteStore(SqliteDelivery):
         another job runs other tests.  Verdicts that read no tests are left out by the query itself.
         """
         where, parameters = _where(self.path, project=project, since=since)
+        # Only what gatekeeper.flaky reads of each verdict (a body is mostly its key digests: ~150 KB on a
+        # broken build), as one JSON array per verdict; the id column is the body's id (`_row`).
         sql = (
-            f"SELECT body FROM verdicts{where} AND json_extract(body, '$.context.job') IS ? "
+            "SELECT id, json_extract(body, '$.context.commit', '$.details.tests_omitted', '$.details.tests') "
+            f"FROM verdicts{where} AND json_extract(body, '$.context.job') IS ? "
             "AND json_extract(body, '$.metrics.\"tests.total\"') IS NOT NULL "
             f"{_NEWEST_FIRST} LIMIT ?"
         )
         parameters += (job, max(limit, 0))
         with self._errors():
             rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
-        from gatekeeper.flaky import run_from_verdict
+        from gatekeeper.flaky import run_from_parts
 
-        runs = (run_from_verdict(_load(self.path, row[0])) for row in reversed(rows))
-        return [run for run in runs if run is not None]
+        return [run_from_parts(identifier, *json.loads(parts)) for identifier, parts in reversed(rows)]
 
     # -- parts (issue 18) ------------------------------------------------------------------------
 

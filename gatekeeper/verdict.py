@@ -651,12 +651,15 @@ def _baseline_keys(outcome: Outcome, inputs: Sequence[ReportInput]) -> BaselineK
         findings = KeySet.of(content_key(f.tool, f.rule, f.path, f.content) for f in everything)
     failed = None
     if "tests.total" in outcome.metrics:
+        failing = (TestOutcome.FAILED, TestOutcome.ERROR)  # (looked up once, not per failing test)
         failed = KeySet.of(
-            case_key(case.classname, case.suite, case.name)
-            for report in inputs
-            if report.evidence.tests
-            for case in report.evidence.tests.notable
-            if case.outcome in (TestOutcome.FAILED, TestOutcome.ERROR)
+            [
+                case_key(case.classname, case.suite, case.name)
+                for report in inputs
+                if report.evidence.tests
+                for case in report.evidence.tests.notable
+                if case.outcome in failing
+            ]
         )
     return BaselineKeys(findings=findings, failed_tests=failed)
 

@@ -97,13 +97,14 @@ def run_from_parts(verdict_id: str, commit: Any, tests_omitted: Any, tests: Any)
     absent): `context.commit`, `details.tests_omitted` and `details.tests` -- a store can hand over just
     these instead of every verdict's whole body (its key digests are most of it)."""
     failed, flaky = set(), set()
+    failing = (Outcome.FAILED.value, Outcome.ERROR.value)  # (an enum's value is a descriptor call: once)
     for case in tests or ():
         if not isinstance(case, Mapping):
             continue
         test = case_id(str(case.get("classname") or ""), str(case.get("name") or ""))
         if case.get("flaky"):
             flaky.add(test)
-        elif case.get("outcome") in (Outcome.FAILED.value, Outcome.ERROR.value):
+        elif case.get("outcome") in failing:
             failed.add(test)
     return TestRun(
         verdict_id=verdict_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Bytes of digests a verdict spends on one key set at most (base64 makes 4 characters of every 3).
 KEY_BUDGET = 96 * 1024
@@ -68,6 +68,9 @@ class KeySet:
     count: int
     width: int = _WIDEST
     digests: frozenset[bytes] | None = frozenset()
+    #: `encoded`'s text once made: a verdict is made JSON twice (its size, then what is written), and
+    #: sorting 17,875 failing tests' digests is ~3 ms.  Not part of the set's value.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, keys: Iterable[str]) -> KeySet:
@@ -87,9 +90,9 @@ class KeySet:
 
     def encoded(self) -> str | None:
         """The digests, sorted and concatenated, in base64 (None when not recorded)."""
-        if self.digests is None:
-            return None
-        return base64.b64encode(b"".join(sorted(self.digests))).decode("ascii")
+        if self._text is None and self.digests is not None:
+            object.__setattr__(self, "_text", base64.b64encode(b"".join(sorted(self.digests))).decode("ascii"))
+        return self._text
 
     @classmethod
     def decoded(cls, count: int, width: int, text: str | None) -> KeySet:

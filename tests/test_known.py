@@ -30,3 +30,16 @@ def test_the_recorded_digests_are_those_earlier_versions_recorded() -> None:
     assert hashlib.sha256(encoded.encode()).hexdigest() == (
         "cc629424c33d5ac58a545b613abedfb1dc264d3e094c3f832978505980433a9b"
     )
+
+
+def test_the_text_is_made_once_and_is_no_part_of_the_sets_value() -> None:
+    """A verdict is made JSON twice (its size, then what is written): the second asks for the same text."""
+    keys = [f"tests.module_{n % 7}.Test\x1ftest_{n}" for n in range(1000)]
+    found = KeySet.of(keys)
+    fresh = KeySet.of(reversed(keys))
+    text = found.encoded()
+    assert text is not None and found.encoded() is text
+    assert text == fresh.encoded() == KeySet.decoded(found.count, found.width, text).encoded()
+    assert found == fresh and hash(found) == hash(fresh) and found == KeySet.of(keys)
+    assert repr(found) == repr(KeySet.of(keys))
+    assert KeySet.of(()).encoded() == "" and KeySet(count=5, digests=None).encoded() is None

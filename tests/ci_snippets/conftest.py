@@ -9,13 +9,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import REPO
+
+if TYPE_CHECKING:
+    from tests.client.realserver import ServeProcess
 
 SNIPPETS = REPO / "ci-snippets"
 EXAMPLES = REPO / "examples"
@@ -107,3 +111,31 @@ def bash() -> Path:
 
 def example_reports(project: str) -> list[str]:
     return [str(EXAMPLES / project / "reports" / name) for name in REPORTS]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadServer:
+    """A running `gatekeeper serve` on its own SQLite file, and an upload token for it, as a CI project has."""
+
+    server: ServeProcess
+    token: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture
+def upload_server(tmp_path: Path) -> Iterator[UploadServer]:
+    """The store server the snippets upload to in a test, stopped afterwards (skips where it cannot run)."""
+    from tests.client.realserver import ServeProcess, require_server
+
+    require_server()
+    (tmp_path / "server").mkdir()
+    server = ServeProcess(directory=tmp_path / "server")
+    token = server.token("--scope", "upload")
+    server.start()
+    try:
+        yield UploadServer(server=server, token=token)
+    finally:
+        server.stop()

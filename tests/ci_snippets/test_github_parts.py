@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from tests.ci_snippets.conftest import Tool
+from tests.ci_snippets.conftest import Tool, UploadServer
 from tests.ci_snippets.test_github import ACTION, GITHUB, run_action
 from tests.ci_snippets.test_gitlab_parts import SHARDS
 from tests.test_pipeline_cli import POLICY, cobertura, junit
@@ -53,27 +53,17 @@ def _workspace(root: Path, shard: int | None) -> Path:
     return workspace
 
 
-def test_matrix_parts_and_the_gate_job_on_a_real_store_server(tmp_path: Path) -> None:
-    from tests.client.realserver import ServeProcess, require_server
-
-    require_server()
-    (tmp_path / "server").mkdir()
-    server = ServeProcess(directory=tmp_path / "server")
-    token = server.token("--scope", "upload")
-    server.start()
-    store = {"store-url": server.url, "token": token}
-    try:
-        for shard in (1, 2, 3):
-            workspace = _workspace(tmp_path / f"shard-{shard}", shard)
-            given = {"part": f"test {shard}/3", "reports": "build/junit.xml build/coverage.xml", **store}
-            run = run_action(workspace, given)
-            assert (run.returncode, run.outputs["status"], run.outputs["exit-code"]) == (0, "recorded", "0"), run
-            assert f"part 'test {shard}/3' of pipeline '7781234567' (acme/payments) recorded" in run.stdout
-        workspace = _workspace(tmp_path / "gate", None)
-        run = run_action(workspace, {"pipeline-final": "true", "expect-parts": "3", "wait": "10", **store})
-        stored = server.stored_ids()
-    finally:
-        server.stop()
+def test_matrix_parts_and_the_gate_job_on_a_real_store_server(tmp_path: Path, upload_server: UploadServer) -> None:
+    store = {"store-url": upload_server.url, "token": upload_server.token}
+    for shard in (1, 2, 3):
+        workspace = _workspace(tmp_path / f"shard-{shard}", shard)
+        given = {"part": f"test {shard}/3", "reports": "build/junit.xml build/coverage.xml", **store}
+        run = run_action(workspace, given)
+        assert (run.returncode, run.outputs["status"], run.outputs["exit-code"]) == (0, "recorded", "0"), run
+        assert f"part 'test {shard}/3' of pipeline '7781234567' (acme/payments) recorded" in run.stdout
+    workspace = _workspace(tmp_path / "gate", None)
+    run = run_action(workspace, {"pipeline-final": "true", "expect-parts": "3", "wait": "10", **store})
+    stored = upload_server.server.stored_ids()
     assert (run.returncode, run.outputs["status"]) == (0, "pass"), run
     verdict: dict[str, Any] = json.loads((workspace / run.outputs["verdict-path"]).read_text(encoding="utf-8"))
     assert stored == [verdict["id"]]

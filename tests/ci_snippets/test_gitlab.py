@@ -20,7 +20,15 @@ from xml.etree import ElementTree
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.ci_snippets.conftest import EXAMPLES, REPORTS, SNIPPETS, WARN_POLICY, Tool, ci_environment
+from tests.ci_snippets.conftest import (
+    EXAMPLES,
+    REPORTS,
+    SNIPPETS,
+    WARN_POLICY,
+    Tool,
+    UploadServer,
+    ci_environment,
+)
 from tests.conftest import REPO
 
 GITLAB = SNIPPETS / "gitlab"
@@ -147,22 +155,14 @@ def test_a_warning_is_an_allowed_failure(gitlab_ci_local: Tool, tmp_path: Path) 
     assert all(issue["check_name"].startswith(("bandit/", "semgrep/")) for issue in issues[1:])
 
 
-def test_the_job_uploads_the_verdict_to_a_real_store_server(gitlab_ci_local: Tool, tmp_path: Path) -> None:
+def test_the_job_uploads_the_verdict_to_a_real_store_server(
+    gitlab_ci_local: Tool, tmp_path: Path, upload_server: UploadServer
+) -> None:
     """`store-url` input plus a GATEKEEPER_TOKEN CI/CD variable, as a project would set them."""
-    from tests.client.realserver import ServeProcess, require_server
-
-    require_server()
-    (tmp_path / "server").mkdir()
-    server = ServeProcess(directory=tmp_path / "server")
-    token = server.token("--scope", "upload")
-    server.start()
-    try:
-        starter = (REPO / "rules" / "starter.yaml").read_text(encoding="utf-8")
-        repo = sample_repository(tmp_path, "passing", starter, store_url=server.url)
-        run = run_job(gitlab_ci_local, repo, f"GATEKEEPER_TOKEN={token}")
-        stored = server.stored_ids()
-    finally:
-        server.stop()
+    starter = (REPO / "rules" / "starter.yaml").read_text(encoding="utf-8")
+    repo = sample_repository(tmp_path, "passing", starter, store_url=upload_server.url)
+    run = run_job(gitlab_ci_local, repo, f"GATEKEEPER_TOKEN={upload_server.token}")
+    stored = upload_server.server.stored_ids()
     assert run.status == "PASS", run.output
     verdict = check_artefacts(run, "pass")
     assert stored == [verdict["id"]]

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from tests.ci_snippets.conftest import SNIPPETS, Tool, ci_environment
+from tests.ci_snippets.conftest import SNIPPETS, Tool, UploadServer, ci_environment
 from tests.ci_snippets.test_gitlab import _documents
 
 TEMPLATE = SNIPPETS / "gitlab" / "gatekeeper-deploy.gitlab-ci.yml"
@@ -91,21 +91,13 @@ def test_each_deployment_job_records_its_outcome_in_the_embedded_store(gitlab_ci
     assert "recorded deployment" in output
 
 
-def test_the_deployments_are_recorded_on_a_real_store_server(gitlab_ci_local: Tool, tmp_path: Path) -> None:
-    from tests.client.realserver import ServeProcess, require_server
-
-    require_server()
-    (tmp_path / "server").mkdir()
-    server = ServeProcess(directory=tmp_path / "server")
-    token = server.token("--scope", "upload")
-    server.start()
-    try:
-        repo, commits = sample_repository(tmp_path, f"    inputs:\n      store-url: {server.url}")
-        jobs, output = run_pipeline(gitlab_ci_local, repo, f"GATEKEEPER_TOKEN={token}")
-        with sqlite3.connect(server.db_file) as db:
-            rows = db.execute('SELECT environment, status, "commit" FROM deployments ORDER BY environment').fetchall()
-    finally:
-        server.stop()
+def test_the_deployments_are_recorded_on_a_real_store_server(
+    gitlab_ci_local: Tool, tmp_path: Path, upload_server: UploadServer
+) -> None:
+    repo, commits = sample_repository(tmp_path, f"    inputs:\n      store-url: {upload_server.url}")
+    jobs, output = run_pipeline(gitlab_ci_local, repo, f"GATEKEEPER_TOKEN={upload_server.token}")
+    with sqlite3.connect(upload_server.server.db_file) as db:
+        rows = db.execute('SELECT environment, status, "commit" FROM deployments ORDER BY environment').fetchall()
     assert jobs == {"deploy-prod": "PASS", "deploy-staging": "FAIL"}, output
     assert rows == [("production", "success", commits[1]), ("staging", "failure", commits[1])]
     assert not (repo / ".gatekeeper" / "verdicts.db").exists()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.ci_snippets.conftest import SNIPPETS, Tool, ci_environment
+from tests.ci_snippets.conftest import SNIPPETS, Tool, UploadServer, ci_environment
 from tests.ci_snippets.test_gitlab import _documents
 from tests.test_pipeline_cli import POLICY, cobertura, junit
 
@@ -128,21 +128,13 @@ def test_a_failed_part_job_leaves_the_final_gate_undecided_naming_it(gitlab_ci_l
     assert verdict["pipeline"] == {"expected": 3, "missing": ["test 3/3"]}
 
 
-def test_the_parts_meet_on_a_real_store_server(gitlab_ci_local: Tool, tmp_path: Path) -> None:
+def test_the_parts_meet_on_a_real_store_server(
+    gitlab_ci_local: Tool, tmp_path: Path, upload_server: UploadServer
+) -> None:
     """`store-url` plus an upload token as GATEKEEPER_TOKEN: the parts and the verdict go to the server."""
-    from tests.client.realserver import ServeProcess, require_server
-
-    require_server()
-    (tmp_path / "server").mkdir()
-    server = ServeProcess(directory=tmp_path / "server")
-    token = server.token("--scope", "upload")
-    server.start()
-    try:
-        repo = sample_repository(tmp_path, more=f"      store-url: {server.url}")
-        run = run_pipeline(gitlab_ci_local, repo, f"GATEKEEPER_TOKEN={token}")
-        stored = server.stored_ids()
-    finally:
-        server.stop()
+    repo = sample_repository(tmp_path, more=f"      store-url: {upload_server.url}")
+    run = run_pipeline(gitlab_ci_local, repo, f"GATEKEEPER_TOKEN={upload_server.token}")
+    stored = upload_server.server.stored_ids()
     verdict = check_decided(run)
     assert stored == [verdict["id"]]
     # The final job keeps its verdict in its embedded store too, as `check` does; the parts went to the server.

@@ -17,6 +17,7 @@ from tests.ci_snippets.conftest import (
     SNIPPETS,
     WARN_POLICY,
     Tool,
+    UploadServer,
     ci_environment,
     example_reports,
 )
@@ -183,37 +184,29 @@ def test_codes_a_healthy_gatekeeper_cannot_give_map_as_documented(
     assert words in second
 
 
-def test_the_step_uploads_the_verdict_to_a_real_store_server(bash: Path, tmp_path: Path) -> None:
+def test_the_step_uploads_the_verdict_to_a_real_store_server(
+    bash: Path, tmp_path: Path, upload_server: UploadServer
+) -> None:
     """As in a Jenkins build: Jenkins' variables set, the token from the environment (a credential)."""
-    from tests.client.realserver import ServeProcess, require_server
-
-    require_server()
-    (tmp_path / "server").mkdir()
-    server = ServeProcess(directory=tmp_path / "server")
-    token = server.token("--scope", "upload")
-    server.start()
-    try:
-        run = run_step(
-            bash,
-            tmp_path,
-            STARTER,
-            *example_reports("passing"),
-            GATEKEEPER_URL=server.url,
-            GATEKEEPER_TOKEN=token,
-            GATEKEEPER_REQUIRE_UPLOAD="true",
-            GATEKEEPER_PIPELINE_STARTED_AT="1700000000000",
-            JENKINS_URL="https://jenkins.example.com/",
-            JOB_NAME="payments/api/main",
-            BUILD_NUMBER="512",
-            BUILD_URL="https://jenkins.example.com/job/payments/job/api/job/main/512/",
-            GIT_COMMIT="3f2a9c1d4e5b6a7980f1e2d3c4b5a69788796a5b",
-            GIT_BRANCH="origin/main",
-        )
-        stored = server.stored_ids()
-    finally:
-        server.stop()
+    run = run_step(
+        bash,
+        tmp_path,
+        STARTER,
+        *example_reports("passing"),
+        GATEKEEPER_URL=upload_server.url,
+        GATEKEEPER_TOKEN=upload_server.token,
+        GATEKEEPER_REQUIRE_UPLOAD="true",
+        GATEKEEPER_PIPELINE_STARTED_AT="1700000000000",
+        JENKINS_URL="https://jenkins.example.com/",
+        JOB_NAME="payments/api/main",
+        BUILD_NUMBER="512",
+        BUILD_URL="https://jenkins.example.com/job/payments/job/api/job/main/512/",
+        GIT_COMMIT="3f2a9c1d4e5b6a7980f1e2d3c4b5a69788796a5b",
+        GIT_BRANCH="origin/main",
+    )
+    stored = upload_server.server.stored_ids()
     assert run.result == "SUCCESS", run.output
     verdict = run.verdict()
     assert stored == [verdict["id"]]
     assert verdict["context"]["ci"] == "jenkins"
-    assert token not in run.output
+    assert upload_server.token not in run.output

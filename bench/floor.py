@@ -26,21 +26,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-RESULTS = BENCH / "results"
-DATA = BENCH / "data"
-PYTHON = sys.executable
-GATEKEEPER = str(Path(sys.executable).parent / "gatekeeper")
-POLICY = ROOT / "rules" / "starter.yaml"
-ONE_CASE = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<testsuite name="s" tests="1"><testcase classname="a" name="b" time="0.1"/></testsuite>\n'
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The same interpreter, console script, policy, one-case report and targets as bench/cli.py measures.
+from cli import (
+    CLI_OVER_LIBRARY,
+    DATA,
+    GATEKEEPER,
+    ONE_CASE,
+    POLICY,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    SUREFIRE_OVER_JUNITPARSER,
 )
-
-#: What every bench/cli.py target compares: CLI over the library (at most), junitparser over the CLI (at least).
-CLI_OVER_LIBRARY = 1.25
-SUREFIRE_OVER_JUNITPARSER = 2.0
 
 
 def commands(report: Path) -> dict[str, list[str]]:

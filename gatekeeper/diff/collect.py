@@ -145,8 +145,10 @@ def from_file(path: str) -> Change:
         raise InputError(path, f"cannot read the --diff-file: {error.strerror or error}") from None
     if not stat.S_ISREG(status.st_mode):
         raise InputError(path, "--diff-file is not a regular file")
-    if status.st_size == 0:
-        raise InputError(path, "--diff-file is empty (0 bytes): no diff was written")
+    if status.st_size == 0:  # `git diff` of a merge request with no net change: an empty change, as --diff-base
+        return Change(
+            source=f"--diff-file {path}", notes=(f"--diff-file {path} is empty (0 bytes): the change has no files",)
+        )
     if status.st_size > MAX_DIFF_FILE_BYTES:
         raise InputError(path, f"--diff-file is {status.st_size:,} bytes: not a merge request's diff")
     try:

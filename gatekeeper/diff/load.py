@@ -43,7 +43,8 @@ def load_change(request: ChangeRequest, detected: DiffBase | None, directory: Pa
     if request.diff_file is not None:
         from gatekeeper.diff.collect import from_file
 
-        return LoadedChange(change=from_file(request.diff_file))
+        change = from_file(request.diff_file)
+        return LoadedChange(change=change, warnings=change.notes)
     if request.diff_base is None and detected is None:
         return LoadedChange(change=None)  # no change: nothing of git or diffs is imported (issue 16)
     from gatekeeper.diff.base import BaseRequest, find_base

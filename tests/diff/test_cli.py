@@ -182,7 +182,6 @@ def test_a_change_that_cannot_be_found_exits_2_in_one_line(
     ("content", "said"),
     [
         (bytes(range(256)) * 4, "--diff-file is not a unified diff: no `diff --git` or `---`/`+++` file header in it"),
-        (b"", "--diff-file is empty (0 bytes)"),
         (
             b"--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n x\n",
             "--diff-file is not a usable unified diff: line 4: the diff ends inside a hunk",
@@ -205,6 +204,37 @@ def test_a_garbage_or_unreadable_diff_file_exits_2_in_one_line(
     assert result.returncode == 2
     assert result.stderr.startswith(f"gatekeeper: error: {diff}: {said}"), result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_merge_request_with_no_net_change_is_an_empty_change_as_a_diff_file_too(tmp_path: Path) -> None:
+    # the README's `git diff origin/main...HEAD > change.diff` writes 0 bytes when the branch changes nothing
+    repo = Repo.init(tmp_path / "repo")
+    repo.commit("base", **{"calc.py": lines(3, "x = ")})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("edit", **{"calc.py": lines(4, "x = ")})
+    repo.commit("revert", **{"calc.py": lines(3, "x = ")})
+    diff = tmp_path / "change.diff"
+    diff.write_text(repo.git("diff", "main...HEAD"))
+    assert diff.stat().st_size == 0
+    (tmp_path / "coverage.xml").write_text(cobertura(repo.root))
+    (tmp_path / "policy.yaml").write_text(POLICY + "    if_absent: skip\n")  # as the starter policy: no lines, no gate
+    judged = {}
+    for option, value in (("--diff-base", "main"), ("--diff-file", str(diff))):
+        result = gatekeeper(
+            repo.root, "--policy", str(tmp_path / "policy.yaml"), str(tmp_path / "coverage.xml"), "--format", "json",
+            option, value,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        metrics = json.loads(result.stdout)["metrics"]
+        judged[option] = {
+            name: figure for name, figure in metrics.items() if name.startswith(("change.", "coverage.new"))
+        }
+        if option == "--diff-file":
+            assert (
+                f"gatekeeper: warning: --diff-file {diff} is empty (0 bytes): the change has no files" in result.stderr
+            )
+    assert judged["--diff-file"] == judged["--diff-base"]
+    assert judged["--diff-file"]["change.files"] == 0 and judged["--diff-file"]["change.lines_added"] == 0
 
 
 def test_outside_a_git_repository_diff_base_exits_2(project: tuple[Repo, Path], tmp_path: Path) -> None:

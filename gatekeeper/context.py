@@ -5,6 +5,7 @@ Jenkins, GitLab CI and GitHub Actions each name these differently; flags overrid
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -27,14 +28,23 @@ class Context:
     started_at: str | None = None  # when the pipeline started, where the CI says (ISO-8601)
     #: What was read but not kept (a CI URL that is not http/https): warnings for the log, not the verdict.
     notes: tuple[str, ...] = field(default=(), compare=False)
+    #: Where `started_at` came from (a variable or an option), for messages about it; not in the verdict.
+    started_at_from: str | None = field(default=None, compare=False)
 
     def with_overrides(self, **overrides: str | None) -> Context:
         """Flags win over the environment; None leaves the detected value."""
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
+        if "started_at" in given:
+            given["started_at_from"] = STARTED_AT_OPTION
         return replace(self, **given)
 
     def as_dict(self) -> dict[str, str | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_IN_VERDICT}
+
+
+#: The option that overrides the pipeline's start time (`check`, `pipeline`): named in messages about it.
+STARTED_AT_OPTION = "--pipeline-started-at"
+_NOT_IN_VERDICT = frozenset({"notes", "started_at_from"})
 
 
 def http_url(value: object) -> str | None:
@@ -112,6 +122,7 @@ def _detect(env: Mapping[str, str], notes: list[str]) -> Context:
             job=get("CI_JOB_NAME"),
             url=url("CI_JOB_URL", "CI_PIPELINE_URL"),
             started_at=get("CI_PIPELINE_CREATED_AT"),
+            started_at_from="CI_PIPELINE_CREATED_AT" if get("CI_PIPELINE_CREATED_AT") else None,
         )
     if get("GITHUB_ACTIONS"):
         server = url("GITHUB_SERVER_URL") if get("GITHUB_SERVER_URL") else "https://github.com"
@@ -222,7 +233,10 @@ def detect_change_title(environ: Mapping[str, str] | None = None) -> tuple[Chang
 
 
 def parse_timestamp(value: str) -> datetime | None:
-    """A CI timestamp: ISO-8601 (a trailing Z is UTC; no zone is UTC) or Unix epoch seconds/milliseconds."""
+    """A CI timestamp: ISO-8601 (a trailing Z is UTC; no zone is UTC) or Unix epoch seconds/milliseconds.
+
+    None when it is neither, and for numbers no date can hold (nan, inf, 1e400, year 3170843): a CI
+    variable or option is a client's claim, and an unreadable one must not crash the gate."""
     text = value.strip()
     if not text:
         return None
@@ -231,8 +245,13 @@ def parse_timestamp(value: str) -> datetime | None:
     except ValueError:
         pass
     else:
+        if not math.isfinite(number):
+            return None
         seconds = number / 1000 if number > 1e11 else number  # Jenkins gives milliseconds
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # beyond year 9999 (or the platform's time_t)
+            return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -242,27 +261,48 @@ def parse_timestamp(value: str) -> datetime | None:
 
 #: How far a pipeline's start may lie after this machine's clock: CI server and runner clocks differ a little.
 CLOCK_SKEW_SECONDS = 300
+#: A pipeline start further back than this gives no feedback time: 30 days is no pipeline's feedback
+#: (epoch 1 or -5 would be a 57-year one); it is a wrong value, or an old pipeline's job retried.
+MAX_PIPELINE_DAYS = 30
 
 
-def pipeline_seconds(context: Context, now: datetime) -> float | None:
+def pipeline_seconds(context: Context, now: datetime, notes: list[str] | None = None) -> float | None:
     """Seconds from the pipeline's start to `now`: the feedback time of this run, where the CI tells.
 
-    A start time that cannot be read, or that lies hours ahead (a local time given without its zone,
-    read as UTC, east of Greenwich), is a usage error: silently dropping or zeroing it would let the
-    feedback gates pass or warn on a number nobody measured.
+    A start time that cannot be read (or no date can hold), or that lies hours ahead (a local time given
+    without its zone, read as UTC, east of Greenwich), is a usage error naming the option or variable:
+    silently dropping or zeroing it would let the feedback gates pass or warn on a number nobody measured.
+    A start over MAX_PIPELINE_DAYS before `now` is a claim no pipeline makes: the metric is left out
+    (absent, as the policy's `if_absent` says) with a note in `notes`, not reported as years of feedback.
     """
     if not context.started_at:
         return None
+    source = context.started_at_from or "pipeline start time"
+    shown = context.started_at[:80]
     started = parse_timestamp(context.started_at)
     if started is None:
-        raise UsageError(
-            f"pipeline start time {context.started_at!r} is neither ISO-8601 nor epoch seconds or milliseconds"
-        )
+        raise UsageError(f"{source} {shown!r} is {_unreadable(context.started_at)}")
     seconds = (now - started).total_seconds()
     if seconds < -CLOCK_SKEW_SECONDS:
         ahead = -seconds / 60
         raise UsageError(
-            f"pipeline start time {context.started_at!r} is {ahead:,.0f} minutes after now: give its time zone "
+            f"{source} {shown!r} is {ahead:,.0f} minutes after now: give its time zone "
             "(e.g. 2026-03-15T09:00:00+08:00) or epoch milliseconds; a time without a zone is read as UTC"
         )
+    if seconds > MAX_PIPELINE_DAYS * 86400:
+        if notes is not None:
+            notes.append(
+                f"{source} {shown!r} is {seconds / 86400:,.0f} days before now (over {MAX_PIPELINE_DAYS}): "
+                "not a pipeline's feedback time, pipeline.duration_seconds left out"
+            )
+        return None
     return max(seconds, 0.0)
+
+
+def _unreadable(text: str) -> str:
+    """Why a start time could not be read: a number no date holds, or no time format at all."""
+    try:
+        float(text)
+    except ValueError:
+        return "neither ISO-8601 nor epoch seconds or milliseconds"
+    return "not a time: as epoch seconds or milliseconds it is out of range (not finite, or outside years 1 to 9999)"

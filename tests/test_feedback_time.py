@@ -142,7 +142,55 @@ def test_an_unreadable_start_time_is_a_usage_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "gatekeeper: error: pipeline start time 'yesterday 9am' is neither ISO-8601 nor epoch seconds or milliseconds"
+        "gatekeeper: error: --pipeline-started-at 'yesterday 9am' is neither ISO-8601 nor epoch seconds or milliseconds"
+    )
+
+
+OUT_OF_RANGE = ("99999999999999999", "nan", "inf", "-inf", "1e400", "-1e15")  # no date holds them
+
+
+@pytest.mark.parametrize("text", OUT_OF_RANGE)
+def test_a_start_time_no_date_holds_is_a_usage_error_naming_the_option(tmp_path: Path, text: str) -> None:
+    """Epoch milliseconds of year 3170843, or not a number at all: exit 2 with one line, never a crash (3)."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    result = gatekeeper(
+        "check", "-p", "policy.yaml", str(JUNIT), "--no-store", f"--pipeline-started-at={text}", cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"gatekeeper: error: --pipeline-started-at {text!r} is not a time: as epoch seconds or milliseconds it is "
+        "out of range (not finite, or outside years 1 to 9999)"
+    )
+
+
+@pytest.mark.parametrize("text", ["99999999999999999", "nan", "yesterday"])
+def test_gitlabs_start_time_variable_is_named_when_unreadable(tmp_path: Path, text: str) -> None:
+    """The same exit 2 as an unreadable value always had, naming the variable the job must fix."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    result = gatekeeper(
+        "check", "-p", "policy.yaml", str(JUNIT), "--no-store", cwd=tmp_path,
+        env={**GITLAB, "CI_PIPELINE_CREATED_AT": text},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"gatekeeper: error: CI_PIPELINE_CREATED_AT {text!r} is ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["1", "-5", "0001-01-01T00:00:00Z"])
+def test_a_start_decades_ago_leaves_the_metric_out_with_a_warning(tmp_path: Path, text: str) -> None:
+    """Epoch 1 would be a 57-year feedback time: a claim, not a measurement; the gate judges it absent."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    result = gatekeeper(
+        "check", "-p", "policy.yaml", str(JUNIT), "--no-store", "--format", "json", f"--pipeline-started-at={text}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert METRIC not in verdict["metrics"]
+    assert (feedback_gate(verdict)["status"], feedback_gate(verdict)["actual"]) == ("warn", None)
+    assert f"gatekeeper: warning: --pipeline-started-at {text!r} is " in result.stderr
+    assert "days before now (over 30): not a pipeline's feedback time, pipeline.duration_seconds left out" in (
+        result.stderr
     )
 
 
@@ -177,6 +225,22 @@ def test_unreadable_start_times(text: str) -> None:
     assert parse_timestamp(text) is None
     with pytest.raises(UsageError, match="is neither ISO-8601 nor epoch seconds or milliseconds"):
         pipeline_seconds(Context(started_at=text), NOW)
+
+
+@pytest.mark.parametrize("text", OUT_OF_RANGE)
+def test_numbers_no_date_holds_are_unreadable(text: str) -> None:
+    assert parse_timestamp(text) is None
+
+
+def test_a_start_over_thirty_days_back_gives_no_metric_and_a_note() -> None:
+    notes: list[str] = []
+    thirty_days = Context(started_at=(NOW - timedelta(days=30)).isoformat())
+    assert pipeline_seconds(thirty_days, NOW, notes) == 30 * 86400  # a long one, still measured
+    assert pipeline_seconds(Context(started_at="1"), NOW, notes) is None
+    assert notes == [
+        "pipeline start time '1' is 20,527 days before now (over 30): not a pipeline's feedback time, "
+        "pipeline.duration_seconds left out"
+    ]
 
 
 def test_a_local_time_without_its_zone_far_ahead_is_refused() -> None:

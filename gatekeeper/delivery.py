@@ -280,7 +280,7 @@ def commits_from_git(
         output = repository.run(arguments)
     except GitFailed as failure:
         raise UsageError(f"git could not list the commits of {commit[:12]}: {one_line(failure.stderr)[:200]}") from None
-    commits = _parse_log(output, pattern)
+    commits = _parse_log(output, pattern, notes)
     if len(commits) > limit:
         commits = commits[:limit]
         if known:
@@ -290,7 +290,7 @@ def commits_from_git(
     return ShippedCommits(commits=tuple(commits), notes=tuple(notes))
 
 
-def _parse_log(output: bytes, pattern: str) -> list[DeployedCommit]:
+def _parse_log(output: bytes, pattern: str, notes: list[str]) -> list[DeployedCommit]:
     commits = []
     for record in output.split(b"\x1e"):
         record = record.strip(b"\n")
@@ -298,14 +298,35 @@ def _parse_log(output: bytes, pattern: str) -> list[DeployedCommit]:
             continue
         sha, _, rest = record.partition(b"\x1f")
         seconds, _, message = rest.partition(b"\x1f")
+        full = sha.decode("ascii").lower()
         commits.append(
             DeployedCommit(
-                sha=sha.decode("ascii").lower(),
-                committed_at=datetime.fromtimestamp(int(seconds), timezone.utc),
+                sha=full,
+                committed_at=_committer_time(full, seconds, notes),
                 keys=tuple(issue_keys(message.decode("utf-8", "replace"), pattern)[:MAX_KEYS]),
             )
         )
     return commits
+
+
+#: The committer time kept for a commit whose own no date can hold (`GIT_COMMITTER_DATE="@999999999999"`,
+#: year 33658; or none git can print): after every deployment, so the lead time leaves the commit out and
+#: counts it (`dated_after_deployment`), as it does a commit dated after its deployment.
+UNDATED = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
+def _committer_time(sha: str, seconds: bytes, notes: list[str]) -> datetime:
+    """A commit's committer time from `git log %ct`; UNDATED, with a note, when it is no date.
+
+    A forged date is in the history of every later deployment: refusing it would block them all."""
+    try:
+        return datetime.fromtimestamp(int(seconds), timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        notes.append(
+            f"commit {sha[:12]} has a committer time no date holds ({seconds[:40].decode('ascii', 'replace')!r} "
+            "seconds): kept as dated after the deployment, left out of the lead time"
+        )
+        return UNDATED
 
 
 def read_commits_file(path: str | Path, *, pattern: str = DEFAULT_KEY_PATTERN) -> tuple[DeployedCommit, ...]:

@@ -396,3 +396,43 @@ def test_delivery_names_the_option_a_bad_project_came_from(tmp_path: Path) -> No
     assert result.returncode == 2
     assert result.stderr.startswith("gatekeeper: error: delivery: --project must be one printable line")
     assert "\x1b" not in result.stderr
+
+
+def test_a_commit_dated_beyond_any_calendar_is_recorded_and_blocks_no_deployment(repo: Repo) -> None:
+    """A forged committer time git keeps but no date holds (year 33658; none at all in a hand-made commit
+    object): kept as dated after its deployment, so the lead time leaves it out and counts it, with a note;
+    never a crash, and the deployments after it are recorded too."""
+    from tests.diff.repo import environment
+
+    def forged(message: str, date: str) -> str:
+        subprocess.run(
+            ["git", "commit", "-q", "--allow-empty", "-m", message], cwd=repo.root, check=True,
+            env=environment({"GIT_COMMITTER_DATE": date}),
+        )  # fmt: skip
+        return repo.head()
+
+    far = forged("ABC-7 from the far future", "@999999999999 +0000")
+    raw = f"tree {repo.git('rev-parse', 'HEAD^{tree}')}\nparent {far}\nauthor a <a@b> 1 +0000\n"
+    raw += "committer a <a@b> abc +0000\n\nno date at all\n"
+    undated = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin", "--literally"], cwd=repo.root, input=raw,
+        env=environment(), capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    repo.git("update-ref", "HEAD", undated)
+    flags = ["--project", "bank/payments", "--environment", "prod", "--status", "success"]
+    first = gatekeeper(repo.root, "deploy", "record", *flags)
+    assert first.returncode == 0, first.stderr
+    assert ", 4 commits " in first.stdout
+    assert first.stderr.splitlines() == [
+        f"gatekeeper: note: commit {undated[:12]} has a committer time no date holds ('' seconds): kept as dated "
+        "after the deployment, left out of the lead time",
+        f"gatekeeper: note: commit {far[:12]} has a committer time no date holds ('999999999999' seconds): kept as "
+        "dated after the deployment, left out of the lead time",
+    ]
+    later = repo.commit("ABC-8 after it", c="3")
+    second = gatekeeper(repo.root, "deploy", "record", *flags)
+    assert second.returncode == 0, second.stderr
+    assert f": {later[:12]} success, 1 commit (1 issue key: ABC-8)" in second.stdout
+    document = json.loads(gatekeeper(repo.root, "delivery", "--project", "bank/payments", "--format", "json").stdout)
+    (prod,) = document["environments"]
+    assert (prod["successful"], prod["changes"], prod["dated_after_deployment"]) == (2, 3, 2)

@@ -270,6 +270,9 @@ class SqliteStore(SqliteDelivery):
             # directory.  With no -wal to apply, the file alone is the store, and no process has it
             # open for writing (a writer would have made the -shm file): read it as immutable.
             return self._connect("ro&immutable=1")
+        except sqlite3.DatabaseError as error:  # not an SQLite file, or a truncated one: a reader's exit 2 too
+            reader.close()
+            raise _store_error(self.path, error, self.timeout) from None
         return reader
 
     def _connect(self, mode: str) -> sqlite3.Connection:

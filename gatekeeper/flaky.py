@@ -11,6 +11,7 @@ flaky elements, repeated cases) failed and passed on that run's commit by itself
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,11 @@ def run_from_verdict(document: Mapping[str, Any]) -> TestRun | None:
         details.get("tests_omitted"),
         details.get("tests"),
     )
+
+
+def run_from_record(verdict_id: str, commit: str | None, complete: bool, tests: str) -> TestRun:
+    """A run from what a store keeps of its verdict (`gatekeeper.store.codec.test_run_record`)."""
+    return run_from_parts(verdict_id, commit, not complete, json.loads(tests))
 
 
 def run_from_parts(verdict_id: str, commit: Any, tests_omitted: Any, tests: Any) -> TestRun:

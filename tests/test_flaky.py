@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import date, datetime, timezone
@@ -112,13 +113,14 @@ def _verdict(verdict_id: str, commit: str, job: str | None, failed: list[str], *
 
 def test_the_store_gives_one_jobs_runs_in_the_window_oldest_first(tmp_path: Path) -> None:
     times = iter(datetime(2026, 12, 1, 10, minute, tzinfo=timezone.utc) for minute in range(60))
+    with SqliteStore(tmp_path / "verdicts.db", clock=lambda: datetime(2026, 10, 1, tzinfo=timezone.utc)) as store:
+        old = _verdict("v0", "c0", "unit", ["t.a"])
+        store.add({**old, "created_at": "2026-10-01T10:00:00.000000Z"})  # recorded before the window
     with SqliteStore(tmp_path / "verdicts.db", clock=lambda: next(times)) as store:
         store.add(_verdict("v1", "c1", "unit", ["t.a"]))
         store.add(_verdict("v2", "c1", "integration", []))  # another job runs other tests: says nothing
         store.add(_verdict("v3", "c1", "unit", []))
         store.add({**_verdict("v4", "c2", "unit", []), "metrics": {}})  # read no tests: left out
-        old = _verdict("v0", "c0", "unit", ["t.a"])
-        store.add({**old, "created_at": "2026-10-01T10:00:00.000000Z"})  # before the window
         runs = store.test_runs("shop", "unit", "2026-11-17")
     assert [r.verdict_id for r in runs] == ["v1", "v3"]
     assert runs[0] == TestRun(verdict_id="v1", commit="c1", failed=frozenset({"t.a"}), flaky=frozenset(), complete=True)
@@ -231,10 +233,8 @@ def test_check_says_a_run_without_a_commit_is_no_commit(tmp_path: Path) -> None:
     assert (recorded["flaky"], recorded["flaky_commits"], recorded["flaky_runs"]) == (True, 0, 1)
 
 
-def test_the_store_reads_of_a_verdict_what_run_from_verdict_reads_of_its_whole_body(tmp_path: Path) -> None:
-    """test_runs hands gatekeeper.flaky only context.commit and details.tests/tests_omitted (SQLite's
-    json_extract, not every body loaded): the runs are those of the whole stored documents, whatever their
-    shape."""
+def _odd_shapes() -> list[dict[str, Any]]:
+    """Verdicts of every shape history must read as their whole documents say (ids v00, v01, …)."""
     base = _verdict("v", "c1", None, ["t.a"])
     odd_tests = [1, "x", None, {"classname": None, "name": "n", "outcome": "error"}, {"name": "f", "flaky": 1}]
     odd_tests += [
@@ -263,7 +263,14 @@ def test_the_store_reads_of_a_verdict_what_run_from_verdict_reads_of_its_whole_b
     for commit in ("", None, 7):
         shapes.append({**base, "context": {**base["context"], "commit": commit}})
     shapes.append({**base, "context": {"project": "shop"}})  # no commit, no job
-    stored = [{**shape, "id": f"v{n:02}"} for n, shape in enumerate(shapes)]
+    return [{**shape, "id": f"v{n:02}"} for n, shape in enumerate(shapes)]
+
+
+def test_the_store_reads_of_a_verdict_what_run_from_verdict_reads_of_its_whole_body(tmp_path: Path) -> None:
+    """test_runs hands gatekeeper.flaky only context.commit and details.tests/tests_omitted (a small record
+    of each, not every body loaded): the runs are those of the whole stored documents, whatever their
+    shape."""
+    stored = _odd_shapes()
     times = iter(datetime(2026, 12, 1, 10, minute, tzinfo=timezone.utc) for minute in range(60))
     with SqliteStore(tmp_path / "verdicts.db", clock=lambda: next(times)) as store:
         for document in stored:
@@ -272,6 +279,115 @@ def test_the_store_reads_of_a_verdict_what_run_from_verdict_reads_of_its_whole_b
     expected = [run_from_verdict(json.loads(json.dumps(document))) for document in stored]
     assert runs == expected
     assert len({(run.commit, run.failed, run.flaky, run.complete) for run in runs}) == 5  # the shapes differ
+
+
+def test_the_window_is_when_the_store_recorded_a_verdict_not_the_time_it_claims(tmp_path: Path) -> None:
+    """A verdict claiming 2099 stayed in every later window when `since` compared the claim; now it leaves
+    the window when the day it was recorded does, and one claiming an old day is in while it was recorded
+    in the window."""
+    now = [datetime(2026, 12, 1, 10, tzinfo=timezone.utc)]
+    with SqliteStore(tmp_path / "verdicts.db", clock=lambda: now[0]) as store:
+        store.add({**_verdict("forged", "c1", "unit", ["t.a"]), "created_at": "2099-01-01T00:00:00.000000Z"})
+        now[0] = datetime(2026, 12, 10, 10, tzinfo=timezone.utc)
+        store.add({**_verdict("late", "c1", "unit", []), "created_at": "2026-10-01T00:00:00.000000Z"})
+        assert [run.verdict_id for run in store.test_runs("shop", "unit", "2026-11-30")] == ["forged", "late"]
+        assert [run.verdict_id for run in store.test_runs("shop", "unit", "2026-12-02")] == ["late"]
+        assert store.test_runs("shop", "unit", "2026-12-10T10:00:00.000001Z") == []
+        # the claim still filters the lists, where it is what a verdict says it belongs to
+        assert [summary.id for summary in store.list(since="2026-12-02")] == ["forged"]
+
+
+def test_only_a_new_verdict_that_read_tests_gets_a_record(tmp_path: Path) -> None:
+    """No record for a verdict that read no tests or names no project (history never reads them), nor a
+    second one when the same verdict is recorded again."""
+    path = tmp_path / "verdicts.db"
+    with SqliteStore(path) as store:
+        assert store.add(_verdict("v1", "c1", "unit", ["t.a"])) is True
+        assert store.add(_verdict("v1", "c1", "unit", ["t.a"])) is False  # a re-upload
+        assert store.add({**_verdict("v2", "c1", "unit", []), "metrics": {"coverage.line_percent": 80.0}})
+        assert store.add({**_verdict("v3", "c1", "unit", []), "context": {"project": None, "job": "unit"}})
+        assert store.add(_verdict("v4", "c2", None, ["t.b"], omitted=2))
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute(
+            'SELECT verdict_id, project, job, "commit", complete, tests FROM test_runs'
+        ).fetchall()
+    finally:
+        connection.close()
+    assert rows == [
+        ("v1", "shop", "unit", "c1", 1, '[{"classname":"t","name":"a","outcome":"failed","flaky":false}]'),
+        ("v4", "shop", None, "c2", 0, '[{"classname":"t","name":"b","outcome":"failed","flaky":false}]'),
+    ]
+
+
+#: What `test_runs` read before schema 6 (issue 16): the bodies themselves, windowed by the claim.
+_BODY_QUERY = (
+    "SELECT id, json_extract(body, '$.context.commit', '$.details.tests_omitted', '$.details.tests') "
+    "FROM verdicts WHERE project = ? AND created_at >= ? AND json_extract(body, '$.context.job') IS ? "
+    "AND json_extract(body, '$.metrics.\"tests.total\"') IS NOT NULL ORDER BY received_at DESC, rowid DESC"
+)
+
+
+def test_a_store_of_schema_5_keeps_its_history(tmp_path: Path) -> None:
+    """A file an earlier gatekeeper wrote, with verdicts of every shape in it: after the migration its
+    records give the runs the bodies gave before it, for each job, and a new verdict joins them."""
+    from gatekeeper.flaky import run_from_parts
+    from gatekeeper.store.sqlite import MIGRATIONS
+
+    path = tmp_path / "verdicts.db"
+    documents = _odd_shapes()
+    documents += [
+        {**_verdict("u1", "c1", "unit", ["t.a", "t.b"]), "created_at": "2026-12-01T11:00:00.000000Z"},
+        {**_verdict("u2", "c2", "unit", ["t.a"], omitted=1), "created_at": "2026-12-01T12:00:00.000000Z"},
+        {**_verdict("u3", "c2", "unit", []), "metrics": {"tests.total": None}},  # read no tests
+        {**_verdict("u4", "c2", "unit", []), "metrics": ["tests.total"]},
+        {**_verdict("j5", "c2", None, ["t.a"]), "context": {"project": "shop", "job": 5}},  # no job asked about
+        {**_verdict("p0", "c2", "unit", ["t.a"]), "context": {"job": "unit"}},  # no project
+        _verdict("n1", "c4", "unit", ["t\x00x.a"]),  # NUL, which SQLite's json_extract would cut short
+    ]
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("BEGIN")
+    for statement in (statement for migration in MIGRATIONS[:5] for statement in migration):
+        connection.execute(statement)
+    for n, document in enumerate(documents):
+        context = document.get("context") or {}
+        commit = context.get("commit")
+        connection.execute(  # the columns as `add` wrote them (a numeric commit as its text)
+            'INSERT INTO verdicts (id, created_at, status, project, "commit", body, received_at)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                document["id"],
+                document["created_at"],
+                document["status"],
+                context.get("project"),
+                str(commit) if isinstance(commit, int) else commit,
+                json.dumps(document),
+                f"2026-12-01T10:{n:02}:00.000000Z",
+            ),
+        )
+    connection.execute("PRAGMA user_version = 5")
+    connection.execute("COMMIT")
+    before = {
+        job: [
+            run_from_parts(verdict_id, *json.loads(parts))
+            for verdict_id, parts in reversed(connection.execute(_BODY_QUERY, ("shop", "2026-11-17", job)).fetchall())
+        ]
+        for job in (None, "unit")
+    }
+    connection.close()
+    assert len(before[None]) == len(_odd_shapes()) and len(before["unit"]) == 3  # what the test is about
+    assert before["unit"][-1].failed == {"t\x00x.a"}
+
+    later = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    with SqliteStore(path, create=False) as store:  # a reader of an older store migrates it
+        assert {job: store.test_runs("shop", job, "2026-11-17") for job in (None, "unit")} == before
+    with SqliteStore(path, clock=lambda: later) as store:
+        store.add(_verdict("u9", "c3", "unit", ["t.b"]))
+        runs = store.test_runs("shop", "unit", "2026-11-17")
+    assert runs[:-1] == before["unit"] and runs[-1].failed == {"t.b"}
+    assert history(runs)["t.a"] == FlakyHistory(
+        failures=2, passes=2, flaky_commits=0, passes_since=2, window_days=14, clear_after=5
+    )
 
 
 def test_check_reads_the_history_of_the_listed_tests_only_and_lists_the_same_records(tmp_path: Path) -> None:

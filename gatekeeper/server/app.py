@@ -530,13 +530,16 @@ def create_app(
     async def test_runs(
         request: Request,
         project: Annotated[str, Query(min_length=1, **TEXT)],
-        since: Annotated[str, Query(description="ISO-8601, inclusive, on each verdict's created_at")],
+        since: Annotated[
+            str, Query(description="ISO-8601, inclusive, on when this server received each verdict (received_at)")
+        ],
         job: Annotated[str | None, Query(description="the CI job; absent: verdicts of no job", **TEXT)] = None,
         limit: Annotated[int, Query(ge=1, le=db.TEST_RUN_LIMIT)] = db.TEST_RUN_LIMIT,
     ) -> dict[str, Any]:
         """What the verdicts of one job of a project that read tests say of them, oldest first (the newest
-        `limit` created since `since`): the history `check --upload` reads flaky tests from.  A read
-        token reads any project; an upload token the projects it may upload (a CI job's own token)."""
+        `limit` this server received since `since`, whatever time a verdict claims): the history
+        `check --upload` reads flaky tests from.  A read token reads any project; an upload token the
+        projects it may upload (a CI job's own token)."""
         token = await _authenticate(request, _bearer_text(request))
         if token is None:
             raise HTTPException(401, _UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})

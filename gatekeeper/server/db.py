@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Engine,
@@ -41,7 +42,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    literal_column,
     or_,
     select,
     text,
@@ -52,7 +52,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from gatekeeper.errors import StoreError
-from gatekeeper.flaky import TestRun, run_from_verdict
+from gatekeeper.flaky import TestRun, run_from_record
 from gatekeeper.store import VerdictSummary, codec, make_workspace_directory
 
 metadata = MetaData()
@@ -87,6 +87,21 @@ verdict_metrics = Table(
     Column("name", Text, primary_key=True),
     Column("value", Float, nullable=False),
     Index("verdict_metrics_name", "name", "verdict_id"),
+)
+
+#: Flaky history's record of each verdict that read tests (`codec.test_run_record`, migration 0009):
+#: what `test_runs` reads instead of up to 500 whole bodies, windowed and ordered by received_at.
+test_run_records = Table(
+    "test_runs",
+    metadata,
+    Column("verdict_id", String(64), ForeignKey("verdicts.id", ondelete="CASCADE"), primary_key=True),
+    Column("project", Text),
+    Column("job", Text),
+    Column("received_at", String(32), nullable=False),
+    Column("commit", Text),
+    Column("complete", Boolean, nullable=False),
+    Column("tests", Text, nullable=False),  # the listed tests' classname, name, outcome and flaky (JSON)
+    Index("test_runs_job_received", "project", "job", "received_at", "verdict_id"),
 )
 
 tokens = Table(
@@ -248,7 +263,8 @@ def verdict_row(verdict: Mapping[str, Any], received: datetime) -> dict[str, Any
         "level_achieved": maturity.get("level_achieved"),
         "received_at": codec.utc_text(received),
     }
-    for name, value in row.items():
+    # The job is indexed too, in flaky history's record (`test_run_records`).
+    for name, value in (*row.items(), ("job", context.get("job"))):
         # PostgreSQL text cannot hold NUL; refuse it on both databases so they agree.
         if isinstance(value, str) and "\x00" in value:
             raise VerdictRejected(f"{name}: must not contain NUL characters")
@@ -295,13 +311,14 @@ def _insert(engine: Engine | Connection, table: Table) -> Any:
 
 
 _METRICS_INSERT = verdict_metrics.insert()
+_TEST_RUN_INSERT = test_run_records.insert()
 #: A new verdict and its metric rows on PostgreSQL as one statement, run on its own (autocommit: one
 #: statement is one transaction, all or nothing): one round trip where BEGIN, two INSERTs and COMMIT
 #: took four.  Its text is fixed and its parameters few (the metrics as two arrays), so psycopg converts
 #: it once and PostgreSQL prepares it once per connection; a multi-row INSERT … VALUES had 3 parameters a
 #: row, and over psycopg's 50 its statement was parsed again on every upload (`_query2pg_nocache`).
 #: It counts the verdicts it inserted: 0 when the id was stored already (ON CONFLICT DO NOTHING, and
-#: then no metric row either).
+#: then no metric row and no flaky history record either).
 _PG_STORE = text(
     "WITH stored AS ("
     'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline, policy_name, '
@@ -313,6 +330,10 @@ _PG_STORE = text(
     "INSERT INTO verdict_metrics (verdict_id, name, value) "
     "SELECT stored.id, metric.name, metric.value FROM stored, "
     "unnest(CAST(:names AS text[]), CAST(:metric_values AS double precision[])) AS metric (name, value)"
+    "), run_rows AS ("
+    'INSERT INTO test_runs (verdict_id, project, job, received_at, "commit", complete, tests) '
+    "SELECT stored.id, :project, CAST(:run_job AS text), :received_at, CAST(:run_commit AS text), "
+    "CAST(:run_complete AS boolean), CAST(:run_tests AS text) FROM stored WHERE CAST(:has_run AS boolean)"
     ") SELECT count(*) FROM stored"
 )
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
@@ -338,26 +359,47 @@ def add_verdict(
     stored again keeps the `received_at` of its first arrival."""
     row = verdict_row(verdict, received or datetime.now(timezone.utc))
     metrics = metric_rows(row["id"], verdict.get("metrics"))
+    record = codec.test_run_record(verdict)
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            found = _store_postgresql(connection.execution_options(isolation_level="AUTOCOMMIT"), row, metrics)
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            found = _store_postgresql(autocommit, row, metrics, record)
         return _outcome(row, found), row
     with _one_writer(engine), engine.begin() as connection:
-        found = _store(connection, row, metrics)
+        found = _store(connection, row, metrics, record)
     return _outcome(row, found), row
 
 
-def _store_postgresql(connection: Connection, row: dict[str, Any], metrics: list[dict[str, Any]]) -> str | None:
+def _store_postgresql(
+    connection: Connection, row: dict[str, Any], metrics: list[dict[str, Any]], record: codec.TestRunRecord | None
+) -> str | None:
     """`_store` on PostgreSQL, in one statement (`_PG_STORE`)."""
     names, values = [metric["name"] for metric in metrics], [metric["value"] for metric in metrics]
-    if connection.execute(_PG_STORE, {**row, "names": names, "metric_values": values}).scalar_one():
+    run: dict[str, Any] = {
+        "has_run": False,
+        "run_job": None,
+        "run_commit": None,
+        "run_complete": False,
+        "run_tests": "",
+    }
+    if record is not None:
+        run = {
+            "has_run": True,
+            "run_job": record.job,
+            "run_commit": record.commit,
+            "run_complete": record.complete,
+            "run_tests": record.tests,
+        }
+    if connection.execute(_PG_STORE, {**row, "names": names, "metric_values": values, **run}).scalar_one():
         return None
     return str(connection.execute(select(verdicts.c.body).where(verdicts.c.id == row["id"])).scalar_one())
 
 
-def _store(connection: Connection, row: dict[str, Any], metrics: list[dict[str, Any]]) -> str | None:
-    """Insert the verdict and its metric rows in the caller's transaction (SQLite); None when it was new,
-    else the body stored under its id."""
+def _store(
+    connection: Connection, row: dict[str, Any], metrics: list[dict[str, Any]], record: codec.TestRunRecord | None
+) -> str | None:
+    """Insert the verdict, its metric rows and its flaky history record in the caller's transaction
+    (SQLite); None when it was new, else the body stored under its id."""
     # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
     inserted = connection.execute(_insert(connection, verdicts).returning(verdicts.c.id), row).first()
     if inserted is None:
@@ -366,6 +408,19 @@ def _store(connection: Connection, row: dict[str, Any], metrics: list[dict[str, 
         # An executemany of one cached statement, not one compiled per verdict: sqlite3 loops over the
         # rows in C.  (PostgreSQL has a statement of its own: `_PG_STORE`.)
         connection.execute(_METRICS_INSERT, metrics)
+    if record is not None:
+        connection.execute(
+            _TEST_RUN_INSERT,
+            {
+                "verdict_id": row["id"],
+                "project": row["project"],
+                "job": record.job,
+                "received_at": row["received_at"],
+                "commit": record.commit,
+                "complete": record.complete,
+                "tests": record.tests,
+            },
+        )
     return None
 
 
@@ -591,33 +646,26 @@ def metric_history(engine: Engine, filters: Filters, metric: str, limit: int) ->
 TEST_RUN_LIMIT = 500
 
 
-def _body_text(dialect: str, *path: str) -> ColumnElement[Any]:
-    """The text at a fixed path (constants of this module, never a request's) of a verdict's body."""
-    if dialect == "postgresql":
-        return literal_column(f"(CAST(verdicts.body AS json) #>> '{{{','.join(path)}}}')")
-    return literal_column("json_extract(verdicts.body, '$." + ".".join(f'"{key}"' for key in path) + "')")
-
-
 def test_runs(engine: Engine, project: str, job: str | None, since: str, limit: int = TEST_RUN_LIMIT) -> list[TestRun]:
     """What the verdicts of one job of a project that read tests say of them, oldest first: the newest
-    (received) `limit` created since `since` -- the embedded store's `test_runs`, for `check --upload`
-    to read flaky history from the shared record (`gatekeeper.flaky`).  `job` None: verdicts with none."""
-    dialect = engine.dialect.name
+    `limit` this server received since `since` -- the embedded store's `test_runs`, for `check --upload`
+    to read flaky history from the shared record (`gatekeeper.flaky`).  `job` None: verdicts with none.
+    By received_at, never the verdicts' created_at (the client's claim); from each verdict's small record
+    (`test_run_records`), never its body."""
+    records = test_run_records.c
     query = (
-        select(verdicts.c.body)
+        select(records.verdict_id, records.commit, records.complete, records.tests)
         .where(
-            verdicts.c.project == project,
-            verdicts.c.created_at >= since,
-            _body_text(dialect, "context", "job").is_not_distinct_from(job),
-            _body_text(dialect, "metrics", "tests.total").is_not(None),
+            records.project == project,
+            records.job.is_(None) if job is None else records.job == job,  # (IS NOT DISTINCT FROM uses no index)
+            records.received_at >= since,
         )
-        .order_by(*NEWEST_FIRST)
+        .order_by(records.received_at.desc(), records.verdict_id.desc())
         .limit(max(limit, 0))
     )
     with engine.connect() as connection:
-        bodies = list(connection.execute(query).scalars())
-    runs = (run_from_verdict(json.loads(body)) for body in reversed(bodies))
-    return [run for run in runs if run is not None]
+        rows = list(connection.execute(query))
+    return [run_from_record(row.verdict_id, row.commit, bool(row.complete), row.tests) for row in reversed(rows)]
 
 
 def open_database(url: str) -> Engine:

@@ -162,7 +162,8 @@ class RemoteStore:
         self, project: str, job: str | None, since: datetime | str, limit: int = TEST_RUN_LIMIT
     ) -> builtins.list[TestRun]:
         """The embedded store's `test_runs` over `GET /api/v1/test-runs`: what the verdicts of one job of a
-        project say of their tests, oldest first (gatekeeper.flaky reads them for flaky history)."""
+        project say of their tests, oldest first, the newest the server received since `since`
+        (gatekeeper.flaky reads them for flaky history)."""
         params = {"project": project, "since": since.isoformat() if isinstance(since, datetime) else since}
         params |= {"limit": str(max(min(limit, TEST_RUN_LIMIT), 1))} | ({} if job is None else {"job": job})
         payload = self._object(self._request("GET", "/test-runs", params=params))

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
-from gatekeeper.store.codec import canonical_json, metric_rows, utc_text
+from gatekeeper.store.codec import canonical_json, metric_rows, test_run_record, utc_text
 from gatekeeper.store.sqlite_delivery import SqliteDelivery
 
 if TYPE_CHECKING:  # imported where used: `check` records a verdict and needs none of them (issue 16)
@@ -170,6 +170,48 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         "CREATE INDEX incidents_environment_opened ON incidents (project, environment, opened_at, id)",
+    ),
+    (
+        # Flaky history's own record of each verdict that read tests (issue 16, codec.test_run_record):
+        # history read `json_extract` over up to 500 whole bodies (~160 KB each on a broken build) per
+        # check.  Windowed and ordered by this store's received_at, never by the verdict's claim.
+        """
+        CREATE TABLE test_runs (
+            verdict_id TEXT PRIMARY KEY NOT NULL REFERENCES verdicts (id) ON DELETE CASCADE,
+            project TEXT,
+            job TEXT,
+            received_at TEXT NOT NULL,
+            "commit" TEXT,  -- NULL unless a non-empty string
+            complete INTEGER NOT NULL,  -- 1 when details.tests_omitted is 0 or absent
+            tests TEXT NOT NULL  -- the listed tests' classname, name, outcome and flaky (JSON array)
+        )
+        """,
+        "CREATE INDEX test_runs_job_received ON test_runs (project, job, received_at)",
+        # Earlier verdicts, as test_run_record reads them (its truthiness of tests_omitted spelt out), in the
+        # order they were recorded.  Each listed test loses what history does not read (json_remove keeps
+        # the rest as it was: json_extract would cut a string at a NUL); the commit is the column's text.
+        """
+        INSERT INTO test_runs (verdict_id, project, job, received_at, "commit", complete, tests)
+        SELECT id, project, json_extract(body, '$.context.job'), received_at,
+            CASE WHEN json_type(body, '$.context.commit') = 'text' AND "commit" <> '' THEN "commit" END,
+            CASE json_type(body, '$.details.tests_omitted')
+                WHEN 'true' THEN 0
+                WHEN 'integer' THEN json_extract(body, '$.details.tests_omitted') = 0
+                WHEN 'real' THEN json_extract(body, '$.details.tests_omitted') = 0
+                WHEN 'text' THEN json_extract(body, '$.details.tests_omitted') = ''
+                WHEN 'array' THEN json_array_length(body, '$.details.tests_omitted') = 0
+                WHEN 'object' THEN NOT EXISTS (SELECT 1 FROM json_each(body, '$.details.tests_omitted'))
+                ELSE 1 END,
+            CASE json_type(body, '$.details.tests') WHEN 'array' THEN (
+                SELECT json_group_array(json_remove(test.value, '$.suite', '$.duration_seconds', '$.message',
+                    '$.attempts', '$.quarantine', '$.history'))
+                FROM json_each(body, '$.details.tests') AS test WHERE test.type = 'object'
+            ) ELSE '[]' END
+        FROM verdicts
+        WHERE project IS NOT NULL AND json_extract(body, '$.metrics."tests.total"') IS NOT NULL
+            AND coalesce(json_type(body, '$.context.job'), 'null') IN ('text', 'null')
+        ORDER BY rowid
+        """,
     ),
 )
 
@@ -338,6 +380,7 @@ class SqliteStore(SqliteDelivery):
         StoreError when it is stored with a different body, since ids must identify one verdict."""
         row = _row(self.path, verdict) | {"received_at": utc_text(self.clock())}
         metrics = metric_rows(row["id"], verdict.get("metrics"))
+        record = test_run_record(verdict)
 
         def add_once() -> bool:
             with self._write():
@@ -353,6 +396,20 @@ class SqliteStore(SqliteDelivery):
                     self._connection.executemany(
                         "INSERT INTO verdict_metrics (verdict_id, name, value) VALUES (?, ?, ?)", metrics
                     )
+                    if record is not None:
+                        self._connection.execute(
+                            'INSERT INTO test_runs (verdict_id, project, job, received_at, "commit", complete,'
+                            " tests) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                row["id"],
+                                row["project"],
+                                record.job,
+                                row["received_at"],
+                                record.commit,
+                                record.complete,
+                                record.tests,
+                            ),
+                        )
                     return True
             # The id is stored already: the same verdict (a re-upload) whatever its key order, or another.
             if canonical_json(json.loads(found[0])) != canonical_json(json.loads(row["body"])):
@@ -484,26 +541,28 @@ class SqliteStore(SqliteDelivery):
         self, project: str, job: str | None, since: datetime | str, limit: int = TEST_RUN_LIMIT
     ) -> builtins.list[TestRun]:
         """What the verdicts of one job of a project that read tests say of them, oldest first: the
-        newest `limit` created since `since` (gatekeeper.flaky reads them for flaky history).
+        newest `limit` this store recorded since `since` (gatekeeper.flaky reads them for flaky history).
+        By this store's received_at, never the verdicts' created_at: a claim dated 2099 would stay in
+        every later window.
 
         Same job (None: verdicts with none), since a pass is inferred from a verdict not naming a test:
-        another job runs other tests.  Verdicts that read no tests are left out by the query itself.
+        another job runs other tests.  Only verdicts that read tests have a record (`add`).
         """
-        where, parameters = _where(self.path, project=project, since=since)
-        # Only what gatekeeper.flaky reads of each verdict (a body is mostly its key digests: ~150 KB on a
-        # broken build), as one JSON array per verdict; the id column is the body's id (`_row`).
+        # Each verdict's small record (codec.test_run_record), never its body: one range of test_runs_job_received.
         sql = (
-            "SELECT id, json_extract(body, '$.context.commit', '$.details.tests_omitted', '$.details.tests') "
-            f"FROM verdicts{where} AND json_extract(body, '$.context.job') IS ? "
-            "AND json_extract(body, '$.metrics.\"tests.total\"') IS NOT NULL "
-            f"{_NEWEST_FIRST} LIMIT ?"
+            'SELECT verdict_id, "commit", complete, tests FROM test_runs'
+            f" WHERE project = ? AND job {'IS NULL' if job is None else '= ?'} AND received_at >= ?"
+            " ORDER BY received_at DESC, rowid DESC LIMIT ?"
         )
-        parameters += (job, max(limit, 0))
+        parameters = (project, *(() if job is None else (job,)), _since(self.path, since), max(limit, 0))
         with self._errors():
             rows = self._retry(lambda: self._connection.execute(sql, parameters).fetchall())
-        from gatekeeper.flaky import run_from_parts
+        from gatekeeper.flaky import run_from_record
 
-        return [run_from_parts(identifier, *json.loads(parts)) for identifier, parts in reversed(rows)]
+        return [
+            run_from_record(verdict_id, commit, bool(complete), tests)
+            for verdict_id, commit, complete, tests in reversed(rows)
+        ]
 
     # -- parts (issue 18) ------------------------------------------------------------------------
 
@@ -779,9 +838,14 @@ def _where(
             clauses.append(f"{column} = ?")
             parameters.append(value)
     if since is not None:
-        try:
-            parameters.append(utc_text(since, naive_is_utc=True))
-        except ValueError as error:
-            raise StoreError(path, f"since: {error}") from None
+        parameters.append(_since(path, since))
         clauses.append("created_at >= ?")
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), tuple(parameters)
+
+
+def _since(path: Path, since: datetime | str) -> str:
+    """`since` as stored time text; a bare date ("2026-11-20") is UTC midnight."""
+    try:
+        return utc_text(since, naive_is_utc=True)
+    except ValueError as error:
+        raise StoreError(path, f"since: {error}") from None

@@ -28,7 +28,7 @@ from tests.server.conftest import Server, make_tokens, start_server
 from tests.strategies import schema_verdicts
 
 #: What the store indexes; it refuses NUL there (PostgreSQL text cannot hold it), which test_never_500 covers.
-INDEXED = ("project", "branch", "commit", "pipeline")
+INDEXED = ("project", "branch", "commit", "pipeline", "job")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

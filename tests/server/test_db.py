@@ -8,6 +8,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -156,6 +157,7 @@ def test_migration_0004_pads_times_adds_received_at_and_orders_by_it(fresh_datab
 
         listed, _ = db.list_verdicts(engine, db.Filters(project="bank/ledger"), limit=10, after=None)
         assert [summary.id for summary in listed] == ["legacy-9999", "legacy-real", "legacy-0999"]
+        migrations.upgrade(engine)  # the revisions after this one, as the server starting would
         rerun = {**body, "id": "real-rerun", "status": "fail"}
         assert db.add_verdict(engine, rerun)[0] == "created"
         assert [summary.id for summary in db.latest(engine, db.Filters(project="bank/ledger"))] == ["real-rerun"]
@@ -242,3 +244,137 @@ def test_claimed_time_is_rfc_3339_within_the_window_of_the_servers_clock() -> No
             db.claimed_time(value, now)
     with pytest.raises(ValueError, match="not an RFC 3339"):
         db.claimed_time(1733572800, now)
+
+
+def _tests_verdict(body: dict[str, Any], verdict_id: str, job: Any, tests: list[str], **details: Any) -> dict[str, Any]:
+    """A copy of a real verdict whose details list `tests` (ids `classname.name`; a `~` prefix: failed,
+    then passed on re-run) of CI job `job`."""
+    template = body["details"]["tests"][0]
+    listed = [
+        {**template, "classname": test.lstrip("~").split(".")[0], "name": test.split(".")[1], "flaky": test[0] == "~"}
+        for test in tests
+    ]
+    return {
+        **body,
+        "id": verdict_id,
+        "context": {**body["context"], "job": job},
+        "details": {**body["details"], "tests": listed, "tests_omitted": 0, **details},
+    }
+
+
+def test_migration_0009_gives_earlier_verdicts_their_flaky_history_records(fresh_database: str, tmp_path: Path) -> None:
+    """A database as revision 0008 left it: each verdict that read tests gets its record, so the history
+    `check --upload` reads is what the bodies said, a body holding NUL too; one whose job holds NUL or is
+    over the indexed length (uploads now refused) gets none, and does not stop the upgrade."""
+    from gatekeeper.flaky import TestRun, run_from_verdict
+    from gatekeeper.server import migrations
+    from tests.verdicts import check_example
+
+    body = check_example(tmp_path, "failing", "--project", "bank/ledger", "--commit", "c1")
+    assert body["metrics"]["tests.total"] and body["details"]["tests"]
+    no_tests = _tests_verdict(body, "m4", "unit", [])
+    no_tests["metrics"] = {name: value for name, value in body["metrics"].items() if not name.startswith("tests.")}
+    documents = [
+        _tests_verdict(body, "m1", "unit", ["t.a", "~t.b"]),
+        {
+            **_tests_verdict(body, "m2", "unit", ["t.a"], tests_omitted=3),
+            "context": {**body["context"], "job": "unit", "commit": "c2"},
+        },
+        _tests_verdict(body, "m3", None, ["t.c"]),
+        no_tests,
+        _tests_verdict(body, "m5", "unit\x00x", ["t.a"]),
+        _tests_verdict(body, "m6", "j" * 1200, ["t.a"]),
+        _tests_verdict(body, "m7", "other", ["t.a"]),
+        _tests_verdict(body, "m8", "unit", ["t.d\x00"]),  # NUL in a body: PostgreSQL's json cannot read it
+    ]
+    engine = db.make_engine(fresh_database)
+    try:
+        migrations.upgrade(engine, "0008_deployments_by_status")
+        with engine.begin() as connection:
+            for n, document in enumerate(documents):
+                context = document["context"]
+                connection.execute(
+                    db.verdicts.insert(),
+                    {
+                        "id": document["id"],
+                        "created_at": document["created_at"],
+                        "status": document["status"],
+                        "project": context["project"],
+                        "commit": context["commit"],
+                        "body": json.dumps(document),
+                        "received_at": f"2026-12-01T10:{n:02}:00.000000Z",
+                    },
+                )
+
+        migrations.upgrade(engine)
+
+        assert migrations.current(engine) == "0009_test_runs"
+        runs = {job: db.test_runs(engine, "bank/ledger", job, "2026-11-30") for job in ("unit", None, "other")}
+        with engine.connect() as connection:
+            recorded = connection.execute(select(db.test_run_records.c.verdict_id)).scalars().all()
+    finally:
+        engine.dispose()
+    said = {document["id"]: run_from_verdict(document) for document in documents}
+    assert runs == {"unit": [said["m1"], said["m2"], said["m8"]], None: [said["m3"]], "other": [said["m7"]]}
+    assert runs["unit"][2].failed == {"t.d\x00"}
+    assert runs["unit"][0] == TestRun(
+        verdict_id="m1", commit="c1", failed=frozenset({"t.a"}), flaky=frozenset({"t.b"}), complete=True
+    )
+    assert (runs["unit"][1].commit, runs["unit"][1].complete) == ("c2", False)
+    assert sorted(recorded) == ["m1", "m2", "m3", "m7", "m8"]
+
+
+def test_test_runs_are_windowed_by_receipt_and_recorded_once(database: str, tmp_path: Path) -> None:
+    """A verdict claiming a later time than it was received leaves the window when its receipt does (the
+    claim kept it in for a day more); a re-upload writes no second record, a verdict that read no tests
+    none; the query is one range of its index, with no sort."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.server.conftest import unique_project
+    from tests.verdicts import check_example
+
+    project = unique_project()
+    body = check_example(tmp_path, "failing", "--project", project, "--commit", "c1")
+    received = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=3)
+    forged = _tests_verdict(body, f"{project}-forged", "unit", ["t.a"])
+    forged["created_at"] = utc_text(received + timedelta(hours=23))  # the most ahead the server allows
+    honest = _tests_verdict(body, f"{project}-honest", "unit", [])
+    honest["created_at"] = utc_text(received + timedelta(days=1))
+    no_tests = _tests_verdict(body, f"{project}-no-tests", "unit", [])
+    no_tests["metrics"] = {name: value for name, value in body["metrics"].items() if not name.startswith("tests.")}
+    no_tests["created_at"] = honest["created_at"]
+    engine = db.open_database(database)
+    try:
+        assert db.add_verdict(engine, forged, received)[0] == "created"
+        assert db.add_verdict(engine, honest, received + timedelta(days=1))[0] == "created"
+        assert db.add_verdict(engine, honest, received + timedelta(days=2))[0] == "same"  # a re-upload
+        assert db.add_verdict(engine, no_tests, received + timedelta(days=2))[0] == "created"
+        for job, problem in (("j\x00", "job: must not contain NUL"), ("j" * 1001, "job: longer than 1000 bytes")):
+            with pytest.raises(db.VerdictRejected, match=problem):
+                db.add_verdict(engine, _tests_verdict(body, f"{project}-bad", job, []))
+
+        def window(since: datetime) -> list[str]:
+            return [run.verdict_id for run in db.test_runs(engine, project, "unit", utc_text(since))]
+
+        assert window(received) == [forged["id"], honest["id"]]
+        assert window(received + timedelta(hours=12)) == [honest["id"]]  # the claim, 23 h on, is past this
+        records = db.test_run_records.c
+        with engine.connect() as connection:
+            recorded = connection.execute(select(records.verdict_id).where(records.project == project)).scalars()
+            assert sorted(recorded) == [forged["id"], honest["id"]]
+            query = (
+                select(records.verdict_id, records.commit, records.complete, records.tests)
+                .where(records.project == project, records.job == "unit", records.received_at >= "2026")
+                .order_by(records.received_at.desc(), records.verdict_id.desc())
+                .limit(500)
+            )
+            compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+            if engine.dialect.name == "sqlite":
+                plan = " ".join(str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+                assert "USING INDEX test_runs_job_received" in plan and "TEMP B-TREE" not in plan, plan
+            else:
+                connection.execute(text("SET enable_seqscan = off"))
+                plan = " ".join(str(row[0]) for row in connection.execute(text(f"EXPLAIN {compiled}")))
+                assert "test_runs_job_received" in plan and "Sort" not in plan, plan
+    finally:
+        engine.dispose()

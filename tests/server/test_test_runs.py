@@ -42,11 +42,13 @@ def test_test_runs_are_one_jobs_verdicts_that_read_tests_oldest_first(server: Se
     for verdict in (first, other_job, second, no_tests, old, partial, no_job):
         assert server.put(verdict).status_code == 201
 
+    # since day 40, by receipt: all came today, `old` too, whatever day it claims
     answer = server.get("/api/v1/test-runs", project=project, job="unit", since=on_day(40, ""))
     assert answer.status_code == 200, answer.text
     assert answer.json()["items"] == [
         {"verdict_id": first["id"], "commit": "c1", "failed": ["t.a", "t.b"], "flaky": [], "complete": True},
         {"verdict_id": second["id"], "commit": "c1", "failed": [], "flaky": [], "complete": True},
+        {"verdict_id": old["id"], "commit": "c0", "failed": ["t.a"], "flaky": [], "complete": True},
         {"verdict_id": partial["id"], "commit": "c3", "failed": ["t.b"], "flaky": [], "complete": False},
     ]
     # no job given: the verdicts of no job; the limit keeps the newest

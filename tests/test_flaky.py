@@ -92,6 +92,32 @@ def test_an_incomplete_verdict_says_nothing_of_tests_it_does_not_name() -> None:
     assert records["t.a"].passes == 0 and not records["t.a"].flaky
 
 
+def test_the_run_of_the_listed_tests_is_the_whole_runs_outcome_of_them() -> None:
+    """`run_of(tests=…)` passes cases over by name: one whose id is a listed one is kept however its id
+    splits into classname and name (`a.b` + `c`, `a` + `b.c`, no classname), in any role it plays."""
+    from gatekeeper.model import Outcome, TestCase
+
+    def case(classname: str, name: str, outcome: Outcome = Outcome.FAILED, flaky: bool = False) -> TestCase:
+        return TestCase(suite="s", classname=classname, name=name, outcome=outcome, flaky=flaky)
+
+    notable = [
+        case("a.b", "c"),
+        case("a", "b.c", Outcome.PASSED, flaky=True),
+        case("", "x.y"),
+        case("k", "x.y", Outcome.ERROR),
+        case("k", "p[1.5]"),
+        case("k", "p[1.5]", Outcome.SKIPPED),
+        case("other", "c"),
+        case("", "c", flaky=True),
+        case("z", "y", Outcome.PASSED, flaky=True),
+    ]
+    whole = run_of("v", "c1", notable, complete=True)
+    for listed in (["a.b.c"], ["x.y", "k.x.y", "c"], ["k.p[1.5]", "z.y", "nothing.here"], [], ["other.c", "a.b.c"]):
+        some = run_of("v", "c1", notable, complete=True, tests=listed)
+        assert (some.failed, some.flaky) == (whole.failed & set(listed), whole.flaky & set(listed)), listed
+    assert run_of("v", "c1", notable, complete=True, tests=["a.b.c"]).flaky == {"a.b.c"}
+
+
 def _verdict(verdict_id: str, commit: str, job: str | None, failed: list[str], *, omitted: int = 0) -> dict[str, Any]:
     """A stored verdict as the store keeps it: what history reads is context, metrics and details."""
     tests = [

@@ -263,14 +263,13 @@ def _flaky_histories(
     except GatekeeperError as error:
         print(f"gatekeeper: warning: no flaky history: {one_line(error)}", file=sys.stderr)
         return None
-    current = flaky.run_of(verdict_id, context.commit, notable, complete=True)
+    # Only the listed tests carry their record (verdict.build lists the first LIST_LIMIT at most, in this
+    # order): not a record per failing test on a broken build (17,875 of them: ~55 ms), nor this run's
+    # outcome of every one of them.
+    listed = [case_id(case.classname, case.name) for case in notable[:LIST_LIMIT]]
+    current = flaky.run_of(verdict_id, context.commit, notable, complete=True, tests=listed)
     return flaky.history(
-        [*runs, current],
-        window_days=policy.flaky_window_days,
-        clear_after=policy.flaky_clear_after,
-        # Only the listed tests carry their record (verdict.build lists the first LIST_LIMIT at most, in
-        # this order): not a record per failing test on a broken build (17,875 of them: ~55 ms).
-        tests=[case_id(case.classname, case.name) for case in notable[:LIST_LIMIT]],
+        [*runs, current], window_days=policy.flaky_window_days, clear_after=policy.flaky_clear_after, tests=listed
     )
 
 

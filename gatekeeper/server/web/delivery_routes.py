@@ -20,10 +20,10 @@ from gatekeeper import charts, dora
 from gatekeeper.delivery import ENVIRONMENT_PATTERN
 from gatekeeper.outputs.delivery import advice_html
 from gatekeeper.server import db
-from gatekeeper.server.web import delivery
-from gatekeeper.server.web.routes import _TEXT, _engine, _not_found, _now, _render, _to_login, _viewer
+from gatekeeper.server.web import delivery, queries
+from gatekeeper.server.web.routes import _TEXT, PageRoute, _engine, _not_found, _now, _render, _to_login, _viewer
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 #: The window a page shows by default (the CLI's and the API's too), and the longest it may ask for (days).
 DEFAULT_DAYS = dora.DEFAULT_DAYS
@@ -114,16 +114,18 @@ async def delivery_page(
     now = _now()
     since = now - timedelta(days=days)
 
-    def read() -> tuple[list[str], str | None, Any, list[delivery.DeploymentRow]]:
+    def read() -> tuple[list[str], str | None, Any, list[delivery.DeploymentRow], bool]:
         names = delivery.environments(engine, project)
         chosen = environment or next((name for name in PRODUCTION if name in names), names[0] if names else None)
-        if chosen is None:
-            return names, None, None, []
+        if chosen is None or not names:
+            return names, None, None, [], queries.count_verdicts(engine, project, None) > 0
         found = delivery.delivery(engine, project, chosen, since, now)
         rows = delivery.recent_deployments(engine, project, chosen, before=before, limit=delivery.PAGE_SIZE + 1)
-        return names, chosen, found, rows
+        return names, chosen, found, rows, True
 
-    names, chosen, found, rows = await run_in_threadpool(read)
+    names, chosen, found, rows, known = await run_in_threadpool(read)
+    if not names and known:  # gated but never deployed (yet): nothing to measure, which is no error
+        return _render("delivery_empty.html", section="overview", project=project, environment=environment)
     if chosen is None or (environment is not None and environment not in names):
         where = f" in environment {environment!r}" if environment else ""
         return _not_found(f"No deployments of project {project!r}{where} are recorded.")

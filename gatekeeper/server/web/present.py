@@ -3,12 +3,15 @@ here (pure) so the templates only lay them out."""
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from gatekeeper.outputs.escape import terminal
 from gatekeeper.words import level_reached, plural, short_commit
 
 if TYPE_CHECKING:
@@ -58,8 +61,38 @@ def threshold(gate: GateRecord) -> str:
 
 def shown(value: Any) -> Any:
     """What a template prints for a value: a closed set's member as its value (`pass`, never
-    `Decision.PASS`, which is what str() gives a str enum before Python 3.11's StrEnum)."""
-    return value.value if isinstance(value, Enum) else value
+    `Decision.PASS`, which is what str() gives a str enum before Python 3.11's StrEnum); text as
+    `page_text` makes it, so a name stored with an ANSI escape is no raw control character in the HTML."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str) and _not_html().search(value):
+        return page_text(value)
+    return value
+
+
+@functools.cache
+def _not_html() -> re.Pattern[str]:
+    """What an HTML page cannot carry (https://html.spec.whatwg.org/#preprocessing-the-input-stream):
+    controls but tab, newline and carriage return; lone surrogates; noncharacters."""
+    noncharacters = "".join(chr(plane + 0xFFFE) + chr(plane + 0xFFFF) for plane in range(0, 0x110000, 0x10000))
+    return re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef{noncharacters}]")
+
+
+def page_text(value: str) -> str:
+    """Text a page can carry: controls shown escaped (`\\x1b`), as the terminal outputs show them
+    (`escape.terminal`), so a reader sees a name held one; lone surrogates and noncharacters U+FFFD, as
+    `escape.clean` makes surrogates.  Markup (a chart we drew) stays markup: these are never its syntax."""
+    from markupsafe import Markup
+
+    text = _not_html().sub(_visible, value)
+    return Markup(text) if isinstance(value, Markup) else text
+
+
+def _visible(found: re.Match[str]) -> str:
+    character = found.group()
+    if character <= "\x9f":
+        return terminal(character)
+    return "\ufffd"
 
 
 def link(url: Any) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine
 
@@ -54,7 +57,24 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
-router = APIRouter(include_in_schema=False)
+
+class PageRoute(APIRoute):
+    """A page's route: a query parameter it cannot take gets the site's error page, in HTML, where the
+    JSON API answers with its JSON errors (a person followed a link; a script reads the JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as error:
+                return await _bad_link(request, error)
+
+        return page
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 def _project_url(project: str, branch: str | None, cursor: str | None = None) -> str:
@@ -166,6 +186,39 @@ def _safe_next(target: str | None) -> str:
 
 def _not_found(message: str) -> HTMLResponse:
     return _render("error.html", 404, heading="Not found", message=message)
+
+
+async def _bad_link(request: Request, error: RequestValidationError) -> HTMLResponse:
+    """422, as the API would, but a page: each parameter and what is wrong with it, in words.  Never a
+    redirect to /login (whose own `next` could be the bad parameter): the page shows no data either way."""
+    problems = "; ".join(_problem_text(problem) for problem in error.errors())
+    message = f"This link asks for what no page here can show: {problems}."
+    signed_in = await _viewer(request) is not None
+    return _render("error.html", 422, heading="Bad link", message=message, signed_in=signed_in)
+
+
+def _problem_text(problem: Any) -> str:
+    """'days: must be at most 90' for one of pydantic's validation errors (its own words where ours are none)."""
+    where = problem.get("loc") or ()
+    name = str(where[-1]) if where else "the link"
+    kind, limits = problem.get("type"), problem.get("ctx") or {}
+    if kind == "missing":
+        said = "is missing"
+    elif kind == "int_parsing":
+        said = "must be a whole number"
+    elif kind == "greater_than_equal":
+        said = f"must be at least {limits.get('ge')}"
+    elif kind == "less_than_equal":
+        said = f"must be at most {limits.get('le')}"
+    elif kind == "string_too_long":
+        said = f"must be at most {limits.get('max_length')} characters"
+    elif kind == "string_too_short":
+        said = "must not be empty"
+    elif kind == "string_pattern_mismatch" and limits.get("pattern") == _TEXT["pattern"]:
+        said = "must not hold a NUL character"
+    else:
+        said = str(problem.get("msg", "is not valid"))
+    return f"{name}: {said}"
 
 
 # -- sign-in ---------------------------------------------------------------------------------------

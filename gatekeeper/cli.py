@@ -531,7 +531,12 @@ def verdicts() -> None:
 @click.option("--project", default=None, help="Only this project.")
 @click.option("--branch", default=None, help="Only this branch.")
 @click.option("--status", type=click.Choice([decision.value for decision in Decision]), default=None)
-@click.option("--since", default=None, metavar="ISO-8601", help="At or after this time (a date means UTC midnight).")
+@click.option(
+    "--since",
+    default=None,
+    metavar="AGE|DATE",
+    help="Created at or after this: an age (30d, 12h, 2w) or an ISO-8601 date/time (UTC if no zone), as in `report`.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
@@ -546,7 +551,8 @@ def verdicts_list(
     output_format: str,
     server: str | None = None,
 ) -> None:
-    """Recorded verdicts, newest first."""
+    """Recorded verdicts, newest first by when the store recorded them (RECORDED; CREATED is the verdict's own
+    claim)."""
     from gatekeeper.commands.verdicts import list_verdicts
 
     store, server = _verdict_source(context, store, server)

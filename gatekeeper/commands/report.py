@@ -14,19 +14,19 @@ with most verdicts in the period), and the report says so and names the others. 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from gatekeeper import charts
 from gatekeeper.charts import Step
-from gatekeeper.errors import InputError, UsageError
+from gatekeeper.errors import InputError
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
+from gatekeeper.since import parse_since
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 from gatekeeper.words import level_reached, short_commit
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 #: The newest verdicts of the period a report reads at most (the report says when it stopped there).
 MAX_VERDICTS = 1000
-_AGE = re.compile(r"^(\d{1,5})([hdw])$")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 _STATUSES = tuple(decision.value for decision in Decision)
 
 
@@ -86,19 +84,6 @@ class Report:
     @property
     def scope(self) -> str:
         return self.project + (f" on {self.branch}" if self.branch else "")
-
-
-def parse_since(text: str, now: datetime) -> datetime:
-    """`30d`, `12h`, `2w` before now, or an ISO-8601 date/time (no zone means UTC)."""
-    value = text.strip()
-    age = _AGE.match(value)
-    if age:
-        return now - timedelta(**{_UNITS[age.group(2)]: int(age.group(1))})
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"--since {text!r}: give an age such as 30d, 12h or 2w, or an ISO-8601 date") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _parse_time(text: str) -> datetime:

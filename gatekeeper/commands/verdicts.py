@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
 from gatekeeper.outputs import renderer_for
 from gatekeeper.outputs.escape import clean, terminal_cell
+from gatekeeper.since import parse_since
 from gatekeeper.status import ExitStatus
 from gatekeeper.store import StoreError, VerdictStore, VerdictSummary, default_store_path
 from gatekeeper.verdict import dumps, parse
@@ -28,11 +30,13 @@ def list_verdicts(
     since: str | None = None,
     server: str | None = None,
 ) -> ExitStatus:
-    """Recorded verdicts, newest first.  No store yet is not an error: nothing has been recorded."""
+    """Recorded verdicts, newest first (by when the store recorded each).  `since` is what `report --since`
+    takes (an age such as 30d, or an ISO-8601 date).  No store yet is not an error: nothing has been recorded."""
     from gatekeeper.store.sqlite import SqliteStore
 
+    period = None if since is None else parse_since(since, datetime.now(timezone.utc))  # before any store is read
     if server:
-        return _list_remote(server, project, branch, status, since, limit, output_format, out)
+        return _list_remote(server, project, branch, status, period, limit, output_format, out)
     path = Path(store_path) if store_path else default_store_path()
     if not path.exists():
         if output_format == "json":
@@ -41,8 +45,8 @@ def list_verdicts(
             out.write(f"no verdicts recorded yet (store: {path})\n")
         return ExitStatus.PASS
     with SqliteStore(path, create=False) as store:
-        summaries = store.list(project=project, branch=branch, status=status, since=since, limit=limit)
-        total = store.count(project=project, branch=branch, status=status, since=since)
+        summaries = store.list(project=project, branch=branch, status=status, since=period, limit=limit)
+        total = store.count(project=project, branch=branch, status=status, since=period)
     if output_format == "json":
         _write_json(summaries, out)
         return ExitStatus.PASS
@@ -62,7 +66,7 @@ def _list_remote(
     project: str | None,
     branch: str | None,
     status: str | None,
-    since: str | None,
+    since: datetime | None,
     limit: int | None,
     output_format: str,
     out: TextIO,
@@ -132,10 +136,14 @@ def show_verdict(
 
 
 def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
-    header = ("created (UTC)", "status", "project", "branch", "commit", "level", "id")
+    """Newest first by `recorded`, the store's own clock (what orders the list); `created` is the verdict's
+    claim (the client's clock), shown beside it: a verdict uploaded late or from a skewed clock is not out
+    of order, only claimed so."""
+    header = ("recorded (UTC)", "created (UTC)", "status", "project", "branch", "commit", "level", "id")
     rows = [
         (
-            terminal_cell(summary.created_at[:19].replace("T", " ")),
+            _time_cell(summary.received_at),
+            _time_cell(summary.created_at),
             terminal_cell(summary.status),
             terminal_cell(summary.project),
             terminal_cell(summary.branch),
@@ -148,6 +156,11 @@ def _write_table(summaries: list[VerdictSummary], out: TextIO) -> None:
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
     for row in (header, *rows):
         out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def _time_cell(text: str | None) -> str:
+    """A stored UTC time to the second ('-' when a store server older than `received_at` gives none)."""
+    return terminal_cell(text[:19].replace("T", " ")) if text else "-"
 
 
 def _write_json(summaries: list[VerdictSummary], out: TextIO) -> None:

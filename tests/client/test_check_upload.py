@@ -207,7 +207,7 @@ def test_level_0_and_the_short_commit_read_the_same_in_text_markdown_list_and_pa
                  env={"GATEKEEPER_TOKEN": token})  # fmt: skip
     verdict_id = json.loads(result.stdout)["id"]
     listed = run("verdicts", "list", cwd=workspace)
-    assert listed.stdout.splitlines()[1].split()[5] == short, listed.stdout
+    assert listed.stdout.splitlines()[1].split()[7] == short, listed.stdout  # after the recorded and created times
 
     read = server.token("--scope", "read")
     client = requests.Session()

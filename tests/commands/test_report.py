@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.commands.report import ReportOptions, parse_since, run
+from gatekeeper.commands.report import ReportOptions, run
 from gatekeeper.errors import UsageError
+from gatekeeper.since import parse_since
 from gatekeeper.status import ExitStatus
 from gatekeeper.store.sqlite import SqliteStore
 from tests.verdicts import GATEKEEPER, check_example

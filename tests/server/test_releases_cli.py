@@ -87,8 +87,9 @@ def test_verdicts_list_and_show_on_the_server(server: Server, make_verdict: Any,
                         cwd=tmp_path, token=read)  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].split() == ["created", "(UTC)", "status", "project", "branch", "commit", "level", "id"]
-    assert [line.split()[2] for line in lines[1:3]] == ["pass", "fail"]
+    header = ["recorded", "(UTC)", "created", "(UTC)", "status", "project", "branch", "commit", "level", "id"]
+    assert lines[0].split() == header
+    assert [line.split()[4] for line in lines[1:3]] == ["pass", "fail"]
     assert lines[1].split()[-1] == uploaded[2]["id"][:12]
     assert lines[3] == "(newest 2 shown; --limit N shows more)"
 

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: A release name: it appears in URLs (`/api/v1/releases/NAME`) and file names, so a safe alphabet.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$"
 _NAME = re.compile(NAME_PATTERN)
+#: NAME_PATTERN in words: ASCII only, since a release's name is in URLs and file names.
+NAME_RULE = "1-100 ASCII letters, digits, '.', '_', '+' or '-', starting with a letter or digit"
 #: The maturity model's levels (README, "Maturity levels").
 LEVELS = range(1, 6)
 #: A member's project, commit or pipeline: free text as CI reports it, but one line and bounded.
@@ -293,8 +295,8 @@ def release_problems(document: Any, *, name: str | None = None) -> list[tuple[Js
         problems.append((("name",), "the release needs a name"))
     elif isinstance(given, (int, float)) and not isinstance(given, bool):
         problems.append((("name",), f'name {given!r} is a number to YAML; quote it: name: "{given}"'))
-    elif given is not None and (not isinstance(given, str) or not _NAME.match(given)):
-        problems.append((("name",), f"name {given!r} must be 1-100 letters, digits, '.', '_', '+' or '-'"))
+    elif given is not None and (not isinstance(given, str) or not _NAME.fullmatch(given)):  # `$` passes a final \n
+        problems.append((("name",), f"name {given!r} must be {NAME_RULE}"))
     elif given is not None and name is not None and given != name:
         problems.append((("name",), f"name {given!r} differs from {name!r}"))
     level = document.get("level")

@@ -188,6 +188,14 @@ def test_an_unknown_release_or_store_cannot_decide(recorded: Path, tmp_path: Pat
         ("name: r\nmembers:\n  - {commit: b}\n", "3:5: a member needs a project"),
         ("name: r\nmembers:\n  - {project: a, commit: 1234567}\n", "3:26: commit 1234567 is a number to YAML"),
         ("name: 2026.12\nmembers:\n  - {project: a, commit: b}\n", "1:7: name 2026.12 is a number to YAML"),
+        # names are in URLs and file names: ASCII only, and the message says so (a CJK name is letters too)
+        (
+            'name: "发布-1"\nmembers:\n  - {project: a, commit: b}\n',
+            "1:7: name '发布-1' must be 1-100 ASCII letters, digits, '.', '_', '+' or '-', "
+            "starting with a letter or digit",
+        ),
+        ('name: "-r"\nmembers:\n  - {project: a, commit: b}\n', "1:7: name '-r' must be 1-100 ASCII letters"),
+        ('name: "r\\n"\nmembers:\n  - {project: a, commit: b}\n', "1:7: name 'r\\n' must be 1-100 ASCII letters"),
         ("name: r\nlevel: 6\nmembers:\n  - {project: a, commit: b}\n", "2:8: level must be a maturity level"),
         (
             "name: r\nmembers:\n  - {project: a, commit: b}\n  - {project: a, commit: b}\n",

@@ -54,28 +54,30 @@ WHERE project IS NOT NULL AND json_extract(body, '$.metrics."tests.total"') IS N
     AND instr(body, :nul) = 0
 """
 
-# The body cast once per row, in a subquery.
+# Each body parsed once, as jsonb (json's operators parse the text again each: 4x the time), in a subquery
+# that OFFSET 0 keeps apart; the bodies holding NUL, which jsonb refuses, are left to Python before the cast.
 _BACKFILL_POSTGRESQL = f"""
 INSERT INTO test_runs (verdict_id, project, job, received_at, "commit", complete, tests)
 SELECT id, project, doc #>> '{{context,job}}', received_at,
     CASE WHEN "commit" <> '' THEN "commit" END,
     coalesce(CAST(doc #>> '{{details,tests_omitted}}' AS numeric) = 0, true),
     coalesce((
-        SELECT CAST(json_agg(json_build_object(
+        SELECT CAST(jsonb_agg(jsonb_build_object(
             'classname', test.value -> 'classname',
             'name', test.value -> 'name',
             'outcome', test.value -> 'outcome',
             'flaky', test.value -> 'flaky') ORDER BY test.n) AS text)
-        FROM json_array_elements(CASE json_typeof(doc #> '{{details,tests}}')
-            WHEN 'array' THEN doc #> '{{details,tests}}' ELSE CAST('[]' AS json) END) WITH ORDINALITY AS test (value, n)
-        WHERE json_typeof(test.value) = 'object'
+        FROM jsonb_array_elements(CASE jsonb_typeof(doc #> '{{details,tests}}')
+            WHEN 'array' THEN doc #> '{{details,tests}}' ELSE CAST('[]' AS jsonb) END)
+            WITH ORDINALITY AS test (value, n)
+        WHERE jsonb_typeof(test.value) = 'object'
     ), '[]')
 FROM (
-    SELECT id, project, received_at, "commit", CAST(body AS json) AS doc FROM verdicts
-    WHERE project IS NOT NULL AND position(:nul IN body) = 0
+    SELECT id, project, received_at, "commit", CAST(body AS jsonb) AS doc FROM verdicts
+    WHERE project IS NOT NULL AND position(:nul IN body) = 0 OFFSET 0
 ) AS verdict
-WHERE coalesce(json_typeof(doc #> '{{metrics,tests.total}}'), 'null') <> 'null'
-    AND coalesce(json_typeof(doc #> '{{context,job}}'), 'null') IN ('string', 'null')
+WHERE coalesce(jsonb_typeof(doc #> '{{metrics,tests.total}}'), 'null') <> 'null'
+    AND coalesce(jsonb_typeof(doc #> '{{context,job}}'), 'null') IN ('string', 'null')
     AND coalesce(octet_length(doc #>> '{{context,job}}'), 0) <= {_MAX_JOB_BYTES}
 """
 

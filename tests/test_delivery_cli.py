@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.diff.repo import Repo
-from tests.verdicts import GATEKEEPER, check_example
+from tests.verdicts import GATEKEEPER, LEVEL_3, REPO, REPORTS, check_example
 
 OUTSIDE = ("GATEKEEPER_", "CI_", "GITLAB", "GITHUB_", "JENKINS")
 
@@ -436,3 +436,52 @@ def test_a_commit_dated_beyond_any_calendar_is_recorded_and_blocks_no_deployment
     document = json.loads(gatekeeper(repo.root, "delivery", "--project", "bank/payments", "--format", "json").stdout)
     (prod,) = document["environments"]
     assert (prod["successful"], prod["changes"], prod["dated_after_deployment"]) == (2, 3, 2)
+
+
+def test_outside_ci_check_judges_the_head_deploy_record_deploys(repo: Repo, tmp_path: Path) -> None:
+    """Neither the CI nor --commit names a commit: `check` records the work tree's HEAD, the rule `deploy
+    record` follows, so the gate that passed is the deployment's gate, not "deployed without a passing gate"."""
+    store = tmp_path / "s.db"
+    verdict = check_example(repo.root, "passing", "--project", "p2", store=store)
+    assert (verdict["status"], verdict["context"]["commit"]) == ("pass", repo.head())
+    assert [commit["sha"] for commit in verdict["trace"]["commits"]] == [repo.head()]
+    flags = ["--project", "p2", "--store", str(store)]
+    recorded = gatekeeper(repo.root, "deploy", "record", "--environment", "prod", "--status", "success", *flags)
+    assert recorded.returncode == 0, recorded.stderr
+    delivery = gatekeeper(repo.root, "delivery", *flags, "--format", "json")
+    (prod,) = json.loads(delivery.stdout)["environments"]
+    assert (prod["successful"], prod["ungated"]) == (1, 0)
+
+
+def test_check_with_commit_traces_that_commit_where_the_clone_has_it(repo: Repo, tmp_path: Path) -> None:
+    """`--commit` judges that commit: its own history is traced, not HEAD's; one the clone lacks is recorded
+    as given, and one warning says HEAD was traced instead."""
+    earlier = repo.git("rev-parse", "HEAD~1")
+    verdict = check_example(repo.root, "passing", "--commit", earlier[:9])
+    assert verdict["context"]["commit"] == earlier
+    assert [commit["sha"] for commit in verdict["trace"]["commits"]] == [earlier]
+    assert verdict["trace"]["keys"] == ["ABC-1"]
+    elsewhere = "3f2a" + "0" * 36
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(OUTSIDE)}
+    result = subprocess.run(
+        [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(LEVEL_3), "--commit", elsewhere,
+         *(str(REPO / "examples" / "passing" / "reports" / name) for name in REPORTS)],
+        cwd=repo.root, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    unknown = json.loads(result.stdout)
+    assert unknown["context"]["commit"] == elsewhere
+    assert [commit["sha"] for commit in unknown["trace"]["commits"]] == [repo.head()]
+    assert result.stderr.count("gatekeeper: warning: the verdict's commit 3f2a00000000 is not in this clone: ") == 1
+    assert "the verdict's commit 3f2a00000000 is not in this clone: HEAD traced" in result.stderr
+
+
+def test_outside_ci_and_outside_a_clone_check_records_no_commit(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(OUTSIDE)}
+    result = subprocess.run(
+        [GATEKEEPER, "check", "--no-store", "--format", "json", "-p", str(REPO / "rules" / "starter.yaml"),
+         str(REPO / "examples" / "passing" / "reports" / "junit.xml")],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    assert json.loads(result.stdout)["context"]["commit"] is None

@@ -188,10 +188,15 @@ def _trace(options: CheckOptions, policy: Policy, context: Context, change: Chan
 def _full_commit(context: Context) -> Context:
     """The verdict's commit as the clone names it in full (`--commit abc1234`, `HEAD`, a tag): deployments
     record full ids and "a passing verdict at exactly that commit" joins on them.  Unchanged when it is a
-    full id already (no git run), outside a clone, or when the clone has no such commit."""
-    from gatekeeper.diff.git import GitFailed, commit_in_clone, is_commit_id
+    full id already (no git run), outside a clone, or when the clone has no such commit.  Named by neither
+    the CI nor --commit, it is the work tree's HEAD, as `deploy record` takes it (else a gate that passed
+    looks like none)."""
+    from gatekeeper.diff.git import GitFailed, checked_out_commit, commit_in_clone, is_commit_id
 
-    if not context.commit or is_commit_id(context.commit):
+    if not context.commit:
+        head = checked_out_commit(Path.cwd())
+        return context if head is None else context.with_overrides(commit=head)
+    if is_commit_id(context.commit):
         return context
     try:
         full = commit_in_clone(Path.cwd(), context.commit, "--commit")

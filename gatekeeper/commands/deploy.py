@@ -73,10 +73,9 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
     project = options.project or context.project
     commit = options.commit or context.commit
     if commit is None and not (options.commits_file or options.no_commits):
-        try:  # outside CI, the clone's checked-out commit
-            commit = resolve_commit("HEAD", "HEAD", Path(options.repository))
-        except ValueError:
-            commit = None
+        from gatekeeper.diff.git import checked_out_commit
+
+        commit = checked_out_commit(Path(options.repository))  # outside CI: the clone's, as `check` takes
     if environment is None:
         raise UsageError("deploy record: give --environment NAME (or run in a GitLab job with an environment)")
     if project is None:

@@ -178,6 +178,19 @@ def commit_in_clone(directory: Path, revision: str, what: str) -> str | None:
         return None
 
 
+def checked_out_commit(directory: Path) -> str | None:
+    """The full id of the commit checked out in the git work tree `directory` is in, in one git run: outside
+    CI, the commit `check` judges and `deploy record` deploys (one rule, so a gate and its deployment join).
+    None outside a work tree, before a first commit, or without git."""
+    arguments = ["rev-parse", "--is-inside-work-tree", "--verify", "--quiet", "--end-of-options", "HEAD^{commit}"]
+    try:
+        output = run_git(arguments, directory)
+    except (GitFailed, UsageError):  # no clone, no HEAD yet; git missing or stuck
+        return None
+    inside, _, commit = output.decode("ascii", "replace").strip().rpartition("\n")
+    return commit if inside == "true" and is_commit_id(commit) else None
+
+
 def is_commit_id(value: str) -> bool:
     """A full SHA-1 or SHA-256 commit id in lower-case hex, as CI variables give them."""
     return _SHA.fullmatch(value) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import TextIO
 
 from gatekeeper.errors import UsageError
@@ -17,13 +18,21 @@ def create(database_url: str, scope: str, projects: tuple[str, ...], expires: st
 
     if projects and scope != auth.Scope.UPLOAD.value:
         raise UsageError("--project limits upload tokens only; read and admin tokens see every project")
+    for pattern in projects:
+        # An empty pattern matches only verdicts of no project (every upload got 403) and listed as `*`.
+        if not pattern.strip():
+            raise UsageError("--project: an empty (or blank) pattern matches no project; give a glob such as bank/*")
+        if pattern != pattern.strip():
+            raise UsageError(f"--project {pattern!r}: has leading or trailing whitespace, which no project name has")
     if expires is not None:
         from gatekeeper.store.codec import utc_text
 
         try:
-            utc_text(expires, naive_is_utc=True)
+            expires_at = utc_text(expires, naive_is_utc=True)
         except ValueError as error:
             raise UsageError(f"--expires: {error}") from None
+        if expires_at <= auth.now_text():  # stored times compare as text (fixed-width UTC)
+            raise UsageError(f"--expires {expires!r} is in the past: the token would be born expired")
     engine = open_database(database_url)
     try:
         _token, secret = auth.create(engine, auth.Scope(scope), projects, expires)
@@ -38,6 +47,7 @@ def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatu
     from gatekeeper.server import auth
     from gatekeeper.server.db import open_database
 
+    _existing_database(database_url)
     engine = open_database(database_url)
     try:
         found = auth.list_tokens(engine)
@@ -58,7 +68,8 @@ def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatu
         return ExitStatus.PASS
     out.write(f"{'ID':<14}{'SCOPE':<8}{'STATE':<9}{'EXPIRES':<29}PROJECTS\n")
     for token in found:
-        projects = ",".join(token.projects) or "*"
+        # `*` only for a token with no patterns (any project); an empty pattern (made before it was refused) shows.
+        projects = ",".join(pattern or "''" for pattern in token.projects) or "*"
         state = token.state(now).value
         out.write(f"{token.id:<14}{token.scope.value:<8}{state:<9}{token.expires_at or '-':<29}{projects}\n")
     return ExitStatus.PASS
@@ -69,6 +80,7 @@ def revoke(database_url: str, token_id: str, out: TextIO) -> ExitStatus:
     from gatekeeper.server import auth
     from gatekeeper.server.db import open_database
 
+    _existing_database(database_url)
     engine = open_database(database_url)
     try:
         revoked = auth.revoke(engine, token_id)
@@ -78,3 +90,24 @@ def revoke(database_url: str, token_id: str, out: TextIO) -> ExitStatus:
         raise UsageError(f"no live token with id {token_id!r} (see `gatekeeper tokens list`)")
     out.write(f"revoked {token_id}\n")
     return ExitStatus.PASS
+
+
+def _existing_database(database_url: str) -> None:
+    """`tokens list` and `revoke` read tokens: on an SQLite file that is not there (a typo in --db), they
+    refuse instead of creating its directories and an empty database.  `tokens create` and `serve` create it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return  # open_database says what is wrong with it
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    if not path.exists():
+        raise UsageError(
+            f"database {path} does not exist: is --db (or GATEKEEPER_DATABASE_URL) right? "
+            "`gatekeeper tokens create` or `gatekeeper serve` makes it"
+        )

@@ -4,7 +4,10 @@ Counting rules (DESIGN.md: counts, merged by line):
 
 - Only `<class><lines><line>` counts.  Producers repeat the same lines under `<methods><method><lines>`;
   those are never read, so no line is counted twice.  Classes naming the same file merge by line.
-- A `<line>` is a statement, covered when `hits` > 0 (hits may be huge, or written "1.0").
+- A `<line>` is a statement, covered when `hits` > 0 (hits may be huge, or written "1.0").  A `number`
+  below 1 (or none) is no line (the DTD's lines, like every editor's, start at 1): skipped, with a note.
+  A `hits` that is no count (negative, junk) is read as 0 -- not covered -- as a missing one is, with a
+  note quoting the first.
 - Branches come from `branch="true"` with `condition-coverage="50% (1/2)"`: covered/total in the
   parentheses.  A branch line whose condition-coverage has no "(covered/total)" is still a statement,
   but its branches are not counted: a bare percentage does not say how many branches there are, and we
@@ -30,7 +33,7 @@ from xml.parsers import expat
 
 from gatekeeper.errors import InputError
 from gatekeeper.model import Coverage, CoverageTotals, Evidence, FileCoverage
-from gatekeeper.parsers._coverage import MAX_LINE, LineOutOfRange, coverage_errors, line_number, positive
+from gatekeeper.parsers._coverage import MAX_LINE, LineOutOfRange, coverage_errors, line_number
 from gatekeeper.parsers._security import normalise_path
 from gatekeeper.parsers._xml import make_parser, parse_file, to_int
 from gatekeeper.words import plural
@@ -54,6 +57,18 @@ def condition_coverage(value: str | None) -> tuple[int, int] | None:
     return numbers
 
 
+def hit_count(value: str | None) -> int:
+    """A `hits` that is no plain integer: 1 above zero ("1.0", "1e3"), 0 for zero or none, -1 for no count
+    (negative, junk, NaN)."""
+    if not value:
+        return 0
+    try:
+        number = float(value)
+    except ValueError:
+        return -1
+    return 1 if number > 0 else 0 if number == 0 else -1
+
+
 class NotCobertura(Exception):
     """The document is some other XML format."""
 
@@ -69,6 +84,9 @@ class _Handler:
         self.has_branch_data = False
         # Branch counts of the open <class>'s lines.
         self.branches: dict[int, tuple[int, int]] = {}
+        # `<line>`s whose number is no line, and those whose hits is no count: how many, and the first.
+        self.not_lines: list[str | None] = []
+        self.not_counts: list[str | None] = []
 
     def start_root(self, name: str, attributes: dict[str, str]) -> None:
         if name != "coverage":
@@ -104,7 +122,22 @@ class _Handler:
         if self.has_branch_data:
             records = [r if r.branches is not None else replace(r, branches={}) for r in records]
         coverage = Coverage.of(records)
-        return coverage, self._disagreements(coverage)
+        return coverage, self._disagreements(coverage) + self._malformed()
+
+    def _malformed(self) -> tuple[str, ...]:
+        """Notes on `<line>`s that are no line (skipped) and hit counts that are no count (read as 0)."""
+        notes = []
+        if self.not_lines:
+            notes.append(
+                f"{plural(len(self.not_lines), '<line> element')} numbered below 1 or not at all (the first: "
+                f"number={_quoted(self.not_lines[0])}) not counted: Cobertura's lines start at 1"
+            )
+        if self.not_counts:
+            notes.append(
+                f"{plural(len(self.not_counts), '<line> element')} with hits that is no count (the first: "
+                f"hits={_quoted(self.not_counts[0])}) counted as not covered"
+            )
+        return tuple(notes)
 
     def _disagreements(self, coverage: Coverage) -> tuple[str, ...]:
         """One note naming each root total that differs from what the entries hold (the entries count)."""
@@ -146,7 +179,11 @@ class _Handler:
             f"Cobertura report has totals only, no per-file lines ({totals.lines_covered} of "
             f"{plural(totals.lines_total, 'line')} covered): counted as given, not mergeable by line"
         )
-        return Coverage(files={}, totals_only=totals), (note,)
+        return Coverage(files={}, totals_only=totals), (note, *self._malformed())
+
+
+def _quoted(value: str | None) -> str:
+    return "none" if value is None else repr(value[:40])
 
 
 def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], None]:
@@ -163,6 +200,7 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], Non
     statements: list[int] = []
     covered: list[int] = []
     skipping = ""  # the <methods>/<method> element being skipped
+    not_lines, not_counts = handler.not_lines, handler.not_counts
 
     def start(name: str, attributes: dict[str, str]) -> None:
         nonlocal path, statements, covered, skipping
@@ -171,17 +209,20 @@ def _install(parser: expat.XMLParserType, handler: _Handler) -> Callable[[], Non
                 return
             try:  # the common case: plain integers
                 number = int(attributes["number"])
-                hit = int(attributes["hits"]) > 0
+                hits = int(attributes["hits"])
             except (KeyError, ValueError):
                 number = line_number(attributes.get("number"))
-                hit = positive(attributes.get("hits"))
-            if not 0 <= number <= MAX_LINE:
+                hits = hit_count(attributes.get("hits"))
+            if not 0 < number <= MAX_LINE:
                 if number > MAX_LINE:
                     raise LineOutOfRange(number)
+                not_lines.append(attributes.get("number"))
                 return
             statements.append(number)
-            if hit:
+            if hits > 0:
                 covered.append(number)
+            elif hits:  # negative, or junk: no count
+                not_counts.append(attributes.get("hits"))
             if "branch" in attributes:
                 handler.branch(number, attributes)
         elif name == "methods" or name == "method":

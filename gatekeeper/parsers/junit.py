@@ -26,7 +26,7 @@ from gatekeeper.errors import InputError
 from gatekeeper.model import Evidence, Outcome, TestCase, TestResults
 from gatekeeper.parsers import open_report, pieces
 from gatekeeper.parsers._reruns import ERRORED, FAILED, PASSED, PYTEST_SUITE, SKIPPED, Repeat, find_repeats
-from gatekeeper.parsers._xml import make_parser, parse_file, to_float, to_int
+from gatekeeper.parsers._xml import make_parser, parse_file, to_float
 
 try:
     from gatekeeper.parsers._junit_speedups import Scanner
@@ -267,14 +267,16 @@ class _Handler:
         """A leaf suite with no case elements: trust its counts, since they are all there is.
 
         The note is written even when the counts are zero, so "0 tests" is explained in the output.
-        Negative counts are junk and read as 0.  Its `time` is not added: durations are case times.
+        A value that is no count (negative, junk, above MAX_COUNT) is read as 0, as a bad `time` is,
+        and the note quotes what the file said.  Its `time` is not added: durations are case times.
         """
         attributes = suite.attributes
-        tests = max(to_int(attributes.get("tests")), 0)
-        failed = max(to_int(attributes.get("failures")), 0)
-        errors = max(to_int(attributes.get("errors")), 0)
-        skipped = max(to_int(attributes.get("skipped")) or to_int(attributes.get("skip")), 0)
-        skipped += max(to_int(attributes.get("disabled")), 0)
+        refused: list[str] = []
+        tests = _count(attributes, "tests", refused)
+        failed = _count(attributes, "failures", refused)
+        errors = _count(attributes, "errors", refused)
+        skipped = _count(attributes, "skipped", refused) or _count(attributes, "skip", refused)
+        skipped += _count(attributes, "disabled", refused)
         counter = self.counter
         counter.failed += failed
         counter.errors += errors
@@ -283,7 +285,28 @@ class _Handler:
         counter.notes.append(
             f"{suite.label} has no <testcase>: counted from its attributes "
             f"(tests={tests}, failures={failed}, errors={errors}, skipped={skipped})"
+            + (f"; not counts, so read as 0: {', '.join(refused)}" if refused else "")
         )
+
+
+#: A suite's count attribute above this counts no tests (a mangled or hostile file): not trusted.
+MAX_COUNT = 10**12
+
+
+def _count(attributes: dict[str, str], name: str, refused: list[str]) -> int:
+    """A count attribute ("38.0" too: old writers); 0 when absent, and 0 noted in `refused` (as the file
+    wrote it) when it is negative, junk, fractional or above MAX_COUNT."""
+    value = attributes.get(name)
+    if value is None or not value.strip():
+        return 0
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number.is_integer() and 0 <= number <= MAX_COUNT:
+        return int(number)
+    refused.append(f"{name}={value[:40]!r}")
+    return 0
 
 
 def _seconds(value: str | None) -> float:

@@ -274,6 +274,32 @@ def test_an_absurd_line_number_refuses_the_report(tmp_path: Path) -> None:
         read_report(path, "cobertura")
 
 
+def test_a_line_numbered_below_one_is_no_line_and_is_noted(tmp_path: Path) -> None:
+    """Cobertura's lines, like every editor's, start at 1: line 0 (or -2, or none) is skipped, not counted."""
+    lines = '<line number="0" hits="1"/><line number="-2" hits="0"/><line hits="1"/><line number="3" hits="1"/>'
+    evidence = parse(write(tmp_path, report(klass("a.py", lines))))
+    assert evidence.coverage is not None
+    file = evidence.coverage.files["a.py"]
+    assert (mask_lines(file.statements), mask_lines(file.covered)) == ([3], [3])
+    assert evidence.notes == (
+        "3 <line> elements numbered below 1 or not at all (the first: number='0') not counted: "
+        "Cobertura's lines start at 1",
+    )
+
+
+def test_hits_that_are_no_count_are_not_covered_and_noted(tmp_path: Path) -> None:
+    """A negative or junk hit count reads as 0, as a missing one does, but not silently."""
+    lines = '<line number="1" hits="-3"/><line number="2" hits="junk"/><line number="3" hits="nan"/>'
+    lines += '<line number="4" hits="0"/><line number="5" hits="1.0"/><line number="6"/>'
+    evidence = parse(write(tmp_path, report(klass("a.py", lines))))
+    assert evidence.coverage is not None
+    file = evidence.coverage.files["a.py"]
+    assert (mask_lines(file.statements), mask_lines(file.covered)) == ([1, 2, 3, 4, 5, 6], [5])
+    assert evidence.notes == (
+        "3 <line> elements with hits that is no count (the first: hits='-3') counted as not covered",
+    )
+
+
 def test_classes_without_any_line_fall_back_to_root_totals(tmp_path: Path) -> None:
     coverage = coverage_of(tmp_path, report(klass("a.py", ""), root='lines-valid="10" lines-covered="12"'))
     # no per-line data at all; lines-covered above lines-valid is clamped, never over 100 %

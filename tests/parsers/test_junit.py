@@ -182,6 +182,33 @@ def test_junk_and_negative_count_attributes_in_a_fallback_suite_read_as_zero(tmp
     assert counts(evidence.tests) == (4, 0, 0, 1, 0)
 
 
+@pytest.mark.parametrize(
+    ("attributes", "found", "refused"),
+    [
+        ('tests="-5" failures="abc"', (0, 0, 0, 0, 0), "tests='-5', failures='abc'"),
+        # 1e20 tests would pass any tests.total gate: no count, not trusted
+        ('tests="99999999999999999999" failures="1"', (0, 1, 0, 0, 0), "tests='99999999999999999999'"),
+        ('tests="3" errors="inf" skipped="nan"', (3, 0, 0, 0, 0), "errors='inf', skipped='nan'"),
+        ('tests="4" failures="1.5"', (4, 0, 0, 0, 0), "failures='1.5'"),
+    ],
+)
+def test_count_attributes_that_are_no_counts_read_as_zero_and_the_note_quotes_the_file(
+    tmp_path: Path, attributes: str, found: tuple[int, int, int, int, int], refused: str
+) -> None:
+    """Both readers (the C scanner's suites go through the same handler) count and note alike."""
+    path = tmp_path / "report.xml"
+    path.write_text(f'<testsuite name="s" {attributes}/>', encoding="utf-8")
+    readings = [junit.read_streaming(path), *([junit.read_accelerated(path)] if junit.Scanner is not None else [])]
+    for reading in readings:
+        assert reading is not None
+        evidence = junit.evidence(reading)
+        assert evidence.tests is not None
+        assert counts(evidence.tests) == found
+        (note,) = evidence.notes
+        assert note.startswith("suite 's' has no <testcase>: counted from its attributes (")
+        assert note.endswith(f"); not counts, so read as 0: {refused}")
+
+
 def test_an_empty_report_is_zero_tests_with_a_note(tmp_path: Path) -> None:
     evidence = read(tmp_path, "<testsuites/>")
     assert evidence.tests == TestResults()

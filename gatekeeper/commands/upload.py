@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from gatekeeper.errors import InputError, UsageError
 from gatekeeper.sinks.delivery import deliver_all, result_line, store_url, token
 from gatekeeper.sinks.spool import FlushReport, Spool, flush
-from gatekeeper.sinks.upload import DeliveryResult, body_of, id_problem, verdict_id_of
+from gatekeeper.sinks.upload import DeliveryResult, body_of, verdict_id_of, verdict_problem
 from gatekeeper.status import ExitStatus
 from gatekeeper.words import plural
 
@@ -46,7 +46,7 @@ def read_verdict(path: str) -> dict[str, Any]:
     except ValueError as error:
         raise InputError(path, f"not JSON: {error}") from None
     try:
-        verdict_id = verdict_id_of(verdict)
+        verdict_id_of(verdict)  # it has an id, and it is text JSON can carry
         body_of(verdict)
     except UsageError as error:
         raise InputError(path, str(error)) from None
@@ -56,7 +56,7 @@ def read_verdict(path: str) -> dict[str, Any]:
     if not str(verdict.get("schema")).startswith("gatekeeper.verdict/"):
         what = "a rejected verdict's reason" if "rejected_at" in verdict else "no `schema` gatekeeper.verdict/…"
         raise InputError(path, f"not a verdict: {what}")
-    problem = id_problem(verdict_id)
+    problem = verdict_problem(verdict)  # before anything is sent: the server would refuse it for ever
     if problem is not None:
         raise InputError(path, problem)
     return dict(verdict)

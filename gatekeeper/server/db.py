@@ -53,7 +53,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from gatekeeper.errors import StoreError
 from gatekeeper.flaky import TestRun, run_from_record
-from gatekeeper.store import VerdictSummary, codec, make_workspace_directory
+from gatekeeper.store import VerdictSummary, codec, indexed_text_problem, make_workspace_directory
 
 metadata = MetaData()
 
@@ -138,12 +138,6 @@ Outcome = Literal["created", "same", "conflict"]
 
 class VerdictRejected(ValueError):
     """A verdict the schema let through but the store cannot index (bad timestamp, NUL in a column…)."""
-
-
-#: Longest text (UTF-8 bytes) in a verdict's columns (project, branch, commit, pipeline, policy name) or a
-#: metric name: two of them, a time and an id stay inside PostgreSQL's btree index row limit (2704 bytes),
-#: past which an insert failed as if the database were down (503, retried for ever); SQLite agrees.
-MAX_INDEXED_BYTES = 1000
 
 
 #: How far ahead of the server's clock a verdict's `created_at` may be.  A CI runner's clock drifts by
@@ -264,12 +258,12 @@ def verdict_row(verdict: Mapping[str, Any], received: datetime) -> dict[str, Any
         "received_at": codec.utc_text(received),
     }
     # The job is indexed too, in flaky history's record (`test_run_records`).
+    # A NUL or over MAX_INDEXED_BYTES is refused on both databases so they agree (an over-long one failed as if
+    # the database were down: 503, retried for ever); the client refuses to send it by the same rule.
     for name, value in (*row.items(), ("job", context.get("job"))):
-        # PostgreSQL text cannot hold NUL; refuse it on both databases so they agree.
-        if isinstance(value, str) and "\x00" in value:
-            raise VerdictRejected(f"{name}: must not contain NUL characters")
-        if isinstance(value, str) and _too_long(value):
-            raise VerdictRejected(f"{name}: longer than {MAX_INDEXED_BYTES} bytes")
+        problem = indexed_text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise VerdictRejected(f"{name}: {problem}")
     try:
         row["body"] = json.dumps(dict(verdict), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -284,19 +278,13 @@ def metric_rows(verdict_id: str, metrics: Any) -> list[dict[str, Any]]:
         for _, name, value in codec.metric_rows(verdict_id, metrics):
             if value != value or value in (float("inf"), float("-inf")):
                 raise OverflowError
-            if "\x00" in name:
-                raise VerdictRejected("$.metrics: names must not contain NUL characters")
-            if _too_long(name):
-                raise VerdictRejected(f"$.metrics: names must not be longer than {MAX_INDEXED_BYTES} bytes")
+            problem = indexed_text_problem(name)
+            if problem is not None:
+                raise VerdictRejected(f"$.metrics: a name {problem}")
             rows.append({"verdict_id": verdict_id, "name": name, "value": value})
     except OverflowError:
         raise VerdictRejected("$.metrics: a value is out of the range of a double") from None
     return rows
-
-
-def _too_long(text: str) -> bool:
-    """Over MAX_INDEXED_BYTES in UTF-8 (encoded only when its length leaves any doubt)."""
-    return len(text) > MAX_INDEXED_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_INDEXED_BYTES
 
 
 def _insert(engine: Engine | Connection, table: Table) -> Any:

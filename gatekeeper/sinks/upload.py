@@ -3,8 +3,9 @@
 `PUT {URL}/api/v1/verdicts/{id}` is idempotent on the verdict id, so a retry after a lost response can
 never store a verdict twice; that is what makes retrying (and the spool) safe.  What is *not* retried:
 an answer that will not change on its own, which is any 4xx but 408 and 429 (409 conflict, 401/403
-auth, 404 no such path, 413 too large, 422 invalid...).  A verdict whose id the server could never take
-is refused here, before anything is sent.
+auth, 404 no such path, 413 too large, 422 invalid...).  A verdict whose id or indexed field (project,
+branch, commit, pipeline, job, policy name, metric name) the server could never take is refused here,
+before anything is sent.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gatekeeper.errors import UsageError
+from gatekeeper.store import indexed_text_problem
 from gatekeeper.store.http import API_PREFIX, error_reason, new_session, response_detail
 from gatekeeper.words import plural
 
@@ -84,6 +86,42 @@ def id_problem(verdict_id: str) -> str | None:
     if _ID.match(verdict_id):
         return None
     return f"id {verdict_id[:80]!r} can never be stored: a verdict id must match {ID_PATTERN}"
+
+
+#: A verdict's fields a store server indexes, and where `check` took each from (for the message that names it).
+_INDEXED_FIELDS = (
+    ("context", "project", "--project or the CI's project"),
+    ("context", "branch", "--branch or the CI's branch"),
+    ("context", "commit", "--commit or the CI's commit"),
+    ("context", "pipeline", "--pipeline or the CI's pipeline id"),
+    ("context", "job", "the CI's job name"),
+    ("policy", "name", "the policy's name"),
+)
+
+
+def verdict_problem(verdict: dict[str, Any]) -> str | None:
+    """Why the store server could never take this verdict, or None: its id (ID_PATTERN), or a field it indexes
+    (a NUL, or over MAX_INDEXED_BYTES in UTF-8, by the server's own rule), named with where it came from."""
+    problem = id_problem(verdict_id_of(verdict))
+    if problem is not None:
+        return problem
+    for section, name, source in _INDEXED_FIELDS:
+        values = verdict.get(section)
+        value = values.get(name) if isinstance(values, dict) else None
+        found = indexed_text_problem(value) if isinstance(value, str) else None
+        if isinstance(value, str) and found is not None:
+            return f"{section}.{name} ({source}) {_shown(value)} can never be stored: {found} (UTF-8)"
+    metrics = verdict.get("metrics")
+    for metric in metrics if isinstance(metrics, dict) else ():
+        found = indexed_text_problem(metric)
+        if found is not None:
+            return f"metric name {_shown(metric)} can never be stored: {found} (UTF-8)"
+    return None
+
+
+def _shown(value: str) -> str:
+    """The start of a value, ASCII-quoted, for a one-line message (it may be 5,000 characters of anything)."""
+    return ascii(value[:40]) + ("…" if len(value) > 40 else "")
 
 
 def verdict_url(base: str, verdict_id: str) -> str:
@@ -151,8 +189,8 @@ def deliver(
     import requests
 
     verdict_id = verdict_id_of(verdict)
-    problem = id_problem(verdict_id)
-    if problem is not None:
+    problem = verdict_problem(verdict)
+    if problem is not None:  # refused here, before anything is sent: the server would refuse it for ever
         return DeliveryResult(verdict_id, Outcome.REJECTED, None, 0, problem)
     target = verdict_url(url, verdict_id)
     body = body_of(verdict)

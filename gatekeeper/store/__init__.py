@@ -20,11 +20,13 @@ from gatekeeper.errors import StoreError
 from gatekeeper.model import Decision
 
 __all__ = [
+    "MAX_INDEXED_BYTES",
     "STORE_ENV",
     "StoreError",
     "VerdictStore",
     "VerdictSummary",
     "default_store_path",
+    "indexed_text_problem",
     "make_workspace_directory",
 ]
 
@@ -33,6 +35,22 @@ STORE_ENV = "GATEKEEPER_STORE"
 
 #: Verdict statuses a store accepts; the contract in DESIGN.md ("Verdict"), spelled once in model.Decision.
 VERDICT_STATUSES: tuple[str, ...] = tuple(decision.value for decision in Decision)
+
+#: Longest text (UTF-8 bytes) a store server takes in a verdict's indexed fields (project, branch, commit,
+#: pipeline, job, policy name) or a metric name: two of them, a time and an id stay inside PostgreSQL's btree
+#: index row limit (2704 bytes), past which an insert failed as if the database were down; SQLite agrees.
+#: The server refuses more (422, gatekeeper.server.db); the client refuses to send it (gatekeeper.sinks.upload).
+MAX_INDEXED_BYTES = 1000
+
+
+def indexed_text_problem(text: str) -> str | None:
+    """Why a store server could never index this text (None when it can): a NUL character, which PostgreSQL
+    text cannot hold, or more than MAX_INDEXED_BYTES in UTF-8 (encoded only when its length leaves doubt)."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    if len(text) > MAX_INDEXED_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_INDEXED_BYTES:
+        return f"longer than {MAX_INDEXED_BYTES} bytes"
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

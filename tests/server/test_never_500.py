@@ -101,7 +101,7 @@ LONG_TEXT = {
 def test_text_too_long_to_index_is_422_on_both_databases(server: Server, make_verdict: Any, column: str) -> None:
     """Past PostgreSQL's index row limit (2704 bytes, incompressible) the insert failed as a 503
     "retry later" for ever, while SQLite stored it; both now refuse past 1000 bytes and take 1000."""
-    from gatekeeper.server.db import MAX_INDEXED_BYTES
+    from gatekeeper.store import MAX_INDEXED_BYTES
 
     noise = secrets.token_hex(1500).translate(str.maketrans("0123456789", "ghijklmnop"))  # a metric name's alphabet
     verdict = make_verdict(project=unique_project(), branch="main")

@@ -323,3 +323,18 @@ def test_cobertura_totals_that_disagree_with_entries_are_noted(tmp_path: Path) -
     ) in run.stdout
     rows = dict(line.split() for line in run.stdout.splitlines() if line.startswith("coverage.lines."))
     assert rows["coverage.lines.total"] == "4"
+
+
+def test_summed_case_times_show_no_float_noise_in_metrics_and_the_verdict(tmp_path: Path) -> None:
+    """0.1 + 0.2 adds up to 0.30000000000000004 in floats; no report wrote that, so none shows it."""
+    assert 0.1 + 0.2 != 0.3
+    (tmp_path / "TEST-s.xml").write_text(
+        '<testsuite name="s"><testcase name="a" time="0.1"/><testcase name="b" time="0.2"/></testsuite>',
+        encoding="utf-8",
+    )
+    shown = gatekeeper("metrics", "--format", "json", "TEST-s.xml", cwd=tmp_path)
+    assert '"tests.duration_seconds": 0.3\n' in shown.stdout
+    (tmp_path / "policy.yaml").write_text("policy: p\ngates:\n  - {id: t, metric: tests.total, min: 1}\n")
+    checked = gatekeeper("check", "-p", "policy.yaml", "--no-store", "--format", "json", "TEST-s.xml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["metrics"]["tests.duration_seconds"] == 0.3

@@ -29,7 +29,7 @@ down_revision = "0008_deployments_by_status"
 branch_labels = None
 depends_on = None
 
-#: Longest job (UTF-8 bytes) a record holds: `db.MAX_INDEXED_BYTES` as of this revision.
+#: Longest job (UTF-8 bytes) a record holds: `gatekeeper.store.MAX_INDEXED_BYTES` as of this revision.
 _MAX_JOB_BYTES = 1000
 #: NUL as JSON text spells it: a body holding it is recorded in Python (`_record_bodies_with_nul`).
 _NUL = "\\u0000"

@@ -73,6 +73,7 @@ EDGES = {
     ("gatekeeper/server/releases.py", "latest_verdict_for"),
     ("gatekeeper/sinks/upload.py", "body_of"),
     ("gatekeeper/sinks/upload.py", "deliver"),
+    ("gatekeeper/sinks/upload.py", "verdict_problem"),  # the server's rule, on the document it would be sent
     ("gatekeeper/sinks/spool.py", "add"),
     ("gatekeeper/sinks/spool.py", "reject"),
     ("gatekeeper/sinks/spool.py", "_set_aside"),

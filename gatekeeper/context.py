@@ -285,10 +285,13 @@ def pipeline_seconds(context: Context, now: datetime, notes: list[str] | None = 
     seconds = (now - started).total_seconds()
     if seconds < -CLOCK_SKEW_SECONDS:
         ahead = -seconds / 60
-        raise UsageError(
-            f"{source} {shown!r} is {ahead:,.0f} minutes after now: give its time zone "
-            "(e.g. 2026-03-15T09:00:00+08:00) or epoch milliseconds; a time without a zone is read as UTC"
-        )
+        if _without_zone(context.started_at) and -seconds <= MAX_ZONE_SECONDS + CLOCK_SKEW_SECONDS:
+            raise UsageError(
+                f"{source} {shown!r} is {ahead:,.0f} minutes after now: give its time zone "
+                "(e.g. 2026-03-15T09:00:00+08:00) or epoch milliseconds; a time without a zone is read as UTC"
+            )
+        later = f"{ahead:,.0f} minutes" if ahead < 2880 else f"{ahead / 1440:,.0f} days"
+        raise UsageError(f"{source} {shown!r} is {later} after now: a pipeline cannot start in the future")
     if seconds > MAX_PIPELINE_DAYS * 86400:
         if notes is not None:
             notes.append(
@@ -297,6 +300,20 @@ def pipeline_seconds(context: Context, now: datetime, notes: list[str] | None = 
             )
         return None
     return max(seconds, 0.0)
+
+
+#: The furthest a local time zone lies from UTC (UTC+14): a time without its zone is at most this far off.
+MAX_ZONE_SECONDS = 14 * 3600
+
+
+def _without_zone(text: str) -> bool:
+    """Whether a readable start time is an ISO-8601 time without its zone (read as UTC): the one case where
+    "after now" may be a local time, not a wrong one."""
+    try:
+        float(text)
+    except ValueError:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).tzinfo is None
+    return False  # epoch seconds or milliseconds: UTC by definition
 
 
 def _unreadable(text: str) -> str:

@@ -264,3 +264,32 @@ def test_gitlab_is_the_only_ci_whose_environment_gives_a_start() -> None:
     # --pipeline-started-at wins (a pipeline that retries the gate job may give the first attempt's start).
     assert gitlab.with_overrides(started_at="1773565200000").started_at == "1773565200000"
     assert gitlab.with_overrides(started_at=None).started_at == created
+
+
+@pytest.mark.parametrize(
+    ("text", "ahead"),
+    [
+        ("2026-03-15T17:20:00Z", "470 minutes"),  # its zone given: not a local time, a wrong one
+        ("2026-03-20T09:30:00", "5 days"),  # no zone, but further ahead than any zone lies from UTC
+        (str(int(datetime(2026, 3, 15, 17, 20, tzinfo=timezone.utc).timestamp() * 1000)), "470 minutes"),
+    ],
+)
+def test_a_start_in_the_future_says_so_where_no_zone_explains_it(text: str, ahead: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        pipeline_seconds(Context(started_at=text, started_at_from="--pipeline-started-at"), NOW)
+    assert str(raised.value) == (
+        f"--pipeline-started-at {text!r} is {ahead} after now: a pipeline cannot start in the future"
+    )
+
+
+def test_the_last_second_of_year_9999_is_refused_as_in_the_future(tmp_path: Path) -> None:
+    """Z is its zone: the message must not ask for one."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    text = "9999-12-31T23:59:59Z"
+    result = gatekeeper(
+        "check", "-p", "policy.yaml", str(JUNIT), "--no-store", f"--pipeline-started-at={text}", cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"gatekeeper: error: --pipeline-started-at {text!r} is ")
+    assert result.stderr.endswith(" days after now: a pipeline cannot start in the future\n")
+    assert len(result.stderr.splitlines()) == 1

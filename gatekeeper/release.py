@@ -38,6 +38,9 @@ LEVELS = range(1, 6)
 _MAX_TEXT = 1000
 _MAX_MEMBERS = 10_000
 _MAX_FILE_BYTES = 4 << 20
+#: A commit as git abbreviates it (README's releases name `9e8d7c6b5a4f`): 7 or more hex digits, short of
+#: a full id.  Checks store the full id, so a member naming one matches the commits it starts.
+_ABBREVIATED_COMMIT = re.compile(r"[0-9a-f]{7,63}")
 
 JsonPath = tuple[str | int, ...]
 
@@ -162,7 +165,25 @@ class Readiness:
         }
 
 
-#: A store's lookup of a member's latest verdict: the stored document (the JSON edge), or None.
+def commit_prefix(commit: str) -> str | None:
+    """The prefix a member's commit abbreviates (lower case, as git writes ids), or None for any other text."""
+    lowered = commit.lower()
+    return lowered if _ABBREVIATED_COMMIT.fullmatch(lowered) else None
+
+
+class AmbiguousCommit(Exception):
+    """A member's abbreviated commit starts more than one commit of its project: which one ships is unclear,
+    so the store says so rather than pick one (`assess` makes the member missing, naming the prefix)."""
+
+    def __init__(self, project: str, prefix: str, commits: Sequence[str]) -> None:
+        super().__init__(f"commit {prefix} is ambiguous: {project} has commits {', '.join(commits)} starting with it")
+        self.project = project
+        self.prefix = prefix
+        self.commits = tuple(commits)
+
+
+#: A store's lookup of a member's latest verdict: the stored document (the JSON edge), or None; it raises
+#: AmbiguousCommit when the member's abbreviated commit starts more than one commit.
 VerdictLookup = Callable[[Member], Mapping[str, Any] | None]
 
 
@@ -170,8 +191,23 @@ def assess(release: Release, verdict_for: VerdictLookup) -> Readiness:
     """Each member's state from its latest verdict (`verdict_for` returns it, or None when there is none)."""
     return Readiness(
         release=release,
-        members=tuple(_assess_stored(member, verdict_for(member), release.level) for member in release.members),
+        members=tuple(_assess_member(member, verdict_for, release.level) for member in release.members),
     )
+
+
+def _assess_member(member: Member, verdict_for: VerdictLookup, required: int | None) -> MemberReadiness:
+    try:
+        document = verdict_for(member)
+    except AmbiguousCommit as ambiguous:
+        return MemberReadiness(
+            member=member,
+            state=MemberState.MISSING,
+            verdict_id=None,
+            status=None,
+            level=None,
+            blockers=(f"{_text(str(ambiguous))}; give more of it",),
+        )
+    return _assess_stored(member, document, required)
 
 
 def _assess_stored(member: Member, document: Mapping[str, Any] | None, required: int | None) -> MemberReadiness:

@@ -17,11 +17,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Column, Engine, Index, Integer, Select, String, Table, Text, func, select, update
 
-from gatekeeper.release import NAME_PATTERN, InvalidRelease, Member, Readiness, Release, assess, release_from_document
+from gatekeeper.release import (
+    NAME_PATTERN,
+    AmbiguousCommit,
+    InvalidRelease,
+    Member,
+    Readiness,
+    Release,
+    assess,
+    commit_prefix,
+    release_from_document,
+)
 from gatekeeper.server import DEFAULT_MAX_BODY
 from gatekeeper.server.auth import Scope, Token
 from gatekeeper.server.db import NEWEST_FIRST, metadata, verdicts
 from gatekeeper.store.codec import utc_text
+from gatekeeper.store.delivery import commit_upper_bound
 
 releases = Table(
     "releases",
@@ -102,10 +113,31 @@ def latest_query(member: Member) -> Select[str]:
     )
 
 
+def abbreviated_query(project: str, prefix: str, *, besides: str | None = None) -> Select[str, str]:
+    """The newest verdict (body and commit) of `project` at a commit starting with `prefix` (other than
+    `besides`): a range on the `verdicts_project_commit_received` index, then the exact test."""
+    commit = verdicts.c.commit
+    starts = (commit >= prefix, commit < commit_upper_bound(prefix), func.substr(commit, 1, len(prefix)) == prefix)
+    query = select(verdicts.c.body, commit).where(verdicts.c.project == project, *starts)
+    if besides is not None:
+        query = query.where(commit != besides)
+    return query.order_by(*NEWEST_FIRST).limit(1)
+
+
 def latest_verdict_for(engine: Engine, member: Member) -> dict[str, Any] | None:
-    """The member's newest verdict (`latest_query`), or None when it has none."""
+    """The member's newest verdict (`latest_query`), or None when it has none.  A member naming a commit
+    by 7+ hex digits finds the verdicts of the one commit they start (checks store the full id), and
+    raises AmbiguousCommit when two commits of the project start with them."""
     with engine.connect() as connection:
         body = connection.execute(latest_query(member)).scalar()
+        prefix = None if body is not None or member.commit is None else commit_prefix(member.commit)
+        if prefix is not None:
+            found = connection.execute(abbreviated_query(member.project, prefix)).first()
+            if found is not None:
+                body, commit = found
+                another = connection.execute(abbreviated_query(member.project, prefix, besides=commit)).first()
+                if another is not None:
+                    raise AmbiguousCommit(member.project, prefix, sorted((commit, another[1])))
     if body is None:
         return None
     document = json.loads(body)

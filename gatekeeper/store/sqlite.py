@@ -521,7 +521,30 @@ class SqliteStore(SqliteDelivery):
         sql = f"SELECT body FROM verdicts{where} {_NEWEST_FIRST} LIMIT 1"
         with self._errors():
             found = self._retry(lambda: self._connection.execute(sql, parameters).fetchone())
+        from gatekeeper.release import commit_prefix
+
+        if found is None and commit is not None and (prefix := commit_prefix(commit)) is not None:
+            found = self._latest_abbreviated(project, prefix)
         return None if found is None else _load(self.path, found[0])
+
+    def _latest_abbreviated(self, project: str, prefix: str) -> tuple[Any, ...] | None:
+        """The newest verdict at the one commit of `project` that `prefix` abbreviates: a range on the
+        (project, commit) index, then the exact test; AmbiguousCommit when two commits start with it."""
+        from gatekeeper.release import AmbiguousCommit
+        from gatekeeper.store.delivery import commit_upper_bound
+
+        starts = 'project = ? AND "commit" >= ? AND "commit" < ? AND substr("commit", 1, ?) = ?'
+        parameters = (project, prefix, commit_upper_bound(prefix), len(prefix), prefix)
+        newest = f'SELECT body, "commit" FROM verdicts WHERE {starts} {_NEWEST_FIRST} LIMIT 1'
+        other = f'SELECT "commit" FROM verdicts WHERE {starts} AND "commit" != ? LIMIT 1'
+        with self._errors():
+            found = self._retry(lambda: self._connection.execute(newest, parameters).fetchone())
+            if found is None:
+                return None
+            another = self._retry(lambda: self._connection.execute(other, (*parameters, found[1])).fetchone())
+        if another is not None:
+            raise AmbiguousCommit(project, prefix, sorted((found[1], another[0])))
+        return tuple(found)
 
     def passing_times(self, project: str, commit: str) -> builtins.list[str]:
         """When this store recorded each passing (pass or warn) verdict of `project` at `commit` (or at a

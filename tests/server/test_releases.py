@@ -162,3 +162,34 @@ def test_readiness_from_real_verdicts(server: Server, make_verdict: Any, level2_
     readiness = server.get(f"/api/v1/releases/{name}/readiness").json()
     assert readiness["ready"] is False
     assert readiness["members"][0]["verdict_id"] == later["id"]
+
+
+def test_a_member_naming_a_commit_by_its_first_hex_digits(server: Server, make_verdict: Any) -> None:
+    """Verdicts hold the full id; a member may name 7 or more of its first hex digits (README's releases
+    do), and two commits starting with them are named, never one picked (second review B2)."""
+    project = unique_project()
+    full, shared = secrets.token_hex(20), secrets.token_hex(5)[:9]
+    twin, other = shared + "0" * 31, shared + "f" * 31
+    clear = make_verdict("passing", project=project, commit=full)
+    for verdict in (
+        clear,
+        make_verdict("failing", project=unique_project(), commit=full),  # another project's: not this one
+        make_verdict("passing", project=project, commit=twin),
+        make_verdict("failing", project=project, commit=other),
+    ):
+        assert server.put(verdict).status_code == 201
+    name = unique_name()
+    members = [
+        {"project": project, "commit": full[:12]},
+        {"project": project, "commit": full[:10].upper()},
+        {"project": project, "commit": shared},
+        {"project": project, "commit": full[:6]},  # too short to name a commit
+    ]
+    assert put_release(server, name, {"level": None, "members": members}).status_code == 201
+    readiness = server.get(f"/api/v1/releases/{name}/readiness").json()
+    states = [(m["state"], m["verdict_id"]) for m in readiness["members"]]
+    assert states == [("clear", clear["id"]), ("clear", clear["id"]), ("missing", None), ("missing", None)]
+    assert readiness["members"][2]["blockers"] == [
+        f"commit {shared} is ambiguous: {project} has commits {twin}, {other} starting with it; give more of it"
+    ]
+    assert readiness["members"][3]["blockers"] == [f"no verdict for commit {full[:6]}"]

@@ -104,3 +104,35 @@ def test_a_store_from_before_releases_is_migrated_and_keeps_its_verdicts(db: Pat
         assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"verdicts_project_commit_received", "verdicts_project_pipeline_received"} <= indexes
+
+
+def test_a_member_naming_a_commit_by_its_first_hex_digits_finds_the_full_id(db: Path) -> None:
+    """Checks store the full id and tables print 12 digits: a member may name 7 or more of them (README's
+    `9e8d7c6b5a4f`); two commits starting with the same digits are named, never one picked (second review B2)."""
+    from gatekeeper.release import assess
+
+    full = "9e8d7c6b5a4f" + "0" * 28
+    twin, elsewhere = "abcdef1" + "1" * 33, "abcdef1" + "2" * 33
+    with SqliteStore(db) as store:
+        store.add(make_verdict("v-full", commit=full))
+        store.add(make_verdict("v-other-project", commit="9e8d7c6b5a4f" + "f" * 28, project="group/other"))
+        store.add(make_verdict("v-twin", commit=twin))
+        store.add(make_verdict("v-elsewhere", commit=elsewhere))
+        store.add(make_verdict("v-lower", commit="abcdef0" + "f" * 33))  # just below the range
+        store.add(make_verdict("v-upper", commit="abcdef2" + "0" * 33))  # just above it
+        for given in (full, full[:12], full[:7], full[:12].upper()):
+            assert store.latest_for("group/app", commit=given)["id"] == "v-full"  # type: ignore[index]
+        assert store.latest_for("group/app", commit=full[:6]) is None  # too short to name a commit
+        assert store.latest_for("group/app", commit="9e8d7c6b5a4e") is None
+        assert store.latest_for("group/app", commit=twin[:8])["id"] == "v-twin"  # type: ignore[index]
+        readiness = assess(
+            release("r", Member(project="group/app", commit=full[:12]), Member(project="group/app", commit="abcdef1")),
+            lambda member: store.latest_for(member.project, commit=member.commit),
+        )
+    found, unclear = readiness.members
+    assert found.verdict_id == "v-full"  # decided by it (these minimal verdicts read back as errors)
+    assert (unclear.state.value, unclear.verdict_id) == ("missing", None)
+    assert unclear.blockers == (
+        f"commit abcdef1 is ambiguous: group/app has commits {twin}, {elsewhere} starting with it; give more of it",
+    )
+    assert not readiness.ready

@@ -140,9 +140,15 @@ def _detect(env: Mapping[str, str], notes: list[str]) -> Context:
             url=http_url(run_url),
         )
     if get("JENKINS_URL") or get("JENKINS_HOME") or (get("BUILD_TAG") or "").startswith("jenkins-"):
+        from urllib.parse import unquote
+
+        # A multibranch job's JOB_NAME ends in its branch or PR (org/app/main, org/app/PR-42; a '/' in the
+        # branch is %2F there): the project is the job above them, so its branches share one history.
+        folder, _, last = (get("JOB_NAME") or "").rpartition("/")
+        multibranch = bool(folder) and get("BRANCH_NAME") is not None and unquote(last) == get("BRANCH_NAME")
         return Context(
             ci="jenkins",
-            project=get("JOB_NAME"),
+            project=folder if multibranch else get("JOB_NAME"),
             # A multibranch PR build has BRANCH_NAME=PR-42 and the branch under review in CHANGE_BRANCH.
             branch=get("CHANGE_BRANCH") or get("BRANCH_NAME") or _strip_remote(get("GIT_BRANCH")),
             commit=get("GIT_COMMIT"),

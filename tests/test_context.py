@@ -79,6 +79,27 @@ def test_jenkins_pull_request_uses_the_change_branch() -> None:
     assert detect_context(env).branch == "feature/PAY-12"
 
 
+@pytest.mark.parametrize(
+    ("job_name", "extra", "project"),
+    [
+        ("org/app/main", {"BRANCH_NAME": "main"}, "org/app"),
+        ("org/app/release%2F2.4", {"BRANCH_NAME": "release/2.4"}, "org/app"),  # Jenkins encodes the '/'
+        ("org/app/PR-42", {"BRANCH_NAME": "PR-42", "CHANGE_ID": "42", "CHANGE_BRANCH": "feature/x"}, "org/app"),
+        ("app/main", {"BRANCH_NAME": "main"}, "app"),
+        ("main", {"BRANCH_NAME": "main"}, "main"),  # nothing above the branch: JOB_NAME it is
+        ("org/app/main", {}, "org/app/main"),  # a plain job (no BRANCH_NAME) keeps JOB_NAME
+        ("org/app/deploy", {"BRANCH_NAME": "main"}, "org/app/deploy"),  # JOB_NAME not ending in the branch
+        ("org/app/main", {"BRANCH_NAME": ""}, "org/app/main"),
+    ],
+)
+def test_a_jenkins_multibranch_job_is_one_project_across_its_branches(
+    job_name: str, extra: dict[str, str], project: str
+) -> None:
+    """Each branch's job under a multibranch project shares the project's baselines, flaky history,
+    releases and delivery (second review B3): its branch or PR is the branch, not part of the project."""
+    assert detect_context(JENKINS | {"JOB_NAME": job_name, **extra}).project == project
+
+
 def test_jenkins_is_recognised_by_its_home_or_build_tag() -> None:
     base = {k: v for k, v in JENKINS.items() if k != "JENKINS_URL"}
     assert detect_context(base | {"JENKINS_HOME": "/var/jenkins_home"}).ci == "jenkins"

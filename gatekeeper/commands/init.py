@@ -650,8 +650,9 @@ def _jenkins_deploy(root: Path, reports: tuple[str, ...]) -> Snippets:
     return Snippets(
         files=(),
         next_steps=(
-            "record each deployment: in the deploying pipeline (full clone, DEPLOY_ENVIRONMENT and GATEKEEPER_URL "
-            f"in its environment, a credential `gatekeeper-token`), add:\n{_indented(jenkins_deploy_post())}",
+            "record each deployment: in the deploying pipeline (full clone; DEPLOY_ENVIRONMENT, GATEKEEPER_URL and "
+            "GATEKEEPER_PROJECT, the project the gate records verdicts under, in its environment; a credential "
+            f"`gatekeeper-token`), add:\n{_indented(jenkins_deploy_post())}",
         ),
     )
 

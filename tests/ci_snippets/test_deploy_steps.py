@@ -105,7 +105,9 @@ def test_the_jenkinsfile_passes_npm_groovy_lint(groovy_lint: Tool) -> None:
 
 def test_the_jenkins_post_step_records_the_build_s_outcome(tmp_path: Path) -> None:
     text = JENKINSFILE.read_text(encoding="utf-8")
-    [command] = re.findall(r"sh '(gatekeeper deploy record [^']*)'", text)
+    [(first, rest)] = re.findall(r"sh '(gatekeeper deploy record [^']*)' \+\s*'([^']*)'", text)
+    command = first + rest
+    assert "GATEKEEPER_PROJECT = 'org/app'" in text and '--project "$GATEKEEPER_PROJECT"' in command
     assert "outcomes = [SUCCESS: 'success', FAILURE: 'failure']" in text
     repo, commits = clone(tmp_path)
     store = tmp_path / "verdicts.db"
@@ -115,7 +117,8 @@ def test_the_jenkins_post_step_records_the_build_s_outcome(tmp_path: Path) -> No
             cwd=repo.root,
             env=ci_environment(
                 JENKINS_URL="https://jenkins.example.com/",
-                JOB_NAME="payments/deploy",
+                JOB_NAME="payments/deploy",  # the deploy job: not the project the gate recorded verdicts under
+                GATEKEEPER_PROJECT="payments/api",
                 GIT_COMMIT=repo.head(),
                 BUILD_NUMBER=build,
                 BUILD_URL=f"https://jenkins.example.com/job/payments/job/deploy/{build}/",
@@ -129,8 +132,8 @@ def test_the_jenkins_post_step_records_the_build_s_outcome(tmp_path: Path) -> No
         )
         assert result.returncode == 0, result.stderr
     assert deployments(store) == [
-        ("payments/deploy", "production", commits[1], "failure", "41"),
-        ("payments/deploy", "production", commits[1], "success", "42"),
+        ("payments/api", "production", commits[1], "failure", "41"),
+        ("payments/api", "production", commits[1], "success", "42"),
     ]
     with sqlite3.connect(store) as db:
         urls = [row[0] for row in db.execute("SELECT url FROM deployments ORDER BY deployed_at")]

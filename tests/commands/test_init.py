@@ -458,7 +458,8 @@ def test_jenkins_parts_and_deploy(tmp_path: Path) -> None:
     assert 'part: "test ${N}/3"' in told[3] and "pipelineFinal: true" in told[3]
     post = snippet_of(told[4])
     assert post.startswith("post {\n    always {") and post.endswith("\n}\n")
-    assert 'gatekeeper deploy record --environment "$DEPLOY_ENVIRONMENT"' in post
+    assert 'gatekeeper deploy record --project "$GATEKEEPER_PROJECT"' in post  # the gate's project, not JOB_NAME
+    assert "a deploy job is another job" in post and "GATEKEEPER_PROJECT, the project the gate records" in told[4]
     assert post.count("{") == post.count("}")
 
 

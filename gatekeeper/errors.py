@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from gatekeeper.status import ExitStatus
@@ -61,3 +63,40 @@ class StoreError(GatekeeperError):
 class StoreRefused(StoreError):
     """A store server's refusal that asking again cannot change (a 4xx other than 408 and 429: the token,
     its scope, the request itself), so a job waiting on the server stops at once instead of retrying."""
+
+
+#: Longest path a message names whole; a longer one keeps its ends (`shown_path`).
+MAX_SHOWN_PATH = 120
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as an error names it: a huge one (a generated name, a pasted mistake) keeps its two ends, so
+    the message stays one readable line."""
+    text = str(path)
+    if len(text) <= MAX_SHOWN_PATH:
+        return text
+    return f"{text[: MAX_SHOWN_PATH // 2]}…{text[-(MAX_SHOWN_PATH // 2 - 1) :]}"
+
+
+def os_reason(error: OSError) -> str:
+    """The OS's reason alone ("File name too long"), without the path `str(error)` repeats."""
+    return error.strerror or one_line(error)
+
+
+def path_status(
+    path: str | Path, unreadable: Callable[[str, str], GatekeeperError] = InputError
+) -> os.stat_result | None:
+    """What `stat` says of a path the user gave, None when nothing is there.
+
+    `Path.exists()` and `is_dir()` raise on Python 3.11 for a name over 255 bytes or no permission, and
+    call a symlink loop absent; each such path is `unreadable(path, "cannot be read: <reason>")` here
+    (an InputError or a StoreError, exit 2), never an internal error or "no such file".
+    """
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        raise unreadable(shown_path(path), f"cannot be read: {os_reason(error)}") from None
+    except ValueError:  # a NUL byte in the name
+        raise unreadable(shown_path(path), "cannot be read: the name holds a NUL byte") from None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gatekeeper.engine import LABELS, Baseline, GateResult, GateStatus, evaluate_gate, format_number, format_threshold
-from gatekeeper.errors import GatekeeperError, InputError
+from gatekeeper.errors import GatekeeperError, InputError, StoreError, os_reason, path_status, shown_path
 from gatekeeper.metrics import NEW_CODE_METRICS
 from gatekeeper.newcode import ranges_text
 from gatekeeper.outputs.escape import md_code, md_text, terminal
@@ -108,9 +108,9 @@ def run(
 
 
 def _read_verdict(source: str, store: str | None) -> Verdict:
-    if store is None and source != "-" and not Path(source).exists() and _looks_like_id(source):
+    if store is None and source != "-" and path_status(source) is None and _looks_like_id(source):
         store = str(default_store_path())  # `explain latest`, `explain 3f9c2a`: as `verdicts show` reads them
-        if not Path(store).exists():
+        if path_status(store, StoreError) is None:
             raise InputError(source, f"no such verdict file, and no store at {store} to look it up in as an id")
     if store is not None:
         return parse(_from_store(store, source), f"{store}: {source}")
@@ -119,7 +119,9 @@ def _read_verdict(source: str, store: str | None) -> Verdict:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(name, "no such verdict file") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        raise InputError(shown_path(name), f"cannot read the verdict: {os_reason(error)}") from None
+    except UnicodeDecodeError as error:
         raise InputError(name, f"cannot read the verdict: {error}") from None
     try:
         verdict = json.loads(text)
@@ -134,9 +136,9 @@ def _looks_like_id(source: str) -> bool:
 
 
 def _from_store(store: str, verdict_id: str) -> dict[str, Any]:
-    from gatekeeper.store import StoreError
     from gatekeeper.store.sqlite import SqliteStore
 
+    path_status(store, StoreError)  # a symlink loop is unreadable, not absent
     with SqliteStore(store, create=False) as opened:
         if verdict_id == "latest":
             verdict = opened.latest()
@@ -149,11 +151,11 @@ def _from_store(store: str, verdict_id: str) -> dict[str, Any]:
 def _policy_of(verdict: Verdict) -> Policy | None:
     """The policy the verdict names, if it is here and unchanged (same digest); else None."""
     path, digest = verdict.policy.path, verdict.policy.digest
-    if not path or not digest or not Path(path).is_file():
-        return None
     try:
+        if not path or not digest or not Path(path).is_file():  # (a name too long raises on 3.11)
+            return None
         policy = load_policy(path)
-    except GatekeeperError:
+    except (GatekeeperError, OSError):
         return None
     return policy if policy.digest == digest else None
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gatekeeper import charts
 from gatekeeper.charts import Step
-from gatekeeper.errors import InputError
+from gatekeeper.errors import InputError, path_status
 from gatekeeper.model import Decision
 from gatekeeper.outputs.escape import html_text, md_code, md_path, md_text
 from gatekeeper.since import parse_since
@@ -153,6 +153,7 @@ def run(options: ReportOptions, out: TextIO, *, now: datetime | None = None) -> 
         from gatekeeper.store.sqlite import SqliteStore
 
         path = Path(options.store) if options.store else default_store_path()
+        path_status(path, StoreError)  # a symlink loop is unreadable, not absent
         with SqliteStore(path, create=False) as store:
             report = read(store, str(path), options.project, options.branch, since, moment)
     report = replace(report, delivery=tuple(_delivery(options, since, moment)))

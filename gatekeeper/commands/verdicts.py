@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+from gatekeeper.errors import path_status
 from gatekeeper.outputs import renderer_for
 from gatekeeper.outputs.escape import clean, terminal_cell
 from gatekeeper.since import parse_since
@@ -38,7 +39,7 @@ def list_verdicts(
     if server:
         return _list_remote(server, project, branch, status, period, limit, output_format, out)
     path = Path(store_path) if store_path else default_store_path()
-    if not path.exists():
+    if path_status(path, StoreError) is None:  # a symlink loop is unreadable, not "nothing recorded"
         if output_format == "json":
             out.write("[]\n")  # scripts get valid JSON; the table says why it is empty
         else:
@@ -117,6 +118,7 @@ def show_verdict(
         path: str | Path = store.base
     else:
         path = Path(store_path) if store_path else default_store_path()
+        path_status(path, StoreError)  # a name too long, a symlink loop: unreadable, not absent
         store = SqliteStore(path, create=False)
     try:
         if verdict_id == "latest":

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, TextIO, cast
 
-from gatekeeper.errors import InputError, UsageError
+from gatekeeper.errors import InputError, UsageError, path_status
 from gatekeeper.model import Evidence, ReportInput
 
 #: How much of a report is read at a time (see `pieces`).
@@ -86,7 +86,7 @@ def split_forced_format(argument: str) -> tuple[str | None, str]:
     if sep and prefix in FORMATS:
         return prefix, rest
     looks_like_format = prefix.replace("-", "").isalpha() and len(prefix) > 1
-    if sep and looks_like_format and not Path(argument).exists():
+    if sep and looks_like_format and path_status(argument) is None:
         known = ", ".join(FORMATS)
         raise UsageError(f"{argument}: unknown format '{prefix}' (known formats: {known})")
     return None, argument
@@ -126,19 +126,30 @@ def _expand_one(pattern: str, forced: str | None) -> Iterator[ReportArgument]:
     import glob  # here, not at the top: only arguments need it, not `parser_for`
 
     path = Path(pattern)
-    if path.is_dir():
+    status = path_status(path)  # a name too long, a symlink loop: exit 2 naming it, as for a missing file
+    if status is not None and stat.S_ISDIR(status.st_mode):
         yield from _walk(path, forced)
-    elif path.exists() or not glob.has_magic(pattern):
+    elif status is not None or not glob.has_magic(pattern):
         yield ReportArgument(path, forced, explicit=True)
     else:
-        matches = [Path(m) for m in sorted(glob.glob(pattern, recursive=True))]
-        if not any(m.is_file() or m.is_dir() for m in matches):
+        matches = [(Path(m), path_status(m)) for m in sorted(glob.glob(pattern, recursive=True))]
+        kinds = [(match, _kind(status)) for match, status in matches]
+        if not any(kind for _match, kind in kinds):
             raise InputError(pattern, "no files match this pattern")
-        for match in matches:
-            if match.is_dir():
+        for match, kind in kinds:
+            if kind == "directory":
                 yield from _walk(match, forced)
-            elif match.is_file():
+            elif kind == "file":
                 yield ReportArgument(match, forced, explicit=True)
+
+
+def _kind(status: os.stat_result | None) -> str | None:
+    """What a glob's match is when it may be read: a file or a directory; None for a pipe or a broken link."""
+    if status is None:
+        return None
+    if stat.S_ISDIR(status.st_mode):
+        return "directory"
+    return "file" if stat.S_ISREG(status.st_mode) else None
 
 
 def _walk(directory: Path, forced: str | None) -> Iterator[ReportArgument]:

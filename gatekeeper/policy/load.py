@@ -7,13 +7,14 @@ team fixes its policy in one go.  A gate that reuses an inherited id changes onl
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.errors import PolicyError
+from gatekeeper.errors import PolicyError, path_status, shown_path
 from gatekeeper.policy import located as yaml_reader
 from gatekeeper.policy.lint import authoring_problems, gate_semantics, semantic_problems
 from gatekeeper.policy.located import Located, Location
@@ -106,7 +107,7 @@ class _Loader:
         """Each path's policy; one loaded already (as a parent of an earlier one) is not read again."""
         policies: list[Policy] = []
         for path in paths:
-            resolved = path.resolve()
+            resolved = _real(path)
             if resolved not in self.loaded:
                 self.loaded[resolved] = self._file(path, _name(path), ())
             policy = self.loaded[resolved]
@@ -173,8 +174,8 @@ class _Loader:
                     refuse(problem)
                 complete = False
                 continue
-            resolved = parent_path.resolve()
-            if any(resolved == earlier.resolve() for earlier in chain):
+            resolved = _real(parent_path)
+            if any(resolved == _real(earlier) for earlier in chain):
                 cycle = " -> ".join(str(p) for p in (*chain, parent_path))
                 refuse(f"extends '{label}' makes a cycle: {cycle}")
                 complete = False
@@ -435,7 +436,12 @@ def _resolve_extends(path: Path, target: str | dict[str, str]) -> tuple[Path, st
             return bundled, _name(bundled)
         raise PolicyError([f"extends '{target}': a fetched policy may extend only bundled packs or pinned URLs"])
     relative = path.parent / target
-    if target.endswith(_POLICY_SUFFIXES) and relative.is_file():
+
+    def unreadable(_path: str, problem: str) -> PolicyError:
+        return PolicyError([f"extends '{shown_path(target)}': {problem}"])
+
+    status = path_status(relative, unreadable) if target.endswith(_POLICY_SUFFIXES) else None
+    if status is not None and stat.S_ISREG(status.st_mode):
         return relative, _name(relative)
     bundled = bundled_pack(target)
     if bundled is not None:
@@ -456,7 +462,16 @@ def _name(path: Path) -> str:
 def _is_fetched(path: Path) -> bool:
     """Policies fetched by URL live in the cache; their relative `extends` would mean nothing."""
     try:
-        path.resolve().relative_to(cache_directory().resolve())
+        _real(path).relative_to(cache_directory().resolve())
     except ValueError:
         return False
     return True
+
+
+def _real(path: Path) -> Path:
+    """Its real path, or its absolute one when that cannot be worked out (a symlink loop raises
+    RuntimeError on Python 3.11): reading the file then says why it cannot be read."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()

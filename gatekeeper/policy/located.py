@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.errors import os_reason
 from gatekeeper.policy.problems import PolicyProblems, Problem
 
 Location = tuple[int, int]  # 1-based line, column
@@ -60,7 +61,9 @@ def read_policy_text(path: Path, name: str) -> str:
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise problem("no such policy file") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:  # a name too long, a symlink loop, no permission: the OS's reason, once
+        raise problem(f"cannot read policy: {os_reason(error)}") from None
+    except UnicodeDecodeError as error:
         raise problem(f"cannot read policy: {error}") from None
     return text
 

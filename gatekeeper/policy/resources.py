@@ -25,8 +25,11 @@ def bundled_pack(name: str) -> Path | None:
     parts = relative.split("/")
     if ".." in parts or "\\" in relative:
         return None  # a pack name never leaves rules/ (a fetched policy may extend only packs)
-    candidate = resource_path("rules", *parts)
-    return candidate if candidate.is_file() else None
+    try:
+        candidate = resource_path("rules", *parts)
+        return candidate if candidate.is_file() else None
+    except OSError:  # a name too long for any file (Python 3.11 raises): no pack has it
+        return None
 
 
 def pack_name(path: Path) -> str | None:
@@ -34,7 +37,7 @@ def pack_name(path: Path) -> str | None:
     it is installed (an absolute site-packages path means nothing to the author of a policy)."""
     try:
         relative = path.resolve().relative_to(resource_path("rules").resolve())
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # not under rules/; a symlink loop (RuntimeError on 3.11)
         return None
     return relative.with_suffix("").as_posix() if relative.suffix in _SUFFIXES else None
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from gatekeeper import dora
 from gatekeeper.dora import Measured
-from gatekeeper.errors import StoreError
+from gatekeeper.errors import StoreError, path_status
 
 __all__ = ["MAX_DAYS", "from_server", "from_store"]
 
@@ -24,7 +24,7 @@ def from_store(path: Path, project: str, environment: str | None, since: datetim
     commit shipped before the window is not a change of it)."""
     from gatekeeper.store.sqlite import SqliteStore
 
-    if not path.exists():
+    if path_status(path, StoreError) is None:  # a name too long, a symlink loop: unreadable, not absent
         raise StoreError(path, "no store here (record deployments with `gatekeeper deploy record`)")
     measured = []
     with SqliteStore(path, create=False) as store:

@@ -74,7 +74,9 @@ def run(options: ServeOptions) -> ExitStatus:
         from gatekeeper.server.app import create_app  # noqa: F401 - fail here, with the hint, if missing
         from gatekeeper.server.db import open_database, redacted
     except ImportError as error:
-        raise UsageError(f"the server needs the optional extra: pip install 'gatekeeper[server]' ({error})") from None
+        from gatekeeper.server import server_extra_missing
+
+        raise server_extra_missing(error) from None
 
     engine = open_database(options.database_url)
     settings: dict[str, Any] = {

@@ -7,12 +7,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
 
-from gatekeeper.errors import UsageError
+from gatekeeper.errors import UsageError, path_status
 from gatekeeper.status import ExitStatus
 
 
 def create(database_url: str, scope: str, projects: tuple[str, ...], expires: str | None, out: TextIO) -> ExitStatus:
     """Create a token and print it once: only its hash is kept."""
+    _require_server_extra()
     from gatekeeper.server import auth
     from gatekeeper.server.db import open_database
 
@@ -44,6 +45,7 @@ def create(database_url: str, scope: str, projects: tuple[str, ...], expires: st
 
 def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatus:
     """Every token with its scope, projects and state (live, expired or revoked); never a secret."""
+    _require_server_extra()
     from gatekeeper.server import auth
     from gatekeeper.server.db import open_database
 
@@ -77,6 +79,7 @@ def list_tokens(database_url: str, output_format: str, out: TextIO) -> ExitStatu
 
 def revoke(database_url: str, token_id: str, out: TextIO) -> ExitStatus:
     """Revoke a token by its id (the part after `gk_`); it is refused from the next request on."""
+    _require_server_extra()
     from gatekeeper.server import auth
     from gatekeeper.server.db import open_database
 
@@ -106,8 +109,21 @@ def _existing_database(database_url: str) -> None:
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
-    if not path.exists():
+    if path_status(path) is None:  # a name too long, a symlink loop: exit 2 naming it
         raise UsageError(
             f"database {path} does not exist: is --db (or GATEKEEPER_DATABASE_URL) right? "
             "`gatekeeper tokens create` or `gatekeeper serve` makes it"
         )
+
+
+def _require_server_extra() -> None:
+    """Tokens live in the server's database, read through its packages: without them, say what `serve`
+    says (exit 2), not an internal error."""
+    from gatekeeper.server import server_extra_missing
+
+    try:
+        import sqlalchemy  # noqa: F401
+
+        from gatekeeper.server import auth, db  # noqa: F401
+    except ImportError as error:
+        raise server_extra_missing(error) from None

@@ -6,6 +6,8 @@ imports FastAPI or SQLAlchemy, so the gate itself starts fast without them.
 
 from __future__ import annotations
 
+from gatekeeper.errors import UsageError
+
 #: The environment variable naming the server's database (the CLI's `--db` defaults to it).
 DATABASE_ENV = "GATEKEEPER_DATABASE_URL"
 
@@ -14,3 +16,9 @@ DEFAULT_DATABASE_URL = "sqlite:///.gatekeeper/server.db"
 
 #: Request bodies larger than this (bytes) are refused with 413 unless `--max-body` says otherwise.
 DEFAULT_MAX_BODY = 1024 * 1024
+
+
+def server_extra_missing(error: ImportError) -> UsageError:
+    """What `serve` and `tokens` say without this extra's packages (exit 2): how to get them, not a
+    traceback.  Here, importable without them, so both commands say the same."""
+    return UsageError(f"the server needs the optional extra: pip install 'gatekeeper[server]' ({error})")

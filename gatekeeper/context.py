@@ -152,7 +152,8 @@ def _detect(env: Mapping[str, str], notes: list[str]) -> Context:
             # A multibranch PR build has BRANCH_NAME=PR-42 and the branch under review in CHANGE_BRANCH.
             branch=get("CHANGE_BRANCH") or get("BRANCH_NAME") or _strip_remote(get("GIT_BRANCH")),
             commit=get("GIT_COMMIT"),
-            pipeline=get("BUILD_NUMBER") or get("BUILD_ID"),
+            # Build numbers count per branch job: main/7 and PR-42/7 are two pipelines (parts, deployments).
+            pipeline=f"{last}/{build}" if (build := get("BUILD_NUMBER") or get("BUILD_ID")) and multibranch else build,
             job=get("STAGE_NAME") or get("JOB_BASE_NAME"),
             url=url("BUILD_URL"),
         )

@@ -100,6 +100,19 @@ def test_a_jenkins_multibranch_job_is_one_project_across_its_branches(
     assert detect_context(JENKINS | {"JOB_NAME": job_name, **extra}).project == project
 
 
+def test_a_jenkins_multibranch_pipeline_is_its_branch_s_build() -> None:
+    """Build numbers count per branch job, so once the branches share a project, main #512 and PR-42 #512
+    must stay two pipelines (their parts are merged by project and pipeline; a deployment is stored once per
+    pipeline and outcome)."""
+    main = detect_context(JENKINS | {"JOB_NAME": "org/app/main", "BRANCH_NAME": "main"})
+    pull = detect_context(JENKINS | {"JOB_NAME": "org/app/PR-42", "BRANCH_NAME": "PR-42", "CHANGE_ID": "42"})
+    slash = detect_context(JENKINS | {"JOB_NAME": "org/app/release%2F2.4", "BRANCH_NAME": "release/2.4"})
+    assert (main.pipeline, pull.pipeline, slash.pipeline) == ("main/512", "PR-42/512", "release%2F2.4/512")
+    assert detect_context(JENKINS).pipeline == "512"  # a plain job's builds are its own
+    no_build = {k: v for k, v in JENKINS.items() if k != "BUILD_NUMBER"} | {"JOB_NAME": "a/main", "BRANCH_NAME": "main"}
+    assert detect_context(no_build).pipeline is None
+
+
 def test_jenkins_is_recognised_by_its_home_or_build_tag() -> None:
     base = {k: v for k, v in JENKINS.items() if k != "JENKINS_URL"}
     assert detect_context(base | {"JENKINS_HOME": "/var/jenkins_home"}).ci == "jenkins"

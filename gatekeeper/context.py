@@ -30,12 +30,16 @@ class Context:
     notes: tuple[str, ...] = field(default=(), compare=False)
     #: Where `started_at` came from (a variable or an option), for messages about it; not in the verdict.
     started_at_from: str | None = field(default=None, compare=False)
+    #: Where `commit` came from (`--commit` or the CI's variable), for messages about it; not in the verdict.
+    commit_from: str | None = field(default=None, compare=False)
 
     def with_overrides(self, **overrides: str | None) -> Context:
         """Flags win over the environment; None leaves the detected value."""
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
         if "started_at" in given:
             given["started_at_from"] = STARTED_AT_OPTION
+        if "commit" in given:
+            given["commit_from"] = COMMIT_OPTION
         return replace(self, **given)
 
     def as_dict(self) -> dict[str, str | None]:
@@ -44,7 +48,11 @@ class Context:
 
 #: The option that overrides the pipeline's start time (`check`, `pipeline`): named in messages about it.
 STARTED_AT_OPTION = "--pipeline-started-at"
-_NOT_IN_VERDICT = frozenset({"notes", "started_at_from"})
+#: The option that names the verdict's commit (`check`, `deploy record`).
+COMMIT_OPTION = "--commit"
+#: Each CI's variable holding the pipeline's commit, named in messages about a value it holds.
+COMMIT_VARIABLES = {"gitlab": "CI_COMMIT_SHA", "github": "GITHUB_SHA", "jenkins": "GIT_COMMIT"}
+_NOT_IN_VERDICT = frozenset({"notes", "started_at_from", "commit_from"})
 
 
 def http_url(value: object) -> str | None:
@@ -93,6 +101,8 @@ def detect_context(environ: Mapping[str, str] | None = None) -> Context:
     """
     notes: list[str] = []
     context = _detect(os.environ if environ is None else environ, notes)
+    if context.commit is not None and context.ci is not None:
+        context = replace(context, commit_from=COMMIT_VARIABLES[context.ci])
     return replace(context, notes=tuple(notes)) if notes else context
 
 

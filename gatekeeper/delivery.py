@@ -170,10 +170,13 @@ def resolve_commit(value: str, what: str, directory: Path) -> str:
     except UsageError:
         full = None
     if full is None:
-        raise ValueError(
-            f"{what} must be a commit id (7 to 64 hex digits), or a revision of the git clone here, not {shown(value)}"
-        )
+        raise ValueError(not_a_commit(value, what))
     return full
+
+
+def not_a_commit(value: str, what: str) -> str:
+    """Why `value` (from `what`: an option or a CI variable) is no commit: one message for check and deploy."""
+    return f"{what} must be a commit id (7 to 64 hex digits), or a revision of the git clone here, not {shown(value)}"
 
 
 def check_environment(value: str, what: str = "environment") -> str:

@@ -91,7 +91,7 @@ def test_blocking_failure_exits_one_with_every_output(workspace: Path) -> None:
         "--project",
         "acme/ledger",
         "--commit",
-        "abc123",
+        "abc1234",
         cwd=workspace,
     )
     assert result.returncode == 1, result.stderr
@@ -145,7 +145,7 @@ def test_ci_context_detected_from_gitlab_environment(workspace: Path) -> None:
     env = {
         "GITLAB_CI": "true",
         "CI_PROJECT_PATH": "bank/payments",
-        "CI_COMMIT_SHA": "f00d",
+        "CI_COMMIT_SHA": "f00dcafe",
         "CI_COMMIT_REF_NAME": "release/1.2",
         "CI_PIPELINE_ID": "4242",
         "CI_JOB_NAME": "gate",

@@ -194,10 +194,10 @@ def test_check_marks_a_failure_flaky_from_the_store_and_clears_it(tmp_path: Path
         jsonschema.validate(document, VERDICT_SCHEMA)
         return document
 
-    first = check("fail.xml", "c1")  # nothing known yet: a plain failure
+    first = check("fail.xml", "c1c1c1c")  # nothing known yet: a plain failure
     assert "history" not in first["details"]["tests"][0]
-    check("pass.xml", "c1")  # the retried job passes on the same commit
-    third = check("fail.xml", "c2")
+    check("pass.xml", "c1c1c1c")  # the retried job passes on the same commit
+    third = check("fail.xml", "c2c2c2c")
     listed = third["details"]["tests"][0]
     assert listed["name"] == "test_checkout"
     assert listed["history"] == {
@@ -212,9 +212,9 @@ def test_check_marks_a_failure_flaky_from_the_store_and_clears_it(tmp_path: Path
     assert third["metrics"]["tests.flaky"] == 0  # this run's re-run count; history does not change it
     shown = cli("verdicts", "show", third["id"], "--store", ".gatekeeper/verdicts.db", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    check("pass.xml", "c3")
-    check("pass.xml", "c4")  # two passes in a row: cleared
-    fifth = check("fail.xml", "c5")["details"]["tests"][0]["history"]
+    check("pass.xml", "c3c3c3c")
+    check("pass.xml", "c4c4c4c")  # two passes in a row: cleared
+    fifth = check("fail.xml", "c5c5c5c")["details"]["tests"][0]["history"]
     assert (fifth["flaky"], fifth["flaky_commits"], fifth["failures"]) == (False, 0, 3)
 
 
@@ -223,7 +223,7 @@ def test_check_text_output_names_history_flakiness(tmp_path: Path) -> None:
     (tmp_path / "pass.xml").write_text(JUNIT.format(result=""))
     (tmp_path / "fail.xml").write_text(JUNIT.format(result='<failure message="payment timed out"/>'))
     for report in ("pass.xml", "fail.xml"):
-        done = cli("check", "--policy", "policy.yaml", "--project", "shop", "--commit", "c1", report, cwd=tmp_path)
+        done = cli("check", "--policy", "policy.yaml", "--project", "shop", "--commit", "c1c1c1c", report, cwd=tmp_path)
     assert done.returncode == 1
     assert (
         "failed  tests.test_shop.test_checkout (flaky in history: failed and passed on 1 commit): payment timed out"

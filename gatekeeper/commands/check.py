@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -188,21 +188,30 @@ def _trace(options: CheckOptions, policy: Policy, context: Context, change: Chan
 def _full_commit(context: Context) -> Context:
     """The verdict's commit as the clone names it in full (`--commit abc1234`, `HEAD`, a tag): deployments
     record full ids and "a passing verdict at exactly that commit" joins on them.  Unchanged when it is a
-    full id already (no git run), outside a clone, or when the clone has no such commit.  Named by neither
-    the CI nor --commit, it is the work tree's HEAD, as `deploy record` takes it (else a gate that passed
-    looks like none)."""
+    full id already (no git run); kept as given outside a clone or when the clone has no such commit, if it
+    is a commit id (7 to 64 hex digits, as `deploy record` takes one), else a usage error naming where it
+    came from (`--commit` or the CI's variable): the verdict records a commit id, never other text.  Named by
+    neither the CI nor --commit, it is the work tree's HEAD, as `deploy record` takes it (else a gate that
+    passed looks like none)."""
     from gatekeeper.diff.git import GitFailed, checked_out_commit, commit_in_clone, is_commit_id
 
     if not context.commit:
         head = checked_out_commit(Path.cwd())
-        return context if head is None else context.with_overrides(commit=head)
+        return context if head is None else replace(context, commit=head)
     if is_commit_id(context.commit):
         return context
+    source = context.commit_from or "the CI's commit"
     try:
-        full = commit_in_clone(Path.cwd(), context.commit, "--commit")
+        full = commit_in_clone(Path.cwd(), context.commit, source)
     except (GitFailed, GatekeeperError):
-        return context
-    return context if full is None else context.with_overrides(commit=full)
+        full = None
+    if full is not None:
+        return replace(context, commit=full)
+    from gatekeeper.delivery import is_commit, not_a_commit
+
+    if not is_commit(context.commit):
+        raise UsageError(not_a_commit(context.commit, source))
+    return replace(context, commit=context.commit.lower())
 
 
 def _checked_commits(options: CheckOptions, context: Context) -> list[str]:

@@ -100,7 +100,8 @@ def record(options: DeployOptions, out: TextIO, err: TextIO) -> ExitStatus:
             check_event_id(options.explicit_id, "--id")
         if options.verdict is not None:
             check_verdict_id(options.verdict, "--verdict")
-        commit = resolve_commit(commit, "--commit", Path(options.repository))
+        source = "--commit" if options.commit else context.commit_from or "the clone's HEAD"
+        commit = resolve_commit(commit, source, Path(options.repository))
         request = DeploymentRequest(
             project=project,
             environment=environment,

@@ -94,7 +94,7 @@ def test_migration_0004_pads_times_adds_received_at_and_orders_by_it(fresh_datab
     engine = db.make_engine(database)
     try:
         migrations.upgrade(engine, "0003_bytewise_id")
-        body = check_example(tmp_path, "passing", "--project", "bank/ledger", "--branch", "main", "--commit", "c1")
+        body = check_example(tmp_path, "passing", "--project", "bank/ledger", "--branch", "main", "--commit", "c1c1c1c")
         legacy = {
             "legacy-0999": "999-01-01T00:00:00.000000Z",  # as strftime('%Y') wrote year 999 on glibc
             "legacy-9999": "9999-12-31T23:59:59.000000Z",
@@ -106,7 +106,7 @@ def test_migration_0004_pads_times_adds_received_at_and_orders_by_it(fresh_datab
                     text(
                         'INSERT INTO verdicts (id, created_at, status, project, branch, "commit", pipeline,'
                         " policy_name, level_achieved, body) VALUES (:id, :created_at, 'pass', 'bank/ledger',"
-                        " 'main', 'c1', '1', 'p', 3, :body)"
+                        " 'main', 'c1c1c1c', '1', 'p', 3, :body)"
                     ),
                     {"id": verdict_id, "created_at": created_at, "body": json.dumps({**body, "id": verdict_id})},
                 )
@@ -161,7 +161,7 @@ def test_migration_0004_pads_times_adds_received_at_and_orders_by_it(fresh_datab
         rerun = {**body, "id": "real-rerun", "status": "fail"}
         assert db.add_verdict(engine, rerun)[0] == "created"
         assert [summary.id for summary in db.latest(engine, db.Filters(project="bank/ledger"))] == ["real-rerun"]
-        assert releases.latest_verdict_for(engine, Member(project="bank/ledger", commit="c1")) == rerun
+        assert releases.latest_verdict_for(engine, Member(project="bank/ledger", commit="c1c1c1c")) == rerun
         with engine.connect() as connection:
             received = connection.execute(text("SELECT received_at FROM verdicts WHERE id = 'real-rerun'")).scalar()
         assert {row[:3] for row in db.latest_metric_values(engine)} == {("bank/ledger", "main", received)}
@@ -197,7 +197,7 @@ def test_a_members_latest_verdict_and_a_branchs_newest_are_index_ranges(database
     engine = db.open_database(database)
     try:
         queries = {
-            "verdicts_project_commit_received": latest_query(Member(project="bank/ledger", commit="c1")),
+            "verdicts_project_commit_received": latest_query(Member(project="bank/ledger", commit="c1c1c1c")),
             "verdicts_project_pipeline_received": latest_query(Member(project="bank/ledger", pipeline="7")),
             "verdicts_project_branch_received": select(*db.SUMMARY_COLUMNS)
             .where(*db.Filters(project="bank/ledger", branch="main").clauses())
@@ -270,7 +270,7 @@ def test_migration_0009_gives_earlier_verdicts_their_flaky_history_records(fresh
     from gatekeeper.server import migrations
     from tests.verdicts import check_example
 
-    body = check_example(tmp_path, "failing", "--project", "bank/ledger", "--commit", "c1")
+    body = check_example(tmp_path, "failing", "--project", "bank/ledger", "--commit", "c1c1c1c")
     assert body["metrics"]["tests.total"] and body["details"]["tests"]
     no_tests = _tests_verdict(body, "m4", "unit", [])
     no_tests["metrics"] = {name: value for name, value in body["metrics"].items() if not name.startswith("tests.")}
@@ -318,7 +318,7 @@ def test_migration_0009_gives_earlier_verdicts_their_flaky_history_records(fresh
     assert runs == {"unit": [said["m1"], said["m2"], said["m8"]], None: [said["m3"]], "other": [said["m7"]]}
     assert runs["unit"][2].failed == {"t.d\x00"}
     assert runs["unit"][0] == TestRun(
-        verdict_id="m1", commit="c1", failed=frozenset({"t.a"}), flaky=frozenset({"t.b"}), complete=True
+        verdict_id="m1", commit="c1c1c1c", failed=frozenset({"t.a"}), flaky=frozenset({"t.b"}), complete=True
     )
     assert (runs["unit"][1].commit, runs["unit"][1].complete) == ("c2", False)
     assert sorted(recorded) == ["m1", "m2", "m3", "m7", "m8"]
@@ -334,7 +334,7 @@ def test_test_runs_are_windowed_by_receipt_and_recorded_once(database: str, tmp_
     from tests.verdicts import check_example
 
     project = unique_project()
-    body = check_example(tmp_path, "failing", "--project", project, "--commit", "c1")
+    body = check_example(tmp_path, "failing", "--project", project, "--commit", "c1c1c1c")
     received = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=3)
     forged = _tests_verdict(body, f"{project}-forged", "unit", ["t.a"])
     forged["created_at"] = utc_text(received + timedelta(hours=23))  # the most ahead the server allows

@@ -139,11 +139,11 @@ def test_check_upload_reads_flaky_history_from_the_server(server: Server, tmp_pa
         document: dict[str, Any] = json.loads(out.read_text())
         return document
 
-    first = check("fail.xml", "c1")
+    first = check("fail.xml", "c1c1c1c")
     history = first["details"]["tests"][0]["history"]  # nothing on the server yet: this run alone
     assert (history["failures"], history["passes"], history["flaky"]) == (1, 0, False)
-    check("pass.xml", "c1")  # the retried job passes on the same commit
-    third = check("fail.xml", "c2")["details"]["tests"][0]
+    check("pass.xml", "c1c1c1c")  # the retried job passes on the same commit
+    third = check("fail.xml", "c2c2c2c")["details"]["tests"][0]
     assert third["name"] == "test_checkout"
     assert third["history"] == {
         "flaky": True,
@@ -154,11 +154,11 @@ def test_check_upload_reads_flaky_history_from_the_server(server: Server, tmp_pa
         "window_days": 14,
         "clear_after": 2,
     }
-    check("pass.xml", "c3")
-    check("pass.xml", "c4")  # two passes in a row: cleared
-    fifth = check("fail.xml", "c5")["details"]["tests"][0]["history"]
+    check("pass.xml", "c3c3c3c")
+    check("pass.xml", "c4c4c4c")  # two passes in a row: cleared
+    fifth = check("fail.xml", "c5c5c5c")["details"]["tests"][0]["history"]
     assert (fifth["flaky"], fifth["flaky_commits"], fifth["failures"]) == (False, 0, 3)
-    assert server.get("/api/v1/verdicts", project=project).json()["items"][0]["commit"] == "c5"
+    assert server.get("/api/v1/verdicts", project=project).json()["items"][0]["commit"] == "c5c5c5c"
 
 
 def test_check_upload_says_why_there_is_no_history_and_still_decides(server: Server, tmp_path: Path) -> None:

@@ -144,6 +144,8 @@ def issue_keys(text: str, pattern: str = DEFAULT_KEY_PATTERN) -> list[str]:
 #: Commits read from git for one verdict: a range longer than this is a base set wrong (or a branch
 #: never merged), not a change; it is not traced, and a note says so.
 MAX_COMMITS = 10_000
+#: A commit id, full or short, as the verdict's commit is (`check` refuses any other): safe for git.
+_COMMIT_ID = re.compile(r"[0-9a-fA-F]{7,64}")
 #: Characters of a commit's subject the verdict keeps, to show which commits carry no key.
 SUBJECT_CHARS = 100
 #: The newest verdicts of the branch whose commits are tried as "since the last verdict" bases.
@@ -222,6 +224,7 @@ def trace_change(
     since: Sequence[str] = (),
     sources: Mapping[str, tuple[str, ...]] | None = None,
     at: str | None = None,
+    label: str = "HEAD",
 ) -> Trace:
     """The trace of the change in the git clone at `directory`, never an error: what cannot be read is a
     note, and no history means no commits (absent metrics).
@@ -229,7 +232,8 @@ def trace_change(
     The commits are `base..head` when the change is known (the new-code change's merge-base and head);
     else those since the newest of `since` (commits of the branch's earlier verdicts) that HEAD
     descends from; else HEAD's own: HEAD, and when HEAD is a merge, the commits it merged.  `at` (the
-    verdict's commit, a full id) stands for HEAD when this clone has it: `check --commit` judges that commit.
+    verdict's commit) stands for HEAD when this clone has it: `check --commit` judges that commit.  `label` is
+    how `at` reads in `range`: HEAD, or the commit `--commit` named (short).
     """
     from gatekeeper.diff.git import GitFailed, is_commit_id
     from gatekeeper.errors import GatekeeperError, one_line
@@ -242,13 +246,13 @@ def trace_change(
         except _NoClone:
             return Trace(pattern=pattern, sources=listed)  # as below: no history, absent metrics, no warning
         if alone is not None:
-            return Trace(pattern=pattern, commits=(alone,), range="HEAD", sources=listed)
+            return Trace(pattern=pattern, commits=(alone,), range=label, sources=listed)
     try:
         repository, known = _opened(directory, at if at is not None and is_commit_id(at) else "HEAD")
     except (_NoClone, GatekeeperError):
         return Trace(pattern=pattern, sources=listed)  # no history: absent metrics say so, no warning
     try:
-        commits, merges, described, notes = _commits(repository, pattern, base, head, since, at, known)
+        commits, merges, described, notes = _commits(repository, pattern, base, head, since, at, known, label)
     except (GitFailed, GatekeeperError) as error:
         return Trace(pattern=pattern, sources=listed, notes=(f"commits not traced: {one_line(error)[:300]}",))
     if merges:
@@ -264,6 +268,7 @@ def _commits(
     since: Sequence[str],
     at: str | None = None,
     known: Mapping[str, str] | None = None,
+    label: str = "HEAD",
 ) -> tuple[tuple[TracedCommit, ...] | None, tuple[str, ...], str | None, tuple[str, ...]]:
     """(counted commits, keys of merge commits, how they were chosen, notes); `known`: commits of revisions
     read already (`_opened`)."""
@@ -271,9 +276,10 @@ def _commits(
 
     known = known or {}
     notes: list[str] = []
-    tip = (known.get(at) or repository.commit(at)) if at is not None and is_commit_id(at) else None
+    tip = (known.get(at) or repository.commit(at)) if at is not None and _COMMIT_ID.fullmatch(at) else None
     if at is not None and tip is None:
         notes.append(f"the verdict's commit {at[:12]} is not in this clone: HEAD traced")
+        label = "HEAD"  # what is traced, not the commit that is missing
     tip = tip or known.get("HEAD") or repository.commit("HEAD")
     if tip is None:
         return None, (), None, ("no commit checked out (HEAD): no commits traced",)
@@ -282,13 +288,13 @@ def _commits(
         described = f"change {base[:12]}..{head[:12]}"
     else:
         head = tip
-        exclude, described = _since_last(repository, tip, since, notes)
+        exclude, described = _since_last(repository, tip, since, notes, label)
     records = _log(repository, head, exclude)
     if exclude is None and records and len(records[0].parents) > 1:
         first = records[0].parents[0]
         if repository.commit(first) is not None:  # a merge at HEAD: the commits it merged, too
             records = _log(repository, head, first)
-            described = f"HEAD and the commits it merged: {first[:12]}..{head[:12]}"
+            described = f"{label} and the commits it merged: {first[:12]}..{head[:12]}"
     if len(records) > MAX_COMMITS:
         notes.append(f"more than {MAX_COMMITS:,} commits in {described}: not traced (is the change's base right?)")
         return None, (), described, tuple(notes)
@@ -354,8 +360,10 @@ def _traced(record: _Record, keys: tuple[str, ...]) -> TracedCommit:
     return TracedCommit(sha=record.sha, keys=keys, subject=_subject(record.message))
 
 
-def _since_last(repository: Repository, tip: str, since: Sequence[str], notes: list[str]) -> tuple[str | None, str]:
-    """The newest earlier verdict's commit HEAD descends from (not HEAD itself), and how it reads."""
+def _since_last(
+    repository: Repository, tip: str, since: Sequence[str], notes: list[str], label: str = "HEAD"
+) -> tuple[str | None, str]:
+    """The newest earlier verdict's commit `tip` (HEAD, or `label`) descends from (not itself), and how it reads."""
     from gatekeeper.diff.git import GitFailed, is_commit_id
 
     tried = 0
@@ -371,11 +379,11 @@ def _since_last(repository: Repository, tip: str, since: Sequence[str], notes: l
             if failure.status == 1:  # not an ancestor: a rewritten branch; an older verdict may still be
                 continue
             if repository.commit(candidate) is None:
-                notes.append(f"the last verdict's commit {candidate[:12]} is not in this clone: HEAD traced alone")
+                notes.append(f"the last verdict's commit {candidate[:12]} is not in this clone: {label} traced alone")
                 break
             raise
         return candidate, f"since the last verdict: {candidate[:12]}..{tip[:12]}"
-    return None, "HEAD"
+    return None, label
 
 
 @dataclass(frozen=True, slots=True)

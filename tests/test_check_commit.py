@@ -120,3 +120,27 @@ def test_deploy_record_names_the_ci_variable_its_commit_came_from(tmp_path: Path
     )
     option = gatekeeper(given, *arguments, "--commit", "$(id)", env=env)
     assert option.stderr.startswith("gatekeeper: error: deploy record: --commit must be a commit id")
+
+
+TRACED = "policy: traced\ngates:\n  - {id: traced, metric: trace.percent, min: 100}\n"
+
+
+def test_the_commit_given_is_traced_under_its_own_name_and_the_cis_as_head(tmp_path: Path) -> None:
+    """`--commit <first>` in a clone at a later HEAD traces <first> and says so ("trace (<first>)", range
+    <first>), not "HEAD"; a CI job's own commit (its HEAD) reads "HEAD" as before, in text and JSON."""
+    given = files(tmp_path, TRACED)
+    repo = Repo.init(tmp_path / "repo")
+    first = repo.commit("PAY-1 first", **{"a.py": "1\n"})
+    second = repo.commit("PAY-2 second", **{"a.py": "2\n"})
+    named = verdict_of(check(repo.root, given, "--no-store", "--commit", first[:7]))
+    assert (named["context"]["commit"], named["trace"]["range"]) == (first, first[:12])
+    assert [commit["sha"] for commit in named["trace"]["commits"]] == [first]
+    text = gatekeeper(repo.root, "check", "-p", str(given / "policy.yaml"), "--no-store", "--commit", first,
+                      str(given / "junit.xml"))  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert f"  trace ({first[:12]}): 1 of 1 commit carries a requirement key; keys PAY-1" in text.stdout
+    ci = verdict_of(check(repo.root, given, "--no-store", env={**GITLAB, "CI_COMMIT_SHA": second}))
+    assert (ci["context"]["commit"], ci["trace"]["range"]) == (second, "HEAD")
+    assert [commit["sha"] for commit in ci["trace"]["commits"]] == [second]
+    plain = verdict_of(check(repo.root, given, "--no-store"))  # no CI, no --commit: the work tree's HEAD
+    assert (plain["context"]["commit"], plain["trace"]["range"]) == (second, "HEAD")

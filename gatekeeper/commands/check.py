@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gatekeeper.context import Context, detect_context, detect_diff_base, pipeline_seconds
+from gatekeeper.context import COMMIT_OPTION, Context, detect_context, detect_diff_base, pipeline_seconds
 from gatekeeper.diff.load import ChangeRequest, load_change, repository_paths
 from gatekeeper.engine import Decision, decide
 from gatekeeper.errors import GatekeeperError, InputError, StoreError, UsageError, one_line
@@ -22,7 +22,7 @@ from gatekeeper.policy import Policy, load_policy
 from gatekeeper.status import ExitStatus
 from gatekeeper.trace import LAST_VERDICTS, Trace
 from gatekeeper.verdict import LIST_LIMIT, Verdict, build, build_error, new_id
-from gatekeeper.words import plural
+from gatekeeper.words import plural, short_commit
 
 if TYPE_CHECKING:
     from gatekeeper.change import Change
@@ -178,7 +178,9 @@ def _trace(options: CheckOptions, policy: Policy, context: Context, change: Chan
         trace = trace_change(Path.cwd(), pattern=pattern, base=change.base, head=change.head, sources=sources)
     else:
         since = _checked_commits(options, context)
-        trace = trace_change(Path.cwd(), pattern=pattern, since=since, sources=sources, at=context.commit)
+        # The commit --commit named reads as itself; the CI's (or the work tree's) is HEAD, as it reads in the job.
+        label = short_commit(context.commit) if context.commit and context.commit_from == COMMIT_OPTION else "HEAD"
+        trace = trace_change(Path.cwd(), pattern=pattern, since=since, sources=sources, at=context.commit, label=label)
     if any(metric.startswith("trace.") for gate in policy.gates for metric in gate.condition.metrics()):
         for note in (*notes, *trace.notes):  # only where a gate judges the trace: elsewhere it is noise
             print(f"gatekeeper: warning: {note}", file=sys.stderr)

@@ -54,6 +54,8 @@ API = "/api/v1"
 UPLOAD_PATH = f"{API}/verdicts/{{verdict_id}}"
 ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
 _ID = re.compile(ID_PATTERN)
+#: A commit as git abbreviates it, short of a full id (checks store the full id, lower case).
+COMMIT_PREFIX_PATTERN = r"^[0-9A-Fa-f]{7,63}$"
 #: Filter values are free text, but never NUL (PostgreSQL text cannot hold it) and never huge.
 TEXT = {"max_length": 1000, "pattern": r"^[^\x00]*$"}
 
@@ -466,6 +468,10 @@ def create_app(
             str | None,
             Query(pattern=ID_PATTERN, description="only ids that start with this (a verdict's short id)"),
         ] = None,
+        commit_prefix: Annotated[
+            str | None,
+            Query(pattern=COMMIT_PREFIX_PATTERN, description="only commits that start with these 7-63 hex digits"),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")] = None,
     ) -> dict[str, Any]:
@@ -480,6 +486,7 @@ def create_app(
             since=_instant("since", since),
             until=_instant("until", until),
             id_prefix=id_prefix,
+            commit_prefix=None if commit_prefix is None else commit_prefix.lower(),
         )
         try:
             after = None if cursor is None else db.decode_cursor(cursor)

@@ -462,6 +462,7 @@ class Filters:
     since: str | None = None
     until: str | None = None
     id_prefix: str | None = None
+    commit_prefix: str | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []
@@ -476,6 +477,8 @@ class Filters:
         ):
             if value is not None:
                 clauses.append(column == value)
+        if self.commit_prefix:
+            clauses.extend(_commit_prefix_clauses(self.commit_prefix))
         if self.since is not None:
             clauses.append(verdicts.c.created_at >= self.since)
         if self.until is not None:
@@ -511,6 +514,15 @@ def _prefix_clauses(prefix: str) -> list[ColumnElement[bool]]:
     wildcards escaped, is case-insensitive on SQLite, and uses no index under most collations."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     return [bytewise(verdicts.c.id) >= prefix, bytewise(verdicts.c.id) < upper]
+
+
+def _commit_prefix_clauses(prefix: str) -> list[ColumnElement[bool]]:
+    """Commits starting with `prefix` (hex): after the project's equality, a range on the
+    `verdicts_project_commit_received` index, then the exact test (as `releases.abbreviated_query`)."""
+    from gatekeeper.store.delivery import commit_upper_bound
+
+    commit = verdicts.c.commit
+    return [commit >= prefix, commit < commit_upper_bound(prefix), func.substr(commit, 1, len(prefix)) == prefix]
 
 
 def encode_cursor(received_at: str, verdict_id: str) -> str:

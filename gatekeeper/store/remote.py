@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from gatekeeper.errors import StoreRefused, one_line
 from gatekeeper.flaky import TestRun
-from gatekeeper.release import Release, release_from_document
+from gatekeeper.release import AmbiguousCommit, Release, commit_prefix, release_from_document
 from gatekeeper.store import StoreError, VerdictSummary
 from gatekeeper.store.http import API_PREFIX, TOKEN_ENV, check_url
 
@@ -97,11 +97,32 @@ class RemoteStore:
     def latest_for(
         self, project: str, *, commit: str | None = None, pipeline: str | None = None
     ) -> dict[str, Any] | None:
-        """The newest verdict of `project` at this commit, or of this pipeline run: a release member's."""
+        """The newest verdict of `project` at this commit, or of this pipeline run: a release member's.  A
+        commit of 7+ hex digits with no verdict of its own finds the one commit it abbreviates, as the
+        embedded store does; AmbiguousCommit when two commits of the project start with it."""
         if (commit is None) == (pipeline is None):
             raise ValueError("give exactly one of commit and pipeline")
         page = self._page({"project": project, "commit": commit, "pipeline": pipeline}, limit=1, cursor=None)
-        return self.get(page[0][0].id) if page[0] else None
+        if page[0]:
+            return self.get(page[0][0].id)
+        prefix = None if commit is None else commit_prefix(commit)
+        found = None if prefix is None else self._abbreviated(project, prefix)
+        return None if found is None else self.get(found)
+
+    def _abbreviated(self, project: str, prefix: str) -> str | None:
+        """The id of the newest verdict of `project` at the one commit `prefix` starts, paging newest first
+        until a second commit shows.  A server before `commit_prefix` ignores it and lists the project's
+        verdicts at any commit: the first that does not start with `prefix` says so, and then no verdict
+        is found (as before), since whether another commit starts with it cannot be told."""
+        newest: VerdictSummary | None = None
+        for summary in self._summaries({"project": project, "commit_prefix": prefix}, None):
+            if summary.project != project or not (summary.commit or "").startswith(prefix):
+                return None
+            if newest is None:
+                newest = summary
+            elif summary.commit != newest.commit:
+                raise AmbiguousCommit(project, prefix, sorted((str(newest.commit), str(summary.commit))))
+        return None if newest is None else newest.id
 
     def list(
         self,

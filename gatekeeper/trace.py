@@ -232,8 +232,9 @@ def trace_change(
     The commits are `base..head` when the change is known (the new-code change's merge-base and head);
     else those since the newest of `since` (commits of the branch's earlier verdicts) that HEAD
     descends from; else HEAD's own: HEAD, and when HEAD is a merge, the commits it merged.  `at` (the
-    verdict's commit) stands for HEAD when this clone has it: `check --commit` judges that commit.  `label` is
-    how `at` reads in `range`: HEAD, or the commit `--commit` named (short).
+    verdict's commit) stands for HEAD: `check --commit` judges that commit; where this clone lacks it, nothing
+    is traced (absent metrics and a note), never HEAD in its place.  `label` is how `at` reads in `range`:
+    HEAD, or the commit `--commit` named (short).
     """
     from gatekeeper.diff.git import GitFailed, is_commit_id
     from gatekeeper.errors import GatekeeperError, one_line
@@ -276,11 +277,12 @@ def _commits(
 
     known = known or {}
     notes: list[str] = []
-    tip = (known.get(at) or repository.commit(at)) if at is not None and _COMMIT_ID.fullmatch(at) else None
-    if at is not None and tip is None:
-        notes.append(f"the verdict's commit {at[:12]} is not in this clone: HEAD traced")
-        label = "HEAD"  # what is traced, not the commit that is missing
-    tip = tip or known.get("HEAD") or repository.commit("HEAD")
+    if at is not None:
+        tip = known.get(at) or (repository.commit(at) if _COMMIT_ID.fullmatch(at) else None)
+        if tip is None:  # HEAD in its place would count another commit's keys as the verdict's
+            return None, (), None, (f"the verdict's commit {at[:12]} is not in this clone: its commits not traced",)
+    else:
+        tip = known.get("HEAD") or repository.commit("HEAD")
     if tip is None:
         return None, (), None, ("no commit checked out (HEAD): no commits traced",)
     if base is not None and head is not None and is_commit_id(base) and is_commit_id(head):

@@ -367,7 +367,7 @@ def test_where_one_git_run_cannot_tell_the_trace_is_the_long_way_s(tmp_path: Pat
     tree = repo.git("rev-parse", "HEAD^{tree}")
     assert trace_change(repo.root, at=missing) == head_traced_the_long_way(repo.root, missing)
     assert trace_change(repo.root, at=missing).notes == (
-        "the verdict's commit 0123456789ab is not in this clone: HEAD traced",
+        "the verdict's commit 0123456789ab is not in this clone: its commits not traced",
     )
     assert trace_change(repo.root, at=tree) == head_traced_the_long_way(repo.root, tree)
     repo.git("checkout", "-q", "-b", "topic")

@@ -177,14 +177,19 @@ def test_check_commit_outside_a_clone_is_kept_as_given_and_gates_a_deployment_it
     assert found == {"prod": 0, "test": 1}
 
 
-def test_a_commit_the_clone_lacks_traces_head_and_only_a_trace_gate_warns(tmp_path: Path) -> None:
-    """--commit names a commit this clone does not hold (a run outside the job's own checkout): the work tree's
-    HEAD is traced, and the warning saying so shows only where a gate judges trace.*."""
+def test_a_commit_the_clone_lacks_is_not_traced_and_only_a_trace_gate_warns(tmp_path: Path) -> None:
+    """--commit names a commit this clone does not hold (a run outside the job's own checkout): nothing is
+    traced (HEAD's keys are not that commit's), the trace gate judges the metrics absent (if_absent, fail by
+    default), and the warning saying so shows only where a gate judges trace.*."""
     repo, files = setup(tmp_path)
     missing = "3f2a9c1d7e4b"
-    gated, verdict = check(repo, files, "--no-store", "--commit", missing, code=0)
-    assert verdict["metrics"]["trace.commits"] == 1 and verdict["trace"]["commits"][0]["keys"] == ["PAY-1"]
-    assert f"gatekeeper: warning: the verdict's commit {missing} is not in this clone: HEAD traced" in gated.stderr
+    gated, verdict = check(repo, files, "--no-store", "--commit", missing, code=1)
+    assert verdict["context"]["commit"] == missing
+    assert "trace.commits" not in verdict["metrics"] and not verdict["trace"]["commits"]
+    assert gated.stderr.count("gatekeeper: warning: the verdict's commit ") == 1
+    assert f"gatekeeper: warning: the verdict's commit {missing} is not in this clone: its commits not traced" in (
+        gated.stderr
+    )
     (files / "policy.yaml").write_text("policy: plain\ngates:\n  - {id: ran, metric: tests.total, min: 1}\n")
     plain, verdict = check(repo, files, "--no-store", "--commit", missing, code=0)
-    assert verdict["metrics"]["trace.commits"] == 1 and "traced" not in plain.stderr
+    assert "trace.commits" not in verdict["metrics"] and "traced" not in plain.stderr

@@ -20,6 +20,8 @@ REPORTS = ("junit.xml", "coverage.xml", "bandit.json")
 #: server of the user running them, rather than from what the test gives.
 _OUTSIDE = ("GATEKEEPER_", "CI_", "GITLAB", "GITHUB_", "JENKINS")
 _CLONING = threading.Lock()
+#: The CI variables naming the job's commit: the clone a test runs `check` in holds it (`_check_out_as`).
+_COMMIT_VARIABLES = ("CI_COMMIT_SHA", "GITHUB_SHA", "GIT_COMMIT")
 
 
 def traced_clone(cwd: Path) -> None:
@@ -32,6 +34,18 @@ def traced_clone(cwd: Path) -> None:
             return
         for arguments in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "EXAMPLE-1: reports"]):
             subprocess.run(["git", *arguments], cwd=cwd, env=environment(), capture_output=True, check=True, timeout=60)
+
+
+def _check_out_as(cwd: Path, commit: str) -> None:
+    """Let the clone at `cwd` hold `commit` (a full id), as the job's checkout at that commit would: its HEAD
+    stands in for it (a replace ref), so check traces it rather than leave the trace out."""
+    from tests.diff.repo import environment
+
+    if len(commit) != 40 or cwd.resolve().is_relative_to(REPO) or not (cwd / ".git").exists():
+        return
+    with _CLONING:
+        subprocess.run(["git", "update-ref", f"refs/replace/{commit}", "HEAD"], cwd=cwd, env=environment(),
+                       capture_output=True, check=False, timeout=60)  # fmt: skip
 
 
 def check_example(
@@ -50,6 +64,10 @@ def check_example(
     `--no-store`); `env`: variables on top of a CI-free environment; `codes`: the exit codes expected."""
     directory = REPO / "examples" / kind / "reports"
     traced_clone(cwd)
+    given = args[args.index("--commit") + 1] if "--commit" in args else None
+    for commit in (given, *(value for name, value in (env or {}).items() if name in _COMMIT_VARIABLES)):
+        if commit is not None:
+            _check_out_as(cwd, commit)
     environment = {key: value for key, value in os.environ.items() if not key.startswith(_OUTSIDE)}
     result = subprocess.run(
         [

@@ -17,6 +17,11 @@ from gatekeeper.verdict import parse
 from tests.verdicts import GATEKEEPER, REPO, check_example
 
 EXAMPLES = REPO / "examples"
+#: The members' commits, in full (as check records them in a clone, and a release names them).
+LEDGER = "aaa1111" + "0" * 33
+API = "ccc3333" + "0" * 33
+WARN = "eee5555" + "0" * 33
+BROKEN = "fff6666" + "0" * 33
 
 
 def gatekeeper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -36,19 +41,19 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workspace = tmp_path_factory.mktemp("release")
     store = workspace / "verdicts.db"
     level3, level2 = str(REPO / "rules/caict-cd/level-3.yaml"), str(REPO / "rules/caict-cd/level-2.yaml")
-    record(store, level3, "passing", "--project", "bank/ledger", "--commit", "aaa1111")
+    record(store, level3, "passing", "--project", "bank/ledger", "--commit", LEDGER)
     record(store, level3, "failing", "--project", "bank/web", "--pipeline", "4711")
-    record(store, level2, "passing", "--project", "bank/api", "--commit", "ccc3333")
+    record(store, level2, "passing", "--project", "bank/api", "--commit", API)
     team = workspace / "team.yaml"
     team.write_text(
         "policy: team\nextends: caict-cd/level-3\ngates:\n"
         "  - {id: near-total-coverage, metric: coverage.lines.percent, min: 99.9, severity: warn}\n"
     )
-    record(store, str(team), "passing", "--project", "bank/warn", "--commit", "eee5555")
+    record(store, str(team), "passing", "--project", "bank/warn", "--commit", WARN)
     broken = workspace / "broken.xml"
     broken.write_text("<testsuite><testcase")
     result = gatekeeper("check", "-p", level3, "--store", str(store), "--project", "bank/broken",
-                        "--commit", "fff6666", f"junit:{broken}", cwd=workspace)  # fmt: skip
+                        "--commit", BROKEN, f"junit:{broken}", cwd=workspace)  # fmt: skip
     assert result.returncode == 2, result.stderr
     return store
 
@@ -76,17 +81,17 @@ def check_file(
 
 
 def test_ready_when_every_member_is_clear(recorded: Path, tmp_path: Path) -> None:
-    result = check_file(recorded, tmp_path, "bank/ledger@aaa1111", "bank/warn@eee5555")
+    result = check_file(recorded, tmp_path, f"bank/ledger@{LEDGER}", f"bank/warn@{WARN}")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "READY    release 2026.12: all 2 members clear (required policy level 3)"
-    assert lines[1].split()[:5] == ["clear", "bank/ledger", "commit", "aaa1111", "pass"]
-    assert lines[2].split()[:5] == ["clear", "bank/warn", "commit", "eee5555", "warn"]  # warn is clear
+    assert lines[1].split()[:5] == ["clear", "bank/ledger", "commit", LEDGER[:12], "pass"]
+    assert lines[2].split()[:5] == ["clear", "bank/warn", "commit", WARN[:12], "warn"]  # warn is clear
     assert lines[3:] == ["  issue keys (1): EXAMPLE-1"]  # nothing blocks (the examples' clone names EXAMPLE-1)
 
 
 def test_blocked_by_a_failed_gate(recorded: Path, tmp_path: Path) -> None:
-    result = check_file(recorded, tmp_path, "bank/ledger@aaa1111", "bank/web#4711")
+    result = check_file(recorded, tmp_path, f"bank/ledger@{LEDGER}", "bank/web#4711")
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "BLOCKED  release 2026.12: 1 of 2 members blocked (required policy level 3)"
@@ -98,7 +103,7 @@ def test_blocked_by_a_failed_gate(recorded: Path, tmp_path: Path) -> None:
 
 
 def test_blocked_by_a_missing_verdict(recorded: Path, tmp_path: Path) -> None:
-    result = check_file(recorded, tmp_path, "bank/ledger@aaa1111", "bank/docs@ddd444", "bank/web#9999")
+    result = check_file(recorded, tmp_path, f"bank/ledger@{LEDGER}", "bank/docs@ddd444", "bank/web#9999")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("BLOCKED  release 2026.12: 2 of 3 members blocked")
@@ -106,22 +111,22 @@ def test_blocked_by_a_missing_verdict(recorded: Path, tmp_path: Path) -> None:
     assert lines[3].strip() == "no verdict for commit ddd444"
     assert lines[5].strip() == "no verdict for pipeline 9999"
     # The same commit of another project is not this member's verdict.
-    assert check_file(recorded, tmp_path, "bank/web@aaa1111").returncode == 1
+    assert check_file(recorded, tmp_path, f"bank/web@{LEDGER}").returncode == 1
 
 
 def test_blocked_by_a_verdict_under_a_weaker_policy_level(recorded: Path, tmp_path: Path) -> None:
-    result = check_file(recorded, tmp_path, "bank/api@ccc3333")
+    result = check_file(recorded, tmp_path, f"bank/api@{API}")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[1].split()[:7] == ["weaker-level", "bank/api", "commit", "ccc3333", "pass", "level", "2"]
+    assert lines[1].split()[:7] == ["weaker-level", "bank/api", "commit", API[:12], "pass", "level", "2"]
     assert lines[2].strip() == "policy level 2 < required 3"
     # The same verdict is clear for a release that requires level 2, or no level.
-    assert check_file(recorded, tmp_path, "bank/api@ccc3333", level=2).returncode == 0
-    assert check_file(recorded, tmp_path, "bank/api@ccc3333", level=None).returncode == 0
+    assert check_file(recorded, tmp_path, f"bank/api@{API}", level=2).returncode == 0
+    assert check_file(recorded, tmp_path, f"bank/api@{API}", level=None).returncode == 0
 
 
 def test_an_undecided_verdict_blocks(recorded: Path, tmp_path: Path) -> None:
-    result = check_file(recorded, tmp_path, "bank/broken@fff6666")
+    result = check_file(recorded, tmp_path, f"bank/broken@{BROKEN}")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[1].split()[:2] == ["error", "bank/broken"]
@@ -133,17 +138,17 @@ def test_the_latest_verdict_of_a_member_decides(recorded: Path, tmp_path: Path) 
     store = tmp_path / "verdicts.db"
     shutil.copy(recorded, store)
     level3 = str(REPO / "rules/caict-cd/level-3.yaml")
-    assert check_file(store, tmp_path, "bank/ledger@aaa1111").returncode == 0
-    record(store, level3, "failing", "--project", "bank/ledger", "--commit", "aaa1111")  # a re-run that failed
-    assert check_file(store, tmp_path, "bank/ledger@aaa1111").returncode == 1
-    record(store, level3, "passing", "--project", "bank/ledger", "--commit", "aaa1111")  # and fixed again
-    assert check_file(store, tmp_path, "bank/ledger@aaa1111").returncode == 0
+    assert check_file(store, tmp_path, f"bank/ledger@{LEDGER}").returncode == 0
+    record(store, level3, "failing", "--project", "bank/ledger", "--commit", LEDGER)  # a re-run that failed
+    assert check_file(store, tmp_path, f"bank/ledger@{LEDGER}").returncode == 1
+    record(store, level3, "passing", "--project", "bank/ledger", "--commit", LEDGER)  # and fixed again
+    assert check_file(store, tmp_path, f"bank/ledger@{LEDGER}").returncode == 0
 
 
 def test_define_then_check_by_name_and_json(recorded: Path, tmp_path: Path) -> None:
     store = tmp_path / "verdicts.db"
     shutil.copy(recorded, store)
-    path = release_file(tmp_path, "bank/ledger@aaa1111", "bank/api@ccc3333", name="r1")
+    path = release_file(tmp_path, f"bank/ledger@{LEDGER}", f"bank/api@{API}", name="r1")
     defined = gatekeeper("release", "define", str(path), "--store", str(store), cwd=tmp_path)
     assert defined.returncode == 0, defined.stderr
     assert defined.stdout == f"release r1 defined in {store} (2 members, required policy level 3)\n"
@@ -151,11 +156,11 @@ def test_define_then_check_by_name_and_json(recorded: Path, tmp_path: Path) -> N
     assert checked.returncode == 1
     document = json.loads(checked.stdout)
     assert (document["release"], document["level"], document["ready"]) == ("r1", 3, False)
-    assert document["blockers"] == ["bank/api commit ccc3333: policy level 2 < required 3"]
+    assert document["blockers"] == [f"bank/api commit {API}: policy level 2 < required 3"]
     assert [member["state"] for member in document["members"]] == ["clear", "weaker-level"]
     assert document["members"][0]["verdict_id"]
     # Redefining under the same name replaces the members: now it is ready.
-    path.write_text("name: r1\nlevel: 2\nmembers:\n  - {project: bank/api, commit: ccc3333}\n")
+    path.write_text(f"name: r1\nlevel: 2\nmembers:\n  - {{project: bank/api, commit: {API}}}\n")
     again = gatekeeper("release", "define", str(path), "--store", str(store), cwd=tmp_path)
     assert again.stdout.startswith("release r1 redefined")
     assert gatekeeper("release", "check", "--release", "r1", "--store", str(store), cwd=tmp_path).returncode == 0
@@ -169,7 +174,7 @@ def test_an_unknown_release_or_store_cannot_decide(recorded: Path, tmp_path: Pat
         "(define it with `gatekeeper release define FILE`)\n"
     )
     missing = tmp_path / "none.db"
-    path = release_file(tmp_path, "bank/ledger@aaa1111")
+    path = release_file(tmp_path, f"bank/ledger@{LEDGER}")
     result = gatekeeper("release", "check", "--file", str(path), "--store", str(missing), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr

@@ -30,6 +30,7 @@ def _workspace(tmp_path: Path) -> Path:
         (tmp_path / f"l1.{suffix}").symlink_to(f"l2.{suffix}")
     (tmp_path / "extends-long.yaml").write_text(f"policy: e\nextends: {LONG}.yaml\ngates: []\n", encoding="utf-8")
     (tmp_path / "extends-loop.yaml").write_text("policy: e\nextends: l1.yaml\ngates: []\n", encoding="utf-8")
+    (tmp_path / "r.yaml").write_text("name: r1\nmembers:\n  - {project: p, commit: abcdef1}\n", encoding="utf-8")
     return tmp_path
 
 
@@ -58,6 +59,8 @@ CASES = [
     pytest.param(("explain", f"{LONG}.json"), "zzz", TOO_LONG, id="explain"),
     pytest.param(("explain", "l1.json"), "l1.json", LOOP, id="explain-loop"),
     pytest.param(("explain", "latest", "--store", "l1.db"), "l1.db", LOOP, id="explain-store-loop"),
+    pytest.param(("release", "check", "--file", "r.yaml", "--store", "l1.db"), "l1.db", LOOP, id="release-loop"),
+    pytest.param(("release", "check", "--file", "r.yaml", "--store", f"{LONG}.db"), "zzz", TOO_LONG, id="release"),
 ]
 
 
@@ -84,3 +87,12 @@ def test_a_huge_path_is_named_by_its_two_ends() -> None:
     shown = shown_path(f"{LONG}.xml")
     assert len(shown) == MAX_SHOWN_PATH and shown.startswith("zzz") and shown.endswith("z.xml") and "…" in shown
     assert shown_path("reports/junit.xml") == "reports/junit.xml"
+
+
+@pytest.mark.parametrize(("store", "reason"), [(f"{LONG}.db", TOO_LONG), ("l1.db", LOOP)], ids=["long", "loop"])
+def test_check_decides_and_warns_when_its_store_cannot_be_looked_at(tmp_path: Path, store: str, reason: str) -> None:
+    """A store never changes the decision: the gate's exit code stands, one warning says why nothing was recorded."""
+    run = gatekeeper("check", "-p", "p.yaml", "--project", "p", "--store", store, "junit.xml", cwd=_workspace(tmp_path))
+    assert "Traceback" not in run.stdout + run.stderr
+    assert run.code == 0, run
+    assert "warning: verdict not recorded" in run.stderr and reason in run.stderr, run.stderr

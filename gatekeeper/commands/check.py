@@ -219,7 +219,7 @@ def _full_commit(context: Context) -> Context:
 def _checked_commits(options: CheckOptions, context: Context) -> list[str]:
     """The commits of the branch's newest verdicts in the embedded store, newest first: the commits since
     the last of them are the ones to trace.  None without a store, a project or a branch."""
-    if options.store is None or not context.project or not context.branch or not Path(options.store).exists():
+    if options.store is None or not context.project or not context.branch or not _store_exists(options.store):
         return []
     from gatekeeper.store.sqlite import SqliteStore
 
@@ -259,7 +259,7 @@ def _flaky_histories(
     from the embedded store; None without either, a project or a listed test.  An unreadable store
     leaves none."""
     notable = [case for report in inputs if report.evidence.tests for case in report.evidence.tests.notable]
-    local = options.store is not None and Path(options.store).exists()
+    local = options.store is not None and _store_exists(options.store)
     if not (options.upload or local) or not context.project or not notable:
         return None
     from gatekeeper import flaky  # (imported only where there is a history to read: issue 16)
@@ -287,6 +287,15 @@ def _flaky_histories(
     return flaky.history(
         [*runs, current], window_days=policy.flaky_window_days, clear_after=policy.flaky_clear_after, tests=listed
     )
+
+
+def _store_exists(store: str) -> bool:
+    """Whether the embedded store is there to read; a path the OS refuses to look at reads as absent here,
+    and recording the verdict then says why in its warning (a store never changes the decision)."""
+    try:
+        return Path(store).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def exit_status(decision: Decision, warn_exit_code: int | None) -> ExitStatus:

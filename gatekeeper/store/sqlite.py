@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gatekeeper.errors import path_status
 from gatekeeper.store import VERDICT_STATUSES, StoreError, VerdictSummary, make_workspace_directory
 from gatekeeper.store.codec import canonical_json, metric_rows, test_run_record, utc_text
 from gatekeeper.store.sqlite_delivery import SqliteDelivery
@@ -285,13 +287,10 @@ class SqliteStore(SqliteDelivery):
         self._connection.close()
 
     def _open(self, create: bool) -> sqlite3.Connection:
-        try:
-            is_dir, exists = self.path.is_dir(), self.path.exists()
-        except OSError as error:
-            raise StoreError(self.path, f"cannot be read: {error.strerror}") from None
-        if is_dir:
+        status = path_status(self.path, StoreError)  # a link loop or a name too long: "cannot be read"
+        if status is not None and stat.S_ISDIR(status.st_mode):
             raise StoreError(self.path, "is a directory, not a store file")
-        if not exists:
+        if status is None:
             if not create:
                 raise StoreError(self.path, "does not exist (no verdicts recorded yet)")
             try:

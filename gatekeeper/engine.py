@@ -270,7 +270,7 @@ def _why_absent(name: str, metrics: metric_names.Metrics) -> str:
     if name in metric_names.TRACE_METRICS:
         if "trace.commits" in metrics:
             return "no commit to trace (the change has none but merges) gives {names}"
-        return "no git history (run in the project's clone) gives {names}"
+        return "no git history of the verdict's commit (run in the project's clone, at that commit) gives {names}"
     if name in metric_names.REPORT_METRICS or name in metric_names.NEW_CODE_METRICS or name.startswith("tests."):
         return "no report gives {names}"
     return "no pipeline start time gives {names}"

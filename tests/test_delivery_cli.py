@@ -474,6 +474,8 @@ def test_check_with_commit_traces_that_commit_where_the_clone_has_it(repo: Repo,
     assert not unknown["trace"]["commits"] and "trace.commits" not in unknown["metrics"]
     assert result.stderr.count("gatekeeper: warning: the verdict's commit 3f2a00000000 is not in this clone: ") == 1
     assert "the verdict's commit 3f2a00000000 is not in this clone: its commits not traced" in result.stderr
+    (traced,) = [gate for gate in unknown["gates"] if gate["id"] == "commits-traced"]
+    assert "no git history of the verdict's commit" in json.dumps(traced), traced  # not "run in a clone" alone
 
 
 def test_outside_ci_and_outside_a_clone_check_records_no_commit(tmp_path: Path) -> None:

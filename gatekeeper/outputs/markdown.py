@@ -132,7 +132,7 @@ def _trace(trace: TraceRecord | None, metrics: Mapping[str, float]) -> list[str]
             f"{carrying:,.0f} of {plural(total, 'commit')} {'carries' if total == 1 else 'carry'} a requirement key"
         )
     else:
-        counted = "no commits read (no git history)"
+        counted = "no commits read (no git history of this commit)"
     where = f" ({md_text(trace.range, _NAME_LIMIT)})" if trace.range else ""
     keys = ", ".join(md_code(key, _NAME_LIMIT) for key in trace.keys[:_LIST_LIMIT])
     more = len(trace.keys) - _LIST_LIMIT

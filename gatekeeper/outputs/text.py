@@ -129,7 +129,7 @@ def _trace(trace: TraceRecord | None, metrics: Mapping[str, float]) -> list[str]
             f"{carrying:,.0f} of {plural(total, 'commit')} {'carries' if total == 1 else 'carry'} a requirement key"
         )
     else:
-        counted = "no commits read (no git history)"
+        counted = "no commits read (no git history of this commit)"
     where = f" ({terminal(trace.range)})" if trace.range else ""
     lines = ["", f"  trace{where}: {counted}" + (f"; keys {keys}" if keys else "; no keys")]
     missing = [commit for commit in trace.commits or () if not commit.keys]

@@ -199,15 +199,15 @@ def _assess_member(member: Member, verdict_for: VerdictLookup, required: int | N
     try:
         document = verdict_for(member)
     except AmbiguousCommit as ambiguous:
-        return MemberReadiness(
-            member=member,
-            state=MemberState.MISSING,
-            verdict_id=None,
-            status=None,
-            level=None,
-            blockers=(f"{_text(str(ambiguous))}; give more of it",),
-        )
+        return _missing(member, f"{_text(str(ambiguous))}; give more of it")
     return _assess_stored(member, document, required)
+
+
+def _missing(member: Member, blocker: str) -> MemberReadiness:
+    """A member with no verdict to decide it (none recorded, or a short commit two commits share)."""
+    return MemberReadiness(
+        member=member, state=MemberState.MISSING, verdict_id=None, status=None, level=None, blockers=(blocker,)
+    )
 
 
 def _assess_stored(member: Member, document: Mapping[str, Any] | None, required: int | None) -> MemberReadiness:
@@ -236,14 +236,7 @@ def assess_member(member: Member, verdict: Verdict | None, required: int | None)
     the blockers list every problem, so a fix for one does not reveal the next only on the next run."""
     if verdict is None:
         what = f"commit {member.commit}" if member.commit is not None else f"pipeline {member.pipeline}"
-        return MemberReadiness(
-            member=member,
-            state=MemberState.MISSING,
-            verdict_id=None,
-            status=None,
-            level=None,
-            blockers=(f"no verdict for {what}",),
-        )
+        return _missing(member, f"no verdict for {what}")
     level = verdict.maturity.level
     problems: list[tuple[MemberState, str]] = []
     if verdict.status is Decision.ERROR:

@@ -143,7 +143,8 @@ waivers:
     return directory / "p0.yaml"
 
 
-def test_each_file_of_a_diamond_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every policy file read from now on, resolved, in order."""
     reads: list[Path] = []
     real = located.read_policy_text
 
@@ -152,6 +153,11 @@ def test_each_file_of_a_diamond_is_read_once(tmp_path: Path, monkeypatch: pytest
         return real(path, name)
 
     monkeypatch.setattr(located, "read_policy_text", counting)
+    return reads
+
+
+def test_each_file_of_a_diamond_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = _count_reads(monkeypatch)
     policy = load_policy(diamond(tmp_path, 25))
     assert len(reads) == len(set(reads)) == 25
     assert [gate.id for gate in policy.gates] == ["tests-present"]
@@ -187,14 +193,7 @@ def test_policies_loaded_together_are_each_as_loaded_alone_and_each_file_read_on
     reads 5 files where five loads read 15 (issue 16)."""
     levels = [REPO / "rules" / "caict-cd" / f"level-{level}.yaml" for level in range(1, 6)]
     alone = tuple(load_policy(path) for path in levels)
-    reads: list[Path] = []
-    real = located.read_policy_text
-
-    def counting(path: Path, name: str) -> str:
-        reads.append(path.resolve())
-        return real(path, name)
-
-    monkeypatch.setattr(located, "read_policy_text", counting)
+    reads = _count_reads(monkeypatch)
     assert load.load_policies(levels) == alone
     assert sorted(reads) == sorted(path.resolve() for path in levels)
     assert load.load_policies([levels[4], levels[0]]) == (alone[4], alone[0])  # the second: read as a parent

@@ -478,7 +478,7 @@ class Filters:
             if value is not None:
                 clauses.append(column == value)
         if self.commit_prefix:
-            clauses.extend(_commit_prefix_clauses(self.commit_prefix))
+            clauses.extend(commit_prefix_clauses(self.commit_prefix))
         if self.since is not None:
             clauses.append(verdicts.c.created_at >= self.since)
         if self.until is not None:
@@ -516,9 +516,9 @@ def _prefix_clauses(prefix: str) -> list[ColumnElement[bool]]:
     return [bytewise(verdicts.c.id) >= prefix, bytewise(verdicts.c.id) < upper]
 
 
-def _commit_prefix_clauses(prefix: str) -> list[ColumnElement[bool]]:
+def commit_prefix_clauses(prefix: str) -> list[ColumnElement[bool]]:
     """Commits starting with `prefix` (hex): after the project's equality, a range on the
-    `verdicts_project_commit_received` index, then the exact test (as `releases.abbreviated_query`)."""
+    `verdicts_project_commit_received` index, then the exact test (the list API's filter, a release member's lookup)."""
     from gatekeeper.store.delivery import commit_upper_bound
 
     commit = verdicts.c.commit

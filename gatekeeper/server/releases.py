@@ -30,9 +30,8 @@ from gatekeeper.release import (
 )
 from gatekeeper.server import DEFAULT_MAX_BODY
 from gatekeeper.server.auth import Scope, Token
-from gatekeeper.server.db import NEWEST_FIRST, metadata, verdicts
+from gatekeeper.server.db import NEWEST_FIRST, commit_prefix_clauses, metadata, verdicts
 from gatekeeper.store.codec import utc_text
-from gatekeeper.store.delivery import commit_upper_bound
 
 releases = Table(
     "releases",
@@ -117,8 +116,7 @@ def abbreviated_query(project: str, prefix: str, *, besides: str | None = None) 
     """The newest verdict (body and commit) of `project` at a commit starting with `prefix` (other than
     `besides`): a range on the `verdicts_project_commit_received` index, then the exact test."""
     commit = verdicts.c.commit
-    starts = (commit >= prefix, commit < commit_upper_bound(prefix), func.substr(commit, 1, len(prefix)) == prefix)
-    query = select(verdicts.c.body, commit).where(verdicts.c.project == project, *starts)
+    query = select(verdicts.c.body, commit).where(verdicts.c.project == project, *commit_prefix_clauses(prefix))
     if besides is not None:
         query = query.where(commit != besides)
     return query.order_by(*NEWEST_FIRST).limit(1)

@@ -108,13 +108,20 @@ def _handler(store: LoopbackStore) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serving(store: LoopbackStore) -> Iterator[LoopbackStore]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(store))
+    with serving_handler(_handler(store)) as url:
+        store.url = url
+        yield store
+
+
+@contextmanager
+def serving_handler(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` served on a free loopback port, in a thread, until the block ends: its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    store.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield store
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import requests
 from gatekeeper.errors import StoreError
 from gatekeeper.store.parts import MAX_PART_ATTEMPTS, MAX_PART_BYTES, StoredPart
 from gatekeeper.store.remote_parts import RemotePartStore
-from tests.client.loopback import free_port
+from tests.client.loopback import free_port, serving_handler
 from tests.client.realserver import postgres_database
 from tests.server.conftest import Server, unique_project
 from tests.server.parts import part_body
@@ -346,14 +345,8 @@ def scripted(answers: list[int]) -> Iterator[tuple[str, list[bytes]]]:
             self.end_headers()
             self.wfile.write(data)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", received
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving_handler(Handler) as url:
+        yield url, received
 
 
 def test_the_client_retries_what_may_pass_and_sends_the_same_bytes() -> None:

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
+from tests.client.loopback import serving_handler
 from tests.server.conftest import Server, unique_project
 from tests.server.test_releases_cli import gatekeeper
 
@@ -104,14 +104,8 @@ def older_server(upstream: str) -> Iterator[tuple[str, list[dict[str, str]]]]:
             self.end_headers()
             self.wfile.write(answer.content)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", asked
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving_handler(Handler) as url:
+        yield url, asked
 
 
 def test_the_client_never_trusts_a_server_to_have_filtered(server: Server, make_verdict: Any, tmp_path: Path) -> None:
